@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
 import { Rng } from "../random/rng.js";
 import { sum } from "../tensor/ops.js";
@@ -9,6 +12,7 @@ import { CharTokenizer } from "./charTokenizer.js";
 import { collatePairs, tokenizePair } from "./data.js";
 import { GPT } from "./gpt.js";
 import { grpoFixture, matrix } from "./grpo/grpoFixture.test.util.js";
+import { loadGRPOPreset } from "./grpo/presets.js";
 import { type GRPOConfig, type GRPORewardFunction, type GRPORow, resolveGRPOConfig } from "./grpoConfig.js";
 import {
   aggregateLoss,
@@ -24,6 +28,7 @@ import {
 } from "./grpoTrainer.js";
 import { tokenLogProbs } from "./logProbs.js";
 import { SFTTrainer } from "./sftTrainer.js";
+import type { OnStep } from "./trainer.js";
 
 // reference values: fixtures/torch/grpo.json (scripts/fixtures/makeGrpoFixtures.py, torch 1.13,
 // float64 from float32 inputs); [4, 6] batches with response lengths 6, 2, 4, 1
@@ -505,5 +510,223 @@ describe("GRPOTrainer", () => {
     assert.deepEqual(trainer.evaluate(rows.slice(0, 10)), a);
     assert.ok(a["eval/reward"] >= 0 && a["eval/reward"] <= 1);
     assert.equal(a["eval/rewards/exactMatch"], a["eval/reward"]);
+  });
+});
+
+// ============================================================================================
+// checkpoints: save → load into a fresh trainer → the same steps as the run that kept going
+
+describe("GRPOTrainer checkpoints", () => {
+  const root = mkdtempSync(join(tmpdir(), "proximal-grpo-checkpoint-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let dirs = 0;
+  const freshDir = (): string => join(root, `run${dirs++}`);
+
+  // 6 prompts, 4 per generation batch: a pass ends inside the second batch, so the saved state sits
+  // mid-pass and prompts come back (DCPO's cumulative statistics see them again)
+  const resumeRows = rows.slice(0, 6);
+  // varies with the sampled length even for an untrained model, so every step moves the weights
+  const lengthReward: GRPORewardFunction = function length(_prompt, completion) {
+    return completion.length;
+  };
+  /** A trainer on `resumeRows`; `modelSeed` other than 0 starts from other weights than the saved run. */
+  const makeTrainer = (config: GRPOConfig, modelSeed = 0, onStep?: OnStep): GRPOTrainer =>
+    new GRPOTrainer({
+      model: new GPT(
+        { vocabSize: additionTokenizer.vocabSize, nPositions: 12, nEmbd: 32, nLayer: 1, nHead: 4 },
+        { rng: new Rng(modelSeed) },
+      ),
+      tokenizer: additionTokenizer,
+      trainDataset: resumeRows,
+      rewardFunctions: [exactMatch, lengthReward],
+      config,
+      onStep,
+    });
+  const values = (tensors: Record<string, Tensor>): Record<string, Float32Array> =>
+    Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.values.slice()]));
+  const weights = (model: GPT): Record<string, Float32Array> => values(model.stateDict());
+  /** The AdamW moments, step counts and options (tensor values, not tensor objects). */
+  const optimizerState = (trainer: GRPOTrainer): unknown => {
+    const { tensors, json } = trainer.optimizer.getState();
+    return { tensors: values(tensors), json };
+  };
+
+  /**
+   * Run `before` steps, save, run `afterwards` more; load the save into a trainer built from other
+   * weights (seed 1) and run `afterwards` steps: stats, weights and optimizer state must be identical.
+   */
+  async function assertResumesExactly(
+    config: GRPOConfig,
+    before: number,
+    afterwards: number,
+  ): Promise<string> {
+    const dir = freshDir();
+    const original = makeTrainer(config);
+    for (let i = 0; i < before; i++) original.step();
+    await original.save(dir);
+    const expected = Array.from({ length: afterwards }, () => original.step());
+
+    const resumed = makeTrainer(config, 1);
+    assert.notDeepEqual(weights(resumed.model), weights(original.model));
+    await resumed.load(dir);
+    const actual = Array.from({ length: afterwards }, () => resumed.step());
+
+    assert.deepEqual(actual, expected);
+    assert.ok(
+      expected.every((stats) => Number.isFinite(stats["train/loss"])),
+      "every step after the save trains",
+    );
+    assert.deepEqual(weights(resumed.model), weights(original.model));
+    assert.deepEqual(optimizerState(resumed), optimizerState(original));
+    assert.equal(resumed.globalStep, original.globalStep);
+    assert.equal(resumed.generationStep, original.generationStep);
+    return dir;
+  }
+
+  test("default config: the steps after load, the final weights and AdamW state match the uninterrupted run", async () => {
+    const config = { ...tiny, maxSteps: 8 };
+    const dir = await assertResumesExactly(config, 2, 4);
+    // the policy is saved under its own names: loadModel (loadStateDict) gives the weights at the save
+    const atSave = makeTrainer(config);
+    for (let i = 0; i < 2; i++) atSave.step();
+    assert.deepEqual(weights(await GRPOTrainer.loadModel(dir)), weights(atSave.model));
+  });
+
+  test("dcpo preset: DCPO's cumulative per-prompt statistics resume with the run", async () => {
+    const dcpo = await loadGRPOPreset("dcpo");
+    const dir = await assertResumesExactly({ ...tiny, ...dcpo.algorithm, maxSteps: 8 }, 2, 4);
+    // 2 batches of 4 over 6 prompts: 2 prompts were seen twice before the save
+    const saved = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as {
+      dcpoHistory: [string, { steps: number }][];
+    };
+    assert.equal(saved.dcpoHistory.length, 6);
+    assert.ok(saved.dcpoHistory.some(([, statistics]) => statistics.steps >= 2));
+  });
+
+  test("grpo preset (beta 0.04): the reference is restored from the checkpoint, not rebuilt from the new model", async () => {
+    const grpo = await loadGRPOPreset("grpo");
+    const config = { ...tiny, ...grpo.algorithm, maxSteps: 8 };
+    assert.ok((config.beta ?? 0) > 0);
+    const dir = freshDir();
+    const original = makeTrainer(config);
+    for (let i = 0; i < 3; i++) original.step();
+    await original.save(dir);
+    const expected = [original.step(), original.step()];
+    // built from seed-1 weights, so its own reference is a copy of those until load replaces it
+    const resumed = makeTrainer(config, 1);
+    const reference = resumed.refModel;
+    assert.ok(reference !== null && original.refModel !== null);
+    await resumed.load(dir);
+    assert.notEqual(
+      resumed.refModel,
+      reference,
+      "a new frozen copy, the reference built before is untouched",
+    );
+    assert.deepEqual(weights(resumed.refModel as GPT), weights(original.refModel));
+    assert.ok(resumed.refModel?.parameters().every((p) => !p.requiresGrad));
+    const actual = [resumed.step(), resumed.step()];
+    assert.deepEqual(actual, expected);
+    assert.ok(expected.every((stats) => stats["rollout/klToRef"] > 0));
+    assert.deepEqual(weights(resumed.model), weights(original.model));
+  });
+
+  test("train() stopped by onStep, saved and resumed logs what one uninterrupted train() logs", async () => {
+    const config: GRPOConfig = { ...tiny, maxSteps: 6, loggingSteps: 1, warmupRatio: 0.3 };
+    /** An onStep that keeps the metrics (without the wall-clock rate) and stops after step `stopAt`. */
+    const recorder = (out: Record<string, number>[], stopAt = Number.POSITIVE_INFINITY): OnStep => {
+      return (log) => {
+        const { "time/samplesPerSecond": _rate, ...metrics } = log.metrics;
+        out.push(metrics);
+        return log.step < stopAt;
+      };
+    };
+    const uninterrupted: Record<string, number>[] = [];
+    makeTrainer(config, 0, recorder(uninterrupted)).train();
+    const interrupted: Record<string, number>[] = [];
+    const first = makeTrainer(config, 0, recorder(interrupted, 2));
+    first.train();
+    assert.equal(first.globalStep, 2);
+    const dir = freshDir();
+    await first.save(dir);
+    const resumed = makeTrainer(config, 1, recorder(interrupted));
+    await resumed.load(dir);
+    resumed.train();
+    assert.equal(uninterrupted.length, 6);
+    assert.deepEqual(interrupted, uninterrupted);
+  });
+
+  test("a checkpoint saved with another config is refused, naming the field and the fix", async () => {
+    const dir = freshDir();
+    const trainer = makeTrainer(tiny);
+    trainer.step();
+    await trainer.save(dir);
+    const other = makeTrainer({ ...tiny, beta: 0.04, epsilon: 0.3 });
+    const before = weights(other.model);
+    await assert.rejects(other.load(dir), (e: unknown) => {
+      assert.ok(e instanceof ProximalError && e.code === "INVALID_OPTION");
+      assert.match(e.message, /beta \(checkpoint 0, this trainer 0\.04\)/);
+      assert.match(e.message, /epsilon \(checkpoint 0\.2, this trainer 0\.3\)/);
+      assert.match(e.message, /Build the trainer with the checkpoint's values/);
+      return true;
+    });
+    assert.deepEqual(weights(other.model), before, "a refused checkpoint changes nothing");
+    assert.equal(other.globalStep, 0);
+    // loggingSteps does not change the maths, so it may differ
+    const relogged = makeTrainer({ ...tiny, loggingSteps: 1 });
+    await relogged.load(dir);
+    assert.equal(relogged.globalStep, 1);
+  });
+
+  test("a checkpoint over other prompts is refused", async () => {
+    const dir = freshDir();
+    await makeTrainer(tiny).save(dir);
+    const other = new GRPOTrainer({
+      model: additionModel(0),
+      tokenizer: additionTokenizer,
+      trainDataset: rows.slice(6, 12),
+      rewardFunctions: [exactMatch, lengthReward],
+      config: tiny,
+    });
+    await assert.rejects(
+      other.load(dir),
+      (e: unknown) =>
+        e instanceof ProximalError && e.code === "INVALID_ARGUMENT" && /same trainDataset/.test(e.message),
+    );
+  });
+
+  test("a missing directory, another trainer's checkpoint and a malformed model.json fail clearly", async () => {
+    const trainer = makeTrainer(tiny);
+    const isMalformed =
+      (pattern: RegExp) =>
+      (e: unknown): boolean => {
+        assert.ok(e instanceof ProximalError, String(e));
+        assert.equal(e.code, "MALFORMED_FILE");
+        assert.match(e.message, pattern);
+        return true;
+      };
+    await assert.rejects(
+      trainer.load(join(root, "does-not-exist")),
+      isMalformed(/No saved model in .*model\.json/),
+    );
+    await assert.rejects(GRPOTrainer.loadModel(join(root, "does-not-exist")), isMalformed(/No saved model/));
+
+    const dir = freshDir();
+    await makeTrainer(tiny).save(dir);
+    const metadata = join(dir, "model.json");
+    const json = JSON.parse(readFileSync(metadata, "utf8")) as Record<string, unknown>;
+
+    writeFileSync(metadata, JSON.stringify({ ...json, trainer: "SFTTrainer" }));
+    await assert.rejects(trainer.load(dir), isMalformed(/saved by SFTTrainer, not GRPOTrainer/));
+
+    const { rng: _rng, ...withoutRng } = json;
+    writeFileSync(metadata, JSON.stringify(withoutRng));
+    await assert.rejects(trainer.load(dir), isMalformed(/"rng" in model\.json must be a generator state/));
+
+    writeFileSync(metadata, JSON.stringify({ ...json, order: [0, 0, 1, 2, 3, 4] }));
+    await assert.rejects(trainer.load(dir), isMalformed(/"order" must be a permutation/));
+
+    writeFileSync(metadata, "{ not json");
+    await assert.rejects(trainer.load(dir), isMalformed(/not valid JSON/));
+    assert.equal(trainer.globalStep, 0);
   });
 });

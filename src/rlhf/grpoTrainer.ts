@@ -23,13 +23,16 @@
  * rewards are computed before the KL, so dynamic sampling filters on task rewards only.
  *
  * Reuses {@link generate} (sampling), {@link logProbsFromLogits} (via `responseLogProbs`),
- * {@link maskedWhiten}, AdamW, {@link warmupThenCosine} and {@link clipGradNorm}.
+ * {@link maskedWhiten}, AdamW, {@link warmupThenCosine}, {@link clipGradNorm} and the checkpoint
+ * files of `io/checkpoint.ts` ({@link saveCheckpoint}).
  */
 import { ProximalError } from "../errors.js";
+import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../io/checkpoint.js";
 import { AdamW } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
+import type { OptimizerStateJson } from "../optim/optimizer.js";
 import { warmupThenCosine } from "../optim/schedules.js";
-import { Rng } from "../random/rng.js";
+import { Rng, type RngState } from "../random/rng.js";
 import {
   clamp,
   div,
@@ -50,7 +53,7 @@ import {
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { frozenCopy } from "./dpoTrainer.js";
 import { generate } from "./generate.js";
-import type { GPT } from "./gpt.js";
+import { GPT, type GPTConfig } from "./gpt.js";
 import {
   type DcpoPromptStatistics,
   dcpoAdvantages,
@@ -392,8 +395,10 @@ export interface GRPOTrainerArgs {
   /** The policy, usually an SFT model; trained in place. */
   model: GPT;
   /**
-   * The frozen reference of the KL term. @defaultValue a frozen copy of `model` taken at construction
-   * when `beta > 0` and `klPlacement` is not "none"; otherwise none is built
+   * The frozen reference of the KL term. {@link GRPOTrainer.load} replaces it with the reference saved
+   * in the checkpoint (a new frozen copy; the model passed here is not modified).
+   * @defaultValue a frozen copy of `model` taken at construction when `beta > 0` and `klPlacement` is
+   * not "none"; otherwise none is built
    */
   refModel?: GPT;
   tokenizer: Tokenizer;
@@ -472,8 +477,17 @@ export interface GRPOStepStats {
  *
  * Follows TRL's `GRPOTrainer` config and loop (generation batch = `perDeviceTrainBatchSize ·
  * stepsPerGeneration` completions, reused `numIterations` times) with verl's estimators and DAPO
- * recipe. The trainer writes no checkpoints yet; save the trained policy with
- * `trainer.model.toSafetensors()` (HF GPT-2 layout).
+ * recipe.
+ *
+ * Checkpoints: {@link GRPOTrainer.save} writes everything a run carries from one step to the next,
+ * and {@link GRPOTrainer.load} into a trainer built with the same config and prompts continues it
+ * bit-identically (same seed, same backend): the policy's state dict under its own names (so
+ * {@link GRPOTrainer.loadModel} or `gpt.loadStateDict` reads it back), the AdamW moments and step
+ * counts under `optimizer.*`, the reference under `refModel.*` (it is a copy of the policy at
+ * construction, which a resumed trainer no longer has, so it is saved rather than rebuilt), and in
+ * `model.json` the config, `globalStep`, `generationStep`, the sampling {@link Rng}'s state, the
+ * prompt order and position in it, and DCPO's per-prompt statistics. Export the policy in HF GPT-2
+ * layout with `trainer.model.toSafetensors()`.
  *
  * @example
  * const trainer = new GRPOTrainer({
@@ -484,8 +498,6 @@ export interface GRPOStepStats {
  */
 export class GRPOTrainer {
   readonly model: GPT;
-  /** The frozen reference, or null when no KL is used. */
-  readonly refModel: GPT | null;
   readonly tokenizer: Tokenizer;
   readonly config: ResolvedGRPOConfig;
   readonly optimizer: AdamW;
@@ -505,6 +517,8 @@ export class GRPOTrainer {
   private cursor = 0;
   /** DCPO's per-prompt cumulative reward statistics, keyed by prompt text. */
   private readonly dcpoHistory = new Map<string, DcpoPromptStatistics>();
+  /** The frozen reference (see {@link GRPOTrainer.refModel}); {@link GRPOTrainer.load} replaces it. */
+  private reference: GPT | null;
 
   constructor(args: GRPOTrainerArgs) {
     const c = resolveGRPOConfig(args.config);
@@ -544,7 +558,7 @@ export class GRPOTrainer {
       return ids;
     });
     const usesKl = c.beta > 0 && c.klPlacement !== "none";
-    this.refModel = usesKl ? (args.refModel ?? frozenCopy(args.model)) : null;
+    this.reference = usesKl ? (args.refModel ?? frozenCopy(args.model)) : null;
     this.rng = new Rng(c.seed);
     this.order = this.rng.permutation(this.trainDataset.length);
     this.optimizer = new AdamW(this.model.parameters(), {
@@ -553,6 +567,11 @@ export class GRPOTrainer {
       eps: c.adamEpsilon,
       weightDecay: c.weightDecay,
     });
+  }
+
+  /** The frozen reference, or null when no KL is used. */
+  get refModel(): GPT | null {
+    return this.reference;
   }
 
   /** Prompts per generation batch: `perDeviceTrainBatchSize · stepsPerGeneration / numGenerations`. */
@@ -680,10 +699,9 @@ export class GRPOTrainer {
       ),
       [N, R],
     );
+    const reference = this.reference;
     const refLogProbs =
-      this.refModel === null
-        ? null
-        : noGrad(() => responseLogProbs(this.refModel as GPT, batch, c.temperature).logProbs);
+      reference === null ? null : noGrad(() => responseLogProbs(reference, batch, c.temperature).logProbs);
     let tokenKl: Tensor | null = null;
     if (refLogProbs !== null) {
       const kl = new Float32Array(N * R);
@@ -785,6 +803,111 @@ export class GRPOTrainer {
     for (const [f, name] of this.rewardNames.entries())
       out[`eval/rewards/${name}`] = mean1(completions.map((x) => x.rewards[f]));
     return out;
+  }
+
+  /**
+   * Write a checkpoint of the run to `dir` (created if missing; see {@link saveCheckpoint}): what
+   * {@link GRPOTrainer.load} needs to continue it exactly (listed in the class doc).
+   */
+  async save(dir: string): Promise<void> {
+    const optimizerState = this.optimizer.getState();
+    const tensors: Record<string, Tensor> = {
+      ...this.model.stateDict(),
+      ...addPrefix(optimizerState.tensors, "optimizer"),
+    };
+    if (this.reference !== null) Object.assign(tensors, addPrefix(this.reference.stateDict(), "refModel"));
+    const json: GRPOCheckpointJson = {
+      trainer: GRPO_TRAINER_NAME,
+      gptConfig: this.model.config,
+      config: this.config,
+      globalStep: this.globalStep,
+      generationStep: this.generationStep,
+      optimizer: optimizerState.json,
+      rng: this.rng.getState(),
+      order: Array.from(this.order),
+      cursor: this.cursor,
+      dcpoHistory: [...this.dcpoHistory.entries()],
+      dataset: { rows: this.trainDataset.length, fingerprint: promptsFingerprint(this.trainDataset) },
+      rewardFunctions: this.rewardNames,
+      hasRefModel: this.reference !== null,
+    };
+    await saveCheckpoint(dir, { tensors, json: json as unknown as Record<string, unknown> });
+  }
+
+  /**
+   * Restore a {@link GRPOTrainer.save} into this trainer, which must have been built with the same
+   * config (every field but `loggingSteps`), the same prompts in the same order and a policy of the
+   * same shape; then {@link GRPOTrainer.step} and {@link GRPOTrainer.train} continue the saved run
+   * bit-identically. The policy is loaded in place; the reference is replaced by a new frozen copy
+   * holding the saved one. A refused checkpoint (missing, malformed, another trainer's, another
+   * config, prompts or architecture) changes nothing.
+   */
+  async load(dir: string): Promise<void> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir);
+    const saved = parseCheckpointJson(json, dir);
+    checkSameConfig(saved.config, this.config, dir);
+    const n = this.trainDataset.length;
+    if (saved.dataset.rows !== n || saved.dataset.fingerprint !== promptsFingerprint(this.trainDataset)) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `GRPOTrainer.load: ${dir} was saved from a run over ${saved.dataset.rows} prompts (fingerprint ${saved.dataset.fingerprint}), but this trainer has ${n} (fingerprint ${promptsFingerprint(this.trainDataset)}). The saved prompt order indexes the dataset, so pass the same trainDataset, in the same order.`,
+      );
+    }
+    const seen = new Uint8Array(n);
+    for (const i of saved.order) if (i < n) seen[i] = 1;
+    if (saved.order.length !== n || seen.includes(0) || saved.cursor > n) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${dir}: "order" must be a permutation of the ${n} prompt indices and "cursor" at most ${n}.`,
+      );
+    }
+    if (saved.rewardFunctions.length !== this.rewardFunctions.length) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `GRPOTrainer.load: ${dir} was saved with ${saved.rewardFunctions.length} reward functions (${saved.rewardFunctions.join(", ")}), this trainer has ${this.rewardFunctions.length} (${this.rewardNames.join(", ")}). Pass the same reward functions.`,
+      );
+    }
+    if (saved.hasRefModel !== (this.reference !== null)) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${dir}: hasRefModel is ${saved.hasRefModel}, but the config ${this.reference === null ? "uses no" : "uses a"} reference model.`,
+      );
+    }
+    // everything that can fail runs before the first change to this trainer: a throwaway AdamW over
+    // the same parameters checks the optimizer state, and loadStateDict checks before it copies
+    let reference: GPT | null = null;
+    if (this.reference !== null) {
+      reference = frozenCopy(this.reference);
+      reference.loadStateDict(withPrefix(tensors, "refModel"));
+    }
+    const optimizerState = { tensors: withPrefix(tensors, "optimizer"), json: saved.optimizer };
+    new AdamW(this.model.parameters()).setState(optimizerState);
+    this.model.loadStateDict(policyTensors(tensors));
+    this.optimizer.setState(optimizerState);
+    this.reference = reference;
+    this.globalStep = saved.globalStep;
+    this.generationStep = saved.generationStep;
+    this.rng.setState(saved.rng);
+    this.order = Int32Array.from(saved.order);
+    this.cursor = saved.cursor;
+    this.dcpoHistory.clear();
+    for (const [prompt, statistics] of saved.dcpoHistory) this.dcpoHistory.set(prompt, statistics);
+  }
+
+  /**
+   * The policy of a {@link GRPOTrainer.save} directory as a new {@link GPT} (its config and state dict;
+   * the optimizer state and the reference are left out), as `SFTTrainer.loadModel` reads an SFT one.
+   */
+  static async loadModel(dir: string): Promise<GPT> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir);
+    if (typeof json.gptConfig !== "object" || json.gptConfig === null) {
+      throw new ProximalError("MALFORMED_FILE", `${dir}: model.json has no "gptConfig" object.`);
+    }
+    const gpt = new GPT(json.gptConfig as GPTConfig);
+    gpt.loadStateDict(policyTensors(tensors));
+    return gpt;
   }
 
   /** The next `count` row indices of the shuffled prompt order (reshuffled after each pass). */
@@ -987,4 +1110,138 @@ function maskRows(mask: Tensor, keep: boolean[]): Tensor {
   const out = Float32Array.from(mask.values);
   for (let b = 0; b < N; b++) if (!keep[b]) out.fill(0, b * R, (b + 1) * R);
   return new Tensor(out, [N, R]);
+}
+
+// ============================================================================================
+// checkpoints
+
+const GRPO_TRAINER_NAME = "GRPOTrainer";
+
+/** Config fields a resumed run may change: they do not touch the maths. */
+const RESUMABLE_CONFIG_FIELDS: readonly string[] = ["loggingSteps"];
+
+/** `model.json` of a {@link GRPOTrainer.save} (the tensors are in `model.safetensors`). */
+interface GRPOCheckpointJson {
+  trainer: typeof GRPO_TRAINER_NAME;
+  /** The policy's architecture, for {@link GRPOTrainer.loadModel}. */
+  gptConfig: Required<GPTConfig>;
+  config: ResolvedGRPOConfig;
+  globalStep: number;
+  generationStep: number;
+  /** The JSON half of the AdamW state; the moments are the `optimizer.*` tensors. */
+  optimizer: OptimizerStateJson;
+  /** The sampling generator (prompt shuffles, sampling, minibatch order). */
+  rng: RngState;
+  /** Prompt indices of the current pass and the position in it. */
+  order: number[];
+  cursor: number;
+  /** DCPO's per-prompt statistics as `[prompt, statistics]` entries (empty unless "dcpo"). */
+  dcpoHistory: [string, DcpoPromptStatistics][];
+  /** Size and {@link promptsFingerprint} of the prompts, checked on load (the order indexes them). */
+  dataset: { rows: number; fingerprint: string };
+  /** Names of the reward functions (their count is checked on load). */
+  rewardFunctions: string[];
+  /** Whether `refModel.*` tensors were saved. */
+  hasRefModel: boolean;
+}
+
+/** Refuse a `model.json` that another trainer (or no trainer) wrote. */
+function checkTrainerName(json: Record<string, unknown>, dir: string): void {
+  if (json.trainer === GRPO_TRAINER_NAME) return;
+  throw new ProximalError(
+    "MALFORMED_FILE",
+    typeof json.trainer === "string"
+      ? `${dir} was saved by ${json.trainer}, not ${GRPO_TRAINER_NAME}. Load it with that trainer.`
+      : `${dir}/model.json names no trainer, so it was not written by ${GRPO_TRAINER_NAME}.save. Point to a directory that GRPOTrainer.save wrote.`,
+  );
+}
+
+/** The tensors of the policy: every name outside `optimizer.*` and `refModel.*`. */
+function policyTensors(tensors: Record<string, Tensor>): Record<string, Tensor> {
+  return Object.fromEntries(
+    Object.entries(tensors).filter(
+      ([name]) => !name.startsWith("optimizer.") && !name.startsWith("refModel."),
+    ),
+  );
+}
+
+/** FNV-1a (32-bit) of the prompts in order, as 8 hex digits: enough to notice another dataset. */
+function promptsFingerprint(rows: GRPORow[]): string {
+  let hash = 0x811c9dc5;
+  for (const row of rows) {
+    for (let i = 0; i < row.prompt.length; i++) hash = Math.imul(hash ^ row.prompt.charCodeAt(i), 0x01000193);
+    hash = Math.imul(hash ^ 0xffff, 0x01000193); // separator, so ["ab", "c"] ≠ ["a", "bc"]
+  }
+  return (hash >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * Refuse a checkpoint whose config differs from the trainer's in a field that changes the maths
+ * (all but {@link RESUMABLE_CONFIG_FIELDS}). Both sides go through JSON, as the file did, so a
+ * non-finite number (saved as null) compares equal to itself.
+ */
+function checkSameConfig(saved: Record<string, unknown>, current: ResolvedGRPOConfig, dir: string): void {
+  const now = current as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(saved), ...Object.keys(now)]);
+  const differences: string[] = [];
+  for (const key of keys) {
+    if (RESUMABLE_CONFIG_FIELDS.includes(key)) continue;
+    const a = JSON.stringify(saved[key]);
+    const b = JSON.stringify(now[key]);
+    if (a !== b) differences.push(`${key} (checkpoint ${a ?? "missing"}, this trainer ${b ?? "missing"})`);
+  }
+  if (differences.length > 0) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `GRPOTrainer.load: ${dir} was saved with a different config: ${differences.join("; ")}. These fields change the training maths, so the run would not continue as it would have. Build the trainer with the checkpoint's values (its "config" in ${dir}/model.json), or start a new run from its policy with GRPOTrainer.loadModel.`,
+    );
+  }
+}
+
+/** Check the fields of a GRPO `model.json` and return them typed (MALFORMED_FILE naming the field). */
+function parseCheckpointJson(json: Record<string, unknown>, dir: string): GRPOCheckpointJson {
+  const fail = (field: string, expected: string): never => {
+    const got = JSON.stringify(json[field]) ?? "nothing";
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${dir}: "${field}" in model.json must be ${expected}, got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}. The file was not written by GRPOTrainer.save, or was edited; save the run again.`,
+    );
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  if (!isObject(json.config)) fail("config", "the trainer's config object");
+  if (!isObject(json.gptConfig)) fail("gptConfig", "the policy's GPT config object");
+  for (const field of ["globalStep", "generationStep", "cursor"]) {
+    if (!isCount(json[field])) fail(field, "an integer >= 0");
+  }
+  const optimizer = json.optimizer;
+  if (!isObject(optimizer) || !Array.isArray(optimizer.paramGroups) || !isObject(optimizer.steps))
+    fail("optimizer", "an optimizer state ({ type, paramGroups, steps })");
+  const rng = json.rng;
+  if (
+    !isObject(rng) ||
+    !Array.isArray(rng.s) ||
+    rng.s.length !== 4 ||
+    !rng.s.every((v) => Number.isInteger(v)) ||
+    !(rng.spareNormal === null || typeof rng.spareNormal === "number")
+  )
+    fail("rng", "a generator state { s: [4 integers], spareNormal }");
+  if (!Array.isArray(json.order) || !json.order.every(isCount)) fail("order", "an array of prompt indices");
+  const isStatistics = (v: unknown): boolean =>
+    isObject(v) && isCount(v.steps) && isCount(v.count) && Number.isFinite(v.mean) && Number.isFinite(v.m2);
+  if (
+    !Array.isArray(json.dcpoHistory) ||
+    !json.dcpoHistory.every(
+      (e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && isStatistics(e[1]),
+    )
+  )
+    fail("dcpoHistory", "an array of [prompt, { steps, count, mean, m2 }] entries");
+  const dataset = json.dataset;
+  if (!isObject(dataset) || !isCount(dataset.rows) || typeof dataset.fingerprint !== "string")
+    fail("dataset", "{ rows, fingerprint }");
+  if (!Array.isArray(json.rewardFunctions) || !json.rewardFunctions.every((v) => typeof v === "string"))
+    fail("rewardFunctions", "an array of reward function names");
+  if (typeof json.hasRefModel !== "boolean") fail("hasRefModel", "true or false");
+  return json as unknown as GRPOCheckpointJson;
 }
