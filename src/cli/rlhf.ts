@@ -18,6 +18,7 @@ export function registerRlhfCommands(program: Command, setStatus: (code: number)
       "--out <dir>",
       "directory for results.json, ppo.jsonl and the plot (default runs/rlhf-<task>-seed<n>)",
     )
+    .option("--force", "replace an existing --out directory")
     .option("--seed <n>", "seed of the corpus, models and samples (default 0)")
     .option("--json", "print the summary as one JSON object")
     .option("--quick", "a tiny budget, for smoke tests (seconds, not meaningful figures)")

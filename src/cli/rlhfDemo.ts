@@ -4,10 +4,12 @@
  * available) with a progress line on stderr. Writes into `--out`: `results.json` (everything,
  * with per-update PPO metrics), `ppo.jsonl` (one row per PPO update) and `ppo.svg`/`ppo.png`
  * (reward-model score and KL to the reference over PPO updates). Prints the summary on stdout.
+ * An existing `--out` is refused before training unless `--force` is given; files are written
+ * atomically, and only once the run has finished.
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { didYouMean, ProximalError } from "../errors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
 import type { PPOStepStats } from "../rlhf/ppoTrainer.js";
 import {
   type DemoProgress,
@@ -15,6 +17,7 @@ import {
   runSentimentDemo,
   type SentimentDemoResult,
 } from "../rlhf/tasks/sentimentDemo.js";
+import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
 import { formatDuration } from "./progress.js";
 import { encodePng, rasterize } from "./raster.js";
@@ -22,6 +25,8 @@ import { type Point, type Scene, type Shape, sceneToSvg } from "./scene.js";
 
 export interface RlhfDemoFlags {
   out?: string;
+  /** Replace an existing `--out` directory. */
+  force?: boolean;
   json?: boolean;
   seed?: string;
   /** A few-second run with a tiny budget (smoke tests). */
@@ -60,20 +65,21 @@ export async function rlhfDemoCommand(task: string, flags: RlhfDemoFlags): Promi
     throw new ProximalError("INVALID_OPTION", `--seed must be an integer, got "${flags.seed}".`);
   }
   const out = flags.out ?? `runs/rlhf-${task}-seed${seed}`;
-  await mkdir(out, { recursive: true });
+  await checkOutDir(out, flags.force);
   const display = new StageDisplay();
   const quick = flags.quick ? QUICK_DEMO_OPTIONS : {};
   const result = await runSentimentDemo({ seed, ...quick, onProgress: (e) => display.update(e) });
   display.close();
 
-  await writeFile(join(out, "results.json"), `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(
+  await prepareOutDir(out, flags.force);
+  await writeJsonAtomic(join(out, "results.json"), result);
+  await writeFileAtomic(
     join(out, "ppo.jsonl"),
     `${result.ppo.history.map((row, i) => JSON.stringify({ update: i + 1, ...row })).join("\n")}\n`,
   );
   const scene = ppoFigure(result.ppo.history, `RLHF demo (sentiment, seed ${seed}): PPO updates`);
-  await writeFile(join(out, "ppo.svg"), sceneToSvg(scene));
-  await writeFile(join(out, "ppo.png"), encodePng(rasterize(scene, 2)));
+  await writeFileAtomic(join(out, "ppo.svg"), sceneToSvg(scene));
+  await writeFileAtomic(join(out, "ppo.png"), encodePng(rasterize(scene, 2)));
 
   const summary = demoSummary(result);
   if (flags.json) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -10,9 +11,30 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const main = fileURLToPath(new URL("./main.js", import.meta.url));
 
+/** Run the CLI in `cwd` without throwing on a non-zero exit. */
+function cli(cwd: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { cwd, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A directory holding a file of the user's, as a previous run would leave it. */
+async function takenDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "results.json"), "mine\n");
+}
+
+/** Exit 2 with the one-line refusal, nothing on stdout, no progress (so no training), files untouched. */
+async function assertRefused(r: ReturnType<typeof cli>, dir: string): Promise<void> {
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /already exists\. Pick another --out, or pass --force to replace it\./);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(await readFile(join(dir, "results.json"), "utf8"), "mine\n");
+}
+
 describe("proximal rlhf grpo / demo reasoning", () => {
   test("rlhf grpo --task addition --preset grpo on a tiny budget prints base and preset accuracy", async () => {
-    const out = await mkdtemp(join(tmpdir(), "proximal-grpo-"));
+    const out = join(await mkdtemp(join(tmpdir(), "proximal-grpo-")), "out");
     const { stdout } = await run(process.execPath, [
       main,
       "rlhf",
@@ -35,7 +57,7 @@ describe("proximal rlhf grpo / demo reasoning", () => {
   });
 
   test("rlhf demo reasoning --quick --json reports every preset", async () => {
-    const out = await mkdtemp(join(tmpdir(), "proximal-reasoning-"));
+    const out = join(await mkdtemp(join(tmpdir(), "proximal-reasoning-")), "out");
     const { stdout } = await run(process.execPath, [
       main,
       "rlhf",
@@ -49,6 +71,38 @@ describe("proximal rlhf grpo / demo reasoning", () => {
     const summary = JSON.parse(stdout);
     for (const name of ["base", "grpo", "drgrpo", "dapo", "gspo", "dcpo", "rloo", "reinforce++"])
       assert.ok(name in summary, name);
+  });
+
+  test("rlhf grpo refuses an existing --out (the default one too) before the SFT base starts", async () => {
+    const work = await mkdtemp(join(tmpdir(), "proximal-grpo-taken-"));
+    const grpo = ["rlhf", "grpo", "--task", "addition", "--preset", "grpo", "--samples", "64"];
+    await takenDir(join(work, "taken"));
+    const started = Date.now();
+    await assertRefused(cli(work, ...grpo, "--out", "taken"), join(work, "taken"));
+    const defaultOut = join(work, "runs", "grpo-addition-grpo-seed0");
+    await takenDir(defaultOut);
+    await assertRefused(cli(work, ...grpo), defaultOut);
+    // both refusals together take well under one SFT base (about 15 s on the test machine)
+    assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+  });
+
+  test("rlhf demo reasoning refuses an existing --out, and --force replaces it", async () => {
+    const work = await mkdtemp(join(tmpdir(), "proximal-reasoning-taken-"));
+    const out = join(work, "taken");
+    await takenDir(out);
+    await writeFile(join(out, "marker"), "x");
+    await assertRefused(cli(work, "rlhf", "demo", "reasoning", "--quick", "--out", "taken"), out);
+    assert.ok(existsSync(join(out, "marker")));
+    const defaultOut = join(work, "runs", "rlhf-reasoning-seed0");
+    await takenDir(defaultOut);
+    await assertRefused(cli(work, "rlhf", "demo", "reasoning", "--quick"), defaultOut);
+
+    const r = cli(work, "rlhf", "demo", "reasoning", "--quick", "--json", "--force", "--out", "taken");
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!existsSync(join(out, "marker")), "the old directory is replaced");
+    const results = JSON.parse(await readFile(join(out, "results.json"), "utf8"));
+    assert.equal(typeof results.base.accuracy, "number");
+    for (const file of ["accuracy.svg", "accuracy.png"]) assert.ok(existsSync(join(out, file)), file);
   });
 
   test("an unknown task exits non-zero and suggests the name", async () => {

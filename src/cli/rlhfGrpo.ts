@@ -3,14 +3,16 @@
  * verifiable task from the SFT base, and `proximal rlhf demo reasoning` trains the base once and then
  * every preset with the same sample budget and seed (src/rlhf/tasks/reasoningDemo.ts). Both print
  * `{ "base": { "accuracy" }, "<preset>": { "accuracy", "meanLength", "wallSeconds" }, ... }` and write
- * `results.json` and an accuracy-vs-samples plot (`accuracy.svg`, `accuracy.png`) into `--out`.
+ * `results.json` and an accuracy-vs-samples plot (`accuracy.svg`, `accuracy.png`) into `--out`. An
+ * existing `--out` is refused before training unless `--force` is given; files are written atomically,
+ * and only once the run has finished.
  */
 
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import YAML from "yaml";
 import { didYouMean, ProximalError } from "../errors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpoConfig.js";
 import {
@@ -21,6 +23,7 @@ import {
   VERIFIABLE_TASKS,
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
+import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
 import { formatDuration } from "./progress.js";
 import { encodePng, rasterize } from "./raster.js";
@@ -42,6 +45,8 @@ export interface RlhfGrpoFlags {
   task: string;
   preset: string;
   out?: string;
+  /** Replace an existing `--out` directory. */
+  force?: boolean;
   seed?: string;
   set?: string[];
   json?: boolean;
@@ -52,6 +57,8 @@ export interface RlhfGrpoFlags {
 /** Flags of `rlhf demo reasoning`. */
 export interface ReasoningDemoFlags {
   out?: string;
+  /** Replace an existing `--out` directory. */
+  force?: boolean;
   seed?: string;
   json?: boolean;
   quick?: boolean;
@@ -136,7 +143,7 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   const overrides = parseSetFlags(flags.set);
   const presetName = flags.preset.replace(/^.*[/\\]/, "").replace(/\.ya?ml$/, "");
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
-  await mkdir(out, { recursive: true });
+  await checkOutDir(out, flags.force);
   const display = new ProgressLine();
   const result = runReasoningDemo({
     task: flags.task as VerifiableTaskName,
@@ -147,7 +154,7 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
     onProgress: (e) => display.update(e),
   });
   display.close();
-  await writeOutputs(out, result, `GRPO-family on ${flags.task} (seed ${seed})`);
+  await writeOutputs(out, flags.force, result, `GRPO-family on ${flags.task} (seed ${seed})`);
   printSummary(result, out, flags.json === true);
   return 0;
 }
@@ -158,7 +165,7 @@ export async function reasoningDemoCommand(flags: ReasoningDemoFlags): Promise<n
   const out = flags.out ?? `runs/rlhf-reasoning-seed${seed}`;
   const presets: Record<string, GRPOConfig> = {};
   for (const name of REASONING_DEMO_PRESETS) presets[name] = await loadGrpoPresetConfig(name);
-  await mkdir(out, { recursive: true });
+  await checkOutDir(out, flags.force);
   const display = new ProgressLine();
   const result = runReasoningDemo({
     seed,
@@ -167,16 +174,28 @@ export async function reasoningDemoCommand(flags: ReasoningDemoFlags): Promise<n
     onProgress: (e) => display.update(e),
   });
   display.close();
-  await writeOutputs(out, result, `Reasoning demo (${result.task}, seed ${seed}): held-out accuracy`);
+  await writeOutputs(
+    out,
+    flags.force,
+    result,
+    `Reasoning demo (${result.task}, seed ${seed}): held-out accuracy`,
+  );
   printSummary(result, out, flags.json === true);
   return 0;
 }
 
-async function writeOutputs(out: string, result: ReasoningDemoResult, title: string): Promise<void> {
-  await writeFile(join(out, "results.json"), `${JSON.stringify(result, null, 2)}\n`);
+/** Replace (with `--force`) or create `out`, then write each file atomically. */
+async function writeOutputs(
+  out: string,
+  force: boolean | undefined,
+  result: ReasoningDemoResult,
+  title: string,
+): Promise<void> {
+  await prepareOutDir(out, force);
+  await writeJsonAtomic(join(out, "results.json"), result);
   const scene = accuracyFigure(result, title);
-  await writeFile(join(out, "accuracy.svg"), sceneToSvg(scene));
-  await writeFile(join(out, "accuracy.png"), encodePng(rasterize(scene, 2)));
+  await writeFileAtomic(join(out, "accuracy.svg"), sceneToSvg(scene));
+  await writeFileAtomic(join(out, "accuracy.png"), encodePng(rasterize(scene, 2)));
 }
 
 function printSummary(result: ReasoningDemoResult, out: string, json: boolean): void {
@@ -306,6 +325,7 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
       "--out <dir>",
       "directory for results.json and the plot (default runs/grpo-<task>-<preset>-seed<n>)",
     )
+    .option("--force", "replace an existing --out directory")
     .option("--seed <n>", "seed of the splits, the SFT base and the sampling (default 0)")
     .option("--samples <n>", "completions to sample in total (default 12800)")
     .option("--set <key=value...>", "override a GRPOConfig field, e.g. --set learningRate=1e-4")

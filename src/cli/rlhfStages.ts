@@ -19,7 +19,7 @@
  * data, resolved options, summary) and `metrics.jsonl` (one row per logging step). Any policy output
  * (sft, dpo, kto, ppo) can be the `--sft` of a later stage or the `--model` of another `sft`.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { didYouMean, ProximalError } from "../errors.js";
@@ -46,8 +46,8 @@ import type { OnStep, Trainer } from "../rlhf/trainer.js";
 import type { ResolvedTrainingConfig } from "../rlhf/trainingConfig.js";
 import { VERSION } from "../version.js";
 import { parseAssignment } from "./config.js";
+import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { formatDuration } from "./progress.js";
-import { exists } from "./runDirectory.js";
 
 /** Flags of the stage commands as commander hands them over (strings, validated here). */
 export interface RlhfStageFlags {
@@ -398,7 +398,7 @@ async function runSupervised<Row>(run: SupervisedRun<Row>): Promise<number> {
     eval: evaluation,
   };
 
-  await prepareOut(out, run.flags.force === true);
+  await prepareOutDir(out, run.flags.force);
   await trainer.save(out);
   await writeOutputs(out, {
     tokenizerText: run.tokenizerText,
@@ -510,7 +510,7 @@ async function ppoStage(flags: RlhfStageFlags): Promise<number> {
     train: last,
   };
 
-  await prepareOut(out, flags.force === true);
+  await prepareOutDir(out, flags.force);
   await saveCheckpoint(out, {
     tensors: trainer.actor.stateDict(),
     json: { trainer: "PPOTrainer", gptConfig: trainer.actor.config, updates, config: trainer.config },
@@ -550,20 +550,8 @@ function requireFlag(value: string | undefined, flag: string, stage: string): st
 
 async function checkOut(flags: RlhfStageFlags): Promise<string> {
   const out = requireFlag(flags.out, "--out", "stage");
-  if ((await exists(out)) && !flags.force) {
-    throw new ProximalError(
-      "FILE_EXISTS",
-      `${out} already exists. Pick another --out, or pass --force to replace it.`,
-    );
-  }
+  await checkOutDir(out, flags.force);
   return out;
-}
-
-/** Replace `out` (when forced) and create it; called only after every check has passed. */
-async function prepareOut(out: string, force: boolean): Promise<void> {
-  const { mkdir } = await import("node:fs/promises");
-  if (force) await rm(out, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
 }
 
 async function writeOutputs(
@@ -571,7 +559,10 @@ async function writeOutputs(
   files: { tokenizerText: string; metrics: Record<string, unknown>[]; config: Record<string, unknown> },
 ): Promise<void> {
   await writeFileAtomic(join(out, TOKENIZER_FILE), files.tokenizerText);
-  await writeFile(join(out, METRICS_FILE), files.metrics.map((row) => `${JSON.stringify(row)}\n`).join(""));
+  await writeFileAtomic(
+    join(out, METRICS_FILE),
+    files.metrics.map((row) => `${JSON.stringify(row)}\n`).join(""),
+  );
   await writeJsonAtomic(join(out, RUN_CONFIG_FILE), files.config);
 }
 

@@ -9,7 +9,7 @@
  * statistics included), and passes the same planned total to `learn`, so schedules see the same
  * progress: the final weights are bit-identical to an uninterrupted run's.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { make } from "../envs/make.js";
 import { ProximalError } from "../errors.js";
@@ -25,13 +25,13 @@ import type { RunConfig } from "./config.js";
 import { resolveConfig } from "./config.js";
 import type { OptionSpec } from "./optionSchema.js";
 import { optionSpecs } from "./optionSchema.js";
+import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { createReporter } from "./progress.js";
 import type { RunState, RunStatus } from "./runDirectory.js";
 import {
   BEST_DIR,
   CHECKPOINTS_DIR,
   CONFIG_FILE,
-  exists,
   MODEL_DIR,
   RUN_STATE_FILE,
   readLatest,
@@ -107,15 +107,10 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     optionalInteger(flags.checkpointEvery, "--checkpoint-every", 1) ??
     Math.max(1, Math.ceil(config.totalTimesteps / 10));
   const runDir = flags.out ?? defaultRunDir(config.algo, config.envId);
-  if ((await exists(runDir)) && !flags.force) {
-    throw new ProximalError(
-      "FILE_EXISTS",
-      `${runDir} already exists. Pick another --out, continue it with --resume ${runDir}, or pass --force to replace it.`,
-    );
-  }
+  await checkOutDir(runDir, flags.force, `continue it with --resume ${runDir}`);
   // build everything that validates options before writing a byte
   const session = buildSession(cls, config);
-  if (flags.force) await rm(runDir, { recursive: true, force: true });
+  await prepareOutDir(runDir, flags.force);
   await mkdir(join(runDir, CHECKPOINTS_DIR), { recursive: true });
   const specs = await optionSpecs(`${ALGORITHMS[config.algo].className}Options`);
   await writeJsonAtomic(join(runDir, CONFIG_FILE), {
