@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ProximalError } from "../../errors.js";
-import { makeVerifiableTask, trainSftBase, VERIFIABLE_TASKS } from "./reasoningDemo.js";
+import {
+  makeVerifiableTask,
+  prepareReasoningDemo,
+  presetArgs,
+  reasoningPresetConfig,
+  runReasoningDemo,
+  runReasoningPreset,
+  trainSftBase,
+  VERIFIABLE_TASKS,
+} from "./reasoningDemo.js";
+import { runReasoningDemoInParallel } from "./reasoningDemoParallel.js";
 
 describe("makeVerifiableTask()", () => {
   test("builds every shipped task; an unknown name is UNKNOWN_NAME with a suggestion", () => {
@@ -32,6 +42,68 @@ describe("trainSftBase()", () => {
     assert.deepEqual(
       task.accuracy(a.model, heldOut).completions,
       task.accuracy(b.model, heldOut).completions,
+    );
+  });
+});
+
+/** Seconds-sized demo options (the CLI's --quick budget). */
+const tiny = {
+  sftExamples: 64,
+  sft: { steps: 20, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } },
+  trainPrompts: 64,
+  heldOutPrompts: 16,
+  samples: 96,
+  evalEvery: 2,
+  overrides: { perDeviceTrainBatchSize: 16, numGenerations: 4 },
+} as const;
+
+describe("reasoningPresetConfig()", () => {
+  test("sizes the learning-rate schedule to the sample budget", () => {
+    const task = makeVerifiableTask("addition");
+    const config = reasoningPresetConfig(task, { numIterations: 2 }, 96_000, 0);
+    // 96,000 completions / 64 per generation batch = 1500 batches, each stepped twice
+    assert.equal(config.maxSteps, 3000);
+    assert.equal(config.maxCompletionLength, task.maxNewTokens);
+    assert.equal(reasoningPresetConfig(task, {}, 100, 0, { maxSteps: 7 }).maxSteps, 7);
+  });
+
+  test("a preset trains until its budget, past what numTrainEpochs over the prompts would allow", () => {
+    const setup = prepareReasoningDemo(tiny);
+    // 64 prompts x 3 epochs / 4 prompts per step = 48 steps by epochs; the budget asks for 60
+    const options = { ...tiny, samples: 960, evalEvery: 100, presets: {} };
+    const run = runReasoningPreset(presetArgs(setup, options, "grpo", {}));
+    assert.equal(run.history.length, 60);
+    assert.equal(run.curve[run.curve.length - 1].samples, 960);
+  });
+});
+
+describe("runReasoningDemoInParallel()", () => {
+  test("two worker threads give the sequential demo's result", async () => {
+    const presets = {
+      grpo: { beta: 0.04 },
+      dapo: { lossAggregation: "token-mean" as const, beta: 0 },
+      drgrpo: {},
+    };
+    const sequential = runReasoningDemo({ ...tiny, presets });
+    const parallel = await runReasoningDemoInParallel({ ...tiny, presets, workers: 2 });
+    assert.deepEqual(Object.keys(parallel.presets), Object.keys(presets));
+    assert.deepEqual(parallel.base, { ...sequential.base, wallSeconds: parallel.base.wallSeconds });
+    for (const name of Object.keys(presets)) {
+      const a = sequential.presets[name as keyof typeof presets];
+      const b = parallel.presets[name as keyof typeof presets];
+      assert.deepEqual(b.curve, a.curve, name);
+      assert.deepEqual(
+        b.history.map((h) => h["train/loss"]),
+        a.history.map((h) => h["train/loss"]),
+        name,
+      );
+    }
+  });
+
+  test("a preset that fails in a worker rejects with its name", async () => {
+    await assert.rejects(
+      runReasoningDemoInParallel({ ...tiny, presets: { ok: {}, bad: { epsilon: 2 } }, workers: 2 }),
+      (e: unknown) => e instanceof ProximalError && e.message.includes('"bad"'),
     );
   });
 });

@@ -112,6 +112,13 @@ export const DEMO_GRPO_CONFIG: GRPOConfig = {
   warmupRatio: 0,
 };
 
+/**
+ * Solved prompts of the demo's SFT base: 1000 two-digit sums for 400 steps give a base that is right
+ * on about a third of the held-out sums and as often on its own training sums (it has not memorised
+ * them), so RL has a base whose sampled groups often mix right and wrong answers.
+ */
+export const DEMO_SFT_EXAMPLES = 1000;
+
 /** Options of {@link runReasoningDemo}. */
 export interface ReasoningDemoOptions {
   /** @defaultValue "addition" */
@@ -120,7 +127,7 @@ export interface ReasoningDemoOptions {
   seed?: number;
   /** Presets by name, each a {@link GRPOConfig} (e.g. from `presets/grpo/<name>.yaml`). */
   presets: Record<string, GRPOConfig>;
-  /** Solved prompts the SFT base learns from (the "limited set"). @defaultValue 500 */
+  /** Solved prompts the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
   sftExamples?: number;
   /** SFT base options (steps, model sizes). */
   sft?: Omit<SftBaseOptions, "seed" | "onStep">;
@@ -164,16 +171,22 @@ export interface ReasoningDemoResult {
   presets: Record<string, PresetRun>;
 }
 
-/**
- * Train the SFT base once, then each preset from a copy of it with the same seed and the same number
- * of sampled completions; report held-out greedy accuracy before and after, and along the way.
- */
-export function runReasoningDemo(options: ReasoningDemoOptions): ReasoningDemoResult {
+/** What every preset of a demo shares: the task, its splits and the SFT base. */
+export interface ReasoningDemoSetup {
+  task: VerifiableTask;
+  train: string[];
+  heldOut: string[];
+  base: GPT;
+  result: ReasoningDemoResult;
+}
+
+/** Make the splits and train the SFT base (the part of {@link runReasoningDemo} before the presets). */
+export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "presets">): ReasoningDemoSetup {
   const seed = options.seed ?? 0;
   const taskName = options.task ?? "addition";
   const task = makeVerifiableTask(taskName);
   const progress = options.onProgress ?? (() => {});
-  const sftExamples = options.sftExamples ?? 500;
+  const sftExamples = options.sftExamples ?? DEMO_SFT_EXAMPLES;
   const { train, heldOut } = task.splits(seed, {
     train: Math.max(options.trainPrompts ?? 3000, sftExamples),
     heldOut: options.heldOutPrompts ?? 200,
@@ -196,51 +209,132 @@ export function runReasoningDemo(options: ReasoningDemoOptions): ReasoningDemoRe
     },
     presets: {},
   };
-  const budget = options.samples ?? 12800;
-  const evalEvery = options.evalEvery ?? 10;
-  for (const [name, preset] of Object.entries(options.presets)) {
-    const presetStart = performance.now();
-    const trainer = new GRPOTrainer({
-      model: cloneGPT(base.model),
-      tokenizer: task.tokenizer,
-      trainDataset: train.map((prompt) => ({ prompt })),
-      rewardFunctions: [task.reward, task.formatReward],
-      config: {
-        ...preset,
-        ...DEMO_GRPO_CONFIG,
-        maxCompletionLength: task.maxNewTokens,
-        rewardWeights: [1, 0.1],
-        seed,
-        ...options.overrides,
-      },
-    });
-    const curve = [{ samples: 0, accuracy: baseEval.accuracy }];
-    const history: GRPOStepStats[] = [];
-    let samples = 0;
-    let steps = 0;
-    while (samples < budget) {
-      const stats = trainer.step();
-      history.push(stats);
-      samples += stats["rollout/samplesDrawn"];
-      steps++;
-      if (steps % evalEvery === 0 || samples >= budget) {
-        curve.push({ samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
-      }
-      progress({
-        stage: name,
-        step: Math.min(samples, budget),
-        total: budget,
-        metrics: { reward: stats["rollout/reward"], accuracy: curve[curve.length - 1].accuracy },
-      });
+  return { task, train, heldOut, base: base.model, result };
+}
+
+/** Arguments of {@link runReasoningPreset}. */
+export interface ReasoningPresetArgs {
+  task: VerifiableTask;
+  train: readonly string[];
+  heldOut: readonly string[];
+  /** The SFT base; the preset trains a copy. */
+  base: GPT;
+  /** Held-out accuracy of the base (the curve's first point). */
+  baseAccuracy: number;
+  name: string;
+  preset: GRPOConfig;
+  seed: number;
+  /** Completions to sample. */
+  samples: number;
+  evalEvery: number;
+  overrides?: GRPOConfig;
+  onProgress?: (event: ReasoningDemoProgress) => void;
+}
+
+/**
+ * The GRPO config of one preset in the demo: the preset's method fields, then {@link DEMO_GRPO_CONFIG},
+ * then a step count whose learning-rate schedule ends with the sample budget (without it the schedule
+ * would follow `numTrainEpochs` over the train prompts, and the trainer stops stepping when that ends),
+ * then the caller's overrides. Presets with dynamic sampling draw more than one batch per step, so they
+ * use up the budget before their schedule ends.
+ */
+export function reasoningPresetConfig(
+  task: VerifiableTask,
+  preset: GRPOConfig,
+  samples: number,
+  seed: number,
+  overrides: GRPOConfig = {},
+): GRPOConfig {
+  const merged: GRPOConfig = { ...preset, ...DEMO_GRPO_CONFIG, ...overrides };
+  const perStep = merged.perDeviceTrainBatchSize ?? 8;
+  const stepsPerGeneration = merged.stepsPerGeneration ?? 1;
+  const numIterations = merged.numIterations ?? 1;
+  const batches = Math.ceil(samples / (perStep * stepsPerGeneration));
+  return {
+    ...preset,
+    ...DEMO_GRPO_CONFIG,
+    maxCompletionLength: task.maxNewTokens,
+    rewardWeights: [1, 0.1],
+    seed,
+    maxSteps: Math.max(1, batches * stepsPerGeneration * numIterations),
+    ...overrides,
+  };
+}
+
+/** Train one preset from a copy of the base until `samples` completions were drawn. */
+export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
+  const { task, heldOut } = args;
+  const progress = args.onProgress ?? (() => {});
+  const started = performance.now();
+  const trainer = new GRPOTrainer({
+    model: cloneGPT(args.base),
+    tokenizer: task.tokenizer,
+    trainDataset: args.train.map((prompt) => ({ prompt })),
+    rewardFunctions: [task.reward, task.formatReward],
+    config: reasoningPresetConfig(task, args.preset, args.samples, args.seed, args.overrides),
+  });
+  const curve = [{ samples: 0, accuracy: args.baseAccuracy }];
+  const history: GRPOStepStats[] = [];
+  let samples = 0;
+  let steps = 0;
+  while (samples < args.samples && trainer.globalStep < trainer.totalSteps) {
+    const stats = trainer.step();
+    history.push(stats);
+    samples += stats["rollout/samplesDrawn"];
+    steps++;
+    if (steps % args.evalEvery === 0 || samples >= args.samples) {
+      curve.push({ samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
     }
-    const final = task.accuracy(trainer.model, heldOut);
-    result.presets[name] = {
-      accuracy: final.accuracy,
-      meanLength: final.meanLength,
-      wallSeconds: (performance.now() - presetStart) / 1000,
-      curve,
-      history,
-    };
+    progress({
+      stage: args.name,
+      step: Math.min(samples, args.samples),
+      total: args.samples,
+      metrics: { reward: stats["rollout/reward"], accuracy: curve[curve.length - 1].accuracy },
+    });
   }
-  return result;
+  const final = task.accuracy(trainer.model, heldOut);
+  if (curve[curve.length - 1].samples !== samples) curve.push({ samples, accuracy: final.accuracy });
+  return {
+    accuracy: final.accuracy,
+    meanLength: final.meanLength,
+    wallSeconds: (performance.now() - started) / 1000,
+    curve,
+    history,
+  };
+}
+
+/**
+ * Train the SFT base once, then each preset from a copy of it with the same seed and the same number
+ * of sampled completions; report held-out greedy accuracy before and after, and along the way.
+ * {@link runReasoningDemoInParallel} gives the same result using worker threads.
+ */
+export function runReasoningDemo(options: ReasoningDemoOptions): ReasoningDemoResult {
+  const setup = prepareReasoningDemo(options);
+  for (const [name, preset] of Object.entries(options.presets)) {
+    setup.result.presets[name] = runReasoningPreset(presetArgs(setup, options, name, preset));
+  }
+  return setup.result;
+}
+
+/** The {@link ReasoningPresetArgs} of preset `name` in a demo. */
+export function presetArgs(
+  setup: ReasoningDemoSetup,
+  options: ReasoningDemoOptions,
+  name: string,
+  preset: GRPOConfig,
+): ReasoningPresetArgs {
+  return {
+    task: setup.task,
+    train: setup.train,
+    heldOut: setup.heldOut,
+    base: setup.base,
+    baseAccuracy: setup.result.base.accuracy,
+    name,
+    preset,
+    seed: setup.result.seed,
+    samples: options.samples ?? 12800,
+    evalEvery: options.evalEvery ?? 10,
+    overrides: options.overrides,
+    onProgress: options.onProgress,
+  };
 }

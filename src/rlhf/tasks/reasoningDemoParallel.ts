@@ -1,0 +1,146 @@
+/**
+ * The reasoning demo with its presets spread over worker threads (Node only): the SFT base is trained
+ * once here, then each worker trains whole presets from a copy of it. A preset's run depends only on
+ * the base, its config and the seed, so the result equals {@link runReasoningDemo}'s, in less time on
+ * a machine with more than one core. Where worker threads are missing (browsers) it runs in this thread.
+ */
+import type * as WorkerThreads from "node:worker_threads";
+import { ProximalError } from "../../errors.js";
+import type { GPTConfig } from "../gpt.js";
+import type { GRPOConfig } from "../grpoConfig.js";
+import {
+  type PresetRun,
+  prepareReasoningDemo,
+  presetArgs,
+  type ReasoningDemoOptions,
+  type ReasoningDemoProgress,
+  type ReasoningDemoResult,
+  runReasoningPreset,
+} from "./reasoningDemo.js";
+
+/** What a worker needs to rebuild the demo's shared state without retraining the base. */
+export interface ReasoningWorkerSetup {
+  options: Omit<ReasoningDemoOptions, "presets" | "onProgress">;
+  train: string[];
+  heldOut: string[];
+  baseAccuracy: number;
+  gptConfig: Required<GPTConfig>;
+  /** The base's state dict as plain arrays (each its own buffer, so posting copies only it). */
+  baseWeights: { name: string; shape: number[]; data: Float32Array }[];
+}
+
+/** A preset to train, posted to a worker. */
+export interface ReasoningWorkerJob {
+  name: string;
+  preset: GRPOConfig;
+}
+
+/** A worker's messages. */
+export type ReasoningWorkerMessage =
+  | { kind: "progress"; event: ReasoningDemoProgress }
+  | { kind: "done"; name: string; run: PresetRun }
+  | { kind: "error"; name: string; message: string };
+
+/** Options of {@link runReasoningDemoInParallel}. */
+export interface ParallelReasoningDemoOptions extends ReasoningDemoOptions {
+  /** Worker threads; 1 runs everything in this thread. @defaultValue min(presets, available cores) */
+  workers?: number;
+}
+
+/** {@link runReasoningDemo} with presets trained in `workers` threads at once; same result. */
+export async function runReasoningDemoInParallel(
+  options: ParallelReasoningDemoOptions,
+): Promise<ReasoningDemoResult> {
+  const names = Object.keys(options.presets);
+  const threads = (
+    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+  ).process?.getBuiltinModule?.("node:worker_threads") as typeof WorkerThreads | undefined;
+  const os = (
+    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+  ).process?.getBuiltinModule?.("node:os") as { availableParallelism(): number } | undefined;
+  const workers = options.workers ?? Math.min(names.length, os?.availableParallelism() ?? 1);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new ProximalError("INVALID_OPTION", `workers must be a positive integer, got ${workers}.`);
+  }
+  const setup = prepareReasoningDemo(options);
+  if (workers === 1 || names.length <= 1 || threads === undefined) {
+    for (const name of names) {
+      setup.result.presets[name] = runReasoningPreset(
+        presetArgs(setup, options, name, options.presets[name]),
+      );
+    }
+    return setup.result;
+  }
+  const { presets: _presets, onProgress, workers: _workers, ...shared } = options;
+  const workerSetup: ReasoningWorkerSetup = {
+    options: shared,
+    train: setup.train,
+    heldOut: setup.heldOut,
+    baseAccuracy: setup.result.base.accuracy,
+    gptConfig: setup.base.config,
+    baseWeights: Object.entries(setup.base.stateDict()).map(([name, t]) => ({
+      name,
+      shape: t.shape.slice(),
+      data: Float32Array.from(t.values),
+    })),
+  };
+  const runs = new Map<string, PresetRun>();
+  const queue = [...names];
+  const url = new URL("./reasoningDemoWorker.js", import.meta.url);
+  await new Promise<void>((resolve, reject) => {
+    const pool: WorkerThreads.Worker[] = [];
+    const stopped = new Set<WorkerThreads.Worker>();
+    let failed = false;
+    const fail = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      for (const w of pool) void w.terminate();
+      reject(error);
+    };
+    const next = (worker: WorkerThreads.Worker): void => {
+      const name = queue.shift();
+      if (name === undefined) {
+        stopped.add(worker);
+        void worker.terminate();
+        return;
+      }
+      const job: ReasoningWorkerJob = { name, preset: options.presets[name] };
+      worker.postMessage(job);
+    };
+    for (let w = 0; w < Math.min(workers, names.length); w++) {
+      const worker = new threads.Worker(url, { workerData: workerSetup });
+      pool.push(worker);
+      worker.on("message", (message: ReasoningWorkerMessage) => {
+        if (message.kind === "progress") onProgress?.(message.event);
+        else if (message.kind === "error") {
+          fail(
+            new ProximalError(
+              "WORKER_FAILED",
+              `reasoning demo, preset "${message.name}": ${message.message}`,
+            ),
+          );
+        } else {
+          runs.set(message.name, message.run);
+          if (runs.size < names.length) next(worker);
+          else {
+            for (const w of pool) {
+              stopped.add(w);
+              void w.terminate();
+            }
+            resolve();
+          }
+        }
+      });
+      worker.on("error", (error) => fail(error));
+      worker.on("exit", (code) => {
+        if (code !== 0 && !failed && !stopped.has(worker)) {
+          fail(new ProximalError("WORKER_FAILED", `reasoning demo: a worker exited with code ${code}.`));
+        }
+      });
+      next(worker);
+    }
+  });
+  // in the presets' order, as the sequential demo reports them
+  for (const name of names) setup.result.presets[name] = runs.get(name) as PresetRun;
+  return setup.result;
+}

@@ -1,0 +1,47 @@
+// Worker-thread side of runReasoningDemoInParallel (reasoningDemoParallel.ts): rebuild the task, the
+// splits and the SFT base from the posted weights, then train each preset the main thread posts.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { Tensor } from "../../tensor/tensor.js";
+import { GPT } from "../gpt.js";
+import {
+  makeVerifiableTask,
+  presetArgs,
+  type ReasoningDemoSetup,
+  runReasoningPreset,
+} from "./reasoningDemo.js";
+import type {
+  ReasoningWorkerJob,
+  ReasoningWorkerMessage,
+  ReasoningWorkerSetup,
+} from "./reasoningDemoParallel.js";
+
+const setup = workerData as ReasoningWorkerSetup;
+const port = parentPort;
+if (port === null) throw new Error("reasoningDemoWorker.js runs only as a worker thread.");
+
+const base = new GPT(setup.gptConfig);
+base.loadStateDict(Object.fromEntries(setup.baseWeights.map((w) => [w.name, new Tensor(w.data, w.shape)])));
+const shared: ReasoningDemoSetup = {
+  task: makeVerifiableTask(setup.options.task ?? "addition"),
+  train: setup.train,
+  heldOut: setup.heldOut,
+  base,
+  result: {
+    task: setup.options.task ?? "addition",
+    seed: setup.options.seed ?? 0,
+    base: { accuracy: setup.baseAccuracy, meanLength: 0, sftLoss: 0, wallSeconds: 0 },
+    presets: {},
+  },
+};
+const post = (message: ReasoningWorkerMessage): void => port.postMessage(message);
+
+port.on("message", (job: ReasoningWorkerJob) => {
+  try {
+    const args = presetArgs(shared, { ...setup.options, presets: {} }, job.name, job.preset);
+    args.onProgress = (event) => post({ kind: "progress", event });
+    post({ kind: "done", name: job.name, run: runReasoningPreset(args) });
+  } catch (error) {
+    post({ kind: "error", name: job.name, message: error instanceof Error ? error.message : String(error) });
+  }
+});
