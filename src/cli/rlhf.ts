@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { RLHF_DEMO_TASKS, type RlhfDemoFlags, rlhfDemoCommand } from "./rlhfDemo.js";
-import { reasoningDemoCommand, registerRlhfGrpoCommand } from "./rlhfGrpo.js";
+import { type ReasoningDemoFlags, reasoningDemoCommand, registerRlhfGrpoCommand } from "./rlhfGrpo.js";
 import { registerRlhfStageCommands } from "./rlhfStages.js";
 
 /** Add `rlhf` and its subcommands to `program`; `setStatus` receives each action's exit status. */
@@ -22,7 +22,11 @@ export function registerRlhfCommands(program: Command, setStatus: (code: number)
     .option("--seed <n>", "seed of the corpus, models and samples (default 0)")
     .option("--json", "print the summary as one JSON object")
     .option("--quick", "a tiny budget, for smoke tests (seconds, not meaningful figures)")
-    .action(async (task: string, options: RlhfDemoFlags) => {
+    .option(
+      "--workers <n>",
+      "reasoning: presets trained at once in worker threads (default: the cores, at most the presets)",
+    )
+    .action(async (task: string, options: RlhfDemoFlags & ReasoningDemoFlags) => {
       setStatus(
         task === "reasoning" ? await reasoningDemoCommand(options) : await rlhfDemoCommand(task, options),
       );

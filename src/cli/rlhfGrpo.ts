@@ -23,6 +23,7 @@ import {
   VERIFIABLE_TASKS,
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
+import { runReasoningDemoInParallel } from "../rlhf/tasks/reasoningDemoParallel.js";
 import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
 import { formatDuration } from "./progress.js";
@@ -62,6 +63,8 @@ export interface ReasoningDemoFlags {
   seed?: string;
   json?: boolean;
   quick?: boolean;
+  /** Worker threads training presets at once (reasoning only). */
+  workers?: string;
 }
 
 /** Demo budget: SFT base about 15 s, then 96,000 completions per preset (BENCHMARKS.md "rlhf reasoning demo"). */
@@ -162,15 +165,23 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
 /** `proximal rlhf demo reasoning`. */
 export async function reasoningDemoCommand(flags: ReasoningDemoFlags): Promise<number> {
   const seed = parseSeed(flags.seed);
+  const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `--workers must be a positive integer, got "${flags.workers}".`,
+    );
+  }
   const out = flags.out ?? `runs/rlhf-reasoning-seed${seed}`;
   const presets: Record<string, GRPOConfig> = {};
   for (const name of REASONING_DEMO_PRESETS) presets[name] = await loadGrpoPresetConfig(name);
   await checkOutDir(out, flags.force);
   const display = new ProgressLine();
-  const result = runReasoningDemo({
+  const result = await runReasoningDemoInParallel({
     seed,
     presets,
     ...(flags.quick ? QUICK_REASONING_OPTIONS : REASONING_DEMO_DEFAULTS),
+    workers,
     onProgress: (e) => display.update(e),
   });
   display.close();
@@ -216,15 +227,15 @@ function printSummary(result: ReasoningDemoResult, out: string, json: boolean): 
 /** One progress line per stage on stderr. */
 class ProgressLine {
   private readonly start = Date.now();
-  private lastStage = "";
-  private lastDraw = 0;
+  /** When each stage last printed: presets trained in parallel interleave their events. */
+  private readonly lastDraw = new Map<string, number>();
 
   update(e: ReasoningDemoProgress): void {
     const now = Date.now();
     const finished = e.step >= e.total;
-    if (e.stage === this.lastStage && !finished && now - this.lastDraw < 2000) return;
-    this.lastStage = e.stage;
-    this.lastDraw = now;
+    const last = this.lastDraw.get(e.stage);
+    if (last !== undefined && !finished && now - last < 5000) return;
+    this.lastDraw.set(e.stage, now);
     const metrics = Object.entries(e.metrics ?? {})
       .map(([k, v]) => `${k} ${v.toFixed(3)}`)
       .join("  ");
