@@ -67,10 +67,15 @@ export interface ReasoningDemoFlags {
   workers?: string;
 }
 
-/** Demo budget: SFT base about 15 s, then 96,000 completions per preset (BENCHMARKS.md "rlhf reasoning demo"). */
+/**
+ * Demo budget: SFT base on 1000 sums (about 20 s), then 192,000 completions per preset, 6000 train
+ * prompts, 500 held-out prompts measured every 100 steps (BENCHMARKS.md "rlhf reasoning demo").
+ */
 export const REASONING_DEMO_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
-  samples: 96_000,
-  evalEvery: 25,
+  samples: 192_000,
+  trainPrompts: 6000,
+  heldOutPrompts: 500,
+  evalEvery: 100,
 };
 
 /** A budget of seconds for smoke tests (`--quick`): tiny SFT, 2 steps per preset. */
