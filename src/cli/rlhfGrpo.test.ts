@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { GRPOTrainer } from "../rlhf/grpoTrainer.js";
+import { makeVerifiableTask } from "../rlhf/tasks/reasoningDemo.js";
 
 const run = promisify(execFile);
 const main = fileURLToPath(new URL("./main.js", import.meta.url));
@@ -54,6 +56,9 @@ describe("proximal rlhf grpo / demo reasoning", () => {
     assert.ok(summary.grpo.accuracy >= 0 && summary.grpo.accuracy <= 1);
     assert.ok(summary.grpo.meanLength > 0);
     assert.match(await readFile(join(out, "accuracy.svg"), "utf8"), /data-preset="grpo"/);
+    // the trained policy is saved and loads as a GPT with the task's vocabulary
+    const policy = await GRPOTrainer.loadModel(join(out, "checkpoint"));
+    assert.equal(policy.config.vocabSize, makeVerifiableTask("addition").tokenizer.vocabSize);
   });
 
   test("rlhf demo reasoning --quick --json reports every preset", async () => {

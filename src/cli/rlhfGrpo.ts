@@ -15,11 +15,14 @@ import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpoConfig.js";
+import type { GRPOTrainer } from "../rlhf/grpoTrainer.js";
 import {
+  prepareReasoningDemo,
+  presetArgs,
   type ReasoningDemoOptions,
   type ReasoningDemoProgress,
   type ReasoningDemoResult,
-  runReasoningDemo,
+  runReasoningPreset,
   VERIFIABLE_TASKS,
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
@@ -51,7 +54,7 @@ export interface RlhfGrpoFlags {
   seed?: string;
   set?: string[];
   json?: boolean;
-  /** Completions to sample. */
+  /** Completions to train on. */
   samples?: string;
 }
 
@@ -68,7 +71,7 @@ export interface ReasoningDemoFlags {
 }
 
 /**
- * Demo budget: SFT base on 1000 sums (about 20 s), then 192,000 completions per preset, 6000 train
+ * Demo budget: SFT base on 1000 sums (about 15 s), then 192,000 completions trained on per preset (3000 optimizer steps), 6000 train
  * prompts, 500 held-out prompts measured every 100 steps (BENCHMARKS.md "rlhf reasoning demo").
  */
 export const REASONING_DEMO_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
@@ -125,7 +128,12 @@ function parseSeed(value: string | undefined): number {
 export function reasoningSummary(result: ReasoningDemoResult): Record<string, unknown> {
   const summary: Record<string, unknown> = { base: { accuracy: result.base.accuracy } };
   for (const [name, run] of Object.entries(result.presets)) {
-    summary[name] = { accuracy: run.accuracy, meanLength: run.meanLength, wallSeconds: run.wallSeconds };
+    summary[name] = {
+      accuracy: run.accuracy,
+      meanLength: run.meanLength,
+      wallSeconds: run.wallSeconds,
+      samplesDrawn: run.samplesDrawn,
+    };
   }
   return summary;
 }
@@ -153,17 +161,26 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
   await checkOutDir(out, flags.force);
   const display = new ProgressLine();
-  const result = runReasoningDemo({
+  const options = {
     task: flags.task as VerifiableTaskName,
     seed,
     presets: { [presetName]: preset },
     samples,
     overrides,
-    onProgress: (e) => display.update(e),
-  });
+    onProgress: (e: ReasoningDemoProgress) => display.update(e),
+  };
+  const setup = prepareReasoningDemo(options);
+  let trained: GRPOTrainer | undefined;
+  const args = presetArgs(setup, options, presetName, preset);
+  args.onFinished = (trainer) => {
+    trained = trainer;
+  };
+  setup.result.presets[presetName] = runReasoningPreset(args);
   display.close();
-  await writeOutputs(out, flags.force, result, `GRPO-family on ${flags.task} (seed ${seed})`);
-  printSummary(result, out, flags.json === true);
+  await writeOutputs(out, flags.force, setup.result, `GRPO-family on ${flags.task} (seed ${seed})`);
+  // the trained policy, its optimizer and sampling state: GRPOTrainer.loadModel(dir) or trainer.load(dir)
+  await (trained as GRPOTrainer).save(join(out, "checkpoint"));
+  printSummary(setup.result, out, flags.json === true);
   return 0;
 }
 
@@ -280,7 +297,7 @@ export function accuracyFigure(result: ReasoningDemoResult, title: string): Scen
     kind: "text",
     x: box.x + box.width,
     y: box.y + box.height + 30,
-    text: "completions sampled",
+    text: "completions drawn",
     size: "normal",
     anchor: "end",
     color: "#222222",
@@ -343,7 +360,7 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
     )
     .option("--force", "replace an existing --out directory")
     .option("--seed <n>", "seed of the splits, the SFT base and the sampling (default 0)")
-    .option("--samples <n>", "completions to sample in total (default 12800)")
+    .option("--samples <n>", "completions to train on (default 12800; DAPO's dynamic sampling draws more)")
     .option("--set <key=value...>", "override a GRPOConfig field, e.g. --set learningRate=1e-4")
     .option("--json", "print the summary as one JSON object")
     .action(async (options: RlhfGrpoFlags) => {

@@ -73,7 +73,13 @@ describe("reasoningPresetConfig()", () => {
     const options = { ...tiny, samples: 960, evalEvery: 100, presets: {} };
     const run = runReasoningPreset(presetArgs(setup, options, "grpo", {}));
     assert.equal(run.history.length, 60);
+    assert.equal(run.samplesDrawn, 960);
     assert.equal(run.curve[run.curve.length - 1].samples, 960);
+    // dynamic sampling trains on the same budget and draws more to replace all-equal groups
+    const dapo = runReasoningPreset(presetArgs(setup, options, "dapo", { dynamicSampling: true }));
+    assert.equal(dapo.history.length, 60);
+    assert.ok(dapo.samplesDrawn > 960, `drew ${dapo.samplesDrawn}`);
+    assert.equal(dapo.curve[dapo.curve.length - 1].samples, dapo.samplesDrawn);
   });
 });
 
