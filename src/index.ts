@@ -290,6 +290,8 @@ export {
   trainSftBase,
   VERIFIABLE_TASKS,
 } from "./rlhf/tasks/reasoningDemo.js";
+export type { ParallelReasoningDemoOptions } from "./rlhf/tasks/reasoningDemoParallel.js";
+export { runReasoningDemoInParallel } from "./rlhf/tasks/reasoningDemoParallel.js";
 export type { ReverseTaskOptions } from "./rlhf/tasks/reverse.js";
 export { reverseAnswer, reverseTask } from "./rlhf/tasks/reverse.js";
 export { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./rlhf/tasks/sentiment.js";

@@ -19,6 +19,7 @@ import type { GRPOTrainer } from "../rlhf/grpoTrainer.js";
 import {
   prepareReasoningDemo,
   presetArgs,
+  QUICK_REASONING_OPTIONS,
   type ReasoningDemoOptions,
   type ReasoningDemoProgress,
   type ReasoningDemoResult,
@@ -79,17 +80,6 @@ export const REASONING_DEMO_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
   trainPrompts: 6000,
   heldOutPrompts: 500,
   evalEvery: 100,
-};
-
-/** A budget of seconds for smoke tests (`--quick`): tiny SFT, 2 steps per preset. */
-export const QUICK_REASONING_OPTIONS: Omit<ReasoningDemoOptions, "presets"> = {
-  sftExamples: 64,
-  sft: { steps: 20, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } },
-  trainPrompts: 64,
-  heldOutPrompts: 16,
-  samples: 32,
-  evalEvery: 1,
-  overrides: { perDeviceTrainBatchSize: 16, numGenerations: 4 },
 };
 
 /**

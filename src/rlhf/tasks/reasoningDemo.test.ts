@@ -5,6 +5,7 @@ import {
   makeVerifiableTask,
   prepareReasoningDemo,
   presetArgs,
+  QUICK_REASONING_OPTIONS,
   reasoningPresetConfig,
   runReasoningDemo,
   runReasoningPreset,
@@ -46,16 +47,8 @@ describe("trainSftBase()", () => {
   });
 });
 
-/** Seconds-sized demo options (the CLI's --quick budget). */
-const tiny = {
-  sftExamples: 64,
-  sft: { steps: 20, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } },
-  trainPrompts: 64,
-  heldOutPrompts: 16,
-  samples: 96,
-  evalEvery: 2,
-  overrides: { perDeviceTrainBatchSize: 16, numGenerations: 4 },
-} as const;
+/** Seconds-sized demo options: the CLI's --quick budget, 6 steps per preset. */
+const tiny = { ...QUICK_REASONING_OPTIONS, samples: 96, evalEvery: 2 };
 
 describe("reasoningPresetConfig()", () => {
   test("sizes the learning-rate schedule to the sample budget", () => {

@@ -151,6 +151,17 @@ export interface ReasoningDemoOptions {
   onProgress?: (event: ReasoningDemoProgress) => void;
 }
 
+/** A budget of seconds for smoke tests (the CLI's `--quick`): a tiny SFT base, 2 steps per preset. */
+export const QUICK_REASONING_OPTIONS: Omit<ReasoningDemoOptions, "presets"> = {
+  sftExamples: 64,
+  sft: { steps: 20, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } },
+  trainPrompts: 64,
+  heldOutPrompts: 16,
+  samples: 32,
+  evalEvery: 1,
+  overrides: { perDeviceTrainBatchSize: 16, numGenerations: 4 },
+};
+
 /** Progress of {@link runReasoningDemo}. */
 export interface ReasoningDemoProgress {
   stage: string;
