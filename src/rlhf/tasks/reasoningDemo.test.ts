@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ProximalError } from "../../errors.js";
+import { loadGRPOPreset } from "../grpo/presets.js";
 import {
   makeVerifiableTask,
   prepareReasoningDemo,
@@ -12,7 +13,7 @@ import {
   trainSftBase,
   VERIFIABLE_TASKS,
 } from "./reasoningDemo.js";
-import { runReasoningDemoInParallel } from "./reasoningDemoParallel.js";
+import { presetCost, runReasoningDemoInParallel } from "./reasoningDemoParallel.js";
 
 describe("makeVerifiableTask()", () => {
   test("builds every shipped task; an unknown name is UNKNOWN_NAME with a suggestion", () => {
@@ -97,6 +98,13 @@ describe("runReasoningDemoInParallel()", () => {
         name,
       );
     }
+  });
+
+  test("orders work longest first: dynamic sampling, then a reference model, then the rest", async () => {
+    const cost = async (name: string) => presetCost((await loadGRPOPreset(name)).algorithm);
+    assert.ok((await cost("dapo")) > (await cost("grpo")));
+    assert.ok((await cost("grpo")) > (await cost("drgrpo")));
+    assert.equal(await cost("gspo"), await cost("drgrpo"));
   });
 
   test("a preset that fails in a worker rejects with its name", async () => {
