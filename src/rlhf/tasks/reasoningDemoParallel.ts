@@ -20,6 +20,8 @@ import {
 
 /** What a worker needs to rebuild the demo's shared state without retraining the base. */
 export interface ReasoningWorkerSetup {
+  /** Int32Array(1) over a SharedArrayBuffer: 1 asks busy workers to give up their preset. */
+  abort?: SharedArrayBuffer;
   options: Omit<ReasoningDemoOptions, "presets" | "onProgress">;
   train: string[];
   heldOut: string[];
@@ -88,55 +90,51 @@ export async function runReasoningDemoInParallel(
   // longest first, so the last preset to start is a short one and no core idles long at the end
   const queue = [...names].sort((a, b) => presetCost(options.presets[b]) - presetCost(options.presets[a]));
   const url = new URL("./reasoningDemoWorker.js", import.meta.url);
+  // Workers are never terminate()d: on Node 20 terminating a worker while V8 compiles for it in the
+  // background can abort the whole process. Each worker is told to stop (null) and exits on its own;
+  // a failure raises a shared flag that a busy worker checks after every step.
+  const abort = new Int32Array(new SharedArrayBuffer(4));
   await new Promise<void>((resolve, reject) => {
-    const pool: WorkerThreads.Worker[] = [];
-    const stopped = new Set<WorkerThreads.Worker>();
-    let failed = false;
+    let failure: Error | null = null;
+    let running = 0;
     const fail = (error: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of pool) void w.terminate();
-      reject(error);
+      failure ??= error;
+      Atomics.store(abort, 0, 1);
     };
     const next = (worker: WorkerThreads.Worker): void => {
-      const name = queue.shift();
-      if (name === undefined) {
-        stopped.add(worker);
-        void worker.terminate();
-        return;
-      }
-      const job: ReasoningWorkerJob = { name, preset: options.presets[name] };
+      const name = failure === null ? queue.shift() : undefined;
+      const job: ReasoningWorkerJob | null =
+        name === undefined ? null : { name, preset: options.presets[name] };
       worker.postMessage(job);
     };
     for (let w = 0; w < Math.min(workers, names.length); w++) {
-      const worker = new threads.Worker(url, { workerData: workerSetup });
-      pool.push(worker);
+      const worker = new threads.Worker(url, { workerData: { ...workerSetup, abort: abort.buffer } });
+      running++;
       worker.on("message", (message: ReasoningWorkerMessage) => {
-        if (message.kind === "progress") onProgress?.(message.event);
-        else if (message.kind === "error") {
+        if (message.kind === "progress") {
+          onProgress?.(message.event);
+          return;
+        }
+        if (message.kind === "error") {
           fail(
             new ProximalError(
               "WORKER_FAILED",
               `reasoning demo, preset "${message.name}": ${message.message}`,
             ),
           );
-        } else {
-          runs.set(message.name, message.run);
-          if (runs.size < names.length) next(worker);
-          else {
-            for (const w of pool) {
-              stopped.add(w);
-              void w.terminate();
-            }
-            resolve();
-          }
-        }
+        } else runs.set(message.name, message.run);
+        next(worker);
       });
       worker.on("error", (error) => fail(error));
       worker.on("exit", (code) => {
-        if (code !== 0 && !failed && !stopped.has(worker)) {
+        if (code !== 0)
           fail(new ProximalError("WORKER_FAILED", `reasoning demo: a worker exited with code ${code}.`));
-        }
+        running--;
+        if (running > 0) return;
+        if (failure !== null) reject(failure);
+        else if (runs.size < names.length)
+          reject(new ProximalError("INTERNAL", "reasoning demo: presets left untrained."));
+        else resolve();
       });
       next(worker);
     }

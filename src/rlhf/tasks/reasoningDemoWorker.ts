@@ -36,10 +36,20 @@ const shared: ReasoningDemoSetup = {
 };
 const post = (message: ReasoningWorkerMessage): void => port.postMessage(message);
 
-port.on("message", (job: ReasoningWorkerJob) => {
+const abort = setup.abort === undefined ? null : new Int32Array(setup.abort);
+
+// null means "no more presets": close the port so the thread ends on its own (never terminated)
+port.on("message", (job: ReasoningWorkerJob | null) => {
+  if (job === null) {
+    port.close();
+    return;
+  }
   try {
     const args = presetArgs(shared, { ...setup.options, presets: {} }, job.name, job.preset);
-    args.onProgress = (event) => post({ kind: "progress", event });
+    args.onProgress = (event) => {
+      if (abort !== null && Atomics.load(abort, 0) === 1) throw new Error("stopped: another preset failed.");
+      post({ kind: "progress", event });
+    };
     post({ kind: "done", name: job.name, run: runReasoningPreset(args) });
   } catch (error) {
     post({ kind: "error", name: job.name, message: error instanceof Error ? error.message : String(error) });
