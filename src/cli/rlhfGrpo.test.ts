@@ -107,6 +107,16 @@ describe("proximal rlhf grpo / demo reasoning", () => {
     assert.ok(!existsSync(join(out, "marker")), "the old directory is replaced");
     const results = JSON.parse(await readFile(join(out, "results.json"), "utf8"));
     assert.equal(typeof results.base.accuracy, "number");
+    // each step's metrics live in <preset>.jsonl, not in results.json (--quick: 32 completions, 16 a step)
+    assert.equal(results.presets.grpo.history, undefined);
+    assert.ok(results.presets.grpo.curve.length >= 2);
+    const steps = (await readFile(join(out, "grpo.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(steps.length, 2);
+    assert.equal(typeof steps[0]["train/loss"], "number");
+    assert.ok(existsSync(join(out, "reinforce++.jsonl")));
     for (const file of ["accuracy.svg", "accuracy.png"]) assert.ok(existsSync(join(out, file)), file);
   });
 

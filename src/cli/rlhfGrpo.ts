@@ -3,7 +3,8 @@
  * verifiable task from the SFT base, and `proximal rlhf demo reasoning` trains the base once and then
  * every preset with the same sample budget and seed (src/rlhf/tasks/reasoningDemo.ts). Both print
  * `{ "base": { "accuracy" }, "<preset>": { "accuracy", "meanLength", "wallSeconds" }, ... }` and write
- * `results.json` and an accuracy-vs-samples plot (`accuracy.svg`, `accuracy.png`) into `--out`. An
+ * `results.json` (summary and accuracy curves), `<preset>.jsonl` (each optimizer step's metrics) and an
+ * accuracy-vs-samples plot (`accuracy.svg`, `accuracy.png`) into `--out`. An
  * existing `--out` is refused before training unless `--force` is given; files are written atomically,
  * and only once the run has finished.
  */
@@ -17,6 +18,7 @@ import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpoConfig.js";
 import type { GRPOTrainer } from "../rlhf/grpoTrainer.js";
 import {
+  type PresetRun,
   prepareReasoningDemo,
   presetArgs,
   QUICK_REASONING_OPTIONS,
@@ -215,7 +217,17 @@ async function writeOutputs(
   title: string,
 ): Promise<void> {
   await prepareOutDir(out, force);
-  await writeJsonAtomic(join(out, "results.json"), result);
+  // each step's metrics go to <preset>.jsonl (one line a step, as the stages' metrics.jsonl), so
+  // results.json stays small enough to read: the summary and the accuracy curves
+  const presets: Record<string, Omit<PresetRun, "history">> = {};
+  for (const [name, { history, ...run }] of Object.entries(result.presets)) {
+    presets[name] = run;
+    await writeFileAtomic(
+      join(out, `${name}.jsonl`),
+      history.map((row) => `${JSON.stringify(row)}\n`).join(""),
+    );
+  }
+  await writeJsonAtomic(join(out, "results.json"), { ...result, presets });
   const scene = accuracyFigure(result, title);
   await writeFileAtomic(join(out, "accuracy.svg"), sceneToSvg(scene));
   await writeFileAtomic(join(out, "accuracy.png"), encodePng(rasterize(scene, 2)));
@@ -232,7 +244,7 @@ function printSummary(result: ReasoningDemoResult, out: string, json: boolean): 
       `${name.padEnd(14)} accuracy ${run.accuracy.toFixed(3)}  mean length ${run.meanLength.toFixed(2)}  ${formatDuration(run.wallSeconds)}`,
     );
   }
-  lines.push(`wrote ${join(out, "results.json")}, accuracy.svg, accuracy.png`);
+  lines.push(`wrote ${join(out, "results.json")}, accuracy.svg, accuracy.png, <preset>.jsonl`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
@@ -346,7 +358,7 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
     .requiredOption("--preset <name>", `a preset (${REASONING_DEMO_PRESETS.join(", ")}) or a .yaml path`)
     .option(
       "--out <dir>",
-      "directory for results.json and the plot (default runs/grpo-<task>-<preset>-seed<n>)",
+      "directory for results.json, <preset>.jsonl, the plot and the checkpoint (default runs/grpo-<task>-<preset>-seed<n>)",
     )
     .option("--force", "replace an existing --out directory")
     .option("--seed <n>", "seed of the splits, the SFT base and the sampling (default 0)")
