@@ -28,7 +28,7 @@ import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
 import { Rng } from "../random/rng.js";
 import { ByteLevelBPETokenizer, type TokenizerJson } from "../rlhf/byteLevelBpeTokenizer.js";
 import { CharTokenizer } from "../rlhf/charTokenizer.js";
-import { type JsonlFormats, parseJsonl } from "../rlhf/data.js";
+import { type JsonlFormats, parseJsonl, readTextFile } from "../rlhf/data.js";
 import { DPO_DEFAULTS } from "../rlhf/dpoConfig.js";
 import { DPOTrainer } from "../rlhf/dpoTrainer.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
@@ -656,14 +656,7 @@ export async function readRows<F extends keyof JsonlFormats>(
   path: string,
   format: F,
 ): Promise<JsonlRows<JsonlFormats[F]>> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ProximalError("MALFORMED_FILE", `Cannot read ${path}: ${(error as Error).message}.`, {
-      cause: error,
-    });
-  }
+  const text = await readTextFile(path);
   const rows = parseJsonl(text, format, { source: path });
   const lines: number[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
@@ -770,18 +763,7 @@ export function tokenizerFromJson(text: string, source: string): Tokenizer {
 }
 
 async function readTokenizerFile(path: string): Promise<LoadedTokenizer> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ProximalError(
-      "MALFORMED_FILE",
-      `Cannot read the tokenizer ${path}: ${(error as Error).message}.`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const text = await readTextFile(path, "the tokenizer ");
   return { tokenizer: tokenizerFromJson(text, path), text };
 }
 

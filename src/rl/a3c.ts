@@ -32,6 +32,7 @@
  */
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../errors.js";
+import { nodeBuiltin } from "../nodeBuiltin.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/tensor.js";
 import type { A2COptions } from "./a2c.js";
@@ -141,9 +142,7 @@ export class A3C extends A2C {
       this.numTimesteps = 0;
       this.iteration = 0;
     }
-    const threads = (
-      globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }
-    ).process?.getBuiltinModule?.("node:worker_threads") as typeof WorkerThreads | undefined;
+    const threads = nodeBuiltin<typeof WorkerThreads>("node:worker_threads");
     if (threads === undefined) {
       throw new ProximalError(
         "BACKEND_UNAVAILABLE",

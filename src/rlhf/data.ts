@@ -127,21 +127,27 @@ export function parseJsonl<F extends keyof JsonlFormats>(
   return rows;
 }
 
+/**
+ * The text of a UTF-8 file (Node only); a file that cannot be read is `MALFORMED_FILE` naming it
+ * (`what` describes it in the message, e.g. "the tokenizer ").
+ */
+export async function readTextFile(path: string, what = ""): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new ProximalError("MALFORMED_FILE", `Cannot read ${what}${path}: ${(error as Error).message}.`, {
+      cause: error,
+    });
+  }
+}
+
 /** Read a JSONL file of one format (Node only); errors name the file and line, see {@link parseJsonl}. */
 export async function readJsonl<F extends keyof JsonlFormats>(
   path: string,
   format: F,
 ): Promise<JsonlFormats[F][]> {
-  const { readFile } = await import("node:fs/promises");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ProximalError("MALFORMED_FILE", `Cannot read ${path}: ${(error as Error).message}.`, {
-      cause: error,
-    });
-  }
-  return parseJsonl(text, format, { source: path });
+  return parseJsonl(await readTextFile(path), format, { source: path });
 }
 
 /** A tokenized (prompt, response) pair. */

@@ -77,7 +77,7 @@ import {
 } from "./grpoConfig.js";
 import { responseLogProbs, type SequenceBatch, subBatch, takeRows } from "./ppoTrainer.js";
 import type { Tokenizer } from "./tokenizer.js";
-import type { OnStep } from "./trainer.js";
+import { checkTrainerName, type OnStep } from "./trainer.js";
 
 // ============================================================================================
 // ALGO LOGIC: the objective, pure and exported for the tests (fixtures/torch/grpo.json)
@@ -844,7 +844,7 @@ export class GRPOTrainer {
    */
   async load(dir: string): Promise<void> {
     const { tensors, json } = await loadCheckpoint(dir);
-    checkTrainerName(json, dir);
+    checkTrainerName(json, dir, GRPO_TRAINER_NAME);
     const saved = parseCheckpointJson(json, dir);
     checkSameConfig(saved.config, this.config, dir);
     const n = this.trainDataset.length;
@@ -901,7 +901,7 @@ export class GRPOTrainer {
    */
   static async loadModel(dir: string): Promise<GPT> {
     const { tensors, json } = await loadCheckpoint(dir);
-    checkTrainerName(json, dir);
+    checkTrainerName(json, dir, GRPO_TRAINER_NAME);
     if (typeof json.gptConfig !== "object" || json.gptConfig === null) {
       throw new ProximalError("MALFORMED_FILE", `${dir}: model.json has no "gptConfig" object.`);
     }
@@ -1146,16 +1146,6 @@ interface GRPOCheckpointJson {
 }
 
 /** Refuse a `model.json` that another trainer (or no trainer) wrote. */
-function checkTrainerName(json: Record<string, unknown>, dir: string): void {
-  if (json.trainer === GRPO_TRAINER_NAME) return;
-  throw new ProximalError(
-    "MALFORMED_FILE",
-    typeof json.trainer === "string"
-      ? `${dir} was saved by ${json.trainer}, not ${GRPO_TRAINER_NAME}. Load it with that trainer.`
-      : `${dir}/model.json names no trainer, so it was not written by ${GRPO_TRAINER_NAME}.save. Point to a directory that GRPOTrainer.save wrote.`,
-  );
-}
-
 /** The tensors of the policy: every name outside `optimizer.*` and `refModel.*`. */
 function policyTensors(tensors: Record<string, Tensor>): Record<string, Tensor> {
   return Object.fromEntries(

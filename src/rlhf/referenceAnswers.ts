@@ -6,7 +6,7 @@
  * different answers.
  */
 import { ProximalError } from "../errors.js";
-import { parseJsonl } from "./data.js";
+import { parseJsonl, readTextFile } from "./data.js";
 import type { RewardFunction } from "./tasks/verifiableTask.js";
 
 /** One prompt with its reference answer. */
@@ -67,16 +67,7 @@ export function parseReferenceAnswers(text: string, options: { source?: string }
 
 /** Read a `{"prompt", "answer"}` JSONL file (Node only); errors name the file and line. */
 export async function readReferenceAnswers(path: string): Promise<ReferenceAnswerRow[]> {
-  const { readFile } = await import("node:fs/promises");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ProximalError("MALFORMED_FILE", `Cannot read ${path}: ${(error as Error).message}.`, {
-      cause: error,
-    });
-  }
-  return parseReferenceAnswers(text, { source: path });
+  return parseReferenceAnswers(await readTextFile(path), { source: path });
 }
 
 /**

@@ -193,12 +193,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   /** Restore a {@link Trainer.save} of the same trainer over a model of the same shape. */
   async load(dir: string): Promise<void> {
     const { tensors, json } = await loadCheckpoint(dir);
-    if (json.trainer !== this.name) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `${dir} was saved by ${String(json.trainer)}, not ${this.name}. Load it with that trainer.`,
-      );
-    }
+    checkTrainerName(json, dir, this.name);
     const modelTensors = Object.fromEntries(
       Object.entries(tensors).filter(([name]) => !name.startsWith("optimizer.")),
     );
@@ -219,12 +214,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
     trainer: string,
   ): Promise<{ tensors: Record<string, Tensor>; json: Record<string, unknown> }> {
     const { tensors, json } = await loadCheckpoint(dir);
-    if (json.trainer !== trainer) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `${dir} was saved by ${String(json.trainer)}, not ${trainer}. Load it with that trainer.`,
-      );
-    }
+    checkTrainerName(json, dir, trainer);
     const modelTensors = Object.fromEntries(
       Object.entries(tensors).filter(([name]) => !name.startsWith("optimizer.")),
     );
@@ -235,6 +225,17 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   protected checkpointJson(): Record<string, unknown> {
     return {};
   }
+}
+
+/** Refuse a checkpoint whose `model.json` was not written by `trainer`'s `save`. */
+export function checkTrainerName(json: Record<string, unknown>, dir: string, trainer: string): void {
+  if (json.trainer === trainer) return;
+  throw new ProximalError(
+    "MALFORMED_FILE",
+    typeof json.trainer === "string"
+      ? `${dir} was saved by ${json.trainer}, not ${trainer}. Load it with that trainer.`
+      : `${dir}/model.json names no trainer, so it was not written by ${trainer}.save. Point to a directory that ${trainer}.save wrote.`,
+  );
 }
 
 function renameToEval(metrics: Record<string, number>): Record<string, number> {

@@ -1,5 +1,6 @@
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../../errors.js";
+import { nodeBuiltin } from "../../nodeBuiltin.js";
 import { lookup } from "../registry.js";
 import { Discrete } from "../spaces/discrete.js";
 import { flatSize, isIntegerSpace } from "../spaces/flatten.js";
@@ -79,9 +80,7 @@ export class AsyncVectorEnv implements VectorEnv {
     readonly id: string,
     options: AsyncVectorOptions,
   ) {
-    const threads = (
-      globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }
-    ).process?.getBuiltinModule?.("node:worker_threads") as typeof WorkerThreads | undefined;
+    const threads = nodeBuiltin<typeof WorkerThreads>("node:worker_threads");
     if (threads === undefined) {
       throw new ProximalError(
         "BACKEND_UNAVAILABLE",
