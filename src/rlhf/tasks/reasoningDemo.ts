@@ -7,12 +7,12 @@
 import { didYouMean, ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
-import type { GRPOConfig } from "../grpoConfig.js";
+import { type GRPOConfig, resolveGRPOConfig } from "../grpoConfig.js";
 import { type GRPOStepStats, GRPOTrainer } from "../grpoTrainer.js";
 import { SFTTrainer } from "../sftTrainer.js";
 import { additionTask } from "./addition.js";
 import { reverseTask } from "./reverse.js";
-import type { VerifiableTask } from "./verifiableTask.js";
+import type { AccuracyResult, VerifiableTask } from "./verifiableTask.js";
 
 /** The shipped verifiable tasks by CLI name (`--task addition`), with their demo settings. */
 export const VERIFIABLE_TASKS = {
@@ -266,20 +266,18 @@ export function reasoningPresetConfig(
   seed: number,
   overrides: GRPOConfig = {},
 ): GRPOConfig {
-  const merged: GRPOConfig = { ...preset, ...DEMO_GRPO_CONFIG, ...overrides };
-  const perStep = merged.perDeviceTrainBatchSize ?? 8;
-  const stepsPerGeneration = merged.stepsPerGeneration ?? 1;
-  const numIterations = merged.numIterations ?? 1;
-  const batches = Math.ceil(samples / (perStep * stepsPerGeneration));
-  return {
+  const config: GRPOConfig = {
     ...preset,
     ...DEMO_GRPO_CONFIG,
     maxCompletionLength: task.maxNewTokens,
     rewardWeights: [1, 0.1],
     seed,
-    maxSteps: Math.max(1, batches * stepsPerGeneration * numIterations),
     ...overrides,
   };
+  if (overrides.maxSteps !== undefined) return config;
+  const c = resolveGRPOConfig(config);
+  const batches = Math.ceil(samples / (c.perDeviceTrainBatchSize * c.stepsPerGeneration));
+  return { ...config, maxSteps: Math.max(1, batches * c.stepsPerGeneration * c.numIterations) };
 }
 
 /**
@@ -302,12 +300,17 @@ export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
   const totalSteps = trainer.totalSteps;
   let samples = 0;
   let steps = 0;
+  let final: AccuracyResult | null = null;
   while (trainer.globalStep < totalSteps) {
     const stats = trainer.step();
     history.push(stats);
     samples += stats["rollout/samplesDrawn"];
     steps++;
-    if (steps % args.evalEvery === 0 || trainer.globalStep >= totalSteps) {
+    // the last step's evaluation is the result's, so the held-out set is decoded once for both
+    if (trainer.globalStep >= totalSteps) {
+      final = task.accuracy(trainer.model, heldOut);
+      curve.push({ samples, accuracy: final.accuracy });
+    } else if (steps % args.evalEvery === 0) {
       curve.push({ samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
     }
     progress({
@@ -318,8 +321,7 @@ export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
     });
   }
   args.onFinished?.(trainer);
-  const final = task.accuracy(trainer.model, heldOut);
-  if (curve[curve.length - 1].samples !== samples) curve.push({ samples, accuracy: final.accuracy });
+  final ??= task.accuracy(trainer.model, heldOut);
   return {
     accuracy: final.accuracy,
     meanLength: final.meanLength,

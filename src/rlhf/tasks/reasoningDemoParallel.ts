@@ -6,16 +6,16 @@
  */
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../../errors.js";
+import { nodeBuiltin } from "../../nodeBuiltin.js";
 import type { GPTConfig } from "../gpt.js";
 import type { GRPOConfig } from "../grpoConfig.js";
 import {
   type PresetRun,
   prepareReasoningDemo,
-  presetArgs,
   type ReasoningDemoOptions,
   type ReasoningDemoProgress,
   type ReasoningDemoResult,
-  runReasoningPreset,
+  runReasoningDemo,
 } from "./reasoningDemo.js";
 
 /** What a worker needs to rebuild the demo's shared state without retraining the base. */
@@ -25,7 +25,8 @@ export interface ReasoningWorkerSetup {
   options: Omit<ReasoningDemoOptions, "presets" | "onProgress">;
   train: string[];
   heldOut: string[];
-  baseAccuracy: number;
+  /** The demo's result so far: task, seed and the SFT base's figures (no presets). */
+  result: ReasoningDemoResult;
   gptConfig: Required<GPTConfig>;
   /** The base's state dict as plain arrays (each its own buffer, so posting copies only it). */
   baseWeights: { name: string; shape: number[]; data: Float32Array }[];
@@ -54,31 +55,20 @@ export async function runReasoningDemoInParallel(
   options: ParallelReasoningDemoOptions,
 ): Promise<ReasoningDemoResult> {
   const names = Object.keys(options.presets);
-  const threads = (
-    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-  ).process?.getBuiltinModule?.("node:worker_threads") as typeof WorkerThreads | undefined;
-  const os = (
-    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-  ).process?.getBuiltinModule?.("node:os") as { availableParallelism(): number } | undefined;
+  const threads = nodeBuiltin<typeof WorkerThreads>("node:worker_threads");
+  const os = nodeBuiltin<{ availableParallelism(): number }>("node:os");
   const workers = options.workers ?? Math.min(names.length, os?.availableParallelism() ?? 1);
   if (!Number.isInteger(workers) || workers < 1) {
     throw new ProximalError("INVALID_OPTION", `workers must be a positive integer, got ${workers}.`);
   }
+  if (workers === 1 || names.length <= 1 || threads === undefined) return runReasoningDemo(options);
   const setup = prepareReasoningDemo(options);
-  if (workers === 1 || names.length <= 1 || threads === undefined) {
-    for (const name of names) {
-      setup.result.presets[name] = runReasoningPreset(
-        presetArgs(setup, options, name, options.presets[name]),
-      );
-    }
-    return setup.result;
-  }
   const { presets: _presets, onProgress, workers: _workers, ...shared } = options;
   const workerSetup: ReasoningWorkerSetup = {
     options: shared,
     train: setup.train,
     heldOut: setup.heldOut,
-    baseAccuracy: setup.result.base.accuracy,
+    result: { ...setup.result, presets: {} },
     gptConfig: setup.base.config,
     baseWeights: Object.entries(setup.base.stateDict()).map(([name, t]) => ({
       name,

@@ -23,16 +23,11 @@ if (port === null) throw new Error("reasoningDemoWorker.js runs only as a worker
 const base = new GPT(setup.gptConfig);
 base.loadStateDict(Object.fromEntries(setup.baseWeights.map((w) => [w.name, new Tensor(w.data, w.shape)])));
 const shared: ReasoningDemoSetup = {
-  task: makeVerifiableTask(setup.options.task ?? "addition"),
+  task: makeVerifiableTask(setup.result.task),
   train: setup.train,
   heldOut: setup.heldOut,
   base,
-  result: {
-    task: setup.options.task ?? "addition",
-    seed: setup.options.seed ?? 0,
-    base: { accuracy: setup.baseAccuracy, meanLength: 0, sftLoss: 0, wallSeconds: 0 },
-    presets: {},
-  },
+  result: setup.result,
 };
 const post = (message: ReasoningWorkerMessage): void => port.postMessage(message);
 
