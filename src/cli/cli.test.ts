@@ -199,17 +199,41 @@ describe("proximal train", () => {
 
 describe("proximal eval, enjoy, plot, envs, algos", () => {
   test("eval --json prints meanReturn, stdReturn, meanLength, episodes", () => {
-    const r = cli("eval", "short", "--episodes", "3", "--seed", "1", "--deterministic", "--json");
+    const r = cli("eval", "short", "--episodes", "3", "--seed", "1", "--json");
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(result), ["meanReturn", "stdReturn", "meanLength", "episodes"]);
     assert.equal(result.episodes, 3);
     assert.ok(result.meanReturn > 0);
     // a model directory works too, and the same seed gives the same numbers
-    const again = JSON.parse(
-      cli("eval", "short/model", "--episodes", "3", "--seed", "1", "--deterministic", "--json").stdout,
-    );
+    const again = JSON.parse(cli("eval", "short/model", "--episodes", "3", "--seed", "1", "--json").stdout);
     assert.deepEqual(again, result);
+  });
+
+  test("eval acts deterministically by default; --stochastic samples", () => {
+    const run = (...flags: string[]) => {
+      const r = cli("eval", "short", "--episodes", "3", "--seed", "1", "--json", ...flags);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { meanReturn: number; meanLength: number };
+    };
+    const byDefault = run();
+    assert.deepEqual(run("--deterministic"), byDefault);
+    // seed 1, this 1024-step model: the mode balances the pole for ~418 steps, sampling for ~29
+    const sampled = run("--stochastic");
+    assert.notEqual(sampled.meanLength, byDefault.meanLength);
+    assert.ok(sampled.meanLength < byDefault.meanLength, JSON.stringify({ sampled, byDefault }));
+    // sampled actions come from a generator seeded by --seed alone
+    assert.deepEqual(run("--stochastic"), sampled);
+  });
+
+  test("eval and enjoy refuse --deterministic with --stochastic", () => {
+    for (const command of ["eval", "enjoy"]) {
+      const r = cli(command, "short", "--deterministic", "--stochastic");
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--deterministic and --stochastic contradict each other; drop one/);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.equal(r.stdout, "");
+    }
   });
 
   test("enjoy draws text frames of the episode", () => {

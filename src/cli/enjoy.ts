@@ -7,13 +7,14 @@ import { make } from "../envs/make.js";
 import { flatSize, writeFlat } from "../envs/spaces/flatten.js";
 import { ProximalError } from "../errors.js";
 import { Rng } from "../random/rng.js";
-import { integerFlag, loadSavedModel } from "./evaluate.js";
+import { deterministicFlag, integerFlag, loadSavedModel } from "./evaluate.js";
 import { withNormalization } from "./runEnv.js";
 
 export interface EnjoyFlags {
   episodes?: string;
   seed?: string;
   fps?: string;
+  deterministic?: boolean;
   stochastic?: boolean;
   best?: boolean;
 }
@@ -22,6 +23,7 @@ export async function enjoyCommand(path: string, flags: EnjoyFlags): Promise<num
   const episodes = integerFlag(flags.episodes, "--episodes", 1, 1);
   const seed = integerFlag(flags.seed, "--seed", Number.MIN_SAFE_INTEGER, 0);
   const fps = integerFlag(flags.fps, "--fps", 0, 30);
+  const deterministic = deterministicFlag(flags);
   const { model, envId, normalization } = await loadSavedModel(path, { best: flags.best });
   model.rng.setState(new Rng(seed).getState());
   const probe = make(envId);
@@ -53,7 +55,7 @@ export async function enjoyCommand(path: string, flags: EnjoyFlags): Promise<num
         const status = `${envId}  episode ${episode + 1}/${episodes}  step ${steps}  return ${total.toFixed(1)}`;
         process.stdout.write(tty ? `\x1b[H\x1b[2J${frame}\n${status}\n` : `${frame}\n${status}\n\n`);
         writeFlat(env.observationSpace, observation, flat, 0);
-        const action = predictor.predict(flat, { deterministic: !flags.stochastic });
+        const action = predictor.predict(flat, { deterministic });
         const shape = (env.actionSpace as { shape?: readonly number[] }).shape ?? [];
         const result = env.step(action instanceof Int32Array && shape.length === 0 ? action[0] : action);
         total += result.reward;

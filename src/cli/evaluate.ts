@@ -46,13 +46,30 @@ export interface EvalFlags {
   episodes?: string;
   seed?: string;
   deterministic?: boolean;
+  stochastic?: boolean;
   json?: boolean;
   best?: boolean;
+}
+
+/**
+ * Whether `eval` and `enjoy` take the most likely action: yes by default, as SB3's
+ * `evaluate_policy`, RL Zoo's `enjoy.py` and {@link evaluatePolicy} do; `--stochastic` samples.
+ * `--deterministic` names the default and is accepted; passing both is an error (exit 2).
+ */
+export function deterministicFlag(flags: { deterministic?: boolean; stochastic?: boolean }): boolean {
+  if (flags.deterministic === true && flags.stochastic === true) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      "--deterministic and --stochastic contradict each other; drop one (actions are deterministic by default, --stochastic samples them).",
+    );
+  }
+  return flags.stochastic !== true;
 }
 
 export async function evalCommand(path: string, flags: EvalFlags): Promise<number> {
   const episodes = integerFlag(flags.episodes, "--episodes", 1, 10);
   const seed = integerFlag(flags.seed, "--seed", Number.MIN_SAFE_INTEGER, 0);
+  const deterministic = deterministicFlag(flags);
   const { model, envId, normalization } = await loadSavedModel(path, { best: flags.best });
   // sampled actions come from the model's generator: reseed it so the result depends only on --seed
   model.rng.setState(new Rng(seed).getState());
@@ -61,7 +78,7 @@ export async function evalCommand(path: string, flags: EvalFlags): Promise<numbe
   const result = await evaluatePolicy(withNormalization(model, normalization), env, {
     episodes,
     seed,
-    deterministic: flags.deterministic === true,
+    deterministic,
   });
   env.close();
   const summary = {
@@ -73,7 +90,7 @@ export async function evalCommand(path: string, flags: EvalFlags): Promise<numbe
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     process.stdout.write(
-      `${envId}: mean return ${result.meanReturn.toFixed(2)} ± ${result.stdReturn.toFixed(2)} over ${episodes} episodes (mean length ${result.meanLength.toFixed(1)}, ${flags.deterministic ? "deterministic" : "sampled"} actions, seed ${seed})\n`,
+      `${envId}: mean return ${result.meanReturn.toFixed(2)} ± ${result.stdReturn.toFixed(2)} over ${episodes} episodes (mean length ${result.meanLength.toFixed(1)}, ${deterministic ? "deterministic" : "sampled"} actions, seed ${seed})\n`,
     );
   }
   return 0;

@@ -74,7 +74,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument("<dir>", "a run directory (its final model) or a model directory")
     .option("--episodes <n>", "episodes to run (default 10)")
     .option("--seed <n>", "seed of the first reset and of sampled actions (default 0)")
-    .option("--deterministic", "take the most likely action instead of sampling")
+    .option("--deterministic", "take the most likely action (the default, as SB3's evaluate_policy)")
+    .option("--stochastic", "sample actions from the policy instead of taking the most likely one")
     .option("--best", "use the run's best model (model/best) instead of the final one")
     .option("--json", 'print { "meanReturn", "stdReturn", "meanLength", "episodes" }')
     .action(async (dir: string, options: EvalFlags) => {
@@ -88,7 +89,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--episodes <n>", "episodes to play (default 1)")
     .option("--seed <n>", "seed of the first reset (default 0)")
     .option("--fps <n>", "frames per second, 0 for as fast as possible (default 30)")
-    .option("--stochastic", "sample actions instead of taking the most likely one")
+    .option("--deterministic", "take the most likely action (the default)")
+    .option("--stochastic", "sample actions from the policy instead of taking the most likely one")
     .option("--best", "use the run's best model")
     .action(async (dir: string, options: EnjoyFlags) => {
       status = await enjoyCommand(dir, options);
