@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -234,6 +234,53 @@ describe("proximal eval, enjoy, plot, envs, algos", () => {
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       assert.equal(r.stdout, "");
     }
+  });
+
+  test("normalization.json: missing means none, present is applied, unreadable or malformed is exit 2", async () => {
+    const evalJson = (dir: string) => cli("eval", dir, "--episodes", "2", "--seed", "4", "--json");
+    // the CartPole run trained without normalize: no file, observations used as they are
+    assert.equal(existsSync(join(work, "short", "model", "normalization.json")), false);
+    const plain = evalJson("short/model");
+    assert.equal(plain.status, 0, plain.stderr);
+
+    await cp(join(work, "short", "model"), join(work, "normalized"), { recursive: true });
+    const file = join(work, "normalized", "normalization.json");
+    const statistics = { mean: [0, 0, 0, 0], var: [1e6, 1e6, 1e6, 1e6], count: 1 };
+    await writeFile(file, JSON.stringify({ statistics, epsilon: 0, clipObservation: null }));
+    const scaled = evalJson("normalized");
+    assert.equal(scaled.status, 0, scaled.stderr);
+    // observations divided by 1000 push the policy to other actions, so the episodes change
+    assert.notDeepEqual(JSON.parse(scaled.stdout), JSON.parse(plain.stdout));
+
+    const bad: { content: string; message: RegExp }[] = [
+      { content: "{ statistics: ", message: /normalized\/normalization.json is not valid JSON/ },
+      {
+        content: JSON.stringify({ statistics: { mean: [0], var: [1, 1], count: 1 }, epsilon: 0 }),
+        message: /normalization.json is malformed: statistics.mean has 1 entries but statistics.var has 2/,
+      },
+      {
+        content: JSON.stringify({
+          statistics: { mean: [0, 0], var: [1, 1], count: 1 },
+          epsilon: 0,
+          clipObservation: null,
+        }),
+        message:
+          /normalization.json holds statistics for 2 observation values, but CartPole-v1 observations have 4/,
+      },
+    ];
+    for (const { content, message } of bad) {
+      await writeFile(file, content);
+      const r = evalJson("normalized");
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    // exists but cannot be read (a directory in its place): named, not taken as "no normalisation"
+    await rm(file);
+    await mkdir(file);
+    const unreadable = evalJson("normalized");
+    assert.equal(unreadable.status, 2, unreadable.stderr);
+    assert.match(unreadable.stderr, /Cannot read .*normalized\/normalization.json: EISDIR/);
   });
 
   test("enjoy draws text frames of the episode", () => {

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { make } from "../envs/make.js";
+import { flatSize } from "../envs/spaces/flatten.js";
 import { ProximalError } from "../errors.js";
 import { METADATA_FILE } from "../io/checkpoint.js";
 import { Rng } from "../random/rng.js";
@@ -10,6 +11,7 @@ import type { OnPolicyAlgorithm } from "../rl/common/onPolicyAlgorithm.js";
 import { algorithmNameOf, loadAlgorithmClass } from "./algorithms.js";
 import { readNormalization, resolveModelDir } from "./runDirectory.js";
 import type { ObservationNormalization } from "./runEnv.js";
+import { NORMALIZATION_FILE } from "./runEnv.js";
 
 /** A saved model, ready to act: the model, its env id and its observation statistics. */
 export interface LoadedModel {
@@ -39,7 +41,19 @@ export async function loadSavedModel(path: string, options: { best?: boolean } =
   const { cls } = await loadAlgorithmClass(name);
   // rebuilt on its saved env id and numEnvs (so its size checks pass); evaluation uses its own env
   const model = await cls.load(modelDir);
-  return { model, envId: json.envId, modelDir, normalization: await readNormalization(modelDir) };
+  const normalization = await readNormalization(modelDir);
+  if (normalization !== null) {
+    const probe = make(json.envId);
+    const size = flatSize(probe.observationSpace);
+    probe.close();
+    if (normalization.statistics.mean.length !== size) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${join(modelDir, NORMALIZATION_FILE)} holds statistics for ${normalization.statistics.mean.length} observation values, but ${json.envId} observations have ${size}. Restore the file from a checkpoint of the run that trained this model.`,
+      );
+    }
+  }
+  return { model, envId: json.envId, modelDir, normalization };
 }
 
 export interface EvalFlags {

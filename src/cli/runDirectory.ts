@@ -58,13 +58,71 @@ export async function saveModel(
   if (normalization !== null) await writeJsonAtomic(join(dir, NORMALIZATION_FILE), normalization);
 }
 
-/** Observation statistics saved beside a model, or null. */
-export async function readNormalization(dir: string): Promise<ObservationNormalization | null> {
+/**
+ * The parsed JSON of a run file, or null when it does not exist (ENOENT, and only that). A file
+ * that exists but cannot be read, or is not JSON, is an error naming the file and ending in `fix`
+ * (exit 2).
+ */
+export async function readJsonIfExists(path: string, fix: string): Promise<unknown | null> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(dir, NORMALIZATION_FILE), "utf8")) as ObservationNormalization;
-  } catch {
-    return null;
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Check its permissions.`,
+      { cause: error },
+    );
   }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${path} is not valid JSON: ${(error as Error).message}. ${fix}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * Observation statistics saved beside a model: null when there is no `normalization.json` (the
+ * model was trained without observation normalisation); an error naming the file when it exists
+ * but cannot be read or does not hold `{ statistics: { mean, var, count }, epsilon, clipObservation }`.
+ */
+export async function readNormalization(dir: string): Promise<ObservationNormalization | null> {
+  const path = join(dir, NORMALIZATION_FILE);
+  const fix = `Restore it from a checkpoint of the run (checkpoints/step-*/${NORMALIZATION_FILE}), or retrain.`;
+  const value = await readJsonIfExists(path, fix);
+  if (value === null) return null;
+  const malformed = (what: string) =>
+    new ProximalError("MALFORMED_FILE", `${path} is malformed: ${what}. ${fix}`);
+  const isNumbers = (x: unknown): x is number[] =>
+    Array.isArray(x) && x.every((v) => typeof v === "number" && Number.isFinite(v));
+  if (typeof value !== "object" || Array.isArray(value)) throw malformed("expected a JSON object");
+  const norm = value as Partial<ObservationNormalization>;
+  const statistics = norm.statistics;
+  if (typeof statistics !== "object" || statistics === null) throw malformed("statistics is missing");
+  if (!isNumbers(statistics.mean) || !isNumbers(statistics.var)) {
+    throw malformed("statistics.mean and statistics.var must be arrays of finite numbers");
+  }
+  if (statistics.mean.length !== statistics.var.length) {
+    throw malformed(
+      `statistics.mean has ${statistics.mean.length} entries but statistics.var has ${statistics.var.length}`,
+    );
+  }
+  if (statistics.var.some((v) => v < 0)) throw malformed("statistics.var has a negative entry");
+  if (typeof statistics.count !== "number") throw malformed("statistics.count must be a number");
+  if (typeof norm.epsilon !== "number" || !(norm.epsilon >= 0)) {
+    throw malformed("epsilon must be a non-negative number");
+  }
+  if (norm.clipObservation !== null && typeof norm.clipObservation !== "number") {
+    throw malformed("clipObservation must be a number or null");
+  }
+  return norm as ObservationNormalization;
 }
 
 /** Write `checkpoints/step-<t>/` and then point `latest.json` at it; prune old checkpoints. */
@@ -88,12 +146,24 @@ export async function writeLatest(runDir: string, latest: LatestCheckpoint): Pro
   await writeJsonAtomic(join(runDir, CHECKPOINTS_DIR, LATEST_FILE), latest);
 }
 
+/** `checkpoints/latest.json`, or null when the run has none yet; malformed is an error naming it. */
 export async function readLatest(runDir: string): Promise<LatestCheckpoint | null> {
-  try {
-    return JSON.parse(await readFile(join(runDir, CHECKPOINTS_DIR, LATEST_FILE), "utf8")) as LatestCheckpoint;
-  } catch {
-    return null;
+  const path = join(runDir, CHECKPOINTS_DIR, LATEST_FILE);
+  const fix = "Point it at the newest complete checkpoints/step-* directory.";
+  const value = (await readJsonIfExists(path, fix)) as Partial<LatestCheckpoint> | null;
+  if (value === null) return null;
+  if (
+    typeof value !== "object" ||
+    (value.checkpoint !== null && typeof value.checkpoint !== "string") ||
+    typeof value.timesteps !== "number" ||
+    typeof value.status !== "string"
+  ) {
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${path} is malformed: expected { "checkpoint", "timesteps", "status" }. ${fix}`,
+    );
   }
+  return value as LatestCheckpoint;
 }
 
 async function pruneCheckpoints(runDir: string, keep: string): Promise<void> {
