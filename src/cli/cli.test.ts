@@ -152,8 +152,27 @@ describe("proximal train", () => {
     assert.equal(existsSync(join(work, "B", "model", "model.safetensors")), false);
     assert.equal(JSON.parse(await readFile(join(work, "B", "config.json"), "utf8")).totalTimesteps, 1024);
 
-    const rest = cli("train", "--resume", "B");
+    // the original command line plus --resume is accepted: every restated flag matches config.json
+    const rest = cli(
+      "train",
+      "ppo",
+      "--env",
+      "CartPole-v1",
+      "--seed",
+      "3",
+      "--total-timesteps",
+      "1024",
+      "--out",
+      "B",
+      "--eval-every",
+      "256",
+      "--eval-episodes",
+      "1",
+      "--resume",
+      "B",
+    );
     assert.equal(rest.status, 0, rest.stderr);
+    assert.equal(jsonLines(rest.stdout)[0].event, "resume");
     const a = await readFile(join(work, "A", "model", "model.safetensors"));
     const b = await readFile(join(work, "B", "model", "model.safetensors"));
     assert.ok(a.equals(b), "final weights and optimizer state differ");
@@ -449,6 +468,54 @@ describe("bad input: one line naming the key and the fix, exit code 2, nothing w
     );
     const rows = (await readFile(join(work, "forced-copy", "progress.jsonl"), "utf8")).trim().split("\n");
     assert.equal(rows.length, 2);
+  });
+
+  test("--resume refuses flags that do not match the run, naming both values", async () => {
+    const before = await readFile(join(work, "short", "progress.jsonl"));
+    const cases: { args: string[]; message: RegExp }[] = [
+      {
+        args: ["train", "ppo", "--env", "Acrobot-v1", "--resume", "short"],
+        message:
+          /^proximal: --env Acrobot-v1 does not match the run's envId CartPole-v1 \(short\/config.json\); drop --env to continue short as saved/,
+      },
+      {
+        args: ["train", "a2c", "--env", "CartPole-v1", "--seed", "7", "--resume", "short"],
+        message:
+          /algorithm a2c does not match the run's algo ppo; --seed 7 does not match the run's seed 0 \(short\/config.json\); drop the algorithm, --seed/,
+      },
+      {
+        args: ["train", "--resume", "short", "--total-timesteps", "2048"],
+        message: /--total-timesteps 2048 does not match the run's totalTimesteps 1024/,
+      },
+      {
+        args: ["train", "--resume", "short", "--eval-every", "100"],
+        message: /--eval-every 100 does not match the run's evalEvery 512/,
+      },
+      {
+        args: ["train", "--resume", "short", "--out", "elsewhere"],
+        message: /--out elsewhere and --resume short name different directories; drop --out/,
+      },
+      {
+        args: ["train", "--resume", "short", "--set", "nEpochs=2"],
+        message: /with the options saved in its config.json; drop --set/,
+      },
+      {
+        args: ["train", "--resume", "short", "--force"],
+        message: /--force starts a run afresh and --resume continues one; drop one/,
+      },
+    ];
+    for (const c of cases) {
+      const r = cli(...c.args);
+      assert.equal(r.status, 2, `${c.args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, c.message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.equal(r.stdout, "");
+    }
+    assert.ok(before.equals(await readFile(join(work, "short", "progress.jsonl"))));
+    // matching values (the algorithm in any case) pass the check and reach the run itself
+    const same = cli("train", "PPO", "--env", "CartPole-v1", "--seed", "0", "--resume", "short");
+    assert.equal(same.status, 0, same.stderr);
+    assert.match(same.stderr, /short already finished at 1024 timesteps; nothing to resume/);
   });
 
   test("unknown command and --resume of a non-run directory", () => {

@@ -62,7 +62,10 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--eval-episodes <n>", "episodes per evaluation (default 5)")
     .option("--checkpoint-every <n>", "checkpoint every n timesteps (default: a tenth of the total)")
     .option("--stop-after <n>", "stop at the first update boundary at or after n timesteps, as Ctrl-C would")
-    .option("--resume <dir>", "continue a stopped or interrupted run in place, to its planned total")
+    .option(
+      "--resume <dir>",
+      "continue a stopped or interrupted run in place, to its planned total (other flags must match its config.json)",
+    )
     .option("--json", "JSON lines on stdout even on a terminal")
     .action(async (algo: string | undefined, options: TrainFlags) => {
       status = await trainCommand(algo, options);

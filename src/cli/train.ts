@@ -7,10 +7,12 @@
  * continues in place to that total. Resuming restores the weights, the optimizer, the generator,
  * the counters, the last observations, the episode window and the env state (normalisation
  * statistics included), and passes the same planned total to `learn`, so schedules see the same
- * progress: the final weights are bit-identical to an uninterrupted run's.
+ * progress: the final weights are bit-identical to an uninterrupted run's. The original command
+ * line plus `--resume <dir>` works: flags that restate the run must match its `config.json`
+ * (see {@link checkResumeFlags}).
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { make } from "../envs/make.js";
 import { ProximalError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomicWrite.js";
@@ -68,15 +70,7 @@ export const EXIT_INTERRUPTED = 130;
 export async function trainCommand(algo: string | undefined, flags: TrainFlags): Promise<number> {
   const stopAfter = optionalInteger(flags.stopAfter, "--stop-after", 1);
   if (flags.resume !== undefined) {
-    const conflicting = (
-      ["env", "seed", "totalTimesteps", "numEnvs", "config", "preset", "out"] as const
-    ).filter((k) => flags[k] !== undefined);
-    if (algo !== undefined || conflicting.length > 0 || (flags.set ?? []).length > 0) {
-      throw new ProximalError(
-        "INVALID_ARGUMENT",
-        `--resume continues a run with its saved config.json; drop ${[algo === undefined ? "" : `"${algo}"`, ...conflicting.map(flagName), ...((flags.set ?? []).length > 0 ? ["--set"] : [])].filter((s) => s !== "").join(", ")} (only --stop-after and --json may accompany it).`,
-      );
-    }
+    await checkResumeFlags(flags.resume, algo, flags);
     return resumeRun(flags.resume, stopAfter, flags.json === true);
   }
   if (algo === undefined) {
@@ -173,6 +167,73 @@ function buildSession(cls: AlgorithmClass, config: RunConfig): Session {
   }
   const model = new cls(env, config.options);
   return { model, normalizer: observationNormalizer };
+}
+
+/**
+ * What the other `train` flags do with `--resume <dir>`: the ones that name the run (the algorithm,
+ * `--env`, `--seed`, `--num-envs`, `--total-timesteps`, `--preset`, `--out`, `--eval-every`,
+ * `--eval-episodes`, `--checkpoint-every`) are accepted when they equal the values in its
+ * `config.json`, so the original command line plus `--resume` works, and refused on a mismatch,
+ * naming both values. `--config`, `--set` and `--force` are always refused: a resumed run keeps its
+ * saved options, and `--force` starts a run afresh. `--stop-after` and `--json` apply as usual.
+ */
+async function checkResumeFlags(runDir: string, algo: string | undefined, flags: TrainFlags): Promise<void> {
+  const refused = [
+    ...(flags.config === undefined ? [] : ["--config"]),
+    ...((flags.set ?? []).length > 0 ? ["--set"] : []),
+  ];
+  if (refused.length > 0) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--resume continues ${runDir} with the options saved in its ${CONFIG_FILE}; drop ${refused.join(" and ")} (to change options, start a new run with another --out).`,
+    );
+  }
+  if (flags.force === true) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--force starts a run afresh and --resume continues one; drop one of them (to restart ${runDir}, run the original command with --force and without --resume).`,
+    );
+  }
+  const saved = await readRunConfig(runDir);
+  // [flag as given, the key in config.json, the flag's value, does it equal the saved one]
+  const checks: [string, string, unknown, boolean?][] = [];
+  if (algo !== undefined) {
+    checks.push([`algorithm ${algo}`, "algo", algo, algo.toLowerCase() === String(saved.algo).toLowerCase()]);
+  }
+  const restated = (key: keyof TrainFlags, savedKey: string, value: unknown) => {
+    if (flags[key] !== undefined) checks.push([`${flagName(key)} ${String(flags[key])}`, savedKey, value]);
+  };
+  restated("env", "envId", flags.env);
+  restated("seed", "seed", optionalInteger(flags.seed, "--seed", Number.MIN_SAFE_INTEGER));
+  restated("numEnvs", "numEnvs", optionalInteger(flags.numEnvs, "--num-envs", 1));
+  restated("totalTimesteps", "totalTimesteps", optionalInteger(flags.totalTimesteps, "--total-timesteps", 1));
+  restated("preset", "preset", flags.preset);
+  restated("evalEvery", "evalEvery", optionalInteger(flags.evalEvery, "--eval-every", 1));
+  restated("evalEpisodes", "evalEpisodes", optionalInteger(flags.evalEpisodes, "--eval-episodes", 1));
+  restated(
+    "checkpointEvery",
+    "checkpointEvery",
+    optionalInteger(flags.checkpointEvery, "--checkpoint-every", 1),
+  );
+  const mismatches = checks.filter(([, savedKey, value, same]) => !(same ?? value === saved[savedKey]));
+  if (flags.out !== undefined && resolve(flags.out) !== resolve(runDir)) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--out ${flags.out} and --resume ${runDir} name different directories; drop --out (a resumed run continues in place).`,
+    );
+  }
+  if (mismatches.length === 0) return;
+  const described = mismatches.map(
+    ([flag, savedKey]) =>
+      `${flag} does not match the run's ${savedKey} ${String(saved[savedKey] ?? "(none)")}`,
+  );
+  const names = mismatches.map(([flag, savedKey]) =>
+    savedKey === "algo" ? "the algorithm" : flag.split(" ")[0],
+  );
+  throw new ProximalError(
+    "INVALID_ARGUMENT",
+    `${described.join("; ")} (${join(runDir, CONFIG_FILE)}); drop ${names.join(", ")} to continue ${runDir} as saved, or train a new run with another --out.`,
+  );
 }
 
 async function resumeRun(runDir: string, stopAfter: number | undefined, json: boolean): Promise<number> {
