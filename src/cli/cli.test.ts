@@ -216,6 +216,97 @@ describe("proximal train", () => {
   });
 });
 
+describe("proximal train after a hard kill", () => {
+  // checkpoints every 4 updates (1024 timesteps), evaluations every 2, seed 5
+  const args = ["train", "ppo", "--env", "CartPole-v1", "--seed", "5", "--total-timesteps", "100000"];
+  const extra = ["--checkpoint-every", "1024", "--eval-every", "512", "--eval-episodes", "1"];
+  const progress = async (dir: string) =>
+    (await readFile(join(work, dir, "progress.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, number>);
+  const eventSteps = async (dir: string) => {
+    const files = (await readdir(join(work, dir))).filter((f) => f.startsWith("events.out.tfevents."));
+    assert.equal(files.length, 1, `one event file per run: ${files.join(", ")}`);
+    const events = readEventFile(new Uint8Array(await readFile(join(work, dir, files[0]))));
+    return events.slice(1).map((e) => e.step);
+  };
+
+  test("SIGKILL then --resume: the logs are cut back to the checkpoint, no step twice or lost, weights bit-identical", async () => {
+    const whole = cli(...args, ...extra, "--stop-after", "2048", "--out", "K-whole");
+    assert.equal(whole.status, 0, whole.stderr);
+
+    const child = spawn(process.execPath, [MAIN, ...args, ...extra, "--out", "K"], { cwd: work });
+    let stdout = "";
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        // the update after the checkpoint at 1024: its rows are logged but not checkpointed
+        if (stdout.includes('"event":"update","timesteps":1280') && !child.killed) child.kill("SIGKILL");
+      });
+      child.on("exit", (_code, killedBy) => resolve(killedBy));
+    });
+    assert.equal(signal, "SIGKILL");
+    const latest = JSON.parse(await readFile(join(work, "K", "checkpoints", "latest.json"), "utf8"));
+    assert.equal(latest.timesteps, 1024, "the kill must land between the checkpoint at 1024 and the next");
+    // the precondition this test is about: rows and events past the checkpoint exist before resuming
+    assert.ok((await progress("K")).some((r) => r.timesteps > 1024));
+    assert.ok((await eventSteps("K")).some((step) => step > 1024));
+
+    const resumed = cli(...args, ...extra, "--stop-after", "2048", "--out", "K", "--resume", "K");
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(resumed.stderr, "");
+
+    const expected = [256, 512, 768, 1024, 1280, 1536, 1792, 2048];
+    const rows = await progress("K");
+    const wholeRows = await progress("K-whole");
+    assert.deepEqual(
+      wholeRows.map((r) => r.timesteps),
+      expected,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.timesteps, r["train/policyLoss"], r["eval/meanReturn"]]),
+      wholeRows.map((r) => [r.timesteps, r["train/policyLoss"], r["eval/meanReturn"]]),
+    );
+    const csv = (await readFile(join(work, "K", "progress.csv"), "utf8")).trim().split("\n");
+    assert.equal(csv[0].split(",")[0], "timesteps");
+    assert.deepEqual(
+      csv.slice(1).map((line) => Number(line.split(",")[0])),
+      expected,
+    );
+    assert.deepEqual(await eventSteps("K"), expected);
+    assert.deepEqual(await eventSteps("K-whole"), expected);
+
+    const checkpoint = join("checkpoints", "step-0000002048", "model.safetensors");
+    const a = await readFile(join(work, "K-whole", checkpoint));
+    const b = await readFile(join(work, "K", checkpoint));
+    assert.ok(a.equals(b), "weights and optimizer state differ from the uninterrupted run's");
+  });
+
+  test("a checkpoint without log positions (an earlier proximal) resumes by timesteps, and says so", async () => {
+    await cp(join(work, "K"), join(work, "K-legacy"), { recursive: true });
+    const runState = join(work, "K-legacy", "checkpoints", "step-0000002048", "run.json");
+    const { logs: _logs, ...older } = JSON.parse(await readFile(runState, "utf8"));
+    await writeFile(runState, JSON.stringify(older));
+    const r = cli("train", "--resume", "K-legacy", "--stop-after", "2304");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /run.json records no log positions .*progress rows after 2048 timesteps are dropped/,
+    );
+    assert.deepEqual(
+      (await progress("K-legacy")).map((row) => row.timesteps),
+      [256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304],
+    );
+
+    // every checkpoint has a run.json: a missing one is named, not taken as a fresh start
+    await rm(join(work, "K-legacy", "checkpoints", "step-0000002304", "run.json"));
+    const missing = cli("train", "--resume", "K-legacy");
+    assert.equal(missing.status, 2, missing.stderr);
+    assert.match(missing.stderr, /step-0000002304\/run.json is missing. Resume from an earlier checkpoint/);
+  });
+});
+
 describe("proximal eval, enjoy, plot, envs, algos", () => {
   test("eval --json prints meanReturn, stdReturn, meanLength, episodes", () => {
     const r = cli("eval", "short", "--episodes", "3", "--seed", "1", "--json");

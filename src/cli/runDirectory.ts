@@ -5,19 +5,22 @@
  * runs/ppo-CartPole-v1-20250101-120000/
  *   config.json            fully resolved options, proximal version, seed, planned total
  *   progress.jsonl/.csv    one row per update (timesteps, wall time, every diagnostic)
- *   events.out.tfevents.*  the same scalars for TensorBoard (one file per process)
+ *   events.out.tfevents.*  the same scalars for TensorBoard (one file per run; --resume continues it)
  *   checkpoints/           step-<timesteps>/ (model + run state), latest.json points at the newest
  *   model/                 the final model; model/best/ the best by evaluation (with --eval-every)
  * ```
  *
  * Every JSON and checkpoint file is written atomically (temp file, fsync, rename), and
  * `latest.json` is only updated once the checkpoint it names is complete, so a crash or kill at any
- * moment leaves the previous checkpoint usable.
+ * moment leaves the previous checkpoint usable. Each checkpoint's `run.json` records how far the
+ * progress log and the event file had got, and a resume cuts them back there ({@link RunState.logs}).
  */
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ProximalError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomicWrite.js";
+import type { ProgressPosition } from "../io/progressLog.js";
+import type { EventsPosition } from "../io/tfevents.js";
 import type { OnPolicyAlgorithm } from "../rl/common/onPolicyAlgorithm.js";
 import type { ObservationNormalization } from "./runEnv.js";
 import { NORMALIZATION_FILE } from "./runEnv.js";
@@ -46,6 +49,44 @@ export interface RunState {
   bestEvalReturn: number | null;
   /** Wall-clock seconds of training before this checkpoint, over every session of the run. */
   elapsedSeconds: number;
+  /**
+   * Where the logs stood when this checkpoint was written (flushed to disk first); resuming from it
+   * cuts them back there. Absent in checkpoints written before proximal recorded it.
+   */
+  logs?: { progress: ProgressPosition; events: EventsPosition };
+}
+
+/** `run.json` of a checkpoint; every checkpoint has one, so a missing or malformed one is an error. */
+export async function readRunState(checkpointDir: string): Promise<RunState> {
+  const path = join(checkpointDir, RUN_STATE_FILE);
+  const fix =
+    "Resume from an earlier checkpoint (edit checkpoints/latest.json), or start the run again with --force.";
+  const value = (await readJsonIfExists(path, fix)) as Partial<RunState> | null;
+  const malformed = (what: string) => new ProximalError("MALFORMED_FILE", `${path} ${what}. ${fix}`);
+  if (value === null) throw malformed("is missing");
+  if (
+    typeof value !== "object" ||
+    (value.bestEvalReturn !== null && typeof value.bestEvalReturn !== "number") ||
+    typeof value.elapsedSeconds !== "number"
+  ) {
+    throw malformed('is malformed: expected { "bestEvalReturn", "elapsedSeconds", "logs" }');
+  }
+  const logs = value.logs;
+  if (
+    logs !== undefined &&
+    !(
+      Number.isInteger(logs?.progress?.rows) &&
+      Number.isInteger(logs?.progress?.bytes) &&
+      typeof logs?.events?.file === "string" &&
+      /^events\.out\.tfevents\.[^/\\]+$/.test(logs.events.file) &&
+      Number.isInteger(logs?.events?.bytes)
+    )
+  ) {
+    throw malformed(
+      'is malformed: "logs" must be { "progress": { "rows", "bytes" }, "events": { "file", "bytes" } }',
+    );
+  }
+  return value as RunState;
 }
 
 /** Save the model (and its observation statistics) into `dir`, atomically file by file. */

@@ -7,7 +7,8 @@
  * continues in place to that total. Resuming restores the weights, the optimizer, the generator,
  * the counters, the last observations, the episode window and the env state (normalisation
  * statistics included), and passes the same planned total to `learn`, so schedules see the same
- * progress: the final weights are bit-identical to an uninterrupted run's. The original command
+ * progress: the final weights are bit-identical to an uninterrupted run's. The logs are cut back to
+ * where the checkpoint recorded them, so after a hard kill no row is kept twice or lost. The original command
  * line plus `--resume <dir>` works: flags that restate the run must match its `config.json`
  * (see {@link checkResumeFlags}).
  */
@@ -38,6 +39,7 @@ import {
   RUN_STATE_FILE,
   readLatest,
   readRunConfig,
+  readRunState,
   saveModel,
   writeCheckpoint,
   writeLatest,
@@ -136,6 +138,7 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     checkpointEvery,
     runState: { bestEvalReturn: null, elapsedSeconds: 0 },
     log: await ProgressLog.open(runDir),
+    events: await TfEventsWriter.create(runDir),
     json: flags.json === true,
     resumed: false,
   });
@@ -275,12 +278,20 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
   const model = ALGORITHMS[config.algo].envById
     ? await cls.load(checkpointDir, { restoreEnv: true })
     : await cls.load(checkpointDir, { env, restoreEnv: true });
-  let runState: RunState = { bestEvalReturn: null, elapsedSeconds: 0 };
-  try {
-    const { readFile } = await import("node:fs/promises");
-    runState = JSON.parse(await readFile(join(checkpointDir, RUN_STATE_FILE), "utf8")) as RunState;
-  } catch {
-    // a checkpoint without run state: start the best-model tracking afresh
+  const runState = await readRunState(checkpointDir);
+  let log: ProgressLog;
+  let events: TfEventsWriter;
+  if (runState.logs !== undefined) {
+    // cut the logs back to where they stood at the checkpoint: rows a killed process logged after
+    // it are dropped here and logged again, identically, by the updates that follow
+    log = await ProgressLog.resume(runDir, runState.logs.progress);
+    events = await TfEventsWriter.resume(runDir, runState.logs.events);
+  } else {
+    process.stderr.write(
+      `proximal: ${join(checkpointDir, RUN_STATE_FILE)} records no log positions (an earlier proximal wrote it): progress rows after ${model.numTimesteps} timesteps are dropped, and TensorBoard may show the steps after it twice.\n`,
+    );
+    log = await ProgressLog.open(runDir, { keepUntil: model.numTimesteps });
+    events = await TfEventsWriter.create(runDir);
   }
   return trainLoop({
     runDir,
@@ -292,7 +303,8 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
     evalEpisodes: Number(saved.evalEpisodes ?? 5),
     checkpointEvery: Number(saved.checkpointEvery ?? Math.ceil(config.totalTimesteps / 10)),
     runState,
-    log: await ProgressLog.open(runDir, { keepUntil: model.numTimesteps }),
+    log,
+    events,
     json,
     resumed: true,
   });
@@ -309,14 +321,15 @@ interface LoopArgs {
   checkpointEvery: number;
   runState: RunState;
   log: ProgressLog;
+  events: TfEventsWriter;
   json: boolean;
   resumed: boolean;
 }
 
 async function trainLoop(args: LoopArgs): Promise<number> {
-  const { runDir, config, model, session, stopAfter, evalEvery, checkpointEvery, runState, log } = args;
+  const { runDir, config, model, session, stopAfter, evalEvery, checkpointEvery, runState, log, events } =
+    args;
   const reporter = createReporter({ json: args.json });
-  const events = await TfEventsWriter.create(runDir);
   const elapsedBefore = runState.elapsedSeconds;
   let stopReason: RunStatus | null = null;
   let lastCheckpointAt = args.resumed ? model.numTimesteps : -1;
@@ -344,6 +357,10 @@ async function trainLoop(args: LoopArgs): Promise<number> {
     `${args.resumed ? "resuming" : "training"} ${config.algo} on ${config.envId} (seed ${config.seed}${config.preset === null ? "" : `, preset ${config.preset}`}) into ${runDir}`,
   );
   const normalization = () => normalizationOf(session.normalizer, config.normalize);
+  const checkpoint = async (status: RunStatus) => {
+    runState.logs = { progress: await log.position(), events: await events.position() };
+    await writeCheckpoint(runDir, model, normalization(), runState, status);
+  };
   try {
     await model.learn({
       totalTimesteps: config.totalTimesteps,
@@ -382,7 +399,7 @@ async function trainLoop(args: LoopArgs): Promise<number> {
         if (stopAfter !== undefined && timesteps >= stopAfter && !finalUpdate) stopReason = "stopped";
         if (interrupts > 0 && !finalUpdate) stopReason = "interrupted";
         if (stopReason === null && !finalUpdate && crossed(previous, timesteps, checkpointEvery)) {
-          await writeCheckpoint(runDir, model, normalization(), runState, "running");
+          await checkpoint("running");
           lastCheckpointAt = timesteps;
         }
         return stopReason === null;
@@ -398,7 +415,7 @@ async function trainLoop(args: LoopArgs): Promise<number> {
           status: reason,
         });
       } else {
-        await writeCheckpoint(runDir, model, normalization(), runState, reason);
+        await checkpoint(reason);
       }
       reporter.close();
       reporter.event(
@@ -409,7 +426,7 @@ async function trainLoop(args: LoopArgs): Promise<number> {
       return reason === "interrupted" ? EXIT_INTERRUPTED : 0;
     }
     await saveModel(join(runDir, MODEL_DIR), model, normalization());
-    await writeCheckpoint(runDir, model, normalization(), runState, "finished");
+    await checkpoint("finished");
     reporter.close();
     const last = log.all[log.all.length - 1];
     reporter.event(

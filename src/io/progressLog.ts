@@ -6,7 +6,13 @@
  * crash or kill can tear at most the last line, which {@link readProgress} skips. Whenever the whole
  * file must change (the CSV gains a column, or a resumed run drops rows logged after its checkpoint)
  * it is rewritten atomically with {@link writeFileAtomic}.
+ *
+ * Resuming: a checkpoint records {@link ProgressLog.position} (rows and bytes of `progress.jsonl`,
+ * flushed to disk first), and {@link ProgressLog.resume} cuts the file back to exactly that prefix,
+ * so rows logged after the checkpoint by a killed process are neither kept nor logged twice. The
+ * CSV is a view of the JSONL and is rebuilt from the kept rows.
  */
+import { ProximalError } from "../errors.js";
 import { writeFileAtomic } from "./atomicWrite.js";
 
 /** One logged update: `timesteps`, `wallTime` (Unix seconds) and the algorithm's diagnostics. */
@@ -37,6 +43,14 @@ export async function readProgress(path: string): Promise<ProgressRow[]> {
   return rows;
 }
 
+/** Where `progress.jsonl` stood when a checkpoint was written. */
+export interface ProgressPosition {
+  /** Rows logged so far. */
+  rows: number;
+  /** Length of `progress.jsonl` in bytes. */
+  bytes: number;
+}
+
 /** Append-only JSONL + CSV writer for one run directory. */
 export class ProgressLog {
   private columns: string[] = [];
@@ -62,6 +76,67 @@ export class ProgressLog {
     await writeFileAtomic(log.jsonlPath, log.rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
     await log.rewriteCsv();
     return log;
+  }
+
+  /**
+   * Reopen the logs of a resumed run at `position` (recorded by the checkpoint it resumes from):
+   * `progress.jsonl` is cut back to its first `position.bytes` bytes, which must hold exactly
+   * `position.rows` rows, and `progress.csv` is rebuilt from them, both atomically.
+   *
+   * @throws {@link ProximalError} `"MALFORMED_FILE"` when the file is shorter than the position or
+   *   its prefix does not hold that many rows (it was edited or lost data since the checkpoint).
+   */
+  static async resume(dir: string, position: ProgressPosition): Promise<ProgressLog> {
+    const { readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const log = new ProgressLog(join(dir, PROGRESS_JSONL), join(dir, PROGRESS_CSV));
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(log.jsonlPath);
+    } catch (error) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `Cannot read ${log.jsonlPath} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}), which the checkpoint says holds ${position.rows} rows. Restore it, or start the run again with --force.`,
+        { cause: error },
+      );
+    }
+    const malformed = (what: string) =>
+      new ProximalError(
+        "MALFORMED_FILE",
+        `${log.jsonlPath} ${what}, but the checkpoint resumed from recorded ${position.rows} rows in its first ${position.bytes} bytes: the file was edited or lost data. Restore it, or start the run again with --force.`,
+      );
+    if (bytes.length < position.bytes) throw malformed(`has ${bytes.length} bytes`);
+    const kept = bytes.subarray(0, position.bytes).toString("utf8");
+    if (kept !== "" && !kept.endsWith("\n")) throw malformed(`has no row boundary at byte ${position.bytes}`);
+    const rows: ProgressRow[] = [];
+    for (const line of kept.split("\n").slice(0, -1)) {
+      try {
+        rows.push(JSON.parse(line) as ProgressRow);
+      } catch {
+        throw malformed(`has a line that is not JSON (${JSON.stringify(line.slice(0, 40))})`);
+      }
+    }
+    if (rows.length !== position.rows) throw malformed(`has ${rows.length} rows there`);
+    log.rows.push(...rows);
+    for (const row of log.rows) log.addColumns(row);
+    await writeFileAtomic(log.jsonlPath, kept);
+    await log.rewriteCsv();
+    return log;
+  }
+
+  /**
+   * Rows and bytes of `progress.jsonl` now, after flushing it to disk, for a checkpoint to record
+   * (so a power loss cannot leave the file shorter than the checkpoint says).
+   */
+  async position(): Promise<ProgressPosition> {
+    const { open } = await import("node:fs/promises");
+    const handle = await open(this.jsonlPath, "r+");
+    try {
+      await handle.sync();
+      return { rows: this.rows.length, bytes: (await handle.stat()).size };
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Every row so far (including those kept from before a resume). */

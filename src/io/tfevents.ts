@@ -18,8 +18,21 @@
  *
  * Each record is appended with a single write, so an interrupted run leaves at most a truncated
  * last record, which TensorBoard's reader skips (and whose CRCs would not match anyway).
+ *
+ * Resuming: records are length-prefixed and written back to back, so any length the file had
+ * between two appends is a record boundary. A checkpoint records {@link TfEventsWriter.position};
+ * {@link TfEventsWriter.resume} cuts the file back to it and appends from there, so a resumed run
+ * keeps one event file with each step once.
  */
+import { ProximalError } from "../errors.js";
 import { maskedCrc32c } from "./crc32c.js";
+
+/** The event file of a run and its length in bytes when a checkpoint was written. */
+export interface EventsPosition {
+  /** File name within the run directory. */
+  file: string;
+  bytes: number;
+}
 
 /** The serialized `Event` for one step's scalars (or the header, for `fileVersion`). */
 export function encodeEvent(event: {
@@ -81,6 +94,44 @@ export class TfEventsWriter {
     const writer = new TfEventsWriter(path, handle);
     await writer.append(encodeEvent({ wallTime: Date.now() / 1000, fileVersion: "brain.Event:2" }));
     return writer;
+  }
+
+  /**
+   * Reopen the event file of a resumed run: cut `dir/position.file` back to its first
+   * `position.bytes` bytes (atomically) and append after them.
+   *
+   * @throws {@link ProximalError} `"MALFORMED_FILE"` when the file is missing or shorter than that.
+   */
+  static async resume(dir: string, position: EventsPosition): Promise<TfEventsWriter> {
+    const { open, readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const { writeFileAtomic } = await import("./atomicWrite.js");
+    const path = join(dir, position.file);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `Cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}), the event file the checkpoint resumed from names. Restore it, or start the run again with --force.`,
+        { cause: error },
+      );
+    }
+    if (bytes.length < position.bytes) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${path} has ${bytes.length} bytes, fewer than the ${position.bytes} the checkpoint resumed from recorded: the file was edited or lost data. Restore it, or start the run again with --force.`,
+      );
+    }
+    if (bytes.length > position.bytes) await writeFileAtomic(path, bytes.subarray(0, position.bytes));
+    return new TfEventsWriter(path, await open(path, "a"));
+  }
+
+  /** The file and its length now, after flushing it to disk, for a checkpoint to record. */
+  async position(): Promise<EventsPosition> {
+    const { basename } = await import("node:path");
+    await this.handle.sync();
+    return { file: basename(this.path), bytes: (await this.handle.stat()).size };
   }
 
   /** One event at `step` holding every finite value of `scalars` under its key as tag. */
