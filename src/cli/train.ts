@@ -8,9 +8,9 @@
  * the counters, the last observations, the episode window and the env state (normalisation
  * statistics included), and passes the same planned total to `learn`, so schedules see the same
  * progress: the final weights are bit-identical to an uninterrupted run's. The logs are cut back to
- * where the checkpoint recorded them, so after a hard kill no row is kept twice or lost. The original command
- * line plus `--resume <dir>` works: flags that restate the run must match its `config.json`
- * (see {@link checkResumeFlags}).
+ * where the checkpoint recorded them, so after a hard kill no row is kept twice or lost. The
+ * original command line plus `--resume <dir>` works: flags that restate the run must match its
+ * `config.json` (see {@link checkResumeFlags}).
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -197,6 +197,12 @@ async function checkResumeFlags(runDir: string, algo: string | undefined, flags:
       `--force starts a run afresh and --resume continues one; drop one of them (to restart ${runDir}, run the original command with --force and without --resume).`,
     );
   }
+  if (flags.out !== undefined && resolve(flags.out) !== resolve(runDir)) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--out ${flags.out} and --resume ${runDir} name different directories; drop --out (a resumed run continues in place).`,
+    );
+  }
   const saved = await readRunConfig(runDir);
   // [flag as given, the key in config.json, the flag's value, does it equal the saved one]
   const checks: [string, string, unknown, boolean?][] = [];
@@ -219,12 +225,6 @@ async function checkResumeFlags(runDir: string, algo: string | undefined, flags:
     optionalInteger(flags.checkpointEvery, "--checkpoint-every", 1),
   );
   const mismatches = checks.filter(([, savedKey, value, same]) => !(same ?? value === saved[savedKey]));
-  if (flags.out !== undefined && resolve(flags.out) !== resolve(runDir)) {
-    throw new ProximalError(
-      "INVALID_ARGUMENT",
-      `--out ${flags.out} and --resume ${runDir} name different directories; drop --out (a resumed run continues in place).`,
-    );
-  }
   if (mismatches.length === 0) return;
   const described = mismatches.map(
     ([flag, savedKey]) =>
