@@ -30,7 +30,7 @@ export function describeSpace(space: SpaceDescription): string {
 async function presetsByEnv(): Promise<Map<string, string[]>> {
   const byEnv = new Map<string, string[]>();
   for (const algo of await availableAlgorithms()) {
-    for (const [preset, envIds] of Object.entries(await presetCoverage(algo).catch(() => ({})))) {
+    for (const [preset, envIds] of Object.entries(await presetCoverage(algo))) {
       for (const id of envIds) byEnv.set(id, [...(byEnv.get(id) ?? []), `${algo}:${preset}`]);
     }
   }
@@ -68,7 +68,7 @@ export async function algosCommand(name: string | undefined, flags: { json?: boo
   if (name !== undefined) {
     const { name: algo } = await loadAlgorithmClass(name);
     const specs = await optionSpecs(`${ALGORITHMS[algo].className}Options`);
-    const coverage = await presetCoverage(algo).catch(() => ({}));
+    const coverage = await presetCoverage(algo);
     if (flags.json) {
       process.stdout.write(
         `${JSON.stringify({ algo, ...ALGORITHMS[algo], presets: coverage, options: [...specs.values()] }, null, 2)}\n`,
@@ -90,7 +90,7 @@ export async function algosCommand(name: string | undefined, flags: { json?: boo
   }
   const rows = [];
   for (const algo of await availableAlgorithms()) {
-    const coverage = await presetCoverage(algo).catch(() => ({}));
+    const coverage = await presetCoverage(algo);
     rows.push({
       algo,
       className: ALGORITHMS[algo].className,

@@ -11,6 +11,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { didYouMean, ProximalError } from "../errors.js";
+import { isFileNotFound } from "../io/fileErrors.js";
 
 /** One option as declared: its name, its TypeScript type text and its TSDoc. */
 export interface OptionSpec {
@@ -62,8 +63,10 @@ async function declarations(): Promise<Map<string, InterfaceDecl>> {
     let files: string[] = [];
     try {
       files = (await readdir(`${root}${folder}`)).filter((f) => f.endsWith(".d.ts"));
-    } catch {
-      continue;
+    } catch (error) {
+      // a build without declarations for a folder has no options there to list; anything else is real
+      if (isFileNotFound(error)) continue;
+      throw error;
     }
     for (const file of files) parseDeclarations(await readFile(`${root}${folder}/${file}`, "utf8"), cache);
   }
@@ -241,7 +244,9 @@ async function coerceOne(key: string, type: string, value: unknown, source: stri
 async function coerceAlias(key: string, type: string, value: unknown, source: string): Promise<Coerced> {
   try {
     return { ok: true, value: await coerceType(key, aliases.get(type)!, value, source) };
-  } catch {
+  } catch (error) {
+    // a value that does not fit the alias is a type mismatch reported by the caller; other errors are bugs
+    if (!(error instanceof ProximalError)) throw error;
     return { ok: false, expected: aliases.get(type)! };
   }
 }

@@ -19,6 +19,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ProximalError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomicWrite.js";
+import { isFileNotFound } from "../io/fileErrors.js";
 import type { ProgressPosition } from "../io/progressLog.js";
 import type { EventsPosition } from "../io/tfevents.js";
 import type { OnPolicyAlgorithm } from "../rl/common/onPolicyAlgorithm.js";
@@ -109,7 +110,7 @@ export async function readJsonIfExists(path: string, fix: string): Promise<unkno
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if (isFileNotFound(error)) return null;
     throw new ProximalError(
       "INVALID_ARGUMENT",
       `Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Check its permissions.`,
@@ -219,7 +220,14 @@ export async function readRunConfig(runDir: string): Promise<Record<string, unkn
   let text: string;
   try {
     text = await readFile(join(runDir, CONFIG_FILE), "utf8");
-  } catch {
+  } catch (error) {
+    if (!isFileNotFound(error)) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `Cannot read ${join(runDir, CONFIG_FILE)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Check its permissions.`,
+        { cause: error },
+      );
+    }
     throw new ProximalError(
       "INVALID_ARGUMENT",
       `${runDir} is not a run directory (no ${CONFIG_FILE}). Pass a directory written by \`proximal train\`.`,
@@ -235,12 +243,14 @@ export async function readRunConfig(runDir: string): Promise<Record<string, unkn
   }
 }
 
+/** Whether `path` exists; any failure other than "not found" (e.g. EACCES) is raised, not read as absence. */
 export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    if (isFileNotFound(error)) return false;
+    throw error;
   }
 }
 

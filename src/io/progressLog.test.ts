@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
-import { PROGRESS_CSV, PROGRESS_JSONL, ProgressLog } from "./progressLog.js";
+import { PROGRESS_CSV, PROGRESS_JSONL, ProgressLog, readProgress } from "./progressLog.js";
 
 let dir = "";
 before(async () => {
@@ -53,5 +53,33 @@ describe("ProgressLog.resume()", () => {
     }
     // nothing was cut by a refused resume
     assert.equal(await readFile(join(dir, PROGRESS_JSONL), "utf8"), '{"timesteps":256}\n{"timesteps":512}\n');
+  });
+});
+
+describe("readProgress()", () => {
+  test("a missing file has no rows; a torn last line is skipped", async () => {
+    assert.deepEqual(await readProgress(join(dir, "absent.jsonl")), []);
+    const path = join(dir, "torn.jsonl");
+    await writeFile(path, '{"timesteps":256}\n{"timesteps":512}\n{"timeste');
+    assert.deepEqual(
+      (await readProgress(path)).map((r) => r.timesteps),
+      [256, 512],
+    );
+  });
+
+  test("a damaged line before the last is a MALFORMED_FILE error naming the line, not skipped", async () => {
+    const path = join(dir, "damaged.jsonl");
+    await writeFile(path, '{"timesteps":256}\nnot json\n{"timesteps":768}\n');
+    await assert.rejects(
+      readProgress(path),
+      (error: unknown) =>
+        error instanceof ProximalError && error.code === "MALFORMED_FILE" && /line 2/.test(error.message),
+    );
+    await writeFile(path, '{"timesteps":256}\n[1, 2]\n');
+    await assert.rejects(readProgress(path), /line 2: a progress row must be a JSON object/);
+  });
+
+  test("a path that cannot be read (a directory) is an error, not an empty log", async () => {
+    await assert.rejects(readProgress(dir), /Cannot read/);
   });
 });

@@ -14,6 +14,7 @@
  */
 import { ProximalError } from "../errors.js";
 import { writeFileAtomic } from "./atomicWrite.js";
+import { isFileNotFound } from "./fileErrors.js";
 
 /** One logged update: `timesteps`, `wallTime` (Unix seconds) and the algorithm's diagnostics. */
 export type ProgressRow = Record<string, number>;
@@ -21,24 +22,47 @@ export type ProgressRow = Record<string, number>;
 export const PROGRESS_JSONL = "progress.jsonl";
 export const PROGRESS_CSV = "progress.csv";
 
-/** Rows of a `progress.jsonl`; a torn or malformed line (from a crash) is skipped. */
+/**
+ * Rows of a `progress.jsonl`; none when the file does not exist. A torn last line (a crash mid-append)
+ * is skipped; a malformed line anywhere else is a MALFORMED_FILE error naming the line.
+ */
 export async function readProgress(path: string): Promise<ProgressRow[]> {
   const { readFile } = await import("node:fs/promises");
   let text: string;
   try {
     text = await readFile(path, "utf8");
-  } catch {
-    return [];
+  } catch (error) {
+    if (isFileNotFound(error)) return [];
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Check its permissions.`,
+      { cause: error },
+    );
   }
   const rows: ProgressRow[] = [];
-  for (const line of text.split("\n")) {
+  const lines = text.split("\n");
+  for (const [index, line] of lines.entries()) {
     if (line.trim() === "") continue;
+    let row: unknown;
     try {
-      const row = JSON.parse(line) as unknown;
-      if (typeof row === "object" && row !== null && !Array.isArray(row)) rows.push(row as ProgressRow);
-    } catch {
-      // a line cut short by a crash
+      row = JSON.parse(line) as unknown;
+    } catch (error) {
+      // Rows are single appends ending in a newline, so only a last line without its newline can be
+      // a write cut short by a crash; anything else is a damaged log and is reported, not skipped.
+      if (index === lines.length - 1) break;
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${path}, line ${index + 1}: not a JSON row (${(error as Error).message}). Repair or remove that line.`,
+        { cause: error },
+      );
     }
+    if (typeof row !== "object" || row === null || Array.isArray(row)) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${path}, line ${index + 1}: a progress row must be a JSON object. Repair or remove that line.`,
+      );
+    }
+    rows.push(row as ProgressRow);
   }
   return rows;
 }
