@@ -28,7 +28,10 @@ async function takenDir(dir: string): Promise<void> {
 /** Exit 2 with the one-line refusal, nothing on stdout, no progress (so no training), files untouched. */
 async function assertRefused(r: ReturnType<typeof cli>, dir: string): Promise<void> {
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /already exists\. Pick another --out, (continue it with --resume \S+, )?or pass --force to replace it\./);
+  assert.match(
+    r.stderr,
+    /already exists\. Pick another --out, (continue it with --resume \S+, )?or pass --force to replace it\./,
+  );
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   assert.equal(r.stdout, "");
   assert.equal(await readFile(join(dir, "results.json"), "utf8"), "mine\n");
