@@ -196,7 +196,7 @@ export type {
 export { collatePairs, parseJsonl, readJsonl, tokenizePair } from "./rlhf/data.js";
 export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpoConfig.js";
 export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpoConfig.js";
-export { DPOTrainer, dpoLoss, frozenCopy } from "./rlhf/dpoTrainer.js";
+export { DPOTrainer, dpoLoss } from "./rlhf/dpoTrainer.js";
 export type { CausalLM, GenerateOptions, GenerateResult, PromptBatch } from "./rlhf/generate.js";
 export { generate, leftPad } from "./rlhf/generate.js";
 export type { GPTCache, GPTConfig, GPTForwardOptions, GPTOutput } from "./rlhf/gpt.js";
@@ -307,8 +307,8 @@ export type {
 } from "./rlhf/tasks/verifiableTask.js";
 export { STOP_TOKEN, VerifiableTask } from "./rlhf/tasks/verifiableTask.js";
 export type { Tokenizer } from "./rlhf/tokenizer.js";
-export type { OnStep, TrainerLog } from "./rlhf/trainer.js";
-export { Trainer } from "./rlhf/trainer.js";
+export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/trainer.js";
+export { frozenCopy, Trainer } from "./rlhf/trainer.js";
 export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/trainingConfig.js";
 export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/trainingConfig.js";
 export type { GPTWithValueHeadOutput } from "./rlhf/valueHead.js";

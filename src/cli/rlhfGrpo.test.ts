@@ -28,7 +28,10 @@ async function takenDir(dir: string): Promise<void> {
 /** Exit 2 with the one-line refusal, nothing on stdout, no progress (so no training), files untouched. */
 async function assertRefused(r: ReturnType<typeof cli>, dir: string): Promise<void> {
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /already exists\. Pick another --out, or pass --force to replace it\./);
+  assert.match(
+    r.stderr,
+    /already exists\. Pick another --out, (continue it with --resume \S+, )?or pass --force to replace it\./,
+  );
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   assert.equal(r.stdout, "");
   assert.equal(await readFile(join(dir, "results.json"), "utf8"), "mine\n");
@@ -59,6 +62,41 @@ describe("proximal rlhf grpo / demo reasoning", () => {
     // the trained policy is saved and loads as a GPT with the task's vocabulary
     const policy = await GRPOTrainer.loadModel(join(out, "checkpoint"));
     assert.equal(policy.config.vocabSize, makeVerifiableTask("addition").tokenizer.vocabSize);
+  });
+
+  test("rlhf grpo --stop-after 1 then --resume ends with the checkpoint and step metrics of an uninterrupted run, byte for byte", async () => {
+    const root = await mkdtemp(join(tmpdir(), "proximal-grpo-resume-"));
+    const args = ["rlhf", "grpo", "--task", "addition", "--preset", "grpo", "--samples", "192", "--json"];
+    assert.equal(cli(root, ...args, "--out", "full").status, 0);
+    const stop = cli(root, ...args, "--out", "stop", "--stop-after", "1");
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.deepEqual(JSON.parse(stop.stdout), { event: "stopped", out: "stop", step: 1, totalSteps: 3 });
+    assert.ok(!existsSync(join(root, "stop", "checkpoint")), "no final checkpoint before the run ends");
+    const resumed = cli(
+      root,
+      "rlhf",
+      "grpo",
+      "--task",
+      "addition",
+      "--preset",
+      "grpo",
+      "--resume",
+      "stop",
+      "--json",
+    );
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const bytes = (dir: string, file: string) => readFile(join(root, dir, file));
+    assert.deepEqual(
+      await bytes("stop", "checkpoint/model.safetensors"),
+      await bytes("full", "checkpoint/model.safetensors"),
+    );
+    assert.deepEqual(await bytes("stop", "grpo.jsonl"), await bytes("full", "grpo.jsonl"));
+    const curve = async (dir: string) =>
+      JSON.parse(await readFile(join(root, dir, "results.json"), "utf8")).presets.grpo.curve;
+    assert.deepEqual(await curve("stop"), await curve("full"));
+    const again = cli(root, "rlhf", "grpo", "--task", "addition", "--preset", "dapo", "--resume", "stop");
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /trains --task addition --preset grpo, not --task addition --preset dapo/);
   });
 
   test("rlhf demo reasoning --quick --json reports every preset", async () => {

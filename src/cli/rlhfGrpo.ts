@@ -9,15 +9,20 @@
  * and only once the run has finished.
  */
 
-import { join } from "node:path";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import YAML from "yaml";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
+import { readTextFile } from "../rlhf/data.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpoConfig.js";
-import type { GRPOTrainer } from "../rlhf/grpoTrainer.js";
 import {
+  continueReasoningPreset,
+  finishReasoningPreset,
+  type PresetAccumulated,
+  type PresetProgress,
   type PresetRun,
   prepareReasoningDemo,
   presetArgs,
@@ -25,7 +30,9 @@ import {
   type ReasoningDemoOptions,
   type ReasoningDemoProgress,
   type ReasoningDemoResult,
-  runReasoningPreset,
+  type ReasoningDemoSetup,
+  type ReasoningPresetArgs,
+  startReasoningPreset,
   VERIFIABLE_TASKS,
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
@@ -34,7 +41,9 @@ import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
 import { formatDuration } from "./progress.js";
 import { encodePng, rasterize } from "./raster.js";
+import { CHECKPOINTS_DIR, exists, LATEST_FILE } from "./runDirectory.js";
 import { type Point, type Scene, type Shape, sceneToSvg } from "./scene.js";
+import { EXIT_INTERRUPTED } from "./train.js";
 
 /** The presets `rlhf demo reasoning` compares, in this order (files in `presets/grpo/`). */
 export const REASONING_DEMO_PRESETS = [
@@ -59,6 +68,12 @@ export interface RlhfGrpoFlags {
   json?: boolean;
   /** Completions to train on. */
   samples?: string;
+  /** Checkpoint every this many optimizer steps. */
+  checkpointEvery?: string;
+  /** Stop (with a checkpoint) once this many optimizer steps are taken. */
+  stopAfter?: string;
+  /** Continue the stopped run in this `--out`. */
+  resume?: string;
 }
 
 /** Flags of `rlhf demo reasoning`. */
@@ -130,8 +145,24 @@ export function reasoningSummary(result: ReasoningDemoResult): Record<string, un
   return summary;
 }
 
+/** `config.json` of an `rlhf grpo` run: what `--resume` rebuilds the run from. */
+interface GrpoRunConfig {
+  stage: "grpo";
+  task: VerifiableTaskName;
+  /** A preset name, or the absolute path of a preset file. */
+  preset: string;
+  presetName: string;
+  seed: number;
+  samples: number;
+  /** The `--set` pairs as given. */
+  set: string[];
+  checkpointEvery: number;
+  totalSteps: number;
+}
+
 /** `proximal rlhf grpo`. */
 export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
+  if (flags.resume !== undefined) return resumeGrpo(flags);
   if (!Object.hasOwn(VERIFIABLE_TASKS, flags.task)) {
     const names = Object.keys(VERIFIABLE_TASKS);
     throw new ProximalError(
@@ -147,33 +178,224 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
       `--samples must be a positive integer, got "${flags.samples}".`,
     );
   }
+  const stopAfter = positiveFlag(flags.stopAfter, "--stop-after");
+  const checkpointEvery = positiveFlag(flags.checkpointEvery, "--checkpoint-every");
   const preset = await loadGrpoPresetConfig(flags.preset);
-  const overrides = parseSetFlags(flags.set);
+  parseSetFlags(flags.set);
   const presetName = flags.preset.replace(/^.*[/\\]/, "").replace(/\.ya?ml$/, "");
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
-  await checkOutDir(out, flags.force);
+  await checkOutDir(out, flags.force, `continue it with --resume ${out}`);
+  const isFile = /\.ya?ml$/.test(flags.preset);
+  const run = buildGrpoRun(
+    {
+      stage: "grpo",
+      task: flags.task as VerifiableTaskName,
+      preset: isFile ? resolve(flags.preset) : flags.preset,
+      presetName,
+      seed,
+      samples,
+      set: flags.set ?? [],
+      checkpointEvery: checkpointEvery ?? 0,
+      totalSteps: 0,
+    },
+    preset,
+  );
+  const totalSteps = run.state.trainer.totalSteps;
+  const config: GrpoRunConfig = {
+    ...run.config,
+    checkpointEvery: checkpointEvery ?? Math.max(1, Math.ceil(totalSteps / 10)),
+    totalSteps,
+  };
+  await prepareOutDir(out, flags.force);
+  await mkdir(join(out, CHECKPOINTS_DIR), { recursive: true });
+  await writeJsonAtomic(join(out, "config.json"), config);
+  return grpoLoop(out, { ...run, config }, stopAfter, flags.json === true);
+}
+
+/** The demo setup (the SFT base, trained again from the seed) and the preset's trainer of a run. */
+function buildGrpoRun(
+  config: GrpoRunConfig,
+  preset: GRPOConfig,
+): {
+  config: GrpoRunConfig;
+  setup: ReasoningDemoSetup;
+  args: ReasoningPresetArgs;
+  state: PresetProgress;
+  display: ProgressLine;
+} {
   const display = new ProgressLine();
   const options = {
-    task: flags.task as VerifiableTaskName,
-    seed,
-    presets: { [presetName]: preset },
-    samples,
-    overrides,
+    task: config.task,
+    seed: config.seed,
+    presets: { [config.presetName]: preset },
+    samples: config.samples,
+    overrides: parseSetFlags(config.set),
     onProgress: (e: ReasoningDemoProgress) => display.update(e),
   };
   const setup = prepareReasoningDemo(options);
-  let trained: GRPOTrainer | undefined;
-  const args = presetArgs(setup, options, presetName, preset);
-  args.onFinished = (trainer) => {
-    trained = trainer;
+  const args = presetArgs(setup, options, config.presetName, preset);
+  return { config, setup, args, state: startReasoningPreset(args), display };
+}
+
+/**
+ * Train the preset one trainer step at a time, checkpointing every `checkpointEvery` optimizer steps
+ * (`checkpoints/step-N/`: the trainer's checkpoint and `progress.json`, the result so far; then
+ * `latest.json`), stopping with a checkpoint at `--stop-after` or Ctrl-C; at the end write the outputs
+ * and the final `checkpoint/`.
+ */
+async function grpoLoop(
+  out: string,
+  run: ReturnType<typeof buildGrpoRun>,
+  stopAfter: number | undefined,
+  json: boolean,
+): Promise<number> {
+  const { config, state, args, setup } = run;
+  const trainer = state.trainer;
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT_INTERRUPTED);
+    process.stderr.write(
+      "\nproximal: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)\n",
+    );
   };
-  setup.result.presets[presetName] = runReasoningPreset(args);
-  display.close();
-  await writeOutputs(out, flags.force, setup.result, `GRPO-family on ${flags.task} (seed ${seed})`);
+  process.on("SIGINT", onSigint);
+  try {
+    while (trainer.globalStep < config.totalSteps) {
+      const previous = trainer.globalStep;
+      continueReasoningPreset(state, args, previous + 1);
+      await new Promise<void>((done) => setImmediate(done));
+      const step = trainer.globalStep;
+      if (step >= config.totalSteps) break;
+      const reason =
+        interrupts > 0 ? "interrupted" : stopAfter !== undefined && step >= stopAfter ? "stopped" : null;
+      if (reason !== null) {
+        await writeGrpoCheckpoint(out, state, reason);
+        const text = `${reason} at step ${step} of ${config.totalSteps}; checkpoint written. Continue with: proximal rlhf grpo --resume ${out}`;
+        if (json)
+          process.stdout.write(
+            `${JSON.stringify({ event: reason, out, step, totalSteps: config.totalSteps })}\n`,
+          );
+        else process.stdout.write(`${text}\n`);
+        return reason === "interrupted" ? EXIT_INTERRUPTED : 0;
+      }
+      if (Math.floor(step / config.checkpointEvery) > Math.floor(previous / config.checkpointEvery))
+        await writeGrpoCheckpoint(out, state, "running");
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  setup.result.presets[config.presetName] = finishReasoningPreset(state, args);
+  run.display.close();
+  await writeOutputs(
+    out,
+    undefined,
+    setup.result,
+    `GRPO-family on ${config.task} (seed ${config.seed})`,
+    false,
+  );
   // the trained policy, its optimizer and sampling state: GRPOTrainer.loadModel(dir) or trainer.load(dir)
-  await (trained as GRPOTrainer).save(join(out, "checkpoint"));
-  printSummary(setup.result, out, flags.json === true);
+  await trainer.save(join(out, "checkpoint"));
+  await writeJsonAtomic(join(out, CHECKPOINTS_DIR, LATEST_FILE), {
+    checkpoint: null,
+    step: trainer.globalStep,
+    status: "finished",
+  });
+  await removeCheckpoints(out, null);
+  printSummary(setup.result, out, json);
   return 0;
+}
+
+const PROGRESS_FILE = "progress.json";
+
+/** `checkpoints/step-N/` (each file atomically), then `latest.json` naming it, then older ones removed. */
+async function writeGrpoCheckpoint(out: string, state: PresetProgress, status: string): Promise<void> {
+  const step = state.trainer.globalStep;
+  const name = `step-${String(step).padStart(8, "0")}`;
+  const dir = join(out, CHECKPOINTS_DIR, name);
+  await state.trainer.save(dir);
+  const accumulated: PresetAccumulated = {
+    ...state.accumulated,
+    wallSeconds: state.accumulated.wallSeconds + (performance.now() - state.started) / 1000,
+  };
+  await writeJsonAtomic(join(dir, PROGRESS_FILE), accumulated);
+  await writeJsonAtomic(join(out, CHECKPOINTS_DIR, LATEST_FILE), { checkpoint: name, step, status });
+  await removeCheckpoints(out, name);
+}
+
+async function removeCheckpoints(out: string, keep: string | null): Promise<void> {
+  const root = join(out, CHECKPOINTS_DIR);
+  for (const name of await readdir(root)) {
+    if (/^step-\d+$/.test(name) && name !== keep)
+      await rm(join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** `rlhf grpo --resume <out>`: train the base again from the seed, load the latest checkpoint, continue. */
+async function resumeGrpo(flags: RlhfGrpoFlags): Promise<number> {
+  const out = flags.resume as string;
+  const conflicting = (["out", "force", "seed", "samples", "checkpointEvery"] as const)
+    .filter((k) => flags[k] !== undefined)
+    .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if ((flags.set ?? []).length > 0) conflicting.push("--set");
+  if (conflicting.length > 0) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--resume continues a run with its saved config.json; drop ${conflicting.join(", ")} (only --task, --preset, --stop-after and --json may accompany it).`,
+    );
+  }
+  const configPath = join(out, "config.json");
+  if (!(await exists(configPath))) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} is not an rlhf grpo run directory (no config.json). Pass the --out of a stopped \`proximal rlhf grpo\`.`,
+    );
+  }
+  const config = JSON.parse(await readTextFile(configPath)) as GrpoRunConfig;
+  if (config.stage !== "grpo") {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} was written by rlhf ${String(config.stage)}, not rlhf grpo. Continue it with: proximal rlhf ${String(config.stage)} --resume ${out}`,
+    );
+  }
+  if (flags.task !== config.task || (flags.preset !== config.preset && flags.preset !== config.presetName)) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} trains --task ${config.task} --preset ${config.presetName}, not --task ${flags.task} --preset ${flags.preset}. Pass the run's own, or leave --resume out to start a new run.`,
+    );
+  }
+  const latestPath = join(out, CHECKPOINTS_DIR, LATEST_FILE);
+  const latest = (await exists(latestPath))
+    ? (JSON.parse(await readTextFile(latestPath)) as {
+        checkpoint: string | null;
+        step: number;
+        status: string;
+      })
+    : null;
+  if (latest?.status === "finished") {
+    process.stderr.write(`proximal: ${out} already finished at step ${latest.step}; nothing to resume.\n`);
+    return 0;
+  }
+  if (latest === null || latest.checkpoint === null) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} has no checkpoint to resume from (${latestPath} is missing or names none): it stopped before its first checkpoint. Start it again with --force.`,
+    );
+  }
+  const stopAfter = positiveFlag(flags.stopAfter, "--stop-after");
+  const run = buildGrpoRun(config, await loadGrpoPresetConfig(config.preset));
+  const dir = join(out, CHECKPOINTS_DIR, latest.checkpoint);
+  await run.state.trainer.load(dir);
+  run.state.accumulated = JSON.parse(await readTextFile(join(dir, PROGRESS_FILE))) as PresetAccumulated;
+  return grpoLoop(out, run, stopAfter, flags.json === true);
+}
+
+function positiveFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ProximalError("INVALID_OPTION", `${flag} must be a positive integer, got "${text}".`);
+  return value;
 }
 
 /** `proximal rlhf demo reasoning`. */
@@ -215,8 +437,9 @@ async function writeOutputs(
   force: boolean | undefined,
   result: ReasoningDemoResult,
   title: string,
+  prepare = true,
 ): Promise<void> {
-  await prepareOutDir(out, force);
+  if (prepare) await prepareOutDir(out, force);
   // each step's metrics go to <preset>.jsonl (one line a step, as the stages' metrics.jsonl), so
   // results.json stays small enough to read: the summary and the accuracy curves
   const presets: Record<string, Omit<PresetRun, "history">> = {};
@@ -364,6 +587,15 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
     .option("--seed <n>", "seed of the splits, the SFT base and the sampling (default 0)")
     .option("--samples <n>", "completions to train on (default 12800; DAPO's dynamic sampling draws more)")
     .option("--set <key=value...>", "override a GRPOConfig field, e.g. --set learningRate=1e-4")
+    .option(
+      "--checkpoint-every <n>",
+      "write a checkpoint every n optimizer steps (default: a tenth of the run)",
+    )
+    .option(
+      "--stop-after <n>",
+      "stop after n optimizer steps with a checkpoint, as Ctrl-C would; continue with --resume",
+    )
+    .option("--resume <dir>", "continue a stopped or interrupted run in place, to its planned total")
     .option("--json", "print the summary as one JSON object")
     .action(async (options: RlhfGrpoFlags) => {
       setStatus(await rlhfGrpoCommand(options));

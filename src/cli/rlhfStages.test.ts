@@ -294,3 +294,159 @@ describe("proximal rlhf stages on bad input", () => {
     assert.match(asReward.stderr, /not RewardTrainer/);
   });
 });
+
+describe("proximal rlhf stages: --checkpoint-every, --stop-after, --resume", () => {
+  /** model.safetensors of a finished run: every weight and optimizer moment, byte for byte. */
+  const weightsOf = (dir: string) => readFile(join(work, dir, "model.safetensors"));
+  /** metrics.jsonl without the wall-clock figure. */
+  const metricsOf = async (dir: string) =>
+    (await readFile(join(work, dir, "metrics.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => {
+        const { "time/tokensPerSecond": _t, ...row } = JSON.parse(line);
+        return row;
+      });
+
+  /** Run `args` into `<name>-full`; into `<name>-stop` with --stop-after, then --resume it; compare. */
+  async function stopAndResume(
+    stage: string,
+    name: string,
+    args: string[],
+    stopAfter: number,
+    total: number,
+  ) {
+    const full = cli("rlhf", stage, ...args, "--out", `${name}-full`, "--checkpoint-every", "2");
+    assert.equal(full.status, 0, full.stderr);
+    const stop = cli(
+      "rlhf",
+      stage,
+      ...args,
+      "--out",
+      `${name}-stop`,
+      "--checkpoint-every",
+      "2",
+      "--stop-after",
+      String(stopAfter),
+    );
+    assert.equal(stop.status, 0, stop.stderr);
+    const stopped = jsonLines(stop.stdout).pop()!;
+    assert.equal(stopped.event, "stopped");
+    assert.equal(stopped.step, stopAfter);
+    assert.match(String(stopped.totalSteps), new RegExp(`^${total}$`));
+    const latest = JSON.parse(
+      await readFile(join(work, `${name}-stop`, "checkpoints", "latest.json"), "utf8"),
+    );
+    assert.deepEqual(latest, {
+      checkpoint: `step-${String(stopAfter).padStart(8, "0")}`,
+      step: stopAfter,
+      status: "stopped",
+    });
+    assert.ok(
+      !existsSync(join(work, `${name}-stop`, "model.safetensors")),
+      "no final model before the run ends",
+    );
+
+    const resumed = cli("rlhf", stage, "--resume", `${name}-stop`);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const lines = jsonLines(resumed.stdout);
+    assert.equal(lines[0].event, "start");
+    assert.equal(lines[0].resumedAt, stopAfter);
+    assert.equal(lines[lines.length - 1].event, "done");
+    assert.deepEqual(await weightsOf(`${name}-stop`), await weightsOf(`${name}-full`));
+    assert.deepEqual(await metricsOf(`${name}-stop`), await metricsOf(`${name}-full`));
+    for (const file of OUTPUT_FILES) assert.ok(existsSync(join(work, `${name}-stop`, file)), file);
+  }
+
+  test("sft stopped at step 3 of 6 and resumed ends bit-identical to an uninterrupted run", async () => {
+    await stopAndResume(
+      "sft",
+      "r-sft",
+      ["--data", "train.jsonl", ...TINY, "--set", "maxSteps=6", "--set", "loggingSteps=2"],
+      3,
+      6,
+    );
+  });
+
+  test("reward, dpo and kto stopped at step 3 of 4 (between checkpoints) and resumed end bit-identical", async () => {
+    const base = ["--sft", "r-sft-full", "--set", "maxSteps=4", "--set", "loggingSteps=1"];
+    await stopAndResume("reward", "r-rm", ["--data", "prefs.jsonl", ...base], 3, 4);
+    await stopAndResume("dpo", "r-dpo", ["--data", "prefs.jsonl", ...base], 3, 4);
+    await stopAndResume(
+      "kto",
+      "r-kto",
+      ["--data", "unpaired.jsonl", ...base, "--eval-fraction", "0.2"],
+      3,
+      4,
+    );
+  });
+
+  test("ppo stopped after 2 of 3 updates and resumed ends bit-identical (actor, critic, reference, optimizers)", async () => {
+    const args = [
+      "--prompts",
+      "prompts.jsonl",
+      "--sft",
+      "r-sft-full",
+      "--reward",
+      "r-rm-full",
+      "--updates",
+      "3",
+    ];
+    await stopAndResume("ppo", "r-ppo", [...args, "--set", "maxNewTokens=4", "--set", "klTarget=1"], 2, 3);
+    const json = JSON.parse(await readFile(join(work, "r-ppo-stop", "model.json"), "utf8"));
+    assert.equal(json.globalStep, 3);
+    assert.equal(typeof json.criticGptConfig, "object");
+    // the output is still a policy: sft continues from it
+    const again = cli(
+      "rlhf",
+      "sft",
+      "--data",
+      "train.jsonl",
+      "--model",
+      "r-ppo-stop",
+      "--out",
+      "r-sft2",
+      "--set",
+      "maxSteps=1",
+    );
+    assert.equal(again.status, 0, again.stderr);
+  });
+
+  test("--resume refuses another stage, extra flags and a changed config, each in one line; a finished run has nothing to resume", async () => {
+    const wrongStage = cli("rlhf", "dpo", "--resume", "r-sft-stop");
+    assert.equal(wrongStage.status, 2);
+    assert.match(
+      wrongStage.stderr,
+      /written by rlhf sft, not rlhf dpo\. Continue it with: proximal rlhf sft --resume r-sft-stop/,
+    );
+    assert.equal(wrongStage.stderr.trim().split("\n").length, 1);
+
+    const extra = cli("rlhf", "sft", "--resume", "r-sft-stop", "--data", "train.jsonl", "--set", "seed=3");
+    assert.equal(extra.status, 2);
+    assert.match(extra.stderr, /drop --data, --set \(only --stop-after and --json/);
+
+    const finished = cli("rlhf", "sft", "--resume", "r-sft-stop");
+    assert.equal(finished.status, 0);
+    assert.match(finished.stderr, /already finished at step 6; nothing to resume/);
+
+    // stop a run, then edit its saved options: the checkpoint no longer matches them
+    const args = ["rlhf", "sft", "--data", "train.jsonl", ...TINY, "--set", "maxSteps=4", "--out", "r-edit"];
+    assert.equal(cli(...args, "--stop-after", "2").status, 0);
+    const configPath = join(work, "r-edit", "config.json");
+    const config = JSON.parse(await readFile(configPath, "utf8"));
+    config.resume.options.learningRate = 0.5;
+    await writeFile(configPath, JSON.stringify(config));
+    const edited = cli("rlhf", "sft", "--resume", "r-edit");
+    assert.equal(edited.status, 2);
+    assert.match(edited.stderr, /different config: learningRate \(checkpoint 0\.001, this trainer 0\.5\)/);
+    assert.equal(edited.stderr.trim().split("\n").length, 1);
+
+    const noRun = cli("rlhf", "sft", "--resume", "train.jsonl");
+    assert.equal(noRun.status, 2);
+    assert.match(noRun.stderr, /not an rlhf run directory/);
+
+    const badStop = cli(...args.slice(0, -1), "r-bad", "--stop-after", "zero");
+    assert.equal(badStop.status, 2);
+    assert.ok(!existsSync(join(work, "r-bad")));
+  });
+});

@@ -14,40 +14,53 @@
  * terminal (or with `--json`), a redrawn bar otherwise; the last line is the summary
  * (`{"event": "done", ...}`).
  *
- * Each `--out` directory holds `model.safetensors` + `model.json` (the trainer's checkpoint, which
- * `SFTTrainer.loadModel` / `RewardTrainer.loadModel` read), `tokenizer.json`, `config.json` (stage,
- * data, resolved options, summary) and `metrics.jsonl` (one row per logging step). Any policy output
- * (sft, dpo, kto, ppo) can be the `--sft` of a later stage or the `--model` of another `sft`.
+ * Checkpoints, as `train`: `checkpoints/step-N/` every `--checkpoint-every` steps (PPO: updates;
+ * default a tenth of the run), the newest named by `checkpoints/latest.json`, each file written
+ * atomically and the older checkpoint removed only once the new one is complete. `--stop-after N`
+ * and Ctrl-C stop after the current step with a checkpoint; `--resume <out>` rebuilds the trainer
+ * from `config.json` (its `resume` record: absolute input paths, resolved options, seed, split,
+ * planned total) and the checkpoint, and continues to the planned total: the final weights are
+ * bit-identical to an uninterrupted run's. The trainer's `load` refuses a checkpoint of another
+ * config, other rows or other models, naming the field.
+ *
+ * Each finished `--out` directory holds `model.safetensors` + `model.json` (the trainer's checkpoint:
+ * the trained model under its own names, so `SFTTrainer.loadModel` / `RewardTrainer.loadModel` /
+ * `PPOTrainer.loadModel` read it; PPO's also holds the critic, read by `PPOTrainer.loadCritic`),
+ * `tokenizer.json`, `config.json` (stage, data, resolved options, summary) and `metrics.jsonl` (one
+ * row per logging step). Any policy output (sft, dpo, kto, ppo) can be the `--sft` of a later stage or
+ * the `--model` of another `sft`.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
-import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint } from "../io/checkpoint.js";
 import { Rng } from "../random/rng.js";
 import { ByteLevelBPETokenizer, type TokenizerJson } from "../rlhf/byteLevelBpeTokenizer.js";
 import { CharTokenizer } from "../rlhf/charTokenizer.js";
-import { type JsonlFormats, parseJsonl, readTextFile } from "../rlhf/data.js";
+import { type JsonlFormats, type PromptResponseRow, parseJsonl, readTextFile } from "../rlhf/data.js";
 import { DPO_DEFAULTS } from "../rlhf/dpoConfig.js";
 import { DPOTrainer } from "../rlhf/dpoTrainer.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { KTO_DEFAULTS } from "../rlhf/ktoConfig.js";
 import { KTOTrainer } from "../rlhf/ktoTrainer.js";
-import { resolvePPOConfig } from "../rlhf/ppoConfig.js";
-import { type PPOStepStats, PPOTrainer } from "../rlhf/ppoTrainer.js";
+import { type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "../rlhf/ppoConfig.js";
+import { PPOTrainer } from "../rlhf/ppoTrainer.js";
 import { REWARD_DEFAULTS } from "../rlhf/rewardConfig.js";
 import { GPTRewardModel } from "../rlhf/rewardHead.js";
 import { RewardTrainer } from "../rlhf/rewardTrainer.js";
-import { SFT_DEFAULTS } from "../rlhf/sftConfig.js";
+import { SFT_DEFAULTS, type SFTConfig } from "../rlhf/sftConfig.js";
 import { SFTTrainer } from "../rlhf/sftTrainer.js";
 import type { Tokenizer } from "../rlhf/tokenizer.js";
-import type { OnStep, Trainer } from "../rlhf/trainer.js";
+import { modelTensors, type OnStep, type Trainer } from "../rlhf/trainer.js";
 import type { ResolvedTrainingConfig } from "../rlhf/trainingConfig.js";
 import { VERSION } from "../version.js";
 import { parseAssignment } from "./config.js";
 import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { formatDuration } from "./progress.js";
+import { CHECKPOINTS_DIR, exists, LATEST_FILE } from "./runDirectory.js";
+import { EXIT_INTERRUPTED } from "./train.js";
 
 /** Flags of the stage commands as commander hands them over (strings, validated here). */
 export interface RlhfStageFlags {
@@ -70,6 +83,9 @@ export interface RlhfStageFlags {
   context?: string;
   updates?: string;
   batchSize?: string;
+  checkpointEvery?: string;
+  stopAfter?: string;
+  resume?: string;
 }
 
 /** The stages, in pipeline order. */
@@ -98,9 +114,12 @@ export const SCRATCH_SFT_LEARNING_RATE = 1e-3;
 /** Add `sft`, `reward`, `dpo`, `kto` and `ppo` to the `rlhf` command group. */
 export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: number) => void): void {
   const collect = (value: string, previous: string[]) => [...previous, value];
-  const common = (command: Command, configName: string): Command =>
+  const common = (command: Command, configName: string, unit: string): Command =>
     command
-      .requiredOption("--out <dir>", "directory for the model, tokenizer.json, config.json and metrics.jsonl")
+      .option(
+        "--out <dir>",
+        "directory for the model, tokenizer.json, config.json, metrics.jsonl and checkpoints/ (required)",
+      )
       .option("--force", "replace an existing --out directory")
       .option(
         "--set <key=value>",
@@ -112,6 +131,12 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
         "--seed <n>",
         "seed of the row order, the held-out split and new weights (default: the config's)",
       )
+      .option("--checkpoint-every <n>", `write a checkpoint every n ${unit} (default: a tenth of the run)`)
+      .option(
+        "--stop-after <n>",
+        `stop after n ${unit} with a checkpoint, as Ctrl-C would; continue with --resume`,
+      )
+      .option("--resume <dir>", "continue a stopped or interrupted run in place, to its planned total")
       .option("--json", "JSON lines on stdout even on a terminal; the last one is the summary");
   const action = (stage: RlhfStage) => async (flags: RlhfStageFlags) => {
     setStatus(await rlhfStageCommand(stage, flags));
@@ -121,8 +146,9 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
     rlhf
       .command("sft")
       .description("supervised fine-tuning on {prompt, response} rows (loss on responses only)")
-      .requiredOption("--data <file.jsonl>", 'rows {"prompt", "response"}'),
+      .option("--data <file.jsonl>", 'rows {"prompt", "response"} (required)'),
     "SFTConfig",
+    "steps",
   )
     .option(
       "--tokenizer <kind>",
@@ -144,9 +170,10 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
     rlhf
       .command("reward")
       .description("reward model (Bradley-Terry) on {prompt, chosen, rejected} rows, from the SFT trunk")
-      .requiredOption("--data <file.jsonl>", 'rows {"prompt", "chosen", "rejected"}')
-      .requiredOption("--sft <dir>", "the SFT output whose trunk the reward model starts from"),
+      .option("--data <file.jsonl>", 'rows {"prompt", "chosen", "rejected"} (required)')
+      .option("--sft <dir>", "the SFT output whose trunk the reward model starts from (required)"),
     "RewardConfig",
+    "steps",
   )
     .option("--eval-fraction <x>", "fraction of pairs held out for the accuracy (default 0.1)")
     .action(action("reward"));
@@ -155,9 +182,10 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
     rlhf
       .command("dpo")
       .description("DPO or IPO (--set loss=ipo) on {prompt, chosen, rejected} rows, from the SFT model")
-      .requiredOption("--data <file.jsonl>", 'rows {"prompt", "chosen", "rejected"}')
-      .requiredOption("--sft <dir>", "the SFT output: the policy to train and its frozen reference"),
+      .option("--data <file.jsonl>", 'rows {"prompt", "chosen", "rejected"} (required)')
+      .option("--sft <dir>", "the SFT output: the policy to train and its frozen reference (required)"),
     "DPOConfig",
+    "steps",
   )
     .option("--eval-fraction <x>", "fraction of pairs held out for the preference accuracy (default 0)")
     .action(action("dpo"));
@@ -166,12 +194,13 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
     rlhf
       .command("kto")
       .description("KTO on unpaired {prompt, completion, label} rows, from the SFT model")
-      .requiredOption(
+      .option(
         "--data <file.jsonl>",
-        'rows {"prompt", "completion", "label"} (label true = desirable)',
+        'rows {"prompt", "completion", "label"} (label true = desirable) (required)',
       )
-      .requiredOption("--sft <dir>", "the SFT output: the policy to train and its frozen reference"),
+      .option("--sft <dir>", "the SFT output: the policy to train and its frozen reference (required)"),
     "KTOConfig",
+    "steps",
   )
     .option("--eval-fraction <x>", "fraction of rows held out for evaluation (default 0)")
     .action(action("kto"));
@@ -180,10 +209,11 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
     rlhf
       .command("ppo")
       .description("PPO with actor, critic, reward and reference models on {prompt} rows")
-      .requiredOption("--prompts <file.jsonl>", 'rows {"prompt"} (other fields are ignored)')
-      .requiredOption("--sft <dir>", "the SFT output: actor and frozen reference")
-      .requiredOption("--reward <dir>", "the reward output: frozen reward model and the critic's start"),
+      .option("--prompts <file.jsonl>", 'rows {"prompt"} (other fields are ignored) (required)')
+      .option("--sft <dir>", "the SFT output: actor and frozen reference (required)")
+      .option("--reward <dir>", "the reward output: frozen reward model and the critic's start (required)"),
     "PPOConfig",
+    "updates",
   )
     .option("--updates <n>", "PPO updates (default: one pass over the prompts)")
     .option("--batch-size <n>", "prompts per update, a multiple of miniBatchSize (default: miniBatchSize)")
@@ -192,6 +222,7 @@ export function registerRlhfStageCommands(rlhf: Command, setStatus: (code: numbe
 
 /** Run one stage; resolves to the exit status. */
 export async function rlhfStageCommand(stage: RlhfStage, flags: RlhfStageFlags): Promise<number> {
+  if (flags.resume !== undefined) return resumeStage(stage, flags);
   switch (stage) {
     case "sft":
       return sftStage(flags);
@@ -210,6 +241,39 @@ export async function rlhfStageCommand(stage: RlhfStage, flags: RlhfStageFlags):
 // ============================================================================================
 // stages
 
+/**
+ * What a run needs besides its models, saved in `config.json` as `resume` so `--resume` rebuilds
+ * the same trainer: absolute paths of the inputs, the resolved options, the seed, the split and the
+ * planned total.
+ */
+interface ResumeInputs {
+  data: string;
+  sft: string | null;
+  reward: string | null;
+  seed: number;
+  evalFraction: number;
+  /** The trainer's resolved config. */
+  options: Record<string, unknown>;
+  checkpointEvery: number;
+  totalSteps: number;
+  /** `rlhf ppo` only. */
+  batchSize: number | null;
+}
+
+/** Where a stage's models come from: the flags of a new run, or the checkpoint of one being resumed. */
+type StageSource =
+  | { kind: "new"; flags: RlhfStageFlags }
+  | {
+      kind: "resume";
+      flags: RlhfStageFlags;
+      out: string;
+      saved: Record<string, unknown>;
+      inputs: ResumeInputs;
+      /** `checkpoints/step-N/`, and its `model.json`. */
+      checkpoint: string;
+      checkpointJson: Record<string, unknown>;
+    };
+
 async function sftStage(flags: RlhfStageFlags): Promise<number> {
   const out = await checkOut(flags);
   const data = await readRows(requireFlag(flags.data, "--data", "sft"), "promptResponse");
@@ -217,30 +281,52 @@ async function sftStage(flags: RlhfStageFlags): Promise<number> {
   const defaults = fromScratch ? { ...SFT_DEFAULTS, learningRate: SCRATCH_SFT_LEARNING_RATE } : SFT_DEFAULTS;
   const given = parseSets(flags.set ?? [], defaults, "sft", "SFTConfig");
   const seed = resolveSeed(flags, given, defaults.seed);
-
   const start = await startingModel(flags, data.rows, seed);
   checkEncodable(start.tokenizer, data, ["prompt", "response"]);
-  const { train, held } = splitRows(data.rows, evalFraction(flags, 0), seed);
+  return runSft({ kind: "new", flags }, out, data, start, { ...defaults, ...given, seed }, given, {
+    seed,
+    evalFraction: evalFraction(flags, 0),
+    origin: { model: flags.model ?? null, tokenizer: start.tokenizerSource, gptConfig: start.gpt.config },
+  });
+}
+
+async function runSft(
+  source: StageSource,
+  out: string,
+  data: JsonlRows<PromptResponseRow>,
+  start: { gpt: GPT; tokenizer: Tokenizer; tokenizerText: string },
+  config: SFTConfig,
+  given: Record<string, unknown>,
+  run: { seed: number; evalFraction: number; origin: Record<string, unknown> },
+): Promise<number> {
+  const { train, held } = splitRows(data.rows, run.evalFraction, run.seed);
   const progress = new StepSink();
   const trainer = new SFTTrainer({
     model: start.gpt,
     tokenizer: start.tokenizer,
     trainDataset: train,
-    config: { ...defaults, ...given, seed },
+    config,
     onStep: progress.onStep,
   });
   return runSupervised({
     stage: "sft",
+    source,
     progress,
     out,
-    flags,
     trainer,
     evalRows: held,
     trainRows: train.length,
     tokenizerText: start.tokenizerText,
     given,
-    origin: { model: flags.model ?? null, tokenizer: start.tokenizerSource, gptConfig: start.gpt.config },
+    origin: run.origin,
     data: data.path,
+    inputs: {
+      data: resolve(data.path),
+      sft: null,
+      reward: null,
+      seed: run.seed,
+      evalFraction: run.evalFraction,
+    },
     headline: (last, evaluation) => ({
       loss: last["train/loss"] ?? null,
       evalLoss: evaluation?.["eval/loss"] ?? null,
@@ -258,29 +344,68 @@ async function preferenceStage(stage: "reward" | "dpo" | "kto", flags: RlhfStage
   const seed = resolveSeed(flags, given, defaults.seed);
   const fraction = evalFraction(flags, stage === "reward" ? 0.1 : 0);
   const policy = await loadPolicy(sftDir, "--sft");
-  const config = { ...defaults, ...given, seed };
+  return runPreference(stage, { kind: "new", flags }, out, {
+    dataPath,
+    sftDir,
+    policy,
+    config: { ...defaults, ...given, seed },
+    given,
+    seed,
+    fraction,
+    tokenizerHint: tokenizerHint(sftDir),
+    model: stage === "reward" ? new GPTRewardModel(policy.gpt, { rng: new Rng(seed) }) : policy.gpt,
+  });
+}
+
+interface PreferenceInputs {
+  dataPath: string;
+  sftDir: string;
+  policy: { gpt: GPT; tokenizer: Tokenizer; tokenizerText: string };
+  /** The reward model (reward) or the policy (dpo, kto) to train. */
+  model: GPT | GPTRewardModel;
+  config: Record<string, unknown>;
+  given: Record<string, unknown>;
+  seed: number;
+  fraction: number;
+  tokenizerHint: string;
+}
+
+async function runPreference(
+  stage: "reward" | "dpo" | "kto",
+  source: StageSource,
+  out: string,
+  p: PreferenceInputs,
+): Promise<number> {
   const progress = new StepSink();
   const onStep = progress.onStep;
   const common = {
     stage,
+    source,
     progress,
     out,
-    flags,
-    tokenizerText: policy.tokenizerText,
-    given,
-    origin: { sft: sftDir, gptConfig: policy.gpt.config },
-    data: dataPath,
+    tokenizerText: p.policy.tokenizerText,
+    given: p.given,
+    origin: { sft: p.sftDir, gptConfig: p.policy.gpt.config },
+    data: p.dataPath,
+    inputs: {
+      data: resolve(p.dataPath),
+      sft: resolve(p.sftDir),
+      reward: null,
+      seed: p.seed,
+      evalFraction: p.fraction,
+    },
   };
+  const tokenizer = p.policy.tokenizer;
 
   if (stage === "kto") {
-    const data = await readRows(dataPath, "unpairedPreference");
-    checkEncodable(policy.tokenizer, data, ["prompt", "completion"], tokenizerHint(sftDir));
-    const { train, held } = splitRows(data.rows, fraction, seed);
+    const data = await readRows(p.dataPath, "unpairedPreference");
+    checkEncodable(tokenizer, data, ["prompt", "completion"], p.tokenizerHint);
+    const { train, held } = splitRows(data.rows, p.fraction, p.seed);
     const trainer = new KTOTrainer({
-      model: policy.gpt,
-      tokenizer: policy.tokenizer,
+      model: p.model as GPT,
+      tokenizer,
       trainDataset: train,
-      config,
+      config: p.config,
       onStep,
     });
     return runSupervised({
@@ -294,16 +419,15 @@ async function preferenceStage(stage: "reward" | "dpo" | "kto", flags: RlhfStage
       }),
     });
   }
-  const data = await readRows(dataPath, "preference");
-  checkEncodable(policy.tokenizer, data, ["prompt", "chosen", "rejected"], tokenizerHint(sftDir));
-  const { train, held } = splitRows(data.rows, fraction, seed);
+  const data = await readRows(p.dataPath, "preference");
+  checkEncodable(tokenizer, data, ["prompt", "chosen", "rejected"], p.tokenizerHint);
+  const { train, held } = splitRows(data.rows, p.fraction, p.seed);
   if (stage === "reward") {
-    const model = new GPTRewardModel(policy.gpt, { rng: new Rng(seed) });
     const trainer = new RewardTrainer({
-      model,
-      tokenizer: policy.tokenizer,
+      model: p.model as GPTRewardModel,
+      tokenizer,
       trainDataset: train,
-      config,
+      config: p.config,
       onStep,
     });
     return runSupervised({
@@ -319,10 +443,10 @@ async function preferenceStage(stage: "reward" | "dpo" | "kto", flags: RlhfStage
     });
   }
   const trainer = new DPOTrainer({
-    model: policy.gpt,
-    tokenizer: policy.tokenizer,
+    model: p.model as GPT,
+    tokenizer,
     trainDataset: train,
-    config,
+    config: p.config,
     onStep,
   });
   return runSupervised({
@@ -346,9 +470,9 @@ class StepSink {
 
 interface SupervisedRun<Row> {
   stage: RlhfStage;
+  source: StageSource;
   progress: StepSink;
   out: string;
-  flags: RlhfStageFlags;
   trainer: Trainer<Row, ResolvedTrainingConfig>;
   evalRows: Row[];
   trainRows: number;
@@ -356,6 +480,7 @@ interface SupervisedRun<Row> {
   given: Record<string, unknown>;
   origin: Record<string, unknown>;
   data: string;
+  inputs: Omit<ResumeInputs, "options" | "checkpointEvery" | "totalSteps" | "batchSize">;
   /** The few numbers the summary leads with. */
   headline: (
     last: Record<string, number>,
@@ -363,29 +488,50 @@ interface SupervisedRun<Row> {
   ) => Record<string, number | null>;
 }
 
-/** Train, evaluate on the held-out rows, then write the output directory (nothing before this point). */
+/**
+ * Train (checkpointing on the way, see {@link trainWithCheckpoints}), evaluate on the held-out rows,
+ * then write the model, metrics and summary.
+ */
 async function runSupervised<Row>(run: SupervisedRun<Row>): Promise<number> {
   const { stage, out, trainer } = run;
-  const reporter = new StageReporter(stage, run.flags.json === true);
-  const rows: Record<string, unknown>[] = [];
-  reporter.start(
-    {
-      out,
-      data: run.data,
-      trainRows: run.trainRows,
-      evalRows: run.evalRows.length,
-      totalSteps: trainer.totalSteps,
-    },
-    `rlhf ${stage}: ${run.trainRows} training rows${run.evalRows.length > 0 ? `, ${run.evalRows.length} held out` : ""}, ${trainer.totalSteps} steps, into ${out}`,
-  );
+  const reporter = new StageReporter(stage, run.source.flags.json === true);
+  const runConfig = {
+    proximalVersion: VERSION,
+    stage,
+    data: run.data,
+    ...run.origin,
+    options: trainer.config,
+    givenOptions: run.given,
+  };
+  let last: Record<string, number> = {};
+  const session = await startSession({
+    source: run.source,
+    stage,
+    out,
+    reporter,
+    totalSteps: trainer.totalSteps,
+    tokenizerText: run.tokenizerText,
+    runConfig,
+    inputs: { ...run.inputs, options: trainer.config, batchSize: null },
+    load: (dir) => trainer.load(dir),
+    startFields: { data: run.data, trainRows: run.trainRows, evalRows: run.evalRows.length },
+    startText: `${run.trainRows} training rows${run.evalRows.length > 0 ? `, ${run.evalRows.length} held out` : ""}, ${trainer.totalSteps} steps`,
+  });
   // the trainers' loop is synchronous: progress is reported from its onStep callback
   run.progress.handler = (log) => {
-    rows.push({ step: log.step, ...log.metrics });
+    last = log.metrics;
+    session.metrics.push({ step: log.step, ...log.metrics });
     reporter.update(log.step, log.totalSteps, log.metrics);
     return true;
   };
-  const last = trainer.train();
-  reporter.close();
+  const outcome = await trainWithCheckpoints(session, {
+    step: () => trainer.globalStep,
+    advance: () => {
+      trainer.train({ untilStep: trainer.globalStep + 1 });
+    },
+    save: (dir) => trainer.save(dir),
+  });
+  if (outcome !== null) return outcome;
   const evaluation = run.evalRows.length > 0 ? trainer.evaluate(run.evalRows) : null;
   const summary = {
     stage,
@@ -397,23 +543,8 @@ async function runSupervised<Row>(run: SupervisedRun<Row>): Promise<number> {
     train: last,
     eval: evaluation,
   };
-
-  await prepareOutDir(out, run.flags.force);
   await trainer.save(out);
-  await writeOutputs(out, {
-    tokenizerText: run.tokenizerText,
-    metrics: rows,
-    config: {
-      proximalVersion: VERSION,
-      stage,
-      data: run.data,
-      ...run.origin,
-      options: trainer.config,
-      givenOptions: run.given,
-      summary,
-      createdAt: new Date().toISOString(),
-    },
-  });
+  await finishSession(session, summary);
   reporter.done(summary, doneText(stage, out, summary));
   return 0;
 }
@@ -434,18 +565,49 @@ async function ppoStage(flags: RlhfStageFlags): Promise<number> {
       `--batch-size (${batchSize}) must be a multiple of miniBatchSize (${config.miniBatchSize}). Pass --batch-size ${config.miniBatchSize * Math.max(1, Math.round(batchSize / config.miniBatchSize))} or --set miniBatchSize=<a divisor of ${batchSize}>.`,
     );
   }
-
-  const data = await readRows(promptsPath, "prompt");
   const policy = await loadPolicy(sftDir, "--sft");
+  return runPpo({ kind: "new", flags }, out, {
+    promptsPath,
+    sftDir,
+    rewardDir,
+    actor: policy.gpt,
+    tokenizer: policy.tokenizer,
+    tokenizerText: policy.tokenizerText,
+    config,
+    given,
+    seed,
+    batchSize,
+    updates: positiveInteger(flags.updates, "--updates"),
+  });
+}
+
+interface PpoInputs {
+  promptsPath: string;
+  sftDir: string;
+  rewardDir: string;
+  actor: GPT;
+  tokenizer: Tokenizer;
+  tokenizerText: string;
+  config: ResolvedPPOConfig;
+  given: Record<string, unknown>;
+  seed: number;
+  batchSize: number;
+  /** Default: one pass over the prompts. */
+  updates: number | undefined;
+}
+
+async function runPpo(source: StageSource, out: string, p: PpoInputs): Promise<number> {
+  const { config, tokenizer, sftDir, rewardDir, promptsPath, batchSize } = p;
+  const data = await readRows(promptsPath, "prompt");
   const reward = await loadRewardModel(rewardDir);
-  if (reward.tokenizerText !== policy.tokenizerText) {
+  if (reward.tokenizerText !== p.tokenizerText) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
-      `${join(rewardDir, TOKENIZER_FILE)} differs from ${join(sftDir, TOKENIZER_FILE)}: the reward model must read the actor's tokens. Train it with \`proximal rlhf reward --sft ${sftDir}\`.`,
+      `${join(rewardDir, TOKENIZER_FILE)} differs from ${source.kind === "new" ? join(sftDir, TOKENIZER_FILE) : join(out, TOKENIZER_FILE)}: the reward model must read the actor's tokens. Train it with \`proximal rlhf reward --sft ${sftDir}\`.`,
     );
   }
-  checkEncodable(policy.tokenizer, data, ["prompt"], tokenizerHint(sftDir));
-  const context = Math.min(policy.gpt.config.nPositions, reward.model.transformer.config.nPositions);
+  checkEncodable(tokenizer, data, ["prompt"], tokenizerHint(sftDir));
+  const context = Math.min(p.actor.config.nPositions, reward.model.transformer.config.nPositions);
   const promptRoom = context - config.maxNewTokens;
   if (promptRoom < 2) {
     throw new ProximalError(
@@ -456,48 +618,60 @@ async function ppoStage(flags: RlhfStageFlags): Promise<number> {
   // bos + prompt, keeping the prompt's end when it is too long (TRL truncates prompts from the left)
   let truncated = 0;
   const prompts = data.rows.map((row) => {
-    const ids = [policy.tokenizer.bosTokenId, ...policy.tokenizer.encode(row.prompt)];
+    const ids = [tokenizer.bosTokenId, ...tokenizer.encode(row.prompt)];
     if (ids.length <= promptRoom) return ids;
     truncated++;
     return ids.slice(ids.length - promptRoom);
   });
-  const updates = positiveInteger(flags.updates, "--updates") ?? Math.ceil(prompts.length / batchSize);
-  const trainer = new PPOTrainer({ actor: policy.gpt, rewardModel: reward.model }, config, policy.tokenizer);
-
-  const reporter = new StageReporter("ppo", flags.json === true);
-  reporter.start(
-    {
-      out,
-      data: promptsPath,
-      prompts: prompts.length,
-      truncatedPrompts: truncated,
-      batchSize,
-      totalSteps: updates,
-    },
-    `rlhf ppo: ${prompts.length} prompts${truncated > 0 ? ` (${truncated} truncated to ${promptRoom} tokens)` : ""}, ${updates} updates of ${batchSize}, into ${out}`,
-  );
+  const updates = p.updates ?? Math.ceil(prompts.length / batchSize);
   // prompts in a seeded order, reshuffled after each pass (as the trainers' row order)
-  const promptRng = new Rng(seed);
-  let order = promptRng.permutation(prompts.length);
-  let cursor = 0;
-  const history: (PPOStepStats & { step: number })[] = [];
-  for (let update = 1; update <= updates; update++) {
-    const batch: number[][] = [];
-    while (batch.length < batchSize) {
-      if (cursor === order.length) {
-        order = promptRng.permutation(prompts.length);
-        cursor = 0;
-      }
-      batch.push(prompts[order[cursor++]]);
-    }
-    const stats = trainer.step(batch);
-    history.push({ step: update, ...stats });
-    reporter.update(update, updates, stats as unknown as Record<string, number>);
-    await new Promise<void>((resolve) => setImmediate(resolve)); // let the bar redraw and Ctrl-C land
-  }
-  reporter.close();
-  const first = history[0];
-  const last = history[history.length - 1];
+  const trainer = new PPOTrainer({ actor: p.actor, rewardModel: reward.model }, config, tokenizer, {
+    trainDataset: prompts,
+  });
+
+  const reporter = new StageReporter("ppo", source.flags.json === true);
+  const session = await startSession({
+    source,
+    stage: "ppo",
+    out,
+    reporter,
+    totalSteps: updates,
+    tokenizerText: p.tokenizerText,
+    runConfig: {
+      proximalVersion: VERSION,
+      stage: "ppo",
+      data: promptsPath,
+      sft: sftDir,
+      reward: rewardDir,
+      gptConfig: trainer.actor.config,
+      options: trainer.config,
+      givenOptions: p.given,
+    },
+    inputs: {
+      data: resolve(promptsPath),
+      sft: resolve(sftDir),
+      reward: resolve(rewardDir),
+      seed: p.seed,
+      evalFraction: 0,
+      options: trainer.config,
+      batchSize,
+    },
+    load: (dir) => trainer.load(dir),
+    startFields: { data: promptsPath, prompts: prompts.length, truncatedPrompts: truncated, batchSize },
+    startText: `${prompts.length} prompts${truncated > 0 ? ` (${truncated} truncated to ${promptRoom} tokens)` : ""}, ${updates} updates of ${batchSize}`,
+  });
+  const outcome = await trainWithCheckpoints(session, {
+    step: () => trainer.globalStep,
+    advance: () => {
+      const stats = trainer.trainStep(batchSize);
+      session.metrics.push({ step: trainer.globalStep, ...stats });
+      reporter.update(trainer.globalStep, updates, stats as unknown as Record<string, number>);
+    },
+    save: (dir) => trainer.save(dir),
+  });
+  if (outcome !== null) return outcome;
+  const first = session.metrics[0];
+  const last = session.metrics[session.metrics.length - 1];
   const summary = {
     stage: "ppo",
     out,
@@ -509,30 +683,332 @@ async function ppoStage(flags: RlhfStageFlags): Promise<number> {
     klToRef: last["rollout/klToRef"],
     train: last,
   };
-
-  await prepareOutDir(out, flags.force);
-  await saveCheckpoint(out, {
-    tensors: trainer.actor.stateDict(),
-    json: { trainer: "PPOTrainer", gptConfig: trainer.actor.config, updates, config: trainer.config },
-  });
-  await writeOutputs(out, {
-    tokenizerText: policy.tokenizerText,
-    metrics: history as unknown as Record<string, unknown>[],
-    config: {
-      proximalVersion: VERSION,
-      stage: "ppo",
-      data: promptsPath,
-      sft: sftDir,
-      reward: rewardDir,
-      gptConfig: trainer.actor.config,
-      options: trainer.config,
-      givenOptions: given,
-      summary,
-      createdAt: new Date().toISOString(),
-    },
-  });
+  await trainer.save(out);
+  await finishSession(session, summary);
   reporter.done(summary, doneText("ppo", out, summary));
   return 0;
+}
+
+// ============================================================================================
+// checkpoints and --resume
+
+/** `checkpoints/latest.json` of a stage's `--out`. */
+interface StageLatest {
+  /** The newest complete checkpoint (`step-N`), or null before the first. */
+  checkpoint: string | null;
+  step: number;
+  status: "running" | "stopped" | "interrupted" | "finished";
+}
+
+/** A stage's run directory while it trains. */
+interface Session {
+  stage: RlhfStage;
+  out: string;
+  reporter: StageReporter;
+  totalSteps: number;
+  checkpointEvery: number;
+  stopAfter: number | undefined;
+  /** `config.json` without the summary. */
+  runConfig: Record<string, unknown>;
+  /** metrics.jsonl rows: one per logging step (supervised) or update (ppo), restored on resume. */
+  metrics: Record<string, unknown>[];
+  /** Step of the newest checkpoint, or -1. */
+  checkpointedAt: number;
+}
+
+/**
+ * Start or resume a stage's run directory. A new run replaces `--out` (with `--force`) and writes
+ * `config.json` (with `resume`, what `--resume` rebuilds the trainer from) and `tokenizer.json` before
+ * the first step; a resumed one loads the latest checkpoint into the trainer (which refuses another
+ * config, other data or other models) and keeps the metrics up to it.
+ */
+async function startSession(args: {
+  source: StageSource;
+  stage: RlhfStage;
+  out: string;
+  reporter: StageReporter;
+  totalSteps: number;
+  tokenizerText: string;
+  runConfig: Record<string, unknown>;
+  inputs: Omit<ResumeInputs, "checkpointEvery" | "totalSteps">;
+  load: (dir: string) => Promise<void>;
+  startFields: Record<string, unknown>;
+  startText: string;
+}): Promise<Session> {
+  const { source, stage, out, reporter, totalSteps } = args;
+  const stopAfter = positiveInteger(source.flags.stopAfter, "--stop-after");
+  let checkpointEvery: number;
+  let metrics: Record<string, unknown>[] = [];
+  let checkpointedAt = -1;
+  if (source.kind === "new") {
+    checkpointEvery =
+      positiveInteger(source.flags.checkpointEvery, "--checkpoint-every") ??
+      Math.max(1, Math.ceil(totalSteps / 10));
+    const resume: ResumeInputs = { ...args.inputs, checkpointEvery, totalSteps };
+    await prepareOutDir(out, source.flags.force);
+    await mkdir(join(out, CHECKPOINTS_DIR), { recursive: true });
+    await writeFileAtomic(join(out, TOKENIZER_FILE), args.tokenizerText);
+    await writeJsonAtomic(join(out, RUN_CONFIG_FILE), {
+      ...args.runConfig,
+      resume,
+      createdAt: new Date().toISOString(),
+    });
+  } else {
+    checkpointEvery = source.inputs.checkpointEvery;
+    if (totalSteps !== source.inputs.totalSteps) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `--resume ${out}: the run was planned for ${source.inputs.totalSteps} steps, but its inputs now give ${totalSteps}. The data changed since it started (${source.inputs.data}); restore it, or start a new run.`,
+      );
+    }
+    await args.load(source.checkpoint);
+    const step = Number(source.checkpointJson.globalStep);
+    checkpointedAt = step;
+    metrics = (await readMetrics(out)).filter((row) => Number(row.step) <= step);
+  }
+  const resumed = source.kind === "resume";
+  reporter.start(
+    { out, ...args.startFields, totalSteps, ...(resumed ? { resumedAt: checkpointedAt } : {}) },
+    `rlhf ${stage}: ${args.startText}, into ${out}${resumed ? ` (resuming at step ${checkpointedAt})` : ""}`,
+  );
+  return {
+    stage,
+    out,
+    reporter,
+    totalSteps,
+    checkpointEvery,
+    stopAfter,
+    runConfig: args.runConfig,
+    metrics,
+    checkpointedAt,
+  };
+}
+
+/**
+ * Take steps until the planned total, writing a checkpoint every `checkpointEvery` steps. With
+ * `--stop-after N` or on Ctrl-C it stops after the current step, writes a checkpoint and prints
+ * how to continue; resolves to the exit status then (0, or 130 when interrupted), or to null once
+ * the run is complete.
+ */
+async function trainWithCheckpoints(
+  session: Session,
+  run: { step: () => number; advance: () => void; save: (dir: string) => Promise<void> },
+): Promise<number | null> {
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: leave now (the last checkpoint is intact)
+    process.stderr.write(
+      "\nproximal: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)\n",
+    );
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    while (run.step() < session.totalSteps) {
+      const previous = run.step();
+      run.advance();
+      // let the bar redraw and Ctrl-C land between steps
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const step = run.step();
+      if (step >= session.totalSteps) break;
+      const reason =
+        interrupts > 0
+          ? "interrupted"
+          : session.stopAfter !== undefined && step >= session.stopAfter
+            ? "stopped"
+            : null;
+      if (reason !== null) {
+        await writeStageCheckpoint(session, run, reason);
+        session.reporter.close();
+        session.reporter.event(
+          reason,
+          { out: session.out, step, totalSteps: session.totalSteps },
+          `${reason} at step ${step} of ${session.totalSteps}; checkpoint written. Continue with: proximal rlhf ${session.stage} --resume ${session.out}`,
+        );
+        return reason === "interrupted" ? EXIT_INTERRUPTED : 0;
+      }
+      if (Math.floor(step / session.checkpointEvery) > Math.floor(previous / session.checkpointEvery)) {
+        await writeStageCheckpoint(session, run, "running");
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  session.reporter.close();
+  return null;
+}
+
+/**
+ * `checkpoints/step-N/` (the trainer's checkpoint, file by file atomically), then metrics.jsonl, then
+ * `latest.json` pointing at it; older checkpoints are removed once the new one is complete, so a
+ * crash at any moment leaves the previous one usable.
+ */
+async function writeStageCheckpoint(
+  session: Session,
+  run: { step: () => number; save: (dir: string) => Promise<void> },
+  status: StageLatest["status"],
+): Promise<void> {
+  const step = run.step();
+  const name = `step-${String(step).padStart(8, "0")}`;
+  const root = join(session.out, CHECKPOINTS_DIR);
+  if (session.checkpointedAt !== step) await run.save(join(root, name));
+  await writeMetrics(session.out, session.metrics);
+  const latest: StageLatest = { checkpoint: name, step, status };
+  await writeJsonAtomic(join(root, LATEST_FILE), latest);
+  session.checkpointedAt = step;
+  for (const old of await readdir(root)) {
+    if (/^step-\d+$/.test(old) && old !== name) await rm(join(root, old), { recursive: true, force: true });
+  }
+}
+
+/** The final files: metrics.jsonl, config.json with the summary, latest.json marked finished. */
+async function finishSession(session: Session, summary: Record<string, unknown>): Promise<void> {
+  const configPath = join(session.out, RUN_CONFIG_FILE);
+  const written = JSON.parse(await readFile(configPath, "utf8")) as Record<string, unknown>;
+  await writeMetrics(session.out, session.metrics);
+  await writeJsonAtomic(configPath, {
+    ...written,
+    summary,
+    finishedAt: new Date().toISOString(),
+  });
+  const latest: StageLatest = { checkpoint: null, step: session.totalSteps, status: "finished" };
+  await writeJsonAtomic(join(session.out, CHECKPOINTS_DIR, LATEST_FILE), latest);
+  for (const old of await readdir(join(session.out, CHECKPOINTS_DIR))) {
+    if (/^step-\d+$/.test(old))
+      await rm(join(session.out, CHECKPOINTS_DIR, old), { recursive: true, force: true });
+  }
+}
+
+async function writeMetrics(out: string, rows: Record<string, unknown>[]): Promise<void> {
+  await writeFileAtomic(join(out, METRICS_FILE), rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
+}
+
+async function readMetrics(out: string): Promise<Record<string, unknown>[]> {
+  const path = join(out, METRICS_FILE);
+  if (!(await exists(path))) return [];
+  const text = await readTextFile(path);
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new ProximalError(
+          "MALFORMED_FILE",
+          `${path}, line ${i + 1} is not JSON. The run directory was edited; restore the line or start the run again with --force.`,
+        );
+      }
+    });
+}
+
+/** `rlhf <stage> --resume <out>`: rebuild the trainer from `config.json` and continue from the latest checkpoint. */
+async function resumeStage(stage: RlhfStage, flags: RlhfStageFlags): Promise<number> {
+  const out = flags.resume as string;
+  const allowed = new Set(["resume", "stopAfter", "json", "set"]);
+  const conflicting = Object.entries(flags)
+    .filter(([key, value]) => !allowed.has(key) && value !== undefined)
+    .map(([key]) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (conflicting.length > 0 || (flags.set ?? []).length > 0) {
+    if ((flags.set ?? []).length > 0) conflicting.push("--set");
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--resume continues a run with its saved config.json; drop ${conflicting.join(", ")} (only --stop-after and --json may accompany it).`,
+    );
+  }
+  const configPath = join(out, RUN_CONFIG_FILE);
+  if (!(await exists(configPath))) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} is not an rlhf run directory (no ${RUN_CONFIG_FILE}). Pass the --out of a stopped \`proximal rlhf ${stage}\`.`,
+    );
+  }
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(await readTextFile(configPath)) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ProximalError) throw error;
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${configPath} is not valid JSON: ${(error as Error).message}.`,
+    );
+  }
+  if (saved.stage !== stage) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} was written by rlhf ${String(saved.stage)}, not rlhf ${stage}. Continue it with: proximal rlhf ${String(saved.stage)} --resume ${out}`,
+    );
+  }
+  const latestPath = join(out, CHECKPOINTS_DIR, LATEST_FILE);
+  const latest = (await exists(latestPath))
+    ? (JSON.parse(await readTextFile(latestPath)) as StageLatest)
+    : null;
+  if (latest?.status === "finished") {
+    process.stderr.write(`proximal: ${out} already finished at step ${latest.step}; nothing to resume.\n`);
+    return 0;
+  }
+  const inputs = saved.resume as ResumeInputs | undefined;
+  if (inputs === undefined || latest === null || latest.checkpoint === null) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${out} has no checkpoint to resume from (${latestPath} is missing or names none): it stopped before its first checkpoint. Start it again with --force.`,
+    );
+  }
+  const checkpoint = join(out, CHECKPOINTS_DIR, latest.checkpoint);
+  const { json: checkpointJson } = await loadCheckpoint(checkpoint);
+  const source: StageSource = { kind: "resume", flags, out, saved, inputs, checkpoint, checkpointJson };
+  const gptConfig = checkpointJson.gptConfig as GPTConfig;
+  const { tokenizer, text: tokenizerText } = await readTokenizerFile(join(out, TOKENIZER_FILE));
+  const given = (saved.givenOptions as Record<string, unknown>) ?? {};
+  switch (stage) {
+    case "sft":
+      return runSft(
+        source,
+        out,
+        await readRows(inputs.data, "promptResponse"),
+        { gpt: new GPT(gptConfig), tokenizer, tokenizerText },
+        inputs.options as SFTConfig,
+        given,
+        {
+          seed: inputs.seed,
+          evalFraction: inputs.evalFraction,
+          origin: { model: saved.model ?? null, tokenizer: saved.tokenizer ?? null, gptConfig },
+        },
+      );
+    case "reward":
+    case "dpo":
+    case "kto": {
+      const gpt = new GPT(gptConfig);
+      return runPreference(stage, source, out, {
+        dataPath: inputs.data,
+        sftDir: String(inputs.sft),
+        policy: { gpt, tokenizer, tokenizerText },
+        model: stage === "reward" ? new GPTRewardModel(gpt, { rng: new Rng(inputs.seed) }) : gpt,
+        config: inputs.options,
+        given,
+        seed: inputs.seed,
+        fraction: inputs.evalFraction,
+        tokenizerHint: "",
+      });
+    }
+    case "ppo":
+      return runPpo(source, out, {
+        promptsPath: inputs.data,
+        sftDir: String(inputs.sft),
+        rewardDir: String(inputs.reward),
+        actor: new GPT(gptConfig),
+        tokenizer,
+        tokenizerText,
+        config: resolvePPOConfig(inputs.options as PPOConfig),
+        given,
+        seed: inputs.seed,
+        batchSize: Number(inputs.batchSize),
+        updates: inputs.totalSteps,
+      });
+    default:
+      stage satisfies never;
+      throw new ProximalError("INTERNAL", `rlhf: unknown stage ${String(stage)}; please report this bug.`);
+  }
 }
 
 // ============================================================================================
@@ -552,18 +1028,6 @@ async function checkOut(flags: RlhfStageFlags): Promise<string> {
   const out = requireFlag(flags.out, "--out", "stage");
   await checkOutDir(out, flags.force);
   return out;
-}
-
-async function writeOutputs(
-  out: string,
-  files: { tokenizerText: string; metrics: Record<string, unknown>[]; config: Record<string, unknown> },
-): Promise<void> {
-  await writeFileAtomic(join(out, TOKENIZER_FILE), files.tokenizerText);
-  await writeFileAtomic(
-    join(out, METRICS_FILE),
-    files.metrics.map((row) => `${JSON.stringify(row)}\n`).join(""),
-  );
-  await writeJsonAtomic(join(out, RUN_CONFIG_FILE), files.config);
 }
 
 /**
@@ -877,9 +1341,7 @@ async function loadPolicyModel(dir: string, flag: string): Promise<GPT> {
     );
   }
   const gpt = new GPT(json.gptConfig as GPTConfig);
-  gpt.loadStateDict(
-    Object.fromEntries(Object.entries(tensors).filter(([name]) => !name.startsWith("optimizer."))),
-  );
+  gpt.loadStateDict(modelTensors(tensors));
   return gpt;
 }
 
@@ -955,6 +1417,12 @@ class StageReporter {
   close(): void {
     if (this.tty && this.line !== "") process.stdout.write(`\r\x1b[2K${this.line}\n`);
     this.line = "";
+  }
+
+  /** A JSON line `{"event": name, "stage", ...fields}`, or `text` on a terminal. */
+  event(name: string, fields: Record<string, unknown>, text: string): void {
+    if (this.tty) process.stdout.write(`${text}\n`);
+    else process.stdout.write(`${JSON.stringify({ event: name, stage: this.stage, ...fields })}\n`);
   }
 
   done(summary: Record<string, unknown>, text: string): void {

@@ -1,14 +1,25 @@
 import { ProximalError } from "../errors.js";
+import { addPrefix } from "../io/checkpoint.js";
 import { add, mean, mul, narrow, neg, softplus, square, sub } from "../tensor/ops.js";
 import { noGrad, type Tensor } from "../tensor/tensor.js";
 import { collatePairs, type PreferenceRow, tokenizePair } from "./data.js";
 import type { DPOLossType } from "./dpoConfig.js";
 import { type DPOConfig, type ResolvedDPOConfig, resolveDPOConfig } from "./dpoConfig.js";
-import { cloneGPT, type GPT } from "./gpt.js";
+import type { GPT } from "./gpt.js";
 import { sequenceLogProb, tokenLogProbs } from "./logProbs.js";
 import { preferenceAccuracy } from "./rewardTrainer.js";
 import type { Tokenizer } from "./tokenizer.js";
-import { type BatchLoss, type OnStep, Trainer } from "./trainer.js";
+import {
+  type BatchLoss,
+  frozenCopy,
+  type OnStep,
+  referenceModel,
+  savedReference,
+  Trainer,
+} from "./trainer.js";
+
+/** Re-exported from the shared trainer core, where it now lives. */
+export { frozenCopy, referenceModel };
 
 /** Log-probs of a batch of preference pairs, each [batch]. */
 export interface PreferenceLogProbs {
@@ -74,27 +85,6 @@ export function dpoLoss(
   };
 }
 
-/** A frozen copy of `model` (same config and weights, gradients off): the reference policy. */
-export function frozenCopy(model: GPT): GPT {
-  const copy = cloneGPT(model);
-  for (const p of copy.parameters()) p.requireGrad(false);
-  return copy;
-}
-
-/**
- * The frozen reference of a preference trainer: the one given (which must not be the policy itself,
- * or it would move with training), else a frozen copy of the policy as it is now (TRL).
- */
-export function referenceModel(trainer: string, model: GPT, refModel: GPT | undefined): GPT {
-  if (refModel === model) {
-    throw new ProximalError(
-      "INVALID_ARGUMENT",
-      `${trainer}: refModel is the policy itself, so it would move with training. Leave refModel out to get a frozen copy.`,
-    );
-  }
-  return refModel ?? frozenCopy(model);
-}
-
 /** Arguments of {@link DPOTrainer}. */
 export interface DPOTrainerArgs {
   /** The policy (trained in place), usually the SFT model. */
@@ -126,14 +116,19 @@ export interface DPOTrainerArgs {
 export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
   protected readonly name = "DPOTrainer";
   readonly tokenizer: Tokenizer;
-  readonly refModel: GPT;
   private readonly policy: GPT;
+  private reference: GPT;
 
   constructor(args: DPOTrainerArgs) {
     super(args.model, resolveDPOConfig(args.config), args.trainDataset, args.onStep);
     this.policy = args.model;
-    this.refModel = referenceModel("DPOTrainer", args.model, args.refModel);
+    this.reference = referenceModel("DPOTrainer", args.model, args.refModel);
     this.tokenizer = args.tokenizer;
+  }
+
+  /** The frozen reference; {@link DPOTrainer.load} replaces it with the one saved in the checkpoint. */
+  get refModel(): GPT {
+    return this.reference;
   }
 
   /** Sequence log-probs of `rows`' chosen and rejected responses under the policy and the reference. */
@@ -153,7 +148,7 @@ export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
       },
     ); // [2B]
     const reference = noGrad(() =>
-      sequenceLogProb(tokenLogProbs(this.refModel, inputIds, attentionMask, responseMask), responseMask, {
+      sequenceLogProb(tokenLogProbs(this.reference, inputIds, attentionMask, responseMask), responseMask, {
         average,
       }),
     );
@@ -190,5 +185,16 @@ export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
 
   protected override checkpointJson(): Record<string, unknown> {
     return { gptConfig: this.policy.config };
+  }
+
+  protected override checkpointTensors(): Record<string, Tensor> {
+    return addPrefix(this.reference.stateDict(), "refModel");
+  }
+
+  protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
+    const reference = savedReference(this.reference, tensors, dir, this.name);
+    return () => {
+      this.reference = reference;
+    };
   }
 }

@@ -51,7 +51,6 @@ import {
   where,
 } from "../tensor/ops.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
-import { frozenCopy } from "./dpoTrainer.js";
 import { generate } from "./generate.js";
 import { GPT, type GPTConfig } from "./gpt.js";
 import {
@@ -77,7 +76,7 @@ import {
 } from "./grpoConfig.js";
 import { responseLogProbs, type SequenceBatch, subBatch, takeRows } from "./ppoTrainer.js";
 import type { Tokenizer } from "./tokenizer.js";
-import { checkTrainerName, type OnStep } from "./trainer.js";
+import { checkSameConfig, checkTrainerName, frozenCopy, type OnStep } from "./trainer.js";
 
 // ============================================================================================
 // ALGO LOGIC: the objective, pure and exported for the tests (fixtures/torch/grpo.json)
@@ -846,7 +845,7 @@ export class GRPOTrainer {
     const { tensors, json } = await loadCheckpoint(dir);
     checkTrainerName(json, dir, GRPO_TRAINER_NAME);
     const saved = parseCheckpointJson(json, dir);
-    checkSameConfig(saved.config, this.config, dir);
+    checkSameConfig(GRPO_TRAINER_NAME, saved.config, this.config, dir, RESUMABLE_CONFIG_FIELDS);
     const n = this.trainDataset.length;
     if (saved.dataset.rows !== n || saved.dataset.fingerprint !== promptsFingerprint(this.trainDataset)) {
       throw new ProximalError(
@@ -1163,29 +1162,6 @@ function promptsFingerprint(rows: GRPORow[]): string {
     hash = Math.imul(hash ^ 0xffff, 0x01000193); // separator, so ["ab", "c"] ≠ ["a", "bc"]
   }
   return (hash >>> 0).toString(16).padStart(8, "0");
-}
-
-/**
- * Refuse a checkpoint whose config differs from the trainer's in a field that changes the maths
- * (all but {@link RESUMABLE_CONFIG_FIELDS}). Both sides go through JSON, as the file did, so a
- * non-finite number (saved as null) compares equal to itself.
- */
-function checkSameConfig(saved: Record<string, unknown>, current: ResolvedGRPOConfig, dir: string): void {
-  const now = current as unknown as Record<string, unknown>;
-  const keys = new Set([...Object.keys(saved), ...Object.keys(now)]);
-  const differences: string[] = [];
-  for (const key of keys) {
-    if (RESUMABLE_CONFIG_FIELDS.includes(key)) continue;
-    const a = JSON.stringify(saved[key]);
-    const b = JSON.stringify(now[key]);
-    if (a !== b) differences.push(`${key} (checkpoint ${a ?? "missing"}, this trainer ${b ?? "missing"})`);
-  }
-  if (differences.length > 0) {
-    throw new ProximalError(
-      "INVALID_OPTION",
-      `GRPOTrainer.load: ${dir} was saved with a different config: ${differences.join("; ")}. These fields change the training maths, so the run would not continue as it would have. Build the trainer with the checkpoint's values (its "config" in ${dir}/model.json), or start a new run from its policy with GRPOTrainer.loadModel.`,
-    );
-  }
 }
 
 /** Check the fields of a GRPO `model.json` and return them typed (MALFORMED_FILE naming the field). */

@@ -1,13 +1,13 @@
 import { ProximalError } from "../errors.js";
+import { addPrefix } from "../io/checkpoint.js";
 import { mean, mul, narrow, sigmoid, sub, where } from "../tensor/ops.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { collatePairs, tokenizePair, type UnpairedPreferenceRow } from "./data.js";
-import { referenceModel } from "./dpoTrainer.js";
 import type { GPT } from "./gpt.js";
 import { type KTOConfig, type ResolvedKTOConfig, resolveKTOConfig } from "./ktoConfig.js";
 import { sequenceLogProb, tokenLogProbs } from "./logProbs.js";
 import type { Tokenizer } from "./tokenizer.js";
-import { type BatchLoss, type OnStep, Trainer } from "./trainer.js";
+import { type BatchLoss, type OnStep, referenceModel, savedReference, Trainer } from "./trainer.js";
 
 /** Inputs of {@link ktoLoss}: summed response log-probs, each [batch]. */
 export interface KTOLogProbs {
@@ -95,14 +95,19 @@ export interface KTOTrainerArgs {
 export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig> {
   protected readonly name = "KTOTrainer";
   readonly tokenizer: Tokenizer;
-  readonly refModel: GPT;
   private readonly policy: GPT;
+  private reference: GPT;
 
   constructor(args: KTOTrainerArgs) {
     super(args.model, resolveKTOConfig(args.config), args.trainDataset, args.onStep);
     this.policy = args.model;
-    this.refModel = referenceModel("KTOTrainer", args.model, args.refModel);
+    this.reference = referenceModel("KTOTrainer", args.model, args.refModel);
     this.tokenizer = args.tokenizer;
+  }
+
+  /** The frozen reference; {@link KTOTrainer.load} replaces it with the one saved in the checkpoint. */
+  get refModel(): GPT {
+    return this.reference;
   }
 
   /** Sequence log-probs of `rows` and of their mismatched (prompt i, completion i-1) pairs. */
@@ -127,7 +132,7 @@ export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig
     const { reference, policyKl, referenceKl } = noGrad(() => {
       const mismatched = (t: Tensor) => narrow(t, 0, b, b);
       const refAll = sequenceLogProb(
-        tokenLogProbs(this.refModel, inputIds, attentionMask, responseMask),
+        tokenLogProbs(this.reference, inputIds, attentionMask, responseMask),
         responseMask,
       );
       const klResponse = mismatched(responseMask);
@@ -173,5 +178,16 @@ export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig
 
   protected override checkpointJson(): Record<string, unknown> {
     return { gptConfig: this.policy.config };
+  }
+
+  protected override checkpointTensors(): Record<string, Tensor> {
+    return addPrefix(this.reference.stateDict(), "refModel");
+  }
+
+  protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
+    const reference = savedReference(this.reference, tensors, dir, this.name);
+    return () => {
+      this.reference = reference;
+    };
   }
 }

@@ -13,11 +13,18 @@
  * actor step on {@link actorLoss} and one critic step on {@link criticLoss} → adaptive KL update.
  *
  * Reuses `computeGae` from `rl/common` (GAE is written once); sampling is {@link generate}.
+ *
+ * Checkpoints: {@link PPOTrainer.save} writes everything a run carries from one update to the next
+ * (actor, critic, reference, both Adam states, both generators, the prompt order and position, the
+ * update counter and β of the adaptive KL controller), and {@link PPOTrainer.load} continues it
+ * bit-identically.
  */
 import { ProximalError } from "../errors.js";
+import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../io/checkpoint.js";
 import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
-import { Rng } from "../random/rng.js";
+import type { OptimizerStateJson } from "../optim/optimizer.js";
+import { Rng, type RngState } from "../random/rng.js";
 import { computeGae } from "../rl/common/gae.js";
 import {
   clamp,
@@ -35,10 +42,19 @@ import {
 } from "../tensor/ops.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { generate } from "./generate.js";
-import { cloneGPT, type GPT } from "./gpt.js";
+import { cloneGPT, GPT, type GPTConfig } from "./gpt.js";
 import { logProbsFromLogits } from "./logProbs.js";
 import { type KlEstimator, type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "./ppoConfig.js";
 import type { GPTRewardModel } from "./rewardHead.js";
+import {
+  checkSameConfig,
+  checkTrainerName,
+  fingerprint,
+  frozenCopy,
+  isRecord,
+  modelTensors,
+  tensorsFingerprint,
+} from "./trainer.js";
 import { GPTWithValueHead } from "./valueHead.js";
 
 // ============================================================================================
@@ -383,6 +399,16 @@ export interface PPOModels {
   critic?: GPTWithValueHead;
 }
 
+/** Options of {@link PPOTrainer} beyond its models, config and special tokens. */
+export interface PPOTrainerOptions {
+  /**
+   * Tokenized prompts (bos + prompt ids, no padding) that {@link PPOTrainer.trainStep} draws batches
+   * from in a seeded order, reshuffled after each pass. Needed only by `trainStep`; `step` takes its
+   * prompts directly. @defaultValue none
+   */
+  trainDataset?: number[][];
+}
+
 /**
  * RLHF PPO with actor, critic, reward and reference models; see the file header and seed 002 §3.
  * Matches DeepSpeed-Chat's step-3 loop (`generate_experience`, `compute_rewards`,
@@ -398,22 +424,35 @@ export interface PPOModels {
 export class PPOTrainer {
   readonly config: ResolvedPPOConfig;
   readonly actor: GPT;
-  readonly reference: GPT;
   readonly rewardModel: GPTRewardModel;
   readonly critic: GPTWithValueHead;
   /** Current β (changes only with the adaptive controller). */
   klCoef: number;
+  /** PPO iterations ({@link PPOTrainer.step} calls) taken; restored by {@link PPOTrainer.load}. */
+  globalStep = 0;
+  private referenceModel: GPT;
   private readonly actorOptimizer: Adam;
   private readonly criticOptimizer: Adam;
+  /** Sampling and minibatch order. */
   private readonly rng: Rng;
+  /** Prompt order of {@link PPOTrainer.trainStep}, a stream of its own (same seed). */
+  private readonly promptRng: Rng;
+  private readonly trainDataset: number[][];
+  private order: Int32Array;
+  private cursor = 0;
   private readonly eosTokenId: number;
   private readonly padTokenId: number;
 
-  constructor(models: PPOModels, config: PPOConfig, tokens: { eosTokenId: number; padTokenId: number }) {
+  constructor(
+    models: PPOModels,
+    config: PPOConfig,
+    tokens: { eosTokenId: number; padTokenId: number },
+    options: PPOTrainerOptions = {},
+  ) {
     this.config = resolvePPOConfig(config);
     this.rng = new Rng(this.config.seed);
     this.actor = models.actor;
-    this.reference = models.reference ?? cloneGPT(models.actor);
+    this.referenceModel = models.reference ?? cloneGPT(models.actor);
     this.rewardModel = models.rewardModel;
     this.critic = models.critic ?? criticFromRewardModel(models.rewardModel, this.rng);
     this.klCoef = this.config.klCoef;
@@ -421,6 +460,39 @@ export class PPOTrainer {
     this.padTokenId = tokens.padTokenId;
     this.actorOptimizer = new Adam(this.actor.parameters(), { lr: this.config.learningRate });
     this.criticOptimizer = new Adam(this.critic.parameters(), { lr: this.config.criticLearningRate });
+    this.trainDataset = options.trainDataset ?? [];
+    this.promptRng = new Rng(this.config.seed);
+    this.order = this.promptRng.permutation(this.trainDataset.length);
+  }
+
+  /** The frozen reference; {@link PPOTrainer.load} replaces it with the one saved in the checkpoint. */
+  get reference(): GPT {
+    return this.referenceModel;
+  }
+
+  /** The next `batchSize` prompts of `trainDataset` in a seeded order, reshuffled after each pass. */
+  nextPrompts(batchSize: number): number[][] {
+    const n = this.trainDataset.length;
+    if (n === 0) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        "PPOTrainer.nextPrompts: the trainer has no trainDataset. Pass { trainDataset } to the constructor, or call step(prompts).",
+      );
+    }
+    const batch: number[][] = [];
+    while (batch.length < batchSize) {
+      if (this.cursor === this.order.length) {
+        this.order = this.promptRng.permutation(n);
+        this.cursor = 0;
+      }
+      batch.push(this.trainDataset[this.order[this.cursor++]]);
+    }
+    return batch;
+  }
+
+  /** {@link PPOTrainer.step} on the next `batchSize` prompts of `trainDataset` ({@link PPOTrainer.nextPrompts}). */
+  trainStep(batchSize: number): PPOStepStats {
+    return this.step(this.nextPrompts(batchSize));
   }
 
   /** Sample responses to `prompts` (token ids, no padding) and return them as a {@link SequenceBatch}. */
@@ -577,7 +649,144 @@ export class PPOTrainer {
     };
     if (c.klTarget !== null)
       this.klCoef = adaptiveKlCoef(this.klCoef, meanKl, c.klTarget, batchSize, c.klHorizon);
+    this.globalStep++;
     return stats;
+  }
+
+  /**
+   * Write a checkpoint of the run to `dir` (see {@link saveCheckpoint}; each file atomically). The
+   * actor is saved under its own names (so {@link PPOTrainer.loadModel}, or any policy loader that
+   * skips the prefixed names, reads it), the critic under `critic.*` ({@link PPOTrainer.loadCritic}),
+   * the reference under `refModel.*`, the Adam states under `optimizer.actor.*` and
+   * `optimizer.critic.*`; `model.json` holds the config, the counters, β, both generators, the
+   * prompt order and position, and fingerprints of the prompts and of the frozen reward model.
+   */
+  async save(dir: string): Promise<void> {
+    const actorState = this.actorOptimizer.getState();
+    const criticState = this.criticOptimizer.getState();
+    const json: PPOCheckpointJson = {
+      trainer: PPO_TRAINER_NAME,
+      gptConfig: this.actor.config,
+      criticGptConfig: this.critic.transformer.config,
+      config: this.config,
+      globalStep: this.globalStep,
+      klCoef: this.klCoef,
+      optimizers: { actor: actorState.json, critic: criticState.json },
+      rng: this.rng.getState(),
+      promptRng: this.promptRng.getState(),
+      order: Array.from(this.order),
+      cursor: this.cursor,
+      dataset: { rows: this.trainDataset.length, fingerprint: promptsFingerprint(this.trainDataset) },
+      rewardModel: tensorsFingerprint(this.rewardModel.stateDict()),
+      tokens: { eosTokenId: this.eosTokenId, padTokenId: this.padTokenId },
+    };
+    await saveCheckpoint(dir, {
+      tensors: {
+        ...this.actor.stateDict(),
+        ...addPrefix(this.critic.stateDict(), "critic"),
+        ...addPrefix(this.referenceModel.stateDict(), "refModel"),
+        ...addPrefix(actorState.tensors, "optimizer.actor"),
+        ...addPrefix(criticState.tensors, "optimizer.critic"),
+      },
+      json: json as unknown as Record<string, unknown>,
+    });
+  }
+
+  /**
+   * Restore a {@link PPOTrainer.save} into this trainer, which must have been built with the same
+   * config (every field), the same reward model, the same `trainDataset` in the same order and models
+   * of the same shapes; then {@link PPOTrainer.trainStep} continues the saved run bit-identically.
+   * Actor and critic are loaded in place; the reference is replaced by a new frozen copy holding the
+   * saved one. A refused checkpoint names the field and changes nothing.
+   */
+  async load(dir: string): Promise<void> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir, PPO_TRAINER_NAME);
+    const saved = parsePPOCheckpointJson(json, dir);
+    checkSameConfig(PPO_TRAINER_NAME, saved.config, this.config, dir, []);
+    for (const [field, value] of [
+      ["gptConfig", this.actor.config],
+      ["criticGptConfig", this.critic.transformer.config],
+      ["tokens", { eosTokenId: this.eosTokenId, padTokenId: this.padTokenId }],
+    ] as const) {
+      if (JSON.stringify(saved[field]) !== JSON.stringify(value)) {
+        throw new ProximalError(
+          "INVALID_ARGUMENT",
+          `PPOTrainer.load: ${dir} has ${field} ${JSON.stringify(saved[field])}, this trainer ${JSON.stringify(value)}. Build the trainer over models and a tokenizer like the saved ones.`,
+        );
+      }
+    }
+    const n = this.trainDataset.length;
+    const prompts = promptsFingerprint(this.trainDataset);
+    if (saved.dataset.rows !== n || saved.dataset.fingerprint !== prompts) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `PPOTrainer.load: ${dir} was saved from a run over ${saved.dataset.rows} prompts (fingerprint ${saved.dataset.fingerprint}), but this trainer has ${n} (fingerprint ${prompts}). The saved prompt order indexes them, so pass the same trainDataset, in the same order.`,
+      );
+    }
+    const rewardModel = tensorsFingerprint(this.rewardModel.stateDict());
+    if (saved.rewardModel !== rewardModel) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `PPOTrainer.load: ${dir} was trained against a reward model with fingerprint ${saved.rewardModel}, this trainer's is ${rewardModel}. Pass the reward model the run started with.`,
+      );
+    }
+    const seen = new Uint8Array(n);
+    for (const i of saved.order) if (i < n) seen[i] = 1;
+    if (saved.order.length !== n || seen.includes(0) || saved.cursor > n) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${dir}: "order" must be a permutation of the ${n} prompt indices and "cursor" at most ${n}.`,
+      );
+    }
+    // everything that can fail runs before the first change: throwaway optimizers check the states,
+    // loadStateDict checks before it copies
+    const actorState = { tensors: withPrefix(tensors, "optimizer.actor"), json: saved.optimizers.actor };
+    const criticState = { tensors: withPrefix(tensors, "optimizer.critic"), json: saved.optimizers.critic };
+    new Adam(this.actor.parameters()).setState(actorState);
+    new Adam(this.critic.parameters()).setState(criticState);
+    const reference = frozenCopy(this.referenceModel);
+    reference.loadStateDict(withPrefix(tensors, "refModel"));
+    const criticCopy = new GPTWithValueHead(saved.criticGptConfig, { rng: new Rng(0) });
+    criticCopy.loadStateDict(withPrefix(tensors, "critic"));
+    this.actor.loadStateDict(modelTensors(tensors));
+    this.critic.loadStateDict(withPrefix(tensors, "critic"));
+    this.actorOptimizer.setState(actorState);
+    this.criticOptimizer.setState(criticState);
+    this.referenceModel = reference;
+    this.globalStep = saved.globalStep;
+    this.klCoef = saved.klCoef;
+    this.rng.setState(saved.rng);
+    this.promptRng.setState(saved.promptRng);
+    this.order = Int32Array.from(saved.order);
+    this.cursor = saved.cursor;
+  }
+
+  /** The actor of a {@link PPOTrainer.save} directory as a new {@link GPT} (a policy, e.g. for SFT or evaluation). */
+  static async loadModel(dir: string): Promise<GPT> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir, PPO_TRAINER_NAME);
+    if (!isRecord(json.gptConfig)) {
+      throw new ProximalError("MALFORMED_FILE", `${dir}: model.json has no "gptConfig" object.`);
+    }
+    const gpt = new GPT(json.gptConfig as unknown as GPTConfig);
+    gpt.loadStateDict(modelTensors(tensors));
+    return gpt;
+  }
+
+  /** The critic (value model) of a {@link PPOTrainer.save} directory as a new {@link GPTWithValueHead}. */
+  static async loadCritic(dir: string): Promise<GPTWithValueHead> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir, PPO_TRAINER_NAME);
+    if (!isRecord(json.criticGptConfig)) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${dir}: model.json has no "criticGptConfig" object, so it holds no critic (it was written before PPOTrainer.save existed). Train the run again to get one.`,
+      );
+    }
+    const critic = new GPTWithValueHead(json.criticGptConfig as unknown as GPTConfig, { rng: new Rng(0) });
+    critic.loadStateDict(withPrefix(tensors, "critic"));
+    return critic;
   }
 
   private endedWithEos(batch: SequenceBatch): boolean[] {
@@ -590,6 +799,79 @@ export class PPOTrainer {
       return false;
     });
   }
+}
+
+// ============================================================================================
+// checkpoints
+
+const PPO_TRAINER_NAME = "PPOTrainer";
+
+/** `model.json` of a {@link PPOTrainer.save} (the tensors are in `model.safetensors`). */
+interface PPOCheckpointJson {
+  trainer: typeof PPO_TRAINER_NAME;
+  /** The actor's architecture (a policy loader reads it). */
+  gptConfig: Required<GPTConfig>;
+  /** The critic trunk's architecture. */
+  criticGptConfig: Required<GPTConfig>;
+  config: ResolvedPPOConfig;
+  globalStep: number;
+  /** β after the last update (the adaptive controller's state). */
+  klCoef: number;
+  /** The JSON halves of the Adam states; the moments are the `optimizer.actor.*` / `optimizer.critic.*` tensors. */
+  optimizers: { actor: OptimizerStateJson; critic: OptimizerStateJson };
+  rng: RngState;
+  promptRng: RngState;
+  /** Prompt indices of the current pass and the position in it. */
+  order: number[];
+  cursor: number;
+  dataset: { rows: number; fingerprint: string };
+  /** {@link tensorsFingerprint} of the frozen reward model, checked on load. */
+  rewardModel: string;
+  tokens: { eosTokenId: number; padTokenId: number };
+}
+
+/** {@link fingerprint} of tokenized prompts, in order. */
+function promptsFingerprint(prompts: number[][]): string {
+  return fingerprint(prompts.map((ids) => ids.join(",")));
+}
+
+/** Check the fields of a PPO `model.json` and return them typed (MALFORMED_FILE naming the field). */
+function parsePPOCheckpointJson(json: Record<string, unknown>, dir: string): PPOCheckpointJson {
+  const fail = (field: string, expected: string): never => {
+    const got = JSON.stringify(json[field]) ?? "nothing";
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${dir}: "${field}" in model.json must be ${expected}, got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}. The file was not written by PPOTrainer.save (or by a version before resuming was supported), or was edited; save the run again.`,
+    );
+  };
+  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  const isRngState = (v: unknown): boolean =>
+    isRecord(v) &&
+    Array.isArray(v.s) &&
+    v.s.length === 4 &&
+    v.s.every((x) => Number.isInteger(x)) &&
+    (v.spareNormal === null || typeof v.spareNormal === "number");
+  const isOptimizer = (v: unknown): boolean =>
+    isRecord(v) && Array.isArray(v.paramGroups) && isRecord(v.steps);
+  if (!isRecord(json.config)) fail("config", "the trainer's config object");
+  if (!isRecord(json.gptConfig)) fail("gptConfig", "the actor's GPT config object");
+  if (!isRecord(json.criticGptConfig)) fail("criticGptConfig", "the critic's GPT config object");
+  for (const field of ["globalStep", "cursor"]) if (!isCount(json[field])) fail(field, "an integer >= 0");
+  if (typeof json.klCoef !== "number") fail("klCoef", "a number");
+  const optimizers = json.optimizers;
+  if (!isRecord(optimizers) || !isOptimizer(optimizers.actor) || !isOptimizer(optimizers.critic))
+    fail("optimizers", "{ actor, critic } optimizer states");
+  for (const field of ["rng", "promptRng"])
+    if (!isRngState(json[field])) fail(field, "a generator state { s: [4 integers], spareNormal }");
+  if (!Array.isArray(json.order) || !json.order.every(isCount)) fail("order", "an array of prompt indices");
+  const dataset = json.dataset;
+  if (!isRecord(dataset) || !isCount(dataset.rows) || typeof dataset.fingerprint !== "string")
+    fail("dataset", "{ rows, fingerprint }");
+  if (typeof json.rewardModel !== "string") fail("rewardModel", "the reward model's fingerprint");
+  const tokens = json.tokens;
+  if (!isRecord(tokens) || !Number.isInteger(tokens.eosTokenId) || !Number.isInteger(tokens.padTokenId))
+    fail("tokens", "{ eosTokenId, padTokenId }");
+  return json as unknown as PPOCheckpointJson;
 }
 
 /**

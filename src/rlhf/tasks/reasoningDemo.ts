@@ -282,53 +282,107 @@ export function reasoningPresetConfig(
 
 /**
  * Train one preset from a copy of the base for its budget of optimizer steps (`samples` completions
- * trained on); the curve measures held-out accuracy against the completions drawn.
+ * trained on); the curve measures held-out accuracy against the completions drawn. The same as
+ * {@link startReasoningPreset}, {@link continueReasoningPreset} to the end, {@link finishReasoningPreset}.
  */
 export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
-  const { task, heldOut } = args;
-  const progress = args.onProgress ?? (() => {});
-  const started = performance.now();
+  const state = startReasoningPreset(args);
+  continueReasoningPreset(state, args);
+  return finishReasoningPreset(state, args);
+}
+
+/**
+ * A preset's run in progress: its trainer and what the result accumulates. Everything but the
+ * trainer is plain JSON, so `rlhf grpo` checkpoints it beside {@link GRPOTrainer.save}.
+ */
+export interface PresetProgress {
+  trainer: GRPOTrainer;
+  accumulated: PresetAccumulated;
+  /** `performance.now()` when this session started. */
+  started: number;
+}
+
+/** The JSON part of a {@link PresetProgress}. */
+export interface PresetAccumulated {
+  curve: { samples: number; accuracy: number }[];
+  history: GRPOStepStats[];
+  samples: number;
+  /** Trainer steps taken (the held-out set is measured every `evalEvery`). */
+  steps: number;
+  /** Wall time of earlier sessions of the run. */
+  wallSeconds: number;
+  /** The held-out result measured after the last step. */
+  final: AccuracyResult | null;
+}
+
+/** Build the preset's trainer over a copy of the base; nothing trained yet. */
+export function startReasoningPreset(args: ReasoningPresetArgs): PresetProgress {
   const trainer = new GRPOTrainer({
     model: cloneGPT(args.base),
-    tokenizer: task.tokenizer,
+    tokenizer: args.task.tokenizer,
     trainDataset: args.train.map((prompt) => ({ prompt })),
-    rewardFunctions: [task.reward, task.formatReward],
-    config: reasoningPresetConfig(task, args.preset, args.samples, args.seed, args.overrides),
+    rewardFunctions: [args.task.reward, args.task.formatReward],
+    config: reasoningPresetConfig(args.task, args.preset, args.samples, args.seed, args.overrides),
   });
-  const curve = [{ samples: 0, accuracy: args.baseAccuracy }];
-  const history: GRPOStepStats[] = [];
+  return {
+    trainer,
+    accumulated: {
+      curve: [{ samples: 0, accuracy: args.baseAccuracy }],
+      history: [],
+      samples: 0,
+      steps: 0,
+      wallSeconds: 0,
+      final: null,
+    },
+    started: performance.now(),
+  };
+}
+
+/** Train until the trainer's `globalStep` reaches `untilStep` (at least one step; default: the end). */
+export function continueReasoningPreset(
+  state: PresetProgress,
+  args: ReasoningPresetArgs,
+  untilStep = state.trainer.totalSteps,
+): void {
+  const { task, heldOut } = args;
+  const { trainer } = state;
+  const a = state.accumulated;
+  const progress = args.onProgress ?? (() => {});
   const totalSteps = trainer.totalSteps;
-  let samples = 0;
-  let steps = 0;
-  let final: AccuracyResult | null = null;
-  while (trainer.globalStep < totalSteps) {
+  const stop = Math.min(untilStep, totalSteps);
+  while (trainer.globalStep < stop) {
     const stats = trainer.step();
-    history.push(stats);
-    samples += stats["rollout/samplesDrawn"];
-    steps++;
+    a.history.push(stats);
+    a.samples += stats["rollout/samplesDrawn"];
+    a.steps++;
     // the last step's evaluation is the result's, so the held-out set is decoded once for both
     if (trainer.globalStep >= totalSteps) {
-      final = task.accuracy(trainer.model, heldOut);
-      curve.push({ samples, accuracy: final.accuracy });
-    } else if (steps % args.evalEvery === 0) {
-      curve.push({ samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
+      a.final = task.accuracy(trainer.model, heldOut);
+      a.curve.push({ samples: a.samples, accuracy: a.final.accuracy });
+    } else if (a.steps % args.evalEvery === 0) {
+      a.curve.push({ samples: a.samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
     }
     progress({
       stage: args.name,
       step: Math.round((args.samples * trainer.globalStep) / totalSteps),
       total: args.samples,
-      metrics: { reward: stats["rollout/reward"], accuracy: curve[curve.length - 1].accuracy },
+      metrics: { reward: stats["rollout/reward"], accuracy: a.curve[a.curve.length - 1].accuracy },
     });
   }
-  args.onFinished?.(trainer);
-  final ??= task.accuracy(trainer.model, heldOut);
+}
+
+/** The preset's result, once {@link continueReasoningPreset} has reached the end. */
+export function finishReasoningPreset(state: PresetProgress, args: ReasoningPresetArgs): PresetRun {
+  const a = state.accumulated;
+  args.onFinished?.(state.trainer);
+  const final = a.final ?? args.task.accuracy(state.trainer.model, args.heldOut);
   return {
     accuracy: final.accuracy,
     meanLength: final.meanLength,
-    wallSeconds: (performance.now() - started) / 1000,
-    curve,
-    samplesDrawn: samples,
-    history,
+    wallSeconds: a.wallSeconds + (performance.now() - state.started) / 1000,
+    curve: a.curve,
+    samplesDrawn: a.samples,
+    history: a.history,
   };
 }
 
