@@ -1,13 +1,13 @@
 /**
  * Advantage Actor-Critic, the synchronous variant of A3C (Mnih et al. 2016,
- * https://arxiv.org/abs/1602.01783, Algorithm S3; seed 000's A2C section).
+ * https://arxiv.org/abs/1602.01783, Algorithm S3).
  *
  * Each update takes one gradient step on the whole rollout of `nSteps × numEnvs` transitions:
  * ```
- * A_t       = R_t - V(s_t)            (R_t: GAE λ-return; λ = 1 gives the n-step return, seed 000's
- *                                      `Adv = V(S') + R - V(S)` is λ = 0 with nSteps = 1)
+ * A_t       = R_t - V(s_t)            (R_t: GAE λ-return; λ = 1 gives the n-step return; the TD error
+ *                                      `Adv = R + γV(S') - V(S)` is λ = 0 with nSteps = 1)
  * L_policy  = -mean(log π(a_t|s_t) · A_t)        (A_t is a constant: no gradient into the critic)
- * L_value   = mean((R_t - V(s_t))²)              (seed 000: critic loss `Adv²`)
+ * L_value   = mean((R_t - V(s_t))²)              (Mnih et al. 2016, Algorithm S3: ∂(R - V)²)
  * L_entropy = -mean(H[π(·|s_t)])
  * L         = L_policy + entCoef · L_entropy + vfCoef · L_value
  * ```
@@ -57,12 +57,12 @@ export interface A2COptions extends OnPolicyOptions {
   rmsPropTfLike?: boolean;
 }
 
-/** `-mean(log π(a|s) · A)`: the policy-gradient loss with constant advantages (seed 000, A2C step 4). */
+/** `-mean(log π(a|s) · A)`: the policy-gradient loss with constant advantages (Mnih et al. 2016, Algorithm S3). */
 export function policyGradientLoss(logProb: Tensor, advantages: Tensor): Tensor {
   return ops.neg(ops.mean(ops.mul(logProb, advantages)));
 }
 
-/** `mean((R - V(s))²)`: the critic's regression onto the returns (seed 000, A2C step 5: `Adv²`). */
+/** `mean((R - V(s))²)`: the critic's regression onto the returns (Mnih et al. 2016, Algorithm S3). */
 export function valueMseLoss(values: Tensor, returns: Tensor): Tensor {
   return ops.mean(ops.square(ops.sub(returns, values)));
 }

@@ -1,6 +1,6 @@
 // Worker-thread side of A3C (see a3c.ts): an A2C model whose update, instead of stepping an
 // optimizer, hands its gradient to the master through shared memory, waits for the verdict, and
-// refreshes its parameters from the shared copy before the next rollout (seed 002, QA 6-3).
+// refreshes its parameters from the shared copy before the next rollout (Mnih et al. 2016, arXiv:1602.01783, Algorithm S3: "synchronize thread-specific parameters θ' = θ").
 
 import { workerData } from "node:worker_threads";
 import { clipGradNorm } from "../optim/clipGradNorm.js";

@@ -1,5 +1,5 @@
 /**
- * Actor-Critic with a Q critic (seed 000, "Actor-Critic算法"; Sutton & Barto 2018, §13.5 with the
+ * Actor-Critic with a Q critic (Sutton & Barto 2018, §13.5 with the
  * action-value critic of Konda & Tsitsiklis 2000, https://papers.nips.cc/paper/1786). The critic
  * learns Q(s, a) by SARSA and the actor follows it:
  * ```
@@ -10,7 +10,7 @@
  * The target's `γ Q(S', A')` is 0 after a terminal state; a time-limit truncation bootstraps from
  * `Q(final observation, a')` with `a' ~ π(·|final observation)` (the episode did not end in the MDP).
  *
- * Departures from seed 000, which updates after every single step: like {@link A2C}, one gradient
+ * Departures from the one-step algorithm of Sutton & Barto §13.5, which updates after every step: like {@link A2C}, one gradient
  * step per rollout of `nSteps × numEnvs` transitions, with SB3's A2C defaults and optimizer (RMSprop
  * α 0.99, eps 1e-5), an optional entropy bonus and gradient-norm clipping. Discrete actions only:
  * the critic outputs Q(s, ·) for every action. Collection is this file's own (it must carry the next
@@ -43,13 +43,13 @@ import { ActorCriticPolicy } from "./common/policies.js";
  */
 export type ActorCriticOptions = Omit<OnPolicyOptions, "gaeLambda" | "normalizeAdvantage">;
 
-/** `-mean(log π(a|s) · Q(s, a))` with Q constant (seed 000, actor loss). */
+/** `-mean(log π(a|s) · Q(s, a))` with Q constant (Konda & Tsitsiklis 2000; Sutton & Barto 2018, §13.5). */
 export function qActorLoss(logProb: Tensor, qValues: Tensor): Tensor {
   return ops.neg(ops.mean(ops.mul(logProb, qValues)));
 }
 
 /**
- * SARSA targets `R_t + γ (1 - done_t) Q(S_{t+1}, A_{t+1})` (seed 000, critic loss). A truncated
+ * SARSA targets `R_t + γ (1 - done_t) Q(S_{t+1}, A_{t+1})` (Sutton & Barto 2018, §6.4, SARSA). A truncated
  * step's bootstrap is already in its reward and its `done` is 1, as in `computeGae`.
  */
 export function sarsaTargets(
@@ -63,14 +63,14 @@ export function sarsaTargets(
   return targets;
 }
 
-/** `mean((target - Q(s, a))²)` (seed 000, critic loss; targets constant). */
+/** `mean((target - Q(s, a))²)` (Sutton & Barto 2018, §6.4; targets constant). */
 export function sarsaCriticLoss(qValues: Tensor, targets: Tensor): Tensor {
   return ops.mean(ops.square(ops.sub(targets, qValues)));
 }
 
 /**
- * Actor MLP → Categorical, critic MLP → Q(s, ·) for every discrete action (seed 000's "input S_t,
- * A_t, output a scalar" critic, with all actions' outputs at once). Parameter names `actor.*` and
+ * Actor MLP → Categorical, critic MLP → Q(s, ·) for every discrete action (a critic Q(s, a)
+ * with all actions' outputs at once, as a DQN head). Parameter names `actor.*` and
  * `qCritic.*`. It extends {@link ActorCriticPolicy} so {@link OnPolicyAlgorithm} can drive it
  * (`act`, `predict`, state dicts); the inherited V head (`critic.*`, one linear layer) is unused,
  * and `predictValues` returns `V(s) = Σ_a π(a|s) Q(s, a)` instead.
@@ -126,7 +126,7 @@ export class QCriticPolicy extends ActorCriticPolicy {
 }
 
 /**
- * The Q-critic actor-critic of seed 000, batched over rollouts like A2C.
+ * The Q-critic actor-critic (Konda & Tsitsiklis 2000), batched over rollouts like A2C.
  *
  * @example
  * const model = new ActorCritic("CartPole-v1", { numEnvs: 8, seed: 1 });

@@ -2,7 +2,7 @@
  * Proximal Policy Optimization (Schulman et al. 2017, https://arxiv.org/abs/1707.06347).
  *
  * - `objective: "clip"` (default), eq. 7: `L = E[min(r A, clip(r, 1-ε, 1+ε) A)]`, r = π/π_old.
- * - `objective: "klPenalty"`, eq. 8 (seed 001's PPO-Penalty): `L = E[r A] - β KL[π_old, π]`, with β
+ * - `objective: "klPenalty"`, eq. 8 (Schulman et al. 2017, arXiv:1707.06347, §4): `L = E[r A] - β KL[π_old, π]`, with β
  *   adapted after every update: `KL < d/1.5 → β/2`, `KL > 1.5 d → β·2` (d = `klTarget`). The KL is
  *   the k3 estimator `E[(r - 1) - log r]` (Schulman, "Approximating KL divergence", 2020), an
  *   unbiased, non-negative, differentiable sample estimate of KL[π_old, π].
@@ -86,7 +86,7 @@ export function valueLoss(
   return ops.mean(ops.square(ops.sub(returns, predicted)));
 }
 
-/** β adaptation of PPO-Penalty (paper §4, seed 001): halve below d/1.5, double above 1.5·d. */
+/** β adaptation of PPO-Penalty (Schulman et al. 2017, arXiv:1707.06347, §4): halve below d/1.5, double above 1.5·d. */
 export function adaptKlCoef(beta: number, kl: number, target: number): number {
   if (kl < target / 1.5) return beta / 2;
   if (kl > target * 1.5) return beta * 2;

@@ -1,6 +1,6 @@
 /**
  * REINFORCE, the Monte-Carlo policy gradient (Williams 1992, https://doi.org/10.1007/BF00992696;
- * seed 002 §1.2, "策略梯度算法", with both of its tricks):
+ * Sutton & Barto 2018, §13.3-13.4, with its two usual tricks, a baseline and reward-to-go):
  * ```
  * ∇J ≈ (1/N) Σ_n Σ_t (G_t^n - b) ∇ log π(a_t^n | s_t^n)
  * G_t = Σ_{t'≥t} γ^{t'-t} r_{t'}      (reward-to-go, trick 2 "分配合适的分数")
@@ -15,7 +15,8 @@
  * Collection: all `numEnvs` envs keep stepping; an update happens once `episodesPerUpdate` episodes
  * have finished, and trains on exactly those. Episodes still running carry over into the next
  * update, so their first steps were sampled by a slightly older policy; with `numEnvs: 1` and
- * `episodesPerUpdate: 1` each update is one fresh episode, exactly seed 002's code.
+ * `episodesPerUpdate: 1` each update is one fresh episode, as in Williams's algorithm
+ * (and PyTorch's `examples/reinforcement_learning/reinforce.py`).
  *
  * The discounted returns come from `discountedReturns` (`computeGae` with λ = 1 and zero values:
  * SB3's `buffers.py` notes λ = 1 is the Monte-Carlo estimate). Not SB3 (which has no REINFORCE);
@@ -31,7 +32,7 @@ import { discountedReturns, explainedVariance, normalizeInPlace } from "./common
 import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
 import { checkInteger, loadAlgorithm, OnPolicyAlgorithm } from "./common/onPolicyAlgorithm.js";
 
-/** Baselines subtracted from the returns (seed 002 §1.2, trick 1). */
+/** Baselines subtracted from the returns (Sutton & Barto 2018, §13.4). */
 export type ReinforceBaseline = "none" | "mean" | "value";
 
 /**
@@ -45,14 +46,15 @@ export interface REINFORCEOptions
   episodesPerUpdate?: number;
   /**
    * Weight each step by its reward-to-go `G_t` (true) or by the whole episode's return `G_0`
-   * (false). @defaultValue true (seed 002 §1.2 trick 2)
+   * (false). @defaultValue true (the "reward-to-go" form: Sutton & Barto 2018,
+   * §13.3, eq. 13.8; OpenAI Spinning Up, "Don't let the past distract you")
    */
   rewardToGo?: boolean;
   /**
    * - `"none"`: weights are the returns themselves.
-   * - `"mean"`: subtract a running mean of the returns (seed 002: "不断地计算 R(τ) 的平均值当作 b");
-   *   an exponential average over updates, `b ← 0.95 b + 0.05 mean(G)` (the seed's own
-   *   `running_reward` rate), taken before the update so it does not depend on its actions.
+   * - `"mean"`: subtract a running mean of the returns (Sutton & Barto 2018, §13.4);
+   *   an exponential average over updates, `b ← 0.95 b + 0.05 mean(G)` (the
+   *   `running_reward` rate of PyTorch's `examples/reinforcement_learning/reinforce.py`), taken before the update so it does not depend on its actions.
    * - `"value"` (default): subtract a learned V(s_t) (the critic), trained by `vfCoef · mean((G - V)²)`.
    * @defaultValue "value"
    */
@@ -65,7 +67,8 @@ export interface REINFORCEOptions
   normalizeReturns?: boolean;
 }
 
-/** EMA rate of the "mean" baseline (seed 002's `running_reward = 0.05 * ep_reward + 0.95 * running_reward`). */
+/** EMA rate of the "mean" baseline (PyTorch's `examples/reinforcement_learning/reinforce.py`:
+ * `running_reward = 0.05 * ep_reward + 0.95 * running_reward`). */
 const MEAN_BASELINE_RATE = 0.05;
 
 /**
@@ -89,7 +92,7 @@ export function episodeReturns(
   return returns;
 }
 
-/** `-(1/N) Σ_t log π(a_t|s_t) · ψ_t` over the steps of N episodes, ψ = G - b constant (seed 002 §1.2). */
+/** `-(1/N) Σ_t log π(a_t|s_t) · ψ_t` over the steps of N episodes, ψ = G - b constant (Williams 1992; Sutton & Barto 2018, §13.4). */
 export function reinforceLoss(logProb: Tensor, weights: Tensor, numEpisodes: number): Tensor {
   return ops.neg(ops.div(ops.sum(ops.mul(logProb, weights)), numEpisodes));
 }

@@ -55,9 +55,9 @@ import { loadAlgorithm, OnPolicyAlgorithm } from "./common/onPolicyAlgorithm.js"
 export interface TRPOOptions extends OnPolicyOptions {
   /** Minibatch size of the value-function fit (the policy step always uses the whole rollout). @defaultValue 128 (SB3-contrib) */
   batchSize?: number;
-  /** Maximum conjugate-gradient iterations for `s ≈ F⁻¹ g`. @defaultValue 15 (SB3-contrib; seed 001 and the paper's experiments use 10) */
+  /** Maximum conjugate-gradient iterations for `s ≈ F⁻¹ g`. @defaultValue 15 (SB3-contrib; the paper's experiments use 10, Schulman et al. 2015, arXiv:1502.05477, Appendix C) */
   cgMaxSteps?: number;
-  /** Damping λ added to the Fisher matrix, `(F + λI) v`, for a well-conditioned solve. @defaultValue 0.1 (SB3-contrib, seed 001) */
+  /** Damping λ added to the Fisher matrix, `(F + λI) v`, for a well-conditioned solve. @defaultValue 0.1 (SB3-contrib; OpenAI Baselines' `trpo_mpi` `cg_damping`) */
   cgDamping?: number;
   /** Factor ρ by which the line search shrinks the step, `θ_old + β ρ^k s`. @defaultValue 0.8 (SB3-contrib) */
   lineSearchShrinkingFactor?: number;

@@ -9,7 +9,7 @@ import {
 /**
  * The preference loss of {@link DPOTrainer}, with `h = (log π(y_w) - log π_ref(y_w)) - (log π(y_l) - log π_ref(y_l))`:
  * - `"dpo"` (default): `-(1-ε) log σ(βh) - ε log σ(-βh)` on summed token log-probs (Rafailov et al.
- *   2023, arXiv:2305.18290 eq. 7; seed 002 §4.3.1). TRL `loss_type="sigmoid"`.
+ *   2023, arXiv:2305.18290 eq. 7). TRL `loss_type="sigmoid"`.
  * - `"ipo"`: `(h - 1/(2β))²` on length-averaged log-probs (Azar et al. 2023, arXiv:2310.12036 eq. 17;
  *   the averaging follows TRL `loss_type="ipo"`).
  */

@@ -100,7 +100,7 @@ export interface DPOTrainerArgs {
 }
 
 /**
- * Direct Preference Optimization (Rafailov et al. 2023, arXiv:2305.18290; seed 002 §4.3, seed 001)
+ * Direct Preference Optimization (Rafailov et al. 2023, arXiv:2305.18290, eq. 7)
  * and IPO (Azar et al. 2023, arXiv:2310.12036) on a {@link GPT}, following TRL's `DPOTrainer`:
  * chosen and rejected sequences of a batch run through the policy in one pass of 2·B rows and
  * through the frozen reference under `noGrad`; sequence log-probs are the sums of response-token

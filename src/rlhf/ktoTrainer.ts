@@ -84,7 +84,7 @@ export interface KTOTrainerArgs {
 }
 
 /**
- * Kahneman-Tversky Optimization (Ethayarajh et al. 2024, arXiv:2402.01306; seed 001) on unpaired
+ * Kahneman-Tversky Optimization (Ethayarajh et al. 2024, arXiv:2402.01306) on unpaired
  * desirable/undesirable completions, following TRL's `KTOTrainer`: each batch also scores every
  * prompt with the previous row's completion (a rotation of the batch, as TRL's `_get_kl_dataset`)
  * under `noGrad` for the KL reference point; then {@link ktoLoss}.

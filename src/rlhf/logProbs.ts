@@ -119,7 +119,7 @@ export function tokenLogProbs(
 
 /**
  * Log-probability of each whole response, `Σ_t logp[b, t] · mask[b, t]` → [batch] (DPO's
- * `log π(y|x)`, seed 002 §4.3). With `average`, divides by the number of response tokens (the
+ * `log π(y|x)`, Rafailov et al. 2023, eq. 7). With `average`, divides by the number of response tokens (the
  * length-normalised form TRL uses for IPO and SimPO); an empty response gives 0.
  */
 export function sequenceLogProb(

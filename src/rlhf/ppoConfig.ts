@@ -3,8 +3,8 @@ import { ProximalError } from "../errors.js";
 /**
  * KL estimator of the per-token penalty, with `logr = refLogp - logp` on tokens sampled from the actor
  * (Schulman 2020, "Approximating KL Divergence", http://joschu.net/blog/kl-approx.html):
- * - `"k1"` (default): `-logr = logp - refLogp`, unbiased, can be negative per token. DeepSpeed-Chat
- *   and seed 002's formula.
+ * - `"k1"` (default): `-logr = logp - refLogp`, unbiased, can be negative per token. DeepSpeed-Chat's
+ *   formula (Schulman's "Approximating KL divergence" note names the k1/k2/k3 estimators).
  * - `"k3"`: `exp(logr) - 1 - logr`, unbiased and never negative, lower variance (TRL `kl_estimator`).
  */
 export type KlEstimator = "k1" | "k3";
@@ -12,7 +12,7 @@ export type KlEstimator = "k1" | "k3";
 /**
  * Options of {@link PPOTrainer} (RLHF PPO with four models: actor, critic, reward, reference).
  * Names follow TRL's `PPOConfig` / OpenRLHF's arguments in camelCase; defaults are DeepSpeed-Chat's
- * (`step3_rlhf_finetuning`, seed 002 §3.4) unless a field says otherwise. Every field is optional.
+ * (`step3_rlhf_finetuning`; Yao et al. 2023, arXiv:2308.01320) unless a field says otherwise. Every field is optional.
  *
  * Groups: generation (how responses are sampled), reward (how the per-token reward is assembled),
  * training (epochs, minibatches, losses, optimizers).
@@ -32,8 +32,8 @@ export interface PPOConfig {
   // > reward
 
   /**
-   * Initial KL coefficient β of the per-token reward `-β·KL_t` (seed 002 §3.4.1 (3), DeepSpeed-Chat
-   * `kl_ctl`). @defaultValue 0.1 (DeepSpeed-Chat; TRL's old `init_kl_coef` was 0.2, new `kl_coef` 0.05)
+   * Initial KL coefficient β of the per-token reward `-β·KL_t` (DeepSpeed-Chat
+   * `kl_ctl`; Ziegler et al. 2019, arXiv:1909.08593, §2). @defaultValue 0.1 (DeepSpeed-Chat; TRL's old `init_kl_coef` was 0.2, new `kl_coef` 0.05)
    */
   klCoef?: number;
   /**
@@ -58,9 +58,9 @@ export interface PPOConfig {
 
   // > training
 
-  /** Discount γ over response tokens (seed 002: gamma). @defaultValue 1 */
+  /** Discount γ over response tokens (DeepSpeed-Chat: gamma). @defaultValue 1 */
   gamma?: number;
-  /** GAE λ over response tokens (seed 002: lam). @defaultValue 0.95 */
+  /** GAE λ over response tokens (DeepSpeed-Chat: lam). @defaultValue 0.95 */
   lam?: number;
   /** Clip range ε of the ratio in the actor loss (DeepSpeed-Chat `cliprange`). @defaultValue 0.2 */
   cliprange?: number;

@@ -20,7 +20,7 @@ import { GPTRewardModel } from "./rewardHead.js";
 
 // fixtures/torch/rlhfPpo.json: scripts/fixtures/makeRlhfPpoFixtures.py, torch 1.13, float64 from
 // float32 inputs; DeepSpeed-Chat's compute_rewards / get_advantages_and_returns / actor_loss_fn /
-// critic_loss_fn as seed 002 §3.4 quotes them, on a [3, 5] batch with response lengths 5, 2, 3.
+// critic_loss_fn as DeepSpeed-Chat's step-3 ppo_trainer.py writes them, on a [3, 5] batch with response lengths 5, 2, 3.
 type Numbers = number[];
 interface Fixture {
   shape: [number, number];

@@ -1,7 +1,7 @@
 /**
  * PPO for RLHF with four models (Ouyang et al. 2022, arXiv:2203.02155, §3.5; Ziegler et al. 2019,
- * arXiv:1909.08593), written after DeepSpeed-Chat's `step3_rlhf_finetuning/ppo_trainer.py` as seed 002
- * §3 walks through it line by line:
+ * arXiv:1909.08593), written after DeepSpeed-Chat's `step3_rlhf_finetuning/ppo_trainer.py`
+ * (Yao et al. 2023, arXiv:2308.01320):
  * - actor: the policy, initialised from the SFT model and trained;
  * - reference: a frozen copy of the SFT model, for the per-token KL penalty;
  * - reward model: frozen, scores the whole prompt + response at its last real token;
@@ -58,7 +58,7 @@ import {
 import { GPTWithValueHead } from "./valueHead.js";
 
 // ============================================================================================
-// ALGO LOGIC: the four formulas of seed 002 §3.4, pure and exported for the tests
+// ALGO LOGIC: the four formulas of DeepSpeed-Chat's step 3, pure and exported for the tests
 
 /**
  * Per-token KL estimate between actor and reference on the actor's own tokens, `logr = refLogp - logp`:
@@ -70,7 +70,7 @@ export function klPerToken(logProb: number, refLogProb: number, estimator: KlEst
 }
 
 /**
- * The per-token reward of DeepSpeed-Chat's `compute_rewards` (seed 002 §3.4.1 (3)):
+ * The per-token reward of DeepSpeed-Chat's `compute_rewards` (Ziegler et al. 2019, arXiv:1909.08593, §2):
  * `R_t = -klCoef · (logp_t - refLogp_t)` on every response token, plus `clip(score, ±clipRewardValue)`
  * on the last real response token (the last column where `responseMask` is 1, so responses of
  * different lengths each get their score on their own last token). Positions outside the mask are 0,
@@ -127,7 +127,7 @@ export function computeTokenRewards(
 }
 
 /**
- * GAE over response tokens from the end (seed 002 §3.4.1 (4), DeepSpeed-Chat
+ * GAE over response tokens from the end (Schulman et al. 2016, arXiv:1506.02438, eq. 16; DeepSpeed-Chat
  * `get_advantages_and_returns` after trlx): `δ_t = R_t + γ V_{t+1} - V_t`, `A_t = δ_t + γλ A_{t+1}`,
  * with `V` and `R` zeroed outside `mask` (so the value after the last real token is 0), and
  * `returns = advantages + values`. The recursion is {@link computeGae} of `rl/common`, with the
@@ -176,7 +176,7 @@ export function gaeOverTokens(
 }
 
 /**
- * The clipped actor loss of DeepSpeed-Chat's `actor_loss_fn` (seed 002 §3.4.1 (5); Schulman et al.
+ * The clipped actor loss of DeepSpeed-Chat's `actor_loss_fn` (Schulman et al.
  * 2017, arXiv:1707.06347, eq. 7): with `ratio = exp((logp - oldLogp) · mask)`,
  * `loss = Σ max(-A·ratio, -A·clip(ratio, 1-ε, 1+ε)) · mask / Σ mask`.
  *
@@ -197,7 +197,7 @@ export function actorLoss(
 }
 
 /**
- * The clipped critic loss of DeepSpeed-Chat's `critic_loss_fn` (seed 002 §3.4.2):
+ * The clipped critic loss of DeepSpeed-Chat's `critic_loss_fn` (value clipping as in OpenAI's PPO2, Engstrom et al. 2020, arXiv:2005.12729, §3):
  * `V_clip = clip(V, V_old - c, V_old + c)`, `loss = 0.5 · Σ max((V - R)², (V_clip - R)²) · mask / Σ mask`.
  */
 export function criticLoss(
@@ -410,7 +410,7 @@ export interface PPOTrainerOptions {
 }
 
 /**
- * RLHF PPO with actor, critic, reward and reference models; see the file header and seed 002 §3.
+ * RLHF PPO with actor, critic, reward and reference models; see the file header.
  * Matches DeepSpeed-Chat's step-3 loop (`generate_experience`, `compute_rewards`,
  * `get_advantages_and_returns`, `actor_loss_fn`, `critic_loss_fn`) and adds what TRL and OpenRLHF
  * users expect: the adaptive KL controller, the k3 estimator, advantage whitening and the missing-EOS
@@ -548,7 +548,7 @@ export class PPOTrainer {
       for (let b = 0; b < batchSize; b++) if (!endedWithEos[b]) scores.values[b] = c.penaltyRewardValue;
     }
 
-    // 2. rewards and advantages (seed 002 §3.4.1 (3)-(4))
+    // 2. rewards and advantages (compute_rewards, get_advantages_and_returns)
     const rewards = computeTokenRewards(
       oldLogProbs,
       refLogProbs,
@@ -562,7 +562,7 @@ export class PPOTrainer {
     const advantages = c.whitenAdvantages ? maskedWhiten(gae.advantages, mask) : gae.advantages;
     const returns = gae.returns;
 
-    // 3. ppoEpochs over minibatches: one actor step and one critic step each (seed 002 §3.4.1 (5))
+    // 3. ppoEpochs over minibatches: one actor step and one critic step each (DeepSpeed-Chat's train_rlhf)
     let policyLossSum = 0;
     let valueLossSum = 0;
     let clipFractionSum = 0;

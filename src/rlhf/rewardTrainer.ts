@@ -21,7 +21,7 @@ export interface BradleyTerryLossOptions {
 }
 
 /**
- * The Bradley-Terry loss of a reward model on preference pairs (seed 002 §4.2.2; Ouyang et al. 2022,
+ * The Bradley-Terry loss of a reward model on preference pairs (Ouyang et al. 2022,
  * arXiv:2203.02155 eq. 1), as TRL's `RewardTrainer.compute_loss`:
  * `mean(-log σ(r_chosen - r_rejected - margin)) + c · mean((r_chosen + r_rejected)²)`.
  * `-log σ(z)` is computed as `softplus(-z)`, which stays finite for large |z|.

@@ -20,7 +20,7 @@ export interface SFTTrainerArgs {
 /**
  * Supervised fine-tuning on responses only: the mean next-token cross-entropy over response tokens,
  * `L = -Σ_t m_t log π(y_t | x, y_<t) / Σ_t m_t`, with the prompt in context but masked out of the loss
- * (seed 002 §4.2.1; Ouyang et al. 2022, arXiv:2203.02155 §3.5). Follows TRL's `SFTTrainer` with
+ * (Ouyang et al. 2022, arXiv:2203.02155 §3.5). Follows TRL's `SFTTrainer` with
  * `completion_only_loss=True`: the mean runs over every response token of the batch (not per
  * sequence). Tokenization and truncation: {@link tokenizePair}; batches are right-padded.
  *

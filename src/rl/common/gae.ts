@@ -61,8 +61,8 @@ export function computeGae(inputs: GaeInputs): { advantages: Float32Array; retur
 }
 
 /**
- * Discounted reward-to-go `G_t = Σ_k γ^k r_{t+k}` within each episode (REINFORCE's return, seed 002
- * §1): GAE with λ = 1 and a zero baseline.
+ * Discounted reward-to-go `G_t = Σ_k γ^k r_{t+k}` within each episode (REINFORCE's return;
+ * Sutton & Barto 2018, §13.3): GAE with λ = 1 and a zero baseline.
  */
 export function discountedReturns(
   rewards: Float32Array,

@@ -5,7 +5,8 @@ import { constantSchedule, cosineSchedule, linearSchedule } from "../../optim/sc
 /**
  * A schedule written as data, so configs, presets and saved models can hold it (a function cannot
  * be saved): `{ schedule: "linear", initial: 1e-3 }` anneals from 1e-3 to `final` (default 0) as
- * progress remaining goes from 1 to 0 (SB3's convention), `"cosine"` follows seed 001's formula.
+ * progress remaining goes from 1 to 0 (SB3's convention), `"cosine"` is SGDR's annealing without restarts
+ * (Loshchilov & Hutter 2017, arXiv:1608.03983, eq. 5).
  * YAML presets also accept the RL Zoo string form `lin_1e-3`.
  */
 export interface ScheduleSpec {
