@@ -315,12 +315,14 @@ export type { GPTWithValueHeadOutput } from "./rlhf/valueHead.js";
 export { GPTWithValueHead, ValueHead } from "./rlhf/valueHead.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
+export type { BackendInfo } from "./tensor/defaultBackend.js";
 export * as ops from "./tensor/ops.js";
 export type { Shape } from "./tensor/shape.js";
 export type { BackwardOptions, DType, TensorData, TensorOptions } from "./tensor/tensor.js";
 export {
   arange,
   availableBackends,
+  backendInfo,
   full,
   getBackend,
   grad,

@@ -18,6 +18,7 @@ describe("the proximal package", () => {
       "writeSafetensors",
       "Adam",
       "MLP",
+      "backendInfo",
     ]) {
       assert.ok(name in proximal, `missing export ${name}`);
     }

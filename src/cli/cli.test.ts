@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,14 @@ let work = "";
 
 function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like {@link cli}, with PROXIMAL_BACKEND set to `backend` or, when undefined, removed. */
+function cliWithBackend(backend: string | undefined, ...args: string[]) {
+  const env: Record<string, string | undefined> = { ...process.env, PROXIMAL_BACKEND: backend };
+  if (backend === undefined) delete env.PROXIMAL_BACKEND;
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, encoding: "utf8", env });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -445,6 +453,50 @@ describe("proximal eval, enjoy, plot, envs, algos", () => {
       options: { name: string; type: string }[];
     };
     assert.ok(ppo.options.some((o) => o.name === "learningRate" && o.type === "ScheduleLike"));
+  });
+});
+
+describe("proximal info", () => {
+  test("--json prints the versions, the default wasm backend and why, SIMD, threads and cores", async () => {
+    const r = cliWithBackend(undefined, "info", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const packageJson = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8"));
+    assert.deepEqual(JSON.parse(r.stdout), {
+      version: packageJson.version,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      backend: "wasm",
+      backendReason: "default: WebAssembly SIMD kernels loaded",
+      simd: true,
+      threads: 1,
+      cores: availableParallelism(),
+    });
+  });
+
+  test("prints one labelled line per field without --json", () => {
+    const r = cliWithBackend(undefined, "info");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^proximal \d+\.\d+\.\d+$/m);
+    assert.match(r.stdout, new RegExp(`^node +${process.version.replaceAll(".", "\\.")} `, "m"));
+    assert.match(r.stdout, /^backend +wasm \(default: WebAssembly SIMD kernels loaded\)$/m);
+    assert.match(r.stdout, /^simd +yes /m);
+    assert.match(r.stdout, /^threads +1$/m);
+    assert.match(r.stdout, new RegExp(`^cores +${availableParallelism()}$`, "m"));
+  });
+
+  test("reports PROXIMAL_BACKEND=cpu as the reason for the cpu backend", () => {
+    const r = cliWithBackend("cpu", "info", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as { backend: string; backendReason: string; simd: boolean };
+    assert.deepEqual([info.backend, info.backendReason, info.simd], ["cpu", "PROXIMAL_BACKEND=cpu", true]);
+  });
+
+  test("an invalid PROXIMAL_BACKEND exits 2 with one line naming the valid values", () => {
+    const r = cliWithBackend("gpu", "info");
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^proximal: PROXIMAL_BACKEND is "gpu".*"cpu" or "wasm"/);
   });
 });
 

@@ -6,6 +6,7 @@ import type { EnjoyFlags } from "./enjoy.js";
 import { enjoyCommand } from "./enjoy.js";
 import type { EvalFlags } from "./evaluate.js";
 import { evalCommand } from "./evaluate.js";
+import { infoCommand } from "./info.js";
 import { algosCommand, envsCommand } from "./listings.js";
 import type { PlotFlags } from "./plot.js";
 import { plotCommand } from "./plot.js";
@@ -129,6 +130,17 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--json", "print JSON")
     .action(async (name: string | undefined, options: { json?: boolean }) => {
       status = await algosCommand(name, options);
+    });
+
+  program
+    .command("info")
+    .description("the versions, kernel backend (and why), SIMD, threads and cores: paste it into bug reports")
+    .option(
+      "--json",
+      'print { "version", "node", "platform", "backend", "backendReason", "simd", "threads", "cores" }',
+    )
+    .action(async (options: { json?: boolean }) => {
+      status = await infoCommand(options);
     });
 
   program

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Rng } from "../random/rng.js";
 import { mul, narrow } from "../tensor/ops.js";
-import { availableBackends, tensor, withBackend } from "../tensor/tensor.js";
-import { assertClose, randomNormal } from "../tensor/testing.js";
+import { tensor, withBackend } from "../tensor/tensor.js";
+import { assertClose, randomNormal, TEST_BACKENDS } from "../tensor/testing.js";
 import { MultiHeadSelfAttention } from "./attention.js";
 import { fromFixture, loadFixture } from "./testing.js";
 
-for (const backend of availableBackends()) {
+for (const backend of TEST_BACKENDS) {
   describe(`MultiHeadSelfAttention vs torch 1.13 (${backend})`, () => {
     for (const c of loadFixture().attention) {
       test(`${c.causal ? "causal" : "bidirectional"}: output and gradients match to 1e-5`, () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { mul } from "../tensor/ops.js";
-import { availableBackends, withBackend } from "../tensor/tensor.js";
-import { assertClose } from "../tensor/testing.js";
+import { withBackend } from "../tensor/tensor.js";
+import { assertClose, TEST_BACKENDS } from "../tensor/testing.js";
 import { LayerNorm } from "./layerNorm.js";
 import { fromFixture, loadFixture } from "./testing.js";
 
-for (const backend of availableBackends()) {
+for (const backend of TEST_BACKENDS) {
   describe(`LayerNorm (${backend})`, () => {
     test("forward and gradients match torch.nn.LayerNorm(6) (torch 1.13 float32)", () => {
       withBackend(backend, () => {

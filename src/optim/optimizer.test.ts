@@ -5,8 +5,8 @@ import { MLP } from "../nn/mlp.js";
 import { fixtureProblem } from "../nn/testing.js";
 import { Rng } from "../random/rng.js";
 import { mean, square, sub } from "../tensor/ops.js";
-import { availableBackends, tensor, withBackend, zeros } from "../tensor/tensor.js";
-import { randomNormal } from "../tensor/testing.js";
+import { tensor, withBackend, zeros } from "../tensor/tensor.js";
+import { randomNormal, TEST_BACKENDS } from "../tensor/testing.js";
 import { Adam, AdamW } from "./adam.js";
 import { RMSprop } from "./rmsprop.js";
 import { SGD } from "./sgd.js";
@@ -103,7 +103,7 @@ describe("Optimizer base", () => {
 });
 
 describe("determinism", () => {
-  for (const backend of availableBackends()) {
+  for (const backend of TEST_BACKENDS) {
     test(`same seed -> bit-identical parameters after 100 Adam steps (${backend})`, () => {
       const train = (): number[][] =>
         withBackend(backend, () => {

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import { fixtureProblem, loadFixture, type OptimizerCase } from "../nn/testing.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { availableBackends, withBackend } from "../tensor/tensor.js";
-import { assertClose } from "../tensor/testing.js";
+import { withBackend } from "../tensor/tensor.js";
+import { assertClose, TEST_BACKENDS } from "../tensor/testing.js";
 import { Adam, AdamW } from "./adam.js";
 import type { Optimizer } from "./optimizer.js";
 import { RMSprop } from "./rmsprop.js";
@@ -29,7 +29,7 @@ function build(c: OptimizerCase, params: Tensor[]): Optimizer<any> {
   }
 }
 
-for (const backend of availableBackends()) {
+for (const backend of TEST_BACKENDS) {
   describe(`optimizers vs torch 1.13 (${backend})`, () => {
     for (const [name, c] of Object.entries(loadFixture().optimizers)) {
       test(`${name}: parameters after each of ${c.params.length} steps match to 1e-5`, () => {

@@ -5,8 +5,8 @@ import { Rng } from "../random/rng.js";
 import type { BackendName } from "./backend.js";
 import * as ops from "./ops.js";
 import type { Tensor } from "./tensor.js";
-import { availableBackends, grad, noGrad, tensor, withBackend } from "./tensor.js";
-import { randomNormal } from "./testing.js";
+import { grad, noGrad, tensor, withBackend } from "./tensor.js";
+import { randomNormal, TEST_BACKENDS } from "./testing.js";
 
 const hasCode = (code: string) => (error: unknown) => error instanceof ProximalError && error.code === code;
 
@@ -162,9 +162,8 @@ describe("determinism", () => {
     });
   }
 
-  for (const backend of ["cpu", "wasm"] as BackendName[]) {
-    const skip = availableBackends().includes(backend) ? false : `${backend} backend unavailable`;
-    test(`100 seeded SGD steps give bit-identical parameters twice on ${backend}`, { skip }, () => {
+  for (const backend of TEST_BACKENDS) {
+    test(`100 seeded SGD steps give bit-identical parameters twice on ${backend}`, () => {
       const first = train(backend);
       const second = train(backend);
       first.forEach((p, i) => {

@@ -5,7 +5,7 @@ import type { AdamStepArgs, Backend, BinaryOp, UnaryOp } from "./backend.js";
 import { BINARY_OPS, UNARY_OPS } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
 import { assertClose, maxAbs, randomNormal, randomUniform } from "./testing.js";
-import { loadWasmBackend } from "./wasmBackend.js";
+import { requireWasmBackend } from "./wasmBackend.js";
 
 // Every wasm kernel against the cpu reference on seeded inputs. The cpu backend computes in float64
 // and rounds once on store; the wasm kernels compute in float32 (f64 only for a few statistics). So
@@ -16,20 +16,19 @@ import { loadWasmBackend } from "./wasmBackend.js";
 // and 0 for elementwise ops (pure relative error). With len <= 64, len · 6e-8 < 4e-6 < 1e-5.
 
 const cpu = new CpuBackend();
-const wasm = loadWasmBackend();
+// wasm must load on Node: where it does not, this throws BACKEND_UNAVAILABLE with the cause and the
+// file fails, rather than skipping every parity check (STYLE.md, Tests)
+const wasm = requireWasmBackend();
 // exercise every wasm kernel, even on inputs so small that the backend would hand them to its
 // TypeScript loop (each test file runs in its own process, so this does not leak into other files)
-if (wasm !== null) {
-  wasm.smallOpCutoff = 0;
-  wasm.transcendentalCutoff = 0;
-}
-const skip = wasm === null ? "wasm backend unavailable" : false;
+wasm.smallOpCutoff = 0;
+wasm.transcendentalCutoff = 0;
 const SIZES = [1, 3, 4, 5, 8, 17, 64];
 
 /** Run the same kernel on both backends with fresh output buffers; returns [cpu, wasm] outputs. */
 function both(sizes: number[], run: (backend: Backend, outs: Float32Array[]) => void): Float32Array[][] {
   const results: Float32Array[][] = [];
-  for (const backend of [cpu, wasm!]) {
+  for (const backend of [cpu, wasm]) {
     const outs = sizes.map((n) => new Float32Array(n));
     run(backend, outs);
     results.push(outs);
@@ -41,7 +40,7 @@ function absArray(x: Float32Array): Float32Array {
   return x.map(Math.abs);
 }
 
-describe("wasm kernels match the cpu reference", { skip }, () => {
+describe("wasm kernels match the cpu reference", () => {
   describe("matmul", () => {
     for (const [transA, transB] of [
       [false, false],
@@ -367,7 +366,7 @@ describe("wasm kernels match the cpu reference", { skip }, () => {
         const rng = new Rng(11);
         const n = 1031;
         const p0 = randomNormal(rng, n);
-        const results = [cpu, wasm!].map((be) => {
+        const results = [cpu, wasm].map((be) => {
           const p = p0.slice();
           const m = new Float32Array(n);
           const v = new Float32Array(n);

@@ -1,10 +1,12 @@
 import { ProximalError } from "../errors.js";
 import type { Backend, BackendName } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
+import type { BackendInfo } from "./defaultBackend.js";
+import { chooseDefaultBackend, requestedBackend, warnOnce } from "./defaultBackend.js";
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";
 import { checkShape, formatShape, sizeOf } from "./shape.js";
-import { loadWasmBackend, requireWasmBackend } from "./wasmBackend.js";
+import { loadWasmBackend, requireWasmBackend, wasmLoadFailure } from "./wasmBackend.js";
 
 // The tensor engine's design follows micrograd/tinygrad: every op is defined once in ops.ts with its
 // gradient rule beside it; `backward()` sorts the graph topologically and walks it in reverse.
@@ -267,22 +269,43 @@ export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
 }
 
 const cpuBackend = new CpuBackend();
-let currentBackend: Backend = loadWasmBackend() ?? cpuBackend;
+// Chosen on first use rather than at import, so a bad PROXIMAL_BACKEND surfaces as a ProximalError
+// from the first op (which the CLI reports in one line) instead of a crash while loading the module.
+let currentBackend: Backend | undefined;
+let currentReason = "";
 
-/** The backend kernels run on now: "wasm" when WebAssembly SIMD is available, else "cpu". */
-export function getBackend(): Backend {
+function chooseBackend(): Backend {
+  const choice = chooseDefaultBackend({ requested: requestedBackend(), wasmFailure: wasmLoadFailure() });
+  if (choice.warning !== undefined) warnOnce(choice.warning, "PROXIMAL_BACKEND_FALLBACK");
+  currentBackend = choice.name === "wasm" ? requireWasmBackend() : cpuBackend;
+  currentReason = choice.reason;
   return currentBackend;
 }
 
-/** Choose the kernel backend for all later ops. */
+/**
+ * The backend kernels run on now. Unless {@link setBackend} chose one: `PROXIMAL_BACKEND` (`cpu` or
+ * `wasm`) when set, else wasm where WebAssembly SIMD loads, else cpu with a one-time warning.
+ */
+export function getBackend(): Backend {
+  return currentBackend ?? chooseBackend();
+}
+
+/** The active backend, why it was chosen, whether WebAssembly SIMD is available, and the thread count. */
+export function backendInfo(): BackendInfo {
+  const backend = getBackend();
+  // threads: both backends run each kernel on the calling thread (no threaded backend yet)
+  return { name: backend.name, reason: currentReason, simd: loadWasmBackend() !== null, threads: 1 };
+}
+
+/** Choose the kernel backend for all later ops (this overrides `PROXIMAL_BACKEND`). */
 export function setBackend(name: BackendName): void {
   switch (name) {
     case "cpu":
       currentBackend = cpuBackend;
-      return;
+      break;
     case "wasm":
       currentBackend = requireWasmBackend();
-      return;
+      break;
     default:
       name satisfies never;
       throw new ProximalError(
@@ -290,6 +313,7 @@ export function setBackend(name: BackendName): void {
         `Unknown backend "${name as string}". Use "cpu" or "wasm".`,
       );
   }
+  currentReason = `setBackend("${name}")`;
 }
 
 /** Names of the backends available in this runtime. */
@@ -300,11 +324,14 @@ export function availableBackends(): BackendName[] {
 /** Run `fn` with a given backend, restoring the previous one afterwards. */
 export function withBackend<T>(name: BackendName, fn: () => T): T {
   const previous = currentBackend;
+  const previousReason = currentReason;
   setBackend(name);
+  currentReason = `withBackend("${name}")`;
   try {
     return fn();
   } finally {
     currentBackend = previous;
+    currentReason = previousReason;
   }
 }
 

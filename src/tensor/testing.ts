@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import type { Rng } from "../random/rng.js";
+import type { BackendName } from "./backend.js";
 
 // Shared helpers of the tensor tests (allclose, seeded inputs, finite differences). Not exported from
 // src/index.ts; the tests beside the engine import it directly.
+
+/**
+ * The backends every kernel test runs on. A fixed list, not `availableBackends()`: wasm must load on
+ * Node, so where it does not, its tests fail with BACKEND_UNAVAILABLE instead of silently dropping
+ * out of the run (STYLE.md, Tests).
+ */
+export const TEST_BACKENDS: readonly BackendName[] = ["cpu", "wasm"];
 
 export interface CloseOptions {
   /** Relative tolerance. @defaultValue 1e-5 */

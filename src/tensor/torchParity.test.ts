@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import type { BackendName } from "./backend.js";
 import * as ops from "./ops.js";
 import type { Tensor } from "./tensor.js";
-import { availableBackends, grad, tensor, withBackend } from "./tensor.js";
-import { assertClose, maxAbs } from "./testing.js";
+import { grad, tensor, withBackend } from "./tensor.js";
+import { assertClose, maxAbs, TEST_BACKENDS } from "./testing.js";
 
 // Replays fixtures/torch/ops.json (scripts/fixtures/makeTensorFixtures.py, torch 1.13, seed 0): every
 // op's output and the gradients of (out * w).sum() on both backends. The reference is float64 math on
@@ -127,12 +126,8 @@ const OPS: Record<string, OpFn> = {
     ops.linear(ops.tanh(ops.linear(ops.tanh(ops.linear(x, w1, b1)), w2, b2)), w3, b3),
 };
 
-const BACKENDS: BackendName[] = ["cpu", "wasm"];
-
-for (const backend of BACKENDS) {
-  const skip = availableBackends().includes(backend) ? false : `${backend} backend unavailable`;
-
-  describe(`torch parity (${backend} backend)`, { skip }, () => {
+for (const backend of TEST_BACKENDS) {
+  describe(`torch parity (${backend} backend)`, () => {
     for (const c of fixture.cases) {
       test(`${c.name}: output and gradients of (out * w).sum()`, () => {
         withBackend(backend, () => {

@@ -400,32 +400,51 @@ export class WasmBackend implements Backend {
   }
 }
 
-let cached: WasmBackend | null | undefined;
+/** The outcome of instantiating the kernels: the backend, or why it could not be built. */
+type WasmLoad = { backend: WasmBackend; failure?: undefined } | { backend: null; failure: unknown };
 
-/**
- * Instantiate the kernels synchronously from the embedded binary; null where WebAssembly SIMD is
- * unavailable (the caller falls back to the cpu backend).
- */
-export function loadWasmBackend(): WasmBackend | null {
+let cached: WasmLoad | undefined;
+
+function loadOnce(): WasmLoad {
   if (cached !== undefined) return cached;
   try {
+    if (typeof WebAssembly === "undefined") {
+      // e.g. `node --jitless`, or a browser with WebAssembly disabled by policy
+      throw new Error("this JavaScript runtime has no WebAssembly");
+    }
     const bytes = decodeBase64(WASM_KERNELS_BASE64);
     const module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(module, { env: { abort: wasmAbort } });
-    cached = new WasmBackend(instance.exports as unknown as KernelExports);
-  } catch {
-    cached = null;
+    cached = { backend: new WasmBackend(instance.exports as unknown as KernelExports) };
+  } catch (error) {
+    cached = { backend: null, failure: error };
   }
   return cached;
 }
 
-/** Like {@link loadWasmBackend} but throws when WebAssembly SIMD is unavailable. */
+/**
+ * Instantiate the kernels synchronously from the embedded binary (once; later calls return the same
+ * backend); null where WebAssembly SIMD is unavailable, with the cause in {@link wasmLoadFailure}.
+ */
+export function loadWasmBackend(): WasmBackend | null {
+  return loadOnce().backend;
+}
+
+/** Why the kernels failed to load (the error's message), or undefined when they loaded. */
+export function wasmLoadFailure(): string | undefined {
+  const { backend, failure } = loadOnce();
+  if (backend !== null) return undefined;
+  return failure instanceof Error ? failure.message : String(failure);
+}
+
+/** Like {@link loadWasmBackend} but throws, naming the cause, when WebAssembly SIMD is unavailable. */
 export function requireWasmBackend(): WasmBackend {
-  const backend = loadWasmBackend();
+  const { backend, failure } = loadOnce();
   if (backend === null) {
     throw new ProximalError(
       "BACKEND_UNAVAILABLE",
-      'The wasm backend needs WebAssembly with SIMD (Node >= 16.4, current browsers). Use setBackend("cpu") instead.',
+      `The wasm backend could not load its WebAssembly SIMD kernels: ${wasmLoadFailure()}. It needs WebAssembly with SIMD (Node >= 16.4, current browsers, not node --jitless). Use the TypeScript backend instead: setBackend("cpu"), or PROXIMAL_BACKEND=cpu.`,
+      { cause: failure },
     );
   }
   return backend;

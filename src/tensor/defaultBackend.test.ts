@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { ProximalError } from "../errors.js";
+import { chooseDefaultBackend } from "./defaultBackend.js";
+
+// The package entry as users load it, run in a fresh process so PROXIMAL_BACKEND and node flags apply
+// from the start (the choice is made once per process).
+const ENTRY = new URL("../index.js", import.meta.url).href;
+
+interface ChildResult {
+  status: number;
+  stderr: string;
+  /** What the child printed: backendInfo() and the result of one op, or the thrown error's code and message. */
+  report: {
+    name?: string;
+    reason?: string;
+    simd?: boolean;
+    threads?: number;
+    sum?: number;
+    code?: string;
+    message?: string;
+  };
+}
+
+/** Import proximal in a child with `env` (PROXIMAL_BACKEND removed unless given) and run two ops. */
+function runChild(env: Record<string, string>, nodeFlags: string[] = []): ChildResult {
+  const script = `
+    const proximal = await import(${JSON.stringify(ENTRY)});
+    try {
+      // two ops, so a warning printed per op (rather than once) would show twice
+      const x = proximal.tensor([1, 2, 3]);
+      const sum = proximal.ops.sum(proximal.ops.mul(x, x)).item();
+      console.log(JSON.stringify({ ...proximal.backendInfo(), sum }));
+    } catch (error) {
+      console.log(JSON.stringify({ code: error.code, message: error.message }));
+    }`;
+  const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+  if (!("PROXIMAL_BACKEND" in env)) delete childEnv.PROXIMAL_BACKEND;
+  const r = spawnSync(process.execPath, [...nodeFlags, "--input-type=module", "-e", script], {
+    env: childEnv,
+    encoding: "utf8",
+  });
+  const lastLine = r.stdout.trim().split("\n").at(-1) ?? "";
+  assert.ok(lastLine.startsWith("{"), `child printed no report; stdout: ${r.stdout} stderr: ${r.stderr}`);
+  return { status: r.status ?? -1, stderr: r.stderr, report: JSON.parse(lastLine) };
+}
+
+/** Occurrences of the fallback warning's code in `stderr`. */
+function fallbackWarnings(stderr: string): number {
+  return stderr.split("PROXIMAL_BACKEND_FALLBACK").length - 1;
+}
+
+describe("chooseDefaultBackend()", () => {
+  test("picks wasm when PROXIMAL_BACKEND is unset and the kernels load", () => {
+    const choice = chooseDefaultBackend({ requested: undefined, wasmFailure: undefined });
+    assert.deepEqual(choice, { name: "wasm", reason: "default: WebAssembly SIMD kernels loaded" });
+  });
+
+  test("treats an empty PROXIMAL_BACKEND as unset", () => {
+    assert.equal(chooseDefaultBackend({ requested: "", wasmFailure: undefined }).name, "wasm");
+  });
+
+  test("falls back to cpu with a warning naming the cause when the kernels fail to load", () => {
+    const choice = chooseDefaultBackend({ requested: undefined, wasmFailure: "no SIMD here" });
+    assert.equal(choice.name, "cpu");
+    assert.match(choice.reason, /^fallback: .*no SIMD here/);
+    assert.match(choice.warning ?? "", /no SIMD here.*PROXIMAL_BACKEND=cpu/);
+  });
+
+  test("PROXIMAL_BACKEND=cpu chooses cpu even where wasm loads, without a warning", () => {
+    const choice = chooseDefaultBackend({ requested: "cpu", wasmFailure: undefined });
+    assert.deepEqual(choice, { name: "cpu", reason: "PROXIMAL_BACKEND=cpu" });
+  });
+
+  test("PROXIMAL_BACKEND=wasm throws BACKEND_UNAVAILABLE with the cause where the kernels fail", () => {
+    assert.throws(
+      () => chooseDefaultBackend({ requested: "wasm", wasmFailure: "no SIMD here" }),
+      (e: unknown) =>
+        e instanceof ProximalError && e.code === "BACKEND_UNAVAILABLE" && /no SIMD here/.test(e.message),
+    );
+  });
+
+  test("an unknown PROXIMAL_BACKEND throws INVALID_OPTION naming the valid values", () => {
+    assert.throws(
+      () => chooseDefaultBackend({ requested: "wasn", wasmFailure: undefined }),
+      (e: unknown) =>
+        e instanceof ProximalError &&
+        e.code === "INVALID_OPTION" &&
+        e.message.includes('"cpu" or "wasm"') &&
+        e.message.includes('Did you mean "wasm"?'),
+    );
+  });
+});
+
+describe("the backend a fresh Node process runs on", () => {
+  test("is wasm by default, with SIMD, so the wasm parity tests cannot skip silently", () => {
+    const { report, stderr } = runChild({});
+    assert.deepEqual(report, {
+      name: "wasm",
+      reason: "default: WebAssembly SIMD kernels loaded",
+      simd: true,
+      threads: 1,
+      sum: 14,
+    });
+    assert.equal(fallbackWarnings(stderr), 0);
+  });
+
+  test("is cpu with PROXIMAL_BACKEND=cpu", () => {
+    const { report } = runChild({ PROXIMAL_BACKEND: "cpu" });
+    assert.deepEqual(report, {
+      name: "cpu",
+      reason: "PROXIMAL_BACKEND=cpu",
+      simd: true,
+      threads: 1,
+      sum: 14,
+    });
+  });
+
+  test("is an INVALID_OPTION error for PROXIMAL_BACKEND=gpu", () => {
+    const { report } = runChild({ PROXIMAL_BACKEND: "gpu" });
+    assert.equal(report.code, "INVALID_OPTION");
+    assert.match(report.message ?? "", /PROXIMAL_BACKEND is "gpu".*"cpu" or "wasm"/);
+  });
+
+  test("falls back to cpu with exactly one warning when WebAssembly is missing (node --jitless)", () => {
+    const { report, stderr } = runChild({}, ["--jitless"]);
+    assert.equal(report.name, "cpu");
+    assert.equal(report.simd, false);
+    assert.equal(report.sum, 14);
+    assert.match(
+      report.reason ?? "",
+      /^fallback: WebAssembly SIMD kernels failed to load \(.*no WebAssembly/,
+    );
+    assert.equal(fallbackWarnings(stderr), 1, stderr);
+  });
+
+  test("is a BACKEND_UNAVAILABLE error with PROXIMAL_BACKEND=wasm when WebAssembly is missing", () => {
+    const { report } = runChild({ PROXIMAL_BACKEND: "wasm" }, ["--jitless"]);
+    assert.equal(report.code, "BACKEND_UNAVAILABLE");
+    assert.match(report.message ?? "", /no WebAssembly.*PROXIMAL_BACKEND/);
+  });
+});
