@@ -119,7 +119,15 @@ describe("splitByComparison()", () => {
 
 describe("runSentimentDemo()", () => {
   test("tiny model: the reward model beats chance, PPO raises its score, KL is finite", async () => {
-    // seed 0, QUICK_DEMO_OPTIONS (1 layer, width 32): about 5 s on one core
+    // seed 0, QUICK_DEMO_OPTIONS (1 layer, width 32): 14-19 s on 2 cores under a load average of
+    // about 15 (2026-12-01). Only the cheap half of the demo's claim is checked here: PPO climbs the
+    // reward model it is given. The headline, that PPO raises the judge score over the SFT model
+    // (about +1.5 points, BENCHMARKS.md "rlhf demo"), needs the full budget (a reward model that
+    // agrees with the judge on 93-96% of held-out pairs, 60 PPO updates; 6-8 minutes per seed). At
+    // this budget the judge does not move beyond sampling noise on 32 prompts; measured for seeds
+    // 0 / 1 / 2: judge -0.03 → 0.00 / 0.03 → 0.06 / -0.13 → 0.03, and with 12 PPO updates
+    // 0.03 → -0.16 for seed 1. What does hold on all three seeds: held-out RM accuracy 0.78 / 0.61 /
+    // 0.64 (18 / 38 / 42 pairs) and RM score rising by 0.73 / 0.47 / 0.32.
     const result = await runSentimentDemo({ ...QUICK_DEMO_OPTIONS, seed: 0 });
     assert.ok(result.rewardModel.heldOutAccuracy > 0.5, `RM accuracy ${result.rewardModel.heldOutAccuracy}`);
     assert.ok(
