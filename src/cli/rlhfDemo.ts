@@ -1,8 +1,8 @@
 /**
  * `proximal rlhf demo sentiment --out <dir> [--json]`: the RLHF pipeline of
- * `src/rlhf/tasks/sentimentDemo.ts` (SFT → preference pairs → reward model → PPO, and DPO when
- * available) with a progress line on stderr. Writes into `--out`: `results.json` (everything,
- * with per-update PPO metrics), `ppo.jsonl` (one row per PPO update) and `ppo.svg`/`ppo.png`
+ * `src/rlhf/tasks/sentimentDemo.ts` (SFT → preference pairs → reward model → PPO, and DPO) with a
+ * progress line on stderr. Writes into `--out`: `results.json` (everything, with per-update PPO
+ * metrics), `ppo.jsonl` (one row per PPO update) and `ppo.svg`/`ppo.png`
  * (reward-model score and KL to the reference over PPO updates). Prints the summary on stdout.
  * An existing `--out` is refused before training unless `--force` is given; files are written
  * atomically, and only once the run has finished.
@@ -92,9 +92,7 @@ export async function rlhfDemoCommand(task: string, flags: RlhfDemoFlags): Promi
       `judge score  SFT → PPO   ${p.judgeBefore.toFixed(3)} → ${p.judgeAfter.toFixed(3)}`,
       `RM score     SFT → PPO   ${p.rmBefore.toFixed(3)} → ${p.rmAfter.toFixed(3)}`,
       `KL(PPO ‖ SFT)            ${p.klToRef.toFixed(3)} nats per response`,
-      "status" in result.dpo
-        ? result.dpo.status
-        : `dpo: judge ${result.dpo.judgeAfter.toFixed(3)}, preference accuracy ${result.dpo.preferenceAccuracy.toFixed(3)}`,
+      `dpo: judge ${result.dpo.judgeAfter.toFixed(3)}, preference accuracy ${result.dpo.preferenceAccuracy.toFixed(3)}`,
       `wrote ${join(out, "results.json")}, ppo.jsonl, ppo.svg, ppo.png`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CartPoleEnv } from "../envs/classic/cartPole.js";
 import { register } from "../envs/registry.js";
-import { A3C } from "./a3c.js";
+import type { BaseOptimizerOptions, Optimizer } from "../optim/optimizer.js";
+import { Rng } from "../random/rng.js";
+import { A3C, isGradientFresh } from "./a3c.js";
 import { evaluatePolicy } from "./common/evaluation.js";
 
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
@@ -15,6 +17,43 @@ function codeOf(fn: () => unknown): string | undefined {
   }
   return undefined;
 }
+
+/** A3C with the master's per-gradient step exposed, to drive it without worker threads. */
+class MasterProbe extends A3C {
+  offer(gradient: Float32Array, lag: number): boolean {
+    return this.offerGradient(this.policy.parameters(), gradient, lag);
+  }
+  get optimizerState() {
+    const { json, tensors } = (
+      this as unknown as { optimizer: Optimizer<BaseOptimizerOptions> }
+    ).optimizer.getState();
+    return {
+      json,
+      tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, bitsOf(t.values)])),
+    };
+  }
+  /** Parameter and gradient bits, so -0 vs 0 or a NaN payload would count as a change. */
+  get snapshot() {
+    return this.policy.parameters().map((p) => ({
+      values: bitsOf(p.values),
+      grad: p.grad === null ? null : bitsOf(p.grad.values),
+    }));
+  }
+}
+
+function bitsOf(values: Float32Array): number[] {
+  return Array.from(new Uint32Array(values.slice().buffer));
+}
+
+describe("isGradientFresh()", () => {
+  test("accepts lag <= maxStaleness, rejects beyond it, and accepts everything when maxStaleness is null", () => {
+    assert.equal(isGradientFresh(0, 0), true);
+    assert.equal(isGradientFresh(1, 0), false);
+    assert.equal(isGradientFresh(3, 3), true);
+    assert.equal(isGradientFresh(4, 3), false);
+    assert.equal(isGradientFresh(1_000_000, null), true);
+  });
+});
 
 describe("A3C", () => {
   test("rejects bad options with INVALID_OPTION", () => {
@@ -66,6 +105,32 @@ describe("A3C", () => {
         rejected = s["train/rejectedGradients"];
       },
     });
+  });
+
+  test("a gradient staler than maxStaleness leaves parameters, gradients and optimizer state bit-identical", () => {
+    const model = new MasterProbe("CartPole-v1", { numWorkers: 2, seed: 4, maxStaleness: 1 });
+    const size = model.policy.parameters().reduce((n, p) => n + p.size, 0);
+    const rng = new Rng(4);
+    const gradient = Float32Array.from({ length: size }, () => rng.normal());
+    // one accepted step first, so the optimizer has statistics (RMSprop's square averages) to keep
+    assert.equal(model.offer(gradient, 0), true);
+    const params = model.snapshot;
+    const optimizer = model.optimizerState;
+    assert.equal(
+      model.offer(
+        gradient.map((g) => 100 * g),
+        2,
+      ),
+      false,
+    ); // lag 2 > maxStaleness 1
+    assert.deepEqual(model.snapshot, params);
+    assert.deepEqual(model.optimizerState, optimizer);
+    // the boundary is accepted, and an accepted gradient does move the parameters
+    assert.equal(model.offer(gradient, 1), true);
+    assert.notDeepEqual(
+      model.snapshot.map((p) => p.values),
+      params.map((p) => p.values),
+    );
   });
 
   test("stops its workers when onUpdate returns false", async () => {

@@ -97,6 +97,17 @@ export interface A3CWorkerSetup {
   stats: SharedArrayBuffer;
 }
 
+/**
+ * Whether a gradient lagging the shared parameters by `lag` updates may be applied: always when
+ * `maxStaleness` is null (the paper keeps every gradient), otherwise when `lag <= maxStaleness`.
+ *
+ * @example
+ * isGradientFresh(2, 1); // false: two updates landed since the worker's snapshot
+ */
+export function isGradientFresh(lag: number, maxStaleness: number | null): boolean {
+  return maxStaleness === null || lag <= maxStaleness;
+}
+
 /** Wait at most this long for workers to exit by themselves before terminating them. */
 const EXIT_TIMEOUT_MS = 5000;
 
@@ -233,9 +244,7 @@ export class A3C extends A2C {
           }
           this.progressRemaining = Math.max(0, 1 - this.numTimesteps / totalTimesteps);
           const lr = this.updateLearningRate();
-          const accepted = this.maxStaleness === null || lag <= this.maxStaleness;
-          if (accepted) {
-            this.applyGradient(params, gradients.subarray(w * paramCount, (w + 1) * paramCount));
+          if (this.offerGradient(params, gradients.subarray(w * paramCount, (w + 1) * paramCount), lag)) {
             this.publish(ctl, sharedParams, params);
           } else {
             rejected++;
@@ -291,6 +300,17 @@ export class A3C extends A2C {
       await Promise.all(workers.map((worker) => worker.terminate()));
     }
     return this;
+  }
+
+  /**
+   * The master's verdict on one worker gradient that lags the shared parameters by `lag` updates:
+   * applied (one optimizer step, returns true) when {@link isGradientFresh}, otherwise rejected
+   * (returns false) without touching the parameters, their `.grad` or the optimizer's statistics.
+   */
+  protected offerGradient(params: Tensor[], gradient: Float32Array, lag: number): boolean {
+    if (!isGradientFresh(lag, this.maxStaleness)) return false;
+    this.applyGradient(params, gradient);
+    return true;
   }
 
   /** Put a worker's flat gradient into the parameters' `.grad` and take one optimizer step. */

@@ -4,10 +4,13 @@
  * 1. SFT: a character-level GPT learns to continue review prompts (loss on the response only);
  * 2. preferences: pairs of SFT samples per prompt, labelled chosen/rejected by the fixed judge
  *    (ties dropped); a reward model (initialised from the SFT model, as seed 002 §4.2.2) learns them
- *    with the Bradley-Terry loss `-log σ(r_chosen - r_rejected)`; held-out pairs give its accuracy;
+ *    with the Bradley-Terry loss `-log σ(r_chosen - r_rejected)`; held-out pairs give its accuracy.
+ *    Held-out means other sampled pairs over the same 40 prompts (10 subjects × 4 verbs) that
+ *    share no comparison with the training pairs ({@link splitByComparison}); the judge defines
+ *    the preference, so the accuracy measures agreement with the judge;
  * 3. PPO with the four models ({@link PPOTrainer}) steers the actor toward what the reward model
  *    likes, with the KL penalty to the SFT reference;
- * 4. DPO on the same pairs, when `src/rlhf/dpoTrainer.ts` is present (loaded lazily).
+ * 4. DPO ({@link DPOTrainer}) on the same training pairs.
  * The judge scores samples of the SFT model, the PPO actor and the DPO policy on fixed prompts.
  */
 import { ProximalError } from "../../errors.js";
@@ -18,6 +21,7 @@ import { crossEntropy, mean, narrow, neg, softplus, sub } from "../../tensor/ops
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { CharTokenizer } from "../charTokenizer.js";
 import type { DPOConfig } from "../dpoConfig.js";
+import { DPOTrainer } from "../dpoTrainer.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
 import type { PPOConfig } from "../ppoConfig.js";
 import { type PPOStepStats, PPOTrainer, responseLogProbs, type SequenceBatch } from "../ppoTrainer.js";
@@ -36,7 +40,10 @@ export interface SentimentDemoOptions {
   sftSteps?: number;
   /** Sequences per SFT / reward-model step. @defaultValue 32 */
   batchSize?: number;
-  /** Prompts sampled twice for preference pairs (ties are dropped, a fifth are held out). @defaultValue 1500 */
+  /**
+   * Prompts sampled twice for preference pairs (ties are dropped; about a fifth of the pairs are held
+   * out, whole comparisons at a time: {@link splitByComparison}). @defaultValue 1500
+   */
   pairPrompts?: number;
   /** Reward-model steps (Adam, lr 1e-3). @defaultValue 500 */
   rewardSteps?: number;
@@ -46,7 +53,7 @@ export interface SentimentDemoOptions {
   ppoBatchSize?: number;
   /** PPO options; the demo's defaults are below in {@link DEMO_PPO_CONFIG}. */
   ppo?: PPOConfig;
-  /** DPO steps on the preference pairs, when DPO is available. @defaultValue 300 */
+  /** DPO steps on the training preference pairs. @defaultValue 300 */
   dpoSteps?: number;
   /** Fixed prompts the judge evaluates on. @defaultValue 128 */
   evalPrompts?: number;
@@ -66,6 +73,10 @@ export interface DemoProgress {
 /** What {@link runSentimentDemo} returns (the `--json` output of `proximal rlhf demo sentiment`). */
 export interface SentimentDemoResult {
   sft: { loss: number };
+  /**
+   * `heldOutAccuracy`: fraction of held-out pairs the reward model ranks as the judge does. Held-out
+   * pairs are new samples over the same prompts that repeat no training comparison.
+   */
   rewardModel: { heldOutAccuracy: number; trainPairs: number; heldOutPairs: number };
   ppo: {
     /** Mean judge score of the SFT model's samples on the eval prompts. */
@@ -79,9 +90,9 @@ export interface SentimentDemoResult {
     /** Metrics of every update ({@link PPOStepStats}). */
     history: PPOStepStats[];
   };
-  dpo: { judgeAfter: number; preferenceAccuracy: number } | { status: string };
+  dpo: { judgeAfter: number; preferenceAccuracy: number };
   /** A few samples before and after, for the eye. */
-  samples: { prompt: string; sft: string; ppo: string; dpo?: string }[];
+  samples: { prompt: string; sft: string; ppo: string; dpo: string }[];
   seconds: Record<string, number>;
 }
 
@@ -122,10 +133,66 @@ export const QUICK_DEMO_OPTIONS: SentimentDemoOptions = {
  */
 export const DEMO_DPO_CONFIG: DPOConfig = { beta: 0.1, learningRate: 3e-4, loggingSteps: 10 };
 
-interface EncodedPair {
+/** A preference pair as token ids (the prompt starts with bos; the responses end with eos when generated). */
+export interface EncodedPair {
   prompt: number[];
   chosen: number[];
   rejected: number[];
+}
+
+/** Fraction of the preference pairs held out for the reward model's accuracy. */
+const HELD_OUT_FRACTION = 0.2;
+
+/**
+ * The comparison a pair makes: its prompt and the unordered pair of responses, so
+ * (prompt, a, b) and (prompt, b, a) are the same comparison whichever side was chosen.
+ *
+ * @example
+ * comparisonKey({ prompt: [1, 5], chosen: [7, 2], rejected: [6, 2] }) ===
+ *   comparisonKey({ prompt: [1, 5], chosen: [6, 2], rejected: [7, 2] }); // true
+ */
+export function comparisonKey(pair: EncodedPair): string {
+  const [first, second] = [pair.chosen.join(","), pair.rejected.join(",")].sort();
+  return `${pair.prompt.join(",")}|${first}|${second}`;
+}
+
+/**
+ * Split preference pairs into training and held-out sets that share no comparison
+ * ({@link comparisonKey}): all copies of a comparison land on the same side. The held-out side is
+ * the first `heldOutFraction` of the sampled order (at least one pair), decided per comparison: a
+ * comparison is held out when one of its copies, picked with `rng`, falls there. So a comparison is
+ * held out with the same chance however often it was sampled (the first copy would favour frequent
+ * ones), and pairs that are all distinct split exactly as by position. Each side keeps the sampled
+ * order. Throws INVALID_ARGUMENT when a side comes out empty (too few distinct comparisons).
+ */
+export function splitByComparison(
+  pairs: readonly EncodedPair[],
+  heldOutFraction: number,
+  rng: Rng,
+): { train: EncodedPair[]; heldOut: EncodedPair[] } {
+  const positions = new Map<string, number[]>();
+  const keys = pairs.map((pair, i) => {
+    const key = comparisonKey(pair);
+    const seen = positions.get(key);
+    if (seen === undefined) positions.set(key, [i]);
+    else seen.push(i);
+    return key;
+  });
+  const cut = Math.max(1, Math.floor(pairs.length * heldOutFraction));
+  const heldOutKeys = new Set<string>();
+  for (const [key, at] of positions) if (at[rng.integer(at.length)] < cut) heldOutKeys.add(key);
+  const train: EncodedPair[] = [];
+  const heldOut: EncodedPair[] = [];
+  pairs.forEach((pair, i) => {
+    (heldOutKeys.has(keys[i]) ? heldOut : train).push(pair);
+  });
+  if (train.length === 0 || heldOut.length === 0) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `splitByComparison: ${pairs.length} pairs make ${positions.size} distinct comparison(s), and holding out ${heldOutFraction} of them left ${train.length} to train on and ${heldOut.length} held out. Sample more pairs (pairPrompts) or from a more varied model (more sftSteps).`,
+    );
+  }
+  return { train, heldOut };
 }
 
 /** Run the whole pipeline; see the file header. */
@@ -177,9 +244,10 @@ export async function runSentimentDemo(options: SentimentDemoOptions = {}): Prom
       `runSentimentDemo: only ${pairs.length} of ${options.pairPrompts ?? 1500} prompt pairs differ in judge score, too few for a reward model. Raise sftSteps (the SFT model does not write lexicon words yet) or pairPrompts.`,
     );
   }
-  const heldOut = Math.max(1, Math.floor(pairs.length / 5));
-  const trainPairs = pairs.slice(heldOut);
-  const testPairs = pairs.slice(0, heldOut);
+  // a generator of its own, so the split leaves every other draw of the demo as it was
+  const split = splitByComparison(pairs, HELD_OUT_FRACTION, new Rng(seed + 2_000_003));
+  const trainPairs = split.train;
+  const testPairs = split.heldOut;
   const rewardModel = new GPTRewardModel(cloneGPT(sft), { rng: rng.spawn() });
   const heldOutAccuracy = await timed("reward", () =>
     trainRewardModel(rewardModel, trainPairs, testPairs, {
@@ -210,17 +278,11 @@ export async function runSentimentDemo(options: SentimentDemoOptions = {}): Prom
   });
   const after = evaluate(trainer, trainer.actor, evalPrompts.map(encodePrompt), tokenizer, seed);
 
-  // 4. DPO on the same pairs (optional) ----------------------------------------------------------
+  // 4. DPO on the same training pairs -------------------------------------------------------------
   const dpo = await timed("dpo", () =>
     runDpo(sft, trainPairs, testPairs, options.dpoSteps ?? 300, batchSize, seed, tokenizer, progress),
   );
-  let dpoSamples: string[] | undefined;
-  let dpoResult: SentimentDemoResult["dpo"] = { status: "dpo: not available" };
-  if (dpo !== null) {
-    const afterDpo = evaluate(evaluator, dpo.policy, evalPrompts.map(encodePrompt), tokenizer, seed);
-    dpoResult = { judgeAfter: afterDpo.judge, preferenceAccuracy: dpo.preferenceAccuracy };
-    dpoSamples = afterDpo.texts;
-  }
+  const afterDpo = evaluate(evaluator, dpo.policy, evalPrompts.map(encodePrompt), tokenizer, seed);
 
   return {
     sft: { loss: sftLoss },
@@ -233,12 +295,12 @@ export async function runSentimentDemo(options: SentimentDemoOptions = {}): Prom
       klToRef: after.kl,
       history,
     },
-    dpo: dpoResult,
+    dpo: { judgeAfter: afterDpo.judge, preferenceAccuracy: dpo.preferenceAccuracy },
     samples: evalPrompts.slice(0, 6).map((prompt, i) => ({
       prompt,
       sft: before.texts[i],
       ppo: after.texts[i],
-      ...(dpoSamples === undefined ? {} : { dpo: dpoSamples[i] }),
+      dpo: afterDpo.texts[i],
     })),
     seconds,
   };
@@ -435,13 +497,12 @@ function evaluate(
 }
 
 /**
- * DPO (Rafailov et al. 2023, arXiv:2305.18290; seed 002 §4.3) on the same preference pairs with
- * {@link DPOTrainer}, loaded lazily; null when the module is not there (the demo then reports
- * "dpo: not available"). The policy starts from a copy of the SFT model, the reference is the SFT
+ * DPO (Rafailov et al. 2023, arXiv:2305.18290; seed 002 §4.3) on the training preference pairs
+ * with {@link DPOTrainer}. The policy starts from a copy of the SFT model, the reference is the SFT
  * model; `preferenceAccuracy` is the held-out fraction of pairs whose implicit reward
  * `β (log π - log π_ref)` ranks the chosen response first (TRL `rewards/accuracies`).
  */
-async function runDpo(
+function runDpo(
   sft: GPT,
   trainPairs: EncodedPair[],
   testPairs: EncodedPair[],
@@ -450,19 +511,13 @@ async function runDpo(
   seed: number,
   tokenizer: CharTokenizer,
   progress: (e: DemoProgress) => void,
-): Promise<{ policy: GPT; preferenceAccuracy: number } | null> {
-  let dpoModule: typeof import("../dpoTrainer.js");
-  try {
-    dpoModule = await import("../dpoTrainer.js");
-  } catch {
-    return null;
-  }
+): { policy: GPT; preferenceAccuracy: number } {
   // DPOTrainer reads text rows: the prompt without bos, the responses without eos (it adds both back)
   const text = (ids: number[]) => tokenizer.decode(ids, { skipSpecialTokens: true });
   const rows = (pairs: EncodedPair[]) =>
     pairs.map((p) => ({ prompt: text(p.prompt), chosen: text(p.chosen), rejected: text(p.rejected) }));
   const policy = cloneGPT(sft);
-  const trainer = new dpoModule.DPOTrainer({
+  const trainer = new DPOTrainer({
     model: policy,
     refModel: sft,
     tokenizer,
