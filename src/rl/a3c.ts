@@ -1,6 +1,6 @@
 /**
  * Asynchronous Advantage Actor-Critic (Mnih et al. 2016, https://arxiv.org/abs/1602.01783,
- * Algorithm S3; seed 002's A3C outline, QA 6-3): several workers, each with its own envs and its own
+ * Algorithm S3): several workers, each with its own envs and its own
  * copy of the network, collect n-step rollouts, compute the {@link A2C} loss gradient on them
  * (`a2cLoss`: `-log π(a|s)·A + vfCoef·(R - V)² - entCoef·H`, clipped to `maxGradNorm`) and push it
  * to the shared parameters, which are updated without waiting for the other workers.
@@ -15,7 +15,7 @@
  *   not used: with few cores, the master's step costs microseconds next to a rollout.
  * - Staleness is bounded by construction: a worker posts one gradient, waits for the master's
  *   verdict (applied or rejected), then refreshes its copy from the shared parameters before its
- *   next rollout (seed 002: "sync thread-specific parameters with the global ones"). So a gradient
+ *   next rollout (Algorithm S3: "synchronize thread-specific parameters θ' = θ"). So a gradient
  *   is computed on parameters at most one rollout (of this worker) old: its lag, the number of
  *   updates applied between its snapshot and its own application, counts only the other workers'
  *   gradients that arrived meanwhile (about `numWorkers - 1` when the workers run at equal speed).

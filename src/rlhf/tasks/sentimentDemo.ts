@@ -1,9 +1,9 @@
 /**
  * The RLHF pipeline end to end on the "positive review" task ({@link ./sentiment.ts}), small enough
- * for a laptop CPU (Ouyang et al. 2022, arXiv:2203.02155, Figure 2; seed 002 §4.2):
+ * for a laptop CPU (Ouyang et al. 2022, arXiv:2203.02155, Figure 2):
  * 1. SFT: a character-level GPT learns to continue review prompts (loss on the response only);
  * 2. preferences: pairs of SFT samples per prompt, labelled chosen/rejected by the fixed judge
- *    (ties dropped); a reward model (initialised from the SFT model, as seed 002 §4.2.2) learns them
+ *    (ties dropped); a reward model (initialised from the SFT model, as Ouyang et al. 2022, §3.5) learns them
  *    with the Bradley-Terry loss `-log σ(r_chosen - r_rejected)`; held-out pairs give its accuracy.
  *    Held-out means other sampled pairs over the same 40 prompts (10 subjects × 4 verbs) that
  *    share no comparison with the training pairs ({@link splitByComparison}); the judge defines
@@ -426,7 +426,7 @@ function responses(batch: SequenceBatch): number[][] {
   });
 }
 
-/** Bradley-Terry training (seed 002 §4.2.2); returns the held-out accuracy `P(r_chosen > r_rejected)`. */
+/** Bradley-Terry training (Ouyang et al. 2022, eq. 1); returns the held-out accuracy `P(r_chosen > r_rejected)`. */
 async function trainRewardModel(
   model: GPTRewardModel,
   trainPairs: EncodedPair[],
@@ -497,7 +497,7 @@ function evaluate(
 }
 
 /**
- * DPO (Rafailov et al. 2023, arXiv:2305.18290; seed 002 §4.3) on the training preference pairs
+ * DPO (Rafailov et al. 2023, arXiv:2305.18290, eq. 7) on the training preference pairs
  * with {@link DPOTrainer}. The policy starts from a copy of the SFT model, the reference is the SFT
  * model; `preferenceAccuracy` is the held-out fraction of pairs whose implicit reward
  * `β (log π - log π_ref)` ranks the chosen response first (TRL `rewards/accuracies`).
