@@ -29,6 +29,13 @@ interface LmFigures {
     generateTokensPerSecond: number;
     threads: number;
     version: string;
+    /** The BLAS library torch's matmuls ran on (Debian's torch uses whatever libblas.so.3 resolves to). */
+    blas: string;
+    blasLibrary: string | null;
+    /** OpenBLAS's own thread count (null for other BLASes). */
+    blasThreads: number | null;
+    /** Process CPU seconds per wall second over torch's timed work: about 1 on one core. */
+    cpuPerWall: number;
   } | null;
   torchNote: string | null;
   workload: LmWorkload;
@@ -141,7 +148,20 @@ function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: st
   if (probe.status !== 0) {
     return { torch: null, note: `torch reference skipped: ${PYTHON} has no torch.` };
   }
-  const result = spawnSync(PYTHON, [script, JSON.stringify(w)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  // one thread everywhere: torch's intra-op pool, OpenMP, and the BLAS's own pool (OpenBLAS starts
+  // one thread per core unless told otherwise, whatever torch.set_num_threads says)
+  const threads = String(w.threads);
+  const result = spawnSync(PYTHON, [script, JSON.stringify(w)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    env: {
+      ...process.env,
+      OMP_NUM_THREADS: threads,
+      OPENBLAS_NUM_THREADS: threads,
+      MKL_NUM_THREADS: threads,
+      BLIS_NUM_THREADS: threads,
+    },
+  });
   if (result.status !== 0) {
     return {
       torch: null,
@@ -155,7 +175,11 @@ function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: st
       generateTokensPerSecond: parsed.generateTokensPerSecond,
       threads: parsed.threads,
       version: parsed.torch,
+      blas: parsed.blas,
+      blasLibrary: parsed.blasLibrary,
+      blasThreads: parsed.blasThreads,
+      cpuPerWall: parsed.cpuPerWall,
     },
-    note: `torch ${parsed.torch} on ${parsed.threads} thread(s), same model and work (scripts/bench/lmTorch.py).`,
+    note: `torch ${parsed.torch} on ${parsed.threads} thread(s) (CPU/wall ${parsed.cpuPerWall.toFixed(2)}), BLAS: ${parsed.blas}${parsed.blasThreads === null ? "" : ` with ${parsed.blasThreads} thread(s)`} (${parsed.blasLibrary}); same model and work (scripts/bench/lmTorch.py).`,
   };
 }
