@@ -3,14 +3,16 @@
 Run by src/bench/lmBench.ts as a subprocess:
     /usr/bin/python3 scripts/bench/lmTorch.py '{"vocabSize": 4096, ...}'
 and prints one JSON object {"trainTokensPerSecond", "generateTokensPerSecond", "threads", "torch",
-"blas", "blasLibrary", "blasThreads", "cpuPerWall"}.
+"blas", "blasLibrary", "blasThreads", "trainTokensPerCpuSecond", "generateTokensPerCpuSecond",
+"cpuPerWall"}.
 
 Debian's torch is built with BLAS_INFO=generic: its matmuls call whichever libblas.so.3 the
 `libblas.so.3-x86_64-linux-gnu` alternative points to (Netlib's reference BLAS from libblas3, or
 OpenBLAS, ...), and that choice changes the figures several-fold. So the script names the BLAS
 library actually mapped into this process after the run (from /proc/self/maps), with OpenBLAS's
 own config string and thread count when it is OpenBLAS. `cpuPerWall` (process CPU time / wall time
-over the timed work) near 1 confirms the run used one core.
+over the timed work) above 1 means more than one core was used; well below 1, that the process
+waited for a core on a loaded machine. Tokens per CPU second are then the fairer comparison.
 
 The model is GPT-2's layout (token + learned position embeddings, pre-LN blocks, fused qkv,
 causal attention, GELU tanh MLP 4x, final LayerNorm, LM head tied to the embedding), written out
@@ -129,12 +131,12 @@ def main():
         opt.step()
 
     train_step()  # warm-up
-    cpu_start = time.process_time()
+    train_cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(c["trainSteps"]):
         train_step()
     train_seconds = time.perf_counter() - start
-    train_end_cpu = time.process_time()
+    train_cpu = time.process_time() - train_cpu_start
     train_tps = c["trainSteps"] * c["trainBatch"] * c["nPositions"] / train_seconds
 
     prompt = torch.randint(0, c["vocabSize"], (c["genBatch"], c["promptLength"]))
@@ -151,12 +153,12 @@ def main():
                 logits, cache = model(token, cache)
 
     generate()  # warm-up
-    gen_start_cpu = time.process_time()
+    gen_cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(c["genRepeats"]):
         generate()
     gen_seconds = time.perf_counter() - start
-    cpu_seconds = time.process_time() - cpu_start - (gen_start_cpu - train_end_cpu)
+    gen_cpu = time.process_time() - gen_cpu_start
     blas, blas_path, blas_threads = blas_in_use()
     gen_tps = c["genRepeats"] * c["genBatch"] * new_tokens / gen_seconds
     print(
@@ -169,7 +171,9 @@ def main():
                 "blas": blas,
                 "blasLibrary": blas_path,
                 "blasThreads": blas_threads,
-                "cpuPerWall": cpu_seconds / (train_seconds + gen_seconds),
+                "trainTokensPerCpuSecond": c["trainSteps"] * c["trainBatch"] * c["nPositions"] / train_cpu,
+                "generateTokensPerCpuSecond": c["genRepeats"] * c["genBatch"] * new_tokens / gen_cpu,
+                "cpuPerWall": (train_cpu + gen_cpu) / (train_seconds + gen_seconds),
             }
         )
     )
