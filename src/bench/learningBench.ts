@@ -243,8 +243,8 @@ export async function learnOnce(
  * issue's step budget with 3 seeds, and report the mean return of 20 deterministic evaluation
  * episodes. Each algorithm uses its `rlzoo` preset (with its normalisation) when it has one for the
  * env, else its defaults, and the `config` column says which; a preset that exists but does not
- * load stops the bench before the first run (see {@link resolveBenchConfig}). Algorithms not present yet are listed as "not
- * available". `PROXIMAL_BENCH_ONLY=PPO` (or `PPO:CartPole-v1,A2C`) limits the runs;
+ * load stops the bench before the first run (see {@link resolveBenchConfig}). Algorithms not
+ * present yet are listed as "not available". `PROXIMAL_BENCH_ONLY=PPO` (or `PPO:CartPole-v1,A2C`) limits the runs;
  * `PROXIMAL_BENCH_SEEDS=0,1` picks seeds. `--quick`: one seed, a tenth of the steps, 5 episodes.
  */
 export async function run(options: BenchOptions): Promise<void> {
@@ -260,7 +260,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const selected = RUNS.filter(
     (r) => only.length === 0 || only.some((o) => o.toUpperCase() === r.algo || o === `${r.algo}:${r.env}`),
   );
-  // every preset is read before the first run, so a broken one fails in seconds, not hours in
+  // every preset is read before the first run, so a broken one fails at once, not hours in
   for (const spec of selected) {
     if ((await findAlgorithm(spec.algo)) !== null) await resolveBenchConfig(spec);
   }
