@@ -2,7 +2,17 @@
 
 Run by src/bench/lmBench.ts as a subprocess:
     /usr/bin/python3 scripts/bench/lmTorch.py '{"vocabSize": 4096, ...}'
-and prints one JSON object {"trainTokensPerSecond", "generateTokensPerSecond", "threads", "torch"}.
+and prints one JSON object {"trainTokensPerSecond", "generateTokensPerSecond", "threads", "torch",
+"blas", "blasLibrary", "blasThreads", "trainTokensPerCpuSecond", "generateTokensPerCpuSecond",
+"cpuPerWall"}.
+
+Debian's torch is built with BLAS_INFO=generic: its matmuls call whichever libblas.so.3 the
+`libblas.so.3-x86_64-linux-gnu` alternative points to (Netlib's reference BLAS from libblas3, or
+OpenBLAS, ...), and that choice changes the figures several-fold. So the script names the BLAS
+library actually mapped into this process after the run (from /proc/self/maps), with OpenBLAS's
+own config string and thread count when it is OpenBLAS. `cpuPerWall` (process CPU time / wall time
+over the timed work) above 1 means more than one core was used; well below 1, that the process
+waited for a core on a loaded machine. Tokens per CPU second are then the fairer comparison.
 
 The model is GPT-2's layout (token + learned position embeddings, pre-LN blocks, fused qkv,
 causal attention, GELU tanh MLP 4x, final LayerNorm, LM head tied to the embedding), written out
@@ -12,8 +22,10 @@ backward, AdamW step. Generation: sampling at temperature 1 with a KV cache, one
 the whole batch, no stop token. Threads default to 1 to match proximal's single-threaded engine.
 """
 
+import ctypes
 import json
 import math
+import os
 import sys
 import time
 
@@ -68,6 +80,41 @@ class GPT(torch.nn.Module):
         return self.ln_f(x) @ self.wte.weight.t(), new_cache
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [
+        ("dli_fname", ctypes.c_char_p),
+        ("dli_fbase", ctypes.c_void_p),
+        ("dli_sname", ctypes.c_char_p),
+        ("dli_saddr", ctypes.c_void_p),
+    ]
+
+
+def blas_in_use():
+    """The library whose sgemm_ libtorch_cpu calls: (description, resolved path, threads or None).
+
+    Looked up as the dynamic linker binds libtorch_cpu's own symbols (dlsym on its handle searches
+    it and its dependencies in load order), then dladdr names the library that defines it. Both
+    libblas.so.3 and OpenBLAS (through liblapack.so.3) can be mapped at once, so /proc/self/maps
+    alone does not say which one runs the matmuls.
+    """
+    with open("/proc/self/maps") as maps:
+        mapped = {line.split()[-1] for line in maps if "libtorch_cpu.so" in line}
+    if not mapped:
+        return "unknown (libtorch_cpu.so not mapped)", None, None
+    sgemm = ctypes.cast(ctypes.CDLL(mapped.pop()).sgemm_, ctypes.c_void_p)
+    info = _DlInfo()
+    if ctypes.CDLL(None).dladdr(sgemm, ctypes.byref(info)) == 0:
+        return "unknown (dladdr failed)", None, None
+    path = os.path.realpath(info.dli_fname.decode())
+    if "openblas" in path:
+        lib = ctypes.CDLL(path)
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        return lib.openblas_get_config().decode(), path, lib.openblas_get_num_threads()
+    if "/blas/libblas.so.3" in path:
+        return "reference BLAS (Netlib, Debian libblas3)", path, None
+    return os.path.basename(path), path, None
+
+
 def main():
     c = json.loads(sys.argv[1])
     torch.set_num_threads(c.get("threads", 1))
@@ -84,10 +131,12 @@ def main():
         opt.step()
 
     train_step()  # warm-up
+    train_cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(c["trainSteps"]):
         train_step()
     train_seconds = time.perf_counter() - start
+    train_cpu = time.process_time() - train_cpu_start
     train_tps = c["trainSteps"] * c["trainBatch"] * c["nPositions"] / train_seconds
 
     prompt = torch.randint(0, c["vocabSize"], (c["genBatch"], c["promptLength"]))
@@ -104,10 +153,13 @@ def main():
                 logits, cache = model(token, cache)
 
     generate()  # warm-up
+    gen_cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(c["genRepeats"]):
         generate()
     gen_seconds = time.perf_counter() - start
+    gen_cpu = time.process_time() - gen_cpu_start
+    blas, blas_path, blas_threads = blas_in_use()
     gen_tps = c["genRepeats"] * c["genBatch"] * new_tokens / gen_seconds
     print(
         json.dumps(
@@ -116,6 +168,12 @@ def main():
                 "generateTokensPerSecond": gen_tps,
                 "threads": torch.get_num_threads(),
                 "torch": torch.__version__,
+                "blas": blas,
+                "blasLibrary": blas_path,
+                "blasThreads": blas_threads,
+                "trainTokensPerCpuSecond": c["trainSteps"] * c["trainBatch"] * c["nPositions"] / train_cpu,
+                "generateTokensPerCpuSecond": c["genRepeats"] * c["genBatch"] * new_tokens / gen_cpu,
+                "cpuPerWall": (train_cpu + gen_cpu) / (train_seconds + gen_seconds),
             }
         )
     )

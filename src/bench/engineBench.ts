@@ -25,6 +25,12 @@ interface MatmulRow {
 
 interface TrainStepRow {
   batch: number;
+  /** Untimed calls each implementation gets before it is timed (the same for all four). */
+  warmupSteps: number;
+  /** Timed calls per round of proximal wasm and TensorFlow.js wasm (the same for both). */
+  timedSteps: number;
+  /** Timed calls of proximal cpu and TensorFlow.js cpu (the same for both). */
+  timedStepsCpu: number;
   proximalMs: number;
   proximalCpuMs: number;
   tfjsWasmMs: number | null;
@@ -61,6 +67,7 @@ export async function run(options: BenchOptions): Promise<void> {
   printTable(
     trainStep.map((r) => ({
       batch: r.batch,
+      "warm-up": r.warmupSteps,
       "proximal wasm ms": r.proximalMs,
       "proximal cpu ms": r.proximalCpuMs,
       "tfjs wasm ms": r.tfjsWasmMs ?? "n/a",
@@ -249,15 +256,20 @@ function median(values: number[]): number {
 /**
  * proximal (wasm) and TensorFlow.js (wasm) measured in alternating rounds, so that a noisy machine
  * slows both alike; the ratio is the median of the per-round ratios. The cpu columns get one round.
+ * Every implementation gets the same untimed warm-up (`warmupSteps` calls right after it is built,
+ * so JIT compilation, wasm tiering and allocator growth are paid on both sides) and the same number
+ * of timed calls per round.
  */
 async function measureTrainStep(batch: number, quick: boolean): Promise<TrainStepRow> {
   const reps = quick ? 5 : batch === 64 ? 1000 : 40;
+  const cpuReps = Math.ceil(reps / 8);
+  const warmupSteps = quick ? 2 : batch === 64 ? 300 : 20;
   const rounds = quick ? 1 : 5;
   const proximal = withBackend("wasm", () => makeProximalStep(batch));
   const proximalRun = () => withBackend("wasm", proximal);
-  withBackend("wasm", () => timeSteps(proximal, 0, quick ? 2 : 300));
+  timeSteps(proximalRun, 0, warmupSteps);
   const tfWasm = await makeTfjsStep("wasm", batch);
-  if (tfWasm) timeSteps(tfWasm.step, 0, quick ? 2 : 20);
+  if (tfWasm) timeSteps(tfWasm.step, 0, warmupSteps);
   const proximalTimes: number[] = [];
   const tfTimes: number[] = [];
   const ratios: number[] = [];
@@ -265,19 +277,22 @@ async function measureTrainStep(batch: number, quick: boolean): Promise<TrainSte
     const p = timeSteps(proximalRun, reps, 0);
     proximalTimes.push(p);
     if (tfWasm) {
-      const t = timeSteps(tfWasm.step, Math.ceil(reps / 8), 0);
+      const t = timeSteps(tfWasm.step, reps, 0);
       tfTimes.push(t);
       ratios.push(t / p);
     }
   }
   tfWasm?.dispose();
   const cpuStep = withBackend("cpu", () => makeProximalStep(batch));
-  const proximalCpuMs = withBackend("cpu", () => timeSteps(cpuStep, Math.ceil(reps / 8), quick ? 1 : 20));
+  const proximalCpuMs = withBackend("cpu", () => timeSteps(cpuStep, cpuReps, warmupSteps));
   const tfCpu = await makeTfjsStep("cpu", batch);
-  const tfjsCpuMs = tfCpu ? timeSteps(tfCpu.step, Math.ceil(reps / 8), quick ? 1 : 5) : null;
+  const tfjsCpuMs = tfCpu ? timeSteps(tfCpu.step, cpuReps, warmupSteps) : null;
   tfCpu?.dispose();
   return {
     batch,
+    warmupSteps,
+    timedSteps: reps,
+    timedStepsCpu: cpuReps,
     proximalMs: median(proximalTimes),
     proximalCpuMs,
     tfjsWasmMs: tfWasm ? median(tfTimes) : null,

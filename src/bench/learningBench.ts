@@ -3,15 +3,16 @@ import type { VectorEnv } from "../envs/vector/vectorEnv.js";
 import { VectorNormalizeObservation } from "../envs/vector/vectorNormalizeObservation.js";
 import { VectorNormalizeReward } from "../envs/vector/vectorNormalizeReward.js";
 import { VectorRecordEpisodeStatistics } from "../envs/vector/vectorRecordEpisodeStatistics.js";
+import { ProximalError } from "../errors.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
 import type { OnPolicyAlgorithm, UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
-import type { NormalizeSpec } from "../rl/presets.js";
-import { loadPreset } from "../rl/presets.js";
+import type { NormalizeSpec, Preset } from "../rl/presets.js";
+import { listPresets, loadPresetFile } from "../rl/presets.js";
 import type { BenchOptions } from "./suites.js";
 import { printTable } from "./suites.js";
 
 /** One learning run of the policy-gradient issue: algorithm, env and step budget. */
-interface RunSpec {
+export interface RunSpec {
   algo: string;
   env: string;
   steps: number;
@@ -45,7 +46,10 @@ export interface LearningRun {
   meanReturn: number | null;
   /** Rolling-100 training return at the end (stochastic policy, the env's own rewards). */
   trainReturn: number | null;
-  /** Which configuration ran: `rlzoo` preset entry or the algorithm's defaults. */
+  /**
+   * Which configuration ran: the preset's name, or `defaults (...)` saying why no preset applied
+   * (see {@link resolveBenchConfig}).
+   */
   config: string;
   status: "ok" | "not available" | "failed";
   error?: string;
@@ -114,6 +118,60 @@ export async function evaluateRun(
   return result.meanReturn;
 }
 
+/** What a bench run trains with, from {@link resolveBenchConfig}. */
+export interface BenchConfig {
+  /** Options for the algorithm's constructor (empty for its defaults). */
+  options: Record<string, unknown>;
+  normalize: NormalizeSpec | null;
+  /** The preset's name, or `defaults (<why>)`. */
+  config: string;
+}
+
+/** How {@link resolveBenchConfig} reads presets; tests pass their own. */
+export interface PresetSource {
+  list: (algorithm: string) => Promise<string[]>;
+  load: (preset: string, algorithm: string) => Promise<Record<string, Preset>>;
+}
+
+const SHIPPED_PRESETS: PresetSource = { list: listPresets, load: loadPresetFile };
+
+/**
+ * The configuration of one bench run. A preset named in the spec must exist and have an entry for
+ * the env. Without one, the run uses the algorithm's `rlzoo` preset when the algorithm has a
+ * `presets/<algo>/rlzoo.yaml` with an entry for the env, and the algorithm's defaults only when it
+ * genuinely has none (no such file, or no entry for the env); `config` then says which.
+ * @throws ProximalError from the preset loader for a preset that exists but does not parse or
+ *   validate (`MALFORMED_FILE`, `INVALID_OPTION`), and `UNKNOWN_NAME` / `UNKNOWN_ENV` for an
+ *   explicitly named preset that is missing or has no entry for the env.
+ */
+export async function resolveBenchConfig(
+  spec: RunSpec,
+  source: PresetSource = SHIPPED_PRESETS,
+): Promise<BenchConfig> {
+  const explicit = spec.preset !== undefined;
+  const name = spec.preset ?? "rlzoo";
+  const defaults = (why: string): BenchConfig => ({
+    options: {},
+    normalize: null,
+    config: `defaults (${why})`,
+  });
+  if (!explicit && !(await source.list(spec.algo)).includes(name)) {
+    return defaults(`no presets/${spec.algo.toLowerCase()}/${name}.yaml`);
+  }
+  const entries = await source.load(name, spec.algo);
+  const entry = entries[spec.env];
+  if (entry === undefined) {
+    if (explicit) {
+      throw new ProximalError(
+        "UNKNOWN_ENV",
+        `The ${spec.algo} preset "${name}" has no entry for ${spec.env}. It covers: ${Object.keys(entries).join(", ")}.`,
+      );
+    }
+    return defaults(`${name} has no ${spec.env} entry`);
+  }
+  return { options: entry.options, normalize: entry.normalize, config: name };
+}
+
 /** Train one algorithm on one env with one seed and evaluate it. */
 export async function learnOnce(
   spec: RunSpec,
@@ -136,17 +194,8 @@ export async function learnOnce(
       status: "not available",
     };
   }
-  let options: Record<string, unknown> = {};
-  let normalize: NormalizeSpec | null = null;
-  let config = "defaults";
-  try {
-    const preset = await loadPreset(spec.preset ?? "rlzoo", spec.env, spec.algo);
-    options = preset.options;
-    normalize = preset.normalize;
-    config = spec.preset ?? "rlzoo";
-  } catch {
-    // no rlzoo preset for this algorithm yet: its defaults
-  }
+  // outside the try below: a broken preset stops the bench instead of becoming a "failed" row
+  const { options, normalize, config } = await resolveBenchConfig(spec);
   try {
     const gamma = typeof options.gamma === "number" ? options.gamma : 0.99;
     const numEnvs = typeof options.numEnvs === "number" ? options.numEnvs : 1;
@@ -192,9 +241,10 @@ export async function learnOnce(
 /**
  * `proximal bench learning`: train each algorithm of the policy-gradient issue on its env for the
  * issue's step budget with 3 seeds, and report the mean return of 20 deterministic evaluation
- * episodes. PPO uses the `rlzoo` preset (with its normalisation); other algorithms their `rlzoo`
- * preset when one exists, else their defaults. Algorithms not present yet are listed as "not
- * available". `PROXIMAL_BENCH_ONLY=PPO` (or `PPO:CartPole-v1,A2C`) limits the runs;
+ * episodes. Each algorithm uses its `rlzoo` preset (with its normalisation) when it has one for the
+ * env, else its defaults, and the `config` column says which; a preset that exists but does not
+ * load stops the bench before the first run (see {@link resolveBenchConfig}). Algorithms not
+ * present yet are listed as "not available". `PROXIMAL_BENCH_ONLY=PPO` (or `PPO:CartPole-v1,A2C`) limits the runs;
  * `PROXIMAL_BENCH_SEEDS=0,1` picks seeds. `--quick`: one seed, a tenth of the steps, 5 episodes.
  */
 export async function run(options: BenchOptions): Promise<void> {
@@ -210,6 +260,10 @@ export async function run(options: BenchOptions): Promise<void> {
   const selected = RUNS.filter(
     (r) => only.length === 0 || only.some((o) => o.toUpperCase() === r.algo || o === `${r.algo}:${r.env}`),
   );
+  // every preset is read before the first run, so a broken one fails at once, not hours in
+  for (const spec of selected) {
+    if ((await findAlgorithm(spec.algo)) !== null) await resolveBenchConfig(spec);
+  }
   const runs: LearningRun[] = [];
   for (const spec of selected) {
     const steps = options.quick ? Math.round(spec.steps / 10) : spec.steps;
@@ -218,7 +272,7 @@ export async function run(options: BenchOptions): Promise<void> {
       runs.push(result);
       if (!options.json) {
         console.error(
-          `${spec.algo} ${spec.env} seed ${seed}: ${result.status}${result.meanReturn === null ? "" : `, eval ${result.meanReturn.toFixed(1)} in ${result.wallSeconds.toFixed(1)} s`}${result.error ? ` (${result.error})` : ""}`,
+          `${spec.algo} ${spec.env} seed ${seed} [${result.config}]: ${result.status}${result.meanReturn === null ? "" : `, eval ${result.meanReturn.toFixed(1)} in ${result.wallSeconds.toFixed(1)} s`}${result.error ? ` (${result.error})` : ""}`,
         );
       }
       if (result.status === "not available") break;

@@ -20,15 +20,33 @@ interface LmWorkload extends GPTConfig {
   threads: number;
 }
 
+/** Tokens per wall second and per CPU second of this process (CPU time is not slowed by other jobs). */
+interface Rate {
+  perSecond: number;
+  perCpuSecond: number;
+}
+
 interface LmFigures {
   backend: string;
   trainTokensPerSecond: number;
   generateTokensPerSecond: number;
+  /** Per CPU second of the whole Node process (its GC and compiler threads count against it). */
+  trainTokensPerCpuSecond: number;
+  generateTokensPerCpuSecond: number;
   torch: {
     trainTokensPerSecond: number;
     generateTokensPerSecond: number;
+    trainTokensPerCpuSecond: number;
+    generateTokensPerCpuSecond: number;
     threads: number;
     version: string;
+    /** The BLAS library torch's matmuls ran on (Debian's torch uses whatever libblas.so.3 resolves to). */
+    blas: string;
+    blasLibrary: string | null;
+    /** OpenBLAS's own thread count (null for other BLASes). */
+    blasThreads: number | null;
+    /** Process CPU seconds per wall second over torch's timed work: about 1 on one core. */
+    cpuPerWall: number;
   } | null;
   torchNote: string | null;
   workload: LmWorkload;
@@ -59,13 +77,15 @@ export async function run(options: BenchOptions): Promise<void> {
     threads: 1,
   };
   const gpt = new GPT(workload, { rng: new Rng(0) });
-  const trainTokensPerSecond = measureTraining(gpt, workload);
-  const generateTokensPerSecond = measureGeneration(gpt, workload);
+  const train = measureTraining(gpt, workload);
+  const generation = measureGeneration(gpt, workload);
   const { torch, note } = runTorchReference(workload);
   const figures: LmFigures = {
     backend: getBackend().name,
-    trainTokensPerSecond,
-    generateTokensPerSecond,
+    trainTokensPerSecond: train.perSecond,
+    generateTokensPerSecond: generation.perSecond,
+    trainTokensPerCpuSecond: train.perCpuSecond,
+    generateTokensPerCpuSecond: generation.perCpuSecond,
     torch,
     torchNote: note,
     workload,
@@ -79,21 +99,37 @@ export async function run(options: BenchOptions): Promise<void> {
   printTable([
     {
       work: "train (fwd+bwd+AdamW)",
-      "proximal tokens/s": Math.round(trainTokensPerSecond),
+      "proximal tokens/s": Math.round(train.perSecond),
       "torch tokens/s": torch === null ? "n/a" : Math.round(torch.trainTokensPerSecond),
-      "proximal / torch": ratio(trainTokensPerSecond, torch?.trainTokensPerSecond),
+      "proximal / torch": ratio(train.perSecond, torch?.trainTokensPerSecond),
+      "proximal tokens/CPU s": Math.round(train.perCpuSecond),
+      "torch tokens/CPU s": torch === null ? "n/a" : Math.round(torch.trainTokensPerCpuSecond),
+      "proximal / torch (CPU)": ratio(train.perCpuSecond, torch?.trainTokensPerCpuSecond),
     },
     {
       work: "generate (KV cache)",
-      "proximal tokens/s": Math.round(generateTokensPerSecond),
+      "proximal tokens/s": Math.round(generation.perSecond),
       "torch tokens/s": torch === null ? "n/a" : Math.round(torch.generateTokensPerSecond),
-      "proximal / torch": ratio(generateTokensPerSecond, torch?.generateTokensPerSecond),
+      "proximal / torch": ratio(generation.perSecond, torch?.generateTokensPerSecond),
+      "proximal tokens/CPU s": Math.round(generation.perCpuSecond),
+      "torch tokens/CPU s": torch === null ? "n/a" : Math.round(torch.generateTokensPerCpuSecond),
+      "proximal / torch (CPU)": ratio(generation.perCpuSecond, torch?.generateTokensPerCpuSecond),
     },
   ]);
   if (note !== null) console.log(note);
 }
 
-function measureTraining(gpt: GPT, w: LmWorkload): number {
+/** Wall and CPU time of `work`, as tokens per second of each. */
+function rate(tokens: number, work: () => void): Rate {
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  work();
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  return { perSecond: tokens / seconds, perCpuSecond: tokens / ((cpu.user + cpu.system) / 1e6) };
+}
+
+function measureTraining(gpt: GPT, w: LmWorkload): Rate {
   const rng = new Rng(1);
   const ids = new Int32Array(w.trainBatch * w.nPositions);
   for (let i = 0; i < ids.length; i++) ids[i] = rng.integer(w.vocabSize);
@@ -109,13 +145,12 @@ function measureTraining(gpt: GPT, w: LmWorkload): number {
     optimizer.step();
   };
   step(); // warm-up
-  const start = performance.now();
-  for (let i = 0; i < w.trainSteps; i++) step();
-  const seconds = (performance.now() - start) / 1000;
-  return (w.trainSteps * w.trainBatch * w.nPositions) / seconds;
+  return rate(w.trainSteps * w.trainBatch * w.nPositions, () => {
+    for (let i = 0; i < w.trainSteps; i++) step();
+  });
 }
 
-function measureGeneration(gpt: GPT, w: LmWorkload): number {
+function measureGeneration(gpt: GPT, w: LmWorkload): Rate {
   const rng = new Rng(2);
   const prompts = Array.from({ length: w.genBatch }, () =>
     Array.from({ length: w.promptLength }, () => rng.integer(w.vocabSize)),
@@ -123,10 +158,9 @@ function measureGeneration(gpt: GPT, w: LmWorkload): number {
   const maxNewTokens = w.nPositions - w.promptLength;
   const once = () => generate(gpt, prompts, { maxNewTokens, doSample: true, rng });
   once(); // warm-up
-  const start = performance.now();
-  for (let i = 0; i < w.genRepeats; i++) once();
-  const seconds = (performance.now() - start) / 1000;
-  return (w.genRepeats * w.genBatch * maxNewTokens) / seconds;
+  return rate(w.genRepeats * w.genBatch * maxNewTokens, () => {
+    for (let i = 0; i < w.genRepeats; i++) once();
+  });
 }
 
 function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: string | null } {
@@ -141,7 +175,20 @@ function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: st
   if (probe.status !== 0) {
     return { torch: null, note: `torch reference skipped: ${PYTHON} has no torch.` };
   }
-  const result = spawnSync(PYTHON, [script, JSON.stringify(w)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  // one thread everywhere: torch's intra-op pool, OpenMP, and the BLAS's own pool (OpenBLAS starts
+  // one thread per core unless told otherwise, whatever torch.set_num_threads says)
+  const threads = String(w.threads);
+  const result = spawnSync(PYTHON, [script, JSON.stringify(w)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    env: {
+      ...process.env,
+      OMP_NUM_THREADS: threads,
+      OPENBLAS_NUM_THREADS: threads,
+      MKL_NUM_THREADS: threads,
+      BLIS_NUM_THREADS: threads,
+    },
+  });
   if (result.status !== 0) {
     return {
       torch: null,
@@ -153,9 +200,15 @@ function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: st
     torch: {
       trainTokensPerSecond: parsed.trainTokensPerSecond,
       generateTokensPerSecond: parsed.generateTokensPerSecond,
+      trainTokensPerCpuSecond: parsed.trainTokensPerCpuSecond,
+      generateTokensPerCpuSecond: parsed.generateTokensPerCpuSecond,
       threads: parsed.threads,
       version: parsed.torch,
+      blas: parsed.blas,
+      blasLibrary: parsed.blasLibrary,
+      blasThreads: parsed.blasThreads,
+      cpuPerWall: parsed.cpuPerWall,
     },
-    note: `torch ${parsed.torch} on ${parsed.threads} thread(s), same model and work (scripts/bench/lmTorch.py).`,
+    note: `torch ${parsed.torch} on ${parsed.threads} thread(s) (CPU/wall ${parsed.cpuPerWall.toFixed(2)}), BLAS: ${parsed.blas}${parsed.blasThreads === null ? "" : ` with ${parsed.blasThreads} thread(s)`} (${parsed.blasLibrary}); same model and work (scripts/bench/lmTorch.py).`,
   };
 }

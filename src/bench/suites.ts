@@ -62,3 +62,4 @@ register("envs", async () => (await import("./envsBench.js")).run);
 register("ppo", async () => (await import("./ppoBench.js")).run);
 register("learning", async () => (await import("./learningBench.js")).run);
 register("lm", async () => (await import("./lmBench.js")).run);
+register("presets", async () => (await import("./presetsBench.js")).run);

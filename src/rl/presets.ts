@@ -275,8 +275,10 @@ export async function listPresets(algorithm = "PPO"): Promise<string[]> {
       .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
       .map((f) => f.replace(/\.ya?ml$/, ""))
       .sort();
-  } catch {
-    return [];
+  } catch (error) {
+    // no presets/<algorithm>/ folder: the algorithm has no presets; anything else is an error
+    if ((error as { code?: string }).code === "ENOENT") return [];
+    throw error;
   }
 }
 
