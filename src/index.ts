@@ -161,6 +161,21 @@ export type { NormalizeSpec, Preset } from "./rl/presets.js";
 export { listPresets, loadPreset, loadPresetFile, parseScheduleValue } from "./rl/presets.js";
 export type { REINFORCEOptions, ReinforceBaseline } from "./rl/reinforce.js";
 export { episodeReturns, REINFORCE, reinforceLoss } from "./rl/reinforce.js";
+export type { NStepAdderOptions, VectorStep } from "./rl/replay/nStepAdder.js";
+export { NStepAdder } from "./rl/replay/nStepAdder.js";
+export type {
+  PrioritizedReplayBufferOptions,
+  PrioritizedReplaySample,
+} from "./rl/replay/prioritizedReplayBuffer.js";
+export { betaSchedule, PrioritizedReplayBuffer } from "./rl/replay/prioritizedReplayBuffer.js";
+export type {
+  ReplayBufferOptions,
+  ReplaySample,
+  ReplayState,
+  TransitionBatch,
+} from "./rl/replay/replayBuffer.js";
+export { ReplayBuffer } from "./rl/replay/replayBuffer.js";
+export { MinTree, SumTree } from "./rl/replay/sumTree.js";
 export type { ConjugateGradientResult, LineSearchOptions, LineSearchResult, TRPOOptions } from "./rl/trpo.js";
 export {
   backtrackingLineSearch,

@@ -19,6 +19,10 @@ describe("the proximal package", () => {
       "Adam",
       "MLP",
       "backendInfo",
+      "ReplayBuffer",
+      "PrioritizedReplayBuffer",
+      "NStepAdder",
+      "SumTree",
     ]) {
       assert.ok(name in proximal, `missing export ${name}`);
     }
