@@ -96,7 +96,8 @@ export class PrioritizedReplayBuffer extends ReplayBuffer {
    * Also returns the weights `w_i = (N · P(i))^(−β) / max_k w_k = (P(i) / min_k P(k))^(−β)` (§3.4).
    *
    * @param beta - Importance-sampling exponent in [0, 1]; 0 turns the correction off, 1 corrects it
-   *   fully. Anneal it from β₀ to 1 with {@link betaSchedule}.
+   *   fully. Anneal it from β₀ to 1 with {@link betaSchedule}. @defaultValue 0.4 (β₀ of the paper's
+   *   proportional variant; pass the annealed value every call)
    * @throws {@link ProximalError} `"INVALID_ARGUMENT"` for an empty buffer, a `batchSize` outside
    *   `1 … size`, or `beta` outside [0, 1].
    */
