@@ -1,6 +1,7 @@
 /**
- * The algorithms the CLI can train, imported lazily by name so `proximal envs` starts fast and an
- * algorithm whose file is not there yet is simply not listed. Adding one is one line in
+ * The algorithms the CLI can train, imported lazily by name so `proximal envs` starts fast. Every
+ * row's module ships with the package, so one that fails to load is a broken build or install and
+ * is reported, never silently left out of the list. Adding one is one line in
  * {@link ALGORITHMS}: its CLI name, its class name (the module must export the class and an
  * `<Class>Options` interface, whose TSDoc becomes the option list and `--set` types), its module
  * path relative to this file, and a one-line summary.
@@ -48,44 +49,51 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
   actorCritic: { className: "ActorCritic", module: "../rl/actorCritic.js", summary: "one-step actor-critic" },
 };
 
-const loaded = new Map<string, AlgorithmClass | null>();
+const loaded = new Map<string, AlgorithmClass>();
 
-async function tryLoad(name: string): Promise<AlgorithmClass | null> {
-  if (loaded.has(name)) return loaded.get(name)!;
+async function load(name: string): Promise<AlgorithmClass> {
+  const cached = loaded.get(name);
+  if (cached !== undefined) return cached;
   const entry = ALGORITHMS[name];
-  let cls: AlgorithmClass | null = null;
+  let module: Record<string, unknown>;
   try {
-    const module = (await import(new URL(entry.module, import.meta.url).href)) as Record<string, unknown>;
-    const candidate = module[entry.className];
-    if (typeof candidate === "function") cls = candidate as unknown as AlgorithmClass;
+    module = (await import(new URL(entry.module, import.meta.url).href)) as Record<string, unknown>;
   } catch (error) {
-    // a module that is not there yet is not listed; one that fails for another reason is a bug
-    const code = (error as { code?: string }).code;
-    if (code !== "ERR_MODULE_NOT_FOUND") throw error;
+    throw new ProximalError(
+      "INTERNAL",
+      `Algorithm "${name}": its module ${entry.module} failed to load (${(error as Error).message}). The build or install is incomplete: run \`npm run build\` (or reinstall proximal).`,
+      { cause: error },
+    );
   }
+  const candidate = module[entry.className];
+  if (typeof candidate !== "function") {
+    throw new ProximalError(
+      "INTERNAL",
+      `Algorithm "${name}": ${entry.module} does not export the class ${entry.className}. The build is out of date: run \`npm run build\`.`,
+    );
+  }
+  const cls = candidate as unknown as AlgorithmClass;
   loaded.set(name, cls);
   return cls;
 }
 
-/** Names of the algorithms whose modules load, in table order. */
+/** Names of the algorithms, in table order (each module loads, or this fails naming it). */
 export async function availableAlgorithms(): Promise<string[]> {
-  const names: string[] = [];
-  for (const name of Object.keys(ALGORITHMS)) if ((await tryLoad(name)) !== null) names.push(name);
-  return names;
+  for (const name of Object.keys(ALGORITHMS)) await load(name);
+  return Object.keys(ALGORITHMS);
 }
 
 /** The class behind a CLI name (case-insensitive); unknown names fail with the closest valid one. */
 export async function loadAlgorithmClass(name: string): Promise<{ name: string; cls: AlgorithmClass }> {
   const key = Object.keys(ALGORITHMS).find((k) => k.toLowerCase() === name.toLowerCase());
-  const cls = key === undefined ? null : await tryLoad(key);
-  if (key === undefined || cls === null) {
-    const known = await availableAlgorithms();
+  if (key === undefined) {
+    const known = Object.keys(ALGORITHMS);
     throw new ProximalError(
       "UNKNOWN_NAME",
       `Unknown algorithm "${name}".${didYouMean(name, known)} Available: ${known.join(", ")} (see \`proximal algos\`).`,
     );
   }
-  return { name: key, cls };
+  return { name: key, cls: await load(key) };
 }
 
 /** The CLI name of a saved model's `algorithm` field ("PPO" → "ppo"). */
