@@ -51,7 +51,7 @@ export class RotatingMaskEnv implements Env<Float32Array, number> {
     observation[this.state] = 1;
     return { observation, info: { actionMask: RotatingMaskEnv.maskOf(this.state) } };
   }
-  render(): RenderFrame {
+  render(): RenderFrame | string {
     return { data: new Uint8Array(3), width: 1, height: 1 };
   }
   close(): void {}
