@@ -316,12 +316,19 @@ describe("proximal train after a hard kill", () => {
 });
 
 describe("proximal eval, enjoy, plot, envs, algos", () => {
-  test("eval --json prints meanReturn, stdReturn, meanLength, episodes", () => {
+  test("eval --json prints meanReturn, stdReturn, meanLength, episodes, deterministic", () => {
     const r = cli("eval", "short", "--episodes", "3", "--seed", "1", "--json");
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(result), ["meanReturn", "stdReturn", "meanLength", "episodes"]);
+    assert.deepEqual(Object.keys(result), [
+      "meanReturn",
+      "stdReturn",
+      "meanLength",
+      "episodes",
+      "deterministic",
+    ]);
     assert.equal(result.episodes, 3);
+    assert.equal(result.deterministic, true);
     assert.ok(result.meanReturn > 0);
     // a model directory works too, and the same seed gives the same numbers
     const again = JSON.parse(cli("eval", "short/model", "--episodes", "3", "--seed", "1", "--json").stdout);
@@ -332,12 +339,14 @@ describe("proximal eval, enjoy, plot, envs, algos", () => {
     const run = (...flags: string[]) => {
       const r = cli("eval", "short", "--episodes", "3", "--seed", "1", "--json", ...flags);
       assert.equal(r.status, 0, r.stderr);
-      return JSON.parse(r.stdout) as { meanReturn: number; meanLength: number };
+      return JSON.parse(r.stdout) as { meanReturn: number; meanLength: number; deterministic: boolean };
     };
     const byDefault = run();
+    assert.equal(byDefault.deterministic, true);
     assert.deepEqual(run("--deterministic"), byDefault);
     // seed 1, this 1024-step model: the mode balances the pole for ~418 steps, sampling for ~29
     const sampled = run("--stochastic");
+    assert.equal(sampled.deterministic, false);
     assert.notEqual(sampled.meanLength, byDefault.meanLength);
     assert.ok(sampled.meanLength < byDefault.meanLength, JSON.stringify({ sampled, byDefault }));
     // sampled actions come from a generator seeded by --seed alone

@@ -100,6 +100,7 @@ export async function evalCommand(path: string, flags: EvalFlags): Promise<numbe
     stdReturn: result.stdReturn,
     meanLength: result.meanLength,
     episodes,
+    deterministic,
   };
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {

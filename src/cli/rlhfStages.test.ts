@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { HELD_OUT_KEYS, splitRows } from "./rlhfStages.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 const TINY = ["--layers", "1", "--width", "16", "--heads", "2", "--context", "32"];
@@ -91,8 +92,10 @@ describe("proximal rlhf sft → reward → dpo → kto → ppo", () => {
     const reward = cli("rlhf", "reward", "--data", "prefs.jsonl", "--sft", "sft", "--out", "rm");
     assert.equal(reward.status, 0, reward.stderr);
     const rewardDone = jsonLines(reward.stdout).pop()!;
-    assert.equal(rewardDone.evalRows, 4); // --eval-fraction defaults to 0.1
-    assert.equal(rewardDone.trainRows, 36);
+    // --eval-fraction defaults to 0.1: the first 4 rows of a seeded order held out, whole comparisons
+    // at a time; rows 35-39 repeat rows 0-4, and seed 0 holds out two of those comparisons with both copies
+    assert.equal(rewardDone.evalRows, 6);
+    assert.equal(rewardDone.trainRows, 34);
     assert.ok((rewardDone.heldOutAccuracy as number) >= 0 && (rewardDone.heldOutAccuracy as number) <= 1);
 
     const dpo = cli(
@@ -161,6 +164,107 @@ describe("proximal rlhf sft → reward → dpo → kto → ppo", () => {
     );
     assert.equal(again.status, 0, again.stderr);
     assert.equal(jsonLines(again.stdout).pop()!.steps, 1);
+  });
+});
+
+/**
+ * 13 comparisons, each three times in a row: as written, again, and with chosen and rejected
+ * swapped (39 rows, so a split by row holding out round(0.2 · 39) = 8 had to cut one).
+ */
+function repeatedComparisons(): { prompt: string; chosen: string; rejected: string }[] {
+  return Array.from({ length: 13 }, (_, i) => {
+    const row = {
+      prompt: `${i % 7}+${i % 3}=`,
+      chosen: String((i % 7) + (i % 3)),
+      rejected: String(20 + i),
+    };
+    return [row, { ...row }, { prompt: row.prompt, chosen: row.rejected, rejected: row.chosen }];
+  }).flat();
+}
+
+describe("rlhf --eval-fraction: held-out rows share no example with training", () => {
+  test("reward/dpo: repeated and swapped comparisons never straddle the split", () => {
+    const rows = repeatedComparisons();
+    /** The comparison as the test spells it: prompt + sorted responses. */
+    const comparison = (r: (typeof rows)[number]) =>
+      JSON.stringify([r.prompt, ...[r.chosen, r.rejected].sort()]);
+    for (const stage of ["reward", "dpo"] as const) {
+      for (const seed of [0, 1, 2, 3, 4, 5]) {
+        const { train, held } = splitRows(rows, HELD_OUT_KEYS[stage], 0.3, seed);
+        const trained = new Set(train.map(comparison));
+        assert.deepEqual(
+          held.filter((r) => trained.has(comparison(r))),
+          [],
+          `${stage}, seed ${seed}`,
+        );
+        assert.ok(
+          held.length > 0 && held.length % 3 === 0,
+          `${stage}, seed ${seed}: ${held.length} held out`,
+        );
+        assert.equal(train.length + held.length, rows.length);
+      }
+    }
+  });
+
+  test("sft and kto: repeated (prompt, completion) rows never straddle the split; kto ignores the label", () => {
+    const sftRows = Array.from({ length: 12 }, (_, i) => ({
+      prompt: `${i % 6}+1=`,
+      response: String((i % 6) + 1),
+    }));
+    const ktoRows = sftRows.map((r, i) => ({ prompt: r.prompt, completion: r.response, label: i < 6 }));
+    for (const seed of [0, 1, 2]) {
+      const sft = splitRows(sftRows, HELD_OUT_KEYS.sft, 0.25, seed);
+      const sftTrained = new Set(sft.train.map((r) => r.prompt + r.response));
+      assert.deepEqual(
+        sft.held.filter((r) => sftTrained.has(r.prompt + r.response)),
+        [],
+      );
+      assert.ok(sft.held.length > 0 && sft.held.length % 2 === 0, `sft seed ${seed}: ${sft.held.length}`);
+      const kto = splitRows(ktoRows, HELD_OUT_KEYS.kto, 0.25, seed);
+      const ktoTrained = new Set(kto.train.map((r) => r.prompt + r.completion));
+      assert.deepEqual(
+        kto.held.filter((r) => ktoTrained.has(r.prompt + r.completion)),
+        [],
+      );
+      assert.ok(kto.held.length > 0 && kto.held.length % 2 === 0, `kto seed ${seed}: ${kto.held.length}`);
+    }
+  });
+
+  test("one distinct comparison cannot be split: INVALID_ARGUMENT naming --eval-fraction", () => {
+    const row = { prompt: "1+1=", chosen: "2", rejected: "3" };
+    const rows = [row, row, { prompt: "1+1=", chosen: "3", rejected: "2" }];
+    assert.throws(() => splitRows(rows, HELD_OUT_KEYS.reward, 0.5, 0), {
+      code: "INVALID_ARGUMENT",
+      message: /--eval-fraction 0\.5 of 3 rows \(1 distinct/,
+    });
+  });
+
+  test("rlhf reward and dpo hold out whole comparisons (counts are multiples of the 3 copies)", async () => {
+    await writeFile(join(work, "prefs-repeated.jsonl"), jsonl(repeatedComparisons()));
+    for (const stage of ["reward", "dpo"]) {
+      const r = cli(
+        "rlhf",
+        stage,
+        "--data",
+        "prefs-repeated.jsonl",
+        "--sft",
+        "sft",
+        "--out",
+        `${stage}-repeated`,
+        "--eval-fraction",
+        "0.2",
+        "--set",
+        "maxSteps=1",
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const done = jsonLines(r.stdout).pop()!;
+      const [trainRows, evalRows] = [done.trainRows as number, done.evalRows as number];
+      assert.equal(trainRows + evalRows, 39, stage);
+      assert.ok(
+        evalRows > 0 && evalRows % 3 === 0 && trainRows % 3 === 0,
+        `${stage}: ${trainRows} + ${evalRows}`,
+      );
+    }
   });
 });
 

@@ -39,10 +39,18 @@ import { loadCheckpoint } from "../io/checkpoint.js";
 import { Rng } from "../random/rng.js";
 import { ByteLevelBPETokenizer, type TokenizerJson } from "../rlhf/byteLevelBpeTokenizer.js";
 import { CharTokenizer } from "../rlhf/charTokenizer.js";
-import { type JsonlFormats, type PromptResponseRow, parseJsonl, readTextFile } from "../rlhf/data.js";
+import {
+  type JsonlFormats,
+  type PreferenceRow,
+  type PromptResponseRow,
+  parseJsonl,
+  readTextFile,
+  type UnpairedPreferenceRow,
+} from "../rlhf/data.js";
 import { DPO_DEFAULTS } from "../rlhf/dpoConfig.js";
 import { DPOTrainer } from "../rlhf/dpoTrainer.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
+import { comparisonKey, completionKey, splitByKey } from "../rlhf/heldOut.js";
 import { KTO_DEFAULTS } from "../rlhf/ktoConfig.js";
 import { KTOTrainer } from "../rlhf/ktoTrainer.js";
 import { type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "../rlhf/ppoConfig.js";
@@ -299,7 +307,7 @@ async function runSft(
   given: Record<string, unknown>,
   run: { seed: number; evalFraction: number; origin: Record<string, unknown> },
 ): Promise<number> {
-  const { train, held } = splitRows(data.rows, run.evalFraction, run.seed);
+  const { train, held } = splitRows(data.rows, HELD_OUT_KEYS.sft, run.evalFraction, run.seed);
   const progress = new StepSink();
   const trainer = new SFTTrainer({
     model: start.gpt,
@@ -400,7 +408,7 @@ async function runPreference(
   if (stage === "kto") {
     const data = await readRows(p.dataPath, "unpairedPreference");
     checkEncodable(tokenizer, data, ["prompt", "completion"], p.tokenizerHint);
-    const { train, held } = splitRows(data.rows, p.fraction, p.seed);
+    const { train, held } = splitRows(data.rows, HELD_OUT_KEYS.kto, p.fraction, p.seed);
     const trainer = new KTOTrainer({
       model: p.model as GPT,
       tokenizer,
@@ -421,7 +429,7 @@ async function runPreference(
   }
   const data = await readRows(p.dataPath, "preference");
   checkEncodable(tokenizer, data, ["prompt", "chosen", "rejected"], p.tokenizerHint);
-  const { train, held } = splitRows(data.rows, p.fraction, p.seed);
+  const { train, held } = splitRows(data.rows, HELD_OUT_KEYS[stage], p.fraction, p.seed);
   if (stage === "reward") {
     const trainer = new RewardTrainer({
       model: p.model as GPTRewardModel,
@@ -1156,20 +1164,41 @@ function tokenizerHint(sftDir: string): string {
   return ` (The tokenizer is ${join(sftDir, TOKENIZER_FILE)}: a char tokenizer knows only the characters of its SFT data; run rlhf sft on data that has them, or with --tokenizer bpe.)`;
 }
 
-/** Hold out `round(fraction · n)` rows (at least one when fraction > 0), in a seeded order. */
-function splitRows<R>(rows: R[], fraction: number, seed: number): { train: R[]; held: R[] } {
-  if (fraction === 0) return { train: rows, held: [] };
-  const count = Math.max(1, Math.round(fraction * rows.length));
-  if (count >= rows.length) {
+/** What makes two rows of a stage the same example; all copies of one go to the same side. */
+export const HELD_OUT_KEYS = {
+  /** (prompt, response). */
+  sft: (row: PromptResponseRow) => completionKey(row.prompt, row.response),
+  /** The comparison: prompt and the unordered {chosen, rejected}. */
+  reward: (row: PreferenceRow) => comparisonKey(row),
+  dpo: (row: PreferenceRow) => comparisonKey(row),
+  /** (prompt, completion), whatever the label. */
+  kto: (row: UnpairedPreferenceRow) => completionKey(row.prompt, row.completion),
+} as const;
+
+/**
+ * The `--eval-fraction` split: the rows in a seeded order, then {@link splitByKey} (the first
+ * `max(1, floor(fraction · n))` of that order held out, whole keys at a time), so no comparison
+ * (reward, dpo) or (prompt, completion) (sft, kto) is shared by training and held-out rows, whether
+ * it repeats as is or with chosen and rejected swapped. Fraction 0 holds out nothing.
+ */
+export function splitRows<R>(
+  rows: readonly R[],
+  keyOf: (row: R) => string,
+  fraction: number,
+  seed: number,
+): { train: R[]; held: R[] } {
+  if (fraction === 0) return { train: [...rows], held: [] };
+  const rng = new Rng(seed + 1_000_003);
+  const order = rng.permutation(rows.length);
+  const shuffled = Array.from(order, (i) => rows[i]);
+  const { train, heldOut, distinctKeys } = splitByKey(shuffled, keyOf, fraction, rng);
+  if (train.length === 0 || heldOut.length === 0) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
-      `--eval-fraction ${fraction} holds out ${count} of ${rows.length} rows, leaving none to train on. Lower it or add rows.`,
+      `--eval-fraction ${fraction} of ${rows.length} rows (${distinctKeys} distinct, counting repeated and swapped copies once) left ${train.length} to train on and ${heldOut.length} held out; copies of one example are never split. ${train.length === 0 ? "Lower --eval-fraction" : "Raise --eval-fraction"} or add distinct rows.`,
     );
   }
-  const order = new Rng(seed + 1_000_003).permutation(rows.length);
-  const held = Array.from(order.subarray(0, count), (i) => rows[i]);
-  const train = Array.from(order.subarray(count), (i) => rows[i]);
-  return { train, held };
+  return { train, held: heldOut };
 }
 
 /** A tokenizer and the `tokenizer.json` text that rebuilds it. */

@@ -65,6 +65,10 @@ describe("loadPreset()", () => {
     }
   });
 
+  test("an algorithm without a presets/<algorithm>/ folder has no presets", async () => {
+    assert.deepEqual(await listPresets("REINFORCE"), []);
+  });
+
   test("every entry of the A2C rlzoo preset builds an A2C with RL Zoo's values", async () => {
     assert.deepEqual(await listPresets("A2C"), ["rlzoo"]);
     const entries = await loadPresetFile("rlzoo", "A2C");

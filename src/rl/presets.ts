@@ -17,6 +17,7 @@
  * await model.learn({ totalTimesteps: totalTimesteps ?? 100_000 });
  */
 import { didYouMean, ProximalError } from "../errors.js";
+import { isFileNotFound } from "../io/fileErrors.js";
 import type { ScheduleSpec } from "./common/scheduleSpec.js";
 import { resolveSchedule } from "./common/scheduleSpec.js";
 
@@ -269,17 +270,19 @@ export async function presetsDirectory(): Promise<string> {
 export async function listPresets(algorithm = "PPO"): Promise<string[]> {
   const { readdir } = await import("node:fs/promises");
   const { join } = await import("node:path");
+  const directory = join(await presetsDirectory(), algorithm.toLowerCase());
+  let files: string[];
   try {
-    const files = await readdir(join(await presetsDirectory(), algorithm.toLowerCase()));
-    return files
-      .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
-      .map((f) => f.replace(/\.ya?ml$/, ""))
-      .sort();
+    files = await readdir(directory);
   } catch (error) {
     // no presets/<algorithm>/ folder: the algorithm has no presets; anything else is an error
-    if ((error as { code?: string }).code === "ENOENT") return [];
+    if (isFileNotFound(error)) return [];
     throw error;
   }
+  return files
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+    .map((f) => f.replace(/\.ya?ml$/, ""))
+    .sort();
 }
 
 /**

@@ -4,7 +4,9 @@ import type { Env, ResetResult, StepResult } from "../../envs/env.js";
 import { make } from "../../envs/make.js";
 import { Box } from "../../envs/spaces/box.js";
 import { Discrete } from "../../envs/spaces/discrete.js";
+import { ROTATING_EPISODE, RotatingMaskEnv } from "../../envs/testing/rotatingMaskEnv.test.util.js";
 import { SyncVectorEnv } from "../../envs/vector/syncVectorEnv.js";
+import { A2C } from "../a2c.js";
 import type { Predictor } from "./evaluation.js";
 import { evaluatePolicy } from "./evaluation.js";
 
@@ -83,6 +85,46 @@ describe("evaluatePolicy()", () => {
       episodes: 4,
     });
     assert.equal(vector.episodes.length, 4);
+  });
+
+  test("passes info.actionMask to predict, so a deterministic policy never sends a masked action", async () => {
+    // an untrained A2C (seed 0): its greedy action is masked out in some of RotatingMaskEnv's states,
+    // so evaluation that ignored the mask would send masked actions (the precondition below)
+    const model = new A2C(new SyncVectorEnv([() => new RotatingMaskEnv()]), { seed: 0 });
+    const maskedStates = [0, 1, 2, 3].filter((k) => {
+      const observation = new Float32Array(4);
+      observation[k] = 1;
+      const [action] = model.predict(observation, { deterministic: true });
+      return RotatingMaskEnv.maskOf(k)[action] !== 1;
+    });
+    assert.ok(maskedStates.length > 0, "precondition: the unmasked greedy action is legal in every state");
+
+    const single = new RotatingMaskEnv();
+    const result = await evaluatePolicy(model, single, { episodes: 3 });
+    assert.equal(result.meanLength, ROTATING_EPISODE);
+    assert.equal(single.received.length, 3 * ROTATING_EPISODE); // every action was recorded
+    assert.deepEqual(
+      single.received.filter(({ action, mask }) => mask[action] !== 1),
+      [],
+      "single env",
+    );
+
+    for (const autoresetMode of ["next-step", "same-step", "disabled"] as const) {
+      const envs = [new RotatingMaskEnv(), new RotatingMaskEnv()];
+      const vector = new SyncVectorEnv(
+        envs.map((env) => () => env),
+        { autoresetMode },
+      );
+      await evaluatePolicy(model, vector, { episodes: 4 });
+      const received = envs.flatMap((env) => env.received);
+      // each env runs its 2 episodes; next-step mode may start a third before the loop stops
+      assert.ok(received.length >= 4 * ROTATING_EPISODE, `${autoresetMode}: ${received.length} actions`);
+      assert.deepEqual(
+        received.filter(({ action, mask }) => mask[action] !== 1),
+        [],
+        autoresetMode,
+      );
+    }
   });
 
   test("rejects a non-positive number of episodes", async () => {

@@ -1,13 +1,22 @@
-import type { Env } from "../../envs/env.js";
+import type { Env, Info } from "../../envs/env.js";
 import { make } from "../../envs/make.js";
+import { Discrete } from "../../envs/spaces/discrete.js";
 import { flatSize, writeFlat } from "../../envs/spaces/flatten.js";
-import type { VectorEnv } from "../../envs/vector/vectorEnv.js";
+import type { Space } from "../../envs/spaces/space.js";
+import type { VectorEnv, VectorInfos } from "../../envs/vector/vectorEnv.js";
 import { isVectorEnv } from "../../envs/vector/vectorEnv.js";
 import { ProximalError } from "../../errors.js";
+import { actionMaskFromInfo, actionMasksFromInfos } from "./actionMasks.js";
 
-/** Anything that maps observations to actions (every algorithm). */
+/**
+ * Anything that maps observations to actions (every algorithm). `actionMask` (`[batch * n]`, 1 =
+ * allowed) is passed when the env reports `info.actionMask` for a Discrete action space.
+ */
 export interface Predictor {
-  predict(observations: Float32Array, options?: { deterministic?: boolean }): Int32Array | Float32Array;
+  predict(
+    observations: Float32Array,
+    options?: { deterministic?: boolean; actionMask?: Uint8Array },
+  ): Int32Array | Float32Array;
 }
 
 /** Options of {@link evaluatePolicy}. */
@@ -31,7 +40,13 @@ export interface EvaluationResult {
 /**
  * Run a policy for whole episodes and report the mean and (population) std of the returns and the
  * mean length (SB3's `evaluate_policy`). Takes a single env, a vector env (episodes are spread over
- * its envs, as SB3 does, so the result does not favour short episodes), or a registered id.
+ * its envs, as SB3 does, so the result does not favour short episodes), or a registered id. When a
+ * Discrete env reports `info.actionMask` (e.g. through `ActionMasking`), the mask of the current
+ * observation goes to `predict`, as in training rollouts.
+ *
+ * Changes:
+ * - passes `actionMask` to `predict` (before, evaluation ignored masks and a deterministic policy
+ *   could pick a masked action).
  */
 export async function evaluatePolicy(
   model: Predictor,
@@ -91,18 +106,26 @@ function chainNormalizes(env: unknown): boolean {
 function runSingle(model: Predictor, env: Env, episodes: number, deterministic: boolean, seed: number) {
   const size = flatSize(env.observationSpace);
   const flat = new Float32Array(size);
+  const width = maskWidth(env.actionSpace);
+  const maskOf = (info: Info) => (width === null ? null : actionMaskFromInfo(info, width));
   const results: { return: number; length: number }[] = [];
   for (let k = 0; k < episodes; k++) {
-    let { observation } = env.reset(k === 0 ? { seed } : {});
+    const first = env.reset(k === 0 ? { seed } : {});
+    let observation = first.observation;
+    let actionMask = maskOf(first.info);
     let total = 0;
     let length = 0;
     for (;;) {
       writeFlat(env.observationSpace, observation, flat, 0);
-      const action = model.predict(flat, { deterministic });
+      const action = model.predict(
+        flat,
+        actionMask === null ? { deterministic } : { deterministic, actionMask },
+      );
       const step = env.step(toEnvAction(env, action));
       total += step.reward;
       length++;
       observation = step.observation;
+      actionMask = maskOf(step.info);
       if (step.terminated || step.truncated) break;
     }
     results.push({ return: total, length });
@@ -123,11 +146,19 @@ function runVector(model: Predictor, env: VectorEnv, episodes: number, determini
   const returns = new Float64Array(n);
   const lengths = new Int32Array(n);
   const results: { return: number; length: number }[] = [];
-  let observations = env.reset({ seed }).observations;
+  const width = maskWidth(env.singleActionSpace);
+  const masksOf = (infos: VectorInfos, base: Uint8Array | null) =>
+    width === null ? null : actionMasksFromInfos(infos, n, width, base);
+  const first = env.reset({ seed });
+  let observations = first.observations;
+  let actionMasks = masksOf(first.infos, null);
   const sameStep = env.autoresetMode === "same-step";
   const skipNext = new Uint8Array(n);
   while (counts.some((c, i) => c < targets[i])) {
-    const actions = model.predict(observations.slice(), { deterministic });
+    const actions = model.predict(
+      observations.slice(),
+      actionMasks === null ? { deterministic } : { deterministic, actionMask: actionMasks },
+    );
     const step = env.step(actions);
     let anyDone = false;
     const done = new Uint8Array(n);
@@ -149,8 +180,18 @@ function runVector(model: Predictor, env: VectorEnv, episodes: number, determini
       }
     }
     observations = step.observations;
-    if (anyDone && env.autoresetMode === "disabled")
-      observations = env.reset({ options: { resetMask: done } }).observations;
+    // next-step and same-step modes put each reset's info (and so its mask) in the step's infos
+    actionMasks = masksOf(step.infos, null);
+    if (anyDone && env.autoresetMode === "disabled") {
+      const reset = env.reset({ options: { resetMask: done } });
+      observations = reset.observations;
+      actionMasks = masksOf(reset.infos, actionMasks); // only the reset envs report a new mask
+    }
   }
   return results;
+}
+
+/** Masks apply to Discrete actions only (as in rollouts); the number of actions, or null. */
+function maskWidth(space: Space): number | null {
+  return space instanceof Discrete ? space.n : null;
 }

@@ -16,6 +16,7 @@ import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
 import { noGrad } from "../../tensor/tensor.js";
 import { VERSION } from "../../version.js";
+import { actionMasksFromInfos } from "./actionMasks.js";
 import type { PolicyOptions } from "./policies.js";
 import { ActorCriticPolicy } from "./policies.js";
 import { RolloutBuffer } from "./rolloutBuffer.js";
@@ -383,18 +384,8 @@ export abstract class OnPolicyAlgorithm {
    * written over `base` (a copy is made); null when the env reports none or actions are not Discrete.
    */
   protected actionMasksFrom(infos: Record<string, unknown>, base: Uint8Array | null): Uint8Array | null {
-    const perEnv = infos.actionMask as (ArrayLike<number | boolean> | undefined)[] | undefined;
-    if (perEnv === undefined || this.policy.action.kind !== "discrete") return base;
-    const width = this.policy.action.n;
-    const n = this.env.numEnvs;
-    const present = infos._actionMask as Uint8Array | undefined;
-    const out = base === null ? new Uint8Array(n * width).fill(1) : base.slice();
-    for (let i = 0; i < n; i++) {
-      const mask = perEnv[i];
-      if (mask === undefined || (present !== undefined && !present[i])) continue;
-      for (let a = 0; a < width; a++) out[i * width + a] = mask[a] ? 1 : 0;
-    }
-    return out;
+    if (this.policy.action.kind !== "discrete") return base;
+    return actionMasksFromInfos(infos, this.env.numEnvs, this.policy.action.n, base);
   }
 
   private bootstrapTruncated(

@@ -3,7 +3,6 @@ import { describe, test } from "node:test";
 import { Rng } from "../../random/rng.js";
 import { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./sentiment.js";
 import {
-  comparisonKey,
   type EncodedPair,
   QUICK_DEMO_OPTIONS,
   runSentimentDemo,
@@ -27,7 +26,7 @@ describe("sentiment task", () => {
   });
 });
 
-/** The comparison as the test spells it, independently of comparisonKey: prompt + sorted responses. */
+/** The comparison as the test spells it, independently of heldOut.ts's comparisonKey: prompt + sorted responses. */
 function triple(pair: EncodedPair): string {
   return JSON.stringify([pair.prompt, ...[pair.chosen, pair.rejected].map((r) => JSON.stringify(r)).sort()]);
 }
@@ -59,20 +58,6 @@ function repeatedPairs(): EncodedPair[] {
     return i % 3 === 0 ? { prompt: c.prompt, chosen: c.rejected, rejected: c.chosen } : { ...c };
   });
 }
-
-describe("comparisonKey()", () => {
-  test("is the same for (prompt, a, b) and (prompt, b, a), and differs by prompt or response", () => {
-    const pair = { prompt: [1, 5], chosen: [7, 2], rejected: [6, 2] };
-    assert.equal(comparisonKey(pair), comparisonKey({ prompt: [1, 5], chosen: [6, 2], rejected: [7, 2] }));
-    assert.notEqual(comparisonKey(pair), comparisonKey({ ...pair, prompt: [1, 6] }));
-    assert.notEqual(comparisonKey(pair), comparisonKey({ ...pair, chosen: [7, 2, 2] }));
-    // token boundaries count: [1, 12] is not [11, 2]
-    assert.notEqual(
-      comparisonKey({ prompt: [1], chosen: [1, 12], rejected: [3] }),
-      comparisonKey({ prompt: [1], chosen: [11, 2], rejected: [3] }),
-    );
-  });
-});
 
 describe("splitByComparison()", () => {
   test("held-out and training pairs share no comparison, swapped sides included", () => {

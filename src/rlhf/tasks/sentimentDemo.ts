@@ -23,6 +23,7 @@ import type { CharTokenizer } from "../charTokenizer.js";
 import type { DPOConfig } from "../dpoConfig.js";
 import { DPOTrainer } from "../dpoTrainer.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
+import { comparisonKey, splitByKey } from "../heldOut.js";
 import type { PPOConfig } from "../ppoConfig.js";
 import { type PPOStepStats, PPOTrainer, responseLogProbs, type SequenceBatch } from "../ppoTrainer.js";
 import { GPTRewardModel } from "../rewardHead.js";
@@ -144,52 +145,21 @@ export interface EncodedPair {
 const HELD_OUT_FRACTION = 0.2;
 
 /**
- * The comparison a pair makes: its prompt and the unordered pair of responses, so
- * (prompt, a, b) and (prompt, b, a) are the same comparison whichever side was chosen.
- *
- * @example
- * comparisonKey({ prompt: [1, 5], chosen: [7, 2], rejected: [6, 2] }) ===
- *   comparisonKey({ prompt: [1, 5], chosen: [6, 2], rejected: [7, 2] }); // true
- */
-export function comparisonKey(pair: EncodedPair): string {
-  const [first, second] = [pair.chosen.join(","), pair.rejected.join(",")].sort();
-  return `${pair.prompt.join(",")}|${first}|${second}`;
-}
-
-/**
  * Split preference pairs into training and held-out sets that share no comparison
- * ({@link comparisonKey}): all copies of a comparison land on the same side. The held-out side is
- * the first `heldOutFraction` of the sampled order (at least one pair), decided per comparison: a
- * comparison is held out when one of its copies, picked with `rng`, falls there. So a comparison is
- * held out with the same chance however often it was sampled (the first copy would favour frequent
- * ones), and pairs that are all distinct split exactly as by position. Each side keeps the sampled
- * order. Throws INVALID_ARGUMENT when a side comes out empty (too few distinct comparisons).
+ * ({@link comparisonKey}, in either order of the responses): {@link splitByKey} over the sampled
+ * order, so the held-out side is the first `heldOutFraction` of it, decided per comparison. Throws
+ * INVALID_ARGUMENT when a side comes out empty (too few distinct comparisons).
  */
 export function splitByComparison(
   pairs: readonly EncodedPair[],
   heldOutFraction: number,
   rng: Rng,
 ): { train: EncodedPair[]; heldOut: EncodedPair[] } {
-  const positions = new Map<string, number[]>();
-  const keys = pairs.map((pair, i) => {
-    const key = comparisonKey(pair);
-    const seen = positions.get(key);
-    if (seen === undefined) positions.set(key, [i]);
-    else seen.push(i);
-    return key;
-  });
-  const cut = Math.max(1, Math.floor(pairs.length * heldOutFraction));
-  const heldOutKeys = new Set<string>();
-  for (const [key, at] of positions) if (at[rng.integer(at.length)] < cut) heldOutKeys.add(key);
-  const train: EncodedPair[] = [];
-  const heldOut: EncodedPair[] = [];
-  pairs.forEach((pair, i) => {
-    (heldOutKeys.has(keys[i]) ? heldOut : train).push(pair);
-  });
+  const { train, heldOut, distinctKeys } = splitByKey(pairs, comparisonKey, heldOutFraction, rng);
   if (train.length === 0 || heldOut.length === 0) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
-      `splitByComparison: ${pairs.length} pairs make ${positions.size} distinct comparison(s), and holding out ${heldOutFraction} of them left ${train.length} to train on and ${heldOut.length} held out. Sample more pairs (pairPrompts) or from a more varied model (more sftSteps).`,
+      `splitByComparison: ${pairs.length} pairs make ${distinctKeys} distinct comparison(s), and holding out ${heldOutFraction} of them left ${train.length} to train on and ${heldOut.length} held out. Sample more pairs (pairPrompts) or from a more varied model (more sftSteps).`,
     );
   }
   return { train, heldOut };
