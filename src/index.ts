@@ -49,6 +49,27 @@ export { MultiDiscrete } from "./envs/spaces/multiDiscrete.js";
 export type { Space, SpaceDescription } from "./envs/spaces/space.js";
 export { spaceFromJSON } from "./envs/spaces/spaceFromJSON.js";
 export { Tuple } from "./envs/spaces/tuple.js";
+export type {
+  BlackjackHands,
+  BlackjackObservation,
+  BlackjackOptions,
+  BlackjackState,
+} from "./envs/toyText/blackjack.js";
+export { BlackjackEnv, handValue, isNatural, usableAce } from "./envs/toyText/blackjack.js";
+export { categoricalSample } from "./envs/toyText/categoricalSample.js";
+export type { CliffWalkingOptions } from "./envs/toyText/cliffWalking.js";
+export { CliffWalkingEnv } from "./envs/toyText/cliffWalking.js";
+export type { FrozenLakeOptions } from "./envs/toyText/frozenLake.js";
+export { FrozenLakeEnv, frozenLakeMaps, generateRandomMap } from "./envs/toyText/frozenLake.js";
+export type { TaxiOptions } from "./envs/toyText/taxi.js";
+export { TaxiEnv, taxiDecode, taxiEncode } from "./envs/toyText/taxi.js";
+export type { ToyTextOptions } from "./envs/toyText/toyTextOptions.js";
+export type {
+  Transition,
+  TransitionTable,
+  TransitionTableEnvState,
+} from "./envs/toyText/transitionTableEnv.js";
+export { TransitionTableEnv } from "./envs/toyText/transitionTableEnv.js";
 export type { AsyncVectorOptions } from "./envs/vector/asyncVectorEnv.js";
 export { AsyncVectorEnv } from "./envs/vector/asyncVectorEnv.js";
 export type { SyncVectorOptions } from "./envs/vector/syncVectorEnv.js";

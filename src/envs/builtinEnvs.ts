@@ -7,6 +7,10 @@ import { MountainCarEnv, MountainCarKernel } from "./classic/mountainCar.js";
 import { MountainCarContinuousEnv, MountainCarContinuousKernel } from "./classic/mountainCarContinuous.js";
 import { PendulumEnv, PendulumKernel } from "./classic/pendulum.js";
 import type { EnvRegistration } from "./registry.js";
+import { BlackjackEnv } from "./toyText/blackjack.js";
+import { CliffWalkingEnv } from "./toyText/cliffWalking.js";
+import { FrozenLakeEnv } from "./toyText/frozenLake.js";
+import { TaxiEnv } from "./toyText/taxi.js";
 
 function batched(
   createKernel: (kwargs: Record<string, unknown>) => ClassicKernel,
@@ -72,5 +76,45 @@ export const builtinEnvs: EnvRegistration[] = [
     maxEpisodeSteps: 1000,
     rewardThreshold: 200,
     entry: "envs/box2d/lunarLander#LunarLanderEnv",
+  },
+  {
+    id: "FrozenLake-v1",
+    entryPoint: (kw) => new FrozenLakeEnv(kw),
+    kwargs: { mapName: "4x4" },
+    maxEpisodeSteps: 100,
+    rewardThreshold: 0.7, // optimum 0.74 (Gymnasium's note)
+    entry: "envs/toyText/frozenLake#FrozenLakeEnv",
+  },
+  {
+    id: "FrozenLake8x8-v1",
+    entryPoint: (kw) => new FrozenLakeEnv(kw),
+    kwargs: { mapName: "8x8" },
+    maxEpisodeSteps: 200,
+    rewardThreshold: 0.85, // optimum 0.91 (Gymnasium's note)
+    entry: "envs/toyText/frozenLake#FrozenLakeEnv",
+  },
+  {
+    id: "CliffWalking-v1",
+    entryPoint: (kw) => new CliffWalkingEnv(kw),
+    entry: "envs/toyText/cliffWalking#CliffWalkingEnv",
+  },
+  {
+    id: "CliffWalkingSlippery-v1",
+    entryPoint: (kw) => new CliffWalkingEnv(kw),
+    kwargs: { isSlippery: true },
+    entry: "envs/toyText/cliffWalking#CliffWalkingEnv",
+  },
+  {
+    id: "Taxi-v4",
+    entryPoint: (kw) => new TaxiEnv(kw),
+    maxEpisodeSteps: 200,
+    rewardThreshold: 8, // optimum 8.46 (Gymnasium's note)
+    entry: "envs/toyText/taxi#TaxiEnv",
+  },
+  {
+    id: "Blackjack-v1",
+    entryPoint: (kw) => new BlackjackEnv(kw),
+    kwargs: { sab: true, natural: false },
+    entry: "envs/toyText/blackjack#BlackjackEnv",
   },
 ];

@@ -19,6 +19,12 @@ describe("make()", () => {
         "Pendulum-v1": 200,
         "LunarLander-v3": 1000,
         "LunarLanderContinuous-v3": 1000,
+        "FrozenLake-v1": 100,
+        "FrozenLake8x8-v1": 200,
+        "CliffWalking-v1": null,
+        "CliffWalkingSlippery-v1": null,
+        "Taxi-v4": 200,
+        "Blackjack-v1": null,
         "Faulty-v0": undefined,
       },
     );
@@ -30,7 +36,7 @@ describe("make()", () => {
       (e: Error & { code: string }) => {
         assert.equal(e.code, "UNKNOWN_ENV");
         assert.match(e.message, /Did you mean "CartPole-v1"\?/);
-        assert.match(e.message, /Acrobot-v1, CartPole-v1/);
+        assert.match(e.message, /Acrobot-v1, Blackjack-v1, CartPole-v1/);
         return true;
       },
     );
