@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,7 @@ import { describe, test } from "node:test";
 import { Box } from "../envs/spaces/box.js";
 import { Discrete } from "../envs/spaces/discrete.js";
 import { Rng } from "../random/rng.js";
+import * as ops from "../tensor/ops.js";
 import { Tensor } from "../tensor/tensor.js";
 import { evaluatePolicy } from "./common/evaluation.js";
 import { QPolicy } from "./common/qPolicy.js";
@@ -95,6 +97,50 @@ describe("huberLoss()", () => {
     const q = new Tensor(new Float32Array([0.5, -3]), [2]);
     const y = new Tensor(new Float32Array([0, 0]), [2]);
     close([huberLoss(q, y, new Tensor(new Float32Array([0.5, 2]), [2])).item()], [2.53125]);
+  });
+});
+
+// fixtures/torch/dqn.json: scripts/fixtures/makeDqnFixtures.py, torch 1.13 in float64 from float32
+// inputs (seed 0): SB3's TD target and smooth_l1_loss, the Double DQN target, the PER-weighted loss.
+const fx = (
+  JSON.parse(readFileSync(new URL("../../fixtures/torch/dqn.json", import.meta.url), "utf8")) as {
+    dqn: Record<string, number & number[]>;
+  }
+).dqn;
+
+describe("DQN losses against PyTorch", () => {
+  const inputs = {
+    rewards: fx.rewards,
+    dones: fx.dones,
+    steps: fx.steps,
+    nextQTarget: fx.nextQTarget,
+    nActions: fx.nActions,
+    gamma: fx.gamma,
+  };
+  const lossOf = (weighted: boolean) => {
+    const q = new Tensor(Float32Array.from(fx.q), [fx.batch, fx.nActions]).requireGrad();
+    const taken = ops.takeAlongLastAxis(q, new Tensor(Int32Array.from(fx.actions), [fx.batch]));
+    const y = new Tensor(tdTargets(inputs), [fx.batch]);
+    const loss = huberLoss(taken, y, weighted ? new Tensor(Float32Array.from(fx.weights), [fx.batch]) : null);
+    loss.backward();
+    return { loss: loss.item(), grad: q.grad!.values };
+  };
+
+  test("TD targets (DQN and Double DQN, n-step γ^k, a terminal row)", () => {
+    close(tdTargets(inputs), fx.targetDqn, 1e-5);
+    close(tdTargets({ ...inputs, nextQOnline: fx.nextQOnline }), fx.targetDouble, 1e-5);
+  });
+
+  test("Huber loss and its gradient match smooth_l1_loss", () => {
+    const { loss, grad } = lossOf(false);
+    close([loss], [fx.loss], 1e-5);
+    close(grad, fx.grad, 1e-6);
+  });
+
+  test("importance-weighted Huber loss and its gradient match SB3's PER form", () => {
+    const { loss, grad } = lossOf(true);
+    close([loss], [fx.lossWeighted], 1e-5);
+    close(grad, fx.gradWeighted, 1e-6);
   });
 });
 
