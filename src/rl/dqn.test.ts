@@ -168,12 +168,22 @@ describe("QPolicy", () => {
     }
   });
 
-  test("dueling has value and advantage streams", () => {
+  test("dueling combines the streams as V + A − mean(A) (Wang et al. 2016, eq. 9)", () => {
     const policy = new QPolicy(new Box(-1, 1, [2]), new Discrete(3), new Rng(1), { netArch: [4] }, true);
-    const q = policy.qValues(new Float32Array([0.3, -0.2]), 1);
-    assert.equal(q.length, 3);
-    const names = Object.keys(policy.qNet.stateDict());
-    assert.ok(names.includes("valueHead.weight") && names.includes("advantageHead.weight"), names.join());
+    const obs = new Tensor(new Float32Array([0.3, -0.2, 0.9, 0.1]), [2, 2]);
+    const net = policy.qNet as unknown as Record<string, { forward(x: Tensor): Tensor }>;
+    const features = net.trunk.forward(obs);
+    const v = net.valueHead.forward(features).values;
+    const adv = net.advantageHead.forward(features).values;
+    const q = policy.qNet.forward(obs).values;
+    for (let b = 0; b < 2; b++) {
+      const meanA = (adv[b * 3] + adv[b * 3 + 1] + adv[b * 3 + 2]) / 3;
+      close(
+        q.subarray(b * 3, b * 3 + 3),
+        [0, 1, 2].map((a) => v[b] + adv[b * 3 + a] - meanA),
+        1e-6,
+      );
+    }
   });
 });
 
@@ -213,6 +223,12 @@ describe("DQN", () => {
   test("updates the target every max(targetUpdateInterval // numEnvs, 1) vector steps (SB3)", async () => {
     // 2 envs, interval 40: every 20 vector steps, i.e. at 40, 80, ... timesteps
     const model = new DQN("CartPole-v1", { ...SMALL, seed: 1 });
+    const updatedAt: number[] = [];
+    const updateTarget = model.policy.updateTarget.bind(model.policy);
+    model.policy.updateTarget = (tau: number) => {
+      updatedAt.push(model.numTimesteps);
+      updateTarget(tau);
+    };
     const same = () => {
       const online = model.policy.qNet.stateDict();
       const target = model.policy.qNetTarget.stateDict();
@@ -231,6 +247,7 @@ describe("DQN", () => {
     assert.equal(at.get(64), true); // no training yet
     assert.equal(at.get(72), false); // trained once, target not refreshed
     assert.equal(at.get(88), false);
+    assert.deepEqual(updatedAt, [40, 80, 120, 160]);
   });
 
   test("stores finished episodes with their final observation (not the reset one), done = terminated", async () => {
