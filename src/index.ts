@@ -158,11 +158,18 @@ export type { A3COptions } from "./rl/a3c.js";
 export { A3C } from "./rl/a3c.js";
 export type { ActorCriticOptions } from "./rl/actorCritic.js";
 export { ActorCritic, QCriticPolicy, qActorLoss, sarsaCriticLoss, sarsaTargets } from "./rl/actorCritic.js";
+export type { Algorithm } from "./rl/common/algorithm.js";
 export type { EvaluateOptions, EvaluationResult, Predictor } from "./rl/common/evaluation.js";
 export { evaluatePolicy } from "./rl/common/evaluation.js";
 export type { GaeInputs } from "./rl/common/gae.js";
 // rl
 export { computeGae, discountedReturns, explainedVariance } from "./rl/common/gae.js";
+export type {
+  OffPolicyDefaults,
+  OffPolicyNetwork,
+  OffPolicyOptions,
+} from "./rl/common/offPolicyAlgorithm.js";
+export { loadOffPolicyAlgorithm, OffPolicyAlgorithm } from "./rl/common/offPolicyAlgorithm.js";
 export type {
   EnvInput,
   LearnOptions,
@@ -174,8 +181,12 @@ export type {
 export { OnPolicyAlgorithm } from "./rl/common/onPolicyAlgorithm.js";
 export type { NetArch, PolicyOptions } from "./rl/common/policies.js";
 export { ActorCriticPolicy } from "./rl/common/policies.js";
+export type { QPolicyOptions } from "./rl/common/qPolicy.js";
+export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
 export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";
+export type { DQNOptions, TdTargetInputs } from "./rl/dqn.js";
+export { DQN, huberLoss, linearExplorationSchedule, tdTargets } from "./rl/dqn.js";
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";

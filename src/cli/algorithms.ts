@@ -8,12 +8,13 @@
  */
 
 import { didYouMean, ProximalError } from "../errors.js";
-import type { EnvInput, LoadOptions, OnPolicyAlgorithm } from "../rl/common/onPolicyAlgorithm.js";
+import type { Algorithm } from "../rl/common/algorithm.js";
+import type { EnvInput, LoadOptions } from "../rl/common/onPolicyAlgorithm.js";
 
 /** What the CLI needs of an algorithm class: construct from (env, options), and `load(dir)`. */
 export interface AlgorithmClass {
-  new (env: EnvInput, options: Record<string, unknown>): OnPolicyAlgorithm;
-  load(dir: string, options?: LoadOptions): Promise<OnPolicyAlgorithm>;
+  new (env: EnvInput, options: Record<string, unknown>): Algorithm;
+  load(dir: string, options?: LoadOptions): Promise<Algorithm>;
 }
 
 /** One row of the algorithm table. */
@@ -47,6 +48,11 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     summary: "REINFORCE (Monte-Carlo policy gradient)",
   },
   actorCritic: { className: "ActorCritic", module: "../rl/actorCritic.js", summary: "one-step actor-critic" },
+  dqn: {
+    className: "DQN",
+    module: "../rl/dqn.js",
+    summary: "Deep Q-Network (double, dueling, prioritised replay, n-step switches)",
+  },
 };
 
 const loaded = new Map<string, AlgorithmClass>();

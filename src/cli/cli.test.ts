@@ -198,6 +198,39 @@ describe("proximal train", () => {
     );
   });
 
+  test("dqn (rlzoo preset, replay buffer saved): --stop-after then --resume is bit-identical", async () => {
+    const args = (out: string, ...extra: string[]) => [
+      "train",
+      "dqn",
+      "--env",
+      "CartPole-v1",
+      "--seed",
+      "2",
+      "--total-timesteps",
+      "2048",
+      "--out",
+      out,
+      ...extra,
+    ];
+    const sets = ["--set", "saveReplayBuffer=true", "--set", "policy.netArch=[32]"];
+    const whole = cli(...args("DQN-A", ...sets));
+    assert.equal(whole.status, 0, whole.stderr);
+    const first = cli(...args("DQN-B", ...sets, "--stop-after", "1100"));
+    assert.equal(first.status, 0, first.stderr);
+    // trainFreq 256 (rlzoo): 1100 is rounded up to the update boundary at 1280
+    const latest = JSON.parse(await readFile(join(work, "DQN-B", "checkpoints", "latest.json"), "utf8"));
+    assert.equal(latest.timesteps, 1280);
+    assert.ok(existsSync(join(work, "DQN-B", "checkpoints", latest.checkpoint, "replay.safetensors")));
+    const rest = cli("train", "--resume", "DQN-B");
+    assert.equal(rest.status, 0, rest.stderr);
+    const a = await readFile(join(work, "DQN-A", "model", "model.safetensors"));
+    const b = await readFile(join(work, "DQN-B", "model", "model.safetensors"));
+    assert.ok(a.equals(b), "final weights and optimizer state differ");
+    const config = JSON.parse(await readFile(join(work, "DQN-A", "config.json"), "utf8"));
+    assert.equal(config.preset, "rlzoo");
+    assert.equal(config.options.targetUpdateInterval, 10);
+  });
+
   test("Ctrl-C stops after the current update with a checkpoint that --resume continues", async () => {
     const child = spawn(
       process.execPath,

@@ -6,8 +6,8 @@ import { flatSize } from "../envs/spaces/flatten.js";
 import { ProximalError } from "../errors.js";
 import { METADATA_FILE } from "../io/checkpoint.js";
 import { Rng } from "../random/rng.js";
+import type { Algorithm } from "../rl/common/algorithm.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
-import type { OnPolicyAlgorithm } from "../rl/common/onPolicyAlgorithm.js";
 import { algorithmNameOf, loadAlgorithmClass } from "./algorithms.js";
 import { readNormalization, resolveModelDir } from "./runDirectory.js";
 import type { ObservationNormalization } from "./runEnv.js";
@@ -15,7 +15,7 @@ import { NORMALIZATION_FILE } from "./runEnv.js";
 
 /** A saved model, ready to act: the model, its env id and its observation statistics. */
 export interface LoadedModel {
-  model: OnPolicyAlgorithm;
+  model: Algorithm;
   envId: string;
   modelDir: string;
   normalization: ObservationNormalization | null;

@@ -22,7 +22,7 @@ import { writeJsonAtomic } from "../io/atomicWrite.js";
 import { isFileNotFound } from "../io/fileErrors.js";
 import type { ProgressPosition } from "../io/progressLog.js";
 import type { EventsPosition } from "../io/tfevents.js";
-import type { OnPolicyAlgorithm } from "../rl/common/onPolicyAlgorithm.js";
+import type { Algorithm } from "../rl/common/algorithm.js";
 import type { ObservationNormalization } from "./runEnv.js";
 import { NORMALIZATION_FILE } from "./runEnv.js";
 
@@ -93,7 +93,7 @@ export async function readRunState(checkpointDir: string): Promise<RunState> {
 /** Save the model (and its observation statistics) into `dir`, atomically file by file. */
 export async function saveModel(
   dir: string,
-  model: OnPolicyAlgorithm,
+  model: Algorithm,
   normalization: ObservationNormalization | null,
 ): Promise<void> {
   await model.save(dir);
@@ -170,7 +170,7 @@ export async function readNormalization(dir: string): Promise<ObservationNormali
 /** Write `checkpoints/step-<t>/` and then point `latest.json` at it; prune old checkpoints. */
 export async function writeCheckpoint(
   runDir: string,
-  model: OnPolicyAlgorithm,
+  model: Algorithm,
   normalization: ObservationNormalization | null,
   runState: RunState,
   status: RunStatus,

@@ -19,8 +19,9 @@ import { ProximalError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomicWrite.js";
 import { ProgressLog } from "../io/progressLog.js";
 import { TfEventsWriter } from "../io/tfevents.js";
+import type { Algorithm } from "../rl/common/algorithm.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
-import type { OnPolicyAlgorithm, UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
+import type { UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
 import { VERSION } from "../version.js";
 import type { AlgorithmClass } from "./algorithms.js";
 import { ALGORITHMS, loadAlgorithmClass } from "./algorithms.js";
@@ -145,7 +146,7 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
 }
 
 interface Session {
-  model: OnPolicyAlgorithm;
+  model: Algorithm;
   normalizer: ReturnType<typeof buildTrainingEnv>["observationNormalizer"];
 }
 
@@ -313,7 +314,7 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
 interface LoopArgs {
   runDir: string;
   config: RunConfig;
-  model: OnPolicyAlgorithm;
+  model: Algorithm;
   session: Session;
   stopAfter: number | undefined;
   evalEvery: number | null;
@@ -457,7 +458,7 @@ function crossed(from: number, to: number, every: number): boolean {
  * restored around it, so evaluating never changes the training run (and resume stays exact).
  */
 async function evaluateDuringTraining(
-  model: OnPolicyAlgorithm,
+  model: Algorithm,
   config: RunConfig,
   session: Session,
   episodes: number,
@@ -483,7 +484,7 @@ async function evaluateDuringTraining(
  * (schedules at their start), else the documented default.
  */
 function resolvedOptions(
-  model: OnPolicyAlgorithm,
+  model: Algorithm,
   given: Record<string, unknown>,
   specs: Map<string, OptionSpec>,
 ): Record<string, unknown> {

@@ -66,6 +66,27 @@ const ON_POLICY_OPTION_NAMES = [
   "statsWindowSize",
 ] as const;
 
+/** Option names every off-policy algorithm accepts (`OffPolicyOptions`). */
+const OFF_POLICY_OPTION_NAMES = [
+  "learningRate",
+  "bufferSize",
+  "learningStarts",
+  "batchSize",
+  "tau",
+  "gamma",
+  "trainFreq",
+  "gradientSteps",
+  "nStep",
+  "prioritized",
+  "priorityAlpha",
+  "priorityBeta",
+  "saveReplayBuffer",
+  "policy",
+  "seed",
+  "numEnvs",
+  "statsWindowSize",
+] as const;
+
 /** Option names per algorithm (upper-case, as `algorithmName`); see {@link registerPresetOptions}. */
 const optionNames: Record<string, readonly string[]> = {
   PPO: [
@@ -80,6 +101,16 @@ const optionNames: Record<string, readonly string[]> = {
     "klTarget",
   ],
   A2C: [...ON_POLICY_OPTION_NAMES, "useRmsProp", "rmsPropAlpha", "rmsPropEps", "rmsPropTfLike"],
+  DQN: [
+    ...OFF_POLICY_OPTION_NAMES,
+    "targetUpdateInterval",
+    "explorationFraction",
+    "explorationInitialEps",
+    "explorationFinalEps",
+    "maxGradNorm",
+    "double",
+    "dueling",
+  ],
 };
 
 /** Keys of `options` that are not algorithm options. */
@@ -97,6 +128,10 @@ const INTEGER_KEYS = new Set([
   "nEpochs",
   "totalTimesteps",
   "statsWindowSize",
+  "bufferSize",
+  "trainFreq",
+  "targetUpdateInterval",
+  "nStep",
 ]);
 
 /**

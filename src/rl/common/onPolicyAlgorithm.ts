@@ -114,7 +114,9 @@ export function prepareEnv(env: EnvInput, numEnvs: number, seed: number): Vector
  * `RecordEpisodeStatistics(env)` in `VectorNormalizeReward` (RL Zoo's `normalize`) gets episode
  * returns in the env's own reward units there, not the normalised ones the outer wrapper sees.
  */
-function innermostEpisodeStatistics(env: VectorRecordEpisodeStatistics): VectorRecordEpisodeStatistics {
+export function innermostEpisodeStatistics(
+  env: VectorRecordEpisodeStatistics,
+): VectorRecordEpisodeStatistics {
   let found = env;
   let current: VectorEnv = env;
   while (current instanceof VectorWrapper) {
@@ -585,7 +587,9 @@ export interface LoadOptions {
 }
 
 /** Rebuild an algorithm from a saved directory (the body of each algorithm's static `load`). */
-export async function loadAlgorithm<A extends OnPolicyAlgorithm>(
+export async function loadAlgorithm<
+  A extends { loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean }): void },
+>(
   construct: (env: EnvInput, options: Record<string, unknown>) => A,
   dir: string,
   options: LoadOptions = {},
@@ -625,14 +629,14 @@ export async function loadAlgorithm<A extends OnPolicyAlgorithm>(
 }
 
 /** Observation-normalisation statistics as saved in model.json. */
-interface SavedNormalization {
+export interface SavedNormalization {
   statistics: unknown;
   epsilon: number;
   /** null when there is no clipping (JSON has no Infinity). */
   clip: number | null;
 }
 
-function normalizationOf(normalizer: VectorNormalizeObservation | null): SavedNormalization | null {
+export function normalizationOf(normalizer: VectorNormalizeObservation | null): SavedNormalization | null {
   if (normalizer === null) return null;
   return {
     statistics: normalizer.getStatistics(),
@@ -641,7 +645,7 @@ function normalizationOf(normalizer: VectorNormalizeObservation | null): SavedNo
   };
 }
 
-function safeEnvState(env: VectorEnv): unknown {
+export function safeEnvState(env: VectorEnv): unknown {
   try {
     return env.getState();
   } catch {

@@ -1,0 +1,677 @@
+import { Box } from "../../envs/spaces/box.js";
+import { Discrete } from "../../envs/spaces/discrete.js";
+import { flatSize } from "../../envs/spaces/flatten.js";
+import type { Space } from "../../envs/spaces/space.js";
+import type { VectorEnv } from "../../envs/vector/vectorEnv.js";
+import { VectorNormalizeObservation } from "../../envs/vector/vectorNormalizeObservation.js";
+import type { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpisodeStatistics.js";
+import { VectorWrapper } from "../../envs/vector/vectorWrapper.js";
+import { ProximalError } from "../../errors.js";
+import type { Checkpoint } from "../../io/checkpoint.js";
+import { addPrefix, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
+import type { SafetensorEntry } from "../../io/safetensors.js";
+import type { Module } from "../../nn/module.js";
+import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
+import type { Schedule } from "../../optim/schedules.js";
+import { Rng } from "../../random/rng.js";
+import { VERSION } from "../../version.js";
+import { NStepAdder } from "../replay/nStepAdder.js";
+import { betaSchedule, PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
+import type { ReplaySample, ReplayState, TransitionBatch } from "../replay/replayBuffer.js";
+import { ReplayBuffer } from "../replay/replayBuffer.js";
+import { actionMasksFromInfos } from "./actionMasks.js";
+import type { Algorithm } from "./algorithm.js";
+import type {
+  EnvInput,
+  EpisodeSummary,
+  LearnOptions,
+  LoadOptions,
+  UpdateStats,
+} from "./onPolicyAlgorithm.js";
+import {
+  checkInteger,
+  checkRange,
+  innermostEpisodeStatistics,
+  loadAlgorithm,
+  normalizationOf,
+  optionsToJSON,
+  prepareEnv,
+  safeEnvState,
+  yieldToEventLoop,
+} from "./onPolicyAlgorithm.js";
+import type { ScheduleLike } from "./scheduleSpec.js";
+import { resolveSchedule } from "./scheduleSpec.js";
+
+/**
+ * Options every off-policy algorithm shares (SB3's `OffPolicyAlgorithm` arguments, camelCased, plus
+ * the replay variants of `rl/replay/`). Each algorithm documents its own defaults for these.
+ */
+export interface OffPolicyOptions {
+  /** Optimizer learning rate, or a schedule of progress remaining (1 → 0). */
+  learningRate?: ScheduleLike;
+  /** Transitions the replay buffer keeps (SB3's `buffer_size`). */
+  bufferSize?: number;
+  /**
+   * Timesteps (over all envs) of uniformly random actions collected before the first gradient step
+   * (SB3's `learning_starts`).
+   */
+  learningStarts?: number;
+  /** Minibatch size of each gradient step. */
+  batchSize?: number;
+  /** Target-network update coefficient τ: 1 copies the weights (hard update), < 1 is Polyak averaging. */
+  tau?: number;
+  /** Discount factor γ. @defaultValue 0.99 */
+  gamma?: number;
+  /**
+   * Vector-env steps between training phases (SB3's `train_freq` in "step" units: each step of the
+   * vector env counts once, whatever `numEnvs` is).
+   */
+  trainFreq?: number;
+  /**
+   * Gradient steps per training phase; -1 does as many as timesteps were collected in the phase
+   * (`trainFreq * numEnvs`, SB3's `gradient_steps=-1`).
+   */
+  gradientSteps?: number;
+  /**
+   * Multi-step returns: store `(s_t, a_t, Σ_{k<n} γ^k r_{t+k}, s_{t+n})` and bootstrap with γ^n
+   * (Sutton & Barto 2018, §7.1; Hessel et al. 2018, arXiv:1710.02298, eq. 2), via {@link NStepAdder}.
+   * @defaultValue 1 (one-step TD, as SB3 and Mnih et al. 2015)
+   */
+  nStep?: number;
+  /**
+   * Prioritised experience replay (Schaul et al. 2016, arXiv:1511.05952): sample transitions by
+   * priority `|δ|^α`, weight their losses by `(N·P(i))^(−β)`, β annealed to 1.
+   * @defaultValue false (uniform replay, as SB3's DQN)
+   */
+  prioritized?: boolean;
+  /** Priority exponent α of `prioritized`. @defaultValue 0.6 (Schaul et al. 2016, Table 3, proportional) */
+  priorityAlpha?: number;
+  /**
+   * Initial importance-sampling exponent β₀ of `prioritized`, annealed linearly to 1 over training.
+   * @defaultValue 0.4 (Schaul et al. 2016, Table 3, proportional)
+   */
+  priorityBeta?: number;
+  /**
+   * Save the replay buffer (and pending n-step windows) with the model (`replay.safetensors`), so that
+   * a resumed `learn` continues bit-identically. Without it a loaded model starts with an empty buffer.
+   * @defaultValue false (SB3 saves it only on `save_replay_buffer`)
+   */
+  saveReplayBuffer?: boolean;
+  /** Seed of every random draw: network init, exploration, minibatches, env resets. @defaultValue 0 */
+  seed?: number;
+  /** Number of parallel envs when the env is given by id. @defaultValue 1 */
+  numEnvs?: number;
+  /** Episodes in the moving window of `rollout/episodeReturn`. @defaultValue 100 (SB3's `stats_window_size`) */
+  statsWindowSize?: number;
+}
+
+/** Defaults an off-policy algorithm must give for the shared options. */
+export type OffPolicyDefaults = Required<
+  Pick<
+    OffPolicyOptions,
+    | "learningRate"
+    | "bufferSize"
+    | "learningStarts"
+    | "batchSize"
+    | "tau"
+    | "gamma"
+    | "trainFreq"
+    | "gradientSteps"
+  >
+>;
+
+/** The replay file written beside `model.safetensors` when `saveReplayBuffer` is set. */
+export const REPLAY_FILE = "replay.safetensors";
+
+/** The network an off-policy algorithm trains: a module with resolved options and a flat input size. */
+export interface OffPolicyNetwork extends Module {
+  readonly options: unknown;
+  readonly observationSize: number;
+}
+
+/**
+ * The shared machinery of off-policy algorithms, after SB3's `OffPolicyAlgorithm`: the `learn` loop
+ * alternates collecting `trainFreq` vector-env steps into a replay buffer with `gradientSteps`
+ * gradient steps (once more than `learningStarts` timesteps have been collected; before that, actions
+ * are uniformly random); transitions are stored with the observation they really led to (the final
+ * observation where an episode ended) and `done = terminated`, so truncated episodes bootstrap
+ * (Gymnasium core.py; SB3 `handle_timeout_termination`); optional n-step returns and prioritised
+ * replay; episode statistics; checkpoint state (weights, optimizer, generator, counters, env and, on
+ * request, the replay buffer). A subclass provides the network, the optimizer, `explore` (how
+ * actions are chosen while training), `onStep` (per-step bookkeeping such as target updates) and
+ * `train` (the gradient steps), in its own file.
+ *
+ * Differences from SB3: `onUpdate` is called after every collect-and-train phase (SB3 logs every
+ * `log_interval` episodes); training waits until the buffer holds `batchSize` transitions
+ * (SB3 samples with replacement from fewer); `trainFreq` counts steps only (no episode unit).
+ */
+export abstract class OffPolicyAlgorithm implements Algorithm {
+  abstract readonly algorithmName: string;
+  abstract readonly options: OffPolicyOptions;
+  abstract readonly policy: OffPolicyNetwork;
+  protected abstract readonly optimizer: Optimizer<BaseOptimizerOptions>;
+  readonly env: VectorRecordEpisodeStatistics;
+  readonly rng: Rng;
+  readonly seed: number;
+  readonly bufferSize: number;
+  readonly learningStarts: number;
+  readonly batchSize: number;
+  readonly tau: number;
+  readonly gamma: number;
+  readonly trainFreq: number;
+  readonly gradientSteps: number;
+  readonly nStep: number;
+  readonly prioritized: boolean;
+  readonly saveReplayBuffer: boolean;
+  readonly replayBuffer: ReplayBuffer;
+  /** Turns 1-step transitions into n-step ones (null when `nStep` is 1). */
+  readonly nStepAdder: NStepAdder | null;
+  protected readonly learningRate: Schedule;
+  /** β of prioritised replay as a function of progress remaining (null without `prioritized`). */
+  protected readonly priorityBeta: Schedule | null;
+  /** Environment steps so far (over all envs). */
+  numTimesteps = 0;
+  /** Collect-and-train phases so far. */
+  iteration = 0;
+  /** Gradient steps so far (SB3's `_n_updates`). */
+  nUpdates = 0;
+  /** Vector-env steps so far (SB3's `_n_calls`, which counts target-update intervals). */
+  nCalls = 0;
+  /** Fraction of the planned timesteps still ahead (1 at the start, 0 at the end), for schedules. */
+  protected progressRemaining = 1;
+  /** The observations the next step starts from (`[numEnvs * obsSize]`; null before `learn`). */
+  protected lastObservations: Float32Array | null = null;
+  /** Action masks of `lastObservations` ([numEnvs * n], 1 = allowed), when the env reports them. */
+  protected lastActionMasks: Uint8Array | null = null;
+  protected readonly actionSpace: Space;
+  private readonly recentEpisodes: EpisodeSummary[] = [];
+  private readonly statsWindowSize: number;
+  private readonly episodeStatistics: VectorRecordEpisodeStatistics;
+  private episodesSeen = 0;
+
+  protected constructor(env: EnvInput, options: OffPolicyOptions, defaults: OffPolicyDefaults) {
+    this.seed = options.seed ?? 0;
+    checkInteger(this.seed, "seed", -Number.MAX_SAFE_INTEGER);
+    this.rng = new Rng(this.seed);
+    const numEnvs = options.numEnvs ?? 1;
+    checkInteger(numEnvs, "numEnvs", 1);
+    this.env = prepareEnv(env, numEnvs, this.seed);
+    this.episodeStatistics = innermostEpisodeStatistics(this.env);
+    this.actionSpace = this.env.singleActionSpace;
+    this.bufferSize = options.bufferSize ?? defaults.bufferSize;
+    checkInteger(this.bufferSize, "bufferSize", 1);
+    this.learningStarts = options.learningStarts ?? defaults.learningStarts;
+    checkInteger(this.learningStarts, "learningStarts", 0);
+    this.batchSize = options.batchSize ?? defaults.batchSize;
+    checkInteger(this.batchSize, "batchSize", 1);
+    if (this.batchSize > this.bufferSize) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `batchSize (${this.batchSize}) is larger than bufferSize (${this.bufferSize}). Lower batchSize or raise bufferSize.`,
+      );
+    }
+    this.tau = checkRange(options.tau ?? defaults.tau, "tau", 0, 1);
+    if (this.tau === 0) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        "tau must be in (0, 1]: 0 never updates the target network. Try 1 (hard) or 0.005 (soft).",
+      );
+    }
+    this.gamma = checkRange(options.gamma ?? defaults.gamma, "gamma", 0, 1);
+    this.trainFreq = options.trainFreq ?? defaults.trainFreq;
+    checkInteger(this.trainFreq, "trainFreq", 1);
+    this.gradientSteps = options.gradientSteps ?? defaults.gradientSteps;
+    checkInteger(this.gradientSteps, "gradientSteps", -1);
+    this.nStep = options.nStep ?? 1;
+    checkInteger(this.nStep, "nStep", 1);
+    this.prioritized = options.prioritized ?? false;
+    this.saveReplayBuffer = options.saveReplayBuffer ?? false;
+    this.statsWindowSize = options.statsWindowSize ?? 100;
+    checkInteger(this.statsWindowSize, "statsWindowSize", 1);
+    this.learningRate = resolveSchedule(options.learningRate ?? defaults.learningRate, "learningRate");
+    const lr0 = this.learningRate(1);
+    if (!(lr0 >= 0) || !Number.isFinite(lr0)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `learningRate must be a non-negative number, got ${lr0}. Try 1e-4.`,
+      );
+    }
+    const obsSize = flatSize(this.env.singleObservationSpace);
+    const { actionWidth, actionDtype } = actionLayout(this.actionSpace);
+    const bufferOptions = { capacity: this.bufferSize, obsSize, actionWidth, actionDtype };
+    if (this.prioritized) {
+      this.replayBuffer = new PrioritizedReplayBuffer({
+        ...bufferOptions,
+        alpha: options.priorityAlpha ?? 0.6,
+      });
+      this.priorityBeta = betaSchedule(options.priorityBeta ?? 0.4, 1);
+    } else {
+      this.replayBuffer = new ReplayBuffer(bufferOptions);
+      this.priorityBeta = null;
+    }
+    this.nStepAdder =
+      this.nStep === 1
+        ? null
+        : new NStepAdder({
+            nSteps: this.nStep,
+            gamma: this.gamma,
+            numEnvs,
+            obsSize,
+            actionWidth,
+            actionDtype,
+          });
+  }
+
+  /**
+   * Actions to take while training, for `observations [numEnvs * obsSize]` once `learningStarts`
+   * has passed (DQN: ε-greedy). `masks` restricts Discrete choices (1 = allowed).
+   */
+  protected abstract explore(observations: Float32Array, masks: Uint8Array | null): Int32Array | Float32Array;
+
+  /** Called after every vector-env step (SB3's `_on_step`: target updates, exploration schedule). */
+  protected abstract onStep(): void;
+
+  /** `gradientSteps` gradient steps from the replay buffer; returns their diagnostics (`train/...`). */
+  protected abstract train(gradientSteps: number): UpdateStats;
+
+  abstract predict(
+    observations: Float32Array,
+    options?: { deterministic?: boolean; actionMask?: Uint8Array },
+  ): Int32Array | Float32Array;
+
+  /** The observation normaliser in the training env's wrapper chain, if any (saved with the model). */
+  get observationNormalizer(): VectorNormalizeObservation | null {
+    let env: VectorEnv = this.env;
+    for (;;) {
+      if (env instanceof VectorNormalizeObservation) return env;
+      if (!(env instanceof VectorWrapper)) return null;
+      env = env.env;
+    }
+  }
+
+  /** Set the optimizer's learning rate from the schedule at the current progress. */
+  protected updateLearningRate(): number {
+    const lr = this.learningRate(this.progressRemaining);
+    this.optimizer.learningRate = lr;
+    return lr;
+  }
+
+  /** A minibatch from the replay buffer (with importance weights under `prioritized`). */
+  protected sampleReplay(): ReplaySample & { weights?: Float32Array } {
+    if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
+      return this.replayBuffer.sample(this.batchSize, this.rng, this.priorityBeta!(this.progressRemaining));
+    }
+    return this.replayBuffer.sample(this.batchSize, this.rng);
+  }
+
+  /**
+   * Train for `totalTimesteps` environment steps: collect `trainFreq` steps, train, report, repeat.
+   * Resolves when done or when `onUpdate` returns false.
+   */
+  async learn(options: LearnOptions): Promise<this> {
+    const { totalTimesteps } = options;
+    checkInteger(totalTimesteps, "totalTimesteps", 1);
+    if (options.resetNumTimesteps ?? true) {
+      this.numTimesteps = 0;
+      this.iteration = 0;
+      this.nCalls = 0;
+      this.lastObservations = null;
+    }
+    if (this.lastObservations === null) {
+      const first = this.env.reset({ seed: this.seed });
+      this.lastObservations = first.observations.slice();
+      this.lastActionMasks = this.actionMasksFrom(first.infos, null);
+      this.nStepAdder?.reset();
+    }
+    const start = performance.now();
+    const startTimesteps = this.numTimesteps;
+    while (this.numTimesteps < totalTimesteps) {
+      const rolloutStart = performance.now();
+      const collected = this.collectSteps(totalTimesteps);
+      const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
+      const trainStart = performance.now();
+      let trainStats: UpdateStats = {};
+      // SB3: train once more than learning_starts timesteps have been collected
+      if (this.numTimesteps > this.learningStarts && this.replayBuffer.size >= this.batchSize) {
+        const steps = this.gradientSteps >= 0 ? this.gradientSteps : collected;
+        if (steps > 0) trainStats = this.train(steps);
+      }
+      const trainSeconds = (performance.now() - trainStart) / 1000;
+      this.iteration++;
+      const elapsed = (performance.now() - start) / 1000;
+      const stats: UpdateStats = {
+        "time/iteration": this.iteration,
+        "time/timesteps": this.numTimesteps,
+        "time/elapsedSeconds": elapsed,
+        "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+        "time/rolloutSeconds": rolloutSeconds,
+        "time/trainSeconds": trainSeconds,
+        ...this.episodeStats(),
+        ...this.rolloutStats(),
+        "train/nUpdates": this.nUpdates,
+        ...trainStats,
+      };
+      const loss = trainStats["train/loss"];
+      if (loss !== undefined && !Number.isFinite(loss)) {
+        throw new ProximalError(
+          "NUMERICAL_ERROR",
+          `${this.algorithmName}: the loss became ${loss} at update ${this.iteration} (timestep ${this.numTimesteps}). Lower learningRate, keep maxGradNorm finite, or normalise observations/rewards.`,
+        );
+      }
+      if (options.onUpdate !== undefined) {
+        const verdict = await options.onUpdate(stats);
+        if (verdict === false) break;
+      }
+      await yieldToEventLoop();
+    }
+    return this;
+  }
+
+  /** Extra `rollout/...` diagnostics of the subclass (DQN: the exploration rate). */
+  protected rolloutStats(): UpdateStats {
+    return {};
+  }
+
+  /**
+   * Step the vector env `trainFreq` times (stopping early at `totalTimesteps`), storing every
+   * transition; returns the timesteps collected.
+   */
+  protected collectSteps(totalTimesteps: number): number {
+    const env = this.env;
+    const n = env.numEnvs;
+    const obsSize = this.policy.observationSize;
+    const before = this.numTimesteps;
+    this.policy.eval();
+    let observations = this.lastObservations!;
+    for (let step = 0; step < this.trainFreq && this.numTimesteps < totalTimesteps; step++) {
+      const masks = this.lastActionMasks;
+      const actions =
+        this.numTimesteps < this.learningStarts
+          ? this.randomActions(n, masks)
+          : this.explore(observations, masks);
+      const result = env.step(actions);
+      this.numTimesteps += n;
+      const terminated = result.terminated.slice();
+      const truncated = result.truncated.slice();
+      let anyDone = false;
+      const dones = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        if (terminated[i] === 1 || truncated[i] === 1) {
+          dones[i] = 1;
+          anyDone = true;
+        }
+      }
+      // the observation each transition led to: the final one where the episode ended (same-step
+      // mode reports it separately; otherwise it is `observations`, and those envs are reset here)
+      const transitionNext = (result.finalObservations ?? result.observations).slice(0, n * obsSize);
+      let nextObservations = result.observations;
+      let nextMasks = this.actionMasksFrom(result.infos, null);
+      if (anyDone) {
+        if (result.finalObservations === null) {
+          const reset = env.reset({ options: { resetMask: dones } });
+          nextObservations = reset.observations;
+          nextMasks = this.actionMasksFrom(reset.infos, nextMasks);
+        }
+        for (const episode of this.episodeStatistics.drainEpisodes()) this.recordEpisode(episode);
+        if (this.episodeStatistics !== env) env.drainEpisodes();
+      }
+      // rows of envs that did not finish: their next observation is the one stepped from next
+      for (let i = 0; i < n; i++) {
+        if (dones[i] === 0 && result.finalObservations !== null) {
+          transitionNext.set(result.observations.subarray(i * obsSize, (i + 1) * obsSize), i * obsSize);
+        }
+      }
+      this.storeTransitions({
+        observations,
+        actions: actions.slice(),
+        rewards: result.rewards.slice(),
+        nextObservations: transitionNext,
+        terminated,
+        truncated,
+      });
+      observations = nextObservations.slice(0, n * obsSize);
+      this.lastActionMasks = nextMasks;
+      this.lastObservations = observations;
+      this.nCalls++;
+      this.progressRemaining = Math.max(0, 1 - this.numTimesteps / totalTimesteps);
+      this.onStep();
+    }
+    this.policy.train();
+    return this.numTimesteps - before;
+  }
+
+  /** Add one vector step to the buffer, through the n-step adder when there is one. */
+  private storeTransitions(step: Omit<TransitionBatch, "steps">): void {
+    const batch = this.nStepAdder === null ? step : this.nStepAdder.add(step);
+    if (batch.rewards.length > 0) this.replayBuffer.add(batch);
+  }
+
+  /** Uniformly random actions (SB3 samples the action space before `learning_starts`), masks respected. */
+  protected randomActions(n: number, masks: Uint8Array | null): Int32Array | Float32Array {
+    const space = this.actionSpace;
+    if (space instanceof Discrete) {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = randomAllowed(space.n, masks, i, this.rng);
+      return out;
+    }
+    if (space instanceof Box) {
+      const d = space.size;
+      const out = new Float32Array(n * d);
+      for (let i = 0; i < n; i++)
+        for (let k = 0; k < d; k++) out[i * d + k] = this.rng.uniform(space.low[k], space.high[k]);
+      return out;
+    }
+    throw new ProximalError(
+      "UNSUPPORTED_SPACE",
+      `Off-policy algorithms support Discrete and Box actions, got ${JSON.stringify(space.toJSON())}.`,
+    );
+  }
+
+  /** Action masks from vector infos, or null when the env reports none or actions are not Discrete. */
+  protected actionMasksFrom(infos: Record<string, unknown>, base: Uint8Array | null): Uint8Array | null {
+    if (!(this.actionSpace instanceof Discrete)) return base;
+    return actionMasksFromInfos(infos, this.env.numEnvs, this.actionSpace.n, base);
+  }
+
+  /** Add a finished episode to the moving window of `rollout/...` statistics. */
+  protected recordEpisode(episode: EpisodeSummary): void {
+    this.episodesSeen++;
+    this.recentEpisodes.push({ return: episode.return, length: episode.length });
+    if (this.recentEpisodes.length > this.statsWindowSize) this.recentEpisodes.shift();
+  }
+
+  /** Moving-window episode statistics (`rollout/...`), as the on-policy family reports them. */
+  episodeStats(): UpdateStats {
+    if (this.recentEpisodes.length === 0) return { "rollout/episodes": this.episodesSeen };
+    let sumReturn = 0;
+    let sumLength = 0;
+    for (const e of this.recentEpisodes) {
+      sumReturn += e.return;
+      sumLength += e.length;
+    }
+    return {
+      "rollout/episodeReturn": sumReturn / this.recentEpisodes.length,
+      "rollout/episodeLength": sumLength / this.recentEpisodes.length,
+      "rollout/episodes": this.episodesSeen,
+    };
+  }
+
+  /** The spaces of one env, for saving and loading. */
+  get spaces(): { observationSpace: Space; actionSpace: Space } {
+    return { observationSpace: this.env.singleObservationSpace, actionSpace: this.env.singleActionSpace };
+  }
+
+  /**
+   * Save weights, options, spaces, optimizer state, generator and counters into `dir` (and the replay
+   * buffer into `replay.safetensors` with `saveReplayBuffer`), so that `load` evaluates exactly as this
+   * model and training can resume. Node only.
+   */
+  async save(dir: string): Promise<void> {
+    const optimizerState = this.optimizer.getState();
+    await saveCheckpoint(dir, {
+      tensors: {
+        ...addPrefix(this.policy.stateDict(), "policy"),
+        ...addPrefix(optimizerState.tensors, "optimizer"),
+      },
+      json: {
+        format: "proximal-model",
+        formatVersion: 1,
+        proximalVersion: VERSION,
+        algorithm: this.algorithmName,
+        envId: this.env.id ?? null,
+        numEnvs: this.env.numEnvs,
+        observationSpace: this.env.singleObservationSpace.toJSON(),
+        actionSpace: this.env.singleActionSpace.toJSON(),
+        options: optionsToJSON(this.options),
+        optimizer: optimizerState.json,
+        observationNormalization: normalizationOf(this.observationNormalizer),
+        trainingState: this.trainingState(),
+        replayBufferSaved: this.saveReplayBuffer,
+      },
+    });
+    if (this.saveReplayBuffer) {
+      const { join } = await import("node:path");
+      const { writeFileAtomic } = await import("../../io/atomicWrite.js");
+      const { writeSafetensors } = await import("../../io/safetensors.js");
+      const buffer = this.replayBuffer.state();
+      const adder = this.nStepAdder?.state() ?? null;
+      const tensors: Record<string, SafetensorEntry> = {};
+      for (const [k, v] of Object.entries(buffer.tensors)) tensors[`buffer.${k}`] = v;
+      if (adder !== null) for (const [k, v] of Object.entries(adder.tensors)) tensors[`adder.${k}`] = v;
+      const metadata = { buffer: JSON.stringify(buffer.json), adder: JSON.stringify(adder?.json ?? null) };
+      await writeFileAtomic(join(dir, REPLAY_FILE), writeSafetensors(tensors, metadata));
+    }
+  }
+
+  /** Restore the replay buffer saved beside a model (`replay.safetensors`); false when there is none. */
+  async loadReplayBuffer(dir: string): Promise<boolean> {
+    const { readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const { readSafetensors } = await import("../../io/safetensors.js");
+    const { isFileNotFound } = await import("../../io/fileErrors.js");
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(join(dir, REPLAY_FILE)));
+    } catch (error) {
+      if (isFileNotFound(error)) return false;
+      throw error;
+    }
+    const { tensors, metadata } = readSafetensors(bytes);
+    const part = (prefix: string, json: string | undefined): ReplayState => {
+      const out: Record<string, SafetensorEntry> = {};
+      for (const [k, v] of Object.entries(tensors))
+        if (k.startsWith(`${prefix}.`)) out[k.slice(prefix.length + 1)] = v;
+      return { tensors: out, json: JSON.parse(json ?? "{}") as Record<string, unknown> };
+    };
+    this.replayBuffer.loadState(part("buffer", metadata.buffer));
+    if (this.nStepAdder !== null) this.nStepAdder.loadState(part("adder", metadata.adder));
+    return true;
+  }
+
+  /** Load weights, optimizer state and training state from a checkpoint of the same algorithm. */
+  loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean } = {}): void {
+    const json = checkpoint.json;
+    if (json.algorithm !== this.algorithmName) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `The saved model is ${String(json.algorithm)}, not ${this.algorithmName}. Load it with ${String(json.algorithm)}.load().`,
+      );
+    }
+    const spaces = JSON.stringify([
+      this.env.singleObservationSpace.toJSON(),
+      this.env.singleActionSpace.toJSON(),
+    ]);
+    const saved = JSON.stringify([json.observationSpace, json.actionSpace]);
+    if (spaces !== saved) {
+      throw new ProximalError(
+        "UNSUPPORTED_SPACE",
+        `The env's spaces ${spaces} differ from the saved model's ${saved}. Use the env the model was trained on.`,
+      );
+    }
+    this.policy.loadStateDict(withPrefix(checkpoint.tensors, "policy"));
+    this.optimizer.setState({
+      tensors: withPrefix(checkpoint.tensors, "optimizer"),
+      json: json.optimizer as never,
+    });
+    const state = { ...((json.trainingState as Record<string, unknown>) ?? {}) };
+    if (!options.restoreEnv) state.env = null;
+    this.restoreTrainingState(state);
+  }
+
+  /** Checkpoint state besides the weights and the buffer: counters, generator, last observations, episodes. */
+  trainingState(): Record<string, unknown> {
+    return {
+      numTimesteps: this.numTimesteps,
+      iteration: this.iteration,
+      nUpdates: this.nUpdates,
+      nCalls: this.nCalls,
+      progressRemaining: this.progressRemaining,
+      rng: this.rng.getState(),
+      lastObservations: this.lastObservations === null ? null : Array.from(this.lastObservations),
+      lastActionMasks: this.lastActionMasks === null ? null : Array.from(this.lastActionMasks),
+      recentEpisodes: this.recentEpisodes.slice(),
+      episodesSeen: this.episodesSeen,
+      env: safeEnvState(this.env),
+    };
+  }
+
+  /** Restore {@link trainingState} (used by `load` and `--resume`). */
+  restoreTrainingState(state: Record<string, unknown>): void {
+    this.numTimesteps = Number(state.numTimesteps ?? 0);
+    this.iteration = Number(state.iteration ?? 0);
+    this.nUpdates = Number(state.nUpdates ?? 0);
+    this.nCalls = Number(state.nCalls ?? 0);
+    this.progressRemaining = Number(state.progressRemaining ?? 1);
+    if (state.rng) this.rng.setState(state.rng as never);
+    // the last observations only match an env restored to the same state; otherwise learn() resets
+    const envRestored = state.env !== undefined && state.env !== null;
+    const last = state.lastObservations as number[] | null | undefined;
+    this.lastObservations = last && envRestored ? Float32Array.from(last) : null;
+    const masks = state.lastActionMasks as number[] | null | undefined;
+    this.lastActionMasks = masks && envRestored ? Uint8Array.from(masks) : null;
+    this.recentEpisodes.length = 0;
+    for (const e of (state.recentEpisodes as EpisodeSummary[] | undefined) ?? []) this.recentEpisodes.push(e);
+    this.episodesSeen = Number(state.episodesSeen ?? 0);
+    if (envRestored) this.env.setState(state.env);
+  }
+}
+
+/** Rebuild an off-policy algorithm from a saved directory, with its replay buffer when one was saved. */
+export async function loadOffPolicyAlgorithm<A extends OffPolicyAlgorithm>(
+  construct: (env: EnvInput, options: Record<string, unknown>) => A,
+  dir: string,
+  options: LoadOptions = {},
+): Promise<A> {
+  const model = await loadAlgorithm(construct, dir, options);
+  if (model.saveReplayBuffer) await model.loadReplayBuffer(dir);
+  return model;
+}
+
+/** A uniformly random allowed action of row `i` (`masks[i * n + a] = 1`), or of all n without masks. */
+export function randomAllowed(n: number, masks: Uint8Array | null | undefined, i: number, rng: Rng): number {
+  if (!masks) return rng.integer(n);
+  let allowed = 0;
+  for (let a = 0; a < n; a++) if (masks[i * n + a] !== 0) allowed++;
+  if (allowed === 0) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `Action mask row ${i} allows no action. Every state needs at least one allowed action.`,
+    );
+  }
+  let k = rng.integer(allowed);
+  for (let a = 0; a < n; a++) {
+    if (masks[i * n + a] === 0) continue;
+    if (k === 0) return a;
+    k--;
+  }
+  return n - 1;
+}
+
+function actionLayout(space: Space): { actionWidth: number; actionDtype: "int32" | "float32" } {
+  if (space instanceof Discrete) return { actionWidth: 1, actionDtype: "int32" };
+  if (space instanceof Box) return { actionWidth: space.size, actionDtype: "float32" };
+  throw new ProximalError(
+    "UNSUPPORTED_SPACE",
+    `Off-policy algorithms support Discrete and Box actions, got ${JSON.stringify(space.toJSON())}.`,
+  );
+}
