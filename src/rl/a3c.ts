@@ -35,6 +35,7 @@ import { ProximalError } from "../errors.js";
 import { nodeBuiltin } from "../nodeBuiltin.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/tensor.js";
+import { startWorker } from "../workerThread.js";
 import type { A2COptions } from "./a2c.js";
 import { A2C } from "./a2c.js";
 import type { EnvInput, LearnOptions, LoadOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
@@ -197,7 +198,7 @@ export class A3C extends A2C {
         maxEpisodes,
         ...shared,
       };
-      const worker = new threads.Worker(workerUrl, { workerData: setup });
+      const worker = startWorker(threads, workerUrl, { workerData: setup });
       worker.on("error", (error: Error) => {
         failure ??= new ProximalError("WORKER_FAILED", `A3C worker ${w} failed: ${error.message}`, {
           cause: error,

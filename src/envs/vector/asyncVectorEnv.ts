@@ -1,6 +1,7 @@
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../../errors.js";
 import { nodeBuiltin } from "../../nodeBuiltin.js";
+import { startWorker } from "../../workerThread.js";
 import { lookup } from "../registry.js";
 import { Discrete } from "../spaces/discrete.js";
 import { flatSize, isIntegerSpace } from "../spaces/flatten.js";
@@ -153,7 +154,7 @@ export class AsyncVectorEnv implements VectorEnv {
         control: controlBuffer,
         ...buffers,
       };
-      const worker = new threads.Worker(workerUrl, {
+      const worker = startWorker(threads, workerUrl, {
         workerData: { setup, port: channel.port2 },
         transferList: [channel.port2],
       });

@@ -7,6 +7,7 @@
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../../errors.js";
 import { nodeBuiltin } from "../../nodeBuiltin.js";
+import { startWorker } from "../../workerThread.js";
 import type { GPTConfig } from "../gpt.js";
 import type { GRPOConfig } from "../grpoConfig.js";
 import {
@@ -98,7 +99,7 @@ export async function runReasoningDemoInParallel(
       worker.postMessage(job);
     };
     for (let w = 0; w < Math.min(workers, names.length); w++) {
-      const worker = new threads.Worker(url, { workerData: { ...workerSetup, abort: abort.buffer } });
+      const worker = startWorker(threads, url, { workerData: { ...workerSetup, abort: abort.buffer } });
       running++;
       worker.on("message", (message: ReasoningWorkerMessage) => {
         if (message.kind === "progress") {
