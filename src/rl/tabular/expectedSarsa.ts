@@ -15,7 +15,7 @@ import type { TabularLoadOptions, TabularOptions, TabularTransition } from "./ta
 import { loadTabular, TabularAlgorithm } from "./tabularAlgorithm.js";
 
 /** Options of {@link ExpectedSarsa}: the shared {@link TabularOptions}; Expected Sarsa adds none. */
-export type ExpectedSarsaOptions = TabularOptions;
+export interface ExpectedSarsaOptions extends TabularOptions {}
 
 /**
  * One Expected Sarsa update (S&B 2018, eq. 6.9) on `q` (in place) under the ε-greedy policy of `q`

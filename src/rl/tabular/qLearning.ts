@@ -13,7 +13,7 @@ import type { TabularLoadOptions, TabularOptions, TabularTransition } from "./ta
 import { loadTabular, TabularAlgorithm } from "./tabularAlgorithm.js";
 
 /** Options of {@link QLearning}: the shared {@link TabularOptions}; Q-learning adds none. */
-export type QLearningOptions = TabularOptions;
+export interface QLearningOptions extends TabularOptions {}
 
 /**
  * One Q-learning update (S&B 2018, eq. 6.8) on `q` (`[numStates * numActions]`, in place); returns

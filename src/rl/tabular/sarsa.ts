@@ -14,7 +14,7 @@ import type { TabularLoadOptions, TabularOptions, TabularTransition } from "./ta
 import { loadTabular, TabularAlgorithm } from "./tabularAlgorithm.js";
 
 /** Options of {@link Sarsa}: the shared {@link TabularOptions}; Sarsa adds none. */
-export type SarsaOptions = TabularOptions;
+export interface SarsaOptions extends TabularOptions {}
 
 /**
  * One Sarsa update (S&B 2018, eq. 6.7) on `q` (in place); returns the TD error
