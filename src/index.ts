@@ -208,6 +208,34 @@ export type {
 } from "./rl/replay/replayBuffer.js";
 export { ReplayBuffer } from "./rl/replay/replayBuffer.js";
 export { MinTree, SumTree } from "./rl/replay/sumTree.js";
+export type { DynamicProgrammingOptions, DynamicProgrammingResult } from "./rl/tabular/dynamicProgramming.js";
+export {
+  actionValue,
+  actionValues,
+  policyEvaluation,
+  policyIteration,
+  valueIteration,
+} from "./rl/tabular/dynamicProgramming.js";
+export type { ActionMask } from "./rl/tabular/epsilonGreedy.js";
+export {
+  epsilonGreedyAction,
+  epsilonGreedyProbabilities,
+  greedyAction,
+  maxActionValue,
+} from "./rl/tabular/epsilonGreedy.js";
+export type { ExpectedSarsaOptions } from "./rl/tabular/expectedSarsa.js";
+export { ExpectedSarsa, expectedSarsaUpdate } from "./rl/tabular/expectedSarsa.js";
+export type { QLearningOptions } from "./rl/tabular/qLearning.js";
+export { QLearning, qLearningUpdate } from "./rl/tabular/qLearning.js";
+export type { SarsaOptions } from "./rl/tabular/sarsa.js";
+export { Sarsa, sarsaUpdate } from "./rl/tabular/sarsa.js";
+export type {
+  TabularLearnOptions,
+  TabularLoadOptions,
+  TabularOptions,
+  TabularTransition,
+} from "./rl/tabular/tabularAlgorithm.js";
+export { linearExploration, TabularAlgorithm } from "./rl/tabular/tabularAlgorithm.js";
 export type { ConjugateGradientResult, LineSearchOptions, LineSearchResult, TRPOOptions } from "./rl/trpo.js";
 export {
   backtrackingLineSearch,

@@ -23,9 +23,24 @@ describe("the proximal package", () => {
       "PrioritizedReplayBuffer",
       "NStepAdder",
       "SumTree",
+      "QLearning",
+      "Sarsa",
+      "ExpectedSarsa",
+      "valueIteration",
+      "policyIteration",
     ]) {
       assert.ok(name in proximal, `missing export ${name}`);
     }
+  });
+
+  test("README example: tabular Sarsa from the Example 6.6 preset, value iteration", async () => {
+    const { loadPreset, Sarsa, valueIteration, CliffWalkingEnv } = proximal;
+    const { options, totalEpisodes } = await loadPreset("sb-example-6.6", "CliffWalking-v1", "Sarsa");
+    const sarsa = new Sarsa("CliffWalking-v1", options);
+    await sarsa.learn({ totalEpisodes: totalEpisodes ?? 500 });
+    assert.equal(sarsa.numEpisodes, 500);
+    const { V } = valueIteration(new CliffWalkingEnv().P, { gamma: 1 });
+    assert.ok(Math.abs(V[36] + 13) < 1e-9);
   });
 
   test("README example: make, PPO, learn, evaluate, save and load", {

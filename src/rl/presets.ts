@@ -5,7 +5,7 @@
  * and `ppo_continuous_action.py` defaults) and `fast` (ours, tuned for wall-clock time).
  *
  * A file maps each env id to `{ source, options }`. `options` uses the algorithm's own camelCase
- * option names, plus `totalTimesteps` and `normalize` (`{ observation, reward, clipObservation?,
+ * option names, plus `totalTimesteps` (or `totalEpisodes`, for the tabular algorithms) and `normalize` (`{ observation, reward, clipObservation?,
  * clipReward? }`, RL Zoo's `normalize: true`, i.e. SB3's VecNormalize), which are not algorithm
  * options and come back separately. Schedules may be written as RL Zoo strings (`lin_1e-3`, a
  * linear anneal from 1e-3 to 0) or as {@link ScheduleSpec} objects. Unknown keys are rejected with
@@ -46,6 +46,8 @@ export interface Preset {
   options: Record<string, unknown>;
   /** Training budget the preset was published with, or null when it gives none. */
   totalTimesteps: number | null;
+  /** Training budget in episodes (the tabular algorithms' `learn({ totalEpisodes })`), or null. */
+  totalEpisodes: number | null;
   /** Normalisation wrappers to add, or null for none. */
   normalize: NormalizeSpec | null;
 }
@@ -87,6 +89,18 @@ const OFF_POLICY_OPTION_NAMES = [
   "statsWindowSize",
 ] as const;
 
+/** Option names of the tabular algorithms (`TabularOptions`: QLearning, Sarsa, ExpectedSarsa). */
+const TABULAR_OPTION_NAMES = [
+  "learningRate",
+  "gamma",
+  "explorationInitialEps",
+  "explorationFinalEps",
+  "explorationFraction",
+  "initialQ",
+  "seed",
+  "statsWindowSize",
+] as const;
+
 /** Option names per algorithm (upper-case, as `algorithmName`); see {@link registerPresetOptions}. */
 const optionNames: Record<string, readonly string[]> = {
   PPO: [
@@ -111,10 +125,13 @@ const optionNames: Record<string, readonly string[]> = {
     "double",
     "dueling",
   ],
+  QLEARNING: TABULAR_OPTION_NAMES,
+  SARSA: TABULAR_OPTION_NAMES,
+  EXPECTEDSARSA: TABULAR_OPTION_NAMES,
 };
 
 /** Keys of `options` that are not algorithm options. */
-const PRESET_ONLY_KEYS = ["totalTimesteps", "normalize"] as const;
+const PRESET_ONLY_KEYS = ["totalTimesteps", "totalEpisodes", "normalize"] as const;
 const ENTRY_KEYS = ["source", "options", "notes"] as const;
 const POLICY_KEYS = ["netArch", "activation", "shareTrunk", "orthoInit", "logStdInit"] as const;
 const NORMALIZE_KEYS = ["observation", "reward", "clipObservation", "clipReward"] as const;
@@ -127,6 +144,7 @@ const INTEGER_KEYS = new Set([
   "batchSize",
   "nEpochs",
   "totalTimesteps",
+  "totalEpisodes",
   "statsWindowSize",
   "bufferSize",
   "trainFreq",
@@ -238,6 +256,7 @@ export async function parsePresetText(
     checkKeys(rawOptions, validOptions, `${envId}.options`, label);
     const options: Record<string, unknown> = {};
     let totalTimesteps: number | null = null;
+    let totalEpisodes: number | null = null;
     let normalize: NormalizeSpec | null = null;
     for (const [key, value] of Object.entries(rawOptions)) {
       const where = `${label}: ${envId}.options.${key}`;
@@ -249,6 +268,8 @@ export async function parsePresetText(
       }
       if (key === "totalTimesteps") {
         totalTimesteps = value as number;
+      } else if (key === "totalEpisodes") {
+        totalEpisodes = value as number;
       } else if (key === "normalize") {
         normalize = readNormalize(value, where, label);
       } else if (key === "policy") {
@@ -268,6 +289,7 @@ export async function parsePresetText(
       source: typeof entry.source === "string" ? entry.source : null,
       options,
       totalTimesteps,
+      totalEpisodes,
       normalize,
     };
   }
