@@ -87,6 +87,22 @@ const OFF_POLICY_OPTION_NAMES = [
   "statsWindowSize",
 ] as const;
 
+/** Options of the Q-learning family (DQN, Rainbow; `QLearningOptions`). */
+const Q_LEARNING_OPTION_NAMES = [
+  ...OFF_POLICY_OPTION_NAMES,
+  "targetUpdateInterval",
+  "explorationFraction",
+  "explorationInitialEps",
+  "explorationFinalEps",
+  "maxGradNorm",
+  "double",
+  "dueling",
+  "noisy",
+  "noisySigma0",
+  "distributional",
+  "adamEps",
+] as const;
+
 /** Option names per algorithm (upper-case, as `algorithmName`); see {@link registerPresetOptions}. */
 const optionNames: Record<string, readonly string[]> = {
   PPO: [
@@ -101,16 +117,8 @@ const optionNames: Record<string, readonly string[]> = {
     "klTarget",
   ],
   A2C: [...ON_POLICY_OPTION_NAMES, "useRmsProp", "rmsPropAlpha", "rmsPropEps", "rmsPropTfLike"],
-  DQN: [
-    ...OFF_POLICY_OPTION_NAMES,
-    "targetUpdateInterval",
-    "explorationFraction",
-    "explorationInitialEps",
-    "explorationFinalEps",
-    "maxGradNorm",
-    "double",
-    "dueling",
-  ],
+  DQN: Q_LEARNING_OPTION_NAMES,
+  RAINBOW: Q_LEARNING_OPTION_NAMES,
 };
 
 /** Keys of `options` that are not algorithm options. */
