@@ -4,6 +4,12 @@
 
 // distributions
 export { Categorical } from "./distributions/categorical.js";
+export type { CategoricalProjectionInputs } from "./distributions/categoricalReturns.js";
+export {
+  categoricalCrossEntropy,
+  categoricalProjection,
+  categoricalSupport,
+} from "./distributions/categoricalReturns.js";
 export { DiagGaussian } from "./distributions/diagGaussian.js";
 export type { Distribution } from "./distributions/distribution.js";
 export { MultiCategorical } from "./distributions/multiCategorical.js";
@@ -122,6 +128,8 @@ export { applyActivation, MLP } from "./nn/mlp.js";
 export type { LoadStateDictOptions, LoadStateDictResult } from "./nn/module.js";
 export { Module } from "./nn/module.js";
 export { ModuleList } from "./nn/moduleList.js";
+export type { NoisyLinearOptions } from "./nn/noisyLinear.js";
+export { NoisyLinear, noisyLayers, scaleNoise } from "./nn/noisyLinear.js";
 export type { AdamOptions } from "./optim/adam.js";
 // optim
 export { Adam, AdamW } from "./optim/adam.js";
@@ -181,6 +189,8 @@ export type {
 export { OnPolicyAlgorithm } from "./rl/common/onPolicyAlgorithm.js";
 export type { NetArch, PolicyOptions } from "./rl/common/policies.js";
 export { ActorCriticPolicy } from "./rl/common/policies.js";
+export type { DistributionalOptions, QLearningOptions } from "./rl/common/qLearningAlgorithm.js";
+export { QLearningAlgorithm } from "./rl/common/qLearningAlgorithm.js";
 export type { QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
@@ -191,6 +201,8 @@ export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
 export { listPresets, loadPreset, loadPresetFile, parseScheduleValue } from "./rl/presets.js";
+export type { RainbowOptions } from "./rl/rainbow.js";
+export { Rainbow } from "./rl/rainbow.js";
 export type { REINFORCEOptions, ReinforceBaseline } from "./rl/reinforce.js";
 export { episodeReturns, REINFORCE, reinforceLoss } from "./rl/reinforce.js";
 export type { NStepAdderOptions, VectorStep } from "./rl/replay/nStepAdder.js";

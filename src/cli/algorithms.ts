@@ -51,7 +51,12 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
   dqn: {
     className: "DQN",
     module: "../rl/dqn.js",
-    summary: "Deep Q-Network (double, dueling, prioritised replay, n-step switches)",
+    summary: "Deep Q-Network (double, dueling, prioritised replay, n-step, noisy, C51 switches)",
+  },
+  rainbow: {
+    className: "Rainbow",
+    module: "../rl/rainbow.js",
+    summary: "Rainbow DQN (double, dueling, PER, 3-step, noisy nets, C51)",
   },
 };
 

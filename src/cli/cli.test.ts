@@ -231,6 +231,42 @@ describe("proximal train", () => {
     assert.equal(config.options.targetUpdateInterval, 10);
   });
 
+  test("rainbow (hessel preset, replay buffer saved): --stop-after then --resume is bit-identical", async () => {
+    const args = (out: string, ...extra: string[]) => [
+      "train",
+      "rainbow",
+      "--env",
+      "CartPole-v1",
+      "--seed",
+      "3",
+      "--total-timesteps",
+      "800",
+      "--out",
+      out,
+      ...extra,
+    ];
+    const sets = [
+      "--set",
+      "saveReplayBuffer=true",
+      "--set",
+      "policy.netArch=[32]",
+      "--set",
+      "learningStarts=200",
+    ];
+    const whole = cli(...args("RB-A", ...sets));
+    assert.equal(whole.status, 0, whole.stderr);
+    const first = cli(...args("RB-B", ...sets, "--stop-after", "500"));
+    assert.equal(first.status, 0, first.stderr);
+    const rest = cli("train", "--resume", "RB-B");
+    assert.equal(rest.status, 0, rest.stderr);
+    const a = await readFile(join(work, "RB-A", "model", "model.safetensors"));
+    const b = await readFile(join(work, "RB-B", "model", "model.safetensors"));
+    assert.ok(a.equals(b), "final weights, noise and optimizer state differ");
+    const config = JSON.parse(await readFile(join(work, "RB-A", "config.json"), "utf8"));
+    assert.equal(config.preset, "hessel");
+    assert.deepEqual(config.options.distributional, { atoms: 51, vMin: 0, vMax: 100 });
+  });
+
   test("Ctrl-C stops after the current update with a checkpoint that --resume continues", async () => {
     const child = spawn(
       process.execPath,

@@ -275,6 +275,10 @@ describe("DQN", () => {
     ["prioritized", { prioritized: true }],
     ["nStep", { nStep: 3 }],
     ["soft target (tau 0.5)", { tau: 0.5 }],
+    ["noisy", { noisy: true }],
+    ["distributional (C51)", { distributional: { atoms: 11, vMin: 0, vMax: 20 } }],
+    ["distributional + dueling + double", { distributional: {}, dueling: true, double: true }],
+    ["distributional + prioritized + nStep", { distributional: {}, prioritized: true, nStep: 3 }],
   ] as [string, DQNOptions][]) {
     test(`${name}: a short run trains without NaN and changes the weights`, async () => {
       const model = new DQN("CartPole-v1", { ...SMALL, ...options, seed: 4 });

@@ -101,6 +101,22 @@ const TABULAR_OPTION_NAMES = [
   "statsWindowSize",
 ] as const;
 
+/** Options of the Q-learning family (DQN, Rainbow; `QLearningOptions`). */
+const DQN_FAMILY_OPTION_NAMES = [
+  ...OFF_POLICY_OPTION_NAMES,
+  "targetUpdateInterval",
+  "explorationFraction",
+  "explorationInitialEps",
+  "explorationFinalEps",
+  "maxGradNorm",
+  "double",
+  "dueling",
+  "noisy",
+  "noisySigma0",
+  "distributional",
+  "adamEps",
+] as const;
+
 /** Option names per algorithm (upper-case, as `algorithmName`); see {@link registerPresetOptions}. */
 const optionNames: Record<string, readonly string[]> = {
   PPO: [
@@ -115,16 +131,8 @@ const optionNames: Record<string, readonly string[]> = {
     "klTarget",
   ],
   A2C: [...ON_POLICY_OPTION_NAMES, "useRmsProp", "rmsPropAlpha", "rmsPropEps", "rmsPropTfLike"],
-  DQN: [
-    ...OFF_POLICY_OPTION_NAMES,
-    "targetUpdateInterval",
-    "explorationFraction",
-    "explorationInitialEps",
-    "explorationFinalEps",
-    "maxGradNorm",
-    "double",
-    "dueling",
-  ],
+  DQN: DQN_FAMILY_OPTION_NAMES,
+  RAINBOW: DQN_FAMILY_OPTION_NAMES,
   QLEARNING: TABULAR_OPTION_NAMES,
   SARSA: TABULAR_OPTION_NAMES,
   EXPECTEDSARSA: TABULAR_OPTION_NAMES,

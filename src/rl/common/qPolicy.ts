@@ -1,11 +1,14 @@
+import { categoricalSupport } from "../../distributions/categoricalReturns.js";
 import { Discrete } from "../../envs/spaces/discrete.js";
 import { flatSize } from "../../envs/spaces/flatten.js";
 import type { Space } from "../../envs/spaces/space.js";
 import { ProximalError } from "../../errors.js";
 import { Linear } from "../../nn/linear.js";
 import type { Activation } from "../../nn/mlp.js";
-import { MLP } from "../../nn/mlp.js";
+import { applyActivation, MLP } from "../../nn/mlp.js";
 import { Module } from "../../nn/module.js";
+import { ModuleList } from "../../nn/moduleList.js";
+import { NoisyLinear, noisyLayers } from "../../nn/noisyLinear.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
@@ -18,27 +21,101 @@ export interface QPolicyOptions {
   activation?: Activation;
 }
 
+/** Network variants of {@link QNetwork} (all off gives SB3's plain MLP Q-network). */
+export interface QNetworkVariant {
+  /** Dueling streams (Wang et al. 2016, arXiv:1511.06581). */
+  dueling: boolean;
+  /** NoisyLinear layers in place of every Linear (Fortunato et al. 2018), with this σ₀; 0 = off. */
+  noisySigma0: number;
+  /** Atoms of a categorical return distribution per action (C51); 1 = a scalar Q-value. */
+  atoms: number;
+  /** Support `[vMin, vMax]` of the categorical distribution (ignored when atoms is 1). */
+  vMin: number;
+  vMax: number;
+}
+
+/** A stack of NoisyLinear layers with an activation between them (MLP's shape, noisy layers). */
+class NoisyMLP extends Module {
+  readonly layers: ModuleList<NoisyLinear>;
+  private readonly activation: Activation;
+  private readonly outputActivation: boolean;
+
+  constructor(
+    sizes: number[],
+    rng: Rng,
+    options: { activation: Activation; outputActivation: boolean; sigma0: number },
+  ) {
+    super();
+    this.layers = this.registerModule("layers", new ModuleList<NoisyLinear>());
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      this.layers.append(new NoisyLinear(sizes[i], sizes[i + 1], { rng, sigma0: options.sigma0 }));
+    }
+    this.activation = options.activation;
+    this.outputActivation = options.outputActivation;
+  }
+
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      h = this.layers.at(i).forward(h);
+      if (i + 1 < this.layers.length || this.outputActivation) h = applyActivation(h, this.activation);
+    }
+    return h;
+  }
+}
+
+type Stack = MLP | NoisyMLP;
+type Layer = Linear | NoisyLinear;
+
 /**
  * A Q-network `s ↦ Q(s, ·)` for Discrete actions: an MLP with PyTorch's default Linear
  * initialisation (as SB3's `QNetwork` and CleanRL's `QNetwork`). With `dueling`, the last hidden
  * layer feeds a value stream V(s) and an advantage stream A(s, a), combined as
  * `Q(s, a) = V(s) + A(s, a) − mean_a' A(s, a')` (Wang et al. 2016, arXiv:1511.06581, eq. 9).
- * Parameter names: `mlp.layers.i.*`, or `trunk.layers.i.*`, `valueHead.*`, `advantageHead.*`.
+ * With `noisySigma0 > 0` every layer is a {@link NoisyLinear} (Hessel et al. 2018, arXiv:1710.02298,
+ * §"Noisy Nets": "replace all linear layers with their noisy equivalent").
+ * With `atoms > 1` (C51, Bellemare et al. 2017, arXiv:1707.06887) the network outputs atom logits
+ * `[batch, nActions, atoms]`, `p_i(s, a) = softmax_i`, and `Q(s, a) = Σ_i z_i p_i(s, a)`; dueling
+ * then combines the streams per atom before the softmax (Hessel et al. 2018, eq. in §"Dueling
+ * networks": `v(s)_i + a(s, a)_i − mean_a' a(s, a')_i`).
+ * Parameter names: `mlp.layers.i.*`, or `trunk.layers.i.*`, `valueHead.*`, `advantageHead.*`
+ * (NoisyLinear layers have `weightMu`, `weightSigma`, `biasMu`, `biasSigma` and noise buffers).
  */
 export class QNetwork extends Module {
-  private readonly mlp: MLP | null = null;
-  private readonly trunk: MLP | null = null;
-  private readonly valueHead: Linear | null = null;
-  private readonly advantageHead: Linear | null = null;
+  readonly nActions: number;
+  readonly atoms: number;
+  /** The support `z_i` when distributional (atoms > 1), else null. */
+  readonly support: Float32Array | null;
+  private readonly mlp: Stack | null = null;
+  private readonly trunk: Stack | null = null;
+  private readonly valueHead: Layer | null = null;
+  private readonly advantageHead: Layer | null = null;
 
   constructor(
     observationSize: number,
     nActions: number,
     rng: Rng,
-    options: { netArch: number[]; activation: Activation; dueling: boolean },
+    options: { netArch: number[]; activation: Activation } & Partial<QNetworkVariant>,
   ) {
     super();
-    const { netArch, activation, dueling } = options;
+    const { netArch, activation } = options;
+    const dueling = options.dueling ?? false;
+    const sigma0 = options.noisySigma0 ?? 0;
+    this.nActions = nActions;
+    this.atoms = options.atoms ?? 1;
+    this.support =
+      this.atoms > 1
+        ? Float32Array.from(categoricalSupport(this.atoms, options.vMin ?? -10, options.vMax ?? 10))
+        : null;
+    const stack = (sizes: number[], outputActivation: boolean): Stack =>
+      sigma0 > 0
+        ? new NoisyMLP(sizes, rng, { activation, outputActivation, sigma0 })
+        : new MLP(sizes, { rng, activation, outputActivation: outputActivation ? activation : undefined });
+    const layer = (inFeatures: number, outFeatures: number): Layer =>
+      sigma0 > 0
+        ? new NoisyLinear(inFeatures, outFeatures, { rng, sigma0 })
+        : new Linear(inFeatures, outFeatures, { rng });
+    const outputs = nActions * this.atoms;
     if (dueling) {
       if (netArch.length === 0) {
         throw new ProximalError(
@@ -46,41 +123,60 @@ export class QNetwork extends Module {
           "dueling needs at least one hidden layer in policy.netArch (the streams split after it). Example: netArch [64, 64].",
         );
       }
-      this.trunk = this.registerModule(
-        "trunk",
-        new MLP([observationSize, ...netArch], { rng, activation, outputActivation: activation }),
-      );
+      this.trunk = this.registerModule("trunk", stack([observationSize, ...netArch], true));
       const last = netArch[netArch.length - 1];
-      this.valueHead = this.registerModule("valueHead", new Linear(last, 1, { rng }));
-      this.advantageHead = this.registerModule("advantageHead", new Linear(last, nActions, { rng }));
+      this.valueHead = this.registerModule("valueHead", layer(last, this.atoms));
+      this.advantageHead = this.registerModule("advantageHead", layer(last, outputs));
     } else {
-      this.mlp = this.registerModule(
-        "mlp",
-        new MLP([observationSize, ...netArch, nActions], { rng, activation }),
-      );
+      this.mlp = this.registerModule("mlp", stack([observationSize, ...netArch, outputs], false));
     }
   }
 
-  /** Q-values `[batch, nActions]` of observations `[batch, obsSize]`. */
-  forward(obs: Tensor): Tensor {
-    if (this.mlp !== null) return this.mlp.forward(obs);
+  /**
+   * Atom logits `[batch, nActions, atoms]` (distributional), or Q-values `[batch, nActions]` when
+   * atoms is 1, of observations `[batch, obsSize]`.
+   */
+  forwardLogits(obs: Tensor): Tensor {
+    const batch = obs.shape[0];
+    const shape = this.atoms > 1 ? [batch, this.nActions, this.atoms] : [batch, this.nActions];
+    if (this.mlp !== null) return ops.reshape(this.mlp.forward(obs), shape);
     const features = this.trunk!.forward(obs);
-    const value = this.valueHead!.forward(features); // [B, 1]
-    const advantage = this.advantageHead!.forward(features); // [B, A]
-    // identifiability: subtract the mean advantage (Wang et al. 2016, eq. 9)
+    const valueShape = this.atoms > 1 ? [batch, 1, this.atoms] : [batch, 1];
+    const value = ops.reshape(this.valueHead!.forward(features), valueShape);
+    const advantage = ops.reshape(this.advantageHead!.forward(features), shape);
+    // identifiability: subtract the mean advantage over actions (Wang et al. 2016, eq. 9), per atom
     return ops.add(value, ops.sub(advantage, ops.mean(advantage, 1, true)));
+  }
+
+  /** Q-values `[batch, nActions]` (the expected return `Σ_i z_i p_i` when distributional). */
+  forward(obs: Tensor): Tensor {
+    const logits = this.forwardLogits(obs);
+    if (this.support === null) return logits;
+    const z = new Tensor(this.support, [this.atoms]);
+    return ops.sum(ops.mul(ops.softmax(logits, -1), z), -1);
+  }
+
+  /** Draw new noise in every NoisyLinear layer (no-op without noisy layers). */
+  resetNoise(rng: Rng): void {
+    for (const layer of noisyLayers(this)) layer.resetNoise(rng);
+  }
+
+  /** Add the noise (true) or use μ only (false) in every NoisyLinear layer. */
+  setNoise(enabled: boolean): void {
+    for (const layer of noisyLayers(this)) layer.noise = enabled;
   }
 }
 
 /**
  * The networks of DQN-style algorithms (SB3's `DQNPolicy`): the online network `qNet` and its target
  * copy `qNetTarget` (Mnih et al. 2015), which starts equal to `qNet` and is only changed by
- * {@link QPolicy.updateTarget}. Its state dict holds both (`qNet.*`, `qNetTarget.*`).
+ * {@link QPolicy.updateTarget}; `variant` picks dueling, noisy and distributional networks
+ * ({@link QNetworkVariant}; a boolean is `dueling`, for compatibility). Its state dict holds both (`qNet.*`, `qNetTarget.*`).
  */
 export class QPolicy extends Module {
   readonly observationSize: number;
   readonly nActions: number;
-  readonly options: Required<QPolicyOptions> & { dueling: boolean };
+  readonly options: Required<QPolicyOptions> & QNetworkVariant;
   readonly qNet: QNetwork;
   readonly qNetTarget: QNetwork;
 
@@ -89,9 +185,10 @@ export class QPolicy extends Module {
     actionSpace: Space,
     rng: Rng,
     options: QPolicyOptions = {},
-    dueling = false,
+    variant: boolean | Partial<QNetworkVariant> = false,
   ) {
     super();
+    const v = typeof variant === "boolean" ? { dueling: variant } : variant;
     if (!(actionSpace instanceof Discrete)) {
       throw new ProximalError(
         "UNSUPPORTED_SPACE",
@@ -105,10 +202,18 @@ export class QPolicy extends Module {
         `policy.netArch must be a list of positive integers, got ${JSON.stringify(netArch)}. Example: [64, 64].`,
       );
     }
-    this.options = { netArch, activation: options.activation ?? "relu", dueling };
+    this.options = {
+      netArch,
+      activation: options.activation ?? "relu",
+      dueling: v.dueling ?? false,
+      noisySigma0: v.noisySigma0 ?? 0,
+      atoms: v.atoms ?? 1,
+      vMin: v.vMin ?? -10,
+      vMax: v.vMax ?? 10,
+    };
     this.observationSize = flatSize(observationSpace);
     this.nActions = actionSpace.n;
-    const config = { netArch, activation: this.options.activation, dueling };
+    const config = this.options;
     this.qNet = this.registerModule("qNet", new QNetwork(this.observationSize, this.nActions, rng, config));
     this.qNetTarget = this.registerModule(
       "qNetTarget",

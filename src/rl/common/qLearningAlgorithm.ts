@@ -1,0 +1,426 @@
+import { categoricalCrossEntropy, categoricalProjection } from "../../distributions/categoricalReturns.js";
+import { ProximalError } from "../../errors.js";
+import { Adam } from "../../optim/adam.js";
+import { clipGradNorm } from "../../optim/clipGradNorm.js";
+import type { Schedule } from "../../optim/schedules.js";
+import * as ops from "../../tensor/ops.js";
+import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
+import type { OffPolicyDefaults, OffPolicyOptions } from "./offPolicyAlgorithm.js";
+import { OffPolicyAlgorithm, randomAllowed } from "./offPolicyAlgorithm.js";
+import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
+import { checkRange } from "./onPolicyAlgorithm.js";
+import { huberLoss, tdTargets } from "./qLearningLosses.js";
+import type { QPolicyOptions } from "./qPolicy.js";
+import { greedyActions, QPolicy } from "./qPolicy.js";
+
+/**
+ * The categorical return distribution of C51 (Bellemare et al. 2017, arXiv:1707.06887): `atoms`
+ * equally spaced values on `[vMin, vMax]`.
+ */
+export interface DistributionalOptions {
+  /** Number of atoms N. @defaultValue 51 (Bellemare et al. 2017, §5; Hessel et al. 2018, Table 1) */
+  atoms?: number;
+  /** Smallest return of the support. @defaultValue -10 (Bellemare et al. 2017; Hessel et al. 2018) */
+  vMin?: number;
+  /** Largest return of the support. @defaultValue 10 (Bellemare et al. 2017; Hessel et al. 2018) */
+  vMax?: number;
+}
+
+/**
+ * Options of the Q-learning family ({@link QLearningAlgorithm}: DQN and Rainbow); the shared replay
+ * and loop options are in {@link OffPolicyOptions}. Each algorithm documents its own defaults.
+ */
+export interface QLearningOptions extends OffPolicyOptions {
+  /**
+   * Update the target network every `targetUpdateInterval` timesteps (over all envs; with n envs,
+   * every `max(targetUpdateInterval // n, 1)` vector steps, as SB3).
+   */
+  targetUpdateInterval?: number;
+  /** Fraction of training over which ε falls from its initial to its final value. */
+  explorationFraction?: number;
+  /** ε at the start of training (0 by default with `noisy`, as Rainbow). */
+  explorationInitialEps?: number;
+  /** ε after `explorationFraction` of training (0 by default with `noisy`, as Rainbow). */
+  explorationFinalEps?: number;
+  /** Global gradient-norm clip (`clip_grad_norm_`); Infinity disables it. */
+  maxGradNorm?: number;
+  /**
+   * Double DQN: the online network picks the bootstrap action, the target network values it,
+   * `y = r + γ Q_target(s', argmax_a Q(s', a))` (van Hasselt et al. 2016, arXiv:1509.06461, eq. 4);
+   * with `distributional`, the target distribution is `p(s', argmax_a Q(s', a))` of the target
+   * network (Hessel et al. 2018, arXiv:1710.02298, §"Double Q-learning").
+   */
+  double?: boolean;
+  /**
+   * Dueling network: `Q(s, a) = V(s) + A(s, a) − mean_a' A(s, a')` (Wang et al. 2016,
+   * arXiv:1511.06581, eq. 9); per atom logit with `distributional` (Hessel et al. 2018).
+   */
+  dueling?: boolean;
+  /**
+   * NoisyNet exploration (Fortunato et al. 2018, arXiv:1706.10295): every layer of the Q-network is a
+   * factorised-Gaussian `NoisyLinear`; new noise is drawn before every acting step and every gradient
+   * step (online and target networks independently), and ε defaults to 0. Deterministic `predict`
+   * (evaluation) uses the mean weights μ only.
+   */
+  noisy?: boolean;
+  /** σ₀ of the NoisyLinear initialisation `σ = σ₀/√p` (with `noisy`). @defaultValue 0.5 (Fortunato et al. 2018) */
+  noisySigma0?: number;
+  /**
+   * C51: learn a categorical return distribution per action on a fixed support with the projected
+   * distributional Bellman target and a cross-entropy loss (Bellemare et al. 2017,
+   * arXiv:1707.06887, Algorithm 1); greedy actions maximise its mean. With `prioritized`, priorities
+   * are the per-sample loss (Hessel et al. 2018). `null` or omitted: scalar Q-values, Huber loss.
+   */
+  distributional?: DistributionalOptions | null;
+  /** ε of Adam (numerical stability term). @defaultValue 1e-8 (PyTorch, SB3's DQN) */
+  adamEps?: number;
+  /** Q-network architecture. */
+  policy?: QPolicyOptions;
+}
+
+/** Defaults a Q-learning algorithm gives for its own options (besides {@link OffPolicyDefaults}). */
+export interface QLearningDefaults extends OffPolicyDefaults {
+  targetUpdateInterval: number;
+  explorationFraction: number;
+  explorationInitialEps: number;
+  explorationFinalEps: number;
+  maxGradNorm: number;
+  double: boolean;
+  dueling: boolean;
+  noisy: boolean;
+  distributional: DistributionalOptions | null;
+  adamEps: number;
+}
+
+/**
+ * SB3's `get_linear_fn` for ε: from `initial` to `final` over the first `fraction` of training
+ * (progress remaining 1 → 1 − fraction), then constant at `final`.
+ */
+export function linearExplorationSchedule(initial: number, final: number, fraction: number): Schedule {
+  return (progressRemaining) => {
+    const progress = 1 - progressRemaining;
+    if (progress > fraction) return final;
+    return initial + (progress * (final - initial)) / fraction;
+  };
+}
+
+/**
+ * The machinery DQN and Rainbow share (after SB3's `DQN`): ε-greedy (or NoisyNet) acting, target
+ * updates every `targetUpdateInterval` timesteps, and the gradient step, which is either scalar
+ * (Huber loss on {@link tdTargets}) or distributional (cross-entropy on {@link categoricalProjection}),
+ * with Double, dueling, prioritised and n-step variants. Each algorithm file states the objective
+ * and its defaults; the math lives in `qLearningLosses.ts` and `distributions/categoricalReturns.ts`.
+ */
+export abstract class QLearningAlgorithm extends OffPolicyAlgorithm {
+  abstract override readonly options: QLearningOptions;
+  readonly policy: QPolicy;
+  readonly targetUpdateInterval: number;
+  readonly explorationFraction: number;
+  readonly explorationInitialEps: number;
+  readonly explorationFinalEps: number;
+  readonly maxGradNorm: number;
+  readonly double: boolean;
+  readonly dueling: boolean;
+  readonly noisy: boolean;
+  /** The resolved C51 support, or null for scalar Q-values. */
+  readonly distributional: Required<DistributionalOptions> | null;
+  /** Current ε of ε-greedy exploration (SB3's `exploration_rate`). */
+  explorationRate: number;
+  protected readonly optimizer: Adam;
+  private readonly explorationSchedule: Schedule;
+
+  protected constructor(env: EnvInput, options: QLearningOptions, defaults: QLearningDefaults) {
+    super(env, options, defaults);
+    this.targetUpdateInterval = options.targetUpdateInterval ?? defaults.targetUpdateInterval;
+    if (!Number.isInteger(this.targetUpdateInterval) || this.targetUpdateInterval < 1) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `targetUpdateInterval must be an integer >= 1, got ${this.targetUpdateInterval}. SB3 uses 10000; RL Zoo's CartPole uses 10.`,
+      );
+    }
+    this.noisy = options.noisy ?? defaults.noisy;
+    this.explorationFraction = checkRange(
+      options.explorationFraction ?? defaults.explorationFraction,
+      "explorationFraction",
+      0,
+      1,
+    );
+    if (this.explorationFraction === 0) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        "explorationFraction must be in (0, 1]; for no annealing set explorationInitialEps equal to explorationFinalEps.",
+      );
+    }
+    // NoisyNet replaces ε-greedy: ε = 0 unless the user asks for both (Hessel et al. 2018, §4)
+    this.explorationInitialEps = checkRange(
+      options.explorationInitialEps ?? (this.noisy ? 0 : defaults.explorationInitialEps),
+      "explorationInitialEps",
+      0,
+      1,
+    );
+    this.explorationFinalEps = checkRange(
+      options.explorationFinalEps ?? (this.noisy ? 0 : defaults.explorationFinalEps),
+      "explorationFinalEps",
+      0,
+      1,
+    );
+    this.maxGradNorm = options.maxGradNorm ?? defaults.maxGradNorm;
+    if (!(this.maxGradNorm > 0)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `maxGradNorm must be > 0 (Infinity disables clipping), got ${this.maxGradNorm}.`,
+      );
+    }
+    this.double = options.double ?? defaults.double;
+    this.dueling = options.dueling ?? defaults.dueling;
+    const distributional =
+      options.distributional === undefined ? defaults.distributional : options.distributional;
+    this.distributional =
+      distributional === null
+        ? null
+        : {
+            atoms: distributional.atoms ?? 51,
+            vMin: distributional.vMin ?? -10,
+            vMax: distributional.vMax ?? 10,
+          };
+    const noisySigma0 = options.noisySigma0 ?? 0.5;
+    if (this.noisy && !(noisySigma0 > 0)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `noisySigma0 must be > 0 with noisy, got ${noisySigma0}. The paper uses 0.5; to turn noise off set noisy: false.`,
+      );
+    }
+    const adamEps = options.adamEps ?? defaults.adamEps;
+    if (!(adamEps > 0)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `adamEps must be > 0, got ${adamEps}. PyTorch uses 1e-8, Rainbow 1.5e-4.`,
+      );
+    }
+    this.explorationSchedule = linearExplorationSchedule(
+      this.explorationInitialEps,
+      this.explorationFinalEps,
+      this.explorationFraction,
+    );
+    // SB3 starts at 0 until the first step; starting at the schedule's first value changes nothing
+    // before learningStarts (actions are random then) and avoids a greedy first step with learningStarts 0
+    this.explorationRate = this.explorationSchedule(1);
+    this.policy = new QPolicy(
+      this.env.singleObservationSpace,
+      this.env.singleActionSpace,
+      this.rng.spawn(),
+      options.policy,
+      {
+        dueling: this.dueling,
+        noisySigma0: this.noisy ? noisySigma0 : 0,
+        ...(this.distributional ?? {}),
+      },
+    );
+    if (this.noisy) {
+      this.policy.qNet.resetNoise(this.rng);
+      this.policy.qNetTarget.resetNoise(this.rng);
+    }
+    this.optimizer = new Adam(this.policy.qNet.parameters(), { lr: this.learningRate(1), eps: adamEps });
+  }
+
+  /** ε-greedy for the vector env's observations (SB3 `predict` with `deterministic=False`). */
+  protected explore(observations: Float32Array, masks: Uint8Array | null): Int32Array {
+    // NoisyNet: a new noise sample for every acting step (Fortunato et al. 2018, Algorithm 1)
+    if (this.noisy) this.policy.qNet.resetNoise(this.rng);
+    return this.predict(observations, { deterministic: false, actionMask: masks ?? undefined }) as Int32Array;
+  }
+
+  /** SB3 `DQN._on_step`: target update every `max(targetUpdateInterval // numEnvs, 1)` steps, then ε. */
+  protected onStep(): void {
+    const every = Math.max(Math.floor(this.targetUpdateInterval / this.env.numEnvs), 1);
+    if (this.nCalls % every === 0) this.policy.updateTarget(this.tau);
+    this.explorationRate = this.explorationSchedule(this.progressRemaining);
+  }
+
+  protected override rolloutStats(): UpdateStats {
+    return { "rollout/explorationRate": this.explorationRate };
+  }
+
+  protected train(gradientSteps: number): UpdateStats {
+    const lr = this.updateLearningRate();
+    const params = this.policy.qNet.parameters();
+    let lossSum = 0;
+    let gradNormSum = 0;
+    let qSum = 0;
+    for (let step = 0; step < gradientSteps; step++) {
+      if (this.noisy) {
+        // independent noise for the online and target networks at every gradient step
+        // (Fortunato et al. 2018, Algorithm 1: ε for the online, ε' for the target network)
+        this.policy.qNet.resetNoise(this.rng);
+        this.policy.qNetTarget.resetNoise(this.rng);
+      }
+      const batch = this.sampleReplay();
+      const { loss, priorities, meanQ } =
+        this.distributional === null ? this.scalarLoss(batch) : this.distributionalLoss(batch);
+      if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
+        this.replayBuffer.updatePriorities(batch.indices, priorities);
+      }
+      this.optimizer.zeroGrad();
+      loss.backward();
+      gradNormSum += clipGradNorm(params, this.maxGradNorm);
+      this.optimizer.step();
+      lossSum += loss.item();
+      qSum += meanQ;
+    }
+    this.nUpdates += gradientSteps;
+    return {
+      "train/loss": lossSum / gradientSteps,
+      "train/gradNorm": gradNormSum / gradientSteps,
+      "train/qValue": qSum / gradientSteps,
+      "train/learningRate": lr,
+      "train/nUpdates": this.nUpdates,
+    };
+  }
+
+  /**
+   * Huber loss of `Q(s, a) − y` with {@link tdTargets} (DQN / Double DQN); priorities `|δ|`
+   * (Schaul et al. 2016, Algorithm 1, line 12).
+   */
+  private scalarLoss(batch: ReturnType<OffPolicyAlgorithm["sampleReplay"]>): StepLoss {
+    const policy = this.policy;
+    const b = batch.size;
+    const nextObs = policy.observationTensor(batch.nextObservations, b);
+    const nextQTarget = noGrad(() => policy.qNetTarget.forward(nextObs).values);
+    const nextQOnline = this.double ? policy.qValues(batch.nextObservations, b) : null;
+    const targets = tdTargets({
+      rewards: batch.rewards,
+      dones: batch.dones,
+      steps: batch.steps,
+      nextQTarget,
+      nextQOnline,
+      nActions: policy.nActions,
+      gamma: this.gamma,
+    });
+    const q = policy.qNet.forward(policy.observationTensor(batch.observations, b));
+    const qTaken = ops.takeAlongLastAxis(q, new Tensor(batch.actions as Int32Array, [b]));
+    const weights = batch.weights === undefined ? null : new Tensor(batch.weights, [b]);
+    const loss = huberLoss(qTaken, new Tensor(targets, [b]), weights);
+    const taken = qTaken.values;
+    const priorities = new Float64Array(b);
+    let s = 0;
+    for (let i = 0; i < b; i++) {
+      priorities[i] = Math.abs(taken[i] - targets[i]);
+      s += taken[i];
+    }
+    return { loss, priorities, meanQ: s / b };
+  }
+
+  /**
+   * C51's cross-entropy of the projected target (Bellemare et al. 2017, Algorithm 1): the bootstrap
+   * action maximises the mean of the target network's distribution, or (Double) of the online
+   * network's, whose target-network distribution is then used (Hessel et al. 2018); priorities are
+   * the per-sample loss (Hessel et al. 2018, §"Prioritized replay").
+   */
+  private distributionalLoss(batch: ReturnType<OffPolicyAlgorithm["sampleReplay"]>): StepLoss {
+    const policy = this.policy;
+    const { atoms, vMin, vMax } = this.distributional!;
+    const a = policy.nActions;
+    const b = batch.size;
+    const nextObs = policy.observationTensor(batch.nextObservations, b);
+    const nextProbsAll = noGrad(() => ops.softmax(policy.qNetTarget.forwardLogits(nextObs), -1).values); // [B, A, N]
+    let chooser: Float32Array;
+    if (this.double) chooser = policy.qValues(batch.nextObservations, b);
+    else {
+      const z = policy.qNetTarget.support!;
+      chooser = new Float32Array(b * a);
+      for (let r = 0; r < b * a; r++) {
+        let q = 0;
+        for (let j = 0; j < atoms; j++) q += z[j] * nextProbsAll[r * atoms + j];
+        chooser[r] = q;
+      }
+    }
+    const best = greedyActions(chooser, b, a);
+    const nextProbs = new Float32Array(b * atoms);
+    for (let i = 0; i < b; i++) {
+      nextProbs.set(
+        nextProbsAll.subarray((i * a + best[i]) * atoms, (i * a + best[i] + 1) * atoms),
+        i * atoms,
+      );
+    }
+    const target = categoricalProjection({
+      nextProbs,
+      rewards: batch.rewards,
+      dones: batch.dones,
+      steps: batch.steps,
+      gamma: this.gamma,
+      atoms,
+      vMin,
+      vMax,
+    });
+    const logits = policy.qNet.forwardLogits(policy.observationTensor(batch.observations, b)); // [B, A, N]
+    const rows = new Int32Array(b);
+    const actions = batch.actions as Int32Array;
+    for (let i = 0; i < b; i++) rows[i] = i * a + actions[i];
+    const takenLogits = ops.embedding(ops.reshape(logits, [b * a, atoms]), new Tensor(rows, [b])); // [B, N]
+    const weights = batch.weights === undefined ? null : new Tensor(batch.weights, [b]);
+    const { loss, perSample } = categoricalCrossEntropy(takenLogits, target, weights);
+    const probs = noGrad(() => ops.softmax(takenLogits, -1).values);
+    const z = policy.qNet.support!;
+    let s = 0;
+    for (let i = 0; i < b; i++) for (let j = 0; j < atoms; j++) s += z[j] * probs[i * atoms + j];
+    return { loss, priorities: perSample, meanQ: s / b };
+  }
+
+  /**
+   * Actions for observations `[batch * obsSize]`: greedy `argmax_a Q(s, a)` when `deterministic`
+   * (noisy networks: with their mean weights μ); otherwise, with probability ε (one draw for the
+   * whole batch, as SB3), uniformly random actions, else greedy under the current noise sample.
+   * Both choices keep to the actions `actionMask` allows (`[batch * n]`, 1 = allowed).
+   */
+  predict(
+    observations: Float32Array,
+    options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
+  ): Int32Array {
+    const policy = this.policy;
+    const batch = observations.length / policy.observationSize;
+    if (!Number.isInteger(batch)) {
+      throw new ProximalError(
+        "SHAPE_MISMATCH",
+        `predict: ${observations.length} values is not a whole number of observations of size ${policy.observationSize}. Pass the observation array itself, not Gymnasium's (obs, info) pair.`,
+      );
+    }
+    const mask = options.actionMask ?? null;
+    if (mask !== null && mask.length !== batch * policy.nActions) {
+      throw new ProximalError(
+        "SHAPE_MISMATCH",
+        `predict: actionMask has ${mask.length} values, expected ${batch} rows of ${policy.nActions}.`,
+      );
+    }
+    const deterministic = options.deterministic ?? false;
+    if (!deterministic && this.rng.uniform() < this.explorationRate) {
+      const out = new Int32Array(batch);
+      for (let i = 0; i < batch; i++) out[i] = randomAllowed(policy.nActions, mask, i, this.rng);
+      return out;
+    }
+    if (!(this.noisy && deterministic))
+      return policy.greedyActions(policy.qValues(observations, batch), batch, mask);
+    policy.qNet.setNoise(false);
+    try {
+      return policy.greedyActions(policy.qValues(observations, batch), batch, mask);
+    } finally {
+      policy.qNet.setNoise(true);
+    }
+  }
+
+  override trainingState(): Record<string, unknown> {
+    return { ...super.trainingState(), explorationRate: this.explorationRate };
+  }
+
+  override restoreTrainingState(state: Record<string, unknown>): void {
+    super.restoreTrainingState(state);
+    if (typeof state.explorationRate === "number") this.explorationRate = state.explorationRate;
+  }
+}
+
+/** One gradient step's loss, the new replay priorities and the mean Q(s, a) of the batch. */
+interface StepLoss {
+  loss: Tensor;
+  priorities: ArrayLike<number>;
+  meanQ: number;
+}
