@@ -167,6 +167,8 @@ export { A3C } from "./rl/a3c.js";
 export type { ActorCriticOptions } from "./rl/actorCritic.js";
 export { ActorCritic, QCriticPolicy, qActorLoss, sarsaCriticLoss, sarsaTargets } from "./rl/actorCritic.js";
 export type { Algorithm } from "./rl/common/algorithm.js";
+export type { DeepQOptions, DistributionalOptions } from "./rl/common/deepQAlgorithm.js";
+export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
 export type { EvaluateOptions, EvaluationResult, Predictor } from "./rl/common/evaluation.js";
 export { evaluatePolicy } from "./rl/common/evaluation.js";
 export type { GaeInputs } from "./rl/common/gae.js";
@@ -189,8 +191,6 @@ export type {
 export { OnPolicyAlgorithm } from "./rl/common/onPolicyAlgorithm.js";
 export type { NetArch, PolicyOptions } from "./rl/common/policies.js";
 export { ActorCriticPolicy } from "./rl/common/policies.js";
-export type { DistributionalOptions, QLearningOptions } from "./rl/common/qLearningAlgorithm.js";
-export { QLearningAlgorithm } from "./rl/common/qLearningAlgorithm.js";
 export type { QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";

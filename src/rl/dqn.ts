@@ -17,7 +17,7 @@
  * Huber loss, priorities `|δ|`), `nStep` returns, and from Rainbow's components `noisy` (NoisyNet,
  * Fortunato et al. 2018) and `distributional` (C51, Bellemare et al. 2017). The collection loop,
  * replay and checkpoints come from {@link OffPolicyAlgorithm}; acting, target updates and the
- * gradient step, shared with Rainbow, from {@link QLearningAlgorithm}; the targets and losses are
+ * gradient step, shared with Rainbow, from {@link DeepQAlgorithm}; the targets and losses are
  * `tdTargets`/`huberLoss` (`common/qLearningLosses.ts`) and `categoricalProjection`/
  * `categoricalCrossEntropy` (`distributions/categoricalReturns.ts`).
  *
@@ -25,24 +25,24 @@
  * `max_a'` ranges over all actions, since the buffer does not store the next state's mask.
  */
 
+import type { DeepQOptions } from "./common/deepQAlgorithm.js";
+import { DeepQAlgorithm } from "./common/deepQAlgorithm.js";
 import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
 import type { EnvInput, LoadOptions } from "./common/onPolicyAlgorithm.js";
-import type { QLearningOptions } from "./common/qLearningAlgorithm.js";
-import { QLearningAlgorithm } from "./common/qLearningAlgorithm.js";
 
-export { linearExplorationSchedule } from "./common/qLearningAlgorithm.js";
-export type { TdTargetInputs } from "./common/qLearningLosses.js";
-export { huberLoss, tdTargets } from "./common/qLearningLosses.js";
+export { linearExplorationSchedule } from "./common/deepQAlgorithm.js";
+export type { TdTargetInputs } from "./common/deepQLosses.js";
+export { huberLoss, tdTargets } from "./common/deepQLosses.js";
 
 /**
- * Options of {@link DQN}; the shared options are in {@link QLearningOptions} and
+ * Options of {@link DQN}; the shared options are in {@link DeepQOptions} and
  * {@link OffPolicyOptions}. Defaults are SB3's `DQN` (≥ 2.3): learningRate 1e-4, bufferSize
  * 1_000_000, learningStarts 100, batchSize 32, tau 1, gamma 0.99, trainFreq 4, gradientSteps 1,
  * targetUpdateInterval 10000, explorationFraction 0.1, explorationInitialEps 1 (0 with `noisy`),
  * explorationFinalEps 0.05 (0 with `noisy`), maxGradNorm 10, Adam eps 1e-8; double, dueling,
  * noisy, prioritized off, nStep 1, distributional null.
  */
-export interface DQNOptions extends QLearningOptions {}
+export interface DQNOptions extends DeepQOptions {}
 
 /**
  * DQN with SB3's defaults, and the Double, Dueling, prioritised-replay, n-step, NoisyNet and C51
@@ -53,7 +53,7 @@ export interface DQNOptions extends QLearningOptions {}
  * await model.learn({ totalTimesteps: 50_000 });
  * const actions = model.predict(observations, { deterministic: true });
  */
-export class DQN extends QLearningAlgorithm {
+export class DQN extends DeepQAlgorithm {
   readonly algorithmName = "DQN";
   readonly options: DQNOptions;
 

@@ -101,7 +101,7 @@ const TABULAR_OPTION_NAMES = [
   "statsWindowSize",
 ] as const;
 
-/** Options of the Q-learning family (DQN, Rainbow; `QLearningOptions`). */
+/** Options of the deep Q-network family (DQN, Rainbow; `DeepQOptions`). */
 const DQN_FAMILY_OPTION_NAMES = [
   ...OFF_POLICY_OPTION_NAMES,
   "targetUpdateInterval",

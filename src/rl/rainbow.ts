@@ -20,20 +20,21 @@
  * Dopamine's Rainbow). For small environments use a preset (`presets/rainbow/`), which documents
  * its changes.
  *
- * Everything but the defaults is the shared Q-learning core ({@link QLearningAlgorithm}, also
+ * Everything but the defaults is the shared deep Q-network core ({@link DeepQAlgorithm}, also
  * behind DQN); the objective is `categoricalProjection` and `categoricalCrossEntropy`
  * (`distributions/categoricalReturns.ts`). Compared with Dopamine's `RainbowAgent` (JAX "full
  * rainbow"): the same components; Dopamine's priorities are `sqrt(loss)` and its importance weights
  * `1/sqrt(p)`, while here they are the loss (as CleanRL's `rainbow_atari.py`) and `(N·P(i))^(−β)`
  * normalised by the maximum (Schaul et al. 2016).
  */
+
+import type { DeepQOptions } from "./common/deepQAlgorithm.js";
+import { DeepQAlgorithm } from "./common/deepQAlgorithm.js";
 import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
 import type { EnvInput, LoadOptions } from "./common/onPolicyAlgorithm.js";
-import type { QLearningOptions } from "./common/qLearningAlgorithm.js";
-import { QLearningAlgorithm } from "./common/qLearningAlgorithm.js";
 
 /**
- * Options of {@link Rainbow}: the Q-learning options ({@link QLearningOptions}) with Rainbow's
+ * Options of {@link Rainbow}: the deep Q-network options ({@link DeepQOptions}) with Rainbow's
  * defaults (Hessel et al. 2018, Table 1): double, dueling, noisy (σ₀ 0.5), prioritized (α 0.5,
  * β 0.4 → 1), nStep 3, distributional { atoms 51, vMin −10, vMax 10 }, learningRate 6.25e-5,
  * adamEps 1.5e-4, bufferSize 1_000_000, learningStarts 20_000, targetUpdateInterval 8_000,
@@ -41,7 +42,7 @@ import { QLearningAlgorithm } from "./common/qLearningAlgorithm.js";
  * explorationFinalEps 0 (noisy nets explore), maxGradNorm Infinity. Any switch can be turned off
  * (e.g. `noisy: false` with an ε schedule), as in the paper's ablations.
  */
-export interface RainbowOptions extends QLearningOptions {}
+export interface RainbowOptions extends DeepQOptions {}
 
 /**
  * Rainbow DQN with Hessel et al. 2018's components and defaults.
@@ -52,7 +53,7 @@ export interface RainbowOptions extends QLearningOptions {}
  * await model.learn({ totalTimesteps: 20_000 });
  * const actions = model.predict(observations, { deterministic: true });
  */
-export class Rainbow extends QLearningAlgorithm {
+export class Rainbow extends DeepQAlgorithm {
   readonly algorithmName = "Rainbow";
   readonly options: RainbowOptions;
 

@@ -6,11 +6,11 @@ import type { Schedule } from "../../optim/schedules.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
+import { huberLoss, tdTargets } from "./deepQLosses.js";
 import type { OffPolicyDefaults, OffPolicyOptions } from "./offPolicyAlgorithm.js";
 import { OffPolicyAlgorithm, randomAllowed } from "./offPolicyAlgorithm.js";
 import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
 import { checkRange } from "./onPolicyAlgorithm.js";
-import { huberLoss, tdTargets } from "./qLearningLosses.js";
 import type { QPolicyOptions } from "./qPolicy.js";
 import { greedyActions, QPolicy } from "./qPolicy.js";
 
@@ -28,10 +28,10 @@ export interface DistributionalOptions {
 }
 
 /**
- * Options of the Q-learning family ({@link QLearningAlgorithm}: DQN and Rainbow); the shared replay
+ * Options of the deep Q-network family ({@link DeepQAlgorithm}: DQN and Rainbow); the shared replay
  * and loop options are in {@link OffPolicyOptions}. Each algorithm documents its own defaults.
  */
-export interface QLearningOptions extends OffPolicyOptions {
+export interface DeepQOptions extends OffPolicyOptions {
   /**
    * Update the target network every `targetUpdateInterval` timesteps (over all envs; with n envs,
    * every `max(targetUpdateInterval // n, 1)` vector steps, as SB3).
@@ -80,7 +80,7 @@ export interface QLearningOptions extends OffPolicyOptions {
 }
 
 /** Defaults a Q-learning algorithm gives for its own options (besides {@link OffPolicyDefaults}). */
-export interface QLearningDefaults extends OffPolicyDefaults {
+export interface DeepQDefaults extends OffPolicyDefaults {
   targetUpdateInterval: number;
   explorationFraction: number;
   explorationInitialEps: number;
@@ -112,8 +112,8 @@ export function linearExplorationSchedule(initial: number, final: number, fracti
  * with Double, dueling, prioritised and n-step variants. Each algorithm file states the objective
  * and its defaults; the math lives in `qLearningLosses.ts` and `distributions/categoricalReturns.ts`.
  */
-export abstract class QLearningAlgorithm extends OffPolicyAlgorithm {
-  abstract override readonly options: QLearningOptions;
+export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
+  abstract override readonly options: DeepQOptions;
   readonly policy: QPolicy;
   readonly targetUpdateInterval: number;
   readonly explorationFraction: number;
@@ -130,7 +130,7 @@ export abstract class QLearningAlgorithm extends OffPolicyAlgorithm {
   protected readonly optimizer: Adam;
   private readonly explorationSchedule: Schedule;
 
-  protected constructor(env: EnvInput, options: QLearningOptions, defaults: QLearningDefaults) {
+  protected constructor(env: EnvInput, options: DeepQOptions, defaults: DeepQDefaults) {
     super(env, options, defaults);
     this.targetUpdateInterval = options.targetUpdateInterval ?? defaults.targetUpdateInterval;
     if (!Number.isInteger(this.targetUpdateInterval) || this.targetUpdateInterval < 1) {
