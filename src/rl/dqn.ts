@@ -18,7 +18,7 @@
  * Fortunato et al. 2018) and `distributional` (C51, Bellemare et al. 2017). The collection loop,
  * replay and checkpoints come from {@link OffPolicyAlgorithm}; acting, target updates and the
  * gradient step, shared with Rainbow, from {@link DeepQAlgorithm}; the targets and losses are
- * `tdTargets`/`huberLoss` (`common/qLearningLosses.ts`) and `categoricalProjection`/
+ * `tdTargets`/`huberLoss` (`common/deepQLosses.ts`) and `categoricalProjection`/
  * `categoricalCrossEntropy` (`distributions/categoricalReturns.ts`).
  *
  * Action masks (`info.actionMask`) restrict both the greedy and the random choices; the bootstrap

@@ -110,7 +110,7 @@ export function linearExplorationSchedule(initial: number, final: number, fracti
  * updates every `targetUpdateInterval` timesteps, and the gradient step, which is either scalar
  * (Huber loss on {@link tdTargets}) or distributional (cross-entropy on {@link categoricalProjection}),
  * with Double, dueling, prioritised and n-step variants. Each algorithm file states the objective
- * and its defaults; the math lives in `qLearningLosses.ts` and `distributions/categoricalReturns.ts`.
+ * and its defaults; the math lives in `deepQLosses.ts` and `distributions/categoricalReturns.ts`.
  */
 export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
   abstract override readonly options: DeepQOptions;
