@@ -62,6 +62,10 @@ if (!process.stdout.isTTY && !args.some((arg) => arg.startsWith("--test-reporter
   args.unshift("--test-reporter=tap");
 }
 
+// A test that hangs (a deadlocked worker thread did, see src/workerThread.ts) must fail with its name
+// instead of stalling CI until its time limit: no test comes near 15 minutes, even on a loaded machine.
+if (!args.some((arg) => arg.startsWith("--test-timeout"))) args.unshift("--test-timeout=900000");
+
 // the same node that runs this script, so `path/to/node24 scripts/runTests.mjs` tests Node 24
 const child = spawn(process.execPath, ["--test", "--test-concurrency=2", ...args, ...files], {
   cwd: root,
