@@ -11,7 +11,10 @@ import { didYouMean, ProximalError } from "../errors.js";
 import type { Algorithm } from "../rl/common/algorithm.js";
 import type { EnvInput, LoadOptions } from "../rl/common/onPolicyAlgorithm.js";
 
-/** What the CLI needs of an algorithm class: construct from (env, options), and `load(dir)`. */
+/**
+ * What the CLI needs of an algorithm class: construct from (env, options), and `load(dir)`. A
+ * tabular class (a row with `tabular: true`) is given a single `Env` or an id, never a vector env.
+ */
 export interface AlgorithmClass {
   new (env: EnvInput, options: Record<string, unknown>): Algorithm;
   load(dir: string, options?: LoadOptions): Promise<Algorithm>;
@@ -26,6 +29,12 @@ export interface AlgorithmEntry {
   summary: string;
   /** The algorithm makes its own envs from the id (worker threads), so it is given the id. */
   envById?: boolean;
+  /**
+   * A tabular algorithm: it steps one env (no vector env, so `--num-envs` above 1 and `normalize`
+   * are refused), needs Discrete observations and actions, and accepts an episode budget
+   * (`totalEpisodes`, as its presets give).
+   */
+  tabular?: boolean;
 }
 
 export const ALGORITHMS: Record<string, AlgorithmEntry> = {
@@ -57,6 +66,24 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     className: "Rainbow",
     module: "../rl/rainbow.js",
     summary: "Rainbow DQN (double, dueling, PER, 3-step, noisy nets, C51)",
+  },
+  qlearning: {
+    className: "QLearning",
+    module: "../rl/tabular/qLearning.js",
+    summary: "tabular Q-learning (off-policy TD control, S&B 6.5); Discrete envs",
+    tabular: true,
+  },
+  sarsa: {
+    className: "Sarsa",
+    module: "../rl/tabular/sarsa.js",
+    summary: "tabular Sarsa (on-policy TD control, S&B 6.4); Discrete envs",
+    tabular: true,
+  },
+  "expected-sarsa": {
+    className: "ExpectedSarsa",
+    module: "../rl/tabular/expectedSarsa.js",
+    summary: "tabular Expected Sarsa (S&B 6.6); Discrete envs",
+    tabular: true,
   },
 };
 
@@ -94,9 +121,17 @@ export async function availableAlgorithms(): Promise<string[]> {
   return Object.keys(ALGORITHMS);
 }
 
-/** The class behind a CLI name (case-insensitive); unknown names fail with the closest valid one. */
+/** A CLI name as the lookup compares it: case, dashes and underscores ignored ("Expected_Sarsa"). */
+function lookupKey(name: string): string {
+  return name.toLowerCase().replace(/[-_]/g, "");
+}
+
+/**
+ * The class behind a CLI name (case, dashes and underscores ignored, so `expected-sarsa`,
+ * `expectedsarsa` and `ExpectedSarsa` agree); unknown names fail with the closest valid one.
+ */
 export async function loadAlgorithmClass(name: string): Promise<{ name: string; cls: AlgorithmClass }> {
-  const key = Object.keys(ALGORITHMS).find((k) => k.toLowerCase() === name.toLowerCase());
+  const key = Object.keys(ALGORITHMS).find((k) => lookupKey(k) === lookupKey(name));
   if (key === undefined) {
     const known = Object.keys(ALGORITHMS);
     throw new ProximalError(

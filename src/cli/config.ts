@@ -18,7 +18,7 @@ import type { NormalizeSpec } from "./presetBridge.js";
 import { defaultPresetFor, loadPresetEntry } from "./presetBridge.js";
 
 /** Keys a `--config` file may hold besides the algorithm's options. */
-const RUN_KEYS = ["totalTimesteps", "normalize"] as const;
+const RUN_KEYS = ["totalTimesteps", "totalEpisodes", "normalize"] as const;
 
 /** Budget when neither a preset, a config file nor `--total-timesteps` gives one. */
 export const DEFAULT_TOTAL_TIMESTEPS = 100_000;
@@ -41,7 +41,17 @@ export interface RunConfig {
   envId: string;
   seed: number;
   numEnvs: number;
+  /**
+   * The planned budget in timesteps; for a run budgeted in episodes ({@link totalEpisodes}) it is
+   * only the unit-less fallback the older fields expect and is not used.
+   */
   totalTimesteps: number;
+  /**
+   * The planned budget in episodes, or null for a timestep budget. Only tabular algorithms accept
+   * it (their presets give it: `totalEpisodes`); a later `totalTimesteps` (config file, `--set`,
+   * `--total-timesteps`) replaces it, and a later `totalEpisodes` replaces a timestep budget.
+   */
+  totalEpisodes: number | null;
   preset: string | null;
   presetSource: string | null;
   normalize: NormalizeSpec | null;
@@ -63,6 +73,16 @@ export async function resolveConfig(
 
   const options: Record<string, unknown> = {};
   let totalTimesteps: number | null = preset?.totalTimesteps ?? null;
+  let totalEpisodes: number | null = preset?.totalEpisodes ?? null;
+  // each budget given replaces the other: the one given last (in priority order) wins
+  const setTimesteps = (value: number) => {
+    totalTimesteps = value;
+    totalEpisodes = null;
+  };
+  const setEpisodes = (value: number) => {
+    totalEpisodes = value;
+    totalTimesteps = null;
+  };
   let normalize: NormalizeSpec | null = preset?.normalize ?? null;
   for (const [key, value] of Object.entries(preset?.options ?? {})) {
     options[key] = await checkOption(specs, key, value, `preset ${presetName}`, algo);
@@ -72,7 +92,8 @@ export async function resolveConfig(
     const file = await readConfigFile(request.configFile);
     for (const [key, value] of Object.entries(file)) {
       const source = request.configFile;
-      if (key === "totalTimesteps") totalTimesteps = checkTimesteps(value, `totalTimesteps (${source})`);
+      if (key === "totalTimesteps") setTimesteps(checkTimesteps(value, `totalTimesteps (${source})`));
+      else if (key === "totalEpisodes") setEpisodes(checkTimesteps(value, `totalEpisodes (${source})`));
       else if (key === "normalize") normalize = readNormalize(value, source);
       else options[key] = await checkOption(specs, key, value, source, algo);
     }
@@ -82,7 +103,11 @@ export async function resolveConfig(
     const { path, value } = parseAssignment(assignment);
     const [key, ...rest] = path;
     if (key === "totalTimesteps" && rest.length === 0) {
-      totalTimesteps = checkTimesteps(value, "totalTimesteps (--set)");
+      setTimesteps(checkTimesteps(value, "totalTimesteps (--set)"));
+      continue;
+    }
+    if (key === "totalEpisodes" && rest.length === 0) {
+      setEpisodes(checkTimesteps(value, "totalEpisodes (--set)"));
       continue;
     }
     if (key === "normalize" && rest.length === 0) {
@@ -94,12 +119,36 @@ export async function resolveConfig(
   }
 
   if (request.seed !== undefined) options.seed = request.seed;
-  if (request.numEnvs !== undefined) options.numEnvs = request.numEnvs;
-  if (request.totalTimesteps !== undefined) totalTimesteps = request.totalTimesteps;
+  if (request.totalTimesteps !== undefined) setTimesteps(request.totalTimesteps);
   const seed = (options.seed as number | undefined) ?? 0;
-  const numEnvs = (options.numEnvs as number | undefined) ?? 1;
   options.seed = seed;
-  options.numEnvs = numEnvs;
+  let numEnvs: number;
+  if (ALGORITHMS[algo].tabular) {
+    // a tabular algorithm steps one env and has no numEnvs option
+    numEnvs = request.numEnvs ?? 1;
+    if (numEnvs !== 1) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `${algo} steps a single env (a tabular update is sequential, so it cannot use a vector env); drop --num-envs ${numEnvs}.`,
+      );
+    }
+    if (normalize !== null) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `${algo} reads Discrete states as table rows, so it cannot normalize observations or rewards; set normalize: false (--set normalize=false).`,
+      );
+    }
+  } else {
+    if (totalEpisodes !== null) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `${algo} trains to a timestep budget; totalEpisodes is for the tabular algorithms (qlearning, sarsa, expected-sarsa). Use --total-timesteps N.`,
+      );
+    }
+    if (request.numEnvs !== undefined) options.numEnvs = request.numEnvs;
+    numEnvs = (options.numEnvs as number | undefined) ?? 1;
+    options.numEnvs = numEnvs;
+  }
   return {
     cls,
     config: {
@@ -108,6 +157,7 @@ export async function resolveConfig(
       seed,
       numEnvs,
       totalTimesteps: totalTimesteps ?? DEFAULT_TOTAL_TIMESTEPS,
+      totalEpisodes,
       preset: presetName,
       presetSource: preset?.source ?? null,
       normalize,

@@ -6,7 +6,8 @@
 
 /** Where progress goes. */
 export interface ProgressReporter {
-  update(row: Record<string, number>, totalTimesteps: number): void;
+  /** One update's row; `total` is the planned budget in `unit` (timesteps unless said otherwise). */
+  update(row: Record<string, number>, total: number, unit?: ProgressUnit): void;
   /** A noteworthy event: `{ event: "eval" | "checkpoint" | "done" | ..., ... }`. */
   event(event: string, fields: Record<string, unknown>, text: string): void;
   close(): void;
@@ -33,11 +34,10 @@ class TerminalReporter implements ProgressReporter {
   private lastDraw = 0;
   private line = "";
 
-  update(row: Record<string, number>, totalTimesteps: number): void {
+  update(row: Record<string, number>, total: number, unit: ProgressUnit = "timesteps"): void {
     const now = Date.now();
-    const timesteps = row.timesteps;
-    this.line = progressLine(row, totalTimesteps, process.stdout.columns ?? 100);
-    if (now - this.lastDraw < 100 && timesteps < totalTimesteps) return;
+    this.line = progressLine(row, total, process.stdout.columns ?? 100, unit);
+    if (now - this.lastDraw < 100 && countOf(row, unit) < total) return;
     this.lastDraw = now;
     process.stdout.write(`\r\x1b[2K${this.line}`);
   }
@@ -52,15 +52,38 @@ class TerminalReporter implements ProgressReporter {
   }
 }
 
-/** `[#####.....]  51,200/100,000  5,812 steps/s  ETA 0:08  return 134.2`, fitted to `width`. */
-export function progressLine(row: Record<string, number>, totalTimesteps: number, width: number): string {
-  const timesteps = row.timesteps;
+/** What a run's budget counts: environment steps, or finished episodes (tabular presets). */
+export type ProgressUnit = "timesteps" | "episodes";
+
+function countOf(row: Record<string, number>, unit: ProgressUnit): number {
+  return unit === "episodes" ? (row["time/episodes"] ?? 0) : row.timesteps;
+}
+
+/**
+ * `[#####.....]  51,200/100,000  5,812 steps/s  ETA 0:08  return 134.2`, fitted to `width`; for an
+ * episode budget the count reads `120/500 episodes` and the ETA extrapolates the elapsed time.
+ */
+export function progressLine(
+  row: Record<string, number>,
+  total: number,
+  width: number,
+  unit: ProgressUnit = "timesteps",
+): string {
+  const done = countOf(row, unit);
   const rate = row["time/stepsPerSecond"] ?? 0;
-  const fraction = Math.min(1, timesteps / totalTimesteps);
-  const eta = rate > 0 ? Math.max(0, (totalTimesteps - timesteps) / rate) : Number.NaN;
+  const fraction = Math.min(1, done / total);
+  const elapsed = row["time/elapsedSeconds"] ?? 0;
+  const eta =
+    unit === "episodes"
+      ? done > 0 && elapsed > 0
+        ? Math.max(0, (elapsed * (total - done)) / done)
+        : Number.NaN
+      : rate > 0
+        ? Math.max(0, (total - done) / rate)
+        : Number.NaN;
   const episodeReturn = row["rollout/episodeReturn"];
   const info = [
-    `${timesteps.toLocaleString("en-US")}/${totalTimesteps.toLocaleString("en-US")}`,
+    `${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")}${unit === "episodes" ? " episodes" : ""}`,
     `${Math.round(rate).toLocaleString("en-US")} steps/s`,
     `ETA ${formatDuration(eta)}`,
     episodeReturn === undefined ? "return -" : `return ${episodeReturn.toFixed(1)}`,

@@ -53,16 +53,25 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--env <id>", "environment id, e.g. CartPole-v1 (see `proximal envs`)")
     .option("--seed <n>", "seed of every random draw (default 0)")
     .option("--total-timesteps <n>", "planned environment steps (default: the preset's, else 100000)")
-    .option("--num-envs <n>", "parallel envs (default: the preset's, else 1)")
+    .option("--num-envs <n>", "parallel envs (default: the preset's, else 1; tabular algorithms: 1 only)")
     .option("--config <file.yaml>", "YAML mapping of option names (camelCase) to values")
     .option("--set <key=value>", "override one option, e.g. learningRate=3e-4 (repeatable)", collect, [])
     .option("--preset <name>", "hyperparameter preset (default: the shipped one for this algo and env)")
     .option("--out <dir>", "run directory (default runs/<algo>-<env>-<timestamp>)")
     .option("--force", "replace an existing --out directory")
-    .option("--eval-every <n>", "evaluate every n timesteps; the best model goes to model/best")
+    .option(
+      "--eval-every <n>",
+      "evaluate every n timesteps (episodes, for a run budgeted in episodes); the best model goes to model/best",
+    )
     .option("--eval-episodes <n>", "episodes per evaluation (default 5)")
-    .option("--checkpoint-every <n>", "checkpoint every n timesteps (default: a tenth of the total)")
-    .option("--stop-after <n>", "stop at the first update boundary at or after n timesteps, as Ctrl-C would")
+    .option(
+      "--checkpoint-every <n>",
+      "checkpoint every n timesteps (episodes, for a run budgeted in episodes; default: a tenth of the total)",
+    )
+    .option(
+      "--stop-after <n>",
+      "stop at the first update boundary at or after n timesteps (episodes, for a run budgeted in episodes), as Ctrl-C would",
+    )
     .option(
       "--resume <dir>",
       "continue a stopped or interrupted run in place, to its planned total (other flags must match its config.json)",

@@ -11,6 +11,12 @@
  * where the checkpoint recorded them, so after a hard kill no row is kept twice or lost. The
  * original command line plus `--resume <dir>` works: flags that restate the run must match its
  * `config.json` (see {@link checkResumeFlags}).
+ *
+ * Tabular algorithms (`qlearning`, `sarsa`, `expected-sarsa`) step one env and update after every
+ * step; an "update" here is a finished episode. Their presets budget in episodes (`totalEpisodes`):
+ * such a run counts `--stop-after`, `--eval-every`, `--checkpoint-every` and the progress bar in
+ * episodes, records `totalEpisodes` (and `totalTimesteps: null`) in `config.json`, and resumes to
+ * the same planned number of episodes. `--total-timesteps` replaces the episode budget.
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -102,7 +108,7 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
   });
   const checkpointEvery =
     optionalInteger(flags.checkpointEvery, "--checkpoint-every", 1) ??
-    Math.max(1, Math.ceil(config.totalTimesteps / 10));
+    Math.max(1, Math.ceil(plannedTotal(config) / 10));
   const runDir = flags.out ?? defaultRunDir(config.algo, config.envId);
   await checkOutDir(runDir, flags.force, `continue it with --resume ${runDir}`);
   // build everything that validates options before writing a byte
@@ -117,7 +123,8 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     envId: config.envId,
     seed: config.seed,
     numEnvs: config.numEnvs,
-    totalTimesteps: config.totalTimesteps,
+    totalTimesteps: config.totalEpisodes === null ? config.totalTimesteps : null,
+    totalEpisodes: config.totalEpisodes,
     preset: config.preset,
     presetSource: config.presetSource,
     normalize: config.normalize,
@@ -150,7 +157,16 @@ interface Session {
   normalizer: ReturnType<typeof buildTrainingEnv>["observationNormalizer"];
 }
 
+/** The run's planned budget, in its unit (episodes or timesteps). */
+function plannedTotal(config: RunConfig): number {
+  return config.totalEpisodes ?? config.totalTimesteps;
+}
+
 function buildSession(cls: AlgorithmClass, config: RunConfig): Session {
+  if (ALGORITHMS[config.algo].tabular) {
+    // one env, made (and seeded) by the algorithm from the id; it refuses non-Discrete spaces
+    return { model: new cls(config.envId, config.options), normalizer: null };
+  }
   const gamma = typeof config.options.gamma === "number" ? config.options.gamma : 0.99;
   const { env, observationNormalizer } = buildTrainingEnv(
     config.envId,
@@ -260,7 +276,8 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
     envId: String(saved.envId),
     seed: Number(saved.seed),
     numEnvs: Number(saved.numEnvs),
-    totalTimesteps: Number(saved.totalTimesteps),
+    totalTimesteps: Number(saved.totalTimesteps ?? 0),
+    totalEpisodes: typeof saved.totalEpisodes === "number" ? saved.totalEpisodes : null,
     preset: (saved.preset as string | null) ?? null,
     presetSource: (saved.presetSource as string | null) ?? null,
     normalize: (saved.normalize as RunConfig["normalize"]) ?? null,
@@ -269,16 +286,16 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
   const { cls } = await loadAlgorithmClass(config.algo);
   const checkpointDir = join(runDir, CHECKPOINTS_DIR, latest.checkpoint);
   const gamma = typeof config.options.gamma === "number" ? config.options.gamma : 0.99;
-  const { env, observationNormalizer } = buildTrainingEnv(
-    config.envId,
-    config.numEnvs,
-    config.seed,
-    config.normalize,
-    gamma,
-  );
-  const model = ALGORITHMS[config.algo].envById
-    ? await cls.load(checkpointDir, { restoreEnv: true })
-    : await cls.load(checkpointDir, { env, restoreEnv: true });
+  let model: Algorithm;
+  let observationNormalizer: Session["normalizer"] = null;
+  if (ALGORITHMS[config.algo].envById || ALGORITHMS[config.algo].tabular) {
+    // the algorithm rebuilds its env(s) from the saved id and restores their state
+    model = await cls.load(checkpointDir, { restoreEnv: true });
+  } else {
+    const built = buildTrainingEnv(config.envId, config.numEnvs, config.seed, config.normalize, gamma);
+    observationNormalizer = built.observationNormalizer;
+    model = await cls.load(checkpointDir, { env: built.env, restoreEnv: true });
+  }
   const runState = await readRunState(checkpointDir);
   let log: ProgressLog;
   let events: TfEventsWriter;
@@ -302,7 +319,7 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
     stopAfter,
     evalEvery: (saved.evalEvery as number | null) ?? null,
     evalEpisodes: Number(saved.evalEpisodes ?? 5),
-    checkpointEvery: Number(saved.checkpointEvery ?? Math.ceil(config.totalTimesteps / 10)),
+    checkpointEvery: Number(saved.checkpointEvery ?? Math.ceil(plannedTotal(config) / 10)),
     runState,
     log,
     events,
@@ -331,12 +348,18 @@ async function trainLoop(args: LoopArgs): Promise<number> {
   const { runDir, config, model, session, stopAfter, evalEvery, checkpointEvery, runState, log, events } =
     args;
   const reporter = createReporter({ json: args.json });
+  // the run's budget and the count that --stop-after, --eval-every and --checkpoint-every compare
+  // with: episodes for a run budgeted in episodes (tabular), else timesteps
+  const byEpisodes = config.totalEpisodes !== null;
+  const unit = byEpisodes ? "episodes" : "timesteps";
+  const total = plannedTotal(config);
+  const count = () => (byEpisodes ? (model.numEpisodes ?? 0) : model.numTimesteps);
   const elapsedBefore = runState.elapsedSeconds;
   let stopReason: RunStatus | null = null;
   let lastCheckpointAt = args.resumed ? model.numTimesteps : -1;
   let interrupts = 0;
   // updates may consume different numbers of timesteps (REINFORCE collects whole episodes)
-  let previousTimesteps = model.numTimesteps;
+  let previousCount = count();
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: leave now (the last checkpoint is intact)
@@ -353,7 +376,9 @@ async function trainLoop(args: LoopArgs): Promise<number> {
       envId: config.envId,
       seed: config.seed,
       timesteps: model.numTimesteps,
-      totalTimesteps: config.totalTimesteps,
+      ...(byEpisodes
+        ? { episodes: count(), totalEpisodes: total }
+        : { totalTimesteps: config.totalTimesteps }),
     },
     `${args.resumed ? "resuming" : "training"} ${config.algo} on ${config.envId} (seed ${config.seed}${config.preset === null ? "" : `, preset ${config.preset}`}) into ${runDir}`,
   );
@@ -364,12 +389,13 @@ async function trainLoop(args: LoopArgs): Promise<number> {
   };
   try {
     await model.learn({
-      totalTimesteps: config.totalTimesteps,
+      ...(byEpisodes ? { totalEpisodes: total } : { totalTimesteps: total }),
       resetNumTimesteps: false,
       onUpdate: async (stats: UpdateStats) => {
         const timesteps = model.numTimesteps;
-        const previous = previousTimesteps;
-        previousTimesteps = timesteps;
+        const now = count();
+        const previous = previousCount;
+        previousCount = now;
         runState.elapsedSeconds = elapsedBefore + stats["time/elapsedSeconds"];
         const row: Record<string, number> = {
           timesteps,
@@ -377,8 +403,8 @@ async function trainLoop(args: LoopArgs): Promise<number> {
           ...stats,
           "time/elapsedSeconds": runState.elapsedSeconds,
         };
-        const finalUpdate = timesteps >= config.totalTimesteps;
-        if (evalEvery !== null && (crossed(previous, timesteps, evalEvery) || finalUpdate)) {
+        const finalUpdate = now >= total;
+        if (evalEvery !== null && (crossed(previous, now, evalEvery) || finalUpdate)) {
           const result = await evaluateDuringTraining(model, config, session, args.evalEpisodes);
           row["eval/meanReturn"] = result.meanReturn;
           row["eval/stdReturn"] = result.stdReturn;
@@ -396,10 +422,10 @@ async function trainLoop(args: LoopArgs): Promise<number> {
         await log.append(row);
         const { timesteps: _t, wallTime: _w, ...scalars } = row;
         await events.addScalars(timesteps, scalars);
-        reporter.update(row, config.totalTimesteps);
-        if (stopAfter !== undefined && timesteps >= stopAfter && !finalUpdate) stopReason = "stopped";
+        reporter.update(row, total, unit);
+        if (stopAfter !== undefined && now >= stopAfter && !finalUpdate) stopReason = "stopped";
         if (interrupts > 0 && !finalUpdate) stopReason = "interrupted";
-        if (stopReason === null && !finalUpdate && crossed(previous, timesteps, checkpointEvery)) {
+        if (stopReason === null && !finalUpdate && crossed(previous, now, checkpointEvery)) {
           await checkpoint("running");
           lastCheckpointAt = timesteps;
         }
@@ -421,8 +447,12 @@ async function trainLoop(args: LoopArgs): Promise<number> {
       reporter.close();
       reporter.event(
         reason,
-        { runDir, timesteps: model.numTimesteps, totalTimesteps: config.totalTimesteps },
-        `${reason} at ${model.numTimesteps} of ${config.totalTimesteps} timesteps; checkpoint written. Continue with: proximal train --resume ${runDir}`,
+        {
+          runDir,
+          timesteps: model.numTimesteps,
+          ...(byEpisodes ? { episodes: count(), totalEpisodes: total } : { totalTimesteps: total }),
+        },
+        `${reason} at ${count()} of ${total} ${unit}; checkpoint written. Continue with: proximal train --resume ${runDir}`,
       );
       return reason === "interrupted" ? EXIT_INTERRUPTED : 0;
     }
@@ -492,7 +522,7 @@ function resolvedOptions(
   const fields = model as unknown as Record<string, unknown>;
   for (const [name, spec] of specs) {
     if (given[name] !== undefined) out[name] = given[name];
-    else if (name === "policy") out[name] = model.policy.options;
+    else if (name === "policy" && model.policy !== undefined) out[name] = model.policy.options;
     else if (typeof fields[name] === "function") out[name] = (fields[name] as (p: number) => number)(1);
     else if (fields[name] !== undefined) out[name] = fields[name];
     else if (spec.defaultValue !== undefined) out[name] = parseDefault(spec.defaultValue);

@@ -27,6 +27,7 @@ import { Rng, type RngState } from "../../random/rng.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { VERSION } from "../../version.js";
 import { actionMaskFromInfo } from "../common/actionMasks.js";
+import type { Algorithm } from "../common/algorithm.js";
 import type { EpisodeSummary, UpdateStats } from "../common/onPolicyAlgorithm.js";
 import { optionsFromJSON, optionsToJSON, yieldToEventLoop } from "../common/onPolicyAlgorithm.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
@@ -147,8 +148,12 @@ function probability(value: number, name: string): number {
   return value;
 }
 
-/** The base class of {@link QLearning}, {@link Sarsa} and {@link ExpectedSarsa}. */
-export abstract class TabularAlgorithm {
+/**
+ * The base class of {@link QLearning}, {@link Sarsa} and {@link ExpectedSarsa}. It is an
+ * {@link Algorithm} (the CLI trains, checkpoints, resumes and evaluates it like any other) with no
+ * `policy` network and an extra episode budget, `learn({ totalEpisodes })`.
+ */
+export abstract class TabularAlgorithm implements Algorithm {
   /** Name used in saved models and logs ("QLearning", "Sarsa", "ExpectedSarsa"). */
   abstract readonly algorithmName: string;
   /** The options as given to the constructor (saved with the model). */
