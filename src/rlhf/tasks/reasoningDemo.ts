@@ -3,6 +3,10 @@
  * solved prompts so it is partly right, then RL with exact-match rewards should raise its held-out
  * accuracy (the DeepSeekMath/DeepSeek-R1 recipe, arXiv:2402.03300 §4, arXiv:2501.12948 §2, at toy
  * scale). This file holds the task registry and the SFT base; every preset starts from the same base.
+ *
+ * The SFT, RL train, validation and held-out prompts share no problem ({@link VerifiableTask.splits}).
+ * Curves and every tuning choice read validation accuracy; held-out accuracy is measured only on the
+ * base and on each preset's final policy, so no choice is made on it.
  */
 import { didYouMean, ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
@@ -12,7 +16,7 @@ import { type GRPOStepStats, GRPOTrainer } from "../grpoTrainer.js";
 import { SFTTrainer } from "../sftTrainer.js";
 import { additionTask } from "./addition.js";
 import { reverseTask } from "./reverse.js";
-import type { AccuracyResult, VerifiableTask } from "./verifiableTask.js";
+import type { AccuracyResult, TaskSplits, VerifiableTask } from "./verifiableTask.js";
 
 /** The shipped verifiable tasks by CLI name (`--task addition`), with their demo settings. */
 export const VERIFIABLE_TASKS = {
@@ -122,7 +126,7 @@ export const DEMO_GRPO_CONFIG: GRPOConfig = {
  */
 export const DEMO_SFT_EXAMPLES = 1000;
 
-/** Options of {@link runReasoningDemo}. */
+/** Options of {@link runReasoningDemo}. Split sizes count problems; each split has one prompt per problem. */
 export interface ReasoningDemoOptions {
   /** @defaultValue "addition" */
   task?: VerifiableTaskName;
@@ -130,13 +134,15 @@ export interface ReasoningDemoOptions {
   seed?: number;
   /** Presets by name, each a {@link GRPOConfig} (e.g. from `presets/grpo/<name>.yaml`). */
   presets: Record<string, GRPOConfig>;
-  /** Solved prompts the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
+  /** Solved problems the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
   sftExamples?: number;
   /** SFT base options (steps, model sizes). */
   sft?: Omit<SftBaseOptions, "seed" | "onStep">;
-  /** Train prompts RL draws from (the SFT examples are the first of them). @defaultValue 3000 */
+  /** Problems RL trains on, none of them an SFT problem. @defaultValue 3000 */
   trainPrompts?: number;
-  /** Held-out prompts for accuracy. @defaultValue 200 */
+  /** Problems for the accuracy curves and for tuning. @defaultValue 200 */
+  validationPrompts?: number;
+  /** Problems for the final figures only (base and each preset's last policy). @defaultValue 200 */
   heldOutPrompts?: number;
   /**
    * Completions each preset trains on (the same budget for all: `samples / perDeviceTrainBatchSize`
@@ -144,7 +150,7 @@ export interface ReasoningDemoOptions {
    * rewards are all equal; {@link PresetRun.samplesDrawn} reports what it drew. @defaultValue 12800
    */
   samples?: number;
-  /** Measure held-out accuracy every this many optimizer steps. @defaultValue 10 */
+  /** Measure validation accuracy every this many optimizer steps. @defaultValue 10 */
   evalEvery?: number;
   /** Overrides applied to every preset after {@link DEMO_GRPO_CONFIG} (the CLI's `--set`). */
   overrides?: GRPOConfig;
@@ -156,6 +162,7 @@ export const QUICK_REASONING_OPTIONS: Omit<ReasoningDemoOptions, "presets"> = {
   sftExamples: 64,
   sft: { steps: 20, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } },
   trainPrompts: 64,
+  validationPrompts: 16,
   heldOutPrompts: 16,
   samples: 32,
   evalEvery: 1,
@@ -172,10 +179,16 @@ export interface ReasoningDemoProgress {
 
 /** One preset's run. */
 export interface PresetRun {
+  /** Held-out accuracy of the final policy. */
   accuracy: number;
+  /** Validation accuracy of the final policy. */
+  validationAccuracy: number;
+  /** Mean held-out completion length (tokens, stop token included). */
   meanLength: number;
+  /** 1 where the final policy is right on the held-out prompt of that index, else 0. */
+  heldOutCorrect: number[];
   wallSeconds: number;
-  /** Held-out accuracy against completions drawn so far (starting at the base). */
+  /** Validation accuracy against completions drawn so far (starting at the base). */
   curve: { samples: number; accuracy: number }[];
   /** Completions drawn: the budget, plus dynamic sampling's replacements. */
   samplesDrawn: number;
@@ -187,15 +200,24 @@ export interface PresetRun {
 export interface ReasoningDemoResult {
   task: string;
   seed: number;
-  base: { accuracy: number; meanLength: number; sftLoss: number; wallSeconds: number };
+  /** The SFT base: held-out `accuracy` (and per prompt), validation accuracy, SFT loss. */
+  base: {
+    accuracy: number;
+    validationAccuracy: number;
+    meanLength: number;
+    heldOutCorrect: number[];
+    sftLoss: number;
+    wallSeconds: number;
+  };
+  /** The prompts of each split. */
+  splits: TaskSplits;
   presets: Record<string, PresetRun>;
 }
 
 /** What every preset of a demo shares: the task, its splits and the SFT base. */
 export interface ReasoningDemoSetup {
   task: VerifiableTask;
-  train: string[];
-  heldOut: string[];
+  splits: TaskSplits;
   base: GPT;
   result: ReasoningDemoResult;
 }
@@ -206,41 +228,46 @@ export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "preset
   const taskName = options.task ?? "addition";
   const task = makeVerifiableTask(taskName);
   const progress = options.onProgress ?? (() => {});
-  const sftExamples = options.sftExamples ?? DEMO_SFT_EXAMPLES;
-  const { train, heldOut } = task.splits(seed, {
-    train: Math.max(options.trainPrompts ?? 3000, sftExamples),
+  const splits = task.splits(seed, {
+    sft: options.sftExamples ?? DEMO_SFT_EXAMPLES,
+    train: options.trainPrompts ?? 3000,
+    validation: options.validationPrompts ?? 200,
     heldOut: options.heldOutPrompts ?? 200,
   });
   const started = performance.now();
-  const base = trainSftBase(task, train.slice(0, sftExamples), {
+  const base = trainSftBase(task, splits.sft, {
     ...options.sft,
     seed,
     onStep: (step, total, loss) => progress({ stage: "sft", step, total, metrics: { loss } }),
   });
-  const baseEval = task.accuracy(base.model, heldOut);
+  const baseEval = task.accuracy(base.model, splits.heldOut);
   const result: ReasoningDemoResult = {
     task: taskName,
     seed,
     base: {
       accuracy: baseEval.accuracy,
+      validationAccuracy: task.accuracy(base.model, splits.validation).accuracy,
       meanLength: baseEval.meanLength,
+      heldOutCorrect: baseEval.correct,
       sftLoss: base.loss,
       wallSeconds: (performance.now() - started) / 1000,
     },
+    splits,
     presets: {},
   };
-  return { task, train, heldOut, base: base.model, result };
+  return { task, splits, base: base.model, result };
 }
 
 /** Arguments of {@link runReasoningPreset}. */
 export interface ReasoningPresetArgs {
   task: VerifiableTask;
   train: readonly string[];
+  validation: readonly string[];
   heldOut: readonly string[];
   /** The SFT base; the preset trains a copy. */
   base: GPT;
-  /** Held-out accuracy of the base (the curve's first point). */
-  baseAccuracy: number;
+  /** Validation accuracy of the base (the curve's first point). */
+  baseValidationAccuracy: number;
   name: string;
   preset: GRPOConfig;
   seed: number;
@@ -282,10 +309,11 @@ export function reasoningPresetConfig(
 
 /**
  * Train one preset from a copy of the base for its budget of optimizer steps (`samples` completions
- * trained on); the curve measures held-out accuracy against the completions drawn.
+ * trained on); the curve measures validation accuracy against the completions drawn, and held-out
+ * accuracy is measured once, on the final policy.
  */
 export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
-  const { task, heldOut } = args;
+  const { task, validation, heldOut } = args;
   const progress = args.onProgress ?? (() => {});
   const started = performance.now();
   const trainer = new GRPOTrainer({
@@ -295,7 +323,7 @@ export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
     rewardFunctions: [task.reward, task.formatReward],
     config: reasoningPresetConfig(task, args.preset, args.samples, args.seed, args.overrides),
   });
-  const curve = [{ samples: 0, accuracy: args.baseAccuracy }];
+  const curve = [{ samples: 0, accuracy: args.baseValidationAccuracy }];
   const history: GRPOStepStats[] = [];
   const totalSteps = trainer.totalSteps;
   let samples = 0;
@@ -306,25 +334,28 @@ export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
     history.push(stats);
     samples += stats["rollout/samplesDrawn"];
     steps++;
-    // the last step's evaluation is the result's, so the held-out set is decoded once for both
+    // the last step's evaluation is the result's, so the validation set is decoded once for both
     if (trainer.globalStep >= totalSteps) {
-      final = task.accuracy(trainer.model, heldOut);
+      final = task.accuracy(trainer.model, validation);
       curve.push({ samples, accuracy: final.accuracy });
     } else if (steps % args.evalEvery === 0) {
-      curve.push({ samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
+      curve.push({ samples, accuracy: task.accuracy(trainer.model, validation).accuracy });
     }
     progress({
       stage: args.name,
       step: Math.round((args.samples * trainer.globalStep) / totalSteps),
       total: args.samples,
-      metrics: { reward: stats["rollout/reward"], accuracy: curve[curve.length - 1].accuracy },
+      metrics: { reward: stats["rollout/reward"], validationAccuracy: curve[curve.length - 1].accuracy },
     });
   }
   args.onFinished?.(trainer);
-  final ??= task.accuracy(trainer.model, heldOut);
+  final ??= task.accuracy(trainer.model, validation);
+  const heldOutEval = task.accuracy(trainer.model, heldOut);
   return {
-    accuracy: final.accuracy,
-    meanLength: final.meanLength,
+    accuracy: heldOutEval.accuracy,
+    validationAccuracy: final.accuracy,
+    meanLength: heldOutEval.meanLength,
+    heldOutCorrect: heldOutEval.correct,
     wallSeconds: (performance.now() - started) / 1000,
     curve,
     samplesDrawn: samples,
@@ -334,7 +365,8 @@ export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
 
 /**
  * Train the SFT base once, then each preset from a copy of it with the same seed and the same number
- * of sampled completions; report held-out greedy accuracy before and after, and along the way.
+ * of sampled completions; report greedy validation and held-out accuracy before and after, and
+ * validation accuracy along the way.
  * {@link runReasoningDemoInParallel} gives the same result using worker threads.
  */
 export function runReasoningDemo(options: ReasoningDemoOptions): ReasoningDemoResult {
@@ -354,10 +386,11 @@ export function presetArgs(
 ): ReasoningPresetArgs {
   return {
     task: setup.task,
-    train: setup.train,
-    heldOut: setup.heldOut,
+    train: setup.splits.train,
+    validation: setup.splits.validation,
+    heldOut: setup.splits.heldOut,
     base: setup.base,
-    baseAccuracy: setup.result.base.accuracy,
+    baseValidationAccuracy: setup.result.base.validationAccuracy,
     name,
     preset,
     seed: setup.result.seed,
