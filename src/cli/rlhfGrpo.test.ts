@@ -85,7 +85,18 @@ describe("proximal rlhf grpo / demo reasoning", () => {
 
   test("rlhf demo reasoning --quick writes the four splits, which share no problem", async () => {
     const out = join(await mkdtemp(join(tmpdir(), "proximal-reasoning-splits-")), "out");
-    const r = cli(tmpdir(), "rlhf", "demo", "reasoning", "--quick", "--presets", "grpo", "--json", "--out", out);
+    const r = cli(
+      tmpdir(),
+      "rlhf",
+      "demo",
+      "reasoning",
+      "--quick",
+      "--presets",
+      "grpo",
+      "--json",
+      "--out",
+      out,
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(Object.keys(JSON.parse(r.stdout)), ["base", "grpo"]);
     const task = makeVerifiableTask("addition");

@@ -22,6 +22,7 @@ import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpoConfig.js";
 import type { GRPOTrainer } from "../rlhf/grpoTrainer.js";
 import { pairedDifferenceInterval, wilsonInterval } from "../rlhf/tasks/accuracyIntervals.js";
 import {
+  makeVerifiableTask,
   type PresetRun,
   prepareReasoningDemo,
   presetArgs,
@@ -30,7 +31,6 @@ import {
   type ReasoningDemoProgress,
   type ReasoningDemoResult,
   runReasoningPreset,
-  makeVerifiableTask,
   VERIFIABLE_TASKS,
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
@@ -136,7 +136,10 @@ export function reasoningSummary(result: ReasoningDemoResult): Record<string, un
   const base = result.base.heldOutCorrect;
   const n = base.length;
   const wilson = (correct: number[]) => {
-    const { low, high } = wilsonInterval(correct.reduce((a, b) => a + b, 0), n);
+    const { low, high } = wilsonInterval(
+      correct.reduce((a, b) => a + b, 0),
+      n,
+    );
     return [low, high];
   };
   const summary: Record<string, unknown> = {
@@ -312,7 +315,13 @@ function printSummary(result: ReasoningDemoResult, out: string, json: boolean): 
   }
   const summary = reasoningSummary(result) as Record<
     string,
-    { accuracy: number; interval: number[]; validationAccuracy: number; gain?: number; gainInterval?: number[] }
+    {
+      accuracy: number;
+      interval: number[];
+      validationAccuracy: number;
+      gain?: number;
+      gainInterval?: number[];
+    }
   >;
   const pct = (x: number) => `${(100 * x).toFixed(1)}`;
   const n = result.base.heldOutCorrect.length;
@@ -327,7 +336,9 @@ function printSummary(result: ReasoningDemoResult, out: string, json: boolean): 
       `${(name === "base" ? "base (SFT)" : name).padEnd(14)} ${pct(row.accuracy)}% [${pct(row.interval[0])}, ${pct(row.interval[1])}]${gain}  validation ${pct(row.validationAccuracy)}%${wall}`,
     );
   }
-  lines.push(`wrote ${join(out, "results.json")}, accuracy.svg, accuracy.png, <preset>.jsonl, splits/*.jsonl`);
+  lines.push(
+    `wrote ${join(out, "results.json")}, accuracy.svg, accuracy.png, <preset>.jsonl, splits/*.jsonl`,
+  );
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
@@ -367,7 +378,10 @@ export function accuracyFigure(result: ReasoningDemoResult, title: string): Scen
   ];
   const runs = Object.entries(result.presets);
   const maxSamples = Math.max(1, ...runs.flatMap(([, r]) => r.curve.map((p) => p.samples)));
-  const accuracies = [result.base.validationAccuracy, ...runs.flatMap(([, r]) => r.curve.map((p) => p.accuracy))];
+  const accuracies = [
+    result.base.validationAccuracy,
+    ...runs.flatMap(([, r]) => r.curve.map((p) => p.accuracy)),
+  ];
   const xTicks = niceTicks(0, maxSamples, 5).filter((t) => t <= maxSamples);
   const yTicks = niceTicks(
     Math.max(0, Math.min(...accuracies) - 0.05),

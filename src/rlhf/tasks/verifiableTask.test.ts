@@ -31,7 +31,8 @@ describe("VerifiableTask.splits()", () => {
       const task = makeVerifiableTask(name);
       for (let seed = 0; seed < 10; seed++) {
         const splits = task.splits(seed, sizes);
-        for (const split of SPLITS) assert.equal(splits[split].length, sizes[split], `${split}, seed ${seed}`);
+        for (const split of SPLITS)
+          assert.equal(splits[split].length, sizes[split], `${split}, seed ${seed}`);
         assert.deepEqual(sharedKeys(task, splits), [], `seed ${seed}`);
         assert.deepEqual(task.splits(seed, sizes), splits, `seed ${seed} is deterministic`);
         if (seed > 0) assert.notDeepEqual(task.splits(seed - 1, sizes).heldOut, splits.heldOut);
