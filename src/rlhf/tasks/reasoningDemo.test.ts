@@ -48,6 +48,28 @@ describe("trainSftBase()", () => {
   });
 });
 
+describe("trainSftBase({ stopAt })", () => {
+  test("stops at the first check that reaches the accuracy, and trains every step when none does", () => {
+    const task = makeVerifiableTask("addition");
+    const { sft, validation } = task.splits(0, { sft: 64, train: 0, validation: 16, heldOut: 0 });
+    const options = { steps: 40, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } };
+    const reached = trainSftBase(task, sft, {
+      ...options,
+      stopAt: { prompts: validation, accuracy: 0, every: 10 },
+    });
+    assert.equal(reached.steps, 10);
+    const never = trainSftBase(task, sft, {
+      ...options,
+      stopAt: { prompts: validation, accuracy: 1.01, every: 10 },
+    });
+    assert.equal(never.steps, 40);
+    assert.throws(
+      () => trainSftBase(task, sft, { ...options, stopAt: { prompts: [], accuracy: 0.5 } }),
+      (e: unknown) => e instanceof ProximalError && e.code === "INVALID_OPTION",
+    );
+  });
+});
+
 /** Seconds-sized demo options: the CLI's --quick budget, 6 steps per preset. */
 const tiny = { ...QUICK_REASONING_OPTIONS, samples: 96, evalEvery: 2 };
 

@@ -51,26 +51,40 @@ export interface SftBaseOptions {
   steps?: number;
   /** Rows per SFT step. @defaultValue 32 */
   batchSize?: number;
-  /** Called every 50 steps with `train/loss`. */
+  /**
+   * Stop at the first check (every `every` steps) whose greedy accuracy on `prompts` reaches
+   * `accuracy`; `steps` is then the most SFT trains. Pass validation prompts, never held-out ones.
+   */
+  stopAt?: { prompts: readonly string[]; accuracy: number; every?: number };
+  /** Called at every logged step (50, or `stopAt.every`) with `train/loss`. */
   onStep?: (step: number, totalSteps: number, loss: number) => void;
 }
 
 /**
  * Train a fresh GPT by SFT on `prompts` with their reference answers (loss on the answer and the stop
  * token only, {@link SFTTrainer}). The learning rate is for a tiny model trained from scratch, not TRL's
- * 2e-5 for pretrained ones. Returns the model and the mean loss of the last logged steps.
+ * 2e-5 for pretrained ones. Returns the model, the mean loss of the last logged steps and the steps
+ * trained (fewer than `steps` when `stopAt` stopped it).
  */
 export function trainSftBase(
   task: VerifiableTask,
   prompts: readonly string[],
   options: SftBaseOptions = {},
-): { model: GPT; loss: number } {
+): { model: GPT; loss: number; steps: number } {
   const seed = options.seed ?? 0;
   const model = new GPT(
     { nPositions: 32, nEmbd: 64, nLayer: 2, nHead: 4, ...options.model, vocabSize: task.tokenizer.vocabSize },
     { rng: new Rng(seed) },
   );
   let loss = Number.NaN;
+  const stopAt = options.stopAt;
+  const every = stopAt?.every ?? 25;
+  if (stopAt !== undefined && (!Number.isInteger(every) || every < 1 || stopAt.prompts.length === 0)) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `trainSftBase: stopAt needs prompts and a positive integer every, got ${stopAt.prompts.length} prompts, every ${every}.`,
+    );
+  }
   const trainer = new SFTTrainer({
     model,
     tokenizer: task.tokenizer,
@@ -80,17 +94,18 @@ export function trainSftBase(
       perDeviceTrainBatchSize: options.batchSize ?? 32,
       learningRate: 3e-3,
       warmupRatio: 0.05,
-      loggingSteps: 50,
+      loggingSteps: stopAt === undefined ? 50 : every,
       seed,
     },
     onStep: (log) => {
       loss = log.metrics["train/loss"];
       options.onStep?.(log.step, log.totalSteps, loss);
-      return undefined;
+      if (stopAt === undefined) return undefined;
+      return task.accuracy(model, stopAt.prompts).accuracy < stopAt.accuracy;
     },
   });
   trainer.train();
-  return { model, loss };
+  return { model, loss, steps: trainer.globalStep };
 }
 
 // ============================================================================================
@@ -137,7 +152,13 @@ export interface ReasoningDemoOptions {
   /** Solved problems the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
   sftExamples?: number;
   /** SFT base options (steps, model sizes). */
-  sft?: Omit<SftBaseOptions, "seed" | "onStep">;
+  sft?: Omit<SftBaseOptions, "seed" | "onStep" | "stopAt">;
+  /**
+   * Stop SFT at the first 25-step check whose validation accuracy reaches this fraction, so the base
+   * is partly right whichever step the seed's SFT run starts generalising at (`sft.steps` is the cap).
+   * Off when undefined.
+   */
+  sftTargetValidationAccuracy?: number;
   /** Problems RL trains on, none of them an SFT problem. @defaultValue 3000 */
   trainPrompts?: number;
   /** Problems for the accuracy curves and for tuning. @defaultValue 200 */
@@ -207,6 +228,8 @@ export interface ReasoningDemoResult {
     meanLength: number;
     heldOutCorrect: number[];
     sftLoss: number;
+    /** SFT steps trained (fewer than `sft.steps` when {@link ReasoningDemoOptions.sftTargetValidationAccuracy} stopped it). */
+    sftSteps: number;
     wallSeconds: number;
   };
   /** The prompts of each split. */
@@ -235,9 +258,11 @@ export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "preset
     heldOut: options.heldOutPrompts ?? 200,
   });
   const started = performance.now();
+  const target = options.sftTargetValidationAccuracy;
   const base = trainSftBase(task, splits.sft, {
     ...options.sft,
     seed,
+    stopAt: target === undefined ? undefined : { prompts: splits.validation, accuracy: target },
     onStep: (step, total, loss) => progress({ stage: "sft", step, total, metrics: { loss } }),
   });
   const baseEval = task.accuracy(base.model, splits.heldOut);
@@ -250,6 +275,7 @@ export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "preset
       meanLength: baseEval.meanLength,
       heldOutCorrect: baseEval.correct,
       sftLoss: base.loss,
+      sftSteps: base.steps,
       wallSeconds: (performance.now() - started) / 1000,
     },
     splits,
