@@ -20,7 +20,11 @@ import type { AccuracyResult, TaskSplits, VerifiableTask } from "./verifiableTas
 
 /** The shipped verifiable tasks by CLI name (`--task addition`), with their demo settings. */
 export const VERIFIABLE_TASKS = {
-  /** 1-2 digit operands: a 2-layer GPT trained by {@link trainSftBase} on 1000 sums for 400 steps gets 28.4% of 500 held-out sums right (seed 0, loss 0.77, 11 s). */
+  /**
+   * 1-2 digit operands: 5050 problems (`a+b` and `b+a` are one). A 2-layer GPT trained by
+   * {@link trainSftBase} on 1000 of them gets 7.2% of 500 validation problems right after 400 steps,
+   * 8.6% after 700 and 77.4% after 800 (seed 0, clean split): it starts generalising abruptly.
+   */
   addition: () => additionTask({ digits: 2 }),
   /** 3-7 digit strings. */
   reverse: () => reverseTask({ maxLength: 7 }),
@@ -135,9 +139,9 @@ export const DEMO_GRPO_CONFIG: GRPOConfig = {
 };
 
 /**
- * Solved prompts of the demo's SFT base: 1000 two-digit sums for 400 steps give a base that is right
- * on about a third of the held-out sums and as often on its own training sums (it has not memorised
- * them), so RL has a base whose sampled groups often mix right and wrong answers.
+ * Solved problems of the demo's SFT base. The demo stops SFT on them once the base is right on 30% of
+ * the validation problems (`sftTargetValidationAccuracy`, set by the CLI), so RL starts from a base
+ * whose sampled groups often mix right and wrong answers.
  */
 export const DEMO_SFT_EXAMPLES = 1000;
 
