@@ -124,13 +124,14 @@ export const DEMO_GRPO_CONFIG: GRPOConfig = {
   /**
    * 3e-4 after a 10% linear warmup, then cosine to 0 at the sample budget (measured 2026-11-21, seed 0,
    * 192,000 samples, BENCHMARKS.md "rlhf reasoning demo"): GRPO +15.4 points; without the warmup +13.2,
-   * at 2e-4 +11.6; at 1e-3 accuracy first drops by 20 points.
+   * at 2e-4 +11.6; at 1e-3 accuracy first drops by 20 points. These were read on the held-out prompts of
+   * the old string-disjoint split, before the validation split existed; kept, not re-tuned.
    */
   learningRate: 3e-4,
   warmupRatio: 0.1,
   /**
    * Sampling temperature 0.7 (measured, BENCHMARKS.md "rlhf reasoning demo"): GRPO and DAPO gained 8
-   * points at 96,000 samples where temperature 1 gave 4.5-5 and 0.5 gave 6.5.
+   * points at 96,000 samples where temperature 1 gave 4.5-5 and 0.5 gave 6.5 (old split, held-out).
    */
   temperature: 0.7,
   numGenerations: 8,
