@@ -197,7 +197,10 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
   await checkOutDir(out, flags.force);
   const display = new ProgressLine();
+  // the demo's splits and SFT base (stopped at 30% validation accuracy), with this command's budget
+  const { samples: _demoSamples, evalEvery: _demoEvalEvery, ...demoSetup } = REASONING_DEMO_DEFAULTS;
   const options = {
+    ...demoSetup,
     task: flags.task as VerifiableTaskName,
     seed,
     presets: { [presetName]: preset },
