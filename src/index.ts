@@ -362,7 +362,7 @@ export type { ResolvedSFTConfig, SFTConfig } from "./rlhf/sftConfig.js";
 export { resolveSFTConfig, SFT_DEFAULTS } from "./rlhf/sftConfig.js";
 export { SFTTrainer } from "./rlhf/sftTrainer.js";
 export type { AdditionTaskOptions } from "./rlhf/tasks/addition.js";
-export { additionAnswer, additionTask } from "./rlhf/tasks/addition.js";
+export { additionAnswer, additionProblemKey, additionTask } from "./rlhf/tasks/addition.js";
 export type {
   PresetRun,
   ReasoningDemoOptions,

@@ -26,6 +26,10 @@ export function registerRlhfCommands(program: Command, setStatus: (code: number)
       "--workers <n>",
       "reasoning: presets trained at once in worker threads (default: the cores, at most the presets)",
     )
+    .option(
+      "--presets <names>",
+      "reasoning: comma-separated presets to train, e.g. grpo,dapo (default: all seven)",
+    )
     .action(async (task: string, options: RlhfDemoFlags & ReasoningDemoFlags) => {
       setStatus(
         task === "reasoning" ? await reasoningDemoCommand(options) : await rlhfDemoCommand(task, options),

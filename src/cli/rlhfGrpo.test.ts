@@ -114,6 +114,57 @@ describe("proximal rlhf grpo / demo reasoning", () => {
     const summary = JSON.parse(stdout);
     for (const name of ["base", "grpo", "drgrpo", "dapo", "gspo", "dcpo", "rloo", "reinforce++"])
       assert.ok(name in summary, name);
+    // held-out figures come with 95% intervals around them
+    const { accuracy, interval, gain, gainInterval } = summary.grpo;
+    assert.ok(interval[0] <= accuracy && accuracy <= interval[1], JSON.stringify(summary.grpo));
+    assert.ok(gainInterval[0] <= gain && gain <= gainInterval[1], JSON.stringify(summary.grpo));
+    assert.equal(typeof summary.grpo.validationAccuracy, "number");
+  });
+
+  test("rlhf demo reasoning --quick writes the four splits, which share no problem", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "proximal-reasoning-splits-")), "out");
+    const r = cli(
+      tmpdir(),
+      "rlhf",
+      "demo",
+      "reasoning",
+      "--quick",
+      "--presets",
+      "grpo",
+      "--json",
+      "--out",
+      out,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(r.stdout)), ["base", "grpo"]);
+    const task = makeVerifiableTask("addition");
+    const owner = new Map<string, string>();
+    // --quick sizes: 64 SFT, 64 train, 16 validation, 16 held-out problems
+    const sizes = { sft: 64, train: 64, validation: 16, heldout: 16 };
+    for (const [split, size] of Object.entries(sizes)) {
+      const rows = (await readFile(join(out, "splits", `${split}.jsonl`), "utf8"))
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { prompt: string; answer: string });
+      assert.equal(rows.length, size, split);
+      for (const { prompt, answer } of rows) {
+        assert.equal(answer, task.answer(prompt));
+        const key = task.problemKey(prompt);
+        assert.equal(owner.get(key), undefined, `${prompt} (${split}) is also in ${owner.get(key)}`);
+        owner.set(key, split);
+      }
+    }
+    // the held-out split is the one results.json measured
+    const results = JSON.parse(await readFile(join(out, "results.json"), "utf8"));
+    assert.equal(results.base.heldOutCorrect.length, 16);
+    assert.equal(results.splits, undefined);
+  });
+
+  test("rlhf demo reasoning --presets with an unknown name exits non-zero and suggests one", () => {
+    const r = cli(tmpdir(), "rlhf", "demo", "reasoning", "--quick", "--presets", "grpo,dapoo");
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /"dapo"/);
+    assert.equal(r.stdout, "");
   });
 
   test("rlhf grpo refuses an existing --out (the default one too) before the SFT base starts", async () => {

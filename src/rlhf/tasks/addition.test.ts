@@ -3,21 +3,25 @@ import { describe, test } from "node:test";
 import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { GPT } from "../gpt.js";
-import { additionAnswer, additionTask } from "./addition.js";
+import { additionAnswer, additionProblemKey, additionTask } from "./addition.js";
 
 describe("additionTask()", () => {
   test("the same seed gives the same splits, a different seed different ones", () => {
     const task = additionTask();
-    const a = task.splits(3, { train: 50, heldOut: 20 });
-    assert.deepEqual(task.splits(3, { train: 50, heldOut: 20 }), a);
-    assert.notDeepEqual(task.splits(4, { train: 50, heldOut: 20 }).train, a.train);
+    const sizes = { sft: 10, train: 50, validation: 20, heldOut: 20 };
+    const a = task.splits(3, sizes);
+    assert.deepEqual(task.splits(3, sizes), a);
+    assert.notDeepEqual(task.splits(4, sizes).train, a.train);
   });
 
-  test("train and held-out prompts are distinct and disjoint", () => {
-    const { train, heldOut } = additionTask({ digits: 2 }).splits(0, { train: 300, heldOut: 100 });
-    assert.equal(new Set(train).size, 300);
-    assert.equal(new Set(heldOut).size, 100);
-    assert.equal(train.filter((p) => heldOut.includes(p)).length, 0);
+  test("the problem key is the unordered operand pair", () => {
+    assert.equal(additionProblemKey("85+47="), "47+85");
+    assert.equal(additionProblemKey("47+85="), "47+85");
+    assert.equal(additionProblemKey("7+7="), "7+7");
+    assert.throws(
+      () => additionProblemKey("47-85="),
+      (e: unknown) => e instanceof ProximalError && e.code === "INVALID_ARGUMENT",
+    );
   });
 
   test("prompts are a+b= with operands of at most `digits` digits", () => {
@@ -27,9 +31,10 @@ describe("additionTask()", () => {
   });
 
   test("asks for more distinct prompts than exist with INVALID_ARGUMENT", () => {
-    // 1-digit operands: 10 × 10 = 100 prompts
+    // 1-digit operands: 10 × 10 = 100 prompts, 10·11/2 = 55 problems
+    assert.equal(additionTask({ digits: 1 }).problemCount, 55);
     assert.throws(
-      () => additionTask({ digits: 1 }).splits(0, { train: 100, heldOut: 10 }),
+      () => additionTask({ digits: 1 }).splits(0, { sft: 0, train: 50, validation: 0, heldOut: 10 }),
       (e: unknown) => e instanceof ProximalError && e.code === "INVALID_ARGUMENT",
     );
   });
@@ -78,10 +83,12 @@ describe("VerifiableTask.accuracy()", () => {
       { vocabSize: task.tokenizer.vocabSize, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2 },
       { rng: new Rng(0) },
     );
-    const prompts = task.splits(0, { train: 0, heldOut: 10 }).heldOut;
+    const prompts = task.splits(0, { sft: 0, train: 0, validation: 0, heldOut: 10 }).heldOut;
     const a = task.accuracy(model, prompts, { batchSize: 4 });
     assert.deepEqual(task.accuracy(model, prompts), a);
     assert.equal(a.completions.length, 10);
+    assert.equal(a.correct.length, 10);
+    assert.equal(a.correct.reduce((s, c) => s + c, 0) / 10, a.accuracy);
     assert.ok(a.accuracy >= 0 && a.accuracy <= 1);
     assert.ok(a.meanLength > 0 && a.meanLength <= task.maxNewTokens);
   });

@@ -13,8 +13,8 @@ export interface AdditionTaskOptions {
   digits?: number;
 }
 
-/** The answer of an addition prompt `"a+b="`. */
-export function additionAnswer(prompt: string): string {
+/** The operands of an addition prompt `"a+b="`; anything else is an `INVALID_ARGUMENT`. */
+function operands(prompt: string): [number, number] {
   const match = /^([0-9]+)\+([0-9]+)=$/.exec(prompt);
   if (match === null) {
     throw new ProximalError(
@@ -22,7 +22,19 @@ export function additionAnswer(prompt: string): string {
       `addition: ${JSON.stringify(prompt)} is not a prompt "a+b=".`,
     );
   }
-  return String(Number(match[1]) + Number(match[2]));
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** The answer of an addition prompt `"a+b="`. */
+export function additionAnswer(prompt: string): string {
+  const [a, b] = operands(prompt);
+  return String(a + b);
+}
+
+/** The problem of an addition prompt: the unordered operand pair `"min+max"` (`"85+47="` → `"47+85"`). */
+export function additionProblemKey(prompt: string): string {
+  const [a, b] = operands(prompt);
+  return `${Math.min(a, b)}+${Math.max(a, b)}`;
 }
 
 /**
@@ -45,12 +57,16 @@ export function additionTask(options: AdditionTaskOptions = {}): VerifiableTask 
     const low = length === 1 ? 0 : 10 ** (length - 1);
     return low + rng.integer(10 ** length - low);
   };
+  // operands take 10^digits values, so the unordered pairs {a, b} number n(n+1)/2
+  const values = 10 ** digits;
   return new VerifiableTask({
     name: "addition",
     description: `a+b= with operands of 1-${digits} digits; the answer is the sum`,
     alphabet: "0123456789+=",
     samplePrompt: (rng) => `${operand(rng)}+${operand(rng)}=`,
     answer: additionAnswer,
+    problemKey: additionProblemKey,
+    problemCount: (values * (values + 1)) / 2,
     answerPattern: /^[0-9]+$/,
     maxAnswerLength: digits + 1,
     maxNewTokens: digits + 3,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ProximalError } from "../../errors.js";
 import { loadGRPOPreset } from "../grpo/presets.js";
+import { pairedDifferenceInterval } from "./accuracyIntervals.js";
 import {
   makeVerifiableTask,
   prepareReasoningDemo,
@@ -29,7 +30,7 @@ describe("makeVerifiableTask()", () => {
 describe("trainSftBase()", () => {
   test("is deterministic by seed and lowers the loss on addition", () => {
     const task = makeVerifiableTask("addition");
-    const { train, heldOut } = task.splits(0, { train: 64, heldOut: 16 });
+    const { train, heldOut } = task.splits(0, { sft: 0, train: 64, validation: 0, heldOut: 16 });
     const model = { nEmbd: 16, nLayer: 1, nHead: 2 };
     const losses: number[] = [];
     const a = trainSftBase(task, train, {
@@ -44,6 +45,28 @@ describe("trainSftBase()", () => {
     assert.deepEqual(
       task.accuracy(a.model, heldOut).completions,
       task.accuracy(b.model, heldOut).completions,
+    );
+  });
+});
+
+describe("trainSftBase({ stopAt })", () => {
+  test("stops at the first check that reaches the accuracy, and trains every step when none does", () => {
+    const task = makeVerifiableTask("addition");
+    const { sft, validation } = task.splits(0, { sft: 64, train: 0, validation: 16, heldOut: 0 });
+    const options = { steps: 40, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } };
+    const reached = trainSftBase(task, sft, {
+      ...options,
+      stopAt: { prompts: validation, accuracy: 0, every: 10 },
+    });
+    assert.equal(reached.steps, 10);
+    const never = trainSftBase(task, sft, {
+      ...options,
+      stopAt: { prompts: validation, accuracy: 1.01, every: 10 },
+    });
+    assert.equal(never.steps, 40);
+    assert.throws(
+      () => trainSftBase(task, sft, { ...options, stopAt: { prompts: [], accuracy: 0.5 } }),
+      (e: unknown) => e instanceof ProximalError && e.code === "INVALID_OPTION",
     );
   });
 });
@@ -112,5 +135,40 @@ describe("runReasoningDemoInParallel()", () => {
       runReasoningDemoInParallel({ ...tiny, presets: { ok: {}, bad: { epsilon: 2 } }, workers: 2 }),
       (e: unknown) => e instanceof ProximalError && e.message.includes('"bad"'),
     );
+  });
+});
+
+describe("runReasoningDemo() headline: GRPO on the clean split", () => {
+  // The demo's claim is that GRPO raises held-out accuracy after its 192,000-sample schedule, which
+  // takes minutes. In seconds, RL does not gain yet: every run first dips (BENCHMARKS.md "rlhf
+  // reasoning demo"; a 2-layer width-32 base at 37.5% fell to 22% after 1920 samples). So this test
+  // checks the strongest cheap version: on held-out problems disjoint from every training split,
+  // GRPO with the demo's settings changes the policy without a significant loss: the 95% interval of
+  // the paired held-out gain reaches 0 or above (seed 0; measured: 4.5% → 3.0% of 200, gain interval
+  // [-4.4, +1.4] points).
+  test("does not significantly lose held-out accuracy at a small budget (seed 0)", async () => {
+    const result = runReasoningDemo({
+      seed: 0,
+      sftExamples: 500,
+      trainPrompts: 500,
+      validationPrompts: 100,
+      heldOutPrompts: 200,
+      sft: { steps: 400, batchSize: 32, model: { nEmbd: 32, nLayer: 1, nHead: 2 } },
+      samples: 1920,
+      evalEvery: 1000,
+      presets: { grpo: (await loadGRPOPreset("grpo")).algorithm },
+    });
+    const task = makeVerifiableTask("addition");
+    const trained = new Set([...result.splits.sft, ...result.splits.train].map((p) => task.problemKey(p)));
+    assert.equal(result.splits.heldOut.filter((p) => trained.has(task.problemKey(p))).length, 0);
+    const before = result.base.heldOutCorrect;
+    const after = result.presets.grpo.heldOutCorrect;
+    assert.ok(
+      before.some((c) => c === 1),
+      "the base gets some held-out problems right",
+    );
+    assert.notDeepEqual(after, before, "GRPO changed which problems the policy gets right");
+    const gain = pairedDifferenceInterval(before, after);
+    assert.ok(gain.high >= 0, `held-out gain ${JSON.stringify(gain)}`);
   });
 });

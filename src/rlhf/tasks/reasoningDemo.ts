@@ -3,6 +3,10 @@
  * solved prompts so it is partly right, then RL with exact-match rewards should raise its held-out
  * accuracy (the DeepSeekMath/DeepSeek-R1 recipe, arXiv:2402.03300 §4, arXiv:2501.12948 §2, at toy
  * scale). This file holds the task registry and the SFT base; every preset starts from the same base.
+ *
+ * The SFT, RL train, validation and held-out prompts share no problem ({@link VerifiableTask.splits}).
+ * Curves and every tuning choice read validation accuracy; held-out accuracy is measured only on the
+ * base and on each preset's final policy, so no choice is made on it.
  */
 import { didYouMean, ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
@@ -12,11 +16,15 @@ import { type GRPOStepStats, GRPOTrainer } from "../grpoTrainer.js";
 import { SFTTrainer } from "../sftTrainer.js";
 import { additionTask } from "./addition.js";
 import { reverseTask } from "./reverse.js";
-import type { AccuracyResult, VerifiableTask } from "./verifiableTask.js";
+import type { AccuracyResult, TaskSplits, VerifiableTask } from "./verifiableTask.js";
 
 /** The shipped verifiable tasks by CLI name (`--task addition`), with their demo settings. */
 export const VERIFIABLE_TASKS = {
-  /** 1-2 digit operands: a 2-layer GPT trained by {@link trainSftBase} on 1000 sums for 400 steps gets 28.4% of 500 held-out sums right (seed 0, loss 0.77, 11 s). */
+  /**
+   * 1-2 digit operands: 5050 problems (`a+b` and `b+a` are one). A 2-layer GPT trained by
+   * {@link trainSftBase} on 1000 of them gets 7.2% of 500 validation problems right after 400 steps,
+   * 8.6% after 700 and 77.4% after 800 (seed 0, clean split): it starts generalising abruptly.
+   */
   addition: () => additionTask({ digits: 2 }),
   /** 3-7 digit strings. */
   reverse: () => reverseTask({ maxLength: 7 }),
@@ -47,26 +55,40 @@ export interface SftBaseOptions {
   steps?: number;
   /** Rows per SFT step. @defaultValue 32 */
   batchSize?: number;
-  /** Called every 50 steps with `train/loss`. */
+  /**
+   * Stop at the first check (every `every` steps) whose greedy accuracy on `prompts` reaches
+   * `accuracy`; `steps` is then the most SFT trains. Pass validation prompts, never held-out ones.
+   */
+  stopAt?: { prompts: readonly string[]; accuracy: number; every?: number };
+  /** Called at every logged step (50, or `stopAt.every`) with `train/loss`. */
   onStep?: (step: number, totalSteps: number, loss: number) => void;
 }
 
 /**
  * Train a fresh GPT by SFT on `prompts` with their reference answers (loss on the answer and the stop
  * token only, {@link SFTTrainer}). The learning rate is for a tiny model trained from scratch, not TRL's
- * 2e-5 for pretrained ones. Returns the model and the mean loss of the last logged steps.
+ * 2e-5 for pretrained ones. Returns the model, the mean loss of the last logged steps and the steps
+ * trained (fewer than `steps` when `stopAt` stopped it).
  */
 export function trainSftBase(
   task: VerifiableTask,
   prompts: readonly string[],
   options: SftBaseOptions = {},
-): { model: GPT; loss: number } {
+): { model: GPT; loss: number; steps: number } {
   const seed = options.seed ?? 0;
   const model = new GPT(
     { nPositions: 32, nEmbd: 64, nLayer: 2, nHead: 4, ...options.model, vocabSize: task.tokenizer.vocabSize },
     { rng: new Rng(seed) },
   );
   let loss = Number.NaN;
+  const stopAt = options.stopAt;
+  const every = stopAt?.every ?? 25;
+  if (stopAt !== undefined && (!Number.isInteger(every) || every < 1 || stopAt.prompts.length === 0)) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `trainSftBase: stopAt needs prompts and a positive integer every, got ${stopAt.prompts.length} prompts, every ${every}.`,
+    );
+  }
   const trainer = new SFTTrainer({
     model,
     tokenizer: task.tokenizer,
@@ -76,17 +98,18 @@ export function trainSftBase(
       perDeviceTrainBatchSize: options.batchSize ?? 32,
       learningRate: 3e-3,
       warmupRatio: 0.05,
-      loggingSteps: 50,
+      loggingSteps: stopAt === undefined ? 50 : every,
       seed,
     },
     onStep: (log) => {
       loss = log.metrics["train/loss"];
       options.onStep?.(log.step, log.totalSteps, loss);
-      return undefined;
+      if (stopAt === undefined) return undefined;
+      return task.accuracy(model, stopAt.prompts).accuracy < stopAt.accuracy;
     },
   });
   trainer.train();
-  return { model, loss };
+  return { model, loss, steps: trainer.globalStep };
 }
 
 // ============================================================================================
@@ -101,13 +124,14 @@ export const DEMO_GRPO_CONFIG: GRPOConfig = {
   /**
    * 3e-4 after a 10% linear warmup, then cosine to 0 at the sample budget (measured 2026-11-21, seed 0,
    * 192,000 samples, BENCHMARKS.md "rlhf reasoning demo"): GRPO +15.4 points; without the warmup +13.2,
-   * at 2e-4 +11.6; at 1e-3 accuracy first drops by 20 points.
+   * at 2e-4 +11.6; at 1e-3 accuracy first drops by 20 points. These were read on the held-out prompts of
+   * the old string-disjoint split, before the validation split existed; kept, not re-tuned.
    */
   learningRate: 3e-4,
   warmupRatio: 0.1,
   /**
    * Sampling temperature 0.7 (measured, BENCHMARKS.md "rlhf reasoning demo"): GRPO and DAPO gained 8
-   * points at 96,000 samples where temperature 1 gave 4.5-5 and 0.5 gave 6.5.
+   * points at 96,000 samples where temperature 1 gave 4.5-5 and 0.5 gave 6.5 (old split, held-out).
    */
   temperature: 0.7,
   numGenerations: 8,
@@ -116,13 +140,13 @@ export const DEMO_GRPO_CONFIG: GRPOConfig = {
 };
 
 /**
- * Solved prompts of the demo's SFT base: 1000 two-digit sums for 400 steps give a base that is right
- * on about a third of the held-out sums and as often on its own training sums (it has not memorised
- * them), so RL has a base whose sampled groups often mix right and wrong answers.
+ * Solved problems of the demo's SFT base. The demo stops SFT on them once the base is right on 30% of
+ * the validation problems (`sftTargetValidationAccuracy`, set by the CLI), so RL starts from a base
+ * whose sampled groups often mix right and wrong answers.
  */
 export const DEMO_SFT_EXAMPLES = 1000;
 
-/** Options of {@link runReasoningDemo}. */
+/** Options of {@link runReasoningDemo}. Split sizes count problems; each split has one prompt per problem. */
 export interface ReasoningDemoOptions {
   /** @defaultValue "addition" */
   task?: VerifiableTaskName;
@@ -130,13 +154,21 @@ export interface ReasoningDemoOptions {
   seed?: number;
   /** Presets by name, each a {@link GRPOConfig} (e.g. from `presets/grpo/<name>.yaml`). */
   presets: Record<string, GRPOConfig>;
-  /** Solved prompts the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
+  /** Solved problems the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
   sftExamples?: number;
   /** SFT base options (steps, model sizes). */
-  sft?: Omit<SftBaseOptions, "seed" | "onStep">;
-  /** Train prompts RL draws from (the SFT examples are the first of them). @defaultValue 3000 */
+  sft?: Omit<SftBaseOptions, "seed" | "onStep" | "stopAt">;
+  /**
+   * Stop SFT at the first 25-step check whose validation accuracy reaches this fraction, so the base
+   * is partly right whichever step the seed's SFT run starts generalising at (`sft.steps` is the cap).
+   * Off when undefined.
+   */
+  sftTargetValidationAccuracy?: number;
+  /** Problems RL trains on, none of them an SFT problem. @defaultValue 3000 */
   trainPrompts?: number;
-  /** Held-out prompts for accuracy. @defaultValue 200 */
+  /** Problems for the accuracy curves and for tuning. @defaultValue 200 */
+  validationPrompts?: number;
+  /** Problems for the final figures only (base and each preset's last policy). @defaultValue 200 */
   heldOutPrompts?: number;
   /**
    * Completions each preset trains on (the same budget for all: `samples / perDeviceTrainBatchSize`
@@ -144,7 +176,7 @@ export interface ReasoningDemoOptions {
    * rewards are all equal; {@link PresetRun.samplesDrawn} reports what it drew. @defaultValue 12800
    */
   samples?: number;
-  /** Measure held-out accuracy every this many optimizer steps. @defaultValue 10 */
+  /** Measure validation accuracy every this many optimizer steps. @defaultValue 10 */
   evalEvery?: number;
   /** Overrides applied to every preset after {@link DEMO_GRPO_CONFIG} (the CLI's `--set`). */
   overrides?: GRPOConfig;
@@ -156,6 +188,7 @@ export const QUICK_REASONING_OPTIONS: Omit<ReasoningDemoOptions, "presets"> = {
   sftExamples: 64,
   sft: { steps: 20, batchSize: 16, model: { nEmbd: 16, nLayer: 1, nHead: 2 } },
   trainPrompts: 64,
+  validationPrompts: 16,
   heldOutPrompts: 16,
   samples: 32,
   evalEvery: 1,
@@ -172,10 +205,16 @@ export interface ReasoningDemoProgress {
 
 /** One preset's run. */
 export interface PresetRun {
+  /** Held-out accuracy of the final policy. */
   accuracy: number;
+  /** Validation accuracy of the final policy. */
+  validationAccuracy: number;
+  /** Mean held-out completion length (tokens, stop token included). */
   meanLength: number;
+  /** 1 where the final policy is right on the held-out prompt of that index, else 0. */
+  heldOutCorrect: number[];
   wallSeconds: number;
-  /** Held-out accuracy against completions drawn so far (starting at the base). */
+  /** Validation accuracy against completions drawn so far (starting at the base). */
   curve: { samples: number; accuracy: number }[];
   /** Completions drawn: the budget, plus dynamic sampling's replacements. */
   samplesDrawn: number;
@@ -187,15 +226,26 @@ export interface PresetRun {
 export interface ReasoningDemoResult {
   task: string;
   seed: number;
-  base: { accuracy: number; meanLength: number; sftLoss: number; wallSeconds: number };
+  /** The SFT base: held-out `accuracy` (and per prompt), validation accuracy, SFT loss. */
+  base: {
+    accuracy: number;
+    validationAccuracy: number;
+    meanLength: number;
+    heldOutCorrect: number[];
+    sftLoss: number;
+    /** SFT steps trained (fewer than `sft.steps` when {@link ReasoningDemoOptions.sftTargetValidationAccuracy} stopped it). */
+    sftSteps: number;
+    wallSeconds: number;
+  };
+  /** The prompts of each split. */
+  splits: TaskSplits;
   presets: Record<string, PresetRun>;
 }
 
 /** What every preset of a demo shares: the task, its splits and the SFT base. */
 export interface ReasoningDemoSetup {
   task: VerifiableTask;
-  train: string[];
-  heldOut: string[];
+  splits: TaskSplits;
   base: GPT;
   result: ReasoningDemoResult;
 }
@@ -206,41 +256,49 @@ export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "preset
   const taskName = options.task ?? "addition";
   const task = makeVerifiableTask(taskName);
   const progress = options.onProgress ?? (() => {});
-  const sftExamples = options.sftExamples ?? DEMO_SFT_EXAMPLES;
-  const { train, heldOut } = task.splits(seed, {
-    train: Math.max(options.trainPrompts ?? 3000, sftExamples),
+  const splits = task.splits(seed, {
+    sft: options.sftExamples ?? DEMO_SFT_EXAMPLES,
+    train: options.trainPrompts ?? 3000,
+    validation: options.validationPrompts ?? 200,
     heldOut: options.heldOutPrompts ?? 200,
   });
   const started = performance.now();
-  const base = trainSftBase(task, train.slice(0, sftExamples), {
+  const target = options.sftTargetValidationAccuracy;
+  const base = trainSftBase(task, splits.sft, {
     ...options.sft,
     seed,
+    stopAt: target === undefined ? undefined : { prompts: splits.validation, accuracy: target },
     onStep: (step, total, loss) => progress({ stage: "sft", step, total, metrics: { loss } }),
   });
-  const baseEval = task.accuracy(base.model, heldOut);
+  const baseEval = task.accuracy(base.model, splits.heldOut);
   const result: ReasoningDemoResult = {
     task: taskName,
     seed,
     base: {
       accuracy: baseEval.accuracy,
+      validationAccuracy: task.accuracy(base.model, splits.validation).accuracy,
       meanLength: baseEval.meanLength,
+      heldOutCorrect: baseEval.correct,
       sftLoss: base.loss,
+      sftSteps: base.steps,
       wallSeconds: (performance.now() - started) / 1000,
     },
+    splits,
     presets: {},
   };
-  return { task, train, heldOut, base: base.model, result };
+  return { task, splits, base: base.model, result };
 }
 
 /** Arguments of {@link runReasoningPreset}. */
 export interface ReasoningPresetArgs {
   task: VerifiableTask;
   train: readonly string[];
+  validation: readonly string[];
   heldOut: readonly string[];
   /** The SFT base; the preset trains a copy. */
   base: GPT;
-  /** Held-out accuracy of the base (the curve's first point). */
-  baseAccuracy: number;
+  /** Validation accuracy of the base (the curve's first point). */
+  baseValidationAccuracy: number;
   name: string;
   preset: GRPOConfig;
   seed: number;
@@ -282,8 +340,9 @@ export function reasoningPresetConfig(
 
 /**
  * Train one preset from a copy of the base for its budget of optimizer steps (`samples` completions
- * trained on); the curve measures held-out accuracy against the completions drawn. The same as
- * {@link startReasoningPreset}, {@link continueReasoningPreset} to the end, {@link finishReasoningPreset}.
+ * trained on); the curve measures validation accuracy against the completions drawn, and held-out
+ * accuracy is measured once, on the final policy. The same as {@link startReasoningPreset},
+ * {@link continueReasoningPreset} to the end, {@link finishReasoningPreset}.
  */
 export function runReasoningPreset(args: ReasoningPresetArgs): PresetRun {
   const state = startReasoningPreset(args);
@@ -304,14 +363,15 @@ export interface PresetProgress {
 
 /** The JSON part of a {@link PresetProgress}. */
 export interface PresetAccumulated {
+  /** Validation accuracy against completions drawn. */
   curve: { samples: number; accuracy: number }[];
   history: GRPOStepStats[];
   samples: number;
-  /** Trainer steps taken (the held-out set is measured every `evalEvery`). */
+  /** Trainer steps taken (the validation set is measured every `evalEvery`). */
   steps: number;
   /** Wall time of earlier sessions of the run. */
   wallSeconds: number;
-  /** The held-out result measured after the last step. */
+  /** The validation result measured after the last step. */
   final: AccuracyResult | null;
 }
 
@@ -327,7 +387,7 @@ export function startReasoningPreset(args: ReasoningPresetArgs): PresetProgress 
   return {
     trainer,
     accumulated: {
-      curve: [{ samples: 0, accuracy: args.baseAccuracy }],
+      curve: [{ samples: 0, accuracy: args.baseValidationAccuracy }],
       history: [],
       samples: 0,
       steps: 0,
@@ -344,7 +404,7 @@ export function continueReasoningPreset(
   args: ReasoningPresetArgs,
   untilStep = state.trainer.totalSteps,
 ): void {
-  const { task, heldOut } = args;
+  const { task, validation } = args;
   const { trainer } = state;
   const a = state.accumulated;
   const progress = args.onProgress ?? (() => {});
@@ -355,30 +415,33 @@ export function continueReasoningPreset(
     a.history.push(stats);
     a.samples += stats["rollout/samplesDrawn"];
     a.steps++;
-    // the last step's evaluation is the result's, so the held-out set is decoded once for both
+    // the last step's evaluation is the result's, so the validation set is decoded once for both
     if (trainer.globalStep >= totalSteps) {
-      a.final = task.accuracy(trainer.model, heldOut);
+      a.final = task.accuracy(trainer.model, validation);
       a.curve.push({ samples: a.samples, accuracy: a.final.accuracy });
     } else if (a.steps % args.evalEvery === 0) {
-      a.curve.push({ samples: a.samples, accuracy: task.accuracy(trainer.model, heldOut).accuracy });
+      a.curve.push({ samples: a.samples, accuracy: task.accuracy(trainer.model, validation).accuracy });
     }
     progress({
       stage: args.name,
       step: Math.round((args.samples * trainer.globalStep) / totalSteps),
       total: args.samples,
-      metrics: { reward: stats["rollout/reward"], accuracy: a.curve[a.curve.length - 1].accuracy },
+      metrics: { reward: stats["rollout/reward"], validationAccuracy: a.curve[a.curve.length - 1].accuracy },
     });
   }
 }
 
-/** The preset's result, once {@link continueReasoningPreset} has reached the end. */
+/** The preset's result, once {@link continueReasoningPreset} has reached the end: held-out measured once. */
 export function finishReasoningPreset(state: PresetProgress, args: ReasoningPresetArgs): PresetRun {
   const a = state.accumulated;
   args.onFinished?.(state.trainer);
-  const final = a.final ?? args.task.accuracy(state.trainer.model, args.heldOut);
+  const final = a.final ?? args.task.accuracy(state.trainer.model, args.validation);
+  const heldOutEval = args.task.accuracy(state.trainer.model, args.heldOut);
   return {
-    accuracy: final.accuracy,
-    meanLength: final.meanLength,
+    accuracy: heldOutEval.accuracy,
+    validationAccuracy: final.accuracy,
+    meanLength: heldOutEval.meanLength,
+    heldOutCorrect: heldOutEval.correct,
     wallSeconds: a.wallSeconds + (performance.now() - state.started) / 1000,
     curve: a.curve,
     samplesDrawn: a.samples,
@@ -388,7 +451,8 @@ export function finishReasoningPreset(state: PresetProgress, args: ReasoningPres
 
 /**
  * Train the SFT base once, then each preset from a copy of it with the same seed and the same number
- * of sampled completions; report held-out greedy accuracy before and after, and along the way.
+ * of sampled completions; report greedy validation and held-out accuracy before and after, and
+ * validation accuracy along the way.
  * {@link runReasoningDemoInParallel} gives the same result using worker threads.
  */
 export function runReasoningDemo(options: ReasoningDemoOptions): ReasoningDemoResult {
@@ -408,10 +472,11 @@ export function presetArgs(
 ): ReasoningPresetArgs {
   return {
     task: setup.task,
-    train: setup.train,
-    heldOut: setup.heldOut,
+    train: setup.splits.train,
+    validation: setup.splits.validation,
+    heldOut: setup.splits.heldOut,
     base: setup.base,
-    baseAccuracy: setup.result.base.accuracy,
+    baseValidationAccuracy: setup.result.base.validationAccuracy,
     name,
     preset,
     seed: setup.result.seed,

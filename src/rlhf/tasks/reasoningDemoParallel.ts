@@ -24,9 +24,7 @@ export interface ReasoningWorkerSetup {
   /** Int32Array(1) over a SharedArrayBuffer: 1 asks busy workers to give up their preset. */
   abort?: SharedArrayBuffer;
   options: Omit<ReasoningDemoOptions, "presets" | "onProgress">;
-  train: string[];
-  heldOut: string[];
-  /** The demo's result so far: task, seed and the SFT base's figures (no presets). */
+  /** The demo's result so far: task, seed, splits and the SFT base's figures (no presets). */
   result: ReasoningDemoResult;
   gptConfig: Required<GPTConfig>;
   /** The base's state dict as plain arrays (each its own buffer, so posting copies only it). */
@@ -67,8 +65,6 @@ export async function runReasoningDemoInParallel(
   const { presets: _presets, onProgress, workers: _workers, ...shared } = options;
   const workerSetup: ReasoningWorkerSetup = {
     options: shared,
-    train: setup.train,
-    heldOut: setup.heldOut,
     result: { ...setup.result, presets: {} },
     gptConfig: setup.base.config,
     baseWeights: Object.entries(setup.base.stateDict()).map(([name, t]) => ({

@@ -24,8 +24,7 @@ const base = new GPT(setup.gptConfig);
 base.loadStateDict(Object.fromEntries(setup.baseWeights.map((w) => [w.name, new Tensor(w.data, w.shape)])));
 const shared: ReasoningDemoSetup = {
   task: makeVerifiableTask(setup.result.task),
-  train: setup.train,
-  heldOut: setup.heldOut,
+  splits: setup.result.splits,
   base,
   result: setup.result,
 };

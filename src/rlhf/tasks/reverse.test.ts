@@ -7,11 +7,12 @@ import { reverseAnswer, reverseTask } from "./reverse.js";
 describe("reverseTask()", () => {
   test("the same seed gives the same splits", () => {
     const task = reverseTask();
-    assert.deepEqual(task.splits(1, { train: 40, heldOut: 10 }), task.splits(1, { train: 40, heldOut: 10 }));
-    assert.notDeepEqual(
-      task.splits(2, { train: 40, heldOut: 10 }).heldOut,
-      task.splits(1, { train: 40, heldOut: 10 }).heldOut,
-    );
+    const sizes = { sft: 10, train: 40, validation: 10, heldOut: 10 };
+    assert.deepEqual(task.splits(1, sizes), task.splits(1, sizes));
+    assert.notDeepEqual(task.splits(2, sizes).heldOut, task.splits(1, sizes).heldOut);
+    // every string is its own problem: 10^3 + 10^4 + ... + 10^7
+    assert.equal(task.problemCount, 11_111_000);
+    assert.equal(task.problemKey("123>"), "123>");
   });
 
   test("prompts are 3 to maxLength digits then '>'", () => {

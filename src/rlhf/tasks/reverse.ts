@@ -47,6 +47,10 @@ export function reverseTask(options: ReverseTaskOptions = {}): VerifiableTask {
       return `${text}>`;
     },
     answer: reverseAnswer,
+    // every prompt is its own problem: "123>" and "321>" ask for different outputs
+    problemKey: (prompt) => prompt,
+    // 10^L strings of each length L in [3, maxLength]
+    problemCount: Array.from({ length: maxLength - 2 }, (_, i) => 10 ** (i + 3)).reduce((a, b) => a + b, 0),
     answerPattern: /^[0-9]+$/,
     maxAnswerLength: maxLength,
     maxNewTokens: maxLength + 2,

@@ -4,8 +4,9 @@
  * arXiv:2501.12948 §2.2.2, whose rule-based rewards are an accuracy reward and a format reward).
  *
  * A {@link VerifiableTask} is generated from a seed (no downloads): it samples prompts, computes their
- * answers, splits them into disjoint train and held-out sets, scores completions with an exact-match
- * and a format reward, and measures greedy held-out accuracy. `addition.ts` and `reverse.ts` define the
+ * answers, splits them into SFT, RL train, validation and held-out sets that share no problem (two
+ * prompts are the same problem when their `problemKey` is equal: `47+85=` and `85+47=`), scores
+ * completions with an exact-match and a format reward, and measures greedy accuracy. `addition.ts` and `reverse.ts` define the
  * shipped tasks.
  */
 import { ProximalError } from "../../errors.js";
@@ -32,6 +33,14 @@ export interface VerifiableTaskSpec {
   samplePrompt(rng: Rng): string;
   /** The reference answer of a prompt, e.g. `"132"`. */
   answer(prompt: string): string;
+  /**
+   * What makes two prompts the same problem: equal keys are never in two different splits. For
+   * addition the unordered operand pair (`"47+85="` and `"85+47="` are both `"47+85"`); for a task
+   * whose prompts are all different problems, the prompt itself.
+   */
+  problemKey(prompt: string): string;
+  /** How many distinct problems (distinct `problemKey`s) `samplePrompt` can produce. */
+  problemCount: number;
   /** How a well-formed answer looks (without the stop token), e.g. `/^[0-9]+$/`. */
   answerPattern: RegExp;
   /** Characters of the longest reference answer; a longer completion is not well formed. */
@@ -43,17 +52,26 @@ export interface VerifiableTaskSpec {
   maxNewTokens: number;
 }
 
-/** Sizes of {@link VerifiableTask.splits}. */
+/**
+ * Sizes of {@link VerifiableTask.splits}, counted in **problems**. Each split holds one prompt per
+ * problem (the order drawn first), so a split of `n` problems is also `n` prompts.
+ */
 export interface SplitSizes {
-  /** Distinct train prompts. @defaultValue 2000 */
+  /** Solved problems for the SFT base. @defaultValue 500 */
+  sft?: number;
+  /** Problems RL trains on. @defaultValue 2000 */
   train?: number;
-  /** Distinct held-out prompts, disjoint from the train prompts. @defaultValue 200 */
+  /** Problems for every tuning choice (learning rate, budget, ...). @defaultValue 200 */
+  validation?: number;
+  /** Problems that only ever measure the final figures. @defaultValue 200 */
   heldOut?: number;
 }
 
-/** Train and held-out prompts of a task. */
+/** The four splits of a task: no problem (`problemKey`) is in two of them. */
 export interface TaskSplits {
+  sft: string[];
   train: string[];
+  validation: string[];
   heldOut: string[];
 }
 
@@ -65,12 +83,14 @@ export interface AccuracyOptions {
   maxNewTokens?: number;
 }
 
-/** Held-out accuracy and the mean completion length (tokens, stop token included). */
+/** Accuracy and the mean completion length (tokens, stop token included). */
 export interface AccuracyResult {
   accuracy: number;
   meanLength: number;
   /** The greedy completions, decoded with the stop token kept. */
   completions: string[];
+  /** 1 where the completion earned the exact-match reward, else 0 (one entry per prompt). */
+  correct: number[];
 }
 
 /** The answer part of a completion: up to the first stop token, ignoring trailing padding. */
@@ -87,7 +107,7 @@ function stripStop(completion: string): { answer: string; stopped: boolean } {
  *
  * @example
  * const task = additionTask();
- * const { train, heldOut } = task.splits(0);
+ * const { sft, train, validation, heldOut } = task.splits(0);
  * task.reward("47+85=", "132<eos>"); // 1
  * task.formatReward("47+85=", "13x"); // 0
  */
@@ -137,17 +157,31 @@ export class VerifiableTask {
     return answer.length <= this.spec.maxAnswerLength && this.spec.answerPattern.test(answer) ? 1 : 0;
   };
 
+  /** The problem `prompt` poses: prompts with equal keys are the same problem (see {@link VerifiableTaskSpec.problemKey}). */
+  problemKey(prompt: string): string {
+    return this.spec.problemKey(prompt);
+  }
+
+  /** Distinct problems the task has. */
+  get problemCount(): number {
+    return this.spec.problemCount;
+  }
+
   /**
-   * Disjoint train and held-out prompts from `seed`: held-out prompts are drawn first, then train
-   * prompts that are not held out. The same seed gives the same splits.
+   * Four splits from `seed` that share no problem: distinct problems are drawn from `samplePrompt`
+   * (a problem keeps the prompt it was first drawn as), shuffled, then cut into SFT, RL train,
+   * validation and held-out in that order, so each split is a uniform sample of the problems drawn.
+   * The same seed and sizes give the same splits. Asking for more problems than the task has is an
+   * `INVALID_ARGUMENT` naming the sizes and the count.
    */
   splits(seed: number, sizes: SplitSizes = {}): TaskSplits {
-    const trainSize = sizes.train ?? 2000;
-    const heldOutSize = sizes.heldOut ?? 200;
-    for (const [key, value] of [
-      ["train", trainSize],
-      ["heldOut", heldOutSize],
-    ] as const) {
+    const counts = {
+      sft: sizes.sft ?? 500,
+      train: sizes.train ?? 2000,
+      validation: sizes.validation ?? 200,
+      heldOut: sizes.heldOut ?? 200,
+    };
+    for (const [key, value] of Object.entries(counts)) {
       if (!Number.isInteger(value) || value < 0) {
         throw new ProximalError(
           "INVALID_ARGUMENT",
@@ -155,27 +189,43 @@ export class VerifiableTask {
         );
       }
     }
+    const total = counts.sft + counts.train + counts.validation + counts.heldOut;
+    const asked = `${counts.sft} SFT + ${counts.train} train + ${counts.validation} validation + ${counts.heldOut} held-out = ${total} problems`;
+    if (total > this.spec.problemCount) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `${this.name} splits: asked for ${asked}, but the task has only ${this.spec.problemCount} distinct problems. Ask for fewer, or make the task larger.`,
+      );
+    }
     const rng = new Rng(seed);
     const seen = new Set<string>();
-    const draw = (count: number): string[] => {
-      const out: string[] = [];
-      // a task has finitely many prompts; give up rather than loop forever
-      for (let attempts = 0; out.length < count; attempts++) {
-        if (attempts > 100 * (trainSize + heldOutSize) + 1000) {
-          throw new ProximalError(
-            "INVALID_ARGUMENT",
-            `${this.name} splits: found only ${seen.size} distinct prompts for ${trainSize} train + ${heldOutSize} held out. Ask for fewer, or make the task larger.`,
-          );
-        }
-        const prompt = this.spec.samplePrompt(rng);
-        if (seen.has(prompt)) continue;
-        seen.add(prompt);
-        out.push(prompt);
+    const drawn: string[] = [];
+    // rare problems take many draws when nearly all are asked for; give up rather than loop forever
+    const maxAttempts = 100 * total + 1000;
+    for (let attempts = 0; drawn.length < total; attempts++) {
+      if (attempts >= maxAttempts) {
+        throw new ProximalError(
+          "INVALID_ARGUMENT",
+          `${this.name} splits: asked for ${asked} of ${this.spec.problemCount}; ${maxAttempts} draws found only ${drawn.length} distinct problems. Ask for fewer.`,
+        );
       }
-      return out;
-    };
-    const heldOut = draw(heldOutSize);
-    return { train: draw(trainSize), heldOut };
+      const prompt = this.spec.samplePrompt(rng);
+      const key = this.spec.problemKey(prompt);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      drawn.push(prompt);
+    }
+    // without the shuffle the first split would get the likeliest (easiest) problems
+    for (let i = drawn.length - 1; i > 0; i--) {
+      const j = rng.integer(i + 1);
+      [drawn[i], drawn[j]] = [drawn[j], drawn[i]];
+    }
+    let at = 0;
+    const cut = (count: number): string[] => drawn.slice(at, (at += count));
+    const sft = cut(counts.sft);
+    const train = cut(counts.train);
+    const validation = cut(counts.validation);
+    return { sft, train, validation, heldOut: cut(counts.heldOut) };
   }
 
   /** `{prompt, response}` rows with the reference answers, for {@link SFTTrainer}. */
@@ -193,7 +243,7 @@ export class VerifiableTask {
     const batchSize = options.batchSize ?? 128;
     const maxNewTokens = options.maxNewTokens ?? this.maxNewTokens;
     const completions: string[] = [];
-    let correct = 0;
+    const correct: number[] = [];
     let tokens = 0;
     for (let start = 0; start < prompts.length; start += batchSize) {
       const chunk = prompts.slice(start, start + batchSize);
@@ -212,11 +262,16 @@ export class VerifiableTask {
         const ids = out.responseIds.data.slice(i * maxNewTokens, i * maxNewTokens + length);
         const completion = this.tokenizer.decode(ids);
         completions.push(completion);
-        correct += this.reward(prompt, completion);
+        correct.push(this.reward(prompt, completion));
         tokens += length;
       });
     }
     const n = Math.max(prompts.length, 1);
-    return { accuracy: correct / n, meanLength: tokens / n, completions };
+    return {
+      accuracy: correct.reduce((sum, c) => sum + c, 0) / n,
+      meanLength: tokens / n,
+      completions,
+      correct,
+    };
   }
 }
