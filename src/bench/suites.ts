@@ -6,6 +6,8 @@ export interface BenchOptions {
   json: boolean;
   /** A shorter run for smoke tests; figures from it are not for BENCHMARKS.md. */
   quick: boolean;
+  /** Seed of suites that train one run (`dqn`); each suite documents its default. */
+  seed?: number;
 }
 
 /** A suite runs its measurements and prints them; it is loaded lazily so the CLI starts fast. */
@@ -63,3 +65,4 @@ register("ppo", async () => (await import("./ppoBench.js")).run);
 register("learning", async () => (await import("./learningBench.js")).run);
 register("lm", async () => (await import("./lmBench.js")).run);
 register("presets", async () => (await import("./presetsBench.js")).run);
+register("dqn", async () => (await import("./dqnBench.js")).run);

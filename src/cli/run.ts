@@ -158,8 +158,17 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument("<suite>", "the suite to run")
     .option("--json", "print one JSON object instead of a table")
     .option("--quick", "a shorter run, for smoke tests (fewer repetitions)")
-    .action(async (suite: string, options: { json?: boolean; quick?: boolean }) => {
-      await runBenchSuite(suite, { json: options.json === true, quick: options.quick === true });
+    .option("--seed <n>", "seed of single-run suites (dqn); default 0")
+    .action(async (suite: string, options: { json?: boolean; quick?: boolean; seed?: string }) => {
+      const seed = options.seed === undefined ? undefined : Number(options.seed);
+      if (seed !== undefined && !Number.isInteger(seed)) {
+        throw new ProximalError("INVALID_OPTION", `--seed must be an integer, got "${options.seed}".`);
+      }
+      await runBenchSuite(suite, {
+        json: options.json === true,
+        quick: options.quick === true,
+        ...(seed === undefined ? {} : { seed }),
+      });
     });
 
   registerRlhfCommands(program, (code) => {

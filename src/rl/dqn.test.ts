@@ -206,6 +206,31 @@ describe("DQN", () => {
     assert.equal(new DQN("CartPole-v1").bufferSize, 1_000_000);
   });
 
+  test("starts its Q-network from PyTorch's default Linear init (SB3's QNetwork), not orthogonal", () => {
+    const model = new DQN("CartPole-v1", { bufferSize: 100, seed: 5, policy: { netArch: [256, 256] } });
+    const params = new Map(model.policy.qNet.namedParameters());
+    for (const [layer, fanIn] of [
+      ["mlp.layers.0", 4],
+      ["mlp.layers.1", 256],
+      ["mlp.layers.2", 256],
+    ] as const) {
+      const bound = 1 / Math.sqrt(fanIn); // kaiming_uniform_(a=√5) and the bias's U(−1/√in, 1/√in)
+      for (const part of ["weight", "bias"]) {
+        const v = params.get(`${layer}.${part}`)!.values;
+        let sumSq = 0;
+        for (const x of v) {
+          assert.ok(Math.abs(x) <= bound, `${layer}.${part}: ${x} outside ±${bound}`);
+          sumSq += x * x;
+        }
+        // uniform on ±bound has RMS bound/√3; an orthogonal init would have zero biases
+        if (v.length >= 256) {
+          const rms = Math.sqrt(sumSq / v.length);
+          assert.ok(Math.abs(rms - bound / Math.sqrt(3)) < 0.15 * bound, `${layer}.${part} rms ${rms}`);
+        }
+      }
+    }
+  });
+
   test("predict keeps greedy and random actions to the allowed ones", () => {
     const model = new DQN("CartPole-v1", { bufferSize: 100, seed: 3 });
     const obs = new Float32Array(4 * 20).map((_, i) => Math.sin(i));
