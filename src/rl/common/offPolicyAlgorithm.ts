@@ -2,25 +2,22 @@ import { Box } from "../../envs/spaces/box.js";
 import { Discrete } from "../../envs/spaces/discrete.js";
 import { flatSize } from "../../envs/spaces/flatten.js";
 import type { Space } from "../../envs/spaces/space.js";
-import type { VectorEnv } from "../../envs/vector/vectorEnv.js";
-import { VectorNormalizeObservation } from "../../envs/vector/vectorNormalizeObservation.js";
+import type { VectorNormalizeObservation } from "../../envs/vector/vectorNormalizeObservation.js";
 import type { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpisodeStatistics.js";
-import { VectorWrapper } from "../../envs/vector/vectorWrapper.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
-import { addPrefix, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
 import type { SafetensorEntry } from "../../io/safetensors.js";
 import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
-import { VERSION } from "../../version.js";
 import { NStepAdder } from "../replay/nStepAdder.js";
 import { betaSchedule, PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import type { ReplaySample, ReplayState, TransitionBatch } from "../replay/replayBuffer.js";
 import { ReplayBuffer } from "../replay/replayBuffer.js";
 import { actionMasksFromInfos } from "./actionMasks.js";
 import type { Algorithm } from "./algorithm.js";
+import { EpisodeWindow } from "./episodeWindow.js";
 import type {
   EnvInput,
   EpisodeSummary,
@@ -31,14 +28,14 @@ import type {
 import {
   checkInteger,
   checkRange,
+  findObservationNormalizer,
   innermostEpisodeStatistics,
   loadAlgorithm,
-  normalizationOf,
-  optionsToJSON,
   prepareEnv,
   safeEnvState,
   yieldToEventLoop,
 } from "./onPolicyAlgorithm.js";
+import { checkSavedModel, restoreNetworkCheckpoint, saveNetworkCheckpoint } from "./savedModel.js";
 import type { ScheduleLike } from "./scheduleSpec.js";
 import { resolveSchedule } from "./scheduleSpec.js";
 
@@ -184,8 +181,8 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   /** Action masks of `lastObservations` ([numEnvs * n], 1 = allowed), when the env reports them. */
   protected lastActionMasks: Uint8Array | null = null;
   protected readonly actionSpace: Space;
-  private readonly recentEpisodes: EpisodeSummary[] = [];
-  private readonly statsWindowSize: number;
+  /** The last `statsWindowSize` finished episodes, behind `rollout/episodeReturn` and `rollout/episodeLength`. */
+  private readonly episodeWindow: EpisodeWindow;
   private readonly episodeStatistics: VectorRecordEpisodeStatistics;
   private episodesSeen = 0;
 
@@ -226,8 +223,9 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
     checkInteger(this.nStep, "nStep", 1);
     this.prioritized = options.prioritized ?? false;
     this.saveReplayBuffer = options.saveReplayBuffer ?? false;
-    this.statsWindowSize = options.statsWindowSize ?? 100;
-    checkInteger(this.statsWindowSize, "statsWindowSize", 1);
+    const statsWindowSize = options.statsWindowSize ?? 100;
+    checkInteger(statsWindowSize, "statsWindowSize", 1);
+    this.episodeWindow = new EpisodeWindow(statsWindowSize);
     this.learningRate = resolveSchedule(options.learningRate ?? defaults.learningRate, "learningRate");
     const lr0 = this.learningRate(1);
     if (!(lr0 >= 0) || !Number.isFinite(lr0)) {
@@ -281,12 +279,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
 
   /** The observation normaliser in the training env's wrapper chain, if any (saved with the model). */
   get observationNormalizer(): VectorNormalizeObservation | null {
-    let env: VectorEnv = this.env;
-    for (;;) {
-      if (env instanceof VectorNormalizeObservation) return env;
-      if (!(env instanceof VectorWrapper)) return null;
-      env = env.env;
-    }
+    return findObservationNormalizer(this.env);
   }
 
   /** Set the optimizer's learning rate from the schedule at the current progress. */
@@ -476,24 +469,12 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   /** Add a finished episode to the moving window of `rollout/...` statistics. */
   protected recordEpisode(episode: EpisodeSummary): void {
     this.episodesSeen++;
-    this.recentEpisodes.push({ return: episode.return, length: episode.length });
-    if (this.recentEpisodes.length > this.statsWindowSize) this.recentEpisodes.shift();
+    this.episodeWindow.record({ return: episode.return, length: episode.length });
   }
 
   /** Moving-window episode statistics (`rollout/...`), as the on-policy family reports them. */
   episodeStats(): UpdateStats {
-    if (this.recentEpisodes.length === 0) return { "rollout/episodes": this.episodesSeen };
-    let sumReturn = 0;
-    let sumLength = 0;
-    for (const e of this.recentEpisodes) {
-      sumReturn += e.return;
-      sumLength += e.length;
-    }
-    return {
-      "rollout/episodeReturn": sumReturn / this.recentEpisodes.length,
-      "rollout/episodeLength": sumLength / this.recentEpisodes.length,
-      "rollout/episodes": this.episodesSeen,
-    };
+    return this.episodeWindow.stats(this.episodesSeen);
   }
 
   /** The spaces of one env, for saving and loading. */
@@ -507,28 +488,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
    * model and training can resume. Node only.
    */
   async save(dir: string): Promise<void> {
-    const optimizerState = this.optimizer.getState();
-    await saveCheckpoint(dir, {
-      tensors: {
-        ...addPrefix(this.policy.stateDict(), "policy"),
-        ...addPrefix(optimizerState.tensors, "optimizer"),
-      },
-      json: {
-        format: "proximal-model",
-        formatVersion: 1,
-        proximalVersion: VERSION,
-        algorithm: this.algorithmName,
-        envId: this.env.id ?? null,
-        numEnvs: this.env.numEnvs,
-        observationSpace: this.env.singleObservationSpace.toJSON(),
-        actionSpace: this.env.singleActionSpace.toJSON(),
-        options: optionsToJSON(this.options),
-        optimizer: optimizerState.json,
-        observationNormalization: normalizationOf(this.observationNormalizer),
-        trainingState: this.trainingState(),
-        replayBufferSaved: this.saveReplayBuffer,
-      },
-    });
+    await saveNetworkCheckpoint(dir, this, this.optimizer, { replayBufferSaved: this.saveReplayBuffer });
     if (this.saveReplayBuffer) {
       const { join } = await import("node:path");
       const { writeFileAtomic } = await import("../../io/atomicWrite.js");
@@ -570,32 +530,10 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
 
   /** Load weights, optimizer state and training state from a checkpoint of the same algorithm. */
   loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean } = {}): void {
-    const json = checkpoint.json;
-    if (json.algorithm !== this.algorithmName) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `The saved model is ${String(json.algorithm)}, not ${this.algorithmName}. Load it with ${String(json.algorithm)}.load().`,
-      );
-    }
-    const spaces = JSON.stringify([
-      this.env.singleObservationSpace.toJSON(),
-      this.env.singleActionSpace.toJSON(),
-    ]);
-    const saved = JSON.stringify([json.observationSpace, json.actionSpace]);
-    if (spaces !== saved) {
-      throw new ProximalError(
-        "UNSUPPORTED_SPACE",
-        `The env's spaces ${spaces} differ from the saved model's ${saved}. Use the env the model was trained on.`,
-      );
-    }
-    this.policy.loadStateDict(withPrefix(checkpoint.tensors, "policy"));
-    this.optimizer.setState({
-      tensors: withPrefix(checkpoint.tensors, "optimizer"),
-      json: json.optimizer as never,
-    });
-    const state = { ...((json.trainingState as Record<string, unknown>) ?? {}) };
-    if (!options.restoreEnv) state.env = null;
-    this.restoreTrainingState(state);
+    checkSavedModel(checkpoint.json, this.algorithmName, this.spaces);
+    this.restoreTrainingState(
+      restoreNetworkCheckpoint(checkpoint, this.policy, this.optimizer, options.restoreEnv),
+    );
   }
 
   /** Checkpoint state besides the weights and the buffer: counters, generator, last observations, episodes. */
@@ -609,7 +547,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       rng: this.rng.getState(),
       lastObservations: this.lastObservations === null ? null : Array.from(this.lastObservations),
       lastActionMasks: this.lastActionMasks === null ? null : Array.from(this.lastActionMasks),
-      recentEpisodes: this.recentEpisodes.slice(),
+      recentEpisodes: this.episodeWindow.toJSON(),
       episodesSeen: this.episodesSeen,
       env: safeEnvState(this.env),
     };
@@ -629,8 +567,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
     this.lastObservations = last && envRestored ? Float32Array.from(last) : null;
     const masks = state.lastActionMasks as number[] | null | undefined;
     this.lastActionMasks = masks && envRestored ? Uint8Array.from(masks) : null;
-    this.recentEpisodes.length = 0;
-    for (const e of (state.recentEpisodes as EpisodeSummary[] | undefined) ?? []) this.recentEpisodes.push(e);
+    this.episodeWindow.restore(state.recentEpisodes as EpisodeSummary[] | undefined);
     this.episodesSeen = Number(state.episodesSeen ?? 0);
     if (envRestored) this.env.setState(state.env);
   }

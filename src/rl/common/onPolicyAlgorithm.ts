@@ -10,16 +10,22 @@ import { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpi
 import { VectorWrapper } from "../../envs/vector/vectorWrapper.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
-import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
+import { loadCheckpoint } from "../../io/checkpoint.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
 import { noGrad } from "../../tensor/tensor.js";
-import { VERSION } from "../../version.js";
 import { actionMasksFromInfos } from "./actionMasks.js";
+import { EpisodeWindow } from "./episodeWindow.js";
 import type { PolicyOptions } from "./policies.js";
 import { ActorCriticPolicy } from "./policies.js";
 import { RolloutBuffer } from "./rolloutBuffer.js";
+import {
+  checkSavedModel,
+  restoreNetworkCheckpoint,
+  savedEnvId,
+  saveNetworkCheckpoint,
+} from "./savedModel.js";
 import type { ScheduleLike } from "./scheduleSpec.js";
 import { resolveSchedule, scheduleToJSON } from "./scheduleSpec.js";
 
@@ -127,6 +133,19 @@ export function innermostEpisodeStatistics(
 }
 
 /**
+ * The {@link VectorNormalizeObservation} in an env's wrapper chain, if any: the observation
+ * normaliser whose statistics the on-policy and off-policy families save with the model.
+ */
+export function findObservationNormalizer(env: VectorEnv): VectorNormalizeObservation | null {
+  let current: VectorEnv = env;
+  for (;;) {
+    if (current instanceof VectorNormalizeObservation) return current;
+    if (!(current instanceof VectorWrapper)) return null;
+    current = current.env;
+  }
+}
+
+/**
  * The shared machinery of on-policy algorithms, after SB3's `OnPolicyAlgorithm`: rollout
  * collection over a vector env into a {@link RolloutBuffer} (bootstrapping truncated episodes from
  * their final observation), GAE, the `learn` loop with schedules and callbacks, episode statistics,
@@ -162,8 +181,8 @@ export abstract class OnPolicyAlgorithm {
   protected lastObservations: Float32Array | null = null;
   /** Action masks of `lastObservations` ([numEnvs * n], 1 = allowed), when the env reports `info.actionMask`. */
   protected lastActionMasks: Uint8Array | null = null;
-  private readonly recentEpisodes: EpisodeSummary[] = [];
-  private readonly statsWindowSize: number;
+  /** The last `statsWindowSize` finished episodes, behind `rollout/episodeReturn` and `rollout/episodeLength`. */
+  private readonly episodeWindow: EpisodeWindow;
   /** Where episode returns are read: the innermost statistics wrapper, below any reward normalisation. */
   private readonly episodeStatistics: VectorRecordEpisodeStatistics;
   private episodesSeen = 0;
@@ -204,7 +223,7 @@ export abstract class OnPolicyAlgorithm {
         `learningRate must be a non-negative number, got ${lr0}. Try 3e-4.`,
       );
     }
-    this.statsWindowSize = options.statsWindowSize ?? 100;
+    this.episodeWindow = new EpisodeWindow(options.statsWindowSize ?? 100);
     this.policy = createPolicy(
       this.env.singleObservationSpace,
       this.env.singleActionSpace,
@@ -225,12 +244,7 @@ export abstract class OnPolicyAlgorithm {
    * with the model, and `evaluatePolicy` applies them on envs that do not normalise themselves.
    */
   get observationNormalizer(): VectorNormalizeObservation | null {
-    let env: VectorEnv = this.env;
-    for (;;) {
-      if (env instanceof VectorNormalizeObservation) return env;
-      if (!(env instanceof VectorWrapper)) return null;
-      env = env.env;
-    }
+    return findObservationNormalizer(this.env);
   }
 
   /** Transitions per rollout: `nSteps * numEnvs`. */
@@ -306,18 +320,7 @@ export abstract class OnPolicyAlgorithm {
 
   /** Moving-window episode statistics (`rollout/...`), empty before the first episode ends. */
   episodeStats(): UpdateStats {
-    if (this.recentEpisodes.length === 0) return { "rollout/episodes": this.episodesSeen };
-    let sumReturn = 0;
-    let sumLength = 0;
-    for (const e of this.recentEpisodes) {
-      sumReturn += e.return;
-      sumLength += e.length;
-    }
-    return {
-      "rollout/episodeReturn": sumReturn / this.recentEpisodes.length,
-      "rollout/episodeLength": sumLength / this.recentEpisodes.length,
-      "rollout/episodes": this.episodesSeen,
-    };
+    return this.episodeWindow.stats(this.episodesSeen);
   }
 
   /**
@@ -415,8 +418,7 @@ export abstract class OnPolicyAlgorithm {
   /** Add a finished episode to the moving window of `rollout/...` statistics. */
   protected recordEpisode(episode: EpisodeSummary): void {
     this.episodesSeen++;
-    this.recentEpisodes.push({ return: episode.return, length: episode.length });
-    if (this.recentEpisodes.length > this.statsWindowSize) this.recentEpisodes.shift();
+    this.episodeWindow.record({ return: episode.return, length: episode.length });
   }
 
   /**
@@ -463,57 +465,15 @@ export abstract class OnPolicyAlgorithm {
    * so that `load` evaluates exactly as this model and training can resume. Node only.
    */
   async save(dir: string): Promise<void> {
-    const optimizerState = this.optimizer.getState();
-    await saveCheckpoint(dir, {
-      tensors: {
-        ...addPrefix(this.policy.stateDict(), "policy"),
-        ...addPrefix(optimizerState.tensors, "optimizer"),
-      },
-      json: {
-        format: "proximal-model",
-        formatVersion: 1,
-        proximalVersion: VERSION,
-        algorithm: this.algorithmName,
-        envId: this.env.id ?? null,
-        numEnvs: this.env.numEnvs,
-        observationSpace: this.env.singleObservationSpace.toJSON(),
-        actionSpace: this.env.singleActionSpace.toJSON(),
-        options: optionsToJSON(this.options),
-        optimizer: optimizerState.json,
-        observationNormalization: normalizationOf(this.observationNormalizer),
-        trainingState: this.trainingState(),
-      },
-    });
+    await saveNetworkCheckpoint(dir, this, this.optimizer);
   }
 
   /** Load weights, optimizer state and training state from a checkpoint of the same algorithm. */
   loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean } = {}): void {
-    const json = checkpoint.json;
-    if (json.algorithm !== this.algorithmName) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `The saved model is ${String(json.algorithm)}, not ${this.algorithmName}. Load it with ${String(json.algorithm)}.load().`,
-      );
-    }
-    const spaces = JSON.stringify([
-      this.env.singleObservationSpace.toJSON(),
-      this.env.singleActionSpace.toJSON(),
-    ]);
-    const saved = JSON.stringify([json.observationSpace, json.actionSpace]);
-    if (spaces !== saved) {
-      throw new ProximalError(
-        "UNSUPPORTED_SPACE",
-        `The env's spaces ${spaces} differ from the saved model's ${saved}. Use the env the model was trained on.`,
-      );
-    }
-    this.policy.loadStateDict(withPrefix(checkpoint.tensors, "policy"));
-    this.optimizer.setState({
-      tensors: withPrefix(checkpoint.tensors, "optimizer"),
-      json: json.optimizer as never,
-    });
-    const state = { ...((json.trainingState as Record<string, unknown>) ?? {}) };
-    if (!options.restoreEnv) state.env = null;
-    this.restoreTrainingState(state);
+    checkSavedModel(checkpoint.json, this.algorithmName, this.spaces);
+    this.restoreTrainingState(
+      restoreNetworkCheckpoint(checkpoint, this.policy, this.optimizer, options.restoreEnv),
+    );
   }
 
   /** Checkpoint state besides the weights: counters, generator, last observations, episode window. */
@@ -524,7 +484,7 @@ export abstract class OnPolicyAlgorithm {
       rng: this.rng.getState(),
       lastObservations: this.lastObservations === null ? null : Array.from(this.lastObservations),
       lastActionMasks: this.lastActionMasks === null ? null : Array.from(this.lastActionMasks),
-      recentEpisodes: this.recentEpisodes.slice(),
+      recentEpisodes: this.episodeWindow.toJSON(),
       episodesSeen: this.episodesSeen,
       env: safeEnvState(this.env),
     };
@@ -542,8 +502,7 @@ export abstract class OnPolicyAlgorithm {
     this.lastObservations = last && envRestored ? Float32Array.from(last) : null;
     const masks = state.lastActionMasks as number[] | null | undefined;
     this.lastActionMasks = masks && envRestored ? Uint8Array.from(masks) : null;
-    this.recentEpisodes.length = 0;
-    for (const e of (state.recentEpisodes as EpisodeSummary[] | undefined) ?? []) this.recentEpisodes.push(e);
+    this.episodeWindow.restore(state.recentEpisodes as EpisodeSummary[] | undefined);
     this.episodesSeen = Number(state.episodesSeen ?? 0);
     if (state.env !== undefined && state.env !== null) this.env.setState(state.env);
   }
@@ -599,19 +558,14 @@ export async function loadAlgorithm<
   const savedOptions = optionsFromJSON((json.options as Record<string, unknown>) ?? {}, options.options);
   let env = options.env;
   if (env === undefined) {
-    if (typeof json.envId !== "string") {
-      throw new ProximalError(
-        "INVALID_ARGUMENT",
-        `The model in ${dir} was trained on an env without a registered id; pass it: load(dir, { env }).`,
-      );
-    }
+    const envId = savedEnvId(json, dir);
     const numEnvs = Number(json.numEnvs ?? 1);
     savedOptions.numEnvs = numEnvs;
     const normalization = json.observationNormalization as SavedNormalization | null | undefined;
     if (normalization) {
       // the model saw normalised observations: rebuild the normaliser with the saved statistics
       const normalizer = new VectorNormalizeObservation(
-        make(json.envId, { numEnvs, autoresetMode: "same-step" }),
+        make(envId, { numEnvs, autoresetMode: "same-step" }),
         {
           epsilon: normalization.epsilon,
           clipObservation: normalization.clip ?? Number.POSITIVE_INFINITY,
@@ -620,7 +574,7 @@ export async function loadAlgorithm<
       normalizer.setStatistics(normalization.statistics as never);
       env = normalizer;
     } else {
-      env = json.envId;
+      env = envId;
     }
   }
   const model = construct(env, savedOptions);

@@ -28,8 +28,10 @@ import { Tensor } from "../../tensor/tensor.js";
 import { VERSION } from "../../version.js";
 import { actionMaskFromInfo } from "../common/actionMasks.js";
 import type { Algorithm } from "../common/algorithm.js";
+import { EpisodeWindow } from "../common/episodeWindow.js";
 import type { EpisodeSummary, UpdateStats } from "../common/onPolicyAlgorithm.js";
 import { optionsFromJSON, optionsToJSON, yieldToEventLoop } from "../common/onPolicyAlgorithm.js";
+import { checkSavedModel, savedEnvId } from "../common/savedModel.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
 import { resolveSchedule } from "../common/scheduleSpec.js";
 import type { ActionMask } from "./epsilonGreedy.js";
@@ -187,7 +189,8 @@ export abstract class TabularAlgorithm implements Algorithm {
   private pendingAction: number | null = null;
   private episodeReturn = 0;
   private episodeLength = 0;
-  private readonly recentEpisodes: EpisodeSummary[] = [];
+  /** The last `statsWindowSize` finished episodes, behind `rollout/episodeReturn` and `rollout/episodeLength`. */
+  private readonly episodeWindow: EpisodeWindow;
 
   /**
    * Sarsa chooses A' before its update (its target is Q(S', A')); Q-learning and Expected Sarsa
@@ -247,6 +250,7 @@ export abstract class TabularAlgorithm implements Algorithm {
         `statsWindowSize must be a positive integer, got ${this.statsWindowSize}.`,
       );
     }
+    this.episodeWindow = new EpisodeWindow(this.statsWindowSize);
     this.qTable = new Float64Array(this.numStates * this.numActions).fill(this.initialQ);
   }
 
@@ -395,8 +399,7 @@ export abstract class TabularAlgorithm implements Algorithm {
 
       const episode = { return: this.episodeReturn, length: this.episodeLength };
       this.numEpisodes++;
-      this.recentEpisodes.push(episode);
-      if (this.recentEpisodes.length > this.statsWindowSize) this.recentEpisodes.shift();
+      this.episodeWindow.record(episode);
       this.resetEnv(false);
       const elapsed = (performance.now() - start) / 1000;
       const stats: UpdateStats = {
@@ -425,18 +428,7 @@ export abstract class TabularAlgorithm implements Algorithm {
 
   /** Moving-window episode statistics (`rollout/...`), as the other algorithms report them. */
   episodeStats(): UpdateStats {
-    if (this.recentEpisodes.length === 0) return { "rollout/episodes": this.numEpisodes };
-    let sumReturn = 0;
-    let sumLength = 0;
-    for (const e of this.recentEpisodes) {
-      sumReturn += e.return;
-      sumLength += e.length;
-    }
-    return {
-      "rollout/episodeReturn": sumReturn / this.recentEpisodes.length,
-      "rollout/episodeLength": sumLength / this.recentEpisodes.length,
-      "rollout/episodes": this.numEpisodes,
-    };
+    return this.episodeWindow.stats(this.numEpisodes);
   }
 
   /**
@@ -521,7 +513,7 @@ export abstract class TabularAlgorithm implements Algorithm {
       pendingAction: this.pendingAction,
       episodeReturn: this.episodeReturn,
       episodeLength: this.episodeLength,
-      recentEpisodes: this.recentEpisodes.slice(),
+      recentEpisodes: this.episodeWindow.toJSON(),
       env,
     };
   }
@@ -532,8 +524,7 @@ export abstract class TabularAlgorithm implements Algorithm {
     this.numEpisodes = Number(state.numEpisodes ?? 0);
     this.progressRemaining = Number(state.progressRemaining ?? 1);
     if (state.rng) this.rng.setState(state.rng as RngState);
-    this.recentEpisodes.length = 0;
-    for (const e of (state.recentEpisodes as EpisodeSummary[] | undefined) ?? []) this.recentEpisodes.push(e);
+    this.episodeWindow.restore(state.recentEpisodes as EpisodeSummary[] | undefined);
     const envRestored = restoreEnv && state.env !== null && state.env !== undefined && this.env.setState;
     if (envRestored) {
       this.env.setState?.(state.env);
@@ -556,20 +547,7 @@ export abstract class TabularAlgorithm implements Algorithm {
   /** Load the Q table and training state from a checkpoint of the same algorithm and spaces. */
   loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean } = {}): void {
     const json = checkpoint.json;
-    if (json.algorithm !== this.algorithmName) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `The saved model is ${String(json.algorithm)}, not ${this.algorithmName}. Load it with ${String(json.algorithm)}.load().`,
-      );
-    }
-    const spaces = JSON.stringify([this.env.observationSpace.toJSON(), this.env.actionSpace.toJSON()]);
-    const saved = JSON.stringify([json.observationSpace, json.actionSpace]);
-    if (spaces !== saved) {
-      throw new ProximalError(
-        "UNSUPPORTED_SPACE",
-        `The env's spaces ${spaces} differ from the saved model's ${saved}. Use the env the model was trained on.`,
-      );
-    }
+    checkSavedModel(json, this.algorithmName, this.spaces);
     const table = json.qTable as unknown;
     if (!Array.isArray(table) || table.length !== this.qTable.length || !table.every(Number.isFinite)) {
       throw new ProximalError(
@@ -596,15 +574,10 @@ export async function loadTabular<A extends TabularAlgorithm>(
   const savedOptions = optionsFromJSON((json.options as Record<string, unknown>) ?? {}, options.options);
   let env = options.env;
   if (env === undefined) {
-    if (typeof json.envId !== "string") {
-      throw new ProximalError(
-        "INVALID_ARGUMENT",
-        `The model in ${dir} was trained on an env without a registered id; pass it: load(dir, { env }).`,
-      );
-    }
+    const envId = savedEnvId(json, dir);
     const kwargs = (json.envKwargs as Record<string, unknown> | null | undefined) ?? {};
     const limit = json.maxEpisodeSteps;
-    env = make(json.envId, { ...kwargs, ...(typeof limit === "number" ? { maxEpisodeSteps: limit } : {}) });
+    env = make(envId, { ...kwargs, ...(typeof limit === "number" ? { maxEpisodeSteps: limit } : {}) });
   }
   const model = construct(env, savedOptions);
   model.loadCheckpointState(checkpoint, { restoreEnv: options.restoreEnv ?? false });
