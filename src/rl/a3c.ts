@@ -39,7 +39,8 @@ import { startWorker } from "../workerThread.js";
 import type { A2COptions } from "./a2c.js";
 import { A2C } from "./a2c.js";
 import type { EnvInput, LearnOptions, LoadOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
-import { checkInteger, loadAlgorithm, optionsToJSON, yieldToEventLoop } from "./common/onPolicyAlgorithm.js";
+import { checkInteger, loadAlgorithm, yieldToEventLoop } from "./common/onPolicyAlgorithm.js";
+import { optionsToJSON } from "./common/savedModel.js";
 
 /** Options specific to {@link A3C}; the rest are {@link A2COptions} (with A2C's defaults). */
 export interface A3COptions extends A2COptions {

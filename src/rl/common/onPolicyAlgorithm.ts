@@ -22,12 +22,14 @@ import { ActorCriticPolicy } from "./policies.js";
 import { RolloutBuffer } from "./rolloutBuffer.js";
 import {
   checkSavedModel,
+  optionsFromJSON,
   restoreNetworkCheckpoint,
+  type SavedNormalization,
   savedEnvId,
   saveNetworkCheckpoint,
 } from "./savedModel.js";
 import type { ScheduleLike } from "./scheduleSpec.js";
-import { resolveSchedule, scheduleToJSON } from "./scheduleSpec.js";
+import { resolveSchedule } from "./scheduleSpec.js";
 
 /**
  * Options every on-policy algorithm shares (SB3's `OnPolicyAlgorithm` arguments, camelCased).
@@ -508,33 +510,6 @@ export abstract class OnPolicyAlgorithm {
   }
 }
 
-/** Options as JSON: schedules as specs, functions as "custom" (they must be passed again to `load`). */
-export function optionsToJSON(options: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    out[key] = typeof value === "function" ? scheduleToJSON(value as Schedule) : value;
-  }
-  return out;
-}
-
-/** Options to rebuild a saved model: saved options, with "custom" schedules replaced from `overrides`. */
-export function optionsFromJSON(
-  saved: Record<string, unknown>,
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...saved, ...overrides };
-  for (const [key, value] of Object.entries(merged)) {
-    if (value === "custom") {
-      throw new ProximalError(
-        "INVALID_OPTION",
-        `The saved model used a custom function for ${key}, which cannot be saved. Pass it again: load(dir, { options: { ${key}: ... } }).`,
-      );
-    }
-  }
-  return merged;
-}
-
 /** Arguments of an algorithm's static `load`. */
 export interface LoadOptions {
   /** The env to attach (default: `make(savedEnvId, { numEnvs: savedNumEnvs })`). */
@@ -582,29 +557,14 @@ export async function loadAlgorithm<
   return model;
 }
 
-/** Observation-normalisation statistics as saved in model.json. */
-export interface SavedNormalization {
-  statistics: unknown;
-  epsilon: number;
-  /** null when there is no clipping (JSON has no Infinity). */
-  clip: number | null;
-}
-
-export function normalizationOf(normalizer: VectorNormalizeObservation | null): SavedNormalization | null {
-  if (normalizer === null) return null;
-  return {
-    statistics: normalizer.getStatistics(),
-    epsilon: normalizer.epsilon,
-    clip: Number.isFinite(normalizer.clip) ? normalizer.clip : null,
-  };
-}
-
 export function safeEnvState(env: VectorEnv): unknown {
   try {
     return env.getState();
-  } catch {
-    // envs whose state cannot be captured (Box2D) resume from a fresh reset instead
-    return null;
+  } catch (error) {
+    // envs that say their state cannot be captured (Box2D: INVALID_ARGUMENT, documented on the env)
+    // resume from a fresh reset instead; any other failure is a bug and is raised
+    if (error instanceof ProximalError && error.code === "INVALID_ARGUMENT") return null;
+    throw error;
   }
 }
 

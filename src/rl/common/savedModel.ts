@@ -6,8 +6,9 @@ import type { Checkpoint } from "../../io/checkpoint.js";
 import { addPrefix, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
 import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
+import type { Schedule } from "../../optim/schedules.js";
 import { VERSION } from "../../version.js";
-import { normalizationOf, optionsToJSON } from "./onPolicyAlgorithm.js";
+import { scheduleToJSON } from "./scheduleSpec.js";
 
 /**
  * Check that a saved `model.json` belongs to this algorithm and to an env with these spaces, before
@@ -118,4 +119,48 @@ export async function saveNetworkCheckpoint(
       ...extraJson,
     },
   });
+}
+
+/** Options as JSON: schedules as specs, functions as "custom" (they must be passed again to `load`). */
+export function optionsToJSON(options: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    out[key] = typeof value === "function" ? scheduleToJSON(value as Schedule) : value;
+  }
+  return out;
+}
+
+/** Options to rebuild a saved model: saved options, with "custom" schedules replaced from `overrides`. */
+export function optionsFromJSON(
+  saved: Record<string, unknown>,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...saved, ...overrides };
+  for (const [key, value] of Object.entries(merged)) {
+    if (value === "custom") {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `The saved model used a custom function for ${key}, which cannot be saved. Pass it again: load(dir, { options: { ${key}: ... } }).`,
+      );
+    }
+  }
+  return merged;
+}
+
+/** Observation-normalisation statistics as saved in model.json. */
+export interface SavedNormalization {
+  statistics: unknown;
+  epsilon: number;
+  /** null when there is no clipping (JSON has no Infinity). */
+  clip: number | null;
+}
+
+export function normalizationOf(normalizer: VectorNormalizeObservation | null): SavedNormalization | null {
+  if (normalizer === null) return null;
+  return {
+    statistics: normalizer.getStatistics(),
+    epsilon: normalizer.epsilon,
+    clip: Number.isFinite(normalizer.clip) ? normalizer.clip : null,
+  };
 }
