@@ -4,6 +4,25 @@ import type { Discrete } from "./spaces/discrete.js";
 import { formatValue } from "./spaces/space.js";
 
 /**
+ * The order check every single env makes before stepping: `RESET_NEEDED` before the first reset and
+ * after a terminated episode (Gymnasium's OrderEnforcing wrapper and its envs assert the same).
+ */
+export function checkCanStep(envName: string, started: boolean, episodeOver: boolean): void {
+  if (!started) {
+    throw new ProximalError(
+      "RESET_NEEDED",
+      `${envName}: step() was called before reset(). Call reset() first.`,
+    );
+  }
+  if (episodeOver) {
+    throw new ProximalError(
+      "RESET_NEEDED",
+      `${envName}: step() was called after the episode terminated. Call reset() to start a new episode.`,
+    );
+  }
+}
+
+/**
  * Check a Discrete action; a bad one throws `INVALID_ACTION` naming the env, the space and the value.
  * Gymnasium asserts `action_space.contains(action)` in the same places.
  */

@@ -14,7 +14,7 @@ import type {
 import { RgbCanvas } from "../render/rgbCanvas.js";
 import { Box } from "../spaces/box.js";
 import { Discrete } from "../spaces/discrete.js";
-import { checkDiscreteAction, readBoxAction } from "../validateAction.js";
+import { checkCanStep, checkDiscreteAction, readBoxAction } from "../validateAction.js";
 
 // Constants of Gymnasium's lunar_lander.py.
 const fps = 50;
@@ -233,17 +233,7 @@ export class LunarLanderEnv implements Env<Float32Array, number | Float32Array |
   }
 
   step(action: number | Float32Array | number[]): StepResult<Float32Array> {
-    if (this.world === null)
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called before reset(). Call reset() first.`,
-      );
-    if (this.episodeOver) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called after the episode terminated. Call reset() to start a new episode.`,
-      );
-    }
+    checkCanStep(this.name, this.world !== null, this.episodeOver);
     const checked =
       this.actionSpace instanceof Box
         ? readBoxAction(this.name, this.actionSpace, action, this.actionBuffer)

@@ -12,7 +12,7 @@ import type {
 } from "../env.js";
 import { Box } from "../spaces/box.js";
 import { formatValue } from "../spaces/space.js";
-import { checkDiscreteAction, readBoxAction } from "../validateAction.js";
+import { checkCanStep, checkDiscreteAction, readBoxAction } from "../validateAction.js";
 import type { ClassicKernel } from "./classicKernel.js";
 
 /** Options every classic-control env accepts besides its own. */
@@ -95,18 +95,7 @@ export class ClassicControlEnv implements Env<Float32Array, number | Float32Arra
   }
 
   step(action: number | Float32Array | number[]): StepResult<Float32Array> {
-    if (!this.started) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called before reset(). Call reset() first.`,
-      );
-    }
-    if (this.episodeOver) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called after the episode terminated. Call reset() to start a new episode.`,
-      );
-    }
+    checkCanStep(this.name, this.started, this.episodeOver);
     const space = this.actionSpace;
     if (space instanceof Box) readBoxAction(this.name, space, action, this.actionBuffer as Float32Array);
     else this.actionBuffer[0] = checkDiscreteAction(this.name, space, action);

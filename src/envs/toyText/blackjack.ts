@@ -14,7 +14,7 @@ import { RgbCanvas } from "../render/rgbCanvas.js";
 import { Discrete } from "../spaces/discrete.js";
 import { formatValue } from "../spaces/space.js";
 import { Tuple } from "../spaces/tuple.js";
-import { checkDiscreteAction } from "../validateAction.js";
+import { checkCanStep, checkDiscreteAction } from "../validateAction.js";
 import { booleanOption, checkToyTextOptions, type ToyTextOptions } from "./toyTextOptions.js";
 import { fillRect, strokeRect } from "./toyTextRender.js";
 
@@ -164,18 +164,7 @@ export class BlackjackEnv implements Env<BlackjackObservation, number> {
   }
 
   step(action: number): StepResult<BlackjackObservation> {
-    if (!this.started) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called before reset(). Call reset() first.`,
-      );
-    }
-    if (this.episodeOver) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called after the episode terminated. Call reset() to start a new episode.`,
-      );
-    }
+    checkCanStep(this.name, this.started, this.episodeOver);
     const hit = checkDiscreteAction(this.name, this.actionSpace, action) === 1;
     let reward: number;
     let terminated: boolean;

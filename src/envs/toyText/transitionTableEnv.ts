@@ -13,7 +13,7 @@ import type {
 } from "../env.js";
 import { Discrete } from "../spaces/discrete.js";
 import { formatValue } from "../spaces/space.js";
-import { checkDiscreteAction } from "../validateAction.js";
+import { checkCanStep, checkDiscreteAction } from "../validateAction.js";
 import { categoricalSample } from "./categoricalSample.js";
 
 /** One outcome of an action, in Gymnasium's order: `[probability, nextState, reward, terminated]`. */
@@ -117,18 +117,7 @@ export abstract class TransitionTableEnv implements Env<number, number> {
   }
 
   step(action: number): StepResult<number> {
-    if (!this.started) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called before reset(). Call reset() first.`,
-      );
-    }
-    if (this.episodeOver) {
-      throw new ProximalError(
-        "RESET_NEEDED",
-        `${this.name}: step() was called after the episode terminated. Call reset() to start a new episode.`,
-      );
-    }
+    checkCanStep(this.name, this.started, this.episodeOver);
     const a = checkDiscreteAction(this.name, this.actionSpace, action);
     const transitions = this.P[this.s][a];
     // Gymnasium draws even when there is one outcome; so do we, so the draws per step match its count.
