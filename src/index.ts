@@ -13,8 +13,10 @@ export {
 export { DiagGaussian } from "./distributions/diagGaussian.js";
 export type { Distribution } from "./distributions/distribution.js";
 export { MultiCategorical } from "./distributions/multiCategorical.js";
-export type { LunarLanderOptions } from "./envs/box2d/lunarLander.js";
+export type { BipedalWalkerOptions } from "./envs/box2d/bipedalWalker.js";
 // envs
+export { BipedalWalkerEnv, BipedalWalkerHeuristics } from "./envs/box2d/bipedalWalker.js";
+export type { LunarLanderOptions } from "./envs/box2d/lunarLander.js";
 export { LunarLanderEnv, lunarLanderHeuristic } from "./envs/box2d/lunarLander.js";
 export { AcrobotEnv } from "./envs/classic/acrobot.js";
 export type { BatchedClassicOptions } from "./envs/classic/batchedClassicEnv.js";

@@ -25,6 +25,7 @@ const builtinIds = [
   "Pendulum-v1",
   "LunarLander-v3",
   "LunarLanderContinuous-v3",
+  "BipedalWalker-v3",
 ];
 
 /** Fill `out` with random actions for `space` (uniform over Discrete / the Box bounds). */
@@ -116,7 +117,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const seconds = options.quick ? 0.1 : 1.5;
   const rows: EnvRow[] = [];
   for (const id of builtinIds.filter((i) => registry.has(i))) {
-    const box2d = id.startsWith("LunarLander");
+    const box2d = id.startsWith("LunarLander") || id.startsWith("BipedalWalker");
     rows.push({ id, kind: "single", numEnvs: 1, stepsPerSecond: Math.round(benchSingle(id, seconds)) });
     rows.push({
       id,

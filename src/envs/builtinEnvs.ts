@@ -1,3 +1,4 @@
+import { BipedalWalkerEnv } from "./box2d/bipedalWalker.js";
 import { LunarLanderEnv } from "./box2d/lunarLander.js";
 import { AcrobotEnv, AcrobotKernel } from "./classic/acrobot.js";
 import { BatchedClassicEnv } from "./classic/batchedClassicEnv.js";
@@ -76,6 +77,21 @@ export const builtinEnvs: EnvRegistration[] = [
     maxEpisodeSteps: 1000,
     rewardThreshold: 200,
     entry: "envs/box2d/lunarLander#LunarLanderEnv",
+  },
+  {
+    id: "BipedalWalker-v3",
+    entryPoint: (kw) => new BipedalWalkerEnv(kw),
+    maxEpisodeSteps: 1600,
+    rewardThreshold: 300,
+    entry: "envs/box2d/bipedalWalker#BipedalWalkerEnv",
+  },
+  {
+    id: "BipedalWalkerHardcore-v3",
+    entryPoint: (kw) => new BipedalWalkerEnv(kw),
+    kwargs: { hardcore: true },
+    maxEpisodeSteps: 2000,
+    rewardThreshold: 300,
+    entry: "envs/box2d/bipedalWalker#BipedalWalkerEnv",
   },
   {
     id: "FrozenLake-v1",

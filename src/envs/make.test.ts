@@ -17,6 +17,8 @@ describe("make()", () => {
         "MountainCar-v0": 200,
         "MountainCarContinuous-v0": 999,
         "Pendulum-v1": 200,
+        "BipedalWalker-v3": 1600,
+        "BipedalWalkerHardcore-v3": 2000,
         "LunarLander-v3": 1000,
         "LunarLanderContinuous-v3": 1000,
         "FrozenLake-v1": 100,
@@ -36,7 +38,10 @@ describe("make()", () => {
       (e: Error & { code: string }) => {
         assert.equal(e.code, "UNKNOWN_ENV");
         assert.match(e.message, /Did you mean "CartPole-v1"\?/);
-        assert.match(e.message, /Acrobot-v1, Blackjack-v1, CartPole-v1/);
+        assert.match(
+          e.message,
+          /Acrobot-v1, BipedalWalker-v3, BipedalWalkerHardcore-v3, Blackjack-v1, CartPole-v1/,
+        );
         return true;
       },
     );
