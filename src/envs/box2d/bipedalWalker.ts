@@ -107,6 +107,98 @@ const obsLow = [
 const obsHigh = [pi32, 5, 5, 5, pi32, 5, pi32, 5, 5, pi32, 5, pi32, 5, 5, ...new Array(10).fill(1)];
 
 /**
+ * Mass, centroid and rotational inertia about the body origin of a convex polygon of `density`, as
+ * Box2D 2.3's `b2PolygonShape::ComputeMass` computes them (triangles fanned from the vertices'
+ * mean; `vertices` counter-clockwise). planck 1.4.2 computes the same sums but its `addVec2` helper writes `v.x + w.y` into the
+ * centroid's y, which puts the walker's hull centroid 8.8 cm too low (y -0.093 instead of -0.006)
+ * and its inertia 2.4% too high: a more bottom-heavy walker on which Gymnasium's heuristic gait
+ * speeds up and falls. Boxes centred on their origin (the legs) are not affected.
+ */
+function polygonMassData(vertices: Vec2[], density: number): { mass: number; center: Vec2; I: number } {
+  let sx = 0;
+  let sy = 0;
+  for (const v of vertices) {
+    sx += v.x;
+    sy += v.y;
+  }
+  sx /= vertices.length;
+  sy /= vertices.length;
+  let area = 0;
+  let cx = 0;
+  let cy = 0;
+  let inertia = 0;
+  for (let i = 0; i < vertices.length; i++) {
+    const next = vertices[(i + 1) % vertices.length];
+    const e1x = vertices[i].x - sx;
+    const e1y = vertices[i].y - sy;
+    const e2x = next.x - sx;
+    const e2y = next.y - sy;
+    const d = e1x * e2y - e1y * e2x;
+    const triangleArea = 0.5 * d;
+    area += triangleArea;
+    cx += (triangleArea * (e1x + e2x)) / 3;
+    cy += (triangleArea * (e1y + e2y)) / 3;
+    const intx2 = e1x * e1x + e2x * e1x + e2x * e2x;
+    const inty2 = e1y * e1y + e2y * e1y + e2y * e2y;
+    inertia += (0.25 / 3) * d * (intx2 + inty2);
+  }
+  const mass = density * area;
+  cx /= area;
+  cy /= area;
+  const center = new Vec2(cx + sx, cy + sy);
+  // inertia about the vertices' mean, shifted to the centroid and then to the body origin
+  const I = density * inertia + mass * (center.x * center.x + center.y * center.y - (cx * cx + cy * cy));
+  return { mass, center, I };
+}
+
+/** The parts of planck's broad-phase that {@link sortNewPairsAsBox2D} replaces (not in planck's types). */
+interface PlanckBroadPhase {
+  m_moveBuffer: (number | null)[];
+  m_tree: { getFatAABB(id: number): unknown; query(aabb: unknown, callback: (id: number) => boolean): void };
+  getUserData(id: number): unknown;
+  updatePairs(addPair: (userDataA: unknown, userDataB: unknown) => void): void;
+}
+
+/**
+ * Make `world` create new contacts in Box2D 2.3's order. Box2D's `b2BroadPhase::UpdatePairs`
+ * (b2BroadPhase.h) collects the new proxy pairs, sorts them by (lower id, higher id), drops
+ * duplicates and then creates the contacts; planck 1.4 creates each contact as its tree query finds
+ * it. The order matters here: contacts are prepended to the world's list, the list is walked in
+ * that order each step, and Gymnasium's leg contact flags are "last begin/end event wins". With
+ * planck's order a foot resting across two terrain edges keeps reading 1 where Box2D reads 0, and
+ * Gymnasium's heuristic then pushes off too early and falls after ~200 steps (measured against
+ * Box2D 2.3's C++ on the same terrain). Proxy ids rise with creation order in planck as they do in a
+ * fresh Box2D world, so sorting by them reproduces Box2D's order.
+ */
+function sortNewPairsAsBox2D(world: World): void {
+  const broadPhase = (world as unknown as { m_broadPhase: PlanckBroadPhase }).m_broadPhase;
+  const pairs: number[] = [];
+  broadPhase.updatePairs = function (addPair) {
+    pairs.length = 0;
+    while (this.m_moveBuffer.length > 0) {
+      const queryId = this.m_moveBuffer.pop();
+      if (queryId === null || queryId === undefined) continue;
+      this.m_tree.query(this.m_tree.getFatAABB(queryId), (id: number) => {
+        if (id !== queryId) pairs.push(Math.min(id, queryId), Math.max(id, queryId));
+        return true;
+      });
+    }
+    const order = Array.from({ length: pairs.length / 2 }, (_, k) => k);
+    order.sort((p, q) => pairs[2 * p] - pairs[2 * q] || pairs[2 * p + 1] - pairs[2 * q + 1]);
+    let lastA = -1;
+    let lastB = -1;
+    for (const k of order) {
+      const a = pairs[2 * k];
+      const b = pairs[2 * k + 1];
+      if (a === lastA && b === lastB) continue;
+      lastA = a;
+      lastB = b;
+      addPair(this.getUserData(a), this.getUserData(b));
+    }
+  };
+}
+
+/**
  * BipedalWalker-v3 and its hardcore variant (Oleg Klimov; Gymnasium 1.4.0
  * `box2d/bipedal_walker.py`), on planck 1.4, the JavaScript port of Box2D 2.x that LunarLander
  * uses (joint, contact and ray-cast semantics carry over from the Box2D 2.3 that pybox2d wraps).
@@ -125,9 +217,13 @@ const obsHigh = [pi32, 5, 5, 5, pi32, 5, pi32, 5, 5, pi32, 5, pi32, 5, 5, ...new
  * - Terrain: 200 steps of grass with a flat start pad; `hardcore: true` inserts stumps, pits and
  *   stairs. Time limits (registered): 1600 steps, 2000 for BipedalWalkerHardcore-v3.
  *
- * Trajectories are not bit-identical to Gymnasium's: Box2D computes in float32, planck in float64,
- * and the terrain comes from the project's Rng, not NumPy's PCG64 (so seed 0 here is not seed 0
- * there). Box actions are read as float32, like every Box env of the project.
+ * Physics: on the same terrain and actions, observations match Box2D 2.3's C++ (the sources
+ * pybox2d 2.3.10 wraps) to about 1e-4 over the first 60 steps, rewards to 1e-4 (fixture test;
+ * Box2D computes in float32, planck in float64, so trajectories drift apart later as any chaotic
+ * system's do). That needs two corrections to planck 1.4.2, both below: the hull's mass data
+ * (planck's polygon centroid is wrong) and Box2D's order of creating contacts (it decides the leg
+ * contact flags). The terrain comes from the project's Rng, not NumPy's PCG64, so seed 0 here is
+ * not seed 0 there. Box actions are read as float32, like every Box env of the project.
  *
  * `getState()`/`setState()` throw `INVALID_ARGUMENT`: Box2D's internal state (contacts,
  * warm-starting impulses, sleep timers) cannot be captured, so a checkpoint could not resume
@@ -204,6 +300,7 @@ export class BipedalWalkerEnv implements Env<Float32Array, Float32Array | number
     // pybox2d's b2World() default gravity; Gymnasium keeps one world and destroys the bodies, a new
     // world per episode is the same thing
     const world = new World({ gravity: new Vec2(0, -10) });
+    sortNewPairsAsBox2D(world);
     this.world = world;
     this.gameOver = false;
     this.prevShaping = null;
@@ -218,13 +315,16 @@ export class BipedalWalkerEnv implements Env<Float32Array, Float32Array | number
     const initX = (terrainStep * terrainStartpad) / 2;
     const initY = terrainHeight + 2 * legH;
     const hull = world.createDynamicBody({ position: new Vec2(initX, initY) });
-    hull.createFixture(new Polygon(hullPoly.map(([x, y]) => new Vec2(x / scale, y / scale))), {
+    const hullShape = new Polygon(hullPoly.map(([x, y]) => new Vec2(x / scale, y / scale)));
+    hull.createFixture(hullShape, {
       density: 5.0,
       friction: 0.1,
       filterCategoryBits: 0x0020,
       filterMaskBits: 0x001, // collide only with the ground
       restitution: 0.0,
     });
+    // the shape's vertices: Box2D's (and planck's) convex hull puts them in counter-clockwise order
+    hull.setMassData(polygonMassData(hullShape.m_vertices, 5.0));
     hull.applyForceToCenter(new Vec2(this.rng.uniform(-initialRandom, initialRandom), 0), true);
     this.hull = hull;
 
