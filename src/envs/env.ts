@@ -68,8 +68,8 @@ export interface StepResult<Obs = unknown> {
  * `Float32Array | number[]`.
  *
  * Every built-in env and wrapper also implements `getState()`/`setState()` (JSON-serialisable) so a
- * training run can be checkpointed and resumed bit-exactly; LunarLander cannot capture Box2D's
- * internal state and throws `INVALID_ARGUMENT` there.
+ * training run can be checkpointed and resumed bit-exactly; the Box2D envs (LunarLander,
+ * BipedalWalker) cannot capture Box2D's internal state and throw `INVALID_ARGUMENT` there.
  */
 export interface Env<Obs = unknown, Act = unknown> {
   readonly observationSpace: Space;

@@ -230,6 +230,12 @@ describe("BipedalWalker-v3", () => {
       () => env.getState!(),
       (e: Error & { code: string }) => e.code === "INVALID_ARGUMENT" && /not supported/.test(e.message),
     );
+    // a vector of them says the same, which checkpointing reads as "resume from a fresh reset"
+    const vector = make("BipedalWalker-v3", { numEnvs: 2 });
+    vector.reset({ seed: 0 });
+    vector.step(new Float32Array(8));
+    assert.throws(() => vector.getState(), { code: "INVALID_ARGUMENT" });
+    vector.close();
     assert.throws(() => new BipedalWalkerEnv({ hardcore: "yes" as unknown as boolean }), {
       code: "INVALID_OPTION",
     });

@@ -30,7 +30,7 @@ export interface SyncVectorState {
 /**
  * Steps N single envs one after another in this thread (Gymnasium's `SyncVectorEnv`), with the
  * batched typed-array interface of {@link VectorEnv}. Use it for envs without a batched kernel
- * (LunarLander, your own envs); `make(id, { numEnvs })` picks it for them.
+ * (LunarLander, BipedalWalker, your own envs); `make(id, { numEnvs })` picks it for them.
  *
  * Infos are merged the Gymnasium way: `infos[key][i]` is env i's value and `infos["_" + key][i]`
  * says whether env i reported it. In same-step mode `infos.finalInfo[i]` is the info of the step
