@@ -109,10 +109,11 @@ const obsHigh = [pi32, 5, 5, 5, pi32, 5, pi32, 5, 5, pi32, 5, pi32, 5, 5, ...new
 /**
  * Mass, centroid and rotational inertia about the body origin of a convex polygon of `density`, as
  * Box2D 2.3's `b2PolygonShape::ComputeMass` computes them (triangles fanned from the vertices'
- * mean; `vertices` counter-clockwise). planck 1.4.2 computes the same sums but its `addVec2` helper writes `v.x + w.y` into the
- * centroid's y, which puts the walker's hull centroid 8.8 cm too low (y -0.093 instead of -0.006)
- * and its inertia 2.4% too high: a more bottom-heavy walker on which Gymnasium's heuristic gait
- * speeds up and falls. Boxes centred on their origin (the legs) are not affected.
+ * mean; `vertices` counter-clockwise). planck 1.4.2 computes the same sums, but its `addVec2`
+ * helper writes `v.x + w.y` into the centroid's y: the hull's centroid comes out 8.8 cm too low
+ * (y -0.093 instead of Box2D's -0.006) and its inertia 2.4% too high (2.049 instead of 2.002). On
+ * that bottom-heavy hull Gymnasium's heuristic speeds up and falls after about 200 steps on every
+ * seed. Boxes centred on their origin (the legs) come out right.
  */
 function polygonMassData(vertices: Vec2[], density: number): { mass: number; center: Vec2; I: number } {
   let sx = 0;
@@ -165,13 +166,25 @@ interface PlanckBroadPhase {
  * duplicates and then creates the contacts; planck 1.4 creates each contact as its tree query finds
  * it. The order matters here: contacts are prepended to the world's list, the list is walked in
  * that order each step, and Gymnasium's leg contact flags are "last begin/end event wins". With
- * planck's order a foot resting across two terrain edges keeps reading 1 where Box2D reads 0, and
- * Gymnasium's heuristic then pushes off too early and falls after ~200 steps (measured against
- * Box2D 2.3's C++ on the same terrain). Proxy ids rise with creation order in planck as they do in a
- * fresh Box2D world, so sorting by them reproduces Box2D's order.
+ * planck's order a foot resting across two terrain edges can read 1 where Box2D reads 0: against
+ * Box2D 2.3's C++ on the same terrain and random torques, the flags differ within 55 steps without
+ * this and agree for the 60 recorded steps with it. Proxy ids rise with creation order in planck,
+ * as they do in a fresh Box2D world, so sorting by them gives Box2D's order.
  */
 function sortNewPairsAsBox2D(world: World): void {
-  const broadPhase = (world as unknown as { m_broadPhase: PlanckBroadPhase }).m_broadPhase;
+  const broadPhase = (world as unknown as { m_broadPhase?: PlanckBroadPhase }).m_broadPhase;
+  if (
+    broadPhase === undefined ||
+    !Array.isArray(broadPhase.m_moveBuffer) ||
+    typeof broadPhase.m_tree?.query !== "function" ||
+    typeof broadPhase.updatePairs !== "function"
+  ) {
+    // a planck upgrade changed its internals: fail loudly rather than drift from Box2D silently
+    throw new ProximalError(
+      "INTERNAL",
+      "BipedalWalker: planck's broad-phase internals (m_broadPhase.m_moveBuffer, m_tree, updatePairs) changed; update sortNewPairsAsBox2D in src/envs/box2d/bipedalWalker.ts for this planck version.",
+    );
+  }
   const pairs: number[] = [];
   broadPhase.updatePairs = function (addPair) {
     pairs.length = 0;
@@ -217,13 +230,15 @@ function sortNewPairsAsBox2D(world: World): void {
  * - Terrain: 200 steps of grass with a flat start pad; `hardcore: true` inserts stumps, pits and
  *   stairs. Time limits (registered): 1600 steps, 2000 for BipedalWalkerHardcore-v3.
  *
- * Physics: on the same terrain and actions, observations match Box2D 2.3's C++ (the sources
- * pybox2d 2.3.10 wraps) to about 1e-4 over the first 60 steps, rewards to 1e-4 (fixture test;
- * Box2D computes in float32, planck in float64, so trajectories drift apart later as any chaotic
- * system's do). That needs two corrections to planck 1.4.2, both below: the hull's mass data
- * (planck's polygon centroid is wrong) and Box2D's order of creating contacts (it decides the leg
- * contact flags). The terrain comes from the project's Rng, not NumPy's PCG64, so seed 0 here is
- * not seed 0 there. Box actions are read as float32, like every Box env of the project.
+ * Physics: on the same terrain and actions, observations and rewards match Box2D 2.3's C++ (the
+ * sources pybox2d 2.3.10 wraps) within 6e-5 over the first 40 steps (fixture test; Box2D computes
+ * in float32, planck in float64, so trajectories part ways later, as any chaotic system's do).
+ * That takes two corrections to planck 1.4.2, both below: the hull's mass data (planck's polygon
+ * centroid is wrong) and Box2D's order of creating contacts (it decides the leg contact flags).
+ * Gymnasium's heuristic controller ({@link BipedalWalkerHeuristics}) then walks about as long as
+ * on Box2D: 316-1350 steps before it falls on seeds 0-9 here, 314 steps to the full 1600 there. The terrain comes from the
+ * project's Rng, not NumPy's PCG64, so seed 0 here is not seed 0 there. Box actions are read as
+ * float32, like every Box env of the project.
  *
  * `getState()`/`setState()` throw `INVALID_ARGUMENT`: Box2D's internal state (contacts,
  * warm-starting impulses, sleep timers) cannot be captured, so a checkpoint could not resume
