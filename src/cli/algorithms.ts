@@ -56,7 +56,11 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     module: "../rl/reinforce.js",
     summary: "REINFORCE (Monte-Carlo policy gradient)",
   },
-  actorCritic: { className: "ActorCritic", module: "../rl/actorCritic.js", summary: "one-step actor-critic" },
+  actorCritic: {
+    className: "ActorCritic",
+    module: "../rl/actorCritic.js",
+    summary: "Q-critic actor-critic (SARSA critic; n-step, target net, expected-Q baseline switches)",
+  },
   dqn: {
     className: "DQN",
     module: "../rl/dqn.js",

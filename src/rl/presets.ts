@@ -131,6 +131,16 @@ const optionNames: Record<string, readonly string[]> = {
     "klTarget",
   ],
   A2C: [...ON_POLICY_OPTION_NAMES, "useRmsProp", "rmsPropAlpha", "rmsPropEps", "rmsPropTfLike"],
+  // ActorCriticOptions: the on-policy names but gaeLambda and normalizeAdvantage, plus its switches
+  ACTORCRITIC: [
+    ...ON_POLICY_OPTION_NAMES.filter((name) => name !== "gaeLambda" && name !== "normalizeAdvantage"),
+    "baseline",
+    "sarsaSteps",
+    "targetUpdateInterval",
+    "tau",
+    "criticLearningRate",
+    "criticUpdates",
+  ],
   DQN: DQN_FAMILY_OPTION_NAMES,
   RAINBOW: DQN_FAMILY_OPTION_NAMES,
   QLEARNING: TABULAR_OPTION_NAMES,
@@ -144,7 +154,7 @@ const ENTRY_KEYS = ["source", "options", "notes"] as const;
 const POLICY_KEYS = ["netArch", "activation", "shareTrunk", "orthoInit", "logStdInit"] as const;
 const NORMALIZE_KEYS = ["observation", "reward", "clipObservation", "clipReward"] as const;
 /** Options that accept a schedule (RL Zoo `lin_X` strings are converted for these). */
-const SCHEDULE_KEYS = new Set(["learningRate", "clipRange", "clipRangeVf"]);
+const SCHEDULE_KEYS = new Set(["learningRate", "clipRange", "clipRangeVf", "criticLearningRate"]);
 /** Options that must be positive integers. */
 const INTEGER_KEYS = new Set([
   "numEnvs",
@@ -158,6 +168,8 @@ const INTEGER_KEYS = new Set([
   "trainFreq",
   "targetUpdateInterval",
   "nStep",
+  "sarsaSteps",
+  "criticUpdates",
 ]);
 
 /**
