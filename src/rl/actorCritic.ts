@@ -53,6 +53,11 @@ import { resolveSchedule } from "./common/scheduleSpec.js";
  */
 export interface ActorCriticOptions extends Omit<OnPolicyOptions, "gaeLambda" | "normalizeAdvantage"> {
   /**
+   * Entropy bonus coefficient. Not A2C's 0: without a baseline the Q-weighted actor's entropy
+   * collapses (see the class doc). @defaultValue 0.01
+   */
+  entCoef?: number;
+  /**
    * What the actor's Q weight is measured against. `"none"`: `-log π(A|S) · Q(S, A)` (Konda &
    * Tsitsiklis 2000). `"expectedQ"`: `-log π(A|S) · (Q(S, A) - V(S))` with `V(S) = Σ_a π(a|S) Q(S, a)`,
    * a baseline that does not depend on the action taken, so the gradient's expectation is unchanged
