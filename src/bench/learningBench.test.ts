@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
 import type { Preset } from "../rl/presets.js";
-import { resolveBenchConfig } from "./learningBench.js";
+import { loadPreset } from "../rl/presets.js";
+import { learnOnce, RUNS, resolveBenchConfig, selectRuns } from "./learningBench.js";
 
 const malformed = () =>
   Promise.reject(new ProximalError("MALFORMED_FILE", "rlzoo is not valid YAML: bad indentation"));
@@ -61,5 +62,67 @@ describe("resolveBenchConfig()", () => {
       resolveBenchConfig({ algo: "PPO", env: "Acrobot-v1", steps: 1, preset: "fast" }),
       (error: unknown) => error instanceof ProximalError && error.code === "UNKNOWN_ENV",
     );
+  });
+});
+
+describe("value-based rows (DQN, Rainbow)", () => {
+  const VALUE_BASED = [
+    "DQN:CartPole-v1",
+    "DQN:MountainCar-v0",
+    "DQN:LunarLander-v3",
+    "DQN:Acrobot-v1",
+    "Rainbow:CartPole-v1",
+  ];
+
+  test("DQN runs RL Zoo's config for the Zoo's budget on each env; Rainbow its hessel preset", async () => {
+    for (const name of VALUE_BASED) {
+      const [spec] = selectRuns([name]);
+      assert.equal(`${spec.algo}:${spec.env}`, name);
+      const resolved = await resolveBenchConfig(spec);
+      if (spec.algo === "DQN") {
+        assert.equal(resolved.config, "rlzoo");
+        const preset = await loadPreset("rlzoo", spec.env, "DQN");
+        assert.equal(spec.steps, preset.totalTimesteps, `${name}: the Zoo's n_timesteps`);
+      } else {
+        assert.equal(resolved.config, "hessel");
+        assert.equal(resolved.options.distributional !== undefined, true);
+        // the issue compares Rainbow with DQN at the same budget
+        assert.equal(spec.steps, selectRuns(["DQN:CartPole-v1"])[0].steps);
+      }
+    }
+  });
+
+  test("PROXIMAL_BENCH_ONLY selects by algorithm (any case) or ALGO:env, and rejects a typo", () => {
+    const names = (only: string[]) => selectRuns(only).map((r) => `${r.algo}:${r.env}`);
+    assert.deepEqual(names(["DQN"]), VALUE_BASED.slice(0, 4));
+    assert.deepEqual(names(["rainbow"]), ["Rainbow:CartPole-v1"]);
+    assert.deepEqual(names(["DQN:CartPole-v1", "PPO:CartPole-v1"]), ["PPO:CartPole-v1", "DQN:CartPole-v1"]);
+    assert.equal(names([]).length, RUNS.length);
+    assert.throws(
+      () => selectRuns(["DQN:CartPole-v0"]),
+      (error: unknown) =>
+        error instanceof ProximalError &&
+        error.code === "UNKNOWN_NAME" &&
+        /DQN:CartPole-v1/.test(error.message),
+    );
+  });
+
+  test("a DQN row trains and evaluates through learnOnce, with the PPO rows' fields", async () => {
+    // 1200 steps of the rlzoo preset: 200 steps after learningStarts, so one phase of gradient steps
+    const result = await learnOnce({ algo: "DQN", env: "CartPole-v1", steps: 1200 }, 0, 1200, 2);
+    assert.equal(result.status, "ok", result.error);
+    assert.deepEqual(Object.keys(result).sort(), [
+      "algo",
+      "config",
+      "env",
+      "meanReturn",
+      "seed",
+      "status",
+      "steps",
+      "trainReturn",
+      "wallSeconds",
+    ]);
+    assert.equal(result.config, "rlzoo");
+    assert.ok(result.meanReturn !== null && result.meanReturn > 0);
   });
 });

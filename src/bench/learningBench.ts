@@ -4,8 +4,9 @@ import { VectorNormalizeObservation } from "../envs/vector/vectorNormalizeObserv
 import { VectorNormalizeReward } from "../envs/vector/vectorNormalizeReward.js";
 import { VectorRecordEpisodeStatistics } from "../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../errors.js";
+import type { Predictor } from "../rl/common/evaluation.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
-import type { OnPolicyAlgorithm, UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
+import type { LearnOptions, UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
 import type { NormalizeSpec, Preset } from "../rl/presets.js";
 import { listPresets, loadPresetFile } from "../rl/presets.js";
 import type { BenchOptions } from "./suites.js";
@@ -20,8 +21,14 @@ export interface RunSpec {
   preset?: string;
 }
 
-/** The runs of `proximal bench learning`, 3 seeds each. */
-const RUNS: RunSpec[] = [
+/**
+ * The runs of `proximal bench learning`, 3 seeds each: the policy-gradient issue's, then the
+ * value-based issue's (issue 12, "Learning"): DQN with RL Zoo's config and budget on each env the
+ * Zoo tunes it for (`presets/dqn/rlzoo.yaml`'s `totalTimesteps`), and Rainbow (`presets/rainbow/
+ * hessel.yaml`, which has a CartPole-v1 entry only) on CartPole-v1 at DQN's 50k budget, since the
+ * issue compares Rainbow with DQN "at the same budget" (the preset's own 20k is its quick budget).
+ */
+export const RUNS: RunSpec[] = [
   { algo: "PPO", env: "CartPole-v1", steps: 100_000 },
   { algo: "PPO", env: "Acrobot-v1", steps: 200_000 },
   { algo: "PPO", env: "Pendulum-v1", steps: 200_000 },
@@ -32,6 +39,12 @@ const RUNS: RunSpec[] = [
   { algo: "A3C", env: "CartPole-v1", steps: 500_000 },
   // the Q-critic actor-critic's target (issue #12): >= 475 within 300k with its tuned preset
   { algo: "ActorCritic", env: "CartPole-v1", steps: 300_000, preset: "tuned" },
+  { algo: "DQN", env: "CartPole-v1", steps: 50_000 },
+  { algo: "DQN", env: "MountainCar-v0", steps: 120_000 },
+  { algo: "DQN", env: "LunarLander-v3", steps: 100_000 },
+  { algo: "DQN", env: "Acrobot-v1", steps: 100_000 },
+  { algo: "Rainbow", env: "CartPole-v1", steps: 50_000, preset: "hessel" },
+  { algo: "Rainbow", env: "LunarLander-v3", steps: 100_000, preset: "hessel" },
 ];
 
 /** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`). */
@@ -60,8 +73,17 @@ export interface LearningRun {
   error?: string;
 }
 
-/** Constructor of an on-policy algorithm as the algorithm files export it. */
-type AlgorithmClass = new (env: VectorEnv | string, options: Record<string, unknown>) => OnPolicyAlgorithm;
+/**
+ * What the bench needs of a model, on-policy (PPO, A2C, ...) and off-policy (DQN, Rainbow) alike:
+ * train with `learn`, act with `predict`, close its env.
+ */
+export interface BenchModel extends Predictor {
+  readonly env: VectorEnv;
+  learn(options: LearnOptions): Promise<unknown>;
+}
+
+/** Constructor of an algorithm as the algorithm files export it. */
+type AlgorithmClass = new (env: VectorEnv | string, options: Record<string, unknown>) => BenchModel;
 
 /**
  * The algorithm class by name, imported lazily from `src/rl/<name>.ts` so that algorithms still
@@ -104,7 +126,7 @@ export function presetEnv(
 
 /** Deterministic evaluation on fresh envs, with frozen observation statistics when training used them. */
 export async function evaluateRun(
-  model: OnPolicyAlgorithm,
+  model: Predictor,
   envId: string,
   seed: number,
   episodes: number,
@@ -183,7 +205,7 @@ export async function learnOnce(
   seed: number,
   steps: number,
   evalEpisodes: number,
-  onUpdate?: (stats: UpdateStats, model: OnPolicyAlgorithm) => void,
+  onUpdate?: (stats: UpdateStats, model: BenchModel) => void,
 ): Promise<LearningRun> {
   const base = { algo: spec.algo, env: spec.env, seed, steps };
   const Algorithm = await findAlgorithm(spec.algo);
@@ -244,12 +266,36 @@ export async function learnOnce(
 }
 
 /**
- * `proximal bench learning`: train each algorithm of the policy-gradient issue on its env for the
- * issue's step budget with 3 seeds, and report the mean return of 20 deterministic evaluation
- * episodes. Each algorithm uses its `rlzoo` preset (with its normalisation) when it has one for the
- * env, else its defaults, and the `config` column says which; a preset that exists but does not
+ * The runs a `PROXIMAL_BENCH_ONLY` filter selects: every run for an empty filter, else those whose
+ * algorithm (any case: `Rainbow`, `RAINBOW`) or `ALGO:env` (env id exact, e.g. `DQN:CartPole-v1`)
+ * appears in it, in the order of {@link RUNS}.
+ * @throws ProximalError `UNKNOWN_NAME` for an entry that selects no run (a typo would otherwise run
+ *   nothing, or everything else, without a word).
+ */
+export function selectRuns(only: string[], runs: RunSpec[] = RUNS): RunSpec[] {
+  const matches = (o: string, r: RunSpec): boolean => {
+    const [algo, env] = o.split(":");
+    return algo.toUpperCase() === r.algo.toUpperCase() && (env === undefined || env === r.env);
+  };
+  for (const o of only) {
+    if (!runs.some((r) => matches(o, r))) {
+      throw new ProximalError(
+        "UNKNOWN_NAME",
+        `PROXIMAL_BENCH_ONLY entry "${o}" selects no run of \`bench learning\`. Use an algorithm or ALGO:env from: ${runs.map((r) => `${r.algo}:${r.env}`).join(", ")}.`,
+      );
+    }
+  }
+  return runs.filter((r) => only.length === 0 || only.some((o) => matches(o, r)));
+}
+
+/**
+ * `proximal bench learning`: train each algorithm of the policy-gradient issue and of the value-based
+ * issue (DQN, Rainbow; see {@link RUNS}) on its env for the issue's step budget with 3 seeds, and report the mean return of 20 deterministic evaluation
+ * episodes. Each run uses the preset its row names (Rainbow: `hessel`), else its algorithm's `rlzoo`
+ * preset (with its normalisation) when it has one for the env, else its defaults, and the `config` column says which; a preset that exists but does not
  * load stops the bench before the first run (see {@link resolveBenchConfig}). Algorithms not
- * present yet are listed as "not available". `PROXIMAL_BENCH_ONLY=PPO` (or `PPO:CartPole-v1,A2C`) limits the runs;
+ * present yet are listed as "not available". `PROXIMAL_BENCH_ONLY=PPO` (or `PPO:CartPole-v1,A2C`,
+ * `DQN:LunarLander-v3`, `Rainbow`; algorithm names in any case) limits the runs;
  * `PROXIMAL_BENCH_SEEDS=0,1` picks seeds. `--quick`: one seed, a tenth of the steps, 5 episodes.
  */
 export async function run(options: BenchOptions): Promise<void> {
@@ -262,11 +308,7 @@ export async function run(options: BenchOptions): Promise<void> {
     : options.quick
       ? [0]
       : SEEDS;
-  const selected = RUNS.filter(
-    (r) =>
-      only.length === 0 ||
-      only.some((o) => o.toUpperCase() === r.algo.toUpperCase() || o === `${r.algo}:${r.env}`),
-  );
+  const selected = selectRuns(only);
   // every preset is read before the first run, so a broken one fails at once, not hours in
   for (const spec of selected) {
     if ((await findAlgorithm(spec.algo)) !== null) await resolveBenchConfig(spec);

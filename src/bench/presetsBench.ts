@@ -6,7 +6,7 @@ import type { BenchOptions } from "./suites.js";
 import { printTable } from "./suites.js";
 
 /** Algorithms whose presets (presets/<algo>/*.yaml) are RL presets that `learnOnce` can train. */
-const ALGORITHMS = ["PPO", "A2C", "ActorCritic"];
+const ALGORITHMS = ["PPO", "A2C", "ActorCritic", "DQN"];
 
 /**
  * Seeds a tuned preset is checked on: none of them was used to tune a preset (tuning uses seeds 0-2;

@@ -21,8 +21,10 @@
  * `tdTargets`/`huberLoss` (`common/deepQLosses.ts`) and `categoricalProjection`/
  * `categoricalCrossEntropy` (`distributions/categoricalReturns.ts`).
  *
- * Action masks (`info.actionMask`) restrict both the greedy and the random choices; the bootstrap
- * `max_a'` ranges over all actions, since the buffer does not store the next state's mask.
+ * Action masks (`info.actionMask`, e.g. Taxi-v4's) restrict both the greedy and the random choices,
+ * and the replay buffer stores each transition's next-state mask, so the bootstrap `max_a'` (Double's
+ * argmax, C51's greedy next action) ranges over the next state's allowed actions only (see
+ * `tdTargets`; Huang & Ontañón 2020, arXiv:2006.14171). Envs without masks are unaffected.
  */
 
 import type { DeepQOptions } from "./common/deepQAlgorithm.js";

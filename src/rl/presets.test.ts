@@ -3,8 +3,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { tunedEntries } from "../bench/presetsBench.js";
 import { registry } from "../envs/registry.js";
 import { A2C } from "./a2c.js";
+import { DQN } from "./dqn.js";
 import { PPO } from "./ppo.js";
 import { listPresets, loadPreset, loadPresetFile, parsePresetText, parseScheduleValue } from "./presets.js";
 
@@ -63,6 +65,23 @@ describe("loadPreset()", () => {
         model.env.close();
       }
     }
+  });
+
+  test("every DQN preset entry builds a DQN; fast CartPole-v1 is ours and `bench presets` checks it", async () => {
+    assert.deepEqual(await listPresets("DQN"), ["fast", "rlzoo"]);
+    for (const name of ["fast", "rlzoo"]) {
+      for (const [envId, preset] of Object.entries(await loadPresetFile(name, "DQN"))) {
+        assert.ok(registry.has(envId), `${name}: ${envId} is not a registered env`);
+        if (envId.startsWith("LunarLander")) continue;
+        const model = new DQN(envId, preset.options);
+        model.env.close();
+      }
+    }
+    const fast = await loadPreset("fast", "CartPole-v1", "DQN");
+    assert.ok(fast.source?.startsWith("proximal"));
+    assert.deepEqual(fast.options.distributional, { atoms: 51, vMin: 0, vMax: 100 });
+    const entries = await tunedEntries();
+    assert.ok(entries.some((e) => e.algo === "DQN" && e.preset === "fast" && e.env === "CartPole-v1"));
   });
 
   test("an algorithm without a presets/<algorithm>/ folder has no presets", async () => {

@@ -57,3 +57,51 @@ function writeMask(
   }
   for (let a = 0; a < n; a++) out[offset + a] = mask[a] ? 1 : 0;
 }
+
+/**
+ * The masks of the states a vector step's transitions led to, for replay ({@link ReplayBuffer}'s
+ * `nextActionMasks`): `masks [numEnvs * n]` and `present[i]` = 1 where env i reported one. For an
+ * env whose episode ended in a same-step autoreset (`sameStep`), `infos.actionMask[i]` is the mask
+ * of the new episode's first state; the final state's mask is in `infos.finalInfo[i].actionMask`,
+ * as its observation is in `finalObservations`. Otherwise `infos.actionMask[i]` belongs to the
+ * observation the step returned, which is the transition's next state. Rows without a mask are all
+ * ones. Null when no env reported a mask.
+ */
+export function transitionActionMasks(
+  infos: VectorInfos,
+  dones: Uint8Array,
+  sameStep: boolean,
+  n: number,
+): { masks: Uint8Array; present: Uint8Array } | null {
+  const numEnvs = dones.length;
+  const masks = new Uint8Array(numEnvs * n).fill(1);
+  const present = new Uint8Array(numEnvs);
+  const reported = (key: string, i: number): boolean => {
+    const flags = infos[`_${key}`] as Uint8Array | undefined;
+    return flags === undefined || flags[i] !== 0;
+  };
+  let any = false;
+  for (let i = 0; i < numEnvs; i++) {
+    let mask: ArrayLike<number | boolean> | undefined;
+    if (sameStep && dones[i] !== 0) {
+      const finalInfo = (infos.finalInfo as (Info | undefined)[] | undefined)?.[i];
+      if (finalInfo !== undefined && reported("finalInfo", i)) {
+        mask = finalInfo.actionMask as ArrayLike<number | boolean> | undefined;
+      }
+    } else {
+      const perEnv = infos.actionMask as (ArrayLike<number | boolean> | undefined)[] | undefined;
+      if (perEnv !== undefined && reported("actionMask", i)) mask = perEnv[i];
+    }
+    if (mask === undefined) continue;
+    writeMask(
+      mask,
+      masks,
+      i * n,
+      n,
+      sameStep && dones[i] !== 0 ? `infos.finalInfo[${i}].actionMask` : `infos.actionMask[${i}]`,
+    );
+    present[i] = 1;
+    any = true;
+  }
+  return any ? { masks, present } : null;
+}

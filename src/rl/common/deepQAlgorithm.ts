@@ -1,4 +1,4 @@
-import { categoricalCrossEntropy, categoricalProjection } from "../../distributions/categoricalReturns.js";
+import { categoricalCrossEntropy } from "../../distributions/categoricalReturns.js";
 import { ProximalError } from "../../errors.js";
 import { Adam } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
@@ -6,13 +6,13 @@ import type { Schedule } from "../../optim/schedules.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
-import { huberLoss, tdTargets } from "./deepQLosses.js";
+import { categoricalTargets, huberLoss, tdTargets } from "./deepQLosses.js";
 import type { OffPolicyDefaults, OffPolicyOptions } from "./offPolicyAlgorithm.js";
 import { OffPolicyAlgorithm, randomAllowed } from "./offPolicyAlgorithm.js";
 import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
 import { checkRange } from "./onPolicyAlgorithm.js";
 import type { QPolicyOptions } from "./qPolicy.js";
-import { greedyActions, QPolicy } from "./qPolicy.js";
+import { QPolicy } from "./qPolicy.js";
 
 /**
  * The categorical return distribution of C51 (Bellemare et al. 2017, arXiv:1707.06887): `atoms`
@@ -294,6 +294,8 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
       steps: batch.steps,
       nextQTarget,
       nextQOnline,
+      // the next states' masks when the env reports them: max/argmax over allowed actions only
+      nextMasks: batch.nextActionMasks ?? null,
       nActions: policy.nActions,
       gamma: this.gamma,
     });
@@ -315,7 +317,10 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
    * C51's cross-entropy of the projected target (Bellemare et al. 2017, Algorithm 1): the bootstrap
    * action maximises the mean of the target network's distribution, or (Double) of the online
    * network's, whose target-network distribution is then used (Hessel et al. 2018); priorities are
-   * the per-sample loss (Hessel et al. 2018, §"Prioritized replay").
+   * the per-sample loss (Hessel et al. 2018, §"Prioritized replay"). With stored next-state masks,
+   * that action is the best *allowed* one, `a* = argmax_{a ∈ A(s')} Σ_j z_j p_j(s', a)`, for the
+   * same reason as in {@link tdTargets}: a forbidden action's distribution is never trained and must
+   * not be bootstrapped from.
    */
   private distributionalLoss(batch: ReturnType<OffPolicyAlgorithm["sampleReplay"]>): StepLoss {
     const policy = this.policy;
@@ -324,32 +329,16 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
     const b = batch.size;
     const nextObs = policy.observationTensor(batch.nextObservations, b);
     const nextProbsAll = noGrad(() => ops.softmax(policy.qNetTarget.forwardLogits(nextObs), -1).values); // [B, A, N]
-    let chooser: Float32Array;
-    if (this.double) chooser = policy.qValues(batch.nextObservations, b);
-    else {
-      const z = policy.qNetTarget.support!;
-      chooser = new Float32Array(b * a);
-      for (let r = 0; r < b * a; r++) {
-        let q = 0;
-        for (let j = 0; j < atoms; j++) q += z[j] * nextProbsAll[r * atoms + j];
-        chooser[r] = q;
-      }
-    }
-    const best = greedyActions(chooser, b, a);
-    const nextProbs = new Float32Array(b * atoms);
-    for (let i = 0; i < b; i++) {
-      nextProbs.set(
-        nextProbsAll.subarray((i * a + best[i]) * atoms, (i * a + best[i] + 1) * atoms),
-        i * atoms,
-      );
-    }
-    const target = categoricalProjection({
-      nextProbs,
+    const target = categoricalTargets({
+      nextProbs: nextProbsAll,
+      nextQOnline: this.double ? policy.qValues(batch.nextObservations, b) : null,
+      nextMasks: batch.nextActionMasks ?? null,
+      support: policy.qNetTarget.support!,
       rewards: batch.rewards,
       dones: batch.dones,
       steps: batch.steps,
+      nActions: a,
       gamma: this.gamma,
-      atoms,
       vMin,
       vMax,
     });

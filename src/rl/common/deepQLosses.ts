@@ -3,9 +3,11 @@
  * (`DQN`, and `Rainbow` without its distributional head). The distributional (C51) target
  * and loss are in `distributions/categoricalReturns.ts`.
  */
+import { categoricalProjection } from "../../distributions/categoricalReturns.js";
 import { ProximalError } from "../../errors.js";
 import * as ops from "../../tensor/ops.js";
 import type { Tensor } from "../../tensor/tensor.js";
+import { greedyActions } from "./qPolicy.js";
 
 /** Inputs of {@link tdTargets}: flat arrays of one minibatch of B transitions and A actions. */
 export interface TdTargetInputs {
@@ -19,6 +21,11 @@ export interface TdTargetInputs {
   nextQTarget: ArrayLike<number>;
   /** Online-network values `Q(s', ·)` for Double DQN's action choice, [B * A]; omitted for plain DQN. */
   nextQOnline?: ArrayLike<number> | null;
+  /**
+   * Action masks of the next states, [B * A], 1 = allowed (see {@link tdTargets}); omitted or null:
+   * every action is allowed. Rows with `dones` 1 are not read.
+   */
+  nextMasks?: ArrayLike<number> | null;
   /** A, the number of actions. */
   nActions: number;
   gamma: number;
@@ -31,13 +38,25 @@ export interface TdTargetInputs {
  *   `y = r + γ^k (1 − done) Q_target(s', argmax_a Q(s', a))`.
  * k is the number of rewards summed into r (n-step returns; Sutton & Barto 2018, §7.1).
  *
+ * With `nextMasks` (an env that reports which actions are allowed, e.g. Taxi-v4's `action_mask`),
+ * the max and the argmax range over the next state's allowed actions A(s') only:
+ * `y = r + γ^k (1 − done) max_{a ∈ A(s')} Q_target(s', a)` (Double: `argmax_{a ∈ A(s')} Q(s', a)`).
+ * Why: the agent can never take a forbidden action in s', so its value is not part of the value of
+ * s' under the greedy policy; a forbidden action is never trained (it is never taken, so never the
+ * `a` of a stored transition), so its Q-value stays at whatever the network extrapolates, and an
+ * unmasked max picks up that arbitrary (often too high) number and propagates it through every
+ * bootstrap. Huang & Ontañón 2020 ("A Closer Look at Invalid Action Masking in Policy Gradient
+ * Algorithms", arXiv:2006.14171) make the same point for policies: the mask must apply wherever the
+ * policy's action distribution is used, not only when acting. A terminated row bootstraps nothing,
+ * so its mask is not read.
+ *
  * @example
  * // by hand: 1 + 0.9·max(2, 3) = 3.7, and a terminal row gives its reward
  * tdTargets({ rewards: [1, 1], dones: [0, 1], nextQTarget: [2, 3, 2, 3], nActions: 2, gamma: 0.9 });
  * // Float32Array [3.7, 1]
  */
 export function tdTargets(inputs: TdTargetInputs): Float32Array {
-  const { rewards, dones, steps, nextQTarget, nextQOnline, nActions: a, gamma } = inputs;
+  const { rewards, dones, steps, nextQTarget, nextQOnline, nextMasks, nActions: a, gamma } = inputs;
   const batch = rewards.length;
   if (nextQTarget.length !== batch * a || (nextQOnline && nextQOnline.length !== batch * a)) {
     throw new ProximalError(
@@ -45,10 +64,33 @@ export function tdTargets(inputs: TdTargetInputs): Float32Array {
       `tdTargets: next Q-values must hold ${batch} rows of ${a} actions (${batch * a} values), got ${nextQTarget.length}${nextQOnline ? ` and ${nextQOnline.length}` : ""}.`,
     );
   }
+  if (nextMasks && nextMasks.length !== batch * a) {
+    throw new ProximalError(
+      "SHAPE_MISMATCH",
+      `tdTargets: nextMasks must hold ${batch} rows of ${a} actions (${batch * a} values), got ${nextMasks.length}.`,
+    );
+  }
   const out = new Float32Array(batch);
   for (let i = 0; i < batch; i++) {
     let next: number;
-    if (nextQOnline) {
+    if (nextMasks) {
+      // masked: max (or Double's argmax) over the allowed actions of s' only; -1 = none allowed
+      const chooser = nextQOnline ?? nextQTarget;
+      let best = -1;
+      for (let j = 0; j < a; j++) {
+        if (nextMasks[i * a + j] === 0) continue;
+        if (best === -1 || chooser[i * a + j] > chooser[i * a + best]) best = j;
+      }
+      if (best === -1) {
+        if (dones[i] === 0) {
+          throw new ProximalError(
+            "INVALID_ARGUMENT",
+            `tdTargets: the next state of row ${i} allows no action and is not terminal, so there is nothing to bootstrap from. Every non-terminal state needs at least one allowed action in its mask.`,
+          );
+        }
+        next = 0; // terminal: nothing is bootstrapped
+      } else next = nextQTarget[i * a + best];
+    } else if (nextQOnline) {
       // Double DQN: choose with the online network, evaluate with the target network
       let best = 0;
       for (let j = 1; j < a; j++) if (nextQOnline[i * a + j] > nextQOnline[i * a + best]) best = j;
@@ -61,6 +103,85 @@ export function tdTargets(inputs: TdTargetInputs): Float32Array {
     out[i] = rewards[i] + gamma ** k * (1 - dones[i]) * next;
   }
   return out;
+}
+
+/** Inputs of {@link categoricalTargets}: one minibatch of B transitions, A actions, N atoms. */
+export interface CategoricalTargetInputs {
+  /** Target-network probabilities `p_j(s', a)`, [B * A * N]. */
+  nextProbs: ArrayLike<number>;
+  /** Online-network mean values `Q(s', ·)` for Double's action choice, [B * A]; omitted otherwise. */
+  nextQOnline?: ArrayLike<number> | null;
+  /** Action masks of the next states, [B * A], 1 = allowed; omitted or null: all allowed. */
+  nextMasks?: Uint8Array | null;
+  /** The support z_j, [N]. */
+  support: ArrayLike<number>;
+  rewards: ArrayLike<number>;
+  dones: ArrayLike<number>;
+  steps?: ArrayLike<number>;
+  nActions: number;
+  gamma: number;
+  vMin: number;
+  vMax: number;
+}
+
+/**
+ * C51's target distribution (Bellemare et al. 2017, arXiv:1707.06887, Algorithm 1), [B * N]: the
+ * bootstrap action `a* = argmax_a Σ_j z_j p_j(s', a)` of the target network (Double: of the online
+ * network's means, Hessel et al. 2018), then the projection of `r + γ^k (1 − done) z` weighted by
+ * `p(s', a*)` onto the support ({@link categoricalProjection}). With `nextMasks`, `a*` ranges over the
+ * next state's allowed actions only, for the reason given at {@link tdTargets}; terminated rows
+ * bootstrap nothing, so their masks are not read.
+ */
+export function categoricalTargets(inputs: CategoricalTargetInputs): Float32Array {
+  const { nextProbs: all, nextQOnline, nextMasks, support: z, rewards, dones, nActions: a } = inputs;
+  const b = rewards.length;
+  const atoms = z.length;
+  if (all.length !== b * a * atoms || (nextQOnline && nextQOnline.length !== b * a)) {
+    throw new ProximalError(
+      "SHAPE_MISMATCH",
+      `categoricalTargets: expected ${b * a * atoms} next probabilities (${b} rows, ${a} actions, ${atoms} atoms)${nextQOnline ? ` and ${b * a} online values` : ""}, got ${all.length}${nextQOnline ? ` and ${nextQOnline.length}` : ""}.`,
+    );
+  }
+  let chooser: ArrayLike<number>;
+  if (nextQOnline) chooser = nextQOnline;
+  else {
+    // means of the target network's distributions, rounded to float32 as the network's outputs are
+    const means = new Float32Array(b * a);
+    for (let r = 0; r < b * a; r++) {
+      let q = 0;
+      for (let j = 0; j < atoms; j++) q += z[j] * all[r * atoms + j];
+      means[r] = q;
+    }
+    chooser = means;
+  }
+  let masks: Uint8Array | null = null;
+  if (nextMasks) {
+    if (nextMasks.length !== b * a) {
+      throw new ProximalError(
+        "SHAPE_MISMATCH",
+        `categoricalTargets: nextMasks must hold ${b} rows of ${a} actions (${b * a} values), got ${nextMasks.length}.`,
+      );
+    }
+    // terminated rows allow every action: they bootstrap nothing, and a terminal mask may allow none
+    masks = nextMasks.slice();
+    for (let i = 0; i < b; i++) if (dones[i] !== 0) masks.fill(1, i * a, (i + 1) * a);
+  }
+  const best = greedyActions(chooser, b, a, masks);
+  const nextProbs = new Float32Array(b * atoms);
+  for (let i = 0; i < b; i++) {
+    const from = (i * a + best[i]) * atoms;
+    for (let j = 0; j < atoms; j++) nextProbs[i * atoms + j] = all[from + j];
+  }
+  return categoricalProjection({
+    nextProbs,
+    rewards,
+    dones,
+    steps: inputs.steps,
+    gamma: inputs.gamma,
+    atoms,
+    vMin: inputs.vMin,
+    vMax: inputs.vMax,
+  });
 }
 
 /**

@@ -15,7 +15,7 @@ import { NStepAdder } from "../replay/nStepAdder.js";
 import { betaSchedule, PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import type { ReplaySample, ReplayState, TransitionBatch } from "../replay/replayBuffer.js";
 import { ReplayBuffer } from "../replay/replayBuffer.js";
-import { actionMasksFromInfos } from "./actionMasks.js";
+import { actionMasksFromInfos, transitionActionMasks } from "./actionMasks.js";
 import type { Algorithm } from "./algorithm.js";
 import { EpisodeWindow } from "./episodeWindow.js";
 import type {
@@ -185,6 +185,8 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   private readonly episodeWindow: EpisodeWindow;
   private readonly episodeStatistics: VectorRecordEpisodeStatistics;
   private episodesSeen = 0;
+  /** True once the env reported an action mask for a transition's next state (see transitionMasks). */
+  private masksSeen = false;
 
   protected constructor(env: EnvInput, options: OffPolicyOptions, defaults: OffPolicyDefaults) {
     this.seed = options.seed ?? 0;
@@ -397,6 +399,13 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       // the observation each transition led to: the final one where the episode ended (same-step
       // mode reports it separately; otherwise it is `observations`, and those envs are reset here)
       const transitionNext = (result.finalObservations ?? result.observations).slice(0, n * obsSize);
+      // their masks, read before any reset below replaces the infos
+      const transitionMasks = this.transitionMasks(
+        result.infos,
+        dones,
+        terminated,
+        result.finalObservations !== null,
+      );
       let nextObservations = result.observations;
       let nextMasks = this.actionMasksFrom(result.infos, null);
       if (anyDone) {
@@ -421,6 +430,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
         nextObservations: transitionNext,
         terminated,
         truncated,
+        ...(transitionMasks === null ? {} : { nextActionMasks: transitionMasks }),
       });
       observations = nextObservations.slice(0, n * obsSize);
       this.lastActionMasks = nextMasks;
@@ -431,6 +441,37 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
     }
     this.policy.train();
     return this.numTimesteps - before;
+  }
+
+  /**
+   * The next-state masks to store with one vector step, or null when the env reports none (then
+   * nothing changes for unmasked envs: no mask array is stored or sampled). Once the replay buffer
+   * stores masks, every non-terminal transition needs one: an env that stops reporting masks fails
+   * here instead of having its targets bootstrap over actions that may be forbidden. Terminated
+   * transitions bootstrap nothing, so a missing mask there is stored as all ones.
+   */
+  private transitionMasks(
+    infos: Record<string, unknown>,
+    dones: Uint8Array,
+    terminated: Uint8Array,
+    sameStep: boolean,
+  ): Uint8Array | null {
+    if (!(this.actionSpace instanceof Discrete)) return null;
+    const n = this.actionSpace.n;
+    const found = transitionActionMasks(infos, dones, sameStep, n);
+    // the buffer's masks survive save/load; masksSeen covers steps still waiting in an n-step window
+    const expected = this.masksSeen || this.replayBuffer.maskWidth !== null;
+    if (found === null && !expected) return null;
+    this.masksSeen = true;
+    for (let i = 0; i < dones.length; i++) {
+      if ((found === null || found.present[i] === 0) && terminated[i] === 0) {
+        throw new ProximalError(
+          "INVALID_ARGUMENT",
+          `${this.algorithmName}: env ${i} reported no info.actionMask at timestep ${this.numTimesteps}, but ${found === null ? "earlier steps" : "other envs or earlier steps"} did. The TD target takes its max over the next state's allowed actions, so every non-terminal step needs the mask of the state it reached. Report info.actionMask on every reset and step (e.g. wrap the env in ActionMasking), or on none.`,
+        );
+      }
+    }
+    return found === null ? new Uint8Array(dones.length * n).fill(1) : found.masks;
   }
 
   /** Add one vector step to the buffer, through the n-step adder when there is one. */

@@ -16,7 +16,10 @@ export interface NStepAdderOptions {
   actionDtype?: "int32" | "float32";
 }
 
-/** One step of a vector env: `numEnvs` rows, as in {@link TransitionBatch} but without `steps`. */
+/**
+ * One step of a vector env: `numEnvs` rows, as in {@link TransitionBatch} but without `steps`
+ * (`nextActionMasks`, when present, `[numEnvs, nActions]`).
+ */
 export type VectorStep = Omit<TransitionBatch, "steps">;
 
 /**
@@ -33,6 +36,11 @@ export type VectorStep = Omit<TransitionBatch, "steps">;
  *   discounted by γ^m, exactly the cut-off future GAE credits in `rl/common/gae.ts`.
  * When an episode ends, every transition still waiting in that env's window is emitted at once
  * (with m = n−1, …, 1), so none is lost; with n = 1 the output equals the input.
+ *
+ * Action masks: when the steps carry `nextActionMasks`, each emitted transition carries the mask of
+ * its own `s_{t+m}`, the state the target bootstraps from (`max` over the actions allowed there).
+ * That state is always the `nextObservations` row of the step being added, so the mask is taken
+ * from the same step and no mask needs to wait in the window.
  *
  * Acme's `NStepTransitionAdder` works the same way; Dopamine and SB3 instead sum the rewards at
  * sampling time from a buffer of 1-step transitions. Adding the n-step row at collection time keeps
@@ -122,9 +130,10 @@ export class NStepAdder {
    *   match the options.
    */
   add(step: VectorStep): TransitionBatch {
-    this.checkStep(step);
+    const maskWidth = this.checkStep(step);
     const { numEnvs, nSteps, obsSize, actionWidth } = this;
-    const out = new NStepCollector(numEnvs * nSteps, obsSize, actionWidth, this.actionDtype);
+    const out = new NStepCollector(numEnvs * nSteps, obsSize, actionWidth, this.actionDtype, maskWidth);
+    const masks = step.nextActionMasks;
     for (let e = 0; e < numEnvs; e++) {
       const slot = (this.pendingStart[e] + this.pendingCount[e]) % nSteps;
       const row = e * nSteps + slot;
@@ -134,13 +143,15 @@ export class NStepAdder {
       this.pendingRewards[row] = step.rewards[e];
       this.pendingCount[e]++;
       const nextObservation = step.nextObservations.subarray(e * obsSize, (e + 1) * obsSize);
+      const nextMask = masks === undefined ? null : masks.subarray(e * maskWidth, (e + 1) * maskWidth);
       const terminated = step.terminated[e] ? 1 : 0;
       const truncated = step.truncated[e] ? 1 : 0;
       if (terminated || truncated) {
         // the episode ended: flush the whole window, each with the rewards up to the end
-        while (this.pendingCount[e] > 0) this.emitOldest(e, nextObservation, terminated, truncated, out);
+        while (this.pendingCount[e] > 0)
+          this.emitOldest(e, nextObservation, nextMask, terminated, truncated, out);
       } else if (this.pendingCount[e] === nSteps) {
-        this.emitOldest(e, nextObservation, 0, 0, out);
+        this.emitOldest(e, nextObservation, nextMask, 0, 0, out);
       }
     }
     return out.batch();
@@ -227,6 +238,7 @@ export class NStepAdder {
   private emitOldest(
     e: number,
     nextObservation: Float32Array,
+    nextMask: Uint8Array | null,
     terminated: number,
     truncated: number,
     out: NStepCollector,
@@ -247,6 +259,7 @@ export class NStepAdder {
       this.pendingActions.subarray(row * actionWidth, (row + 1) * actionWidth),
       ret,
       nextObservation,
+      nextMask,
       terminated,
       truncated,
       m,
@@ -256,7 +269,8 @@ export class NStepAdder {
     if (m === 1) this.pendingStart[e] = 0;
   }
 
-  private checkStep(step: VectorStep): void {
+  /** Checks the step's arrays; returns the width of its mask rows (0 without masks). */
+  private checkStep(step: VectorStep): number {
     const { numEnvs, obsSize, actionWidth } = this;
     const expectations: [string, number, number][] = [
       ["observations", step.observations.length, numEnvs * obsSize],
@@ -281,6 +295,15 @@ export class NStepAdder {
         `NStepAdder.add: actions are a ${step.actions.constructor.name} but the adder holds ${this.actionDtype} actions. Match actionDtype to the action space.`,
       );
     }
+    if (step.nextActionMasks === undefined) return 0;
+    const width = step.nextActionMasks.length / numEnvs;
+    if (!Number.isInteger(width) || width < 1) {
+      throw new ProximalError(
+        "SHAPE_MISMATCH",
+        `NStepAdder.add: nextActionMasks has ${step.nextActionMasks.length} elements, not numEnvs (${numEnvs}) rows of nActions. Pass one mask row per env, flattened.`,
+      );
+    }
+    return width;
   }
 }
 
@@ -293,6 +316,8 @@ class NStepCollector {
   private readonly terminated: Uint8Array;
   private readonly truncated: Uint8Array;
   private readonly steps: Int32Array;
+  /** `[maxRows, maskWidth]`, or null when the step carried no masks (maskWidth 0). */
+  private readonly nextActionMasks: Uint8Array | null;
   private count = 0;
 
   constructor(
@@ -300,7 +325,9 @@ class NStepCollector {
     private readonly obsSize: number,
     private readonly actionWidth: number,
     actionDtype: "int32" | "float32",
+    private readonly maskWidth: number,
   ) {
+    this.nextActionMasks = maskWidth === 0 ? null : new Uint8Array(maxRows * maskWidth);
     this.observations = new Float32Array(maxRows * obsSize);
     this.nextObservations = new Float32Array(maxRows * obsSize);
     this.actions =
@@ -318,11 +345,13 @@ class NStepCollector {
     action: Int32Array | Float32Array,
     reward: number,
     nextObservation: Float32Array,
+    nextMask: Uint8Array | null,
     terminated: number,
     truncated: number,
     steps: number,
   ): void {
     const j = this.count++;
+    if (this.nextActionMasks !== null) this.nextActionMasks.set(nextMask!, j * this.maskWidth);
     this.observations.set(observation, j * this.obsSize);
     this.nextObservations.set(nextObservation, j * this.obsSize);
     this.actions.set(action, j * this.actionWidth);
@@ -334,7 +363,7 @@ class NStepCollector {
 
   batch(): TransitionBatch {
     const n = this.count;
-    return {
+    const out: TransitionBatch = {
       observations: this.observations.slice(0, n * this.obsSize),
       actions: this.actions.slice(0, n * this.actionWidth),
       rewards: this.rewards.slice(0, n),
@@ -343,5 +372,8 @@ class NStepCollector {
       truncated: this.truncated.slice(0, n),
       steps: this.steps.slice(0, n),
     };
+    if (this.nextActionMasks !== null)
+      out.nextActionMasks = this.nextActionMasks.slice(0, n * this.maskWidth);
+    return out;
   }
 }

@@ -25,6 +25,14 @@ export interface TransitionBatch {
    * {@link NStepAdder} sets it to n, or fewer where an episode ended inside the window.
    */
   steps?: Int32Array; // [count]
+  /**
+   * Action mask of each row's `nextObservations` (1 = allowed), `[count, nActions]`, for envs that
+   * report masks (`info.actionMask`, e.g. Taxi-v4): the bootstrap `max_a'` of the TD target then
+   * ranges over the next state's allowed actions only. Rows whose episode terminated need no mask
+   * (nothing is bootstrapped); pass all ones there. Either every batch a buffer receives has masks or
+   * none has: a buffer cannot make up masks for rows stored without them.
+   */
+  nextActionMasks?: Uint8Array; // [count, nActions]
 }
 
 /** A sampled minibatch: copies of the stored rows at `indices`, as typed arrays. */
@@ -44,6 +52,8 @@ export interface ReplaySample {
   truncated: Uint8Array; // [batchSize]
   /** k of `γ^k` for bootstrapping (1 unless the rows came from an n-step adder). */
   steps: Int32Array; // [batchSize]
+  /** Masks of `nextObservations` (1 = allowed); present only when the buffer stores masks. */
+  nextActionMasks?: Uint8Array; // [batchSize, nActions]
   size: number;
 }
 
@@ -100,6 +110,14 @@ export class ReplayBuffer {
   readonly terminated: Uint8Array; // [capacity]
   readonly truncated: Uint8Array; // [capacity]
   readonly steps: Int32Array; // [capacity]
+  /**
+   * Next-state action masks `[capacity, maskWidth]`, allocated by the first `add` that carries
+   * `nextActionMasks` (or by `loadState`); null while the buffer stores no masks. A ring beside
+   * `nextObservations`, written and overwritten with the same slots.
+   */
+  private nextMasks: Uint8Array | null = null;
+  /** Actions per mask row; null until the buffer knows whether it stores masks. */
+  private maskWidthValue: number | null = null;
   private pos = 0;
   private filled = 0;
 
@@ -157,6 +175,14 @@ export class ReplayBuffer {
     return this.pos;
   }
 
+  /**
+   * Number of actions of each stored next-state mask, or null when the buffer stores no masks
+   * (decided by the first `add`, or by `loadState`).
+   */
+  get maskWidth(): number | null {
+    return this.maskWidthValue;
+  }
+
   /** True once `capacity` transitions have been added (from then on each add overwrites the oldest). */
   get full(): boolean {
     return this.filled === this.capacity;
@@ -171,6 +197,7 @@ export class ReplayBuffer {
    */
   add(batch: TransitionBatch): Int32Array {
     const count = this.checkBatch(batch);
+    const masks = this.checkMasks(batch, count);
     const { obsSize, actionWidth } = this;
     const slots = new Int32Array(count);
     for (let j = 0; j < count; j++) {
@@ -184,6 +211,10 @@ export class ReplayBuffer {
       this.terminated[i] = batch.terminated[j] ? 1 : 0;
       this.truncated[i] = batch.truncated[j] ? 1 : 0;
       this.steps[i] = batch.steps === undefined ? 1 : batch.steps[j];
+      if (masks !== null) {
+        const w = masks.width;
+        for (let k = 0; k < w; k++) masks.store[i * w + k] = masks.rows[j * w + k] ? 1 : 0;
+      }
       this.onAdd(i);
       this.pos = (this.pos + 1) % this.capacity;
       if (this.filled < this.capacity) this.filled++;
@@ -216,6 +247,8 @@ export class ReplayBuffer {
     const terminated = new Uint8Array(m);
     const truncated = new Uint8Array(m);
     const steps = new Int32Array(m);
+    const w = this.maskWidthValue;
+    const nextActionMasks = this.nextMasks !== null && w !== null ? new Uint8Array(m * w) : null;
     for (let j = 0; j < m; j++) {
       const i = indices[j];
       if (!(i >= 0 && i < this.filled)) {
@@ -233,8 +266,10 @@ export class ReplayBuffer {
       // truncated ≠ terminated: only a terminal state stops the bootstrap (Gymnasium core.py)
       dones[j] = this.terminated[i];
       steps[j] = this.steps[i];
+      if (nextActionMasks !== null)
+        nextActionMasks.set(this.nextMasks!.subarray(i * w!, (i + 1) * w!), j * w!);
     }
-    return {
+    const sample: ReplaySample = {
       indices: indices.slice(),
       observations,
       actions,
@@ -246,12 +281,18 @@ export class ReplayBuffer {
       steps,
       size: m,
     };
+    // the key is absent (not null) without masks, so unmasked samples look exactly as before
+    if (nextActionMasks !== null) sample.nextActionMasks = nextActionMasks;
+    return sample;
   }
 
   /** Forget every transition (the arrays are kept). */
   reset(): void {
     this.pos = 0;
     this.filled = 0;
+    // an empty buffer may be refilled from an env with or without masks
+    this.nextMasks = null;
+    this.maskWidthValue = null;
   }
 
   /**
@@ -264,7 +305,7 @@ export class ReplayBuffer {
     const { obsSize, actionWidth } = this;
     const flag = (a: Uint8Array): Int32Array => Int32Array.from(a.subarray(0, n));
     const actions = this.actions.subarray(0, n * actionWidth);
-    return {
+    const state: ReplayState = {
       tensors: {
         observations: { dtype: "F32", shape: [n, obsSize], data: this.observations.subarray(0, n * obsSize) },
         nextObservations: {
@@ -291,6 +332,17 @@ export class ReplayBuffer {
         size: n,
       },
     };
+    const w = this.maskWidthValue;
+    if (w !== null && this.nextMasks !== null) {
+      // I32 like the other flags: proximal's safetensors hold F32 and I32 only
+      state.tensors.nextActionMasks = {
+        dtype: "I32",
+        shape: [n, w],
+        data: Int32Array.from(this.nextMasks.subarray(0, n * w)),
+      };
+      state.json.maskWidth = w;
+    }
+    return state;
   }
 
   /**
@@ -345,6 +397,12 @@ export class ReplayBuffer {
     const terminated = read("terminated", size, "I32");
     const truncated = read("truncated", size, "I32");
     const steps = read("steps", size, "I32");
+    // states saved before masks were stored (or from unmasked envs) have no maskWidth: no masks
+    const maskWidth = json.maskWidth ?? null;
+    if (maskWidth !== null && !(Number.isInteger(maskWidth) && (maskWidth as number) >= 1)) {
+      throw malformedState(`its maskWidth ${JSON.stringify(maskWidth)} is not an integer >= 1.`);
+    }
+    const masks = maskWidth === null ? null : read("nextActionMasks", size * (maskWidth as number), "I32");
     this.observations.set(observations);
     this.nextObservations.set(nextObservations);
     this.actions.set(actions);
@@ -352,6 +410,15 @@ export class ReplayBuffer {
     this.terminated.set(terminated);
     this.truncated.set(truncated);
     this.steps.set(steps);
+    if (masks === null) {
+      this.nextMasks = null;
+      this.maskWidthValue = null;
+    } else {
+      const w = maskWidth as number;
+      this.maskWidthValue = w;
+      this.nextMasks = new Uint8Array(this.capacity * w);
+      for (let k = 0; k < masks.length; k++) this.nextMasks[k] = masks[k] ? 1 : 0;
+    }
     this.pos = position as number;
     this.filled = size;
   }
@@ -377,6 +444,49 @@ export class ReplayBuffer {
         `batchSize must be an integer in 1…${this.filled} (the transitions stored), got ${batchSize}. Add more transitions before sampling (learningStarts >= batchSize) or lower batchSize.`,
       );
     }
+  }
+
+  /**
+   * The mask rows of `batch` and where they go, or null for a buffer without masks. The first
+   * batch of an empty buffer decides whether it stores masks; after that, a batch that differs
+   * fails rather than have the buffer invent masks (all allowed) or drop them.
+   */
+  private checkMasks(
+    batch: TransitionBatch,
+    count: number,
+  ): { rows: Uint8Array; store: Uint8Array; width: number } | null {
+    const rows = batch.nextActionMasks;
+    if (this.maskWidthValue === null && this.filled > 0) {
+      if (rows === undefined) return null;
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `ReplayBuffer.add: these transitions carry next-state action masks, but the ${this.filled} stored before them have none, so the TD target could not restrict their max over next actions. Use an env that reports info.actionMask from the first step, or start a new buffer (reset()).`,
+      );
+    }
+    if (rows === undefined) {
+      if (this.maskWidthValue === null) return null;
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `ReplayBuffer.add: the buffer stores next-state action masks (${this.maskWidthValue} actions), but these transitions have none. An env that reports info.actionMask must keep reporting it; pass nextActionMasks with every batch.`,
+      );
+    }
+    if (count === 0) return null;
+    const width = rows.length / count;
+    if (
+      !Number.isInteger(width) ||
+      width < 1 ||
+      (this.maskWidthValue !== null && width !== this.maskWidthValue)
+    ) {
+      throw new ProximalError(
+        "SHAPE_MISMATCH",
+        `ReplayBuffer.add: nextActionMasks has ${rows.length} elements for ${count} transitions; expected ${count} rows of ${this.maskWidthValue ?? "nActions"} (one entry per action, 1 = allowed).`,
+      );
+    }
+    if (this.nextMasks === null) {
+      this.nextMasks = new Uint8Array(this.capacity * width);
+      this.maskWidthValue = width;
+    }
+    return { rows, store: this.nextMasks, width };
   }
 
   private checkBatch(batch: TransitionBatch): number {
