@@ -72,6 +72,7 @@ describe("value-based rows (DQN, Rainbow)", () => {
     "DQN:LunarLander-v3",
     "DQN:Acrobot-v1",
     "Rainbow:CartPole-v1",
+    "Rainbow:LunarLander-v3",
   ];
 
   test("DQN runs RL Zoo's config for the Zoo's budget on each env; Rainbow its hessel preset", async () => {
@@ -87,7 +88,7 @@ describe("value-based rows (DQN, Rainbow)", () => {
         assert.equal(resolved.config, "hessel");
         assert.equal(resolved.options.distributional !== undefined, true);
         // the issue compares Rainbow with DQN at the same budget
-        assert.equal(spec.steps, selectRuns(["DQN:CartPole-v1"])[0].steps);
+        assert.equal(spec.steps, selectRuns([`DQN:${spec.env}`])[0].steps);
       }
     }
   });
@@ -95,7 +96,7 @@ describe("value-based rows (DQN, Rainbow)", () => {
   test("PROXIMAL_BENCH_ONLY selects by algorithm (any case) or ALGO:env, and rejects a typo", () => {
     const names = (only: string[]) => selectRuns(only).map((r) => `${r.algo}:${r.env}`);
     assert.deepEqual(names(["DQN"]), VALUE_BASED.slice(0, 4));
-    assert.deepEqual(names(["rainbow"]), ["Rainbow:CartPole-v1"]);
+    assert.deepEqual(names(["rainbow"]), ["Rainbow:CartPole-v1", "Rainbow:LunarLander-v3"]);
     assert.deepEqual(names(["DQN:CartPole-v1", "PPO:CartPole-v1"]), ["PPO:CartPole-v1", "DQN:CartPole-v1"]);
     assert.equal(names([]).length, RUNS.length);
     assert.throws(
