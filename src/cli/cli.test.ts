@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readEventFile } from "../io/tfevents.test.util.js";
+import { loadNativeBackend } from "../tensor/nativeBackend.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 let work = "";
@@ -546,6 +547,7 @@ describe("proximal info", () => {
       backend: "wasm",
       backendReason: "default: WebAssembly SIMD kernels loaded",
       simd: true,
+      nativeIsa: loadNativeBackend()?.isa ?? null,
       threads: 1,
       cores: availableParallelism(),
     });
@@ -558,6 +560,11 @@ describe("proximal info", () => {
     assert.match(r.stdout, new RegExp(`^node +${process.version.replaceAll(".", "\\.")} `, "m"));
     assert.match(r.stdout, /^backend +wasm \(default: WebAssembly SIMD kernels loaded\)$/m);
     assert.match(r.stdout, /^simd +yes /m);
+    const isa = loadNativeBackend()?.isa;
+    assert.match(
+      r.stdout,
+      isa === undefined ? /^native +no \(/m : new RegExp(`^native +yes \\(${isa} kernels\\)$`, "m"),
+    );
     assert.match(r.stdout, /^threads +1$/m);
     assert.match(r.stdout, new RegExp(`^cores +${availableParallelism()}$`, "m"));
   });
@@ -574,7 +581,7 @@ describe("proximal info", () => {
     assert.equal(r.status, 2);
     assert.equal(r.stdout, "");
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /^proximal: PROXIMAL_BACKEND is "gpu".*"cpu" or "wasm"/);
+    assert.match(r.stderr, /^proximal: PROXIMAL_BACKEND is "gpu".*"cpu", "wasm" or "native"/);
   });
 });
 

@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
-import { chooseDefaultBackend } from "./defaultBackend.js";
+import { chooseDefaultBackend, NATIVE_IS_DEFAULT } from "./defaultBackend.js";
+import { loadNativeBackend } from "./nativeBackend.js";
 
 // The package entry as users load it, run in a fresh process so PROXIMAL_BACKEND and node flags apply
 // from the start (the choice is made once per process).
 const ENTRY = new URL("../index.js", import.meta.url).href;
+// the native addon's path in this checkout (null where it is not built); a child process reports the same
+const NATIVE_ISA = loadNativeBackend()?.isa ?? null;
 
 interface ChildResult {
   status: number;
@@ -16,6 +19,7 @@ interface ChildResult {
     name?: string;
     reason?: string;
     simd?: boolean;
+    nativeIsa?: string | null;
     threads?: number;
     sum?: number;
     code?: string;
@@ -52,9 +56,48 @@ function fallbackWarnings(stderr: string): number {
 }
 
 describe("chooseDefaultBackend()", () => {
-  test("picks wasm when PROXIMAL_BACKEND is unset and the kernels load", () => {
-    const choice = chooseDefaultBackend({ requested: undefined, wasmFailure: undefined });
+  test("picks wasm when PROXIMAL_BACKEND is unset and the kernels load (native is not the default)", () => {
+    assert.equal(NATIVE_IS_DEFAULT, false);
+    const choice = chooseDefaultBackend({
+      requested: undefined,
+      wasmFailure: undefined,
+      nativeFailure: undefined,
+    });
     assert.deepEqual(choice, { name: "wasm", reason: "default: WebAssembly SIMD kernels loaded" });
+  });
+
+  test("PROXIMAL_BACKEND=native chooses native, naming its instruction-set path", () => {
+    const choice = chooseDefaultBackend({
+      requested: "native",
+      wasmFailure: undefined,
+      nativeFailure: undefined,
+      nativeIsa: "avx2",
+    });
+    assert.deepEqual(choice, { name: "native", reason: "PROXIMAL_BACKEND=native (avx2 kernels)" });
+  });
+
+  test("PROXIMAL_BACKEND=native without the addon falls back to wasm with a warning naming the cause", () => {
+    const choice = chooseDefaultBackend({
+      requested: "native",
+      wasmFailure: undefined,
+      nativeFailure: "not built",
+    });
+    assert.equal(choice.name, "wasm");
+    assert.match(choice.reason, /^fallback: native backend unavailable \(not built\)/);
+    assert.match(
+      choice.warning ?? "",
+      /native backend, which is unavailable \(not built\); using the wasm backend/,
+    );
+  });
+
+  test("PROXIMAL_BACKEND=native with neither native nor wasm falls back to cpu with a warning", () => {
+    const choice = chooseDefaultBackend({
+      requested: "native",
+      wasmFailure: "no SIMD",
+      nativeFailure: "not built",
+    });
+    assert.equal(choice.name, "cpu");
+    assert.match(choice.warning ?? "", /not built.*no SIMD/);
   });
 
   test("treats an empty PROXIMAL_BACKEND as unset", () => {
@@ -87,7 +130,7 @@ describe("chooseDefaultBackend()", () => {
       (e: unknown) =>
         e instanceof ProximalError &&
         e.code === "INVALID_OPTION" &&
-        e.message.includes('"cpu" or "wasm"') &&
+        e.message.includes('"cpu", "wasm" or "native"') &&
         e.message.includes('Did you mean "wasm"?'),
     );
   });
@@ -100,6 +143,7 @@ describe("the backend a fresh Node process runs on", () => {
       name: "wasm",
       reason: "default: WebAssembly SIMD kernels loaded",
       simd: true,
+      nativeIsa: NATIVE_ISA,
       threads: 1,
       sum: 14,
     });
@@ -112,6 +156,7 @@ describe("the backend a fresh Node process runs on", () => {
       name: "cpu",
       reason: "PROXIMAL_BACKEND=cpu",
       simd: true,
+      nativeIsa: NATIVE_ISA,
       threads: 1,
       sum: 14,
     });
@@ -120,7 +165,39 @@ describe("the backend a fresh Node process runs on", () => {
   test("is an INVALID_OPTION error for PROXIMAL_BACKEND=gpu", () => {
     const { report } = runChild({ PROXIMAL_BACKEND: "gpu" });
     assert.equal(report.code, "INVALID_OPTION");
-    assert.match(report.message ?? "", /PROXIMAL_BACKEND is "gpu".*"cpu" or "wasm"/);
+    assert.match(report.message ?? "", /PROXIMAL_BACKEND is "gpu".*"cpu", "wasm" or "native"/);
+  });
+
+  test("is native with PROXIMAL_BACKEND=native where the addon is built, with its path in the reason", (t) => {
+    if (NATIVE_ISA === null) {
+      // nativeParity.test.ts fails where a compiler is present but the addon is missing
+      t.skip("the native addon is not built here");
+      return;
+    }
+    const { report, stderr } = runChild({ PROXIMAL_BACKEND: "native" });
+    assert.equal(report.name, "native");
+    assert.equal(report.reason, `PROXIMAL_BACKEND=native (${NATIVE_ISA} kernels)`);
+    assert.equal(report.sum, 14);
+    assert.equal(fallbackWarnings(stderr), 0);
+  });
+
+  test("falls back to wasm with exactly one notice when PROXIMAL_BACKEND=native and the addon is unavailable", () => {
+    // PROXIMAL_NATIVE=0 hides the addon, as a machine without a compiler would
+    const { report, stderr } = runChild({ PROXIMAL_BACKEND: "native", PROXIMAL_NATIVE: "0" });
+    assert.equal(report.name, "wasm");
+    assert.equal(report.nativeIsa, null);
+    assert.equal(report.sum, 14);
+    assert.match(
+      report.reason ?? "",
+      /^fallback: native backend unavailable \(PROXIMAL_NATIVE=0 disables it\)/,
+    );
+    assert.equal(fallbackWarnings(stderr), 1, stderr);
+    const notice = stderr.split("\n").filter((line) => line.includes("PROXIMAL_BACKEND_FALLBACK"));
+    assert.equal(notice.length, 1, stderr);
+    assert.match(
+      notice[0],
+      /native backend, which is unavailable \(PROXIMAL_NATIVE=0 disables it\); using the wasm backend/,
+    );
   });
 
   test("falls back to cpu with exactly one warning when WebAssembly is missing (node --jitless)", () => {

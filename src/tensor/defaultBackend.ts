@@ -7,12 +7,18 @@ export interface BackendInfo {
   name: BackendName;
   /**
    * Why it is active, e.g. `"default: WebAssembly SIMD kernels loaded"`, `"PROXIMAL_BACKEND=cpu"`,
-   * `'setBackend("cpu")'`, or `"fallback: WebAssembly SIMD kernels failed to load (...)"`.
+   * `'setBackend("cpu")'`, `"PROXIMAL_BACKEND=native (avx512 kernels)"`, or
+   * `"fallback: WebAssembly SIMD kernels failed to load (...)"`.
    */
   reason: string;
   /** Whether the WebAssembly SIMD kernels load on this runtime (whichever backend is active). */
   simd: boolean;
-  /** Threads a kernel runs on: both backends run on the calling thread. */
+  /**
+   * The native addon's instruction-set path (`"avx512"`, `"avx2"` or `"generic"`) where the addon
+   * loads, whichever backend is active; null where it is not built or does not load.
+   */
+  nativeIsa: string | null;
+  /** Threads a kernel runs on: every backend runs on the calling thread. */
   threads: number;
 }
 
@@ -22,6 +28,13 @@ export interface BackendRequest {
   requested: string | undefined;
   /** undefined when the WebAssembly kernels loaded, else why they did not (an error message). */
   wasmFailure: string | undefined;
+  /**
+   * undefined when the native addon loaded, else why it did not. A request without this key means
+   * "not built", so callers that predate the native backend keep their meaning.
+   */
+  nativeFailure?: string | undefined;
+  /** The native path's name for the reason string, e.g. "avx512". */
+  nativeIsa?: string;
 }
 
 /** The backend chosen before any `setBackend` call; `warning` is set when this is a fallback. */
@@ -31,18 +44,42 @@ export interface DefaultBackendChoice {
   warning?: string;
 }
 
-const VALID_NAMES: readonly BackendName[] = ["cpu", "wasm"];
+const VALID_NAMES: readonly BackendName[] = ["cpu", "wasm", "native"];
+
+/**
+ * Whether an unset PROXIMAL_BACKEND means native (where the addon loads) rather than wasm. Native
+ * becomes the default only once the whole suite passes on it (`PROXIMAL_BACKEND=native npm test`);
+ * see BENCHMARKS.md (engine) for the run that decided this.
+ */
+export const NATIVE_IS_DEFAULT = false;
 
 /**
  * Choose the backend used until `setBackend` is called:
  * - `PROXIMAL_BACKEND=cpu` or `=wasm` chooses explicitly; `wasm` throws `BACKEND_UNAVAILABLE` where
  *   the kernels do not load, rather than quietly running several times slower.
- * - unset (or empty): wasm where its kernels load, else cpu with a `warning` naming the cause, so
- *   a slow run is never a mystery.
+ * - `PROXIMAL_BACKEND=native` chooses the native addon; where it is not built (it is optional: no
+ *   compiler, no headers) the choice falls back to wasm with a one-line `warning` naming the cause.
+ * - unset (or empty): {@link NATIVE_IS_DEFAULT} decides between native and wasm; a missing native
+ *   addon then falls back to wasm with a warning; where wasm does not load either, cpu with a
+ *   `warning` naming the cause, so a slow run is never a mystery.
  * - any other value throws `INVALID_OPTION` naming the valid values.
  */
-export function chooseDefaultBackend({ requested, wasmFailure }: BackendRequest): DefaultBackendChoice {
-  if (requested === undefined || requested === "") {
+export function chooseDefaultBackend(request: BackendRequest): DefaultBackendChoice {
+  const { requested, wasmFailure, nativeIsa = "native" } = request;
+  const nativeFailure = "nativeFailure" in request ? request.nativeFailure : "the native addon is not built";
+  const unset = requested === undefined || requested === "";
+  if (requested === "native" || (unset && NATIVE_IS_DEFAULT)) {
+    const how = unset ? "default" : "PROXIMAL_BACKEND=native";
+    if (nativeFailure === undefined) return { name: "native", reason: `${how} (${nativeIsa} kernels)` };
+    if (wasmFailure === undefined) {
+      return {
+        name: "wasm",
+        reason: `fallback: native backend unavailable (${nativeFailure})`,
+        warning: `proximal: ${how} asks for the native backend, which is unavailable (${nativeFailure}); using the wasm backend. Set PROXIMAL_BACKEND=wasm to choose it without this notice.`,
+      };
+    }
+  }
+  if (unset) {
     if (wasmFailure === undefined)
       return { name: "wasm", reason: "default: WebAssembly SIMD kernels loaded" };
     return {
@@ -54,6 +91,13 @@ export function chooseDefaultBackend({ requested, wasmFailure }: BackendRequest)
   switch (requested) {
     case "cpu":
       return { name: "cpu", reason: "PROXIMAL_BACKEND=cpu" };
+    case "native":
+      // here neither native nor wasm loads
+      return {
+        name: "cpu",
+        reason: `fallback: native backend unavailable (${nativeFailure}) and WebAssembly SIMD kernels failed to load (${wasmFailure})`,
+        warning: `proximal: PROXIMAL_BACKEND=native, but the native backend is unavailable (${nativeFailure}) and the WebAssembly SIMD kernels failed to load (${wasmFailure}); using the TypeScript cpu backend, which is 10-20x slower on a training step.`,
+      };
     case "wasm":
       if (wasmFailure !== undefined) {
         throw new ProximalError(
@@ -65,7 +109,7 @@ export function chooseDefaultBackend({ requested, wasmFailure }: BackendRequest)
     default:
       throw new ProximalError(
         "INVALID_OPTION",
-        `PROXIMAL_BACKEND is "${requested}", which is not a backend. Set it to "cpu" or "wasm", or unset it to use wasm where it loads.${didYouMean(requested, VALID_NAMES)}`,
+        `PROXIMAL_BACKEND is "${requested}", which is not a backend. Set it to "cpu", "wasm" or "native", or unset it to use wasm where it loads.${didYouMean(requested, VALID_NAMES)}`,
       );
   }
 }
