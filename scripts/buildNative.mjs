@@ -19,7 +19,8 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "native");
-const outDir = join(root, "build", "native");
+// PROXIMAL_NATIVE_OUT redirects the output (the tests build into a temporary directory)
+const outDir = process.env.PROXIMAL_NATIVE_OUT || join(root, "build", "native");
 const target = join(outDir, "proximal.node");
 const statusFile = join(outDir, "status.json");
 const mode = process.env.PROXIMAL_NATIVE ?? "";
