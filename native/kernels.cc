@@ -11,7 +11,9 @@
 // float64 (reduce sums, softmax denominators, layer-norm moments). FMA contraction is on
 // (-ffp-contract=fast): it is what makes the GEMM fast, and elsewhere it only removes a rounding.
 // Results are deterministic for a given ISA path and shape; avx512 and avx2 sum every GEMM output in
-// the same order (KC below is shared by all paths) and both use FMA, so they give the same bits.
+// the same order (KC below is shared by all paths) and both use FMA, so they give the same bits
+// (nativeParity.test.ts checks it), except on the dot-product path (one or two rows times a
+// transposed B), whose lane count is the vector width.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +73,23 @@ thread_local Scratch<float> packScratch;
 thread_local Scratch<double> doubleScratch;
 
 // ---------------------------------------------------------------------------------------------
-// GEMM. Why a hand-written kernel rather than a system BLAS: no optimised BLAS is installed on a
-// fresh machine (only Debian's reference libblas, or none), linking one makes the build depend on
-// what happens to be installed, and RL's products are small: at [64,4]x[4,256] a BLAS call's own
-// overhead (threading, argument checks) is as large as the arithmetic. Figures for this kernel vs
-// the wasm one are in BENCHMARKS.md (engine section).
+// GEMM. Why a hand-written kernel rather than a system BLAS, measured (2026-12-01, this 2-core AMD
+// EPYC with AVX-512, one thread, best of 7, GFLOP/s; OpenBLAS 0.3.21 from Debian, OPENBLAS_NUM_THREADS=1,
+// called through cblas_sgemm from a one-off C++ harness, not kept, with no N-API in between):
+//
+//   m x k x n, op        OpenBLAS   this kernel avx512   this kernel avx2
+//   64x4x256,   x·Wᵀ        17.1         26.2                23.8
+//   64x256x256, x·Wᵀ        32.9         48.9                29.3
+//   256x64x256, gᵀ·x        34.0         65.4                30.7
+//   64x256x256, g·W         33.9         71.9                36.1
+//   2048x64x64, x·Wᵀ        27.1         56.2                25.8
+//   512x512x512             26.8         66.9                26.8
+//   1x256x256,  x·Wᵀ         2.4         18.6                16.7
+//
+// OpenBLAS picks its Haswell (AVX2) kernels on this CPU (openblas_get_corename) and matches our avx2
+// path; our AVX-512 path is 1.5-2.5x faster, and at one row a BLAS call's fixed costs dominate.
+// Besides, a fresh machine has no optimised BLAS (only Debian's reference libblas, or none), so
+// linking one would make speed depend on what happens to be installed. Hence a self-contained kernel.
 //
 // Scheme (the usual Goto/BLIS one, minus A packing): C is cut into MR x NR micro-tiles whose
 // MR*NV vector accumulators stay in registers for a whole KC block; each step broadcasts MR values
