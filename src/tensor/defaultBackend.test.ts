@@ -56,14 +56,40 @@ function fallbackWarnings(stderr: string): number {
 }
 
 describe("chooseDefaultBackend()", () => {
-  test("picks wasm when PROXIMAL_BACKEND is unset and the kernels load (native is not the default)", () => {
-    assert.equal(NATIVE_IS_DEFAULT, false);
+  test("picks native when PROXIMAL_BACKEND is unset on Node and the addon loads", () => {
+    assert.equal(NATIVE_IS_DEFAULT, true);
     const choice = chooseDefaultBackend({
       requested: undefined,
       wasmFailure: undefined,
       nativeFailure: undefined,
+      nativeIsa: "avx512",
+      nativeDefault: true,
+    });
+    assert.deepEqual(choice, { name: "native", reason: "default: native kernels loaded (avx512)" });
+  });
+
+  test("picks wasm when unset where native is not the default (browsers), without a warning", () => {
+    const choice = chooseDefaultBackend({
+      requested: undefined,
+      wasmFailure: undefined,
+      nativeFailure: "not Node",
     });
     assert.deepEqual(choice, { name: "wasm", reason: "default: WebAssembly SIMD kernels loaded" });
+  });
+
+  test("unset on Node without the addon: wasm with one warning naming the cause", () => {
+    const choice = chooseDefaultBackend({
+      requested: undefined,
+      wasmFailure: undefined,
+      nativeFailure: "no C++ compiler",
+      nativeDefault: true,
+    });
+    assert.equal(choice.name, "wasm");
+    assert.equal(choice.reason, "fallback: native backend unavailable (no C++ compiler)");
+    assert.match(
+      choice.warning ?? "",
+      /^proximal: The native backend \(the default on Node\) is unavailable \(no C\+\+ compiler\); using the wasm backend/,
+    );
   });
 
   test("PROXIMAL_BACKEND=native chooses native, naming its instruction-set path", () => {
@@ -137,16 +163,43 @@ describe("chooseDefaultBackend()", () => {
 });
 
 describe("the backend a fresh Node process runs on", () => {
-  test("is wasm by default, with SIMD, so the wasm parity tests cannot skip silently", () => {
+  test("is native by default where the addon is built (else wasm with one notice), and wasm SIMD loads", () => {
     const { report, stderr } = runChild({});
+    if (NATIVE_ISA !== null) {
+      assert.deepEqual(report, {
+        name: "native",
+        reason: `default: native kernels loaded (${NATIVE_ISA})`,
+        simd: true,
+        nativeIsa: NATIVE_ISA,
+        threads: 1,
+        sum: 14,
+      });
+      assert.equal(fallbackWarnings(stderr), 0);
+    } else {
+      // nativeParity.test.ts fails where a compiler is present but the addon is missing
+      assert.equal(report.name, "wasm");
+      assert.equal(report.simd, true);
+      assert.equal(fallbackWarnings(stderr), 1, stderr);
+    }
+  });
+
+  test("is wasm with one notice when the addon is unavailable (PROXIMAL_NATIVE=0), so wasm stays covered", () => {
+    const { report, stderr } = runChild({ PROXIMAL_NATIVE: "0" });
     assert.deepEqual(report, {
       name: "wasm",
-      reason: "default: WebAssembly SIMD kernels loaded",
+      reason: "fallback: native backend unavailable (PROXIMAL_NATIVE=0 disables it)",
       simd: true,
-      nativeIsa: NATIVE_ISA,
+      nativeIsa: null,
       threads: 1,
       sum: 14,
     });
+    assert.equal(fallbackWarnings(stderr), 1, stderr);
+  });
+
+  test("is wasm with PROXIMAL_BACKEND=wasm, without a notice", () => {
+    const { report, stderr } = runChild({ PROXIMAL_BACKEND: "wasm" });
+    assert.equal(report.name, "wasm");
+    assert.equal(report.reason, "PROXIMAL_BACKEND=wasm");
     assert.equal(fallbackWarnings(stderr), 0);
   });
 
@@ -200,14 +253,14 @@ describe("the backend a fresh Node process runs on", () => {
     );
   });
 
-  test("falls back to cpu with exactly one warning when WebAssembly is missing (node --jitless)", () => {
-    const { report, stderr } = runChild({}, ["--jitless"]);
+  test("falls back to cpu with exactly one warning without native and WebAssembly (node --jitless)", () => {
+    const { report, stderr } = runChild({ PROXIMAL_NATIVE: "0" }, ["--jitless"]);
     assert.equal(report.name, "cpu");
     assert.equal(report.simd, false);
     assert.equal(report.sum, 14);
     assert.match(
       report.reason ?? "",
-      /^fallback: WebAssembly SIMD kernels failed to load \(.*no WebAssembly/,
+      /^fallback: native backend unavailable \(PROXIMAL_NATIVE=0 disables it\) and WebAssembly SIMD kernels failed to load \(.*no WebAssembly/,
     );
     assert.equal(fallbackWarnings(stderr), 1, stderr);
   });

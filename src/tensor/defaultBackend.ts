@@ -35,6 +35,11 @@ export interface BackendRequest {
   nativeFailure?: string | undefined;
   /** The native path's name for the reason string, e.g. "avx512". */
   nativeIsa?: string;
+  /**
+   * Whether native is the default here: on Node ({@link NATIVE_IS_DEFAULT}), not in browsers, where
+   * no addon can load and wasm is the default without a notice. Absent means false.
+   */
+  nativeDefault?: boolean;
 }
 
 /** The backend chosen before any `setBackend` call; `warning` is set when this is a fallback. */
@@ -47,37 +52,57 @@ export interface DefaultBackendChoice {
 const VALID_NAMES: readonly BackendName[] = ["cpu", "wasm", "native"];
 
 /**
- * Whether an unset PROXIMAL_BACKEND means native (where the addon loads) rather than wasm. Native
- * becomes the default only once the whole suite passes on it (`PROXIMAL_BACKEND=native npm test`);
- * see BENCHMARKS.md (engine) for the run that decided this.
+ * Whether an unset PROXIMAL_BACKEND means native (where the runtime is Node) rather than wasm.
+ * Native became the default once the whole suite passed on it (`PROXIMAL_BACKEND=native npm test`,
+ * 1450 of 1450 tests, 2026-12-01; BENCHMARKS.md, engine).
  */
-export const NATIVE_IS_DEFAULT = false;
+export const NATIVE_IS_DEFAULT = true;
+
+/** Whether this runtime is Node (where the native addon can load): the `nativeDefault` input. */
+export function nativeIsDefaultHere(): boolean {
+  const runtime = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return NATIVE_IS_DEFAULT && typeof runtime?.versions?.node === "string";
+}
 
 /**
  * Choose the backend used until `setBackend` is called:
+ * - unset (or empty) on Node: native where its addon loads. The addon is optional (no compiler or
+ *   headers at install): without it, wasm with a one-line `warning` naming the cause.
+ * - unset in browsers: wasm. Where wasm does not load either, cpu with a `warning` naming the
+ *   cause, so a slow run is never a mystery.
+ * - `PROXIMAL_BACKEND=native` chooses native; without the addon, wasm with a one-line `warning`.
  * - `PROXIMAL_BACKEND=cpu` or `=wasm` chooses explicitly; `wasm` throws `BACKEND_UNAVAILABLE` where
  *   the kernels do not load, rather than quietly running several times slower.
- * - `PROXIMAL_BACKEND=native` chooses the native addon; where it is not built (it is optional: no
- *   compiler, no headers) the choice falls back to wasm with a one-line `warning` naming the cause.
- * - unset (or empty): {@link NATIVE_IS_DEFAULT} decides between native and wasm; a missing native
- *   addon then falls back to wasm with a warning; where wasm does not load either, cpu with a
- *   `warning` naming the cause, so a slow run is never a mystery.
  * - any other value throws `INVALID_OPTION` naming the valid values.
  */
 export function chooseDefaultBackend(request: BackendRequest): DefaultBackendChoice {
-  const { requested, wasmFailure, nativeIsa = "native" } = request;
+  const { requested, wasmFailure, nativeIsa = "native", nativeDefault = false } = request;
   const nativeFailure = "nativeFailure" in request ? request.nativeFailure : "the native addon is not built";
   const unset = requested === undefined || requested === "";
-  if (requested === "native" || (unset && NATIVE_IS_DEFAULT)) {
-    const how = unset ? "default" : "PROXIMAL_BACKEND=native";
-    if (nativeFailure === undefined) return { name: "native", reason: `${how} (${nativeIsa} kernels)` };
+  if (requested === "native" || (unset && nativeDefault)) {
+    if (nativeFailure === undefined) {
+      return {
+        name: "native",
+        reason: unset
+          ? `default: native kernels loaded (${nativeIsa})`
+          : `PROXIMAL_BACKEND=native (${nativeIsa} kernels)`,
+      };
+    }
+    const asked = unset
+      ? "The native backend (the default on Node) is unavailable"
+      : "PROXIMAL_BACKEND=native asks for the native backend, which is unavailable";
     if (wasmFailure === undefined) {
       return {
         name: "wasm",
         reason: `fallback: native backend unavailable (${nativeFailure})`,
-        warning: `proximal: ${how} asks for the native backend, which is unavailable (${nativeFailure}); using the wasm backend. Set PROXIMAL_BACKEND=wasm to choose it without this notice.`,
+        warning: `proximal: ${asked} (${nativeFailure}); using the wasm backend. Set PROXIMAL_BACKEND=wasm to choose it without this notice.`,
       };
     }
+    return {
+      name: "cpu",
+      reason: `fallback: native backend unavailable (${nativeFailure}) and WebAssembly SIMD kernels failed to load (${wasmFailure})`,
+      warning: `proximal: ${asked} (${nativeFailure}), and the WebAssembly SIMD kernels failed to load (${wasmFailure}); using the TypeScript cpu backend, which is 10-20x slower on a training step. Set PROXIMAL_BACKEND=cpu to choose it without this warning.`,
+    };
   }
   if (unset) {
     if (wasmFailure === undefined)
@@ -91,13 +116,6 @@ export function chooseDefaultBackend(request: BackendRequest): DefaultBackendCho
   switch (requested) {
     case "cpu":
       return { name: "cpu", reason: "PROXIMAL_BACKEND=cpu" };
-    case "native":
-      // here neither native nor wasm loads
-      return {
-        name: "cpu",
-        reason: `fallback: native backend unavailable (${nativeFailure}) and WebAssembly SIMD kernels failed to load (${wasmFailure})`,
-        warning: `proximal: PROXIMAL_BACKEND=native, but the native backend is unavailable (${nativeFailure}) and the WebAssembly SIMD kernels failed to load (${wasmFailure}); using the TypeScript cpu backend, which is 10-20x slower on a training step.`,
-      };
     case "wasm":
       if (wasmFailure !== undefined) {
         throw new ProximalError(
@@ -109,7 +127,7 @@ export function chooseDefaultBackend(request: BackendRequest): DefaultBackendCho
     default:
       throw new ProximalError(
         "INVALID_OPTION",
-        `PROXIMAL_BACKEND is "${requested}", which is not a backend. Set it to "cpu", "wasm" or "native", or unset it to use wasm where it loads.${didYouMean(requested, VALID_NAMES)}`,
+        `PROXIMAL_BACKEND is "${requested}", which is not a backend. Set it to "cpu", "wasm" or "native", or unset it for the default (native on Node where its addon is built, else wasm).${didYouMean(requested, VALID_NAMES)}`,
       );
   }
 }

@@ -2,7 +2,7 @@ import { ProximalError } from "../errors.js";
 import type { Backend, BackendName } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
 import type { BackendInfo } from "./defaultBackend.js";
-import { chooseDefaultBackend, requestedBackend, warnOnce } from "./defaultBackend.js";
+import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend, warnOnce } from "./defaultBackend.js";
 import { loadNativeBackend, nativeLoadFailure, requireNativeBackend } from "./nativeBackend.js";
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";
@@ -281,6 +281,7 @@ function chooseBackend(): Backend {
     wasmFailure: wasmLoadFailure(),
     nativeFailure: nativeLoadFailure(),
     nativeIsa: loadNativeBackend()?.isa,
+    nativeDefault: nativeIsDefaultHere(),
   });
   if (choice.warning !== undefined) warnOnce(choice.warning, "PROXIMAL_BACKEND_FALLBACK");
   currentBackend =
@@ -295,8 +296,8 @@ function chooseBackend(): Backend {
 
 /**
  * The backend kernels run on now. Unless {@link setBackend} chose one: `PROXIMAL_BACKEND` (`cpu`,
- * `wasm` or `native`) when set, else wasm where WebAssembly SIMD loads, else cpu with a one-time
- * warning (see chooseDefaultBackend for the fallbacks).
+ * `wasm` or `native`) when set, else native on Node where its addon is built, else wasm where
+ * WebAssembly SIMD loads, else cpu, each fallback with a one-time warning (see chooseDefaultBackend).
  */
 export function getBackend(): Backend {
   return currentBackend ?? chooseBackend();
