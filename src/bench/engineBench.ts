@@ -1,83 +1,142 @@
 import { createRequire } from "node:module";
 import { Rng } from "../random/rng.js";
 import type { BackendName } from "../tensor/backend.js";
+import { loadNativeBackend } from "../tensor/nativeBackend.js";
 import * as ops from "../tensor/ops.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { getBackend, tensor, withBackend } from "../tensor/tensor.js";
 import type { BenchOptions } from "./suites.js";
 import { printTable } from "./suites.js";
 
-/** Matmul sizes (m, k, n) the foundation issue names. */
-const MATMUL_SIZES: [number, number, number][] = [
-  [64, 64, 64],
-  [2048, 64, 64],
-  [256, 256, 256],
-  [64, 4, 64],
-];
-
-interface MatmulRow {
-  backend: BackendName;
+/** One matmul through the kernel interface: C[m,n] = op(A)·op(B), op = transpose when the flag is set. */
+interface MatmulShape {
   m: number;
   k: number;
   n: number;
+  transA: boolean;
+  transB: boolean;
+  /** Where the shape comes from. */
+  use: string;
+  /** Whether the (slow) TypeScript backend is measured too. */
+  cpu: boolean;
+}
+
+const F = false;
+const T = true;
+/**
+ * The foundation issue's four sizes, then the shapes issue 16 names: DQN's forward (x·Wᵀ, a linear
+ * layer) and backward products (dW = gᵀ·x, dX = g·W) of its 4-256-256 net, and an LM-sized 512³.
+ */
+const MATMUL_SHAPES: MatmulShape[] = [
+  { m: 64, k: 64, n: 64, transA: F, transB: F, use: "PPO batch 64, 64-wide", cpu: T },
+  { m: 2048, k: 64, n: 64, transA: F, transB: F, use: "PPO batch 2048, 64-wide", cpu: T },
+  { m: 256, k: 256, n: 256, transA: F, transB: F, use: "256³", cpu: T },
+  { m: 64, k: 4, n: 64, transA: F, transB: F, use: "PPO first layer", cpu: T },
+  { m: 64, k: 4, n: 256, transA: F, transB: T, use: "DQN layer 1 forward (x·Wᵀ)", cpu: F },
+  { m: 64, k: 256, n: 256, transA: F, transB: T, use: "DQN layer 2 forward (x·Wᵀ)", cpu: F },
+  { m: 256, k: 64, n: 256, transA: T, transB: F, use: "DQN layer 2 dW (gᵀ·x)", cpu: F },
+  { m: 64, k: 256, n: 256, transA: F, transB: F, use: "DQN layer 2 dX (g·W)", cpu: F },
+  { m: 512, k: 512, n: 512, transA: F, transB: F, use: "LM-sized 512³", cpu: F },
+];
+
+interface MatmulRow {
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  transB: boolean;
+  /** Threads the kernel ran on (every backend is single-threaded today). */
+  threads: number;
+  backend: BackendName;
+  /** The native kernels' instruction-set path; absent for the other backends. */
+  isa?: string;
   gflops: number;
 }
 
 interface TrainStepRow {
   batch: number;
-  /** Untimed calls each implementation gets before it is timed (the same for all four). */
+  /** Untimed calls each implementation gets before it is timed (the same for all). */
   warmupSteps: number;
-  /** Timed calls per round of proximal wasm and TensorFlow.js wasm (the same for both). */
+  /** Timed calls per round of proximal wasm, proximal native and TensorFlow.js wasm (the same for all). */
   timedSteps: number;
   /** Timed calls of proximal cpu and TensorFlow.js cpu (the same for both). */
   timedStepsCpu: number;
   proximalMs: number;
+  /** proximal on the native backend; null where the addon is not built. */
+  proximalNativeMs: number | null;
   proximalCpuMs: number;
   tfjsWasmMs: number | null;
   tfjsCpuMs: number | null;
-  /** Median over alternating rounds of (TensorFlow.js wasm time / proximal time). */
+  /** Median over alternating rounds of (TensorFlow.js wasm time / proximal wasm time). */
   tfjsWasmOverProximal: number | null;
+  /** Median over alternating rounds of (TensorFlow.js wasm time / proximal native time). */
+  tfjsWasmOverProximalNative: number | null;
 }
 
 /**
- * `proximal bench engine`: matmul GFLOP/s through the kernel interface, and one PPO-clip training
- * step (forward, backward, Adam) of an MLP 4-64-64-2 tanh at batch 64 and 2048, for proximal and for
- * TensorFlow.js (cpu and wasm backends, dev dependencies) side by side in the same process.
+ * `proximal bench engine`: matmul GFLOP/s through the kernel interface on every backend (native
+ * where its addon is built), and one PPO-clip training step (forward, backward, Adam) of an MLP
+ * 4-64-64-2 tanh at batch 64 and 2048, for proximal (wasm, native, cpu) and for TensorFlow.js (cpu and
+ * wasm backends, dev dependencies) side by side in the same process.
  */
 export async function run(options: BenchOptions): Promise<void> {
+  const native = loadNativeBackend();
   const matmul: MatmulRow[] = [];
-  for (const backend of ["wasm", "cpu"] as BackendName[]) {
-    for (const [m, k, n] of MATMUL_SIZES) {
-      matmul.push({ backend, m, k, n, gflops: measureMatmul(backend, m, k, n, options.quick) });
+  for (const shape of MATMUL_SHAPES) {
+    const backends: BackendName[] = ["wasm"];
+    if (native !== null) backends.push("native");
+    if (shape.cpu) backends.push("cpu");
+    for (const backend of backends) {
+      const { m, k, n, transA, transB } = shape;
+      matmul.push({
+        m,
+        k,
+        n,
+        transA,
+        transB,
+        threads: 1,
+        backend,
+        ...(backend === "native" && native !== null ? { isa: native.isa } : {}),
+        gflops: measureMatmul(backend, shape, options.quick),
+      });
     }
   }
   const trainStep: TrainStepRow[] = [];
-  for (const batch of [64, 2048]) trainStep.push(await measureTrainStep(batch, options.quick));
-  const result = {
-    matmul: matmul.filter((r) => r.backend === "wasm").map(({ m, k, n, gflops }) => ({ m, k, n, gflops })),
-    matmulCpu: matmul.filter((r) => r.backend === "cpu").map(({ m, k, n, gflops }) => ({ m, k, n, gflops })),
-    trainStep,
-  };
+  for (const batch of [64, 2048])
+    trainStep.push(await measureTrainStep(batch, options.quick, native !== null));
+  const result = { matmul, trainStep };
   if (options.json) {
     console.log(JSON.stringify(result));
     return;
   }
-  printTable(matmul.map((r) => ({ backend: r.backend, m: r.m, k: r.k, n: r.n, "GFLOP/s": r.gflops })));
+  printTable(
+    matmul.map((r) => ({
+      backend: r.isa === undefined ? r.backend : `${r.backend} (${r.isa})`,
+      m: r.m,
+      k: r.k,
+      n: r.n,
+      op: `${r.transA ? "Aᵀ" : "A"}·${r.transB ? "Bᵀ" : "B"}`,
+      "GFLOP/s": r.gflops,
+    })),
+  );
   console.log("");
   printTable(
     trainStep.map((r) => ({
       batch: r.batch,
       "warm-up": r.warmupSteps,
       "proximal wasm ms": r.proximalMs,
+      "proximal native ms": r.proximalNativeMs ?? "n/a",
       "proximal cpu ms": r.proximalCpuMs,
       "tfjs wasm ms": r.tfjsWasmMs ?? "n/a",
       "tfjs cpu ms": r.tfjsCpuMs ?? "n/a",
-      "tfjs wasm / proximal": r.tfjsWasmOverProximal ?? "n/a",
+      "tfjs wasm / proximal wasm": r.tfjsWasmOverProximal ?? "n/a",
+      "tfjs wasm / proximal native": r.tfjsWasmOverProximalNative ?? "n/a",
     })),
   );
 }
 
-function measureMatmul(backend: BackendName, m: number, k: number, n: number, quick: boolean): number {
+function measureMatmul(backend: BackendName, shape: MatmulShape, quick: boolean): number {
+  const { m, k, n, transA, transB } = shape;
   const rng = new Rng(0);
   const a = Float32Array.from({ length: m * k }, () => rng.normal());
   const b = Float32Array.from({ length: k * n }, () => rng.normal());
@@ -85,7 +144,7 @@ function measureMatmul(backend: BackendName, m: number, k: number, n: number, qu
   const flops = 2 * m * k * n;
   return withBackend(backend, () => {
     const kernels = getBackend();
-    const run = () => kernels.matmul(a, b, c, 1, m, k, n, false, false, 0, 0, false);
+    const run = () => kernels.matmul(a, b, c, 1, m, k, n, transA, transB, 0, 0, false);
     for (let i = 0; i < 3; i++) run();
     // repeat until ~0.3 s (0.03 s quick) of work so tiny products are timed over many calls
     const budget = quick ? 0.03 : 0.3;
@@ -254,13 +313,13 @@ function median(values: number[]): number {
 }
 
 /**
- * proximal (wasm) and TensorFlow.js (wasm) measured in alternating rounds, so that a noisy machine
+ * proximal (wasm, and native where built) and TensorFlow.js (wasm) measured in alternating rounds, so that a noisy machine
  * slows both alike; the ratio is the median of the per-round ratios. The cpu columns get one round.
  * Every implementation gets the same untimed warm-up (`warmupSteps` calls right after it is built,
  * so JIT compilation, wasm tiering and allocator growth are paid on both sides) and the same number
  * of timed calls per round.
  */
-async function measureTrainStep(batch: number, quick: boolean): Promise<TrainStepRow> {
+async function measureTrainStep(batch: number, quick: boolean, withNative: boolean): Promise<TrainStepRow> {
   const reps = quick ? 5 : batch === 64 ? 1000 : 40;
   const cpuReps = Math.ceil(reps / 8);
   const warmupSteps = quick ? 2 : batch === 64 ? 300 : 20;
@@ -268,18 +327,26 @@ async function measureTrainStep(batch: number, quick: boolean): Promise<TrainSte
   const proximal = withBackend("wasm", () => makeProximalStep(batch));
   const proximalRun = () => withBackend("wasm", proximal);
   timeSteps(proximalRun, 0, warmupSteps);
+  const nativeStep = withNative ? withBackend("native", () => makeProximalStep(batch)) : null;
+  const nativeRun = nativeStep === null ? null : () => withBackend("native", nativeStep);
+  if (nativeRun !== null) timeSteps(nativeRun, 0, warmupSteps);
   const tfWasm = await makeTfjsStep("wasm", batch);
   if (tfWasm) timeSteps(tfWasm.step, 0, warmupSteps);
   const proximalTimes: number[] = [];
+  const nativeTimes: number[] = [];
   const tfTimes: number[] = [];
   const ratios: number[] = [];
+  const nativeRatios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const p = timeSteps(proximalRun, reps, 0);
     proximalTimes.push(p);
+    const nat = nativeRun === null ? null : timeSteps(nativeRun, reps, 0);
+    if (nat !== null) nativeTimes.push(nat);
     if (tfWasm) {
       const t = timeSteps(tfWasm.step, reps, 0);
       tfTimes.push(t);
       ratios.push(t / p);
+      if (nat !== null) nativeRatios.push(t / nat);
     }
   }
   tfWasm?.dispose();
@@ -294,9 +361,11 @@ async function measureTrainStep(batch: number, quick: boolean): Promise<TrainSte
     timedSteps: reps,
     timedStepsCpu: cpuReps,
     proximalMs: median(proximalTimes),
+    proximalNativeMs: nativeTimes.length > 0 ? median(nativeTimes) : null,
     proximalCpuMs,
     tfjsWasmMs: tfWasm ? median(tfTimes) : null,
     tfjsCpuMs,
     tfjsWasmOverProximal: tfWasm ? median(ratios) : null,
+    tfjsWasmOverProximalNative: nativeRatios.length > 0 ? median(nativeRatios) : null,
   };
 }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readEventFile } from "../io/tfevents.test.util.js";
+import { loadNativeBackend, nativeLoadFailure } from "../tensor/nativeBackend.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 let work = "";
@@ -535,17 +536,24 @@ describe("proximal eval, enjoy, plot, envs, algos", () => {
 });
 
 describe("proximal info", () => {
-  test("--json prints the versions, the default wasm backend and why, SIMD, threads and cores", async () => {
+  test("--json prints the versions, the default backend and why, SIMD, the native path, threads and cores", async () => {
     const r = cliWithBackend(undefined, "info", "--json");
     assert.equal(r.status, 0, r.stderr);
     const packageJson = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8"));
+    // native by default on Node where its addon is built (nativeParity.test.ts fails where a
+    // compiler is present but it is not), else wasm with a notice
+    const isa = loadNativeBackend()?.isa ?? null;
     assert.deepEqual(JSON.parse(r.stdout), {
       version: packageJson.version,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
-      backend: "wasm",
-      backendReason: "default: WebAssembly SIMD kernels loaded",
+      backend: isa === null ? "wasm" : "native",
+      backendReason:
+        isa === null
+          ? `fallback: native backend unavailable (${nativeLoadFailure()})`
+          : `default: native kernels loaded (${isa})`,
       simd: true,
+      nativeIsa: isa,
       threads: 1,
       cores: availableParallelism(),
     });
@@ -556,8 +564,18 @@ describe("proximal info", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^proximal \d+\.\d+\.\d+$/m);
     assert.match(r.stdout, new RegExp(`^node +${process.version.replaceAll(".", "\\.")} `, "m"));
-    assert.match(r.stdout, /^backend +wasm \(default: WebAssembly SIMD kernels loaded\)$/m);
+    assert.match(
+      r.stdout,
+      loadNativeBackend() === null
+        ? /^backend +wasm \(fallback: /
+        : /^backend +native \(default: native kernels loaded \(\w+\)\)$/m,
+    );
     assert.match(r.stdout, /^simd +yes /m);
+    const isa = loadNativeBackend()?.isa;
+    assert.match(
+      r.stdout,
+      isa === undefined ? /^native +no \(/m : new RegExp(`^native +yes \\(${isa} kernels\\)$`, "m"),
+    );
     assert.match(r.stdout, /^threads +1$/m);
     assert.match(r.stdout, new RegExp(`^cores +${availableParallelism()}$`, "m"));
   });
@@ -574,7 +592,7 @@ describe("proximal info", () => {
     assert.equal(r.status, 2);
     assert.equal(r.stdout, "");
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /^proximal: PROXIMAL_BACKEND is "gpu".*"cpu" or "wasm"/);
+    assert.match(r.stderr, /^proximal: PROXIMAL_BACKEND is "gpu".*"cpu", "wasm" or "native"/);
   });
 });
 

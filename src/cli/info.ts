@@ -1,6 +1,7 @@
 /** `proximal info [--json]`: what a bug report needs to know about the runtime, in one command. */
 
 import { availableParallelism } from "node:os";
+import { nativeLoadFailure } from "../tensor/nativeBackend.js";
 import { backendInfo } from "../tensor/tensor.js";
 import { VERSION } from "../version.js";
 
@@ -12,12 +13,14 @@ export interface RuntimeInfo {
   node: string;
   /** `process.platform` and `process.arch`, e.g. `"linux-x64"`. */
   platform: string;
-  /** The active kernel backend (`"wasm"` or `"cpu"`). */
+  /** The active kernel backend (`"wasm"`, `"native"` or `"cpu"`). */
   backend: string;
   /** Why that backend is active, e.g. `"default: WebAssembly SIMD kernels loaded"`. */
   backendReason: string;
   /** Whether the WebAssembly SIMD kernels load on this runtime. */
   simd: boolean;
+  /** The native kernels' instruction-set path (avx512, avx2, generic), null where the addon does not load. */
+  nativeIsa: string | null;
   /** Threads the engine runs a kernel on. */
   threads: number;
   /** CPUs this process may use (`os.availableParallelism()`). */
@@ -34,6 +37,7 @@ export function runtimeInfo(): RuntimeInfo {
     backend: backend.name,
     backendReason: backend.reason,
     simd: backend.simd,
+    nativeIsa: backend.nativeIsa,
     threads: backend.threads,
     cores: availableParallelism(),
   };
@@ -50,6 +54,7 @@ export async function infoCommand(flags: { json?: boolean }): Promise<number> {
     `node     ${info.node} (${info.platform})`,
     `backend  ${info.backend} (${info.backendReason})`,
     `simd     ${info.simd ? "yes" : "no"} (WebAssembly SIMD kernels ${info.simd ? "load" : "do not load"})`,
+    `native   ${info.nativeIsa === null ? `no (${nativeLoadFailure() ?? "not loaded"})` : `yes (${info.nativeIsa} kernels)`}`,
     `threads  ${info.threads}`,
     `cores    ${info.cores}`,
   ];

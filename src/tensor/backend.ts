@@ -1,11 +1,12 @@
 /**
  * The kernel interface. Every numerical loop of the tensor engine runs through one `Backend`:
- * `cpu` (plain TypeScript, the readable reference) or `wasm` (AssemblyScript compiled to WebAssembly
- * SIMD, src/kernels/). Both take and return plain typed arrays, so the frontend (tensor.ts, ops.ts)
- * never knows which one ran; tests run every kernel on both and require the same results.
+ * `cpu` (plain TypeScript, the readable reference), `wasm` (AssemblyScript compiled to WebAssembly
+ * SIMD, src/kernels/) or `native` (C++ with AVX-512/AVX2 in an N-API addon, native/; Node only, when
+ * it was built). All take and return plain typed arrays, so the frontend (tensor.ts, ops.ts) never
+ * knows which one ran; tests run every kernel on each and require the same results.
  * The interface stays open for later backends (threads, WebGPU): a backend only adds kernels here.
  */
-export type BackendName = "cpu" | "wasm";
+export type BackendName = "cpu" | "wasm" | "native";
 
 /** Elementwise binary ops; the index is the op code the wasm kernels use. */
 export const BINARY_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "pow", "tanhBackward"] as const;

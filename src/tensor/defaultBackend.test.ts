@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
-import { chooseDefaultBackend } from "./defaultBackend.js";
+import { chooseDefaultBackend, NATIVE_IS_DEFAULT } from "./defaultBackend.js";
+import { loadNativeBackend } from "./nativeBackend.js";
 
 // The package entry as users load it, run in a fresh process so PROXIMAL_BACKEND and node flags apply
 // from the start (the choice is made once per process).
 const ENTRY = new URL("../index.js", import.meta.url).href;
+// the native addon's path in this checkout (null where it is not built); a child process reports the same
+const NATIVE_ISA = loadNativeBackend()?.isa ?? null;
 
 interface ChildResult {
   status: number;
@@ -16,6 +19,7 @@ interface ChildResult {
     name?: string;
     reason?: string;
     simd?: boolean;
+    nativeIsa?: string | null;
     threads?: number;
     sum?: number;
     code?: string;
@@ -52,9 +56,74 @@ function fallbackWarnings(stderr: string): number {
 }
 
 describe("chooseDefaultBackend()", () => {
-  test("picks wasm when PROXIMAL_BACKEND is unset and the kernels load", () => {
-    const choice = chooseDefaultBackend({ requested: undefined, wasmFailure: undefined });
+  test("picks native when PROXIMAL_BACKEND is unset on Node and the addon loads", () => {
+    assert.equal(NATIVE_IS_DEFAULT, true);
+    const choice = chooseDefaultBackend({
+      requested: undefined,
+      wasmFailure: undefined,
+      nativeFailure: undefined,
+      nativeIsa: "avx512",
+      nativeDefault: true,
+    });
+    assert.deepEqual(choice, { name: "native", reason: "default: native kernels loaded (avx512)" });
+  });
+
+  test("picks wasm when unset where native is not the default (browsers), without a warning", () => {
+    const choice = chooseDefaultBackend({
+      requested: undefined,
+      wasmFailure: undefined,
+      nativeFailure: "not Node",
+    });
     assert.deepEqual(choice, { name: "wasm", reason: "default: WebAssembly SIMD kernels loaded" });
+  });
+
+  test("unset on Node without the addon: wasm with one warning naming the cause", () => {
+    const choice = chooseDefaultBackend({
+      requested: undefined,
+      wasmFailure: undefined,
+      nativeFailure: "no C++ compiler",
+      nativeDefault: true,
+    });
+    assert.equal(choice.name, "wasm");
+    assert.equal(choice.reason, "fallback: native backend unavailable (no C++ compiler)");
+    assert.match(
+      choice.warning ?? "",
+      /^proximal: The native backend \(the default on Node\) is unavailable \(no C\+\+ compiler\); using the wasm backend/,
+    );
+  });
+
+  test("PROXIMAL_BACKEND=native chooses native, naming its instruction-set path", () => {
+    const choice = chooseDefaultBackend({
+      requested: "native",
+      wasmFailure: undefined,
+      nativeFailure: undefined,
+      nativeIsa: "avx2",
+    });
+    assert.deepEqual(choice, { name: "native", reason: "PROXIMAL_BACKEND=native (avx2 kernels)" });
+  });
+
+  test("PROXIMAL_BACKEND=native without the addon falls back to wasm with a warning naming the cause", () => {
+    const choice = chooseDefaultBackend({
+      requested: "native",
+      wasmFailure: undefined,
+      nativeFailure: "not built",
+    });
+    assert.equal(choice.name, "wasm");
+    assert.match(choice.reason, /^fallback: native backend unavailable \(not built\)/);
+    assert.match(
+      choice.warning ?? "",
+      /native backend, which is unavailable \(not built\); using the wasm backend/,
+    );
+  });
+
+  test("PROXIMAL_BACKEND=native with neither native nor wasm falls back to cpu with a warning", () => {
+    const choice = chooseDefaultBackend({
+      requested: "native",
+      wasmFailure: "no SIMD",
+      nativeFailure: "not built",
+    });
+    assert.equal(choice.name, "cpu");
+    assert.match(choice.warning ?? "", /not built.*no SIMD/);
   });
 
   test("treats an empty PROXIMAL_BACKEND as unset", () => {
@@ -87,22 +156,50 @@ describe("chooseDefaultBackend()", () => {
       (e: unknown) =>
         e instanceof ProximalError &&
         e.code === "INVALID_OPTION" &&
-        e.message.includes('"cpu" or "wasm"') &&
+        e.message.includes('"cpu", "wasm" or "native"') &&
         e.message.includes('Did you mean "wasm"?'),
     );
   });
 });
 
 describe("the backend a fresh Node process runs on", () => {
-  test("is wasm by default, with SIMD, so the wasm parity tests cannot skip silently", () => {
+  test("is native by default where the addon is built (else wasm with one notice), and wasm SIMD loads", () => {
     const { report, stderr } = runChild({});
+    if (NATIVE_ISA !== null) {
+      assert.deepEqual(report, {
+        name: "native",
+        reason: `default: native kernels loaded (${NATIVE_ISA})`,
+        simd: true,
+        nativeIsa: NATIVE_ISA,
+        threads: 1,
+        sum: 14,
+      });
+      assert.equal(fallbackWarnings(stderr), 0);
+    } else {
+      // nativeParity.test.ts fails where a compiler is present but the addon is missing
+      assert.equal(report.name, "wasm");
+      assert.equal(report.simd, true);
+      assert.equal(fallbackWarnings(stderr), 1, stderr);
+    }
+  });
+
+  test("is wasm with one notice when the addon is unavailable (PROXIMAL_NATIVE=0), so wasm stays covered", () => {
+    const { report, stderr } = runChild({ PROXIMAL_NATIVE: "0" });
     assert.deepEqual(report, {
       name: "wasm",
-      reason: "default: WebAssembly SIMD kernels loaded",
+      reason: "fallback: native backend unavailable (PROXIMAL_NATIVE=0 disables it)",
       simd: true,
+      nativeIsa: null,
       threads: 1,
       sum: 14,
     });
+    assert.equal(fallbackWarnings(stderr), 1, stderr);
+  });
+
+  test("is wasm with PROXIMAL_BACKEND=wasm, without a notice", () => {
+    const { report, stderr } = runChild({ PROXIMAL_BACKEND: "wasm" });
+    assert.equal(report.name, "wasm");
+    assert.equal(report.reason, "PROXIMAL_BACKEND=wasm");
     assert.equal(fallbackWarnings(stderr), 0);
   });
 
@@ -112,6 +209,7 @@ describe("the backend a fresh Node process runs on", () => {
       name: "cpu",
       reason: "PROXIMAL_BACKEND=cpu",
       simd: true,
+      nativeIsa: NATIVE_ISA,
       threads: 1,
       sum: 14,
     });
@@ -120,17 +218,49 @@ describe("the backend a fresh Node process runs on", () => {
   test("is an INVALID_OPTION error for PROXIMAL_BACKEND=gpu", () => {
     const { report } = runChild({ PROXIMAL_BACKEND: "gpu" });
     assert.equal(report.code, "INVALID_OPTION");
-    assert.match(report.message ?? "", /PROXIMAL_BACKEND is "gpu".*"cpu" or "wasm"/);
+    assert.match(report.message ?? "", /PROXIMAL_BACKEND is "gpu".*"cpu", "wasm" or "native"/);
   });
 
-  test("falls back to cpu with exactly one warning when WebAssembly is missing (node --jitless)", () => {
-    const { report, stderr } = runChild({}, ["--jitless"]);
+  test("is native with PROXIMAL_BACKEND=native where the addon is built, with its path in the reason", (t) => {
+    if (NATIVE_ISA === null) {
+      // nativeParity.test.ts fails where a compiler is present but the addon is missing
+      t.skip("the native addon is not built here");
+      return;
+    }
+    const { report, stderr } = runChild({ PROXIMAL_BACKEND: "native" });
+    assert.equal(report.name, "native");
+    assert.equal(report.reason, `PROXIMAL_BACKEND=native (${NATIVE_ISA} kernels)`);
+    assert.equal(report.sum, 14);
+    assert.equal(fallbackWarnings(stderr), 0);
+  });
+
+  test("falls back to wasm with exactly one notice when PROXIMAL_BACKEND=native and the addon is unavailable", () => {
+    // PROXIMAL_NATIVE=0 hides the addon, as a machine without a compiler would
+    const { report, stderr } = runChild({ PROXIMAL_BACKEND: "native", PROXIMAL_NATIVE: "0" });
+    assert.equal(report.name, "wasm");
+    assert.equal(report.nativeIsa, null);
+    assert.equal(report.sum, 14);
+    assert.match(
+      report.reason ?? "",
+      /^fallback: native backend unavailable \(PROXIMAL_NATIVE=0 disables it\)/,
+    );
+    assert.equal(fallbackWarnings(stderr), 1, stderr);
+    const notice = stderr.split("\n").filter((line) => line.includes("PROXIMAL_BACKEND_FALLBACK"));
+    assert.equal(notice.length, 1, stderr);
+    assert.match(
+      notice[0],
+      /native backend, which is unavailable \(PROXIMAL_NATIVE=0 disables it\); using the wasm backend/,
+    );
+  });
+
+  test("falls back to cpu with exactly one warning without native and WebAssembly (node --jitless)", () => {
+    const { report, stderr } = runChild({ PROXIMAL_NATIVE: "0" }, ["--jitless"]);
     assert.equal(report.name, "cpu");
     assert.equal(report.simd, false);
     assert.equal(report.sum, 14);
     assert.match(
       report.reason ?? "",
-      /^fallback: WebAssembly SIMD kernels failed to load \(.*no WebAssembly/,
+      /^fallback: native backend unavailable \(PROXIMAL_NATIVE=0 disables it\) and WebAssembly SIMD kernels failed to load \(.*no WebAssembly/,
     );
     assert.equal(fallbackWarnings(stderr), 1, stderr);
   });

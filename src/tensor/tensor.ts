@@ -2,7 +2,8 @@ import { ProximalError } from "../errors.js";
 import type { Backend, BackendName } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
 import type { BackendInfo } from "./defaultBackend.js";
-import { chooseDefaultBackend, requestedBackend, warnOnce } from "./defaultBackend.js";
+import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend, warnOnce } from "./defaultBackend.js";
+import { loadNativeBackend, nativeLoadFailure, requireNativeBackend } from "./nativeBackend.js";
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";
 import { checkShape, formatShape, sizeOf } from "./shape.js";
@@ -275,26 +276,47 @@ let currentBackend: Backend | undefined;
 let currentReason = "";
 
 function chooseBackend(): Backend {
-  const choice = chooseDefaultBackend({ requested: requestedBackend(), wasmFailure: wasmLoadFailure() });
+  const choice = chooseDefaultBackend({
+    requested: requestedBackend(),
+    wasmFailure: wasmLoadFailure(),
+    nativeFailure: nativeLoadFailure(),
+    nativeIsa: loadNativeBackend()?.isa,
+    nativeDefault: nativeIsDefaultHere(),
+  });
   if (choice.warning !== undefined) warnOnce(choice.warning, "PROXIMAL_BACKEND_FALLBACK");
-  currentBackend = choice.name === "wasm" ? requireWasmBackend() : cpuBackend;
+  currentBackend =
+    choice.name === "native"
+      ? requireNativeBackend()
+      : choice.name === "wasm"
+        ? requireWasmBackend()
+        : cpuBackend;
   currentReason = choice.reason;
   return currentBackend;
 }
 
 /**
- * The backend kernels run on now. Unless {@link setBackend} chose one: `PROXIMAL_BACKEND` (`cpu` or
- * `wasm`) when set, else wasm where WebAssembly SIMD loads, else cpu with a one-time warning.
+ * The backend kernels run on now. Unless {@link setBackend} chose one: `PROXIMAL_BACKEND` (`cpu`,
+ * `wasm` or `native`) when set, else native on Node where its addon is built, else wasm where
+ * WebAssembly SIMD loads, else cpu, each fallback with a one-time warning (see chooseDefaultBackend).
  */
 export function getBackend(): Backend {
   return currentBackend ?? chooseBackend();
 }
 
-/** The active backend, why it was chosen, whether WebAssembly SIMD is available, and the thread count. */
+/**
+ * The active backend, why it was chosen, whether WebAssembly SIMD is available, the native kernels'
+ * instruction-set path, and the thread count.
+ */
 export function backendInfo(): BackendInfo {
   const backend = getBackend();
-  // threads: both backends run each kernel on the calling thread (no threaded backend yet)
-  return { name: backend.name, reason: currentReason, simd: loadWasmBackend() !== null, threads: 1 };
+  return {
+    name: backend.name,
+    reason: currentReason,
+    simd: loadWasmBackend() !== null,
+    nativeIsa: loadNativeBackend()?.isa ?? null,
+    // every backend runs each kernel on the calling thread (no threaded backend yet)
+    threads: 1,
+  };
 }
 
 /** Choose the kernel backend for all later ops (this overrides `PROXIMAL_BACKEND`). */
@@ -306,11 +328,14 @@ export function setBackend(name: BackendName): void {
     case "wasm":
       currentBackend = requireWasmBackend();
       break;
+    case "native":
+      currentBackend = requireNativeBackend();
+      break;
     default:
       name satisfies never;
       throw new ProximalError(
         "INVALID_ARGUMENT",
-        `Unknown backend "${name as string}". Use "cpu" or "wasm".`,
+        `Unknown backend "${name as string}". Use "cpu", "wasm" or "native".`,
       );
   }
   currentReason = `setBackend("${name}")`;
@@ -318,7 +343,10 @@ export function setBackend(name: BackendName): void {
 
 /** Names of the backends available in this runtime. */
 export function availableBackends(): BackendName[] {
-  return loadWasmBackend() === null ? ["cpu"] : ["cpu", "wasm"];
+  const names: BackendName[] = ["cpu"];
+  if (loadWasmBackend() !== null) names.push("wasm");
+  if (loadNativeBackend() !== null) names.push("native");
+  return names;
 }
 
 /** Run `fn` with a given backend, restoring the previous one afterwards. */

@@ -1,0 +1,43 @@
+// The kernel table of one instruction-set path. kernels.cc is compiled once per path (avx512, avx2,
+// generic) with different -m flags, each into its own namespace, and addon.cc picks one table at load
+// time from what the CPU supports. Plain function pointers and PODs only: no inline C++ library code
+// may be shared between the objects, or the linker could keep an AVX-512 copy for the generic path.
+#pragma once
+#include <stdint.h>
+
+struct PxAdamArgs {
+  float lr, beta1, beta2, eps, weightDecay;
+  int decoupled;
+  float biasCorrection1, biasCorrection2Sqrt;
+};
+
+struct PxKernels {
+  const char* isa;
+  // C[t] (+)= op(A[t]) · op(B[t]) for t < batch; strides in elements (0 = shared operand)
+  void (*matmul)(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
+                 int transA, int transB, int64_t strideA, int64_t strideB, int accumulate);
+  // out[m,n] = x[m,k] · w[n,k]ᵀ + bias[n] (bias may be null)
+  void (*linear)(const float* x, const float* w, const float* bias, float* out, int64_t m, int64_t k,
+                 int64_t n);
+  void (*binary)(int op, const float* a, const float* b, float* out, int64_t outer, int64_t inner,
+                 int64_t aOuter, int64_t aInner, int64_t bOuter, int64_t bInner);
+  void (*unary)(int op, const float* x, float* out, int64_t n);
+  void (*clamp)(const float* x, float* out, int64_t n, float lo, float hi);
+  void (*reduce)(int op, const float* x, float* out, int64_t outer, int64_t len, int64_t inner);
+  void (*softmaxRows)(const float* x, float* out, int64_t rows, int64_t cols, int log);
+  void (*logsumexpRows)(const float* x, float* out, int64_t rows, int64_t cols);
+  void (*layerNormRows)(const float* x, const float* gamma, const float* beta, float* out, float* mean,
+                        float* rstd, int64_t rows, int64_t cols, float eps);
+  void (*layerNormBackwardRows)(const float* x, const float* gamma, const float* mean, const float* rstd,
+                                const float* g, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                                int64_t cols);
+  void (*adamStep)(float* p, const float* g, float* m, float* v, int64_t n, const PxAdamArgs* args);
+};
+
+extern "C" {
+extern const PxKernels px_kernels_generic;
+#if defined(PX_HAVE_X86_PATHS)
+extern const PxKernels px_kernels_avx2;
+extern const PxKernels px_kernels_avx512;
+#endif
+}

@@ -1,0 +1,335 @@
+import { ProximalError } from "../errors.js";
+import type { AdamStepArgs, Backend, BinaryOp, ReduceOp, UnaryOp } from "./backend.js";
+import { BINARY_OPS, UNARY_OPS } from "./backend.js";
+
+/**
+ * The exports of the N-API addon (native/addon.cc), built by scripts/buildNative.mjs into
+ * build/native/proximal.node. Booleans travel as 0/1: a number is the cheapest N-API argument.
+ */
+interface NativeAddon {
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: number,
+    transB: number,
+    strideA: number,
+    strideB: number,
+    accumulate: number,
+  ): void;
+  linear(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+  ): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    outer: number,
+    inner: number,
+    aOuter: number,
+    aInner: number,
+    bOuter: number,
+    bInner: number,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  clamp(x: Float32Array, out: Float32Array, lo: number, hi: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, len: number, inner: number): void;
+  softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number, log: number): void;
+  logsumexpRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  layerNormRows(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormBackwardRows(
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  adamStep(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: number,
+    biasCorrection1: number,
+    biasCorrection2Sqrt: number,
+  ): void;
+  /** The instruction-set path in use: "avx512", "avx2" or "generic". */
+  isa(): string;
+  /** Switch paths by name; false where this CPU lacks it. */
+  setIsa(name: string): boolean;
+  /** Every path compiled in, best first. */
+  compiledIsas(): string[];
+}
+
+/** The instruction-set paths of the native kernels (x86-64 builds have all three, others generic). */
+export type NativeIsa = "avx512" | "avx2" | "generic";
+
+const BINARY_CODE = new Map<BinaryOp, number>(BINARY_OPS.map((op, i) => [op, i]));
+const UNARY_CODE = new Map<UnaryOp, number>(UNARY_OPS.map((op, i) => [op, i]));
+
+/**
+ * The native backend: C++ kernels (AVX-512, AVX2+FMA or generic, chosen at load time from the CPU)
+ * in an N-API addon. Unlike the wasm backend it needs no copies: the addon reads and writes the
+ * typed arrays' own memory, so a call costs one N-API transition plus the arithmetic.
+ */
+export class NativeBackend implements Backend {
+  readonly name = "native" as const;
+  private readonly k: NativeAddon;
+
+  constructor(addon: NativeAddon) {
+    this.k = addon;
+  }
+
+  /** The instruction-set path the kernels run on. */
+  get isa(): NativeIsa {
+    return this.k.isa() as NativeIsa;
+  }
+
+  /** Every path this build contains, best first (tests run each one this CPU supports). */
+  compiledIsas(): NativeIsa[] {
+    return this.k.compiledIsas() as NativeIsa[];
+  }
+
+  /**
+   * Run on another path (tests, benchmarks; `PROXIMAL_NATIVE_ISA` at load). Throws
+   * BACKEND_UNAVAILABLE where this CPU or build lacks it.
+   */
+  setIsa(isa: NativeIsa): void {
+    if (!this.k.setIsa(isa)) {
+      throw new ProximalError(
+        "BACKEND_UNAVAILABLE",
+        `The native kernels cannot run the "${isa}" path here: this build has ${this.compiledIsas().join(", ")}, and this CPU runs the ones up to its own features. Unset PROXIMAL_NATIVE_ISA to use the best one.`,
+      );
+    }
+  }
+
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+    accumulate: boolean,
+  ): void {
+    this.k.matmul(a, b, out, batch, m, k, n, +transA, +transB, strideA, strideB, +accumulate);
+  }
+
+  linear(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+  ): void {
+    this.k.linear(x, w, bias, out, m, k, n);
+  }
+
+  binary(
+    op: BinaryOp,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    outer: number,
+    inner: number,
+    aOuter: number,
+    aInner: number,
+    bOuter: number,
+    bInner: number,
+  ): void {
+    this.k.binary(BINARY_CODE.get(op)!, a, b, out, outer, inner, aOuter, aInner, bOuter, bInner);
+  }
+
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {
+    this.k.unary(UNARY_CODE.get(op)!, x, out);
+  }
+
+  clamp(x: Float32Array, out: Float32Array, lo: number, hi: number): void {
+    this.k.clamp(x, out, lo, hi);
+  }
+
+  reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, len: number, inner: number): void {
+    this.k.reduce(op === "sum" ? 0 : 1, x, out, outer, len, inner);
+  }
+
+  softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number, log: boolean): void {
+    this.k.softmaxRows(x, out, rows, cols, +log);
+  }
+
+  logsumexpRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void {
+    this.k.logsumexpRows(x, out, rows, cols);
+  }
+
+  layerNormRows(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void {
+    this.k.layerNormRows(x, gamma, beta, out, mean, rstd, rows, cols, eps);
+  }
+
+  layerNormBackwardRows(
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+  ): void {
+    this.k.layerNormBackwardRows(x, gamma, mean, rstd, g, dx, dgamma, dbeta, rows, cols);
+  }
+
+  adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, args: AdamStepArgs): void {
+    this.k.adamStep(
+      p,
+      g,
+      m,
+      v,
+      args.lr,
+      args.beta1,
+      args.beta2,
+      args.eps,
+      args.weightDecay,
+      +args.decoupled,
+      args.biasCorrection1,
+      args.biasCorrection2Sqrt,
+    );
+  }
+}
+
+/** Where the build puts the addon and its status, relative to this module (dist/tensor/ or src/tensor/). */
+const ADDON_URL = new URL("../../build/native/proximal.node", import.meta.url);
+const STATUS_URL = new URL("../../build/native/status.json", import.meta.url);
+
+/** The outcome of loading the addon: the backend, or why there is none. */
+type NativeLoad = { backend: NativeBackend; failure?: undefined } | { backend: null; failure: string };
+
+let cached: NativeLoad | undefined;
+
+interface NodeRuntime {
+  getBuiltinModule?: (id: string) => unknown;
+  env?: Record<string, string | undefined>;
+}
+
+function loadOnce(): NativeLoad {
+  if (cached !== undefined) return cached;
+  cached = load();
+  return cached;
+}
+
+function load(): NativeLoad {
+  const runtime = (globalThis as { process?: NodeRuntime }).process;
+  // process.getBuiltinModule (Node >= 20.16) loads node:module synchronously without a static
+  // import, so this file still bundles for browsers, where it reports "not Node" instead
+  if (typeof runtime?.getBuiltinModule !== "function") {
+    return { backend: null, failure: "it needs Node.js >= 20.16 (native addons do not load in browsers)" };
+  }
+  // PROXIMAL_NATIVE=0 disables the addon at run time as at build time (scripts/buildNative.mjs)
+  if (runtime.env?.PROXIMAL_NATIVE === "0")
+    return { backend: null, failure: "PROXIMAL_NATIVE=0 disables it" };
+  const fs = runtime.getBuiltinModule("node:fs") as typeof import("node:fs");
+  const url = runtime.getBuiltinModule("node:url") as typeof import("node:url");
+  const mod = runtime.getBuiltinModule("node:module") as typeof import("node:module");
+  const addonPath = url.fileURLToPath(ADDON_URL);
+  if (!fs.existsSync(addonPath)) {
+    let why = "the addon was not built";
+    try {
+      const status = JSON.parse(fs.readFileSync(url.fileURLToPath(STATUS_URL), "utf8")) as {
+        reason?: string;
+      };
+      if (typeof status.reason === "string") why = `the addon was not built: ${status.reason}`;
+    } catch {
+      // no status file: the build step never ran (e.g. a checkout without `npm run build`)
+    }
+    return {
+      backend: null,
+      failure: `${why} (${addonPath} is missing; \`npm run build:native\` builds it, given a C++ compiler and Node's headers)`,
+    };
+  }
+  let backend: NativeBackend;
+  try {
+    const addon = mod.createRequire(import.meta.url)(addonPath) as NativeAddon;
+    backend = new NativeBackend(addon);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return {
+      backend: null,
+      failure: `${addonPath} failed to load (${message}); rebuild it with \`npm run build:native\``,
+    };
+  }
+  // PROXIMAL_NATIVE_ISA=avx2|generic forces a lower path (benchmarks; the tests call setIsa);
+  // an unknown or unsupported value is an error rather than quietly the default path
+  const forced = runtime.env?.PROXIMAL_NATIVE_ISA;
+  if (forced !== undefined && forced !== "") backend.setIsa(forced as NativeIsa);
+  return { backend };
+}
+
+/** The native backend, loaded once; null where the addon is missing or fails to load ({@link nativeLoadFailure}). */
+export function loadNativeBackend(): NativeBackend | null {
+  return loadOnce().backend;
+}
+
+/** Why the native backend is unavailable, or undefined when it loaded. */
+export function nativeLoadFailure(): string | undefined {
+  return loadOnce().failure;
+}
+
+/** Like {@link loadNativeBackend} but throws BACKEND_UNAVAILABLE naming the cause and the fix. */
+export function requireNativeBackend(): NativeBackend {
+  const { backend, failure } = loadOnce();
+  if (backend === null) {
+    throw new ProximalError(
+      "BACKEND_UNAVAILABLE",
+      `The native backend is unavailable: ${failure}. Use the wasm backend instead: setBackend("wasm"), or PROXIMAL_BACKEND=wasm.`,
+    );
+  }
+  return backend;
+}

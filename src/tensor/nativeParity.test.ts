@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { Rng } from "../random/rng.js";
+import { describeKernelParity } from "./backendParity.test.util.js";
+import { CpuBackend } from "./cpuBackend.js";
+import type { NativeBackend } from "./nativeBackend.js";
+import { loadNativeBackend, nativeLoadFailure } from "./nativeBackend.js";
+import { assertClose, randomNormal } from "./testing.js";
+
+// Every native kernel against the cpu reference, on every instruction-set path this CPU runs
+// (avx512, avx2, generic on x86-64), with the shared cases of backendParity.test.util.ts plus shapes
+// that reach the GEMM's blocking (K > 256, N > 512), its ragged edges, the dot-product path for
+// one or two rows, and the RL shapes the kernel was tuned for.
+
+const native = loadNativeBackend();
+
+/** Whether this machine has a C++ compiler, i.e. whether `npm run build` should have built the addon. */
+function compilerPresent(): boolean {
+  return [process.env.CXX, "c++", "g++", "clang++"]
+    .filter((cxx): cxx is string => cxx !== undefined && cxx !== "")
+    .some((cxx) => spawnSync(cxx, ["--version"], { stdio: "ignore" }).status === 0);
+}
+
+if (native === null) {
+  // The addon is optional, but its tests must not pass silently where it should exist. A skip is
+  // allowed only where the build could not have produced it (no compiler) or was turned off on
+  // purpose (PROXIMAL_NATIVE=0); anywhere else the missing addon is a failure naming the cause.
+  const why = nativeLoadFailure() ?? "unknown";
+  const deliberate = process.env.PROXIMAL_NATIVE === "0";
+  if (deliberate || !compilerPresent()) {
+    test(`native kernels (skipped: ${why})`, {
+      skip: deliberate ? "PROXIMAL_NATIVE=0" : "no C++ compiler",
+    }, () => {});
+  } else {
+    test("the native addon is built where a C++ compiler is present", () => {
+      assert.fail(`a C++ compiler is present but the native backend did not load: ${why}`);
+    });
+  }
+} else {
+  const backend: NativeBackend = native;
+  const cpu = new CpuBackend();
+  const runnable = backend.compiledIsas().filter((isa) => {
+    try {
+      backend.setIsa(isa);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const best = runnable[0];
+
+  test("the best path this CPU supports is the one selected at load", () => {
+    assert.ok(runnable.length > 0);
+    // tests may have switched it above; the addon started on the first runnable path, best first
+    backend.setIsa(best);
+    assert.equal(backend.isa, best);
+  });
+
+  for (const isa of runnable) {
+    describe(`native ${isa}`, () => {
+      // node:test runs describe bodies now and tests later, in order: each path's first test
+      // switches to it, and the next path's first test switches again
+      test(`switch to ${isa}`, () => {
+        backend.setIsa(isa);
+        assert.equal(backend.isa, isa);
+      });
+      describeKernelParity(`native ${isa}`, backend);
+
+      test("matmul through the GEMM's K and N blocking, ragged tiles, all transposes, accumulate", () => {
+        const rng = new Rng(21);
+        const shapes: [number, number, number][] = [
+          [13, 300, 70], // K over one 256 block, N ragged
+          [3, 257, 530], // N over one 512 block, 3 rows (just past the dot-product path)
+          [25, 33, 47], // every tile edge at once
+          [64, 4, 256], // DQN first layer
+          [64, 256, 256], // DQN hidden layer
+          [256, 64, 64], // PPO minibatch, 64-wide
+          [1, 256, 256], // rollout: one row (dot-product path with transposed B)
+          [2, 65, 33], // two rows, odd K
+          [300, 20, 9], // many rows: B packed even when row-major
+          [7, 0, 5], // empty K: zeros (or C unchanged when accumulating)
+        ];
+        for (const [m, k, n] of shapes) {
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              for (const accumulate of [false, true]) {
+                const a = randomNormal(rng, m * k);
+                const b = randomNormal(rng, k * n);
+                const initial = randomNormal(rng, m * n);
+                const expected = initial.slice();
+                const actual = initial.slice();
+                cpu.matmul(a, b, expected, 1, m, k, n, transA, transB, 0, 0, accumulate);
+                backend.matmul(a, b, actual, 1, m, k, n, transA, transB, 0, 0, accumulate);
+                const bound = accumulate ? initial.map(Math.abs) : new Float32Array(m * n);
+                cpu.matmul(a.map(Math.abs), b.map(Math.abs), bound, 1, m, k, n, transA, transB, 0, 0, true);
+                assertClose(actual, expected, {
+                  scale: bound,
+                  label: `${isa} ${m}x${k}x${n} transA ${transA} transB ${transB} accumulate ${accumulate}`,
+                });
+              }
+            }
+          }
+        }
+      });
+
+      test("linear at 1, 2, 3 and 64 rows (dot-product and GEMM paths), with and without bias", () => {
+        const rng = new Rng(22);
+        for (const [m, k, n] of [
+          [1, 4, 256],
+          [2, 256, 256],
+          [3, 64, 2],
+          [64, 300, 33],
+        ]) {
+          for (const withBias of [false, true]) {
+            const x = randomNormal(rng, m * k);
+            const w = randomNormal(rng, n * k);
+            const bias = withBias ? randomNormal(rng, n) : null;
+            const expected = new Float32Array(m * n);
+            const actual = new Float32Array(m * n);
+            cpu.linear(x, w, bias, expected, m, k, n);
+            backend.linear(x, w, bias, actual, m, k, n);
+            const bound = new Float32Array(m * n);
+            cpu.matmul(x.map(Math.abs), w.map(Math.abs), bound, 1, m, k, n, false, true, 0, 0, false);
+            if (bias !== null) for (let i = 0; i < bound.length; i++) bound[i] += Math.abs(bias[i % n]);
+            assertClose(actual, expected, {
+              scale: bound,
+              label: `${isa} linear ${m}x${k}x${n} bias ${withBias}`,
+            });
+          }
+        }
+      });
+
+      test("operands that are views into larger buffers (byteOffset) are read at their offset", () => {
+        const rng = new Rng(23);
+        const big = randomNormal(rng, 100);
+        const a = big.subarray(7, 7 + 12); // [3, 4]
+        const b = big.subarray(40, 40 + 20); // [4, 5]
+        const outBuffer = new Float32Array(30).fill(9);
+        const out = outBuffer.subarray(5, 20);
+        const expected = new Float32Array(15);
+        cpu.matmul(a, b, expected, 1, 3, 4, 5, false, false, 0, 0, false);
+        backend.matmul(a, b, out, 1, 3, 4, 5, false, false, 0, 0, false);
+        assertClose(out, expected, { scale: 10, label: "view" });
+        assert.deepEqual([...outBuffer.subarray(0, 5), ...outBuffer.subarray(20)], new Array(15).fill(9));
+      });
+    });
+  }
+
+  test("avx512 and avx2 GEMMs give the same bits (same summation order, both with FMA)", (t) => {
+    if (!(runnable.includes("avx512") && runnable.includes("avx2"))) {
+      t.skip("this CPU does not run both avx512 and avx2");
+      return;
+    }
+    const rng = new Rng(24);
+    for (const [m, k, n] of [
+      [64, 256, 256],
+      [13, 300, 530],
+      [3, 5, 7],
+    ]) {
+      const a = randomNormal(rng, m * k);
+      const b = randomNormal(rng, k * n);
+      const outs = ["avx512", "avx2"].map((isa) => {
+        backend.setIsa(isa as "avx512" | "avx2");
+        const out = new Float32Array(m * n);
+        backend.matmul(a, b, out, 1, m, k, n, false, true, 0, 0, false);
+        return out;
+      });
+      assert.deepEqual(outs[0], outs[1], `${m}x${k}x${n}`);
+    }
+    backend.setIsa(best);
+  });
+
+  test("a call with an array too short for its shape is a TypeError, not a write out of bounds", () => {
+    const a = new Float32Array(6);
+    const out = new Float32Array(3);
+    assert.throws(
+      () => backend.matmul(a, a, out, 1, 2, 3, 2, false, false, 0, 0, false),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /native matmul: argument 2 has 3 elements where the shape needs 4/.test(e.message),
+    );
+    assert.throws(
+      () => backend.unary("exp", new Float32Array(4), new Float32Array(3)),
+      (e: unknown) => e instanceof TypeError && /native unary/.test(e.message),
+    );
+  });
+
+  test("setIsa names the paths this build has when asked for one it cannot run", () => {
+    assert.throws(
+      () => backend.setIsa("sse9" as "generic"),
+      (e: unknown) => e instanceof Error && /cannot run the "sse9" path here: this build has/.test(e.message),
+    );
+    backend.setIsa(best);
+  });
+}
