@@ -13,11 +13,11 @@ export interface ActionNoiseOptions {
   /**
    * "normal": independent `N(0, σ²)` each step (SB3 `NormalActionNoise`); "ornstein-uhlenbeck":
    * `x ← x + θ (0 − x) dt + σ √dt N(0, 1)` per env, reset to 0 at episode ends (SB3
-   * `OrnsteinUhlenbeckActionNoise`; Lillicrap et al. 2016, arXiv:1509.02971, §7).
+   * `OrnsteinUhlenbeckActionNoise`; Lillicrap et al. 2016, arXiv:1509.02971, §7). Required.
    */
-  type: "normal" | "ornstein-uhlenbeck";
-  /** σ, the same for every action component (RL Zoo's `noise_std`), in the scaled space [−1, 1]. */
-  sigma: number;
+  type?: "normal" | "ornstein-uhlenbeck";
+  /** σ, the same for every action component (RL Zoo's `noise_std`), in the scaled space [−1, 1]. Required. */
+  sigma?: number;
   /** θ of the Ornstein-Uhlenbeck process. @defaultValue 0.15 (SB3) */
   theta?: number;
   /** Time step dt of the Ornstein-Uhlenbeck process. @defaultValue 0.01 (SB3) */
@@ -30,7 +30,7 @@ export interface ActionNoiseOptions {
 
 /** Exploration noise for `numEnvs` envs of `dim`-dimensional actions; its state is checkpointed. */
 export class ActionNoise {
-  readonly type: ActionNoiseOptions["type"];
+  readonly type: NonNullable<ActionNoiseOptions["type"]>;
   readonly sigma: number;
   readonly theta: number;
   readonly dt: number;
@@ -44,15 +44,16 @@ export class ActionNoise {
     readonly numEnvs: number,
     readonly dim: number,
   ) {
+    // type and sigma are optional in the interface only so that the CLI's option reader lists them
     if (options.type !== "normal" && options.type !== "ornstein-uhlenbeck") {
       throw new ProximalError(
         "INVALID_OPTION",
-        `actionNoise.type must be "normal" or "ornstein-uhlenbeck", got ${JSON.stringify(options.type)}.`,
+        `actionNoise.type must be "normal" or "ornstein-uhlenbeck", got ${JSON.stringify(options.type)}. Example: { type: "normal", sigma: 0.1 }.`,
       );
     }
     this.type = options.type;
     this.sigma = positive(
-      options.sigma,
+      options.sigma as number,
       "actionNoise.sigma",
       "RL Zoo uses 0.1 (normal) or 0.5 (ornstein-uhlenbeck)",
     );
