@@ -30,7 +30,7 @@ import { noGrad, Tensor } from "../tensor/tensor.js";
 import { clipUnit, scaleAction, unscaleAction } from "./common/actionScaling.js";
 import {
   clippedDoubleQTargets,
-  criticLoss,
+  continuousCriticLoss,
   entCoefLoss,
   LOG_STD_MAX,
   LOG_STD_MIN,
@@ -272,7 +272,7 @@ export class SAC extends OffPolicyAlgorithm {
       });
       const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
       const q = policy.critic.forward(obs, actions);
-      const lossQ = criticLoss(q, new Tensor(targets, [b]), 0.5);
+      const lossQ = continuousCriticLoss(q, new Tensor(targets, [b]), 0.5);
       this.optimizer.zeroGrad();
       lossQ.backward();
       this.optimizer.step();

@@ -7,7 +7,7 @@ import { noGrad, Tensor, withBackend } from "../../tensor/tensor.js";
 import { assertClose, finiteDifference, randomNormal } from "../../tensor/testing.js";
 import {
   clippedDoubleQTargets,
-  criticLoss,
+  continuousCriticLoss,
   deterministicActorLoss,
   entCoefLoss,
   polyakUpdate,
@@ -81,7 +81,7 @@ describe("smoothTargetActions()", () => {
   });
 });
 
-describe("criticLoss()", () => {
+describe("continuousCriticLoss()", () => {
   for (const [name, scale, loss, grads] of [
     ["TD3 (Σ_j mse)", 1, fx.criticLossTd3, fx.criticGradTd3],
     ["SAC (½ Σ_j mse)", 0.5, fx.criticLossSac, fx.criticGradSac],
@@ -90,7 +90,7 @@ describe("criticLoss()", () => {
       const target = scale === 1 ? fx.td3Target : fx.sacTarget;
       const q1 = f32(fx.q1, [fx.batch]).requireGrad();
       const q2 = f32(fx.q2, [fx.batch]).requireGrad();
-      const l = criticLoss([q1, q2], f32(target, [fx.batch]), scale);
+      const l = continuousCriticLoss([q1, q2], f32(target, [fx.batch]), scale);
       l.backward();
       assertClose([l.item()], [loss], { rtol: 1e-5 });
       assertClose(q1.grad!.values, grads[0], { rtol: 1e-5, atol: 1e-6 });

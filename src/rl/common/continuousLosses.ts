@@ -99,9 +99,9 @@ export function smoothTargetActions(
  * `F.mse_loss`, Fujimoto et al. 2018, Algorithm 1), SAC 0.5 (Haarnoja et al. 2018,
  * arXiv:1812.05905, eq. 5: `J_Q = E[½ (Q − y)²]`).
  */
-export function criticLoss(q: Tensor[], y: Tensor, scale = 1): Tensor {
+export function continuousCriticLoss(q: Tensor[], y: Tensor, scale = 1): Tensor {
   if (q.length === 0) {
-    throw new ProximalError("INVALID_ARGUMENT", "criticLoss: give at least one critic's Q-values.");
+    throw new ProximalError("INVALID_ARGUMENT", "continuousCriticLoss: give at least one critic's Q-values.");
   }
   let total: Tensor | null = null;
   for (const qj of q) {

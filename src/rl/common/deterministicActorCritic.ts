@@ -19,7 +19,7 @@ import { ActionNoise } from "./actionNoise.js";
 import { checkBoundedBox, clipUnit, scaleAction, unscaleAction } from "./actionScaling.js";
 import {
   clippedDoubleQTargets,
-  criticLoss,
+  continuousCriticLoss,
   deterministicActorLoss,
   smoothTargetActions,
 } from "./continuousLosses.js";
@@ -251,7 +251,7 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
       });
       const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
       const q = policy.critic.forward(obs, actions);
-      const lossQ = criticLoss(q, new Tensor(targets, [b]));
+      const lossQ = continuousCriticLoss(q, new Tensor(targets, [b]));
       this.optimizer.zeroGrad();
       lossQ.backward();
       this.optimizer.step();
