@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { DeterministicActorCriticAlgorithm } from "./common/deterministicActorCritic.js";
 import { evaluatePolicy } from "./common/evaluation.js";
 import type { DDPGOptions } from "./ddpg.js";
 import { DDPG } from "./ddpg.js";
@@ -86,6 +87,48 @@ describe("TD3", () => {
         const expected = 0.9 * targetBefore[i][j] + 0.1 * online[i][j];
         assert.ok(Math.abs(target[i][j] - expected) < 1e-6, `θ' ← 0.9 θ' + 0.1 θ at ${i}.${j}`);
       }
+  });
+
+  test("the actor's step leaves the critic as its own step left it (one Adam, one network at a time)", async () => {
+    // DDPG's knobs with the actor never updated: the same seed samples the same minibatch, so after
+    // one gradient step the critic must be bit-identical to DDPG's, whose actor step followed
+    class CriticOnly extends DeterministicActorCriticAlgorithm {
+      readonly algorithmName = "DDPG";
+      readonly options = SMALL;
+      constructor() {
+        super(
+          "Pendulum-v1",
+          { ...SMALL, learningStarts: 200 },
+          {
+            learningRate: 1e-3,
+            bufferSize: 1_000_000,
+            learningStarts: 100,
+            batchSize: 256,
+            tau: 0.005,
+            gamma: 0.99,
+            trainFreq: 1,
+            gradientSteps: 1,
+          },
+          { policyDelay: 1000, targetPolicyNoise: 0, targetNoiseClip: 0, nCritics: 1 },
+          "DDPG",
+        );
+      }
+    }
+    const ddpg = new DDPG("Pendulum-v1", { ...SMALL, learningStarts: 200 } as DDPGOptions);
+    const criticOnly = new CriticOnly();
+    await ddpg.learn({ totalTimesteps: 100 });
+    await criticOnly.learn({ totalTimesteps: 100 });
+    assert.ok(same(snapshot(ddpg.policy), snapshot(criticOnly.policy)));
+    trainSteps(ddpg, 1);
+    trainSteps(criticOnly as never, 1);
+    assert.ok(
+      same(snapshot(ddpg.policy.critic), snapshot(criticOnly.policy.critic)),
+      "the actor loss moved the critic",
+    );
+    assert.ok(
+      !same(snapshot(ddpg.policy.actor), snapshot(criticOnly.policy.actor)),
+      "DDPG's actor did not move",
+    );
   });
 
   test("predict returns actions in the env's units; the buffer holds them scaled to [−1, 1]", async () => {
