@@ -131,6 +131,20 @@ describe("TD3", () => {
     );
   });
 
+  test("the exploration noise also runs during the warm-up's random actions (SB3 _sample_action)", async () => {
+    const model = new TD3("Pendulum-v1", {
+      ...SMALL,
+      learningStarts: 1000,
+      actionNoise: { type: "ornstein-uhlenbeck", sigma: 0.5 },
+    });
+    await model.learn({ totalTimesteps: 50 });
+    assert.equal(model.nUpdates, 0);
+    assert.ok(
+      model.actionNoise!.state().every((x) => x !== 0),
+      "the OU process did not advance",
+    );
+  });
+
   test("predict returns actions in the env's units; the buffer holds them scaled to [−1, 1]", async () => {
     const model = new TD3("Pendulum-v1", { ...SMALL, actionNoise: { type: "normal", sigma: 5 } });
     await model.learn({ totalTimesteps: 200 });

@@ -199,6 +199,20 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
     return unscaleAction(clipUnit(scaled), this.boxSpace);
   }
 
+  /**
+   * Before `learningStarts`: uniform actions, with the exploration noise added in the scaled space
+   * and clipped as after it (SB3's `_sample_action` adds `action_noise` to the warm-up samples too,
+   * so an Ornstein-Uhlenbeck process is already running when the actor takes over).
+   */
+  protected override randomActions(n: number, masks: Uint8Array | null): Float32Array {
+    const uniform = super.randomActions(n, masks) as Float32Array;
+    if (this.actionNoise === null) return uniform;
+    const scaled = scaleAction(uniform, this.boxSpace);
+    const noise = this.actionNoise.sample(this.rng, this.progressRemaining);
+    for (let i = 0; i < scaled.length; i++) scaled[i] += noise[i];
+    return unscaleAction(clipUnit(scaled), this.boxSpace);
+  }
+
   protected override bufferActions(actions: Int32Array | Float32Array): Float32Array {
     // the buffer holds [−1, 1] actions (SB3's buffer_action); clipping guards round-off at the bounds
     return clipUnit(scaleAction(actions, this.boxSpace));
