@@ -30,6 +30,10 @@ const RUNS: RunSpec[] = [
   { algo: "A2C", env: "CartPole-v1", steps: 500_000 },
   { algo: "REINFORCE", env: "CartPole-v1", steps: 500_000 },
   { algo: "A3C", env: "CartPole-v1", steps: 500_000 },
+  // issue #13: RL Zoo's Pendulum configs, 20k steps (target: eval >= -200 on every seed)
+  { algo: "SAC", env: "Pendulum-v1", steps: 20_000 },
+  { algo: "TD3", env: "Pendulum-v1", steps: 20_000 },
+  { algo: "DDPG", env: "Pendulum-v1", steps: 20_000 },
 ];
 
 const SEEDS = [0, 1, 2];

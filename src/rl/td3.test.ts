@@ -225,7 +225,7 @@ describe("TD3 learning (slow)", () => {
   }, async () => {
     // RL Zoo's Pendulum config (gamma 0.98, lr 1e-3, normal noise σ 0.1) with a [64, 64] network,
     // batch 64 and learningStarts 1000 to fit the test's time. Measured (seed 0): deterministic eval
-    // mean −271 over 10 episodes (eval seed 1), about 20 s on a loaded 2-core machine. A uniformly
+    // mean −486 over 10 episodes (eval seed 1), about 10-20 s on a loaded 2-core machine. A uniformly
     // random policy averages about −1200 on Pendulum; threshold −700.
     const model = new TD3("Pendulum-v1", {
       seed: 0,
