@@ -168,9 +168,26 @@ export type { A3COptions } from "./rl/a3c.js";
 export { A3C } from "./rl/a3c.js";
 export type { ActorCriticOptions } from "./rl/actorCritic.js";
 export { ActorCritic, QCriticPolicy, qActorLoss, sarsaCriticLoss, sarsaTargets } from "./rl/actorCritic.js";
+export type { ActionNoiseOptions } from "./rl/common/actionNoise.js";
+export { ActionNoise } from "./rl/common/actionNoise.js";
+export { scaleAction, unscaleAction } from "./rl/common/actionScaling.js";
 export type { Algorithm } from "./rl/common/algorithm.js";
+export type { ClippedDoubleQInputs } from "./rl/common/continuousLosses.js";
+export {
+  clippedDoubleQTargets,
+  continuousCriticLoss,
+  deterministicActorLoss,
+  entCoefLoss,
+  polyakUpdate,
+  sacActorLoss,
+  smoothTargetActions,
+  squashedGaussianLogProb,
+  squashedGaussianSample,
+} from "./rl/common/continuousLosses.js";
+export type { ContinuousPolicyOptions } from "./rl/common/continuousPolicies.js";
 export type { DeepQOptions, DistributionalOptions } from "./rl/common/deepQAlgorithm.js";
 export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
+export { TD3Policy } from "./rl/common/deterministicActorCritic.js";
 export type { EvaluateOptions, EvaluationResult, Predictor } from "./rl/common/evaluation.js";
 export { evaluatePolicy } from "./rl/common/evaluation.js";
 export type { GaeInputs } from "./rl/common/gae.js";
@@ -197,6 +214,8 @@ export type { QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
 export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";
+export type { DDPGOptions } from "./rl/ddpg.js";
+export { DDPG } from "./rl/ddpg.js";
 export type { DQNOptions, TdTargetInputs } from "./rl/dqn.js";
 export { DQN, huberLoss, linearExplorationSchedule, tdTargets } from "./rl/dqn.js";
 export type { PPOOptions } from "./rl/ppo.js";
@@ -222,6 +241,8 @@ export type {
 } from "./rl/replay/replayBuffer.js";
 export { ReplayBuffer } from "./rl/replay/replayBuffer.js";
 export { MinTree, SumTree } from "./rl/replay/sumTree.js";
+export type { SACOptions } from "./rl/sac.js";
+export { SAC, SACPolicy } from "./rl/sac.js";
 export type { DynamicProgrammingOptions, DynamicProgrammingResult } from "./rl/tabular/dynamicProgramming.js";
 export {
   actionValue,
@@ -250,6 +271,8 @@ export type {
   TabularTransition,
 } from "./rl/tabular/tabularAlgorithm.js";
 export { linearExploration, TabularAlgorithm } from "./rl/tabular/tabularAlgorithm.js";
+export type { TD3Options } from "./rl/td3.js";
+export { TD3 } from "./rl/td3.js";
 export type { ConjugateGradientResult, LineSearchOptions, LineSearchResult, TRPOOptions } from "./rl/trpo.js";
 export {
   backtrackingLineSearch,

@@ -45,6 +45,10 @@ export const RUNS: RunSpec[] = [
   { algo: "DQN", env: "Acrobot-v1", steps: 100_000 },
   { algo: "Rainbow", env: "CartPole-v1", steps: 50_000, preset: "hessel" },
   { algo: "Rainbow", env: "LunarLander-v3", steps: 100_000, preset: "hessel" },
+  // issue #13: RL Zoo's Pendulum configs, 20k steps (target: eval >= -200 on every seed)
+  { algo: "SAC", env: "Pendulum-v1", steps: 20_000 },
+  { algo: "TD3", env: "Pendulum-v1", steps: 20_000 },
+  { algo: "DDPG", env: "Pendulum-v1", steps: 20_000 },
 ];
 
 /** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`). */

@@ -6,7 +6,7 @@ export interface BenchOptions {
   json: boolean;
   /** A shorter run for smoke tests; figures from it are not for BENCHMARKS.md. */
   quick: boolean;
-  /** Seed of suites that train one run (`dqn`); each suite documents its default. */
+  /** Seed of suites that train one run (`dqn`, `sac`); each suite documents its default. */
   seed?: number;
 }
 
@@ -66,3 +66,4 @@ register("learning", async () => (await import("./learningBench.js")).run);
 register("lm", async () => (await import("./lmBench.js")).run);
 register("presets", async () => (await import("./presetsBench.js")).run);
 register("dqn", async () => (await import("./dqnBench.js")).run);
+register("sac", async () => (await import("./sacBench.js")).run);

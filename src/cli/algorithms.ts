@@ -71,6 +71,21 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     module: "../rl/rainbow.js",
     summary: "Rainbow DQN (double, dueling, PER, 3-step, noisy nets, C51)",
   },
+  ddpg: {
+    className: "DDPG",
+    module: "../rl/ddpg.js",
+    summary: "Deep Deterministic Policy Gradient (Box actions; Gaussian/OU action noise)",
+  },
+  td3: {
+    className: "TD3",
+    module: "../rl/td3.js",
+    summary: "Twin Delayed DDPG (twin critics, target smoothing, delayed actor; Box actions)",
+  },
+  sac: {
+    className: "SAC",
+    module: "../rl/sac.js",
+    summary: "Soft Actor-Critic (squashed Gaussian, twin critics, automatic entropy; Box actions)",
+  },
   qlearning: {
     className: "QLearning",
     module: "../rl/tabular/qLearning.js",

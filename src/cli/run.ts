@@ -158,7 +158,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument("<suite>", "the suite to run")
     .option("--json", "print one JSON object instead of a table")
     .option("--quick", "a shorter run, for smoke tests (fewer repetitions)")
-    .option("--seed <n>", "seed of single-run suites (dqn); default 0")
+    .option("--seed <n>", "seed of single-run suites (dqn, sac); default 0")
     .action(async (suite: string, options: { json?: boolean; quick?: boolean; seed?: string }) => {
       const seed = options.seed === undefined ? undefined : Number(options.seed);
       if (seed !== undefined && !Number.isInteger(seed)) {

@@ -117,6 +117,9 @@ const DQN_FAMILY_OPTION_NAMES = [
   "adamEps",
 ] as const;
 
+/** Options DDPG and TD3 share (`DeterministicActorCriticOptions`). */
+const DDPG_OPTION_NAMES = [...OFF_POLICY_OPTION_NAMES, "actionNoise"] as const;
+
 /** Option names per algorithm (upper-case, as `algorithmName`); see {@link registerPresetOptions}. */
 const optionNames: Record<string, readonly string[]> = {
   PPO: [
@@ -143,6 +146,9 @@ const optionNames: Record<string, readonly string[]> = {
   ],
   DQN: DQN_FAMILY_OPTION_NAMES,
   RAINBOW: DQN_FAMILY_OPTION_NAMES,
+  DDPG: DDPG_OPTION_NAMES,
+  TD3: [...DDPG_OPTION_NAMES, "policyDelay", "targetPolicyNoise", "targetNoiseClip"],
+  SAC: [...OFF_POLICY_OPTION_NAMES, "entCoef", "targetEntropy", "targetUpdateInterval"],
   QLEARNING: TABULAR_OPTION_NAMES,
   SARSA: TABULAR_OPTION_NAMES,
   EXPECTEDSARSA: TABULAR_OPTION_NAMES,

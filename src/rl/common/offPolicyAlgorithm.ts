@@ -362,6 +362,17 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
     return this;
   }
 
+  /**
+   * The actions to store for the actions stepped (a copy): the same by default; the continuous
+   * algorithms store them scaled to [−1, 1] as SB3 does (`buffer_action`), so critics never see env units.
+   */
+  protected bufferActions(actions: Int32Array | Float32Array): Int32Array | Float32Array {
+    return actions.slice();
+  }
+
+  /** Called after a step where some envs' episodes ended (`dones[i] = 1`): e.g. reset their action noise. */
+  protected onEpisodesDone(_dones: Uint8Array): void {}
+
   /** Extra `rollout/...` diagnostics of the subclass (DQN: the exploration rate). */
   protected rolloutStats(): UpdateStats {
     return {};
@@ -416,6 +427,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
         }
         for (const episode of this.episodeStatistics.drainEpisodes()) this.recordEpisode(episode);
         if (this.episodeStatistics !== env) env.drainEpisodes();
+        this.onEpisodesDone(dones);
       }
       // rows of envs that did not finish: their next observation is the one stepped from next
       for (let i = 0; i < n; i++) {
@@ -425,7 +437,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       }
       this.storeTransitions({
         observations,
-        actions: actions.slice(),
+        actions: this.bufferActions(actions),
         rewards: result.rewards.slice(),
         nextObservations: transitionNext,
         terminated,

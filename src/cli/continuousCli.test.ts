@@ -1,0 +1,99 @@
+/**
+ * `proximal train ddpg|td3|sac` end to end, as subprocesses in a temporary directory: the rlzoo
+ * preset is picked, `--stop-after` then `--resume` gives the same final file as one run (replay
+ * buffer and OU noise state included), and eval, enjoy and plot read the run. Tiny budgets on
+ * Pendulum-v1 ([32] networks, 500 steps), a few seconds each.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+let work = "";
+
+function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), "proximal-cli-continuous-"));
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("proximal train ddpg|td3|sac", () => {
+  test("algos lists them with their rlzoo preset", () => {
+    const r = cli("algos");
+    assert.equal(r.status, 0, r.stderr);
+    for (const name of ["ddpg", "td3", "sac"]) assert.match(r.stdout, new RegExp(`\\b${name}\\b.*rlzoo`));
+  });
+
+  for (const [algo, extra] of [
+    ["ddpg", ["--set", "actionNoise={ type: ornstein-uhlenbeck, sigma: 0.5 }"]],
+    ["td3", []],
+    ["sac", []],
+  ] as const) {
+    test(`${algo}: --stop-after then --resume is bit-identical (replay saved), eval/enjoy/plot read the run`, async () => {
+      const args = (out: string, ...more: string[]) => [
+        "train",
+        algo,
+        "--env",
+        "Pendulum-v1",
+        "--seed",
+        "2",
+        "--total-timesteps",
+        "500",
+        "--out",
+        out,
+        "--set",
+        "saveReplayBuffer=true",
+        "--set",
+        "policy.netArch=[32]",
+        "--set",
+        "learningStarts=150",
+        "--set",
+        "batchSize=32",
+        ...extra,
+        ...more,
+      ];
+      const whole = cli(...args(`${algo}-A`));
+      assert.equal(whole.status, 0, whole.stderr);
+      const first = cli(...args(`${algo}-B`, "--stop-after", "320"));
+      assert.equal(first.status, 0, first.stderr);
+      const latest = JSON.parse(
+        await readFile(join(work, `${algo}-B`, "checkpoints", "latest.json"), "utf8"),
+      );
+      assert.ok(existsSync(join(work, `${algo}-B`, "checkpoints", latest.checkpoint, "replay.safetensors")));
+      const rest = cli("train", "--resume", `${algo}-B`);
+      assert.equal(rest.status, 0, rest.stderr);
+      const a = await readFile(join(work, `${algo}-A`, "model", "model.safetensors"));
+      const b = await readFile(join(work, `${algo}-B`, "model", "model.safetensors"));
+      assert.ok(a.equals(b), "final weights and optimizer state differ");
+      const config = JSON.parse(await readFile(join(work, `${algo}-A`, "config.json"), "utf8"));
+      assert.equal(config.preset, "rlzoo");
+      assert.equal(config.options.gamma, algo === "sac" ? 0.99 : 0.98);
+
+      const evaluated = cli("eval", `${algo}-A`, "--episodes", "1");
+      assert.equal(evaluated.status, 0, evaluated.stderr);
+      assert.match(evaluated.stdout, /Pendulum-v1: mean return -?\d/);
+      const enjoyed = cli("enjoy", `${algo}-A`, "--episodes", "1");
+      assert.equal(enjoyed.status, 0, enjoyed.stderr);
+      const plotted = cli("plot", `${algo}-A`);
+      assert.equal(plotted.status, 0, plotted.stderr);
+    });
+  }
+
+  test("a Discrete env is refused with the fix", () => {
+    const r = cli("train", "td3", "--env", "CartPole-v1", "--total-timesteps", "100", "--out", "bad");
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Box \(continuous\) action space/);
+  });
+});
