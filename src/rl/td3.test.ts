@@ -220,13 +220,15 @@ describe("TD3", () => {
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
 
 describe("TD3 learning (slow)", () => {
-  test("Pendulum-v1: a small TD3 clearly beats a random policy within 6k steps", {
+  test("Pendulum-v1: a small TD3 clearly beats a random policy within 10k steps", {
     skip: quick,
   }, async () => {
     // RL Zoo's Pendulum config (gamma 0.98, lr 1e-3, normal noise σ 0.1) with a [64, 64] network,
-    // batch 64 and learningStarts 1000 to fit the test's time. Measured (seed 0): deterministic eval
-    // mean −486 over 10 episodes (eval seed 1), about 10-20 s on a loaded 2-core machine. A uniformly
-    // random policy averages about −1200 on Pendulum; threshold −700.
+    // batch 64 and learningStarts 1000 to fit the test's time. Measured (seed 0, 2026-12-01):
+    // deterministic eval mean over 10 episodes (eval seed 1) -117.9 on the native backend and -111.1
+    // on wasm, 22-33 s on a loaded 2-core machine. 6k steps was too short to be robust: the two
+    // backends' roundings gave -486 and -805 there. A uniformly random policy averages about -1200;
+    // threshold -400.
     const model = new TD3("Pendulum-v1", {
       seed: 0,
       gamma: 0.98,
@@ -236,8 +238,8 @@ describe("TD3 learning (slow)", () => {
       actionNoise: { type: "normal", sigma: 0.1 },
       policy: { netArch: [64, 64] },
     });
-    await model.learn({ totalTimesteps: 6000 });
+    await model.learn({ totalTimesteps: 10_000 });
     const { meanReturn } = await evaluatePolicy(model, "Pendulum-v1", { episodes: 10, seed: 1 });
-    assert.ok(meanReturn > -700, `mean return ${meanReturn}`);
+    assert.ok(meanReturn > -400, `mean return ${meanReturn}`);
   });
 });
