@@ -293,6 +293,25 @@ describe("DQN with quantile (QR-DQN)", () => {
     });
   }
 
+  test("Taxi-v4 (an env that reports masks) with quantile, Double, n-step, PER: trains on masked targets", async () => {
+    const model = new DQN("Taxi-v4", {
+      learningStarts: 100,
+      batchSize: 16,
+      bufferSize: 1000,
+      targetUpdateInterval: 50,
+      quantile: { quantiles: 8 },
+      double: true,
+      nStep: 3,
+      prioritized: true,
+      policy: { netArch: [16] },
+      seed: 1,
+    });
+    await model.learn({ totalTimesteps: 400 });
+    assert.equal(model.replayBuffer.maskWidth, 6);
+    assert.ok(model.nUpdates > 0);
+    assert.ok(model.policy.qValues(Float32Array.of(0), 1).every(Number.isFinite));
+  });
+
   test("learn stopped, saved and resumed gives bit-identical weights with quantile on", async () => {
     const options: DQNOptions = {
       ...SMALL,

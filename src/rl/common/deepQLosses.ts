@@ -298,7 +298,8 @@ export function quantileMidpoints(n: number): Float64Array {
  *
  * for predicted quantiles `θ_i` ([B, N], with τ̂_i = (2i + 1)/(2N)) and target quantiles `T θ_j`
  * ([B, N'] values, treated as constants): summed over the predicted quantiles, averaged over the
- * target quantiles and the batch (Algorithm 1; SB3-contrib's `quantile_huber_loss`). `1{u < 0}` is a
+ * target quantiles and the batch (Algorithm 1; SB3-contrib's `quantile_huber_loss` with its default
+ * `sum_over_quantiles=True`; its early versions took the mean over i too, 1/N of this). `1{u < 0}` is a
  * step function, so its weight carries no gradient, as SB3-contrib's `.detach()`. Computed in one
  * pass with its own (first-order) gradient rule; at u = 0 the κ = 0 subgradient is 0, as `torch.sign`.
  * κ = 0 is the limit `L_κ(u)/κ → |u|`, the plain quantile regression loss (eq. 8) whose gradient
