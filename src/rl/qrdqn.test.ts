@@ -358,8 +358,11 @@ const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK s
 
 describe("QR-DQN learning (slow)", () => {
   test("CartPole-v1: 50 quantiles, [64, 64], 12k steps beat a random policy", { skip: quick }, async () => {
-    // A uniformly random policy averages 22.8 on CartPole (eval seed 1, 100 episodes), its best
-    // 10-episode mean is 27 (dqn.test.ts); threshold 100, well above it.
+    // RL Zoo's CartPole loop (lr 2.3e-3, batch 64, target every 10 steps, ε 1 → 0.04 over 16%) with
+    // half its phase (32 gradient steps every 64 env steps) and a [64, 64] network. Measured
+    // (eval seed 1, 10 deterministic episodes): seed 0 190.6, seeds 1 and 2 268.8 and 500; 6-10 s
+    // each at load 3-8. A uniformly random policy averages 22.8 on CartPole (eval seed 1, 100
+    // episodes), its best 10-episode mean is 27 (dqn.test.ts); threshold 100, well above it.
     const model = new DQN("CartPole-v1", {
       seed: 0,
       learningRate: 2.3e-3,
