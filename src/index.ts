@@ -185,7 +185,7 @@ export {
   squashedGaussianSample,
 } from "./rl/common/continuousLosses.js";
 export type { ContinuousPolicyOptions } from "./rl/common/continuousPolicies.js";
-export type { DeepQOptions, DistributionalOptions } from "./rl/common/deepQAlgorithm.js";
+export type { DeepQOptions, DistributionalOptions, QuantileOptions } from "./rl/common/deepQAlgorithm.js";
 export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
 export { TD3Policy } from "./rl/common/deterministicActorCritic.js";
 export type { EvaluateOptions, EvaluationResult, Predictor } from "./rl/common/evaluation.js";
@@ -217,7 +217,14 @@ export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";
 export type { DDPGOptions } from "./rl/ddpg.js";
 export { DDPG } from "./rl/ddpg.js";
 export type { DQNOptions, TdTargetInputs } from "./rl/dqn.js";
-export { DQN, huberLoss, linearExplorationSchedule, tdTargets } from "./rl/dqn.js";
+export {
+  DQN,
+  huberLoss,
+  linearExplorationSchedule,
+  quantileHuberLoss,
+  quantileTargets,
+  tdTargets,
+} from "./rl/dqn.js";
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";

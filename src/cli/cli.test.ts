@@ -532,6 +532,10 @@ describe("proximal eval, enjoy, plot, envs, algos", () => {
       options: { name: string; type: string }[];
     };
     assert.ok(ppo.options.some((o) => o.name === "learningRate" && o.type === "ScheduleLike"));
+    const dqn = JSON.parse(cli("algos", "dqn", "--json").stdout) as {
+      options: { name: string; type: string }[];
+    };
+    assert.ok(dqn.options.some((o) => o.name === "quantile" && o.type === "QuantileOptions | null"));
   });
 });
 
@@ -612,6 +616,16 @@ describe("bad input: one line naming the key and the fix, exit code 2, nothing w
       name: "unknown option",
       args: ["train", "ppo", "--env", "CartPole-v1", "--set", "learningrate=1e-3"],
       message: /Unknown option "learningrate".*Did you mean "learningRate"\?/,
+    },
+    {
+      name: "a typo inside QR-DQN's quantile option",
+      args: ["train", "dqn", "--env", "CartPole-v1", "--set", "quantile={quantlies: 5}"],
+      message: /Unknown option "quantile.quantlies".*Did you mean "quantiles"\?/,
+    },
+    {
+      name: "quantile (QR-DQN) together with distributional (C51)",
+      args: ["train", "dqn", "--env", "CartPole-v1", "--set", "quantile={}", "--set", "distributional={}"],
+      message: /distributional \(C51\) and quantile \(QR-DQN\).*distributional: null.*quantile: null/,
     },
     {
       name: "wrong type",

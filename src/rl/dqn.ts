@@ -15,11 +15,12 @@
  * `dqn.py` is the plain variant too): `double` (van Hasselt et al. 2016), `dueling` (Wang et al.
  * 2016), `prioritized` replay (Schaul et al. 2016, as SB3's later PER branch: importance-weighted
  * Huber loss, priorities `|δ|`), `nStep` returns, and from Rainbow's components `noisy` (NoisyNet,
- * Fortunato et al. 2018) and `distributional` (C51, Bellemare et al. 2017). The collection loop,
+ * Fortunato et al. 2018) and `distributional` (C51, Bellemare et al. 2017), and `quantile`
+ * (QR-DQN, Dabney et al. 2018, arXiv:1710.10044, as SB3-contrib's `QRDQN`). The collection loop,
  * replay and checkpoints come from {@link OffPolicyAlgorithm}; acting, target updates and the
  * gradient step, shared with Rainbow, from {@link DeepQAlgorithm}; the targets and losses are
- * `tdTargets`/`huberLoss` (`common/deepQLosses.ts`) and `categoricalProjection`/
- * `categoricalCrossEntropy` (`distributions/categoricalReturns.ts`).
+ * `tdTargets`/`huberLoss` and `quantileTargets`/`quantileHuberLoss` (`common/deepQLosses.ts`) and
+ * `categoricalProjection`/`categoricalCrossEntropy` (`distributions/categoricalReturns.ts`).
  *
  * Action masks (`info.actionMask`, e.g. Taxi-v4's) restrict both the greedy and the random choices,
  * and the replay buffer stores each transition's next-state mask, so the bootstrap `max_a'` (Double's
@@ -33,8 +34,8 @@ import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
 import type { EnvInput, LoadOptions } from "./common/onPolicyAlgorithm.js";
 
 export { linearExplorationSchedule } from "./common/deepQAlgorithm.js";
-export type { TdTargetInputs } from "./common/deepQLosses.js";
-export { huberLoss, tdTargets } from "./common/deepQLosses.js";
+export type { QuantileTargetInputs, TdTargetInputs } from "./common/deepQLosses.js";
+export { huberLoss, quantileHuberLoss, quantileTargets, tdTargets } from "./common/deepQLosses.js";
 
 /**
  * Options of {@link DQN}; the shared options are in {@link DeepQOptions} and
@@ -42,13 +43,13 @@ export { huberLoss, tdTargets } from "./common/deepQLosses.js";
  * 1_000_000, learningStarts 100, batchSize 32, tau 1, gamma 0.99, trainFreq 4, gradientSteps 1,
  * targetUpdateInterval 10000, explorationFraction 0.1, explorationInitialEps 1 (0 with `noisy`),
  * explorationFinalEps 0.05 (0 with `noisy`), maxGradNorm 10, Adam eps 1e-8; double, dueling,
- * noisy, prioritized off, nStep 1, distributional null.
+ * noisy, prioritized off, nStep 1, distributional null, quantile null.
  */
 export interface DQNOptions extends DeepQOptions {}
 
 /**
- * DQN with SB3's defaults, and the Double, Dueling, prioritised-replay, n-step, NoisyNet and C51
- * switches.
+ * DQN with SB3's defaults, and the Double, Dueling, prioritised-replay, n-step, NoisyNet, C51 and
+ * QR-DQN switches.
  *
  * @example
  * const model = new DQN("CartPole-v1", { learningStarts: 1000, targetUpdateInterval: 10, seed: 0 });
@@ -78,6 +79,7 @@ export class DQN extends DeepQAlgorithm {
       dueling: false,
       noisy: false,
       distributional: null,
+      quantile: null,
       adamEps: 1e-8,
     });
     this.options = options;

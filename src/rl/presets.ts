@@ -114,6 +114,7 @@ const DQN_FAMILY_OPTION_NAMES = [
   "noisy",
   "noisySigma0",
   "distributional",
+  "quantile",
   "adamEps",
 ] as const;
 

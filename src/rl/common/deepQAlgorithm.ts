@@ -6,7 +6,13 @@ import type { Schedule } from "../../optim/schedules.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
-import { categoricalTargets, huberLoss, tdTargets } from "./deepQLosses.js";
+import {
+  categoricalTargets,
+  huberLoss,
+  quantileHuberLoss,
+  quantileTargets,
+  tdTargets,
+} from "./deepQLosses.js";
 import type { OffPolicyDefaults, OffPolicyOptions } from "./offPolicyAlgorithm.js";
 import { OffPolicyAlgorithm, randomAllowed } from "./offPolicyAlgorithm.js";
 import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
@@ -25,6 +31,18 @@ export interface DistributionalOptions {
   vMin?: number;
   /** Largest return of the support. @defaultValue 10 (Bellemare et al. 2017; Hessel et al. 2018) */
   vMax?: number;
+}
+
+/**
+ * The quantile return distribution of QR-DQN (Dabney et al. 2018, "Distributional Reinforcement
+ * Learning with Quantile Regression", arXiv:1710.10044): N quantile values per action at the
+ * midpoints τ̂_i = (2i + 1)/(2N), trained with the quantile Huber loss.
+ */
+export interface QuantileOptions {
+  /** Number of quantiles N. @defaultValue 50 (SB3-contrib's QR-DQN `n_quantiles`; Dabney et al. 2018 use 200 on Atari) */
+  quantiles?: number;
+  /** Threshold κ of the quantile Huber loss (0: the plain quantile loss). @defaultValue 1 (Dabney et al. 2018, QR-DQN-1; SB3-contrib) */
+  kappa?: number;
 }
 
 /**
@@ -71,8 +89,17 @@ export interface DeepQOptions extends OffPolicyOptions {
    * distributional Bellman target and a cross-entropy loss (Bellemare et al. 2017,
    * arXiv:1707.06887, Algorithm 1); greedy actions maximise its mean. With `prioritized`, priorities
    * are the per-sample loss (Hessel et al. 2018). `null` or omitted: scalar Q-values, Huber loss.
+   * Exclusive with `quantile`.
    */
   distributional?: DistributionalOptions | null;
+  /**
+   * QR-DQN: learn N quantiles of the return per action with the quantile Huber loss (Dabney et al.
+   * 2018, arXiv:1710.10044, Algorithm 1); greedy actions maximise their mean; the target quantiles
+   * are `r + γ^n (1 − done) θ_j^target(s', a*)` (Double: `a*` from the online network). Works with
+   * `dueling` (per quantile), `noisy`, `double`, `prioritized` (priorities: the per-sample loss) and
+   * `nStep`. `null` or omitted: off. Exclusive with `distributional`. @defaultValue null
+   */
+  quantile?: QuantileOptions | null;
   /** ε of Adam (numerical stability term). @defaultValue 1e-8 (PyTorch, SB3's DQN) */
   adamEps?: number;
   /** Q-network architecture. */
@@ -90,6 +117,8 @@ export interface DeepQDefaults extends OffPolicyDefaults {
   dueling: boolean;
   noisy: boolean;
   distributional: DistributionalOptions | null;
+  /** QR-DQN's quantile head, off (null) unless an algorithm turns it on. */
+  quantile?: QuantileOptions | null;
   adamEps: number;
 }
 
@@ -108,7 +137,8 @@ export function linearExplorationSchedule(initial: number, final: number, fracti
 /**
  * The machinery DQN and Rainbow share (after SB3's `DQN`): ε-greedy (or NoisyNet) acting, target
  * updates every `targetUpdateInterval` timesteps, and the gradient step, which is either scalar
- * (Huber loss on {@link tdTargets}) or distributional (cross-entropy on {@link categoricalProjection}),
+ * (Huber loss on {@link tdTargets}), categorical (C51: cross-entropy on {@link categoricalProjection})
+ * or quantile (QR-DQN: {@link quantileHuberLoss} on {@link quantileTargets}),
  * with Double, dueling, prioritised and n-step variants. Each algorithm file states the objective
  * and its defaults; the math lives in `deepQLosses.ts` and `distributions/categoricalReturns.ts`.
  */
@@ -125,6 +155,8 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
   readonly noisy: boolean;
   /** The resolved C51 support, or null for scalar Q-values. */
   readonly distributional: Required<DistributionalOptions> | null;
+  /** The resolved QR-DQN quantile head, or null. */
+  readonly quantile: Required<QuantileOptions> | null;
   /** Current ε of ε-greedy exploration (SB3's `exploration_rate`). */
   explorationRate: number;
   protected readonly optimizer: Adam;
@@ -184,6 +216,30 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
             vMin: distributional.vMin ?? -10,
             vMax: distributional.vMax ?? 10,
           };
+    const quantile = options.quantile === undefined ? (defaults.quantile ?? null) : options.quantile;
+    this.quantile =
+      quantile === null ? null : { quantiles: quantile.quantiles ?? 50, kappa: quantile.kappa ?? 1 };
+    if (this.quantile !== null) {
+      if (this.distributional !== null) {
+        throw new ProximalError(
+          "INVALID_OPTION",
+          "distributional (C51) and quantile (QR-DQN) are two different return-distribution heads and cannot be combined. Keep one: set distributional: null to use quantile, or quantile: null to use distributional.",
+        );
+      }
+      const { quantiles, kappa } = this.quantile;
+      if (!Number.isInteger(quantiles) || quantiles < 1) {
+        throw new ProximalError(
+          "INVALID_OPTION",
+          `quantile.quantiles must be an integer >= 1, got ${quantiles}. SB3-contrib uses 50, Dabney et al. 2018 use 200.`,
+        );
+      }
+      if (!(kappa >= 0) || !Number.isFinite(kappa)) {
+        throw new ProximalError(
+          "INVALID_OPTION",
+          `quantile.kappa must be a finite number >= 0, got ${kappa}. Dabney et al. 2018 and SB3-contrib use 1; 0 is the plain quantile loss.`,
+        );
+      }
+    }
     const noisySigma0 = options.noisySigma0 ?? 0.5;
     if (this.noisy && !(noisySigma0 > 0)) {
       throw new ProximalError(
@@ -215,6 +271,7 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
         dueling: this.dueling,
         noisySigma0: this.noisy ? noisySigma0 : 0,
         ...(this.distributional ?? {}),
+        quantiles: this.quantile?.quantiles ?? 0,
       },
     );
     if (this.noisy) {
@@ -257,7 +314,11 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
       }
       const batch = this.sampleReplay();
       const { loss, priorities, meanQ } =
-        this.distributional === null ? this.scalarLoss(batch) : this.distributionalLoss(batch);
+        this.quantile !== null
+          ? this.quantileLoss(batch)
+          : this.distributional === null
+            ? this.scalarLoss(batch)
+            : this.distributionalLoss(batch);
       if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
         this.replayBuffer.updatePriorities(batch.indices, priorities);
       }
@@ -354,6 +415,43 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
     let s = 0;
     for (let i = 0; i < b; i++) for (let j = 0; j < atoms; j++) s += z[j] * probs[i * atoms + j];
     return { loss, priorities: perSample, meanQ: s / b };
+  }
+
+  /**
+   * QR-DQN's quantile Huber loss (Dabney et al. 2018, Algorithm 1) between the online network's
+   * quantiles of the taken action and {@link quantileTargets}: the bootstrap action maximises the
+   * mean of the target network's quantiles (Double: of the online network's), over the next state's
+   * allowed actions when masks are stored; priorities are the per-sample loss, as C51's.
+   */
+  private quantileLoss(batch: ReturnType<OffPolicyAlgorithm["sampleReplay"]>): StepLoss {
+    const policy = this.policy;
+    const { quantiles: n, kappa } = this.quantile!;
+    const a = policy.nActions;
+    const b = batch.size;
+    const nextObs = policy.observationTensor(batch.nextObservations, b);
+    const nextQuantiles = noGrad(() => policy.qNetTarget.forwardLogits(nextObs).values); // [B, A, N]
+    const target = quantileTargets({
+      nextQuantiles,
+      nextQOnline: this.double ? policy.qValues(batch.nextObservations, b) : null,
+      nextMasks: batch.nextActionMasks ?? null,
+      rewards: batch.rewards,
+      dones: batch.dones,
+      steps: batch.steps,
+      nActions: a,
+      quantiles: n,
+      gamma: this.gamma,
+    });
+    const all = policy.qNet.forwardLogits(policy.observationTensor(batch.observations, b)); // [B, A, N]
+    const rows = new Int32Array(b);
+    const actions = batch.actions as Int32Array;
+    for (let i = 0; i < b; i++) rows[i] = i * a + actions[i];
+    const taken = ops.embedding(ops.reshape(all, [b * a, n]), new Tensor(rows, [b])); // [B, N]
+    const weights = batch.weights === undefined ? null : new Tensor(batch.weights, [b]);
+    const { loss, perSample } = quantileHuberLoss(taken, target, kappa, weights);
+    const values = taken.values;
+    let s = 0;
+    for (let i = 0; i < b * n; i++) s += values[i];
+    return { loss, priorities: perSample, meanQ: s / (b * n) };
   }
 
   /**

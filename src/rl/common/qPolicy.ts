@@ -32,6 +32,8 @@ export interface QNetworkVariant {
   /** Support `[vMin, vMax]` of the categorical distribution (ignored when atoms is 1). */
   vMin: number;
   vMax: number;
+  /** Quantile values per action (QR-DQN, Dabney et al. 2018); 0 = off. Exclusive with atoms > 1. */
+  quantiles: number;
 }
 
 /** A stack of NoisyLinear layers with an activation between them (MLP's shape, noisy layers). */
@@ -78,14 +80,21 @@ type Layer = Linear | NoisyLinear;
  * `[batch, nActions, atoms]`, `p_i(s, a) = softmax_i`, and `Q(s, a) = Σ_i z_i p_i(s, a)`; dueling
  * then combines the streams per atom before the softmax (Hessel et al. 2018, eq. in §"Dueling
  * networks": `v(s)_i + a(s, a)_i − mean_a' a(s, a')_i`).
+ * With `quantiles > 0` (QR-DQN, Dabney et al. 2018, arXiv:1710.10044) the network outputs N quantile
+ * values `θ_i(s, a)` `[batch, nActions, N]` at τ̂_i = (2i + 1)/(2N), and `Q(s, a) = (1/N) Σ_i θ_i(s, a)`;
+ * dueling combines the streams per quantile, as per atom for C51.
  * Parameter names: `mlp.layers.i.*`, or `trunk.layers.i.*`, `valueHead.*`, `advantageHead.*`
  * (NoisyLinear layers have `weightMu`, `weightSigma`, `biasMu`, `biasSigma` and noise buffers).
  */
 export class QNetwork extends Module {
   readonly nActions: number;
   readonly atoms: number;
+  /** Quantiles per action (QR-DQN), 0 when off. */
+  readonly quantiles: number;
   /** The support `z_i` when distributional (atoms > 1), else null. */
   readonly support: Float32Array | null;
+  /** Outputs per action: C51's atoms, QR-DQN's quantiles, or 1 (a scalar Q-value). */
+  private readonly perAction: number;
   private readonly mlp: Stack | null = null;
   private readonly trunk: Stack | null = null;
   private readonly valueHead: Layer | null = null;
@@ -103,6 +112,14 @@ export class QNetwork extends Module {
     const sigma0 = options.noisySigma0 ?? 0;
     this.nActions = nActions;
     this.atoms = options.atoms ?? 1;
+    this.quantiles = options.quantiles ?? 0;
+    if (this.atoms > 1 && this.quantiles > 0) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        "A Q-network is either categorical (atoms > 1, C51) or quantile (QR-DQN), not both. Set distributional or quantile, not both.",
+      );
+    }
+    this.perAction = this.atoms > 1 ? this.atoms : this.quantiles > 0 ? this.quantiles : 1;
     this.support =
       this.atoms > 1
         ? Float32Array.from(categoricalSupport(this.atoms, options.vMin ?? -10, options.vMax ?? 10))
@@ -115,7 +132,7 @@ export class QNetwork extends Module {
       sigma0 > 0
         ? new NoisyLinear(inFeatures, outFeatures, { rng, sigma0 })
         : new Linear(inFeatures, outFeatures, { rng });
-    const outputs = nActions * this.atoms;
+    const outputs = nActions * this.perAction;
     if (dueling) {
       if (netArch.length === 0) {
         throw new ProximalError(
@@ -125,7 +142,7 @@ export class QNetwork extends Module {
       }
       this.trunk = this.registerModule("trunk", stack([observationSize, ...netArch], true));
       const last = netArch[netArch.length - 1];
-      this.valueHead = this.registerModule("valueHead", layer(last, this.atoms));
+      this.valueHead = this.registerModule("valueHead", layer(last, this.perAction));
       this.advantageHead = this.registerModule("advantageHead", layer(last, outputs));
     } else {
       this.mlp = this.registerModule("mlp", stack([observationSize, ...netArch, outputs], false));
@@ -133,24 +150,32 @@ export class QNetwork extends Module {
   }
 
   /**
-   * Atom logits `[batch, nActions, atoms]` (distributional), or Q-values `[batch, nActions]` when
-   * atoms is 1, of observations `[batch, obsSize]`.
+   * Atom logits `[batch, nActions, atoms]` (C51), quantile values `[batch, nActions, quantiles]`
+   * (QR-DQN), or Q-values `[batch, nActions]` otherwise, of observations `[batch, obsSize]`.
    */
   forwardLogits(obs: Tensor): Tensor {
     const batch = obs.shape[0];
-    const shape = this.atoms > 1 ? [batch, this.nActions, this.atoms] : [batch, this.nActions];
+    const k = this.perAction;
+    // a 3-d output whenever the head is distributional, even with a single quantile
+    const perActionAxis = this.atoms > 1 || this.quantiles > 0;
+    const shape = perActionAxis ? [batch, this.nActions, k] : [batch, this.nActions];
     if (this.mlp !== null) return ops.reshape(this.mlp.forward(obs), shape);
     const features = this.trunk!.forward(obs);
-    const valueShape = this.atoms > 1 ? [batch, 1, this.atoms] : [batch, 1];
+    const valueShape = perActionAxis ? [batch, 1, k] : [batch, 1];
     const value = ops.reshape(this.valueHead!.forward(features), valueShape);
     const advantage = ops.reshape(this.advantageHead!.forward(features), shape);
     // identifiability: subtract the mean advantage over actions (Wang et al. 2016, eq. 9), per atom
+    // or quantile
     return ops.add(value, ops.sub(advantage, ops.mean(advantage, 1, true)));
   }
 
-  /** Q-values `[batch, nActions]` (the expected return `Σ_i z_i p_i` when distributional). */
+  /**
+   * Q-values `[batch, nActions]`: the expected return `Σ_i z_i p_i` (C51), or the mean of the N
+   * quantiles (QR-DQN: each quantile carries probability 1/N).
+   */
   forward(obs: Tensor): Tensor {
     const logits = this.forwardLogits(obs);
+    if (this.quantiles > 0) return ops.mean(logits, -1);
     if (this.support === null) return logits;
     const z = new Tensor(this.support, [this.atoms]);
     return ops.sum(ops.mul(ops.softmax(logits, -1), z), -1);
@@ -210,6 +235,7 @@ export class QPolicy extends Module {
       atoms: v.atoms ?? 1,
       vMin: v.vMin ?? -10,
       vMax: v.vMax ?? 10,
+      quantiles: v.quantiles ?? 0,
     };
     this.observationSize = flatSize(observationSpace);
     this.nActions = actionSpace.n;
