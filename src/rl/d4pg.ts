@@ -158,6 +158,13 @@ export class D4PG extends OffPolicyAlgorithm {
   protected readonly optimizer: Adam;
   protected readonly boxSpace: Box;
   private readonly envId: string | null;
+  /** Env steps received from each actor in the last threaded `learn` (empty in the synchronous mode). */
+  actorSteps: number[] = [];
+  /** Actor threads started by `learn` that have not exited yet: 0 whenever `learn` has settled. */
+  get runningActors(): number {
+    return this.running;
+  }
+  private running = 0;
 
   constructor(env: EnvInput, options: D4PGOptions = {}) {
     super(
@@ -371,6 +378,7 @@ export class D4PG extends OffPolicyAlgorithm {
     const workers: WorkerThreads.Worker[] = [];
     const exited: Promise<void>[] = [];
     const inbox: D4PGActorMessage[] = [];
+    this.actorSteps = new Array<number>(this.numActors).fill(0);
     let failure: ProximalError | null = null;
     let stopping = false;
     let wake: (() => void) | null = null;
@@ -390,6 +398,7 @@ export class D4PG extends OffPolicyAlgorithm {
         actorEnvModule: this.options.actorEnvModule ?? null,
       };
       const worker = startWorker(threads, workerUrl, { workerData: setup });
+      this.running++;
       worker.on("message", (message: D4PGActorMessage) => {
         inbox.push(message);
         notify();
@@ -403,6 +412,7 @@ export class D4PG extends OffPolicyAlgorithm {
       exited.push(
         new Promise((resolve) => {
           worker.once("exit", (code) => {
+            this.running--;
             if (!stopping) {
               failure ??= new ProximalError(
                 "WORKER_FAILED",
@@ -436,6 +446,7 @@ export class D4PG extends OffPolicyAlgorithm {
         const fromActors = new Set<number>();
         for (const message of inbox.splice(0, inbox.length)) {
           fromActors.add(message.actor);
+          this.actorSteps[message.actor] += message.steps;
           for (const batch of message.batches) this.replayBuffer.add(batch);
           for (const episode of message.episodes) this.recordEpisode(episode);
           collected += message.steps;
