@@ -24,6 +24,12 @@
  *   ratio holds whatever the threads' speeds. Thread scheduling decides the interleaving: this mode
  *   is not deterministic. An actor that throws or exits makes `learn` reject with `WORKER_FAILED`
  *   naming the actor and the cause (the A3C rule); every worker is terminated when `learn` ends.
+ *   Limits of this mode: the learner counts env steps as messages arrive, so a run can end up to
+ *   `numActors × ACTOR_LEAD_STEPS` steps past `totalTimesteps` (the messages of the last drain); actors
+ *   see no training progress, so a `finalSigma` noise schedule does not anneal in them; the warm-up
+ *   `learningStarts` is split evenly among the actors; a checkpoint restores the learner (weights,
+ *   optimizer, counters, replay on request) and resuming starts fresh actors, so resume is exact in
+ *   the synchronous mode only.
  */
 import type * as WorkerThreads from "node:worker_threads";
 import type { Box } from "../envs/spaces/box.js";
