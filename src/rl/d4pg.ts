@@ -24,8 +24,8 @@
  *   ratio holds whatever the threads' speeds. Thread scheduling decides the interleaving: this mode
  *   is not deterministic. An actor that throws or exits makes `learn` reject with `WORKER_FAILED`
  *   naming the actor and the cause (the A3C rule); every worker is terminated when `learn` ends.
- *   Limits of this mode: the learner counts env steps as messages arrive, so a run can end up to
- *   `numActors × ACTOR_LEAD_STEPS` steps past `totalTimesteps` (the messages of the last drain); actors
+ *   Limits of this mode: the learner counts env steps per actor message, so a run can end up to one
+ *   message (`trainFreq × numEnvs` steps) past `totalTimesteps` (later messages are dropped); actors
  *   see no training progress, so a `finalSigma` noise schedule does not anneal in them; the warm-up
  *   `learningStarts` is split evenly among the actors; a checkpoint restores the learner (weights,
  *   optimizer, counters, replay on request) and resuming starts fresh actors, so resume is exact in
@@ -451,6 +451,9 @@ export class D4PG extends OffPolicyAlgorithm {
         let collected = 0;
         const fromActors = new Set<number>();
         for (const message of inbox.splice(0, inbox.length)) {
+          // the budget is spent: what arrived since is dropped, so a run ends at most one message
+          // (trainFreq × numEnvs steps of one actor) past totalTimesteps
+          if (this.numTimesteps + collected >= totalTimesteps) break;
           fromActors.add(message.actor);
           this.actorSteps[message.actor] += message.steps;
           for (const batch of message.batches) this.replayBuffer.add(batch);
