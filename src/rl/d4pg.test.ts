@@ -189,6 +189,20 @@ describe("D4PG (actor threads)", () => {
     assert.equal(model.runningActors, 0, "no orphan actor threads after the failure");
   });
 
+  test("an actor thread that dies (exits) makes learn reject, naming the actor and the exit code", async () => {
+    // only ever constructed inside the actor threads: the learner's copy of the env never steps
+    const model = new D4PG("ExitingPendulum-v0", { ...SMALL, numActors: 2, actorEnvModule: TEST_ENVS });
+    await assert.rejects(
+      model.learn({ totalTimesteps: 100_000 }),
+      (error: { code?: string; message: string }) => {
+        assert.equal(error.code, "WORKER_FAILED");
+        assert.match(error.message, /D4PG actor [01] exited \(code 7\) before training finished/);
+        return true;
+      },
+    );
+    assert.equal(model.runningActors, 0);
+  });
+
   test("an env the actor threads cannot make surfaces as an error, not a hang", async () => {
     // FailingPendulum-v0 is registered in this thread only when actorEnvModule is not given
     const model = new D4PG("FailingPendulum-v0", { ...SMALL, numActors: 1 });

@@ -18,6 +18,19 @@ export class FailingPendulumEnv extends PendulumEnv {
   }
 }
 
+/** Pendulum whose thread exits (`process.exit(7)` ends only a worker thread) on its 100th step. */
+export class ExitingPendulumEnv extends PendulumEnv {
+  private steps = 0;
+
+  override step(action: number | Float32Array | number[]): StepResult<Float32Array> {
+    if (++this.steps === 100) process.exit(7);
+    return super.step(action);
+  }
+}
+
+if (!registry.has("ExitingPendulum-v0")) {
+  register({ id: "ExitingPendulum-v0", entryPoint: () => new ExitingPendulumEnv(), maxEpisodeSteps: 200 });
+}
 if (!registry.has("FailingPendulum-v0")) {
   register({ id: "FailingPendulum-v0", entryPoint: () => new FailingPendulumEnv(150), maxEpisodeSteps: 200 });
 }
