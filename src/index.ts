@@ -188,6 +188,16 @@ export type { ContinuousPolicyOptions } from "./rl/common/continuousPolicies.js"
 export type { DeepQOptions, DistributionalOptions, QuantileOptions } from "./rl/common/deepQAlgorithm.js";
 export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
 export { TD3Policy } from "./rl/common/deterministicActorCritic.js";
+export {
+  DistributionalActorCriticPolicy,
+  DistributionalCritic,
+} from "./rl/common/distributionalActorCritic.js";
+export type { DistributionalCriticInputs } from "./rl/common/distributionalLosses.js";
+export {
+  categoricalMeans,
+  distributionalActorLoss,
+  distributionalCriticLoss,
+} from "./rl/common/distributionalLosses.js";
 export type { EvaluateOptions, EvaluationResult, Predictor } from "./rl/common/evaluation.js";
 export { evaluatePolicy } from "./rl/common/evaluation.js";
 export type { GaeInputs } from "./rl/common/gae.js";
@@ -214,6 +224,8 @@ export type { QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
 export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";
+export type { D4PGOptions } from "./rl/d4pg.js";
+export { D4PG } from "./rl/d4pg.js";
 export type { DDPGOptions } from "./rl/ddpg.js";
 export { DDPG } from "./rl/ddpg.js";
 export type { DQNOptions, TdTargetInputs } from "./rl/dqn.js";

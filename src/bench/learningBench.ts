@@ -49,6 +49,8 @@ export const RUNS: RunSpec[] = [
   { algo: "SAC", env: "Pendulum-v1", steps: 20_000 },
   { algo: "TD3", env: "Pendulum-v1", steps: 20_000 },
   { algo: "DDPG", env: "Pendulum-v1", steps: 20_000 },
+  // issue #13: D4PG with 2 actor threads (its paper preset) at DDPG's budget, to compare the two
+  { algo: "D4PG", env: "Pendulum-v1", steps: 20_000, preset: "paper" },
 ];
 
 /** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`). */

@@ -86,6 +86,14 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     module: "../rl/sac.js",
     summary: "Soft Actor-Critic (squashed Gaussian, twin critics, automatic entropy; Box actions)",
   },
+  d4pg: {
+    className: "D4PG",
+    module: "../rl/d4pg.js",
+    summary:
+      "Distributed Distributional DDPG (C51 critic, n-step, PER, numActors worker threads; Box actions)",
+    // its actor threads make their envs by id (also with numActors 0, so both modes see the same env)
+    envById: true,
+  },
   qlearning: {
     className: "QLearning",
     module: "../rl/tabular/qLearning.js",

@@ -91,6 +91,53 @@ describe("proximal train ddpg|td3|sac", () => {
     });
   }
 
+  test("d4pg: listed with its paper preset; synchronous --stop-after/--resume is bit-identical; 2 actors train; eval/enjoy", async () => {
+    const listed = cli("algos");
+    assert.match(listed.stdout, /\bd4pg\b.*paper/);
+    const args = (out: string, ...more: string[]) => [
+      "train",
+      "d4pg",
+      "--env",
+      "Pendulum-v1",
+      "--seed",
+      "2",
+      "--total-timesteps",
+      "400",
+      "--out",
+      out,
+      "--set",
+      "saveReplayBuffer=true",
+      "--set",
+      "policy.netArch=[32]",
+      "--set",
+      "learningStarts=150",
+      "--set",
+      "batchSize=32",
+      ...more,
+    ];
+    const sync = ["--set", "numActors=0"];
+    const whole = cli(...args("d4pg-A", ...sync));
+    assert.equal(whole.status, 0, whole.stderr);
+    const first = cli(...args("d4pg-B", ...sync, "--stop-after", "250"));
+    assert.equal(first.status, 0, first.stderr);
+    const rest = cli("train", "--resume", "d4pg-B");
+    assert.equal(rest.status, 0, rest.stderr);
+    const a = await readFile(join(work, "d4pg-A", "model", "model.safetensors"));
+    const b = await readFile(join(work, "d4pg-B", "model", "model.safetensors"));
+    assert.ok(a.equals(b), "final weights and optimizer state differ");
+    const config = JSON.parse(await readFile(join(work, "d4pg-A", "config.json"), "utf8"));
+    assert.equal(config.preset, "paper");
+    assert.equal(config.options.vMin, -1630);
+
+    const threaded = cli(...args("d4pg-C"));
+    assert.equal(threaded.status, 0, threaded.stderr);
+    const evaluated = cli("eval", "d4pg-C", "--episodes", "1");
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    assert.match(evaluated.stdout, /Pendulum-v1: mean return -?\d/);
+    const enjoyed = cli("enjoy", "d4pg-C", "--episodes", "1");
+    assert.equal(enjoyed.status, 0, enjoyed.stderr);
+  });
+
   test("a Discrete env is refused with the fix", () => {
     const r = cli("train", "td3", "--env", "CartPole-v1", "--total-timesteps", "100", "--out", "bad");
     assert.notEqual(r.status, 0);

@@ -150,6 +150,17 @@ const optionNames: Record<string, readonly string[]> = {
   DDPG: DDPG_OPTION_NAMES,
   TD3: [...DDPG_OPTION_NAMES, "policyDelay", "targetPolicyNoise", "targetNoiseClip"],
   SAC: [...OFF_POLICY_OPTION_NAMES, "entCoef", "targetEntropy", "targetUpdateInterval"],
+  D4PG: [
+    ...OFF_POLICY_OPTION_NAMES,
+    "actionNoise",
+    "atoms",
+    "vMin",
+    "vMax",
+    "numActors",
+    "actorUpdateInterval",
+    "targetUpdateInterval",
+    "actorEnvModule",
+  ],
   QLEARNING: TABULAR_OPTION_NAMES,
   SARSA: TABULAR_OPTION_NAMES,
   EXPECTEDSARSA: TABULAR_OPTION_NAMES,
@@ -177,6 +188,8 @@ const INTEGER_KEYS = new Set([
   "nStep",
   "sarsaSteps",
   "criticUpdates",
+  "atoms",
+  "actorUpdateInterval",
 ]);
 
 /**

@@ -489,7 +489,15 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   /** Add one vector step to the buffer, through the n-step adder when there is one. */
   private storeTransitions(step: Omit<TransitionBatch, "steps">): void {
     const batch = this.nStepAdder === null ? step : this.nStepAdder.add(step);
-    if (batch.rewards.length > 0) this.replayBuffer.add(batch);
+    if (batch.rewards.length > 0) this.addToReplay(batch);
+  }
+
+  /**
+   * Write finished (n-step) transitions into the replay buffer. D4PG's actor workers override it to
+   * send them to the learner, which owns the one shared buffer.
+   */
+  protected addToReplay(batch: TransitionBatch): void {
+    this.replayBuffer.add(batch);
   }
 
   /** Uniformly random actions (SB3 samples the action space before `learning_starts`), masks respected. */
