@@ -41,7 +41,7 @@ import { noGrad, Tensor } from "../tensor/tensor.js";
 import { startWorker } from "../workerThread.js";
 import type { ActionNoiseOptions } from "./common/actionNoise.js";
 import { ActionNoise } from "./common/actionNoise.js";
-import { clipUnit, scaleAction, unscaleAction } from "./common/actionScaling.js";
+import { clipUnit, predictDeterministic, scaleAction, unscaleAction } from "./common/actionScaling.js";
 import type { ContinuousPolicyOptions } from "./common/continuousPolicies.js";
 import { rowsTensor, updateTargetModule } from "./common/continuousPolicies.js";
 import { continuousActionSpace } from "./common/deterministicActorCritic.js";
@@ -319,20 +319,12 @@ export class D4PG extends OffPolicyAlgorithm {
     return { "rollout/actionNoiseSigma": this.actionNoise.sigmaAt(this.progressRemaining) };
   }
 
-  /** Actions in the env's units: `μ(s)` rescaled to the bounds (no noise: the actor is deterministic). */
+  /** Actions in the env's units: `μ(s)` rescaled to the bounds ({@link predictDeterministic}). */
   predict(
     observations: Float32Array,
     _options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
   ): Float32Array {
-    const size = this.policy.observationSize;
-    const batch = observations.length / size;
-    if (!Number.isInteger(batch)) {
-      throw new ProximalError(
-        "SHAPE_MISMATCH",
-        `predict: ${observations.length} values is not a whole number of observations of size ${size}. Pass the observation array itself, not Gymnasium's (obs, info) pair.`,
-      );
-    }
-    return unscaleAction(this.policy.actions(observations, batch), this.boxSpace);
+    return predictDeterministic(this.policy, observations, this.boxSpace);
   }
 
   /** Train for `totalTimesteps` env steps (over all actors in the threaded mode). */

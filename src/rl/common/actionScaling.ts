@@ -49,3 +49,30 @@ export function clipUnit(values: Float32Array): Float32Array {
   for (let i = 0; i < values.length; i++) values[i] = Math.min(Math.max(values[i], -1), 1);
   return values;
 }
+
+/** A deterministic actor: `μ(s)` in [−1, 1] for a batch of flat observations. */
+export interface DeterministicActor {
+  readonly observationSize: number;
+  actions(observations: Float32Array, batch: number): ArrayLike<number>;
+}
+
+/**
+ * `predict` of a deterministic-actor algorithm (DDPG, TD3, D4PG): `μ(s)` for observations
+ * `[batch * obsSize]`, rescaled to the env's bounds. No noise: SB3 adds exploration noise only while
+ * collecting, never in `predict`, so `deterministic` changes nothing.
+ */
+export function predictDeterministic(
+  actor: DeterministicActor,
+  observations: Float32Array,
+  space: Box,
+): Float32Array {
+  const size = actor.observationSize;
+  const batch = observations.length / size;
+  if (!Number.isInteger(batch)) {
+    throw new ProximalError(
+      "SHAPE_MISMATCH",
+      `predict: ${observations.length} values is not a whole number of observations of size ${size}. Pass the observation array itself, not Gymnasium's (obs, info) pair.`,
+    );
+  }
+  return unscaleAction(actor.actions(observations, batch), space);
+}

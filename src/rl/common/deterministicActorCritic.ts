@@ -16,7 +16,13 @@ import type { Rng } from "../../random/rng.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { ActionNoiseOptions } from "./actionNoise.js";
 import { ActionNoise } from "./actionNoise.js";
-import { checkBoundedBox, clipUnit, scaleAction, unscaleAction } from "./actionScaling.js";
+import {
+  checkBoundedBox,
+  clipUnit,
+  predictDeterministic,
+  scaleAction,
+  unscaleAction,
+} from "./actionScaling.js";
 import {
   clippedDoubleQTargets,
   continuousCriticLoss,
@@ -303,24 +309,12 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
     return { "rollout/actionNoiseSigma": this.actionNoise.sigmaAt(this.progressRemaining) };
   }
 
-  /**
-   * Actions in the env's units for observations `[batch * obsSize]`: `μ(s)` rescaled to the bounds.
-   * The actor is deterministic, so `deterministic` changes nothing (SB3: exploration noise is only
-   * added while collecting, never in `predict`).
-   */
+  /** Actions in the env's units: `μ(s)` rescaled to the bounds ({@link predictDeterministic}). */
   predict(
     observations: Float32Array,
     _options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
   ): Float32Array {
-    const size = this.policy.observationSize;
-    const batch = observations.length / size;
-    if (!Number.isInteger(batch)) {
-      throw new ProximalError(
-        "SHAPE_MISMATCH",
-        `predict: ${observations.length} values is not a whole number of observations of size ${size}. Pass the observation array itself, not Gymnasium's (obs, info) pair.`,
-      );
-    }
-    return unscaleAction(this.policy.actions(observations, batch), this.boxSpace);
+    return predictDeterministic(this.policy, observations, this.boxSpace);
   }
 
   override trainingState(): Record<string, unknown> {
