@@ -41,7 +41,7 @@ import { noGrad, Tensor } from "../tensor/tensor.js";
 import { startWorker } from "../workerThread.js";
 import type { ActionNoiseOptions } from "./common/actionNoise.js";
 import { ActionNoise } from "./common/actionNoise.js";
-import { clipUnit, predictDeterministic, scaleAction, unscaleAction } from "./common/actionScaling.js";
+import { clipUnit, noisyEnvActions, predictDeterministic, scaleAction } from "./common/actionScaling.js";
 import type { ContinuousPolicyOptions } from "./common/continuousPolicies.js";
 import { rowsTensor, updateTargetModule } from "./common/continuousPolicies.js";
 import { continuousActionSpace } from "./common/deterministicActorCritic.js";
@@ -224,11 +224,8 @@ export class D4PG extends OffPolicyAlgorithm {
   protected explore(observations: Float32Array): Float32Array {
     const batch = observations.length / this.policy.observationSize;
     const scaled = this.policy.actions(observations, batch);
-    if (this.actionNoise !== null) {
-      const noise = this.actionNoise.sample(this.rng, this.progressRemaining);
-      for (let i = 0; i < scaled.length; i++) scaled[i] += noise[i];
-    }
-    return unscaleAction(clipUnit(scaled), this.boxSpace);
+    const noise = this.actionNoise?.sample(this.rng, this.progressRemaining) ?? null;
+    return noisyEnvActions(scaled, noise, this.boxSpace);
   }
 
   protected override bufferActions(actions: Int32Array | Float32Array): Float32Array {

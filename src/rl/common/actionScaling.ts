@@ -76,3 +76,16 @@ export function predictDeterministic(
   }
   return unscaleAction(actor.actions(observations, batch), space);
 }
+
+/**
+ * SB3's `_sample_action` for scaled actions: `clip(scaled + noise, −1, 1)` (no noise when `noise` is
+ * null), rescaled to the env's bounds. Adds into `scaled` in place.
+ */
+export function noisyEnvActions(
+  scaled: Float32Array,
+  noise: ArrayLike<number> | null,
+  space: Box,
+): Float32Array {
+  if (noise !== null) for (let i = 0; i < scaled.length; i++) scaled[i] += noise[i];
+  return unscaleAction(clipUnit(scaled), space);
+}

@@ -19,9 +19,9 @@ import { ActionNoise } from "./actionNoise.js";
 import {
   checkBoundedBox,
   clipUnit,
+  noisyEnvActions,
   predictDeterministic,
   scaleAction,
-  unscaleAction,
 } from "./actionScaling.js";
 import {
   clippedDoubleQTargets,
@@ -198,11 +198,8 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
   protected explore(observations: Float32Array): Float32Array {
     const batch = observations.length / this.policy.observationSize;
     const scaled = this.policy.actions(observations, batch);
-    if (this.actionNoise !== null) {
-      const noise = this.actionNoise.sample(this.rng, this.progressRemaining);
-      for (let i = 0; i < scaled.length; i++) scaled[i] += noise[i];
-    }
-    return unscaleAction(clipUnit(scaled), this.boxSpace);
+    const noise = this.actionNoise?.sample(this.rng, this.progressRemaining) ?? null;
+    return noisyEnvActions(scaled, noise, this.boxSpace);
   }
 
   /**
@@ -213,10 +210,8 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
   protected override randomActions(n: number, masks: Uint8Array | null): Float32Array {
     const uniform = super.randomActions(n, masks) as Float32Array;
     if (this.actionNoise === null) return uniform;
-    const scaled = scaleAction(uniform, this.boxSpace);
     const noise = this.actionNoise.sample(this.rng, this.progressRemaining);
-    for (let i = 0; i < scaled.length; i++) scaled[i] += noise[i];
-    return unscaleAction(clipUnit(scaled), this.boxSpace);
+    return noisyEnvActions(scaleAction(uniform, this.boxSpace), noise, this.boxSpace);
   }
 
   protected override bufferActions(actions: Int32Array | Float32Array): Float32Array {
