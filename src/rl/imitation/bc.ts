@@ -179,12 +179,8 @@ export class BC extends PolicyLearner {
         stats["train/epochsSinceBest"] = this.epochsSinceBest;
       }
       this.stoppedEarly = validating && this.epochsSinceBest >= this.patience;
-      const elapsed = (performance.now() - start) / 1000;
       const all: UpdateStats = {
-        "time/iteration": this.iteration,
-        "time/timesteps": this.numTimesteps,
-        "time/elapsedSeconds": elapsed,
-        "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+        ...this.timeStats(start, startTimesteps),
         ...stats,
       };
       // the best weights are restored before the last report, so an evaluation there sees them

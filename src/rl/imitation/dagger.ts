@@ -169,12 +169,8 @@ export class DAgger extends PolicyLearner {
       let loss = 0;
       for (let epoch = 0; epoch < this.epochsPerRound; epoch++) loss = this.fitEpoch(this.dataset);
       this.iteration++;
-      const elapsed = (performance.now() - start) / 1000;
       const stats: UpdateStats = {
-        "time/iteration": this.iteration,
-        "time/timesteps": this.numTimesteps,
-        "time/elapsedSeconds": elapsed,
-        "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+        ...this.timeStats(start, startTimesteps),
         ...this.episodeWindow.stats(this.episodesSeen),
         "train/loss": loss,
         "train/learningRate": this.learningRate,

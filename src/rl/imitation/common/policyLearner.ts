@@ -15,7 +15,7 @@ import { Rng } from "../../../random/rng.js";
 import { noGrad, Tensor } from "../../../tensor/tensor.js";
 import type { AlgorithmLearnOptions } from "../../common/algorithm.js";
 import type { Predictor } from "../../common/evaluation.js";
-import type { EnvInput } from "../../common/onPolicyAlgorithm.js";
+import type { EnvInput, UpdateStats } from "../../common/onPolicyAlgorithm.js";
 import { checkInteger, findObservationNormalizer, prepareEnv } from "../../common/onPolicyAlgorithm.js";
 import type { PolicyOptions } from "../../common/policies.js";
 import { ActorCriticPolicy } from "../../common/policies.js";
@@ -150,6 +150,17 @@ export abstract class PolicyLearner implements Predictor {
     return findObservationNormalizer(this.env);
   }
 
+  /** The `time/...` statistics of an update, as the other families report them. */
+  protected timeStats(startMs: number, startTimesteps: number): UpdateStats {
+    const elapsed = (performance.now() - startMs) / 1000;
+    return {
+      "time/iteration": this.iteration,
+      "time/timesteps": this.numTimesteps,
+      "time/elapsedSeconds": elapsed,
+      "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+    };
+  }
+
   /** The cloning loss of a minibatch (graph kept for backward). */
   protected minibatchLoss(
     observations: Float32Array,
@@ -210,24 +221,7 @@ export abstract class PolicyLearner implements Predictor {
     observations: Float32Array,
     options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
   ): Int32Array | Float32Array {
-    const batch = observations.length / this.policy.observationSize;
-    if (!Number.isInteger(batch)) {
-      throw new ProximalError(
-        "SHAPE_MISMATCH",
-        `predict: ${observations.length} values is not a whole number of observations of size ${this.policy.observationSize}.`,
-      );
-    }
-    const wasTraining = this.policy.training;
-    this.policy.eval();
-    const { envActions } = this.policy.act(
-      observations,
-      batch,
-      this.rng,
-      options.deterministic ?? false,
-      options.actionMask,
-    );
-    this.policy.train(wasTraining);
-    return envActions;
+    return this.policy.predict(observations, this.rng, options);
   }
 
   /** Weights, optimizer, counters and generator into `dir` (the on-policy layout). Node only. */
