@@ -83,7 +83,8 @@ export async function imitateOnce(
   seed: number,
   evalEpisodes: number,
   steps = spec.steps,
-): Promise<LearningRun> {
+  curveEpisodes = 0,
+): Promise<LearningRun & { curve?: { labels: number; meanReturn: number }[] }> {
   const base = { algo: spec.algo, env: spec.env, seed, steps };
   const expert = await expertFor(spec.env);
   try {
@@ -97,11 +98,16 @@ export async function imitateOnce(
           });
     let trainReturn: number | null = null;
     let labels = demos === null ? 0 : demos.rewards.length;
-    const onUpdate = (stats: UpdateStats) => {
+    // with curveEpisodes, DAgger is evaluated after every round: return against labels so far
+    const curve: { labels: number; meanReturn: number }[] = [];
+    let model: BC | DAgger | GAIL | null = null;
+    const onUpdate = async (stats: UpdateStats) => {
       trainReturn = stats["rollout/episodeReturn"] ?? trainReturn;
       labels = stats["dagger/expertLabels"] ?? labels;
+      if (curveEpisodes > 0 && spec.algo === "DAgger" && model !== null) {
+        curve.push({ labels, meanReturn: await evaluateRun(model, spec.env, seed, curveEpisodes, null) });
+      }
     };
-    let model: BC | DAgger | GAIL;
     let config: string;
     if (spec.algo === "BC") {
       model = new BC(spec.env, { ...spec.options, demonstrations: demos, seed });
@@ -128,6 +134,7 @@ export async function imitateOnce(
       status: "ok",
       expertReturn,
       labels: spec.algo === "GAIL" ? (demos?.rewards.length ?? 0) : labels,
+      ...(curve.length > 0 ? { curve } : {}),
     };
   } catch (error) {
     return {
