@@ -92,6 +92,18 @@ describe("proximal train bc|dagger|gail", () => {
     assert.ok(typeof lastJson(evaluated.stdout).meanReturn === "number");
   });
 
+  test("a bc run stopped and resumed ends with the weights of an uninterrupted one", async () => {
+    const args = ["--env", "CartPole-v1", "--demos", "trainDemos", "--total-timesteps", "3000", "--json"];
+    assert.equal(cli("train", "bc", ...args, "--out", "bc-full").status, 0);
+    const stopped = cli("train", "bc", ...args, "--out", "bc-stop", "--stop-after", "1000");
+    assert.equal(stopped.status, 0, stopped.stderr);
+    assert.equal(lastJson(stopped.stdout).event, "stopped");
+    const resumed = cli("train", "--resume", "bc-stop", "--json");
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const weights = (run: string) => readFile(join(work, run, "model", "model.safetensors"));
+    assert.deepEqual(await weights("bc-stop"), await weights("bc-full"));
+  });
+
   test("demonstrations of another env fail with exit 2 naming both spaces", () => {
     const r = cli(
       "train",
