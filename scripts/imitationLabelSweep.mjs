@@ -12,7 +12,11 @@ import { IMITATION_RUNS, imitateOnce } from "../dist/bench/imitationBench.js";
 
 const env = process.argv[2] ?? "LunarLander-v3";
 const seeds = (process.argv[3] ?? "10,11,12").split(",").map(Number);
-const episodes = (process.env.SWEEP_EPISODES ?? "1,2,5,10,20").split(",").map(Number);
+// SWEEP_EPISODES=none runs DAgger only
+const episodes = (process.env.SWEEP_EPISODES ?? "1,2,5,10,20")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 const bcRow = IMITATION_RUNS.find((r) => r.algo === "BC" && r.env === env);
 const daggerRow = IMITATION_RUNS.find((r) => r.algo === "DAgger" && r.env === env);
 const out = { env, seeds, bc: [], dagger: [] };

@@ -42,7 +42,10 @@ export interface DAggerOptions extends PolicyLearnerOptions {
   demonstrations?: DemonstrationSource | null;
   /** Env steps (over all envs) per round. @defaultValue 500 (`imitation` `rollout_round_min_timesteps`) */
   rolloutSteps?: number;
-  /** BC epochs over the aggregated dataset after each round. @defaultValue 4 */
+  /**
+   * BC epochs over the aggregated dataset after each round. @defaultValue 4 (the `imitation`
+   * library's `train_imitation` script for DAgger: `n_epochs` 4)
+   */
   epochsPerRound?: number;
   /** "linear" (βᵢ = max(0, 1 − i/R)) or "exponential" (βᵢ = pⁱ). @defaultValue "linear" (`imitation`) */
   betaSchedule?: "linear" | "exponential";
