@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { make } from "../../envs/make.js";
+import { VectorNormalizeObservation } from "../../envs/vector/vectorNormalizeObservation.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import type { UpdateStats } from "../common/onPolicyAlgorithm.js";
 import { BC, splitByEpisode } from "./bc.js";
@@ -89,6 +90,10 @@ describe("BC", () => {
   test("bad options fail with INVALID_OPTION naming the fix", async () => {
     assert.throws(() => new BC("CartPole-v1", { lossType: "mse" }), /needs Box actions/);
     assert.throws(() => new BC("CartPole-v1", { validationFraction: 1 }), { code: "INVALID_OPTION" });
+    const normalized = new VectorNormalizeObservation(
+      make("CartPole-v1", { numEnvs: 1, autoresetMode: "same-step" }),
+    );
+    assert.throws(() => new BC(normalized), /must not normalise observations/);
     await assert.rejects(
       new BC("CartPole-v1").learn({ totalTimesteps: 10 }),
       (e: Error & { code?: string }) => {

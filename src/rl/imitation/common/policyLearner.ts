@@ -103,6 +103,12 @@ export abstract class PolicyLearner implements Predictor {
     const numEnvs = options.numEnvs ?? 1;
     checkInteger(numEnvs, "numEnvs", 1);
     this.env = prepareEnv(env, numEnvs, this.seed);
+    if (findObservationNormalizer(this.env) !== null) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        "Imitation learns from the env's own observations (as demonstrations and experts see them), so the env must not normalise observations; set normalize: false (--set normalize=false).",
+      );
+    }
     this.batchSize = options.batchSize ?? 32;
     checkInteger(this.batchSize, "batchSize", 1);
     this.learningRate = options.learningRate ?? 1e-3;
@@ -145,9 +151,9 @@ export abstract class PolicyLearner implements Predictor {
     return { observationSpace: this.env.singleObservationSpace, actionSpace: this.env.singleActionSpace };
   }
 
-  /** The observation normaliser of the env, if any (imitation trains on raw observations: none). */
+  /** Always null: imitation trains on the env's own observations (the constructor refuses a normaliser). */
   get observationNormalizer(): VectorNormalizeObservation | null {
-    return findObservationNormalizer(this.env);
+    return null;
   }
 
   /** The `time/...` statistics of an update, as the other families report them. */
