@@ -116,8 +116,9 @@ export async function loadDemonstrations(
   const json = parseMetadata(jsonText, join(dir, DEMONSTRATIONS_METADATA_FILE));
   const { tensors } = readSafetensors(bytes);
   const file = join(dir, DEMONSTRATIONS_FILE);
-  const observationSpace = readSpace(json.observationSpace, "observationSpace", dir);
-  const actionSpace = readSpace(json.actionSpace, "actionSpace", dir);
+  const metadataPath = join(dir, DEMONSTRATIONS_METADATA_FILE);
+  const observationSpace = readSpace(json.observationSpace, "observationSpace", metadataPath);
+  const actionSpace = readSpace(json.actionSpace, "actionSpace", metadataPath);
   const get = (name: string): SafetensorEntry => {
     const entry = tensors[name];
     if (entry === undefined) {
@@ -210,18 +211,14 @@ function parseMetadata(text: string, path: string): Record<string, unknown> {
   return record;
 }
 
-function readSpace(description: unknown, key: string, dir: string): Space {
+function readSpace(description: unknown, key: string, metadataPath: string): Space {
   try {
     return spaceFromJSON(description as SpaceDescription);
   } catch (error) {
     throw new ProximalError(
       "MALFORMED_FILE",
-      `${join2(dir, DEMONSTRATIONS_METADATA_FILE)}: ${key} is not a space description (${(error as Error).message}). Re-record the dataset.`,
+      `${metadataPath}: ${key} is not a space description (${(error as Error).message}). Re-record the dataset.`,
       { cause: error },
     );
   }
-}
-
-function join2(dir: string, file: string): string {
-  return `${dir.replace(/\/$/, "")}/${file}`;
 }
