@@ -154,6 +154,7 @@ describe("proximal train bc|dagger|gail", () => {
     );
   });
 
+  // the gail rlzoo preset (8 envs) applies; one env of 64 steps makes two updates of the 128 steps
   test("gail trains PPO on the discriminator's reward", async () => {
     const r = cli(
       "train",
@@ -164,6 +165,8 @@ describe("proximal train bc|dagger|gail", () => {
       "trainDemos",
       "--total-timesteps",
       "128",
+      "--num-envs",
+      "1",
       "--set",
       "nSteps=64",
       "--set",
