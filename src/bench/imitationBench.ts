@@ -46,7 +46,14 @@ export const IMITATION_RUNS: ImitationRunSpec[] = [
     steps: 10_000,
     options: { rolloutSteps: 500, epochsPerRound: 30 },
   },
-  { algo: "GAIL", env: "LunarLander-v3", demoEpisodes: 4, steps: 1_000_000 },
+  // the discriminator sized to LunarLander's 16,384-step rollouts (chosen on seed 0, BENCHMARKS.md)
+  {
+    algo: "GAIL",
+    env: "LunarLander-v3",
+    demoEpisodes: 4,
+    steps: 1_000_000,
+    options: { discriminatorBatchSize: 512, discriminatorUpdates: 16 },
+  },
 ];
 
 /** PPO's `bench learning` budget per env, which its expert is trained to. */
