@@ -25,6 +25,7 @@ export function exitCodeFor(error: unknown): number {
       case "MALFORMED_FILE":
       case "FILE_EXISTS":
       case "UNSUPPORTED_SPACE":
+      case "UNSUPPORTED_MODEL":
         return 2;
       default:
         return 1;
