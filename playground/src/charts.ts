@@ -1,0 +1,111 @@
+/**
+ * Live training charts with uPlot: one panel per kind of statistic an algorithm's `onUpdate`
+ * reports, plotted against `time/timesteps`. A panel's series are the keys it matches in the rows
+ * seen so far; a panel whose keys the algorithm never reports says so.
+ */
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+interface Panel {
+  title: string;
+  matches(key: string): boolean;
+  element: HTMLElement;
+  keys: string[];
+  plot: uPlot | null;
+}
+
+const PANELS: { title: string; matches(key: string): boolean }[] = [
+  { title: "Episode return", matches: (key) => key === "rollout/episodeReturn" },
+  { title: "Losses", matches: (key) => /^train\/(.*Loss|loss)$/.test(key) },
+  { title: "KL (approx.)", matches: (key) => key === "train/approxKl" },
+  { title: "Entropy", matches: (key) => key === "train/entropy" },
+  { title: "Clip fraction", matches: (key) => key === "train/clipFraction" },
+];
+
+const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
+
+export class TrainingCharts {
+  private readonly panels: Panel[];
+  private readonly x: number[] = [];
+  private readonly columns = new Map<string, (number | null)[]>();
+  private pending = false;
+
+  constructor(container: HTMLElement) {
+    container.replaceChildren();
+    this.panels = PANELS.map(({ title, matches }) => {
+      const element = document.createElement("figure");
+      element.className = "chart";
+      element.dataset.title = title;
+      element.innerHTML = `<figcaption>${title}</figcaption><p class="empty">waiting for the first update</p>`;
+      container.append(element);
+      return { title, matches, element, keys: [], plot: null };
+    });
+  }
+
+  /** Rows from `onUpdate`, oldest first. */
+  add(rows: Record<string, number>[]): void {
+    for (const row of rows) {
+      const index = this.x.length;
+      this.x.push(row["time/timesteps"] ?? row["train/episodes"] ?? index);
+      for (const [key, value] of Object.entries(row)) {
+        let column = this.columns.get(key);
+        if (column === undefined) {
+          column = new Array<number | null>(index).fill(null);
+          this.columns.set(key, column);
+        }
+        column.push(Number.isFinite(value) ? value : null);
+      }
+      for (const column of this.columns.values()) if (column.length < this.x.length) column.push(null);
+    }
+    // draw at most once a frame, however many messages arrive
+    if (!this.pending) {
+      this.pending = true;
+      requestAnimationFrame(() => {
+        this.pending = false;
+        this.redraw();
+      });
+    }
+  }
+
+  /** Say which panels the algorithm did not report, once training is over. */
+  finish(algorithm: string): void {
+    for (const panel of this.panels) {
+      if (panel.plot === null) {
+        panel.element.querySelector(".empty")!.textContent = `not reported by ${algorithm}`;
+      }
+    }
+  }
+
+  private redraw(): void {
+    for (const panel of this.panels) {
+      const keys = [...this.columns.keys()].filter((key) => panel.matches(key));
+      if (keys.length === 0) continue;
+      if (panel.plot === null || keys.length !== panel.keys.length) {
+        panel.plot?.destroy();
+        panel.element.querySelector(".empty")?.remove();
+        panel.keys = keys;
+        panel.plot = new uPlot(
+          {
+            width: Math.max(240, panel.element.clientWidth - 8),
+            height: 160,
+            legend: { show: true },
+            scales: { x: { time: false } },
+            axes: [{ size: 30 }, { size: 56 }],
+            series: [
+              { label: "timesteps" },
+              ...keys.map((key, i) => ({
+                label: key.replace(/^(train|rollout)\//, ""),
+                stroke: COLORS[i % COLORS.length],
+                width: 1.5,
+                spanGaps: true,
+              })),
+            ],
+          },
+          [[], ...keys.map(() => [])],
+          panel.element,
+        );
+      }
+      panel.plot.setData([this.x, ...panel.keys.map((key) => this.columns.get(key) ?? [])] as uPlot.AlignedData);
+    }
+  }
+}
