@@ -112,6 +112,9 @@ export { Wrapper } from "./envs/wrappers/wrapper.js";
 export type { ErrorCode } from "./errors.js";
 export { ProximalError } from "./errors.js";
 // io
+export type { ExportOnnxOptions, OnnxExportable } from "./io/onnx/exportOnnx.js";
+export { exportOnnx } from "./io/onnx/exportOnnx.js";
+export type { OnnxObservationNormalization } from "./io/onnx/policyGraph.js";
 export type { SafetensorDtype, SafetensorEntry, SafetensorsContents } from "./io/safetensors.js";
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
 export type { KVCache, MultiHeadSelfAttentionOptions } from "./nn/attention.js";

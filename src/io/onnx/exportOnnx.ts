@@ -4,6 +4,7 @@
  * onnxruntime). Browser-safe: it only builds bytes; `proximal export onnx` writes them to a file.
  */
 import { ProximalError } from "../../errors.js";
+import type { Algorithm } from "../../rl/common/algorithm.js";
 import { GPT } from "../../rlhf/gpt.js";
 import { VERSION } from "../../version.js";
 import { addGptGraph } from "./gptGraph.js";
@@ -24,8 +25,11 @@ export interface ExportOnnxOptions {
   observationNormalization?: OnnxObservationNormalization | null;
 }
 
-/** What {@link exportOnnx} takes: an RL algorithm with a policy network, or a {@link GPT}. */
-export type OnnxExportable = GPT | (PolicyModel & { readonly observationNormalizer?: unknown });
+/**
+ * What {@link exportOnnx} takes: an RL algorithm with a policy network, or a {@link GPT}. Any
+ * {@link Algorithm} type-checks; those without an exportable network are refused at run time.
+ */
+export type OnnxExportable = GPT | Algorithm | (PolicyModel & { readonly observationNormalizer?: unknown });
 
 /** The statistics of a VectorNormalizeObservation-like normaliser, or null when there is none. */
 function normalizerStatistics(normalizer: unknown): OnnxObservationNormalization | null {
@@ -81,35 +85,43 @@ export function exportOnnx(model: OnnxExportable, options: ExportOnnxOptions = {
       g.build({
         graphName: "gpt",
         producerVersion: VERSION,
-        docString: "proximal GPT: input_ids int64 [batch, sequence] -> logits float32 [batch, sequence, vocabSize]",
+        docString:
+          "proximal GPT: input_ids int64 [batch, sequence] -> logits float32 [batch, sequence, vocabSize]",
         metadata: { model: "GPT", config: JSON.stringify(model.config) },
       }),
     );
   }
-  const candidate = model as Partial<PolicyModel> | null;
-  if (candidate === null || typeof candidate !== "object" || candidate.policy == null || candidate.env == null) {
-    const name = (candidate as { algorithmName?: string } | null)?.algorithmName ?? candidate?.constructor?.name;
+  const candidate = model as Partial<PolicyModel & { observationNormalizer: unknown }> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== "object" ||
+    candidate.policy == null ||
+    candidate.env == null
+  ) {
+    const name =
+      (candidate as { algorithmName?: string } | null)?.algorithmName ?? candidate?.constructor?.name;
     throw new ProximalError(
       "UNSUPPORTED_MODEL",
       `ONNX export needs a model with a policy network (PPO, A2C, A3C, TRPO, REINFORCE, ActorCritic, DQN, Rainbow, DDPG, TD3, SAC, D4PG) or a GPT; got ${String(name)}${name === "QLearning" || name === "Sarsa" || name === "ExpectedSarsa" ? ", a tabular algorithm without a network: read its Q-table instead" : ""}.`,
     );
   }
-  const obsSize = policyObservationSize(model);
+  const policyModel = candidate as PolicyModel & { observationNormalizer?: unknown };
+  const obsSize = policyObservationSize(policyModel);
   const norm =
     options.observationNormalization === undefined
-      ? normalizerStatistics(model.observationNormalizer)
+      ? normalizerStatistics(policyModel.observationNormalizer)
       : options.observationNormalization;
   let obs = g.input("obs", "float32", ["batch", obsSize]);
   if (norm !== null) obs = normalizeObservationNode(g, obs, norm, obsSize);
-  addPolicyGraph(g, model, obs);
-  const space = model.env.singleActionSpace as { toJSON?: () => unknown };
+  addPolicyGraph(g, policyModel, obs);
+  const space = policyModel.env.singleActionSpace as { toJSON?: () => unknown };
   return encodeOnnxModel(
     g.build({
-      graphName: model.algorithmName,
+      graphName: policyModel.algorithmName,
       producerVersion: VERSION,
-      docString: `proximal ${model.algorithmName} policy: obs float32 [batch, ${obsSize}] -> action (deterministic, env units)`,
+      docString: `proximal ${policyModel.algorithmName} policy: obs float32 [batch, ${obsSize}] -> action (deterministic, env units)`,
       metadata: {
-        algorithm: model.algorithmName,
+        algorithm: policyModel.algorithmName,
         actionSpace: JSON.stringify(space.toJSON?.() ?? null),
         observationNormalization: norm === null ? "none" : "in graph",
       },

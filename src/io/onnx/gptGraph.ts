@@ -13,7 +13,12 @@ import type { AffineWeights, GraphBuilder } from "./graphBuilder.js";
 function affine(dict: Record<string, Tensor>, prefix: string): AffineWeights {
   const weight = dict[`${prefix}.weight`];
   const bias = dict[`${prefix}.bias`];
-  return { weight: weight.values, bias: bias.values, inFeatures: weight.shape[1], outFeatures: weight.shape[0] };
+  return {
+    weight: weight.values,
+    bias: bias.values,
+    inFeatures: weight.shape[1],
+    outFeatures: weight.shape[0],
+  };
 }
 
 /** Add the GPT's graph on `ids` (int64 [batch, seq]) and declare the `logits` output. */
@@ -26,12 +31,18 @@ export function addGptGraph(g: GraphBuilder, gpt: GPT, ids: string): void {
   const layerNorm = (x: string, prefix: string): string =>
     g.op(
       "LayerNormalization",
-      [x, g.constant(dict[`${prefix}.weight`].values, [d], "ln_w"), g.constant(dict[`${prefix}.bias`].values, [d], "ln_b")],
+      [
+        x,
+        g.constant(dict[`${prefix}.weight`].values, [d], "ln_w"),
+        g.constant(dict[`${prefix}.bias`].values, [d], "ln_b"),
+      ],
       { axis: { int: -1 }, epsilon: { float: layerNormEpsilon } },
     );
 
   // positions 0..seq−1, and the causal mask: key j > query i gets −∞
-  const seq = g.op("Gather", [g.op("Shape", [ids]), g.int64Constant([1], [], "seq_axis")], { axis: { int: 0 } });
+  const seq = g.op("Gather", [g.op("Shape", [ids]), g.int64Constant([1], [], "seq_axis")], {
+    axis: { int: 0 },
+  });
   const positions = g.op("Range", [g.int64Constant([0], [], "zero"), seq, g.int64Constant([1], [], "step")]);
   const rows = g.op("Unsqueeze", [positions, g.int64Constant([1])]); // [seq, 1]
   const cols = g.op("Unsqueeze", [positions, g.int64Constant([0])]); // [1, seq]
@@ -51,17 +62,30 @@ export function addGptGraph(g: GraphBuilder, gpt: GPT, ids: string): void {
   for (let i = 0; i < nLayer; i++) {
     const p = `h.${i}`;
     // [B, T, 3d] → [B, T, 3, H, hd] → [3, B, H, T, hd], split into q, k, v as GPTAttention does
-    const qkv = g.op("Transpose", [g.op("Reshape", [g.affineNd(layerNorm(x, `${p}.ln_1`), affine(dict, `${p}.attn.c_attn`)), headsShape])], {
-      perm: { ints: [2, 0, 3, 1, 4] },
-    });
-    const part = (j: number): string => g.op("Gather", [qkv, g.int64Constant([j], [], "qkv_index")], { axis: { int: 0 } });
+    const qkv = g.op(
+      "Transpose",
+      [
+        g.op("Reshape", [
+          g.affineNd(layerNorm(x, `${p}.ln_1`), affine(dict, `${p}.attn.c_attn`)),
+          headsShape,
+        ]),
+      ],
+      {
+        perm: { ints: [2, 0, 3, 1, 4] },
+      },
+    );
+    const part = (j: number): string =>
+      g.op("Gather", [qkv, g.int64Constant([j], [], "qkv_index")], { axis: { int: 0 } });
     const q = part(0);
     const k = part(1);
     const v = part(2);
     const kT = g.op("Transpose", [k], { perm: { ints: [0, 1, 3, 2] } });
     const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, kT]), scale]), causalMask]);
     const heads = g.op("MatMul", [g.op("Softmax", [scores], { axis: { int: -1 } }), v]); // [B, H, T, hd]
-    const merged = g.op("Reshape", [g.op("Transpose", [heads], { perm: { ints: [0, 2, 1, 3] } }), mergedShape]);
+    const merged = g.op("Reshape", [
+      g.op("Transpose", [heads], { perm: { ints: [0, 2, 1, 3] } }),
+      mergedShape,
+    ]);
     x = g.op("Add", [x, g.affineNd(merged, affine(dict, `${p}.attn.c_proj`))]);
     const hidden = g.activation(g.affineNd(layerNorm(x, `${p}.ln_2`), affine(dict, `${p}.mlp.c_fc`)), "gelu");
     x = g.op("Add", [x, g.affineNd(hidden, affine(dict, `${p}.mlp.c_proj`))]);

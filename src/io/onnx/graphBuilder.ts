@@ -5,7 +5,14 @@
  */
 import { ProximalError } from "../../errors.js";
 import type { Activation } from "../../nn/mlp.js";
-import type { OnnxAttribute, OnnxDataType, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from "./onnxModel.js";
+import type {
+  OnnxAttribute,
+  OnnxDataType,
+  OnnxModel,
+  OnnxNode,
+  OnnxTensor,
+  OnnxValueInfo,
+} from "./onnxModel.js";
 
 /** The weights of one affine layer `y = x Wᵀ + b`, in PyTorch's layout: weight [out, in], bias [out]. */
 export interface AffineWeights {
@@ -45,7 +52,10 @@ export class GraphBuilder {
   /** Expose `value` as the graph output `name` (through an Identity node, so any value can be one). */
   output(name: string, value: string, dataType: OnnxDataType, shape: (number | string)[]): void {
     if (this.used.has(name)) {
-      throw new ProximalError("INTERNAL", `ONNX graph output "${name}" is declared twice. Please report this bug.`);
+      throw new ProximalError(
+        "INTERNAL",
+        `ONNX graph output "${name}" is declared twice. Please report this bug.`,
+      );
     }
     this.used.add(name);
     this.nodes.push({ opType: "Identity", inputs: [value], outputs: [name], name: `output_${name}` });
@@ -69,7 +79,13 @@ export class GraphBuilder {
   /** One node of `opType` on `inputs`; returns the name of its (single) output. */
   op(opType: string, inputs: string[], attributes?: Record<string, OnnxAttribute>): string {
     const output = this.fresh(opType.toLowerCase());
-    this.nodes.push({ opType, inputs, outputs: [output], name: `${opType}_${this.nodes.length}`, attributes });
+    this.nodes.push({
+      opType,
+      inputs,
+      outputs: [output],
+      name: `${opType}_${this.nodes.length}`,
+      attributes,
+    });
     return output;
   }
 
@@ -108,7 +124,10 @@ export class GraphBuilder {
       }
       default:
         activation satisfies never;
-        throw new ProximalError("INTERNAL", `Unknown activation "${activation as string}". Please report this bug.`);
+        throw new ProximalError(
+          "INTERNAL",
+          `Unknown activation "${activation as string}". Please report this bug.`,
+        );
     }
   }
 

@@ -113,7 +113,10 @@ function argmaxRows(g: GraphBuilder, x: string): string {
 function unscaleNode(g: GraphBuilder, scaled: string, space: Box): string {
   const half = Array.from(space.high, (h, k) => 0.5 * (h - space.low[k]));
   const shifted = g.op("Add", [scaled, g.constant([1], [], "one")]);
-  return g.op("Add", [g.op("Mul", [shifted, g.constant(half, [space.size], "half_range")]), g.constant(space.low, [space.size], "low")]);
+  return g.op("Add", [
+    g.op("Mul", [shifted, g.constant(half, [space.size], "half_range")]),
+    g.constant(space.low, [space.size], "low"),
+  ]);
 }
 
 /** What a policy graph adds to the graph's outputs, with their ONNX types and shapes. */
@@ -208,8 +211,14 @@ function qNetworkGraph(g: GraphBuilder, policy: QPolicy, obs: string): PolicyOut
     // Q = V + A − mean_a A (Wang et al. 2016, eq. 9), per atom or quantile
     const features = g.mlp(obs, stackAt(dict, "qNet.trunk"), act, act);
     const valueShape = distributional ? [-1, 1, perAction] : [-1, 1];
-    const v = g.op("Reshape", [g.affine(features, requiredAffine(dict, "qNet.valueHead")), g.int64Constant(valueShape)]);
-    const a = g.op("Reshape", [g.affine(features, requiredAffine(dict, "qNet.advantageHead")), g.int64Constant(shape)]);
+    const v = g.op("Reshape", [
+      g.affine(features, requiredAffine(dict, "qNet.valueHead")),
+      g.int64Constant(valueShape),
+    ]);
+    const a = g.op("Reshape", [
+      g.affine(features, requiredAffine(dict, "qNet.advantageHead")),
+      g.int64Constant(shape),
+    ]);
     const meanA = g.op("ReduceMean", [a], { axes: { ints: [1] }, keepdims: { int: 1 } });
     out = g.op("Add", [v, g.op("Sub", [a, meanA])]);
   } else {
@@ -282,7 +291,10 @@ export function policyObservationSize(model: PolicyModel): number {
 function boxSpaceOf(model: PolicyModel): Box {
   const space = model.env.singleActionSpace;
   if (!(space instanceof Box)) {
-    throw new ProximalError("INTERNAL", `${model.algorithmName}'s continuous actor has a non-Box action space. Please report this bug.`);
+    throw new ProximalError(
+      "INTERNAL",
+      `${model.algorithmName}'s continuous actor has a non-Box action space. Please report this bug.`,
+    );
   }
   return space;
 }
