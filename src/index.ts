@@ -1,5 +1,7 @@
 /**
- * proximal: reinforcement learning in TypeScript. This file is the public API and nothing else.
+ * proximal: reinforcement learning in TypeScript. This file is the public API and nothing else. It
+ * bundles for browsers: nothing it reaches imports a Node built-in (src/browserBundle.test.ts checks).
+ * Node-only helpers live in node.ts ("proximal/node").
  */
 
 // distributions
@@ -111,9 +113,14 @@ export { TransformReward } from "./envs/wrappers/transformReward.js";
 export { Wrapper } from "./envs/wrappers/wrapper.js";
 export type { ErrorCode } from "./errors.js";
 export { ProximalError } from "./errors.js";
+export { IndexedDBModelFiles } from "./io/indexedDbModelFiles.js";
 // io
+export type { ModelFiles, ModelSource, ModelTarget } from "./io/modelFiles.js";
+export { ModelArchive } from "./io/modelFiles.js";
 export type { SafetensorDtype, SafetensorEntry, SafetensorsContents } from "./io/safetensors.js";
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
+export type { TarEntry } from "./io/tar.js";
+export { readTar, writeTar } from "./io/tar.js";
 export type { KVCache, MultiHeadSelfAttentionOptions } from "./nn/attention.js";
 export { MultiHeadSelfAttention } from "./nn/attention.js";
 export { Dropout } from "./nn/dropout.js";
@@ -240,7 +247,13 @@ export {
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
-export { listPresets, loadPreset, loadPresetFile, parseScheduleValue } from "./rl/presets.js";
+export {
+  listPresets,
+  loadPreset,
+  loadPresetFile,
+  parsePresetText,
+  parseScheduleValue,
+} from "./rl/presets.js";
 export type { RainbowOptions } from "./rl/rainbow.js";
 export { Rainbow } from "./rl/rainbow.js";
 export type { REINFORCEOptions, ReinforceBaseline } from "./rl/reinforce.js";

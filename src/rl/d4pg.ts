@@ -31,9 +31,11 @@
  *   optimizer, counters, replay on request) and resuming starts fresh actors, so resume is exact in
  *   the synchronous mode only.
  */
+
 import type * as WorkerThreads from "node:worker_threads";
 import type { Box } from "../envs/spaces/box.js";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { nodeBuiltin } from "../nodeBuiltin.js";
 import { Adam } from "../optim/adam.js";
 import * as ops from "../tensor/ops.js";
@@ -527,8 +529,8 @@ export class D4PG extends OffPolicyAlgorithm {
     if (this.actionNoise !== null && state.actionNoise != null) this.actionNoise.loadState(state.actionNoise);
   }
 
-  /** Rebuild a D4PG model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<D4PG> {
-    return loadOffPolicyAlgorithm((env, opts) => new D4PG(env, opts as D4PGOptions), dir, options);
+  /** Rebuild a D4PG model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<D4PG> {
+    return loadOffPolicyAlgorithm((env, opts) => new D4PG(env, opts as D4PGOptions), source, options);
   }
 }
