@@ -49,6 +49,8 @@ export type { MakeOptions } from "./envs/make.js";
 export { make } from "./envs/make.js";
 export type { EnvRegistration, RegistryEntry, VectorEntryOptions } from "./envs/registry.js";
 export { register, registry } from "./envs/registry.js";
+export type { CanvasLike } from "./envs/render/renderToCanvas.js";
+export { renderToCanvas, rgbToRgba } from "./envs/render/renderToCanvas.js";
 export type { BoxArray, BoxDtype } from "./envs/spaces/box.js";
 export { Box } from "./envs/spaces/box.js";
 export { Dict } from "./envs/spaces/dict.js";

@@ -40,6 +40,7 @@ import { nodeBuiltin } from "../nodeBuiltin.js";
 import { Adam } from "../optim/adam.js";
 import * as ops from "../tensor/ops.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { warnOnce } from "../warnOnce.js";
 import { startWorker } from "../workerThread.js";
 import type { ActionNoiseOptions } from "./common/actionNoise.js";
 import { ActionNoise } from "./common/actionNoise.js";
@@ -342,10 +343,12 @@ export class D4PG extends OffPolicyAlgorithm {
     }
     const threads = nodeBuiltin<typeof WorkerThreads>("node:worker_threads");
     if (threads === undefined) {
-      throw new ProximalError(
-        "BACKEND_UNAVAILABLE",
-        "D4PG's actor workers need Node's worker_threads (Node >= 20.16). Use numActors 0 elsewhere.",
+      // a browser or Node < 20.16: the numActors 0 loop (actor in the learner's thread) instead
+      warnOnce(
+        `proximal: D4PG's ${this.numActors} actor workers need Node's worker_threads, which this runtime lacks; running the actor in the learner's thread (numActors 0) instead.`,
+        "PROXIMAL_D4PG_SYNC",
       );
+      return super.learn(options);
     }
     const weights = this.policy.actorWeights();
     const control = new Int32Array(new SharedArrayBuffer(4 * actorControl.length));
