@@ -18,6 +18,7 @@ export type ErrorCode =
   | "NUMERICAL_ERROR"
   | "FILE_EXISTS"
   | "WORKER_FAILED"
+  | "UNSUPPORTED_RUNTIME"
   | "INTERNAL";
 
 export class ProximalError extends Error {

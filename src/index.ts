@@ -1,5 +1,7 @@
 /**
- * proximal: reinforcement learning in TypeScript. This file is the public API and nothing else.
+ * proximal: reinforcement learning in TypeScript. This file is the public API and nothing else. It
+ * bundles for browsers: nothing it reaches imports a Node built-in (src/browserBundle.test.ts checks).
+ * Node-only helpers live in node.ts ("proximal/node").
  */
 
 // distributions
@@ -47,6 +49,8 @@ export type { MakeOptions } from "./envs/make.js";
 export { make } from "./envs/make.js";
 export type { EnvRegistration, RegistryEntry, VectorEntryOptions } from "./envs/registry.js";
 export { register, registry } from "./envs/registry.js";
+export type { CanvasLike } from "./envs/render/renderToCanvas.js";
+export { renderToCanvas, rgbToRgba } from "./envs/render/renderToCanvas.js";
 export type { BoxArray, BoxDtype } from "./envs/spaces/box.js";
 export { Box } from "./envs/spaces/box.js";
 export { Dict } from "./envs/spaces/dict.js";
@@ -111,12 +115,17 @@ export { TransformReward } from "./envs/wrappers/transformReward.js";
 export { Wrapper } from "./envs/wrappers/wrapper.js";
 export type { ErrorCode } from "./errors.js";
 export { ProximalError } from "./errors.js";
+export { IndexedDBModelFiles } from "./io/indexedDbModelFiles.js";
+export type { ModelFiles, ModelSource, ModelTarget } from "./io/modelFiles.js";
+export { ModelArchive } from "./io/modelFiles.js";
 // io
 export type { ExportOnnxOptions, OnnxExportable } from "./io/onnx/exportOnnx.js";
 export { exportOnnx } from "./io/onnx/exportOnnx.js";
 export type { OnnxObservationNormalization } from "./io/onnx/policyGraph.js";
 export type { SafetensorDtype, SafetensorEntry, SafetensorsContents } from "./io/safetensors.js";
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
+export type { TarEntry } from "./io/tar.js";
+export { readTar, writeTar } from "./io/tar.js";
 export type { KVCache, MultiHeadSelfAttentionOptions } from "./nn/attention.js";
 export { MultiHeadSelfAttention } from "./nn/attention.js";
 export { Dropout } from "./nn/dropout.js";
@@ -243,7 +252,13 @@ export {
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
-export { listPresets, loadPreset, loadPresetFile, parseScheduleValue } from "./rl/presets.js";
+export {
+  listPresets,
+  loadPreset,
+  loadPresetFile,
+  parsePresetText,
+  parseScheduleValue,
+} from "./rl/presets.js";
 export type { RainbowOptions } from "./rl/rainbow.js";
 export { Rainbow } from "./rl/rainbow.js";
 export type { REINFORCEOptions, ReinforceBaseline } from "./rl/reinforce.js";

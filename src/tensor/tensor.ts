@@ -1,8 +1,9 @@
 import { ProximalError } from "../errors.js";
+import { warnOnce } from "../warnOnce.js";
 import type { Backend, BackendName } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
 import type { BackendInfo } from "./defaultBackend.js";
-import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend, warnOnce } from "./defaultBackend.js";
+import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend } from "./defaultBackend.js";
 import { loadNativeBackend, nativeLoadFailure, requireNativeBackend } from "./nativeBackend.js";
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";

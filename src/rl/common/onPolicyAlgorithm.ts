@@ -11,6 +11,8 @@ import { VectorWrapper } from "../../envs/vector/vectorWrapper.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
 import { loadCheckpoint } from "../../io/checkpoint.js";
+import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
+import { modelFiles } from "../../io/modelFiles.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
@@ -464,10 +466,11 @@ export abstract class OnPolicyAlgorithm {
 
   /**
    * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `dir`,
-   * so that `load` evaluates exactly as this model and training can resume. Node only.
+   * so that `load` evaluates exactly as this model and training can resume. `target` is a directory
+   * path (Node), a `ModelArchive` (then `toBlob()`) or an `IndexedDBModelFiles`.
    */
-  async save(dir: string): Promise<void> {
-    await saveNetworkCheckpoint(dir, this, this.optimizer);
+  async save(target: ModelTarget): Promise<void> {
+    await saveNetworkCheckpoint(target, this, this.optimizer);
   }
 
   /** Load weights, optimizer state and training state from a checkpoint of the same algorithm. */
@@ -520,20 +523,21 @@ export interface LoadOptions {
   restoreEnv?: boolean;
 }
 
-/** Rebuild an algorithm from a saved directory (the body of each algorithm's static `load`). */
+/** Rebuild an algorithm from its saved files (the body of each algorithm's static `load`). */
 export async function loadAlgorithm<
   A extends { loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean }): void },
 >(
   construct: (env: EnvInput, options: Record<string, unknown>) => A,
-  dir: string,
+  source: ModelSource,
   options: LoadOptions = {},
 ): Promise<A> {
-  const checkpoint = await loadCheckpoint(dir);
+  const files = await modelFiles(source);
+  const checkpoint = await loadCheckpoint(files);
   const json = checkpoint.json;
   const savedOptions = optionsFromJSON((json.options as Record<string, unknown>) ?? {}, options.options);
   let env = options.env;
   if (env === undefined) {
-    const envId = savedEnvId(json, dir);
+    const envId = savedEnvId(json, files.description);
     const numEnvs = Number(json.numEnvs ?? 1);
     savedOptions.numEnvs = numEnvs;
     const normalization = json.observationNormalization as SavedNormalization | null | undefined;
