@@ -444,7 +444,12 @@ export { runReasoningDemoInParallel } from "./rlhf/tasks/reasoningDemoParallel.j
 export type { ReverseTaskOptions } from "./rlhf/tasks/reverse.js";
 export { reverseAnswer, reverseTask } from "./rlhf/tasks/reverse.js";
 export { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./rlhf/tasks/sentiment.js";
-export type { SentimentDemoOptions, SentimentDemoResult } from "./rlhf/tasks/sentimentDemo.js";
+export type {
+  DemoProgress,
+  DemoSample,
+  SentimentDemoOptions,
+  SentimentDemoResult,
+} from "./rlhf/tasks/sentimentDemo.js";
 export { runSentimentDemo } from "./rlhf/tasks/sentimentDemo.js";
 export type {
   AccuracyOptions,

@@ -51,8 +51,7 @@ export const ENVS: EnvEntry[] = [
       mode: "realtime",
       fps: 25,
       help: "← / → push the cart; with no key held the pushes alternate (no net force).",
-      action: (keys, step) =>
-        held(keys, "ArrowLeft") ? [0] : held(keys, "ArrowRight") ? [1] : [step % 2],
+      action: (keys, step) => (held(keys, "ArrowLeft") ? [0] : held(keys, "ArrowRight") ? [1] : [step % 2]),
     },
   },
   {
@@ -138,7 +137,10 @@ export const ENVS: EnvEntry[] = [
     id: "CliffWalking-v1",
     actions: "discrete",
     discreteObservations: true,
-    play: turns({ ArrowUp: 0, ArrowRight: 1, ArrowDown: 2, ArrowLeft: 3 }, "Arrow keys move one square per press."),
+    play: turns(
+      { ArrowUp: 0, ArrowRight: 1, ArrowDown: 2, ArrowLeft: 3 },
+      "Arrow keys move one square per press.",
+    ),
   },
   {
     id: "Taxi-v4",
@@ -179,7 +181,8 @@ export const ALGORITHMS: AlgorithmEntry[] = [
 /** Algorithms that can train on `env`. */
 export function algorithmsFor(env: EnvEntry): AlgorithmEntry[] {
   return ALGORITHMS.filter(
-    (algorithm) => algorithm.actions.includes(env.actions) && (!algorithm.tabular || env.discreteObservations),
+    (algorithm) =>
+      algorithm.actions.includes(env.actions) && (!algorithm.tabular || env.discreteObservations),
   );
 }
 

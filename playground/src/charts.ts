@@ -14,7 +14,14 @@ interface Panel {
   plot: uPlot | null;
 }
 
-const PANELS: { title: string; matches(key: string): boolean }[] = [
+/** A chart: its title and the stat keys it plots. */
+export interface PanelSpec {
+  title: string;
+  matches(key: string): boolean;
+}
+
+/** The RL page's panels. */
+export const RL_PANELS: PanelSpec[] = [
   { title: "Episode return", matches: (key) => key === "rollout/episodeReturn" },
   { title: "Losses", matches: (key) => /^train\/(.*Loss|loss)$/.test(key) },
   { title: "KL (approx.)", matches: (key) => key === "train/approxKl" },
@@ -30,9 +37,12 @@ export class TrainingCharts {
   private readonly columns = new Map<string, (number | null)[]>();
   private pending = false;
 
-  constructor(container: HTMLElement) {
+  constructor(
+    container: HTMLElement,
+    readonly panelSpecs: PanelSpec[] = RL_PANELS,
+  ) {
     container.replaceChildren();
-    this.panels = PANELS.map(({ title, matches }) => {
+    this.panels = panelSpecs.map(({ title, matches }) => {
       const element = document.createElement("figure");
       element.className = "chart";
       element.dataset.title = title;
@@ -57,13 +67,14 @@ export class TrainingCharts {
       }
       for (const column of this.columns.values()) if (column.length < this.x.length) column.push(null);
     }
-    // draw at most once a frame, however many messages arrive
+    // draw at most ten times a second, however many messages arrive (a timer, not
+    // requestAnimationFrame, which headless and background pages may never call)
     if (!this.pending) {
       this.pending = true;
-      requestAnimationFrame(() => {
+      setTimeout(() => {
         this.pending = false;
         this.redraw();
-      });
+      }, 100);
     }
   }
 
@@ -105,7 +116,11 @@ export class TrainingCharts {
           panel.element,
         );
       }
-      panel.plot.setData([this.x, ...panel.keys.map((key) => this.columns.get(key) ?? [])] as uPlot.AlignedData);
+      panel.plot.setData([
+        this.x,
+        ...panel.keys.map((key) => this.columns.get(key) ?? []),
+      ] as uPlot.AlignedData);
+      panel.element.dataset.points = String(this.x.length);
     }
   }
 }

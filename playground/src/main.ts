@@ -65,7 +65,9 @@ function fillAlgorithms(): void {
 
 function fillPresets(): void {
   presetSelect.replaceChildren();
-  const matching = presets.filter((p) => p.envId === envSelect.value && p.algorithm === algorithmSelect.value);
+  const matching = presets.filter(
+    (p) => p.envId === envSelect.value && p.algorithm === algorithmSelect.value,
+  );
   for (const preset of matching) option(presetSelect, preset.name);
   option(presetSelect, "", "(algorithm defaults)");
   fillOptions();
@@ -74,7 +76,8 @@ function fillPresets(): void {
 function chosenPreset(): PresetEntry | null {
   return (
     presets.find(
-      (p) => p.envId === envSelect.value && p.algorithm === algorithmSelect.value && p.name === presetSelect.value,
+      (p) =>
+        p.envId === envSelect.value && p.algorithm === algorithmSelect.value && p.name === presetSelect.value,
     ) ?? null
   );
 }
@@ -133,7 +136,9 @@ buttons.start.addEventListener("click", () => {
   trainingState = "training";
   refreshButtons();
 });
-buttons.pause.addEventListener("click", () => send({ type: trainingState === "paused" ? "resume" : "pause" }));
+buttons.pause.addEventListener("click", () =>
+  send({ type: trainingState === "paused" ? "resume" : "pause" }),
+);
 buttons.stop.addEventListener("click", () => send({ type: "stop" }));
 
 // ---------------------------------------------------------------------------------------------
@@ -243,9 +248,14 @@ worker.addEventListener("message", (event: MessageEvent<WorkerMessage>) => {
         `${message.state}${message.message ? ` (${message.message})` : ""} · ${message.timesteps.toLocaleString("en")} timesteps`;
       if (message.state === "done") charts.finish(algorithmSelect.value);
       break;
-    case "stats":
+    case "stats": {
       charts.add(message.rows);
+      const timesteps = message.rows.at(-1)?.["time/timesteps"];
+      if (trainingState === "training" && timesteps !== undefined) {
+        $("status").textContent = `training · ${timesteps.toLocaleString("en")} timesteps`;
+      }
       break;
+    }
     case "frame":
       if (canvas.width !== message.bitmap.width || canvas.height !== message.bitmap.height) {
         canvas.width = message.bitmap.width;

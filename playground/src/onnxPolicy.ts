@@ -4,8 +4,9 @@
  * Its WebAssembly file is bundled by Vite and served with the page (never fetched from elsewhere);
  * one thread, so the page needs no cross-origin isolation headers.
  */
-import * as ort from "onnxruntime-web/wasm";
+
 import wasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.wasm?url";
+import * as ort from "onnxruntime-web/wasm";
 
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
 ort.env.wasm.numThreads = 1;

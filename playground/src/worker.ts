@@ -12,13 +12,14 @@ import {
   DQN,
   ExpectedSarsa,
   exportOnnx,
-  make,
   ModelArchive,
+  make,
   PPO,
   parsePresetText,
   QLearning,
   Rainbow,
   REINFORCE,
+  renderToCanvas,
   SAC,
   Sarsa,
   TD3,
@@ -28,7 +29,6 @@ import {
   VectorRecordEpisodeStatistics,
 } from "proximal";
 import { ALGORITHMS, algorithmEntry, ENVS } from "./catalog.js";
-import { drawRgbFrame, type RgbFrame } from "./frame.js";
 import { type OnnxPolicy, onnxPolicy } from "./onnxPolicy.js";
 import type { Driver, PageMessage, PresetEntry, TrainConfig, WorkerMessage } from "./protocol.js";
 
@@ -73,7 +73,12 @@ const PRESET_TEXTS = import.meta.glob<string>("../../presets/*/*.yaml", {
   eager: true,
 });
 
-const post = (message: WorkerMessage, transfer: Transferable[] = []) => postMessage(message, transfer);
+/** This worker's scope (the DOM typings describe a window's `postMessage`). */
+const scope = self as unknown as {
+  postMessage(message: WorkerMessage, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<PageMessage>) => void) | null;
+};
+const post = (message: WorkerMessage, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
 // ---------------------------------------------------------------------------------------------
 // catalog
@@ -206,8 +211,8 @@ let onnx: OnnxPolicy | null = null;
 let lastFrameTime = 0;
 let ticking = false;
 let timer: ReturnType<typeof setInterval> | null = null;
+/** The worker's own canvas: each frame leaves it as an ImageBitmap the page draws (no copy). */
 const surface = new OffscreenCanvas(1, 1);
-const context = surface.getContext("2d") as OffscreenCanvasRenderingContext2D;
 
 function openDisplay(envId: string): void {
   if (display !== null && displayEnvId === envId) return;
@@ -254,12 +259,7 @@ function step(action: ArrayLike<number>): void {
 }
 
 function sendFrame(): void {
-  const frame = (display as Env).render() as RgbFrame;
-  if (surface.width !== frame.width || surface.height !== frame.height) {
-    surface.width = frame.width;
-    surface.height = frame.height;
-  }
-  drawRgbFrame(frame, context);
+  renderToCanvas(display as Env, surface);
   const bitmap = surface.transferToImageBitmap();
   post({ type: "frame", bitmap, episodeReturn, driver }, [bitmap]);
   lastFrameTime = performance.now();
@@ -297,10 +297,25 @@ function displayTick(): void {
 // ---------------------------------------------------------------------------------------------
 // fingerprint, save, load, ONNX
 
-/** Observations the probe and the ONNX check use: the env's start states for seeds 0..15. */
+/**
+ * Observations the probe and the ONNX check use: for seeds 0..15, the state after `seed` steps from
+ * the seeded start, with actions cycling through a Discrete space (zero for Box), so the states differ
+ * enough for a trained policy to disagree with itself.
+ */
 function probeObservations(envId: string): Float32Array[] {
   const env = make(envId) as Env;
-  const out = Array.from({ length: 16 }, (_, seed) => flat(env.reset({ seed }).observation));
+  const space = env.actionSpace as { n?: number; shape?: readonly number[] };
+  const out: Float32Array[] = [];
+  for (let seed = 0; seed < 16; seed++) {
+    let obs = env.reset({ seed }).observation;
+    for (let t = 0; t < seed; t++) {
+      const action = space.n !== undefined ? t % space.n : new Float32Array(space.shape?.[0] ?? 1);
+      const result = env.step(action);
+      if (result.terminated || result.truncated) break;
+      obs = result.observation;
+    }
+    out.push(flat(obs));
+  }
   env.close();
   return out;
 }
@@ -336,7 +351,10 @@ async function load(bytes: ArrayBuffer): Promise<void> {
       "This file holds no model.json: choose a model saved by the playground or `tar -cf model.tar -C <model dir> .` of one the CLI saved.",
     );
   }
-  const { algorithm, envId } = JSON.parse(new TextDecoder().decode(json)) as { algorithm: string; envId: string };
+  const { algorithm, envId } = JSON.parse(new TextDecoder().decode(json)) as {
+    algorithm: string;
+    envId: string;
+  };
   const cls = CLASSES[algorithm];
   if (cls === undefined) throw new Error(`The playground cannot load ${algorithm} models.`);
   model = await cls.load(archive);
@@ -431,7 +449,7 @@ async function handle(message: PageMessage): Promise<void> {
   }
 }
 
-onmessage = (event: MessageEvent<PageMessage>) => {
+scope.onmessage = (event) => {
   handle(event.data).catch(fail);
 };
 

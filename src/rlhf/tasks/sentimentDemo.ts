@@ -60,6 +60,20 @@ export interface SentimentDemoOptions {
   evalPrompts?: number;
   /** Called with each stage's progress. */
   onProgress?: (event: DemoProgress) => void;
+  /**
+   * Responses of the PPO actor to show in each "ppo" progress event (`samples`), to this many fixed
+   * eval prompts; also once before the first update (step 0). They are drawn with a generator of
+   * their own, so training is the same with or without them. @defaultValue 0 (none)
+   */
+  samplesPerUpdate?: number;
+}
+
+/** One response of the actor, as the judge scores it. */
+export interface DemoSample {
+  prompt: string;
+  response: string;
+  /** {@link judgeSentiment} of the response. */
+  judge: number;
 }
 
 /** Progress of {@link runSentimentDemo}. */
@@ -69,6 +83,8 @@ export interface DemoProgress {
   total: number;
   /** Latest metrics of the stage. */
   metrics?: Record<string, number>;
+  /** The actor's responses to fixed prompts ("ppo" events, when `samplesPerUpdate` asks for them). */
+  samples?: DemoSample[];
 }
 
 /** What {@link runSentimentDemo} returns (the `--json` output of `proximal rlhf demo sentiment`). */
@@ -237,12 +253,22 @@ export async function runSentimentDemo(options: SentimentDemoOptions = {}): Prom
   const ppoBatchSize = options.ppoBatchSize ?? 32;
   const promptRng = rng.spawn();
   const history: PPOStepStats[] = [];
+  const shownPrompts = evalPrompts.slice(0, options.samplesPerUpdate ?? 0);
+  // not spawned from `rng`: showing samples must leave every training draw as it was
+  const showRng = new Rng(seed + 3_000_003);
+  const show = (): DemoSample[] | undefined => {
+    if (shownPrompts.length === 0) return undefined;
+    const batch = trainer.sample(shownPrompts.map(encodePrompt), trainer.actor, showRng);
+    const texts = responses(batch).map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }));
+    return shownPrompts.map((prompt, i) => ({ prompt, response: texts[i], judge: judgeSentiment(texts[i]) }));
+  };
   await timed("ppo", async () => {
+    if (shownPrompts.length > 0) progress({ stage: "ppo", step: 0, total: ppoSteps, samples: show() });
     for (let step = 0; step < ppoSteps; step++) {
       const prompts = Array.from({ length: ppoBatchSize }, () => encodePrompt(samplePrompt(promptRng)));
       const stats = trainer.step(prompts);
       history.push(stats);
-      progress({ stage: "ppo", step: step + 1, total: ppoSteps, metrics: { ...stats } });
+      progress({ stage: "ppo", step: step + 1, total: ppoSteps, metrics: { ...stats }, samples: show() });
       await yieldToEventLoop();
     }
   });
