@@ -40,6 +40,8 @@ export class TrainingCharts {
   constructor(
     container: HTMLElement,
     readonly panelSpecs: PanelSpec[] = RL_PANELS,
+    /** What the rows' `time/timesteps` counts, for the x axis. */
+    readonly xLabel = "timesteps",
   ) {
     container.replaceChildren();
     this.panels = panelSpecs.map(({ title, matches }) => {
@@ -103,7 +105,7 @@ export class TrainingCharts {
             scales: { x: { time: false } },
             axes: [{ size: 30 }, { size: 56 }],
             series: [
-              { label: "timesteps" },
+              { label: this.xLabel },
               ...keys.map((key, i) => ({
                 label: key.replace(/^(train|rollout)\//, ""),
                 stroke: COLORS[i % COLORS.length],

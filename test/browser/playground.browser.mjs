@@ -161,6 +161,39 @@ describe("the playground in Chromium", () => {
     );
   });
 
+  test("the RLHF page: the sentiment demo's samples stream in as PPO trains", async () => {
+    await page.goto(url("rlhf.html"));
+    // smaller than the page's quick budget (300 SFT steps still give enough distinct pairs for seed 0)
+    const budget = {
+      corpusSize: 300,
+      sftSteps: 300,
+      pairPrompts: 256,
+      rewardSteps: 10,
+      ppoSteps: 3,
+      ppoBatchSize: 8,
+    };
+    for (const [name, value] of Object.entries({
+      ...budget,
+      dpoSteps: 2,
+      evalPrompts: 8,
+      samplesPerUpdate: 2,
+    })) {
+      await page.fill(`#budget [name="${name}"]`, String(value));
+    }
+    await page.click("#start");
+    await page.waitForFunction(() => document.getElementById("status").textContent === "Done.", null, {
+      timeout: 180_000,
+    });
+    // before PPO, then after each of the 3 updates, newest first; 2 prompts each
+    const lists = await page.$$eval("#samples li", (items) => items.map((item) => item.textContent));
+    assert.equal(lists.length, 4);
+    assert.match(lists[0], /^after update 3:\n/);
+    assert.match(lists[3], /^before PPO:\n/);
+    for (const list of lists) assert.equal(list.match(/\(judge [+-]\d+\)/g)?.length, 2);
+    assert.equal(await page.evaluate(chartPoints, "Reward-model score"), 3);
+    assert.match(await page.textContent("#result"), /^reward model: \d+% of \d+ held-out pairs/);
+  });
+
   test("no console errors and no uncaught page errors", async () => {
     assert.equal(await page.isHidden("#error"), true);
     assert.deepEqual(errors, []);

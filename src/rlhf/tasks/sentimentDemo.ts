@@ -17,6 +17,8 @@ import { ProximalError } from "../../errors.js";
 import { Adam } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { Rng } from "../../random/rng.js";
+// the event-loop turn between steps that works in Node and in browsers (no setImmediate there)
+import { yieldToEventLoop } from "../../rl/common/onPolicyAlgorithm.js";
 import { crossEntropy, mean, narrow, neg, softplus, sub } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { CharTokenizer } from "../charTokenizer.js";
@@ -538,9 +540,4 @@ function average(values: ArrayLike<number>): number {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i];
   return total / Math.max(values.length, 1);
-}
-
-/** Let a progress display redraw between steps. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
