@@ -29,6 +29,13 @@ export const RL_PANELS: PanelSpec[] = [
   { title: "Clip fraction", matches: (key) => key === "train/clipFraction" },
 ];
 
+/** A y tick: tiny and huge values in exponent form (uPlot's default rounds 0.004 to "0"). */
+function tickLabel(value: number): string {
+  if (value === 0) return "0";
+  const size = Math.abs(value);
+  return size < 0.01 || size >= 1e5 ? value.toExponential(1) : String(Number(value.toPrecision(4)));
+}
+
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 
 export class TrainingCharts {
@@ -103,7 +110,7 @@ export class TrainingCharts {
             height: 160,
             legend: { show: true },
             scales: { x: { time: false } },
-            axes: [{ size: 30 }, { size: 56 }],
+            axes: [{ size: 30 }, { size: 56, values: (_plot, ticks) => ticks.map(tickLabel) }],
             series: [
               { label: this.xLabel },
               ...keys.map((key, i) => ({
