@@ -78,3 +78,30 @@ describe("proximal in Chromium", () => {
     assert.deepEqual(session.errors, []);
   });
 });
+
+describe("proximal bundled by Vite, in Chromium", () => {
+  let session;
+  before(async () => {
+    session = await openPage({ bundler: "vite" });
+  });
+  after(async () => {
+    await session?.close();
+  });
+
+  test("vite build reports no Node built-in (nothing externalized for browser compatibility)", () => {
+    assert.deepEqual(
+      session.bundleWarnings.filter((w) => /externali[sz]ed|node:/.test(w)),
+      [],
+    );
+  });
+
+  test("the Vite bundle trains a little PPO, saves to a Blob and loads it back with the same actions", async () => {
+    const result = await session.page.evaluate(() =>
+      window.harness.trainPPO({ seed: 1, totalTimesteps: 1024, evaluate: false }),
+    );
+    assert.equal(result.backend, "wasm");
+    const saved = await session.page.evaluate(() => window.harness.saveAndLoad());
+    assert.equal(saved.blobSame, true);
+    assert.deepEqual(session.errors, []);
+  });
+});
