@@ -108,7 +108,7 @@ export class TrainingCharts {
           {
             width: Math.max(240, panel.element.clientWidth - 8),
             height: 160,
-            legend: { show: true },
+            legend: { show: true, live: false },
             scales: { x: { time: false } },
             axes: [{ size: 30 }, { size: 56, values: (_plot, ticks) => ticks.map(tickLabel) }],
             series: [

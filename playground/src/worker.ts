@@ -67,7 +67,7 @@ const CLASSES = {
 } as unknown as Record<string, ModelClass>;
 
 /** Every preset YAML file of the repo, bundled as text by Vite (no file access at run time). */
-const PRESET_TEXTS = import.meta.glob<string>("../../presets/*/*.yaml", {
+const PRESET_TEXTS = import.meta.glob<string>(["../../presets/*/*.yaml", "!../../presets/grpo/*"], {
   query: "?raw",
   import: "default",
   eager: true,
@@ -89,7 +89,7 @@ async function presetCatalog(): Promise<PresetEntry[]> {
   for (const [path, text] of Object.entries(PRESET_TEXTS)) {
     const [folder, file] = path.split("/").slice(-2);
     const algorithm = ALGORITHMS.find((a) => a.presetFolder === folder);
-    if (algorithm === undefined) continue; // e.g. presets/grpo: RLHF trainers, not env algorithms
+    if (algorithm === undefined) continue; // an algorithm the page does not offer (A3C, D4PG, ...)
     const name = file.replace(/\.ya?ml$/, "");
     const parsed = await parsePresetText(text, name, algorithm.name);
     for (const preset of Object.values(parsed)) {

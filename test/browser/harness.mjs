@@ -12,7 +12,8 @@ import { chromium } from "playwright-core";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 export const CHROMIUM = process.env.PROXIMAL_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
+/** Headless, no sandbox (CI runs as root), no GPU, nothing that reaches the network. */
+export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

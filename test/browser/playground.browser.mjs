@@ -8,20 +8,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { build, preview } from "vite";
+import { CHROMIUM, CHROMIUM_ARGS, root } from "./harness.mjs";
 
-const root = new URL("../..", import.meta.url).pathname;
 const configFile = join(root, "playground/vite.config.ts");
-const CHROMIUM = process.env.PROXIMAL_CHROMIUM ?? "/usr/bin/chromium";
-// no GPU, no sandbox (CI runs as root), and nothing that reaches the network
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Non-white pixels of the page's env canvas. */
 const drawnPixels = () => {
