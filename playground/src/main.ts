@@ -267,6 +267,8 @@ worker.addEventListener("message", (event: MessageEvent<WorkerMessage>) => {
       break;
     case "probe":
       $("probe").textContent = message.actions;
+      // the states themselves, for anyone who wants to check the actions elsewhere (the browser test does)
+      $("probe").dataset.observations = JSON.stringify(message.observations);
       break;
     case "saved":
       download(new Blob([message.bytes], { type: "application/x-tar" }), message.fileName);

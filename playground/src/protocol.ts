@@ -57,7 +57,7 @@ export type WorkerMessage =
   | { type: "stats"; rows: Record<string, number>[] }
   | { type: "frame"; bitmap: ImageBitmap; episodeReturn: number; driver: Driver }
   /** Deterministic actions on fixed observations: a model's fingerprint, equal after save and load. */
-  | { type: "probe"; actions: string }
+  | { type: "probe"; actions: string; observations: number[][] }
   | { type: "saved"; bytes: ArrayBuffer; fileName: string }
   | { type: "loaded"; algorithm: string; envId: string; timesteps: number }
   | { type: "onnx"; bytes: ArrayBuffer; fileName: string }

@@ -322,10 +322,15 @@ function probeObservations(envId: string): Float32Array[] {
 
 function probe(): void {
   if (model === null) return;
-  const actions = probeObservations(modelEnvId).map((obs) =>
+  const observations = probeObservations(modelEnvId);
+  const actions = observations.map((obs) =>
     Array.from(agentActions(obs), (a) => (Number.isInteger(a) ? String(a) : a.toFixed(4))).join(","),
   );
-  post({ type: "probe", actions: actions.join(" ") });
+  post({
+    type: "probe",
+    actions: actions.join(" "),
+    observations: observations.map((obs) => Array.from(obs)),
+  });
 }
 
 async function save(): Promise<void> {

@@ -1,8 +1,10 @@
 // `npm run test:browser`, part 2: the playground (playground/, built with Vite) in Debian's Chromium,
-// used as a person would: choose, train, watch, pause, play, save, reload, load, export ONNX.
+// used as a person would: choose, train, watch, pause, play, save, reload, load (also a model the
+// CLI trained), export ONNX and run it; then the RLHF page.
 // PROXIMAL_SCREENSHOT=docs/playground.png also writes the README's screenshot.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +13,8 @@ import { build, preview } from "vite";
 import { CHROMIUM, CHROMIUM_ARGS, root } from "./harness.mjs";
 
 const configFile = join(root, "playground/vite.config.ts");
+const { PPO } = await import(join(root, "dist/index.js"));
+const { packModelDirectory } = await import(join(root, "dist/node.js"));
 
 /** Non-white pixels of the page's env canvas. */
 const drawnPixels = () => {
@@ -132,6 +136,41 @@ describe("the playground in Chromium", () => {
     assert.equal(await page.textContent("#probe"), fingerprint);
     assert.equal(await page.inputValue("#env"), "CartPole-v1");
     assert.match(await page.textContent("#status"), /done \(loaded\) · 20,480 timesteps/);
+  });
+
+  test("a model trained by the CLI loads through the file input, with Node's actions", async () => {
+    const run = join(work, "cli-run");
+    execFileSync(
+      process.execPath,
+      [
+        join(root, "dist/cli/main.js"),
+        "train",
+        "ppo",
+        "--env",
+        "CartPole-v1",
+        "--total-timesteps",
+        "2048",
+        "--out",
+        run,
+      ],
+      { stdio: "pipe" },
+    );
+    const archive = join(work, "cli-model.tar");
+    await writeFile(archive, await packModelDirectory(join(run, "model")));
+    await page.setInputFiles("#load-file", archive);
+    await page.waitForFunction(() => /2,048 timesteps/.test(document.getElementById("status").textContent));
+    const observations = JSON.parse(await page.getAttribute("#probe", "data-observations"));
+    const inNode = await PPO.load(join(run, "model"));
+    const actions = observations.map(
+      (obs) => inNode.predict(Float32Array.from(obs), { deterministic: true })[0],
+    );
+    await page.waitForFunction(
+      (expected) => document.getElementById("probe").textContent === expected,
+      actions.join(" "),
+    );
+    // hand the page's own model back for the ONNX test
+    await page.setInputFiles("#load-file", savedModel);
+    await page.waitForFunction(() => /20,480 timesteps/.test(document.getElementById("status").textContent));
   });
 
   test("export ONNX and run it with onnxruntime-web: its actions are predict's", async () => {
