@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
 import { describe, test } from "node:test";
 import type { Categorical } from "../../distributions/categorical.js";
 import type { DiagGaussian } from "../../distributions/diagGaussian.js";
@@ -345,6 +346,16 @@ describe("exportOnnx(): options and refusals", () => {
       () => exportOnnx(model, { observationNormalization: { ...stats, mean: [0] } }),
       (error: unknown) => error instanceof ProximalError && error.code === "SHAPE_MISMATCH",
     );
+  });
+
+  test("the exporter is browser-safe: no module of io/onnx imports a Node built-in", async () => {
+    const dir = new URL(".", import.meta.url);
+    const modules = (await readdir(dir)).filter((f) => f.endsWith(".js") && !f.includes(".test."));
+    assert.ok(modules.includes("exportOnnx.js") && modules.length >= 5, modules.join(", "));
+    for (const file of modules) {
+      const text = await readFile(new URL(file, dir), "utf8");
+      assert.doesNotMatch(text, /from "node:|import\("node:/, file);
+    }
   });
 
   test("a tabular algorithm or another object is UNSUPPORTED_MODEL, naming what is exportable", () => {
