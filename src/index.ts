@@ -123,6 +123,7 @@ export { Dropout } from "./nn/dropout.js";
 export type { EmbeddingOptions } from "./nn/embedding.js";
 // nn
 export { Embedding } from "./nn/embedding.js";
+/** Parameter initialisers, in place, as `torch.nn.init` (`normal_`, `uniform_`, `orthogonal`, ...). */
 export * as init from "./nn/init.js";
 export type { LayerNormOptions } from "./nn/layerNorm.js";
 export { LayerNorm } from "./nn/layerNorm.js";
@@ -450,6 +451,7 @@ export { GPTWithValueHead, ValueHead } from "./rlhf/valueHead.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";
+/** Every tensor operation as a function (`ops.matmul(a, b)`, `ops.softmax(x, -1)`), with its gradient. */
 export * as ops from "./tensor/ops.js";
 export type { Shape } from "./tensor/shape.js";
 export type { BackwardOptions, DType, TensorData, TensorOptions } from "./tensor/tensor.js";

@@ -14,7 +14,9 @@ import { loadWasmBackend, requireWasmBackend, wasmLoadFailure } from "./wasmBack
 // Gradient rules are written with differentiable tensor ops, so `backward({ createGraph: true })`
 // records the backward pass itself and a gradient of a gradient works (TRPO's Fisher-vector product).
 
+/** Element types of a {@link Tensor}: 32-bit floats, or 32-bit integers (indices, token ids, masks). */
 export type DType = "float32" | "int32";
+/** The flat, row-major storage of a {@link Tensor}, one typed array per {@link DType}. */
 export type TensorData = Float32Array | Int32Array;
 
 /** Computes the gradients of an op's inputs from the gradient of its output (null: no gradient). */
@@ -230,6 +232,7 @@ export class Tensor {
   }
 }
 
+/** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
   /** Record the backward pass so gradients can be differentiated again. @defaultValue false */
   createGraph?: boolean;
@@ -557,8 +560,11 @@ function topologicalOrder(roots: Tensor[]): Tensor[] {
 // ---------------------------------------------------------------------------------------------
 // creation
 
+/** Options of the tensor constructors ({@link tensor}, {@link zeros}, ...). */
 export interface TensorOptions {
+  /** Element type. @defaultValue "float32" */
   dtype?: DType;
+  /** Record operations on this tensor so `backward()` computes its gradient. @defaultValue false */
   requiresGrad?: boolean;
 }
 
