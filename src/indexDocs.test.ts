@@ -27,13 +27,13 @@ function endsWithDocComment(before: string): boolean {
   return start >= 0 && text.startsWith("/**", start);
 }
 
-const escape = (name: string) => name.replace(/[$]/g, "\\$");
+const escapeRegExp = (name: string) => name.replace(/[$]/g, "\\$");
 
 /** Whether `name` as declared in (or re-exported by) `file` has a doc comment; null when not found. */
 function documented(name: string, file: URL, depth = 0): boolean | null {
   if (depth > 5 || !existsSync(file)) return null;
   const text = source(file);
-  const n = escape(name);
+  const n = escapeRegExp(name);
   const declaration = new RegExp(
     `^(?:export )?(?:declare )?(?:abstract )?(?:async )?(?:class|function\\*?|const|let|interface|type|enum|namespace) ${n}\\b`,
     "m",
