@@ -6,6 +6,7 @@ import type { GPTCache, GPTForwardOptions } from "./gpt.js";
 
 /** A model {@link generate} can decode from: {@link GPT}, {@link GPTWithValueHead}, or anything shaped like them. */
 export interface CausalLM {
+  /** Logits of the next token at every position (and the cache, when asked for), as {@link GPT.forward}. */
   forward(ids: Tensor, options?: GPTForwardOptions): { logits: Tensor | null; cache: GPTCache | null };
 }
 

@@ -62,6 +62,7 @@ export class GPTWithValueHead extends Module {
     );
   }
 
+  /** The GPT's outputs plus the value of each position, [batch, time]. */
   forward(ids: Tensor, options: GPTForwardOptions = {}): GPTWithValueHeadOutput {
     const { logits, hidden, cache } = this.transformer.forward(ids, options);
     return { logits, values: this.v_head.forward(hidden), hidden, cache };

@@ -180,6 +180,7 @@ export interface ReasoningDemoOptions {
   evalEvery?: number;
   /** Overrides applied to every preset after {@link DEMO_GRPO_CONFIG} (the CLI's `--set`). */
   overrides?: GRPOConfig;
+  /** Called with each stage's progress (what the CLI prints). */
   onProgress?: (event: ReasoningDemoProgress) => void;
 }
 
@@ -306,6 +307,7 @@ export interface ReasoningPresetArgs {
   samples: number;
   evalEvery: number;
   overrides?: GRPOConfig;
+  /** Called with each stage's progress (what the CLI prints). */
   onProgress?: (event: ReasoningDemoProgress) => void;
   /** Called with the trainer after its last step, e.g. to {@link GRPOTrainer.save} it. */
   onFinished?: (trainer: GRPOTrainer) => void;
