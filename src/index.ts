@@ -191,6 +191,7 @@ export {
 export type { ContinuousPolicyOptions } from "./rl/common/continuousPolicies.js";
 export type { DeepQOptions, DistributionalOptions, QuantileOptions } from "./rl/common/deepQAlgorithm.js";
 export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
+export type { DeterministicActorCriticOptions } from "./rl/common/deterministicActorCritic.js";
 export { TD3Policy } from "./rl/common/deterministicActorCritic.js";
 export {
   DistributionalActorCriticPolicy,
@@ -224,7 +225,7 @@ export type {
 export { OnPolicyAlgorithm } from "./rl/common/onPolicyAlgorithm.js";
 export type { NetArch, PolicyOptions } from "./rl/common/policies.js";
 export { ActorCriticPolicy } from "./rl/common/policies.js";
-export type { QPolicyOptions } from "./rl/common/qPolicy.js";
+export type { QNetworkVariant, QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
 export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";

@@ -34,7 +34,7 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await writeFileAtomic(join(dir, METADATA_FILE), `${JSON.stringify(checkpoint.json, null, 2)}\n`);
 }
 
-/** Read a checkpoint written by {@link saveCheckpoint}, with clear errors for missing or malformed files. */
+/** Read a checkpoint written by `saveCheckpoint`, with clear errors for missing or malformed files. */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const { readFile } = await import("node:fs/promises");
   const { join } = await import("node:path");

@@ -55,7 +55,7 @@ export interface GenerateResult {
   /** int32 [batch, newTokens]: generated ids, `padTokenId` after a stop token. */
   responseIds: Tensor;
   /**
-   * [batch, newTokens]: log-probability of each generated token under `softmax(logits / temperature)`,
+   * `[batch, newTokens]`: log-probability of each generated token under `softmax(logits / temperature)`,
    * before top-k/top-p truncation (the distribution a PPO/GRPO trainer recomputes); 0 after a stop.
    */
   logProbs: Tensor;

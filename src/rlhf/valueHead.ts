@@ -33,7 +33,7 @@ export class ValueHead extends Module {
 export interface GPTWithValueHeadOutput {
   /** [batch, time, vocabSize], or null when `computeLogits` is false. */
   logits: Tensor | null;
-  /** [batch, time]: the value of the state after each token. */
+  /** `[batch, time]`: the value of the state after each token. */
   values: Tensor;
   hidden: Tensor;
   cache: GPTCache | null;

@@ -154,7 +154,7 @@ export interface ReasoningDemoOptions {
   seed?: number;
   /** Presets by name, each a {@link GRPOConfig} (e.g. from `presets/grpo/<name>.yaml`). */
   presets: Record<string, GRPOConfig>;
-  /** Solved problems the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
+  /** Solved problems the SFT base learns from (the "limited set"). @defaultValue `DEMO_SFT_EXAMPLES` */
   sftExamples?: number;
   /** SFT base options (steps, model sizes). */
   sft?: Omit<SftBaseOptions, "seed" | "onStep" | "stopAt">;
