@@ -79,6 +79,9 @@ describe("proximal export onnx", () => {
     const missing = cli("export", "onnx", "nowhere", "--out", "x.onnx");
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nowhere does not exist/);
+    const boxMask = cli("export", "onnx", "run", "--out", "masked.onnx", "--action-mask");
+    assert.equal(boxMask.status, 2);
+    assert.match(boxMask.stderr, /action masks are exported for Discrete actions only/);
     const tabular = cli(
       "train",
       "qlearning",
