@@ -146,17 +146,12 @@ function actorCriticGraph(
 ): PolicyOutputs {
   const dict = policy.stateDict();
   const act: Activation = policy.options.activation;
-  let actionOut: string;
-  let value: string;
   const extra: PolicyOutputs["extra"] = [];
-  if (policy.options.shareTrunk) {
-    const features = g.mlp(obs, stackAt(dict, "trunk"), act, act);
-    actionOut = g.affine(features, requiredAffine(dict, "actionHead"));
-    value = flattenColumn(g, g.affine(features, requiredAffine(dict, "valueHead")));
-  } else {
-    actionOut = g.mlp(obs, stackAt(dict, "actor"), act);
-    value = flattenColumn(g, g.mlp(obs, stackAt(dict, "critic"), act));
-  }
+  const features = policy.options.shareTrunk ? g.mlp(obs, stackAt(dict, "trunk"), act, act) : null;
+  const actionOut =
+    features === null
+      ? g.mlp(obs, stackAt(dict, "actor"), act)
+      : g.affine(features, requiredAffine(dict, "actionHead"));
   const kind = policy.action;
   let action: PolicyOutputs["action"];
   switch (kind.kind) {
@@ -206,12 +201,17 @@ function actorCriticGraph(
       kind satisfies never;
       throw new ProximalError("INTERNAL", "unreachable action kind");
   }
+  let value: string;
   if (policy instanceof QCriticPolicy) {
     // ActorCritic's V(s) = Σ_a π(a|s) Q(s, a) (QCriticPolicy.predictValues); its `critic.*` is unused
     const q = g.mlp(obs, stackAt(dict, "qCritic"), act);
     const probs = g.op("Softmax", [actionOut], { axis: { int: -1 } });
     value = g.op("ReduceSum", [g.op("Mul", [probs, q]), g.int64Constant([-1])], { keepdims: { int: 0 } });
     extra.push({ name: "q", value: q, shape: ["batch", policy.numActions] });
+  } else if (features !== null) {
+    value = flattenColumn(g, g.affine(features, requiredAffine(dict, "valueHead")));
+  } else {
+    value = flattenColumn(g, g.mlp(obs, stackAt(dict, "critic"), act));
   }
   extra.push({ name: "value", value, shape: ["batch"] });
   return { action, extra };
