@@ -5,6 +5,7 @@
  */
 import { ProximalError } from "../../errors.js";
 import type { Algorithm } from "../../rl/common/algorithm.js";
+import { TabularAlgorithm } from "../../rl/tabular/tabularAlgorithm.js";
 import { GPT } from "../../rlhf/gpt.js";
 import { VERSION } from "../../version.js";
 import { addGptGraph } from "./gptGraph.js";
@@ -110,7 +111,7 @@ export function exportOnnx(model: OnnxExportable, options: ExportOnnxOptions = {
       (candidate as { algorithmName?: string } | null)?.algorithmName ?? candidate?.constructor?.name;
     throw new ProximalError(
       "UNSUPPORTED_MODEL",
-      `ONNX export needs a model with a policy network (PPO, A2C, A3C, TRPO, REINFORCE, ActorCritic, DQN, Rainbow, DDPG, TD3, SAC, D4PG) or a GPT; got ${String(name)}${name === "QLearning" || name === "Sarsa" || name === "ExpectedSarsa" ? ", a tabular algorithm without a network: read its Q-table instead" : ""}.`,
+      `ONNX export needs a model with a policy network (PPO, A2C, A3C, TRPO, REINFORCE, ActorCritic, DQN, Rainbow, DDPG, TD3, SAC, D4PG) or a GPT; got ${String(name)}${model instanceof TabularAlgorithm ? ", a tabular algorithm without a network: read its Q-table instead" : ""}.`,
     );
   }
   const policyModel = candidate as PolicyModel & { observationNormalizer?: unknown };
