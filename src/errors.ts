@@ -1,6 +1,6 @@
 /**
- * The one error class of proximal. Tests and the CLI branch on `code`, never on the message; the
- * message says what happened, shows the values, and names the fix.
+ * What went wrong, as a {@link ProximalError} reports it; the CLI maps each code to an exit status
+ * (2 for input the user can fix).
  */
 export type ErrorCode =
   | "INVALID_OPTION"
@@ -21,6 +21,10 @@ export type ErrorCode =
   | "UNSUPPORTED_RUNTIME"
   | "INTERNAL";
 
+/**
+ * The one error class of proximal. Tests and the CLI branch on `code`, never on the message; the
+ * message says what happened, shows the values, and names the fix.
+ */
 export class ProximalError extends Error {
   readonly code: ErrorCode;
 

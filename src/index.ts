@@ -132,6 +132,7 @@ export { Dropout } from "./nn/dropout.js";
 export type { EmbeddingOptions } from "./nn/embedding.js";
 // nn
 export { Embedding } from "./nn/embedding.js";
+/** Parameter initialisers, in place, as `torch.nn.init` (`normal_`, `uniform_`, `orthogonal`, ...). */
 export * as init from "./nn/init.js";
 export type { LayerNormOptions } from "./nn/layerNorm.js";
 export { LayerNorm } from "./nn/layerNorm.js";
@@ -199,6 +200,7 @@ export {
 export type { ContinuousPolicyOptions } from "./rl/common/continuousPolicies.js";
 export type { DeepQOptions, DistributionalOptions, QuantileOptions } from "./rl/common/deepQAlgorithm.js";
 export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
+export type { DeterministicActorCriticOptions } from "./rl/common/deterministicActorCritic.js";
 export { TD3Policy } from "./rl/common/deterministicActorCritic.js";
 export {
   DistributionalActorCriticPolicy,
@@ -232,7 +234,7 @@ export type {
 export { OnPolicyAlgorithm } from "./rl/common/onPolicyAlgorithm.js";
 export type { NetArch, PolicyOptions } from "./rl/common/policies.js";
 export { ActorCriticPolicy } from "./rl/common/policies.js";
-export type { QPolicyOptions } from "./rl/common/qPolicy.js";
+export type { QNetworkVariant, QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
 export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";
@@ -470,6 +472,7 @@ export { GPTWithValueHead, ValueHead } from "./rlhf/valueHead.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";
+/** Every tensor operation as a function (`ops.matmul(a, b)`, `ops.softmax(x, -1)`), with its gradient. */
 export * as ops from "./tensor/ops.js";
 export type { Shape } from "./tensor/shape.js";
 export type { BackwardOptions, DType, TensorData, TensorOptions } from "./tensor/tensor.js";

@@ -5,32 +5,16 @@
  * is refused (exit 2); an `rlhf sft` output exports its GPT.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { describe, test } from "node:test";
 import { runOnnx } from "../io/onnx/onnxRuntime.test.util.js";
 import { Rng } from "../random/rng.js";
+import { temporaryCli } from "./cliProcess.test.util.js";
 import { loadSavedModel } from "./evaluate.js";
 import { withNormalization } from "./runEnv.js";
 
-const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
-let work = "";
-
-function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, encoding: "utf8" });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-before(async () => {
-  work = await mkdtemp(join(tmpdir(), "proximal-cli-export-"));
-});
-
-after(async () => {
-  await rm(work, { recursive: true, force: true });
-});
+const { cli, work } = temporaryCli("proximal-cli-export-");
 
 describe("proximal export onnx", () => {
   test("a normalised PPO run: the file's actions are predict's on normalised observations", async () => {
@@ -57,12 +41,12 @@ describe("proximal export onnx", () => {
     assert.equal(exported.status, 0, exported.stderr);
     assert.match(exported.stdout, /wrote out\/policy.onnx \(\d+ bytes, ONNX opset 17\)/);
 
-    const { model, normalization } = await loadSavedModel(join(work, "run"));
+    const { model, normalization } = await loadSavedModel(join(work(), "run"));
     assert.ok(normalization !== null, "the run has no normalization.json");
     const rng = new Rng(0);
     const rows = 200;
     const obs = Float32Array.from({ length: rows * 3 }, () => 3 * rng.normal());
-    const out = await runOnnx(new Uint8Array(await readFile(join(work, "out", "policy.onnx"))), {
+    const out = await runOnnx(new Uint8Array(await readFile(join(work(), "out", "policy.onnx"))), {
       obs: { type: "float32", data: obs, dims: [rows, 3] },
     });
     const expected = withNormalization(model, normalization).predict(obs, { deterministic: true });
@@ -77,15 +61,15 @@ describe("proximal export onnx", () => {
   });
 
   test("an existing --out needs --force; the file is replaced whole", async () => {
-    await writeFile(join(work, "taken.onnx"), "not a model");
+    await writeFile(join(work(), "taken.onnx"), "not a model");
     const refused = cli("export", "onnx", "run", "--out", "taken.onnx");
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /taken.onnx already exists\. Pick another --out, or pass --force/);
-    assert.equal(await readFile(join(work, "taken.onnx"), "utf8"), "not a model");
+    assert.equal(await readFile(join(work(), "taken.onnx"), "utf8"), "not a model");
     const forced = cli("export", "onnx", "run", "--out", "taken.onnx", "--force", "--json");
     assert.equal(forced.status, 0, forced.stderr);
     const summary = JSON.parse(forced.stdout);
-    assert.equal((await readFile(join(work, "taken.onnx"))).length, summary.bytes);
+    assert.equal((await readFile(join(work(), "taken.onnx"))).length, summary.bytes);
   });
 
   test("missing --out, a missing directory and a tabular run are exit 2 with the reason", () => {
@@ -95,6 +79,9 @@ describe("proximal export onnx", () => {
     const missing = cli("export", "onnx", "nowhere", "--out", "x.onnx");
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nowhere does not exist/);
+    const boxMask = cli("export", "onnx", "run", "--out", "masked.onnx", "--action-mask");
+    assert.equal(boxMask.status, 2);
+    assert.match(boxMask.stderr, /action masks are exported for Discrete actions only/);
     const tabular = cli(
       "train",
       "qlearning",
@@ -115,7 +102,7 @@ describe("proximal export onnx", () => {
     const rows = Array.from({ length: 8 }, (_, i) =>
       JSON.stringify({ prompt: `${i}+1=`, response: String(i + 1) }),
     );
-    await writeFile(join(work, "sft.jsonl"), `${rows.join("\n")}\n`);
+    await writeFile(join(work(), "sft.jsonl"), `${rows.join("\n")}\n`);
     const sft = cli(
       "rlhf",
       "sft",
@@ -138,7 +125,7 @@ describe("proximal export onnx", () => {
     const exported = cli("export", "onnx", "sft", "--out", "gpt.onnx");
     assert.equal(exported.status, 0, exported.stderr);
     assert.match(exported.stdout, /GPT \(SFTTrainer\)/);
-    const out = await runOnnx(new Uint8Array(await readFile(join(work, "gpt.onnx"))), {
+    const out = await runOnnx(new Uint8Array(await readFile(join(work(), "gpt.onnx"))), {
       input_ids: { type: "int64", data: [1, 2, 3, 4], dims: [2, 2] },
     });
     assert.equal(out.logits.dims.length, 3);

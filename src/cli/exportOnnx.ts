@@ -19,6 +19,7 @@ export interface ExportOnnxFlags {
   force?: boolean;
   best?: boolean;
   json?: boolean;
+  actionMask?: boolean;
 }
 
 /** Export the model of a run directory, a model directory or an RLHF stage's output directory. */
@@ -41,6 +42,12 @@ export async function exportOnnxCommand(path: string, flags: ExportOnnxFlags): P
   let bytes: Uint8Array;
   let what: string;
   if (typeof json.trainer === "string") {
+    if (flags.actionMask === true) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `--action-mask is for policies; ${modelDir} holds a GPT. Drop it.`,
+      );
+    }
     const gpt = await loadPolicyModel(modelDir, "export onnx");
     bytes = exportOnnx(gpt);
     what = `GPT (${json.trainer}): input_ids int64 [batch, sequence] -> logits [batch, sequence, ${gpt.config.vocabSize}]`;
@@ -56,8 +63,9 @@ export async function exportOnnxCommand(path: string, flags: ExportOnnxFlags): P
             epsilon: normalization.epsilon,
             clip: normalization.clipObservation,
           };
-    bytes = exportOnnx(model, { observationNormalization });
-    what = `${model.algorithmName} policy: obs float32 -> action (deterministic)`;
+    bytes = exportOnnx(model, { observationNormalization, actionMask: flags.actionMask === true });
+    const inputs = flags.actionMask === true ? "obs float32, actionMask bool" : "obs float32";
+    what = `${model.algorithmName} policy: ${inputs} -> action (deterministic)`;
   }
   await mkdir(dirname(out), { recursive: true });
   await writeFileAtomic(out, bytes);

@@ -123,6 +123,10 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--out <file>", "the .onnx file to write (required)")
     .option("--force", "replace an existing --out file")
     .option("--best", "use the run's best model (model/best) instead of the final one")
+    .option(
+      "--action-mask",
+      "add an actionMask input (bool [batch, n], true = allowed) for envs that report info.actionMask (Discrete actions)",
+    )
     .option("--json", 'print { "out", "bytes", "model" }')
     .action(async (dir: string, options: ExportOnnxFlags) => {
       status = await exportOnnxCommand(dir, options);

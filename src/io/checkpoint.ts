@@ -36,7 +36,7 @@ export async function saveCheckpoint(target: ModelTarget, checkpoint: Checkpoint
 }
 
 /**
- * Read a checkpoint written by {@link saveCheckpoint} from a directory path (Node), a
+ * Read a checkpoint written by `saveCheckpoint` from a directory path (Node), a
  * {@link ModelFiles}, or archive bytes (`Blob`, `File`, `ArrayBuffer`, `Uint8Array`), with clear
  * errors for missing or malformed files.
  */

@@ -311,7 +311,7 @@ export class A3C extends A2C {
 
   /**
    * The master's verdict on one worker gradient that lags the shared parameters by `lag` updates:
-   * applied (one optimizer step, returns true) when {@link isGradientFresh}, otherwise rejected
+   * applied (one optimizer step, returns true) when `isGradientFresh`, otherwise rejected
    * (returns false) without touching the parameters, their `.grad` or the optimizer's statistics.
    */
   protected offerGradient(params: Tensor[], gradient: Float32Array, lag: number): boolean {

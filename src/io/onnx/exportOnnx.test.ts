@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
 import { describe, test } from "node:test";
 import type { Categorical } from "../../distributions/categorical.js";
 import type { DiagGaussian } from "../../distributions/diagGaussian.js";
@@ -327,6 +328,70 @@ describe("exportOnnx(): continuous actors match predict", () => {
   });
 });
 
+/** Random masks `[ROWS * n]` with at least one allowed action per row. */
+function randomMasks(n: number, seed: number): Uint8Array {
+  const rng = new Rng(seed);
+  const masks = new Uint8Array(ROWS * n);
+  for (let r = 0; r < ROWS; r++) {
+    for (let a = 0; a < n; a++) masks[r * n + a] = rng.uniform() < 0.5 ? 1 : 0;
+    masks[r * n + Math.floor(rng.uniform() * n)] = 1;
+  }
+  return masks;
+}
+
+describe("exportOnnx({ actionMask: true })", () => {
+  test("PPO: masked logits and the mode among allowed actions, as predict with the mask", async () => {
+    const model = new PPO("Acrobot-v1", { seed: 8, policy: { orthoInit: false } });
+    const size = model.policy.observationSize;
+    const obs = observations(size);
+    const masks = randomMasks(3, 9);
+    const out = await runOnnx(exportOnnx(model, { actionMask: true }), {
+      obs: { type: "float32", data: obs, dims: [ROWS, size] },
+      actionMask: { type: "bool", data: masks, dims: [ROWS, 3] },
+    });
+    const expected = model.predict(obs, { deterministic: true, actionMask: masks });
+    const logProbs = noGrad(
+      () =>
+        (model.policy.forward(new Tensor(obs, [ROWS, size]), masks).distribution as Categorical).logProbs
+          .values,
+    );
+    assertClose(logSoftmaxRows(out.logits.data, 3), logProbs, "log-softmax(masked logits)");
+    assertSameChoices(out.action.data, expected, logProbs, 3);
+    for (let r = 0; r < ROWS; r++)
+      assert.equal(masks[r * 3 + out.action.data[r]], 1, `row ${r} took a masked action`);
+  });
+
+  test("DQN: the greedy allowed action; q unmasked", async () => {
+    const model = new DQN("Acrobot-v1", { seed: 9 });
+    sharpen(model.policy, "qNet.mlp.layers.2.weight", 10);
+    const obs = observations(6);
+    const masks = randomMasks(3, 10);
+    const out = await runOnnx(exportOnnx(model, { actionMask: true }), {
+      obs: { type: "float32", data: obs, dims: [ROWS, 6] },
+      actionMask: { type: "bool", data: masks, dims: [ROWS, 3] },
+    });
+    const q = model.policy.qValues(obs, ROWS);
+    assertClose(out.q.data, q, "q");
+    const maskedQ = Array.from(q, (v, i) => (masks[i] ? v : Number.NEGATIVE_INFINITY));
+    assertSameChoices(
+      out.action.data,
+      model.predict(obs, { deterministic: true, actionMask: masks }),
+      maskedQ,
+      3,
+    );
+  });
+
+  test("Box actions have no mask: UNSUPPORTED_MODEL", () => {
+    assert.throws(
+      () => exportOnnx(new SAC("Pendulum-v1", { seed: 0 }), { actionMask: true }),
+      (error: unknown) =>
+        error instanceof ProximalError &&
+        error.code === "UNSUPPORTED_MODEL" &&
+        /Discrete actions only/.test(error.message),
+    );
+  });
+});
+
 describe("exportOnnx(): options and refusals", () => {
   test("observationNormalization: null leaves it out; explicit statistics replace the model's", async () => {
     const model = new DDPG(normalized("Pendulum-v1"), { seed: 5, policy: { netArch: [8] } });
@@ -345,6 +410,16 @@ describe("exportOnnx(): options and refusals", () => {
       () => exportOnnx(model, { observationNormalization: { ...stats, mean: [0] } }),
       (error: unknown) => error instanceof ProximalError && error.code === "SHAPE_MISMATCH",
     );
+  });
+
+  test("the exporter is browser-safe: no module of io/onnx imports a Node built-in", async () => {
+    const dir = new URL(".", import.meta.url);
+    const modules = (await readdir(dir)).filter((f) => f.endsWith(".js") && !f.includes(".test."));
+    assert.ok(modules.includes("exportOnnx.js") && modules.length >= 5, modules.join(", "));
+    for (const file of modules) {
+      const text = await readFile(new URL(file, dir), "utf8");
+      assert.doesNotMatch(text, /from "node:|import\("node:/, file);
+    }
   });
 
   test("a tabular algorithm or another object is UNSUPPORTED_MODEL, naming what is exportable", () => {

@@ -5,6 +5,7 @@
  */
 import { ProximalError } from "../../errors.js";
 import type { Algorithm } from "../../rl/common/algorithm.js";
+import { TabularAlgorithm } from "../../rl/tabular/tabularAlgorithm.js";
 import { GPT } from "../../rlhf/gpt.js";
 import { VERSION } from "../../version.js";
 import { addGptGraph } from "./gptGraph.js";
@@ -23,6 +24,14 @@ export interface ExportOnnxOptions {
    * trained behind, restored by `load`), none when it has none
    */
   observationNormalization?: OnnxObservationNormalization | null;
+  /**
+   * Add a second input, `actionMask` bool [batch, nActions] (true = allowed), and pick `action` among
+   * the allowed actions as `predict(obs, { actionMask })` does: masked `logits` are −1e8 (as the
+   * `Categorical` distribution sets them), the greedy action of Q-networks skips masked actions (`q` stays unmasked).
+   * For models of envs that report `info.actionMask`; Discrete actions only.
+   * @defaultValue false
+   */
+  actionMask?: boolean;
 }
 
 /**
@@ -67,7 +76,7 @@ function normalizerStatistics(normalizer: unknown): OnnxObservationNormalization
  * A {@link GPT}: input `input_ids` int64 [batch, sequence] (no padding, at most `nPositions`),
  * output `logits` float32 [batch, sequence, vocabSize].
  *
- * Action masks are not part of the graph: mask the `logits` or `q` outputs yourself.
+ * Action masks are left out unless `actionMask: true` adds them as a second input (Discrete actions).
  *
  * @throws ProximalError `UNSUPPORTED_MODEL` for models without an exportable network (tabular
  * algorithms, custom policies).
@@ -102,7 +111,7 @@ export function exportOnnx(model: OnnxExportable, options: ExportOnnxOptions = {
       (candidate as { algorithmName?: string } | null)?.algorithmName ?? candidate?.constructor?.name;
     throw new ProximalError(
       "UNSUPPORTED_MODEL",
-      `ONNX export needs a model with a policy network (PPO, A2C, A3C, TRPO, REINFORCE, ActorCritic, DQN, Rainbow, DDPG, TD3, SAC, D4PG) or a GPT; got ${String(name)}${name === "QLearning" || name === "Sarsa" || name === "ExpectedSarsa" ? ", a tabular algorithm without a network: read its Q-table instead" : ""}.`,
+      `ONNX export needs a model with a policy network (PPO, A2C, A3C, TRPO, REINFORCE, ActorCritic, DQN, Rainbow, DDPG, TD3, SAC, D4PG) or a GPT; got ${String(name)}${model instanceof TabularAlgorithm ? ", a tabular algorithm without a network: read its Q-table instead" : ""}.`,
     );
   }
   const policyModel = candidate as PolicyModel & { observationNormalizer?: unknown };
@@ -113,7 +122,7 @@ export function exportOnnx(model: OnnxExportable, options: ExportOnnxOptions = {
       : options.observationNormalization;
   let obs = g.input("obs", "float32", ["batch", obsSize]);
   if (norm !== null) obs = normalizeObservationNode(g, obs, norm, obsSize);
-  addPolicyGraph(g, policyModel, obs);
+  addPolicyGraph(g, policyModel, obs, options.actionMask ?? false);
   const space = policyModel.env.singleActionSpace as { toJSON?: () => unknown };
   return encodeOnnxModel(
     g.build({

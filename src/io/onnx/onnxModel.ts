@@ -16,7 +16,7 @@ export const ONNX_IR_VERSION = 8;
 export const ONNX_OPSET = 17;
 
 /** Element types of tensors in proximal's graphs, with their `TensorProto.DataType` numbers. */
-export const ONNX_DATA_TYPE = { float32: 1, int32: 6, int64: 7 } as const;
+export const ONNX_DATA_TYPE = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
 export type OnnxDataType = keyof typeof ONNX_DATA_TYPE;
 
 /** A constant tensor of the graph (an initializer). */

@@ -6,10 +6,10 @@ import * as ort from "onnxruntime-web";
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
 
-/** An input tensor: float32, or int64 given as numbers. */
+/** An input tensor: float32, int64 given as numbers, or bool given as 0/1. */
 export type OnnxFeed =
   | { type: "float32"; data: Float32Array; dims: number[] }
-  | { type: "int64"; data: ArrayLike<number>; dims: number[] };
+  | { type: "int64" | "bool"; data: ArrayLike<number>; dims: number[] };
 
 /** One output: its values as numbers (int64 converted) and its dims. */
 export interface OnnxResult {
@@ -27,14 +27,13 @@ export async function runOnnx(
   try {
     const inputs: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) {
-      inputs[name] =
-        feed.type === "float32"
-          ? new ort.Tensor("float32", feed.data, feed.dims)
-          : new ort.Tensor(
-              "int64",
-              BigInt64Array.from(Array.from(feed.data), (v) => BigInt(v)),
-              feed.dims,
-            );
+      if (feed.type === "float32") inputs[name] = new ort.Tensor("float32", feed.data, feed.dims);
+      else if (feed.type === "bool")
+        inputs[name] = new ort.Tensor("bool", Uint8Array.from(feed.data), feed.dims);
+      else {
+        const values = BigInt64Array.from(Array.from(feed.data), (v) => BigInt(v));
+        inputs[name] = new ort.Tensor("int64", values, feed.dims);
+      }
     }
     const outputs = await session.run(inputs);
     const out: Record<string, OnnxResult> = {};

@@ -11,6 +11,7 @@
  * - {@link TD3Policy} (DDPG, TD3) and {@link DistributionalActorCriticPolicy} (D4PG): `actor.mu.layers.i`;
  * - {@link SACPolicy}: `actor.latent.layers.i`, `actor.mu`, `actor.logStd`.
  */
+import { MASKED_LOGIT } from "../../distributions/categorical.js";
 import { Box } from "../../envs/spaces/box.js";
 import { ProximalError } from "../../errors.js";
 import type { Activation } from "../../nn/mlp.js";
@@ -125,28 +126,41 @@ interface PolicyOutputs {
   extra: { name: string; value: string; shape: (number | string)[] }[];
 }
 
-/** The on-policy actor-critic: logits (or mean and logStd), value, and the deterministic action. */
-function actorCriticGraph(g: GraphBuilder, policy: ActorCriticPolicy, obs: string): PolicyOutputs {
+/**
+ * `x` where `mask` allows (true), `fill` elsewhere: a masked action's logit or Q-value, so that argmax
+ * and softmax never pick it.
+ */
+function maskedScores(g: GraphBuilder, x: string, mask: string, fill: number): string {
+  return g.op("Where", [mask, x, g.constant([fill], [], "masked_fill")]);
+}
+
+/**
+ * The on-policy actor-critic: logits (or mean and logStd), value, and the deterministic action. With
+ * `mask` (Discrete only), disallowed logits are set to −1e8 as {@link Categorical} does.
+ */
+function actorCriticGraph(
+  g: GraphBuilder,
+  policy: ActorCriticPolicy,
+  obs: string,
+  mask: string | null,
+): PolicyOutputs {
   const dict = policy.stateDict();
   const act: Activation = policy.options.activation;
-  let actionOut: string;
-  let value: string;
   const extra: PolicyOutputs["extra"] = [];
-  if (policy.options.shareTrunk) {
-    const features = g.mlp(obs, stackAt(dict, "trunk"), act, act);
-    actionOut = g.affine(features, requiredAffine(dict, "actionHead"));
-    value = flattenColumn(g, g.affine(features, requiredAffine(dict, "valueHead")));
-  } else {
-    actionOut = g.mlp(obs, stackAt(dict, "actor"), act);
-    value = flattenColumn(g, g.mlp(obs, stackAt(dict, "critic"), act));
-  }
+  const features = policy.options.shareTrunk ? g.mlp(obs, stackAt(dict, "trunk"), act, act) : null;
+  const actionOut =
+    features === null
+      ? g.mlp(obs, stackAt(dict, "actor"), act)
+      : g.affine(features, requiredAffine(dict, "actionHead"));
   const kind = policy.action;
   let action: PolicyOutputs["action"];
   switch (kind.kind) {
-    case "discrete":
-      extra.push({ name: "logits", value: actionOut, shape: ["batch", kind.n] });
-      action = { value: argmaxRows(g, actionOut), dataType: "int64", shape: ["batch"] };
+    case "discrete": {
+      const logits = mask === null ? actionOut : maskedScores(g, actionOut, mask, MASKED_LOGIT);
+      extra.push({ name: "logits", value: logits, shape: ["batch", kind.n] });
+      action = { value: argmaxRows(g, logits), dataType: "int64", shape: ["batch"] };
       break;
+    }
     case "box": {
       // predict clips the Gaussian's mode into the bounds (SB3 clips actions before env.step)
       const low = g.constant(kind.low, [kind.dim], "low");
@@ -187,19 +201,27 @@ function actorCriticGraph(g: GraphBuilder, policy: ActorCriticPolicy, obs: strin
       kind satisfies never;
       throw new ProximalError("INTERNAL", "unreachable action kind");
   }
+  let value: string;
   if (policy instanceof QCriticPolicy) {
     // ActorCritic's V(s) = Σ_a π(a|s) Q(s, a) (QCriticPolicy.predictValues); its `critic.*` is unused
     const q = g.mlp(obs, stackAt(dict, "qCritic"), act);
     const probs = g.op("Softmax", [actionOut], { axis: { int: -1 } });
     value = g.op("ReduceSum", [g.op("Mul", [probs, q]), g.int64Constant([-1])], { keepdims: { int: 0 } });
     extra.push({ name: "q", value: q, shape: ["batch", policy.numActions] });
+  } else if (features !== null) {
+    value = flattenColumn(g, g.affine(features, requiredAffine(dict, "valueHead")));
+  } else {
+    value = flattenColumn(g, g.mlp(obs, stackAt(dict, "critic"), act));
   }
   extra.push({ name: "value", value, shape: ["batch"] });
   return { action, extra };
 }
 
-/** The Q-network family: `q` [batch, nActions] and the greedy action. */
-function qNetworkGraph(g: GraphBuilder, policy: QPolicy, obs: string): PolicyOutputs {
+/**
+ * The Q-network family: `q` [batch, nActions] and the greedy action, over the allowed actions when
+ * `mask` is given (`q` itself stays unmasked).
+ */
+function qNetworkGraph(g: GraphBuilder, policy: QPolicy, obs: string, mask: string | null): PolicyOutputs {
   const dict = policy.stateDict();
   const { activation: act, dueling, atoms, quantiles } = policy.options;
   const nActions = policy.nActions;
@@ -233,8 +255,9 @@ function qNetworkGraph(g: GraphBuilder, policy: QPolicy, obs: string): PolicyOut
     const support = g.constant(policy.qNet.support!, [atoms], "support");
     q = g.op("ReduceSum", [g.op("Mul", [probs, support]), g.int64Constant([-1])], { keepdims: { int: 0 } });
   }
+  const scores = mask === null ? q : maskedScores(g, q, mask, Number.NEGATIVE_INFINITY);
   return {
-    action: { value: argmaxRows(g, q), dataType: "int64", shape: ["batch"] },
+    action: { value: argmaxRows(g, scores), dataType: "int64", shape: ["batch"] },
     extra: [{ name: "q", value: q, shape: ["batch", nActions] }],
   };
 }
@@ -307,12 +330,34 @@ function unsupportedPolicy(model: PolicyModel): never {
   );
 }
 
-/** Add the policy's graph on `obs` (already normalised) and declare its outputs. */
-export function addPolicyGraph(g: GraphBuilder, model: PolicyModel, obs: string): void {
+/** Actions of a Discrete-action policy that can take a mask (on-policy actor-critics, Q-networks), else null. */
+function maskableActions(policy: unknown): number | null {
+  if (policy instanceof ActorCriticPolicy && policy.action.kind === "discrete") return policy.action.n;
+  if (policy instanceof QPolicy) return policy.nActions;
+  return null;
+}
+
+/**
+ * Add the policy's graph on `obs` (already normalised) and declare its outputs; with `actionMask`, a
+ * second input `actionMask` bool [batch, nActions] (true = allowed) restricts the action as
+ * `predict(obs, { actionMask })` does.
+ */
+export function addPolicyGraph(g: GraphBuilder, model: PolicyModel, obs: string, actionMask = false): void {
   const policy = model.policy;
+  let mask: string | null = null;
+  if (actionMask) {
+    const n = maskableActions(policy);
+    if (n === null) {
+      throw new ProximalError(
+        "UNSUPPORTED_MODEL",
+        `ONNX export: action masks are exported for Discrete actions only (PPO, A2C, A3C, TRPO, REINFORCE, ActorCritic, DQN, Rainbow); ${model.algorithmName}'s actions are ${JSON.stringify((model.env.singleActionSpace as { toJSON?: () => unknown }).toJSON?.() ?? null)}. Drop actionMask.`,
+      );
+    }
+    mask = g.input("actionMask", "bool", ["batch", n]);
+  }
   let outputs: PolicyOutputs;
-  if (policy instanceof ActorCriticPolicy) outputs = actorCriticGraph(g, policy, obs);
-  else if (policy instanceof QPolicy) outputs = qNetworkGraph(g, policy, obs);
+  if (policy instanceof ActorCriticPolicy) outputs = actorCriticGraph(g, policy, obs, mask);
+  else if (policy instanceof QPolicy) outputs = qNetworkGraph(g, policy, obs, mask);
   else if (policy instanceof TD3Policy || policy instanceof DistributionalActorCriticPolicy) {
     outputs = deterministicActorGraph(g, policy, obs, boxSpaceOf(model));
   } else if (policy instanceof SACPolicy) outputs = sacGraph(g, policy, obs, boxSpaceOf(model));

@@ -277,6 +277,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   /** `gradientSteps` gradient steps from the replay buffer; returns their diagnostics (`train/...`). */
   protected abstract train(gradientSteps: number): UpdateStats;
 
+  /** Actions for observations `[batch * obsSize]` in the env's units (SB3's `predict`); `deterministic` takes the greedy or mean action. */
   abstract predict(
     observations: Float32Array,
     options?: { deterministic?: boolean; actionMask?: Uint8Array },

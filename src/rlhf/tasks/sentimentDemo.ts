@@ -6,7 +6,7 @@
  *    (ties dropped); a reward model (initialised from the SFT model, as Ouyang et al. 2022, §3.5) learns them
  *    with the Bradley-Terry loss `-log σ(r_chosen - r_rejected)`; held-out pairs give its accuracy.
  *    Held-out means other sampled pairs over the same 40 prompts (10 subjects × 4 verbs) that
- *    share no comparison with the training pairs ({@link splitByComparison}); the judge defines
+ *    share no comparison with the training pairs (`splitByComparison`); the judge defines
  *    the preference, so the accuracy measures agreement with the judge;
  * 3. PPO with the four models ({@link PPOTrainer}) steers the actor toward what the reward model
  *    likes, with the KL penalty to the SFT reference;
@@ -45,7 +45,7 @@ export interface SentimentDemoOptions {
   batchSize?: number;
   /**
    * Prompts sampled twice for preference pairs (ties are dropped; about a fifth of the pairs are held
-   * out, whole comparisons at a time: {@link splitByComparison}). @defaultValue 1500
+   * out, whole comparisons at a time: `splitByComparison`). @defaultValue 1500
    */
   pairPrompts?: number;
   /** Reward-model steps (Adam, lr 1e-3). @defaultValue 500 */
@@ -54,7 +54,7 @@ export interface SentimentDemoOptions {
   ppoSteps?: number;
   /** Prompts per PPO update. @defaultValue 32 */
   ppoBatchSize?: number;
-  /** PPO options; the demo's defaults are below in {@link DEMO_PPO_CONFIG}. */
+  /** PPO options; the demo's defaults are below in `DEMO_PPO_CONFIG`. */
   ppo?: PPOConfig;
   /** DPO steps on the training preference pairs. @defaultValue 300 */
   dpoSteps?: number;
