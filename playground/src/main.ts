@@ -34,6 +34,8 @@ const send = (message: PageMessage, transfer: Transferable[] = []) => worker.pos
 let presets: PresetEntry[] = [];
 let trainingState: TrainingState = "idle";
 let hasModel = false;
+/** The model's algorithm is tabular: a Q-table, which has no ONNX graph (exportOnnx refuses it). */
+let tabularModel = false;
 let shownEnvId = "";
 let driver: Driver = "agent";
 let charts = new TrainingCharts($("charts"));
@@ -102,7 +104,8 @@ function refreshButtons(): void {
   buttons.pause.textContent = trainingState === "paused" ? "Resume" : "Pause";
   buttons.stop.disabled = !running;
   buttons.save.disabled = !hasModel;
-  buttons.exportOnnx.disabled = !hasModel;
+  buttons.exportOnnx.disabled = !hasModel || tabularModel;
+  buttons.exportOnnx.title = tabularModel ? "A Q-table has no ONNX graph: export works for the network algorithms." : "";
   buttons.runOnnx.disabled = lastOnnx === null;
   buttons.play.disabled = shownEnvId === "" || driver === "human";
   buttons.agent.disabled = driver === "agent" || !hasModel;
@@ -132,6 +135,7 @@ buttons.start.addEventListener("click", () => {
     },
   });
   hasModel = true;
+  tabularModel = algorithmEntry(algorithmSelect.value).tabular;
   shownEnvId = envSelect.value;
   trainingState = "training";
   refreshButtons();
@@ -275,6 +279,7 @@ worker.addEventListener("message", (event: MessageEvent<WorkerMessage>) => {
       break;
     case "loaded":
       hasModel = true;
+      tabularModel = algorithmEntry(message.algorithm).tabular;
       shownEnvId = message.envId;
       envSelect.value = message.envId;
       fillAlgorithms();
