@@ -98,11 +98,23 @@ export interface EpisodeSummary {
   length: number;
 }
 
-/** Give the event loop a turn (progress output, signals) between updates, in Node and browsers. */
+/**
+ * Give the event loop a turn (progress output, signals, a page's rendering) between updates, in Node
+ * and browsers. Browsers have no `setImmediate`, and clamp a nested `setTimeout(0)` to 4 ms (HTML
+ * spec, "timer initialisation steps"): an off-policy learner yielding after every env step would
+ * sleep 4 ms a step. A `MessageChannel` message runs as soon as the loop is free, with no clamp.
+ */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
     if (typeof setImmediate === "function") setImmediate(resolve);
-    else setTimeout(resolve, 0);
+    else if (typeof MessageChannel === "function") {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    } else setTimeout(resolve, 0);
   });
 }
 
