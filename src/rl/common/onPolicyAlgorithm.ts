@@ -477,7 +477,7 @@ export abstract class OnPolicyAlgorithm {
   }
 
   /**
-   * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `dir`,
+   * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `target`,
    * so that `load` evaluates exactly as this model and training can resume. `target` is a directory
    * path (Node), a `ModelArchive` (then `toBlob()`) or an `IndexedDBModelFiles`.
    */
