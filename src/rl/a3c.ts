@@ -33,6 +33,7 @@
  */
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { nodeBuiltin } from "../nodeBuiltin.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/tensor.js";
@@ -342,9 +343,12 @@ export class A3C extends A2C {
     Atomics.add(ctl, control.version, 1);
   }
 
-  /** Rebuild an A3C model saved with `save(dir)` (it resumes training with new workers). */
-  static override load(dir: string, options: LoadOptions = {}): Promise<A3C> {
-    return loadAlgorithm((env, opts) => new A3C(env, opts as A3COptions), dir, options);
+  /**
+   * Rebuild an A3C model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes
+   * or IndexedDB); it resumes training with new workers.
+   */
+  static override load(source: ModelSource, options: LoadOptions = {}): Promise<A3C> {
+    return loadAlgorithm((env, opts) => new A3C(env, opts as A3COptions), source, options);
   }
 }
 

@@ -118,7 +118,7 @@ function serve(www, models) {
 /**
  * Bundle (with `bundler`: "esbuild" or "vite"), serve and open the page. `models` is a folder served
  * under /models/. Returns the page, the console errors and page errors seen so far (live arrays), the
- * console warnings, the bundler's warnings, and `close()`.
+ * console warnings, the bundler's warnings, the profile folder (to find its processes), and `close()`.
  */
 export async function openPage({ bundler = "esbuild" } = {}) {
   const work = await mkdtemp(join(tmpdir(), "proximal-browser-"));
@@ -151,6 +151,7 @@ export async function openPage({ bundler = "esbuild" } = {}) {
     warnings,
     models,
     bundleWarnings,
+    profile: userDataDir,
     async close() {
       await context.close();
       await new Promise((resolve) => server.close(resolve));

@@ -548,7 +548,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   }
 
   /**
-   * Save weights, options, spaces, optimizer state, generator and counters into `dir` (and the replay
+   * Save weights, options, spaces, optimizer state, generator and counters into `target` (and the replay
    * buffer into `replay.safetensors` with `saveReplayBuffer`), so that `load` evaluates exactly as this
    * model and training can resume. `target` is a directory path (Node), a `ModelArchive` or an
    * `IndexedDBModelFiles`.

@@ -99,25 +99,22 @@ export interface EpisodeSummary {
 }
 
 /**
- * Give the event loop a turn (progress output, signals, a page's messages) between updates, in Node
- * and browsers. Browsers have no `setImmediate`, and clamp nested `setTimeout(0)` to 4 ms, which
- * would cap an algorithm that yields every few steps at a few hundred steps a second; a
- * MessageChannel message is a macrotask without that delay.
+ * Give the event loop a turn (progress output, signals, a page's rendering) between updates, in Node
+ * and browsers. Browsers have no `setImmediate`, and clamp a nested `setTimeout(0)` to 4 ms (HTML
+ * spec, "timer initialisation steps"): an off-policy learner yielding after every env step would
+ * sleep 4 ms a step. A `MessageChannel` message runs as soon as the loop is free, with no clamp.
  */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
-    if (typeof setImmediate === "function") {
-      setImmediate(resolve);
-    } else if (typeof MessageChannel === "function") {
+    if (typeof setImmediate === "function") setImmediate(resolve);
+    else if (typeof MessageChannel === "function") {
       const channel = new MessageChannel();
       channel.port1.onmessage = () => {
         channel.port1.close();
         resolve();
       };
       channel.port2.postMessage(null);
-    } else {
-      setTimeout(resolve, 0);
-    }
+    } else setTimeout(resolve, 0);
   });
 }
 
@@ -480,7 +477,7 @@ export abstract class OnPolicyAlgorithm {
   }
 
   /**
-   * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `dir`,
+   * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `target`,
    * so that `load` evaluates exactly as this model and training can resume. `target` is a directory
    * path (Node), a `ModelArchive` (then `toBlob()`) or an `IndexedDBModelFiles`.
    */
