@@ -105,7 +105,9 @@ function refreshButtons(): void {
   buttons.stop.disabled = !running;
   buttons.save.disabled = !hasModel;
   buttons.exportOnnx.disabled = !hasModel || tabularModel;
-  buttons.exportOnnx.title = tabularModel ? "A Q-table has no ONNX graph: export works for the network algorithms." : "";
+  buttons.exportOnnx.title = tabularModel
+    ? "A Q-table has no ONNX graph: export works for the network algorithms."
+    : "";
   buttons.runOnnx.disabled = lastOnnx === null;
   buttons.play.disabled = shownEnvId === "" || driver === "human";
   buttons.agent.disabled = driver === "agent" || !hasModel;
