@@ -19,6 +19,11 @@ export interface RunSpec {
   steps: number;
   /** Preset to train with. @defaultValue "rlzoo" */
   preset?: string;
+  /**
+   * Options to change in the preset's (one level deep for objects, as `--set a.b=x`), e.g.
+   * `{ intrinsicReward: { coef: 0 } }` for an ablation; the `config` column shows them.
+   */
+  overrides?: Record<string, unknown>;
 }
 
 /**
@@ -202,7 +207,26 @@ export async function resolveBenchConfig(
     }
     return defaults(`${name} has no ${spec.env} entry`);
   }
-  return { options: entry.options, normalize: entry.normalize, config: name };
+  if (spec.overrides === undefined) return { options: entry.options, normalize: entry.normalize, config: name };
+  return {
+    options: mergeOptions(entry.options, spec.overrides),
+    normalize: entry.normalize,
+    config: `${name} ${JSON.stringify(spec.overrides)}`,
+  };
+}
+
+/** `base` with `overrides` applied; nested objects (such as `intrinsicReward`) are merged one level deep. */
+export function mergeOptions(
+  base: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const old = out[key];
+    const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+    out[key] = isObject(old) && isObject(value) ? { ...(old as object), ...(value as object) } : value;
+  }
+  return out;
 }
 
 /** Train one algorithm on one env with one seed and evaluate it. */

@@ -66,6 +66,7 @@ const ON_POLICY_OPTION_NAMES = [
   "seed",
   "numEnvs",
   "statsWindowSize",
+  "intrinsicReward",
 ] as const;
 
 /** Option names every off-policy algorithm accepts (`OffPolicyOptions`). */
@@ -87,6 +88,7 @@ const OFF_POLICY_OPTION_NAMES = [
   "seed",
   "numEnvs",
   "statsWindowSize",
+  "intrinsicReward",
 ] as const;
 
 /** Option names of the tabular algorithms (`TabularOptions`: QLearning, Sarsa, ExpectedSarsa). */
