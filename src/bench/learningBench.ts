@@ -207,7 +207,8 @@ export async function resolveBenchConfig(
     }
     return defaults(`${name} has no ${spec.env} entry`);
   }
-  if (spec.overrides === undefined) return { options: entry.options, normalize: entry.normalize, config: name };
+  if (spec.overrides === undefined)
+    return { options: entry.options, normalize: entry.normalize, config: name };
   return {
     options: mergeOptions(entry.options, spec.overrides),
     normalize: entry.normalize,
