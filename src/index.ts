@@ -100,6 +100,8 @@ export { ClipAction } from "./envs/wrappers/clipAction.js";
 export { NormalizeObservation } from "./envs/wrappers/normalizeObservation.js";
 export { NormalizeReward } from "./envs/wrappers/normalizeReward.js";
 export { OrderEnforcing } from "./envs/wrappers/orderEnforcing.js";
+export type { PotentialShapingOptions } from "./envs/wrappers/potentialShaping.js";
+export { PotentialShaping, shapeTransitionTable, shapingReward } from "./envs/wrappers/potentialShaping.js";
 export type { EpisodeRecord } from "./envs/wrappers/recordEpisodeStatistics.js";
 export { RecordEpisodeStatistics } from "./envs/wrappers/recordEpisodeStatistics.js";
 export { RescaleAction } from "./envs/wrappers/rescaleAction.js";
@@ -237,6 +239,16 @@ export {
   quantileTargets,
   tdTargets,
 } from "./rl/dqn.js";
+export { ICM, icmForwardLoss, icmIntrinsicReward, icmInverseLoss, icmLoss } from "./rl/intrinsic/icm.js";
+export type {
+  IntrinsicRewardModule,
+  IntrinsicRewardOptions,
+  IntrinsicState,
+  ResolvedIntrinsicOptions,
+} from "./rl/intrinsic/intrinsicReward.js";
+export { IntrinsicReturnNormalizer, resolveIntrinsicOptions } from "./rl/intrinsic/intrinsicReward.js";
+export { combineAdvantages } from "./rl/intrinsic/intrinsicRollout.js";
+export { RND, rndIntrinsicReward, rndPredictorLoss } from "./rl/intrinsic/rnd.js";
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
