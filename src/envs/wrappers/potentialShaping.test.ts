@@ -17,7 +17,10 @@ describe("shapingReward()", () => {
 
 describe("PotentialShaping", () => {
   test("adds γΦ(s') − Φ(s) to each reward and keeps the env's reward in info", () => {
-    const env = new PotentialShaping(make<number>("FrozenLake-v1", { isSlippery: false }), { potential, gamma: 0.5 });
+    const env = new PotentialShaping(make<number>("FrozenLake-v1", { isSlippery: false }), {
+      potential,
+      gamma: 0.5,
+    });
     env.reset({ seed: 0 });
     const step = env.step(2); // 0 -> 1
     assert.equal(step.observation, 1);
@@ -61,7 +64,9 @@ describe("PotentialShaping", () => {
     assert.throws(() => env.step(0), { code: "RESET_NEEDED" });
     const bad = new PotentialShaping(make<number>("FrozenLake-v1"), { potential: () => Number.NaN });
     assert.throws(() => bad.reset({ seed: 0 }), { code: "INVALID_ARGUMENT" });
-    assert.throws(() => new PotentialShaping(make<number>("FrozenLake-v1"), {} as never), { code: "INVALID_OPTION" });
+    assert.throws(() => new PotentialShaping(make<number>("FrozenLake-v1"), {} as never), {
+      code: "INVALID_OPTION",
+    });
     assert.throws(() => new PotentialShaping(make<number>("FrozenLake-v1"), { potential, gamma: 2 }), {
       code: "INVALID_OPTION",
     });
