@@ -97,6 +97,8 @@ export { VectorRecordEpisodeStatistics } from "./envs/vector/vectorRecordEpisode
 export { VectorWrapper } from "./envs/vector/vectorWrapper.js";
 export { ActionMasking } from "./envs/wrappers/actionMasking.js";
 export { ClipAction } from "./envs/wrappers/clipAction.js";
+export type { CurriculumOptions, CurriculumState, EpisodeOutcome } from "./envs/wrappers/curriculum.js";
+export { Curriculum, CurriculumSchedule } from "./envs/wrappers/curriculum.js";
 export { NormalizeObservation } from "./envs/wrappers/normalizeObservation.js";
 export { NormalizeReward } from "./envs/wrappers/normalizeReward.js";
 export { OrderEnforcing } from "./envs/wrappers/orderEnforcing.js";
