@@ -22,8 +22,9 @@ import { printTable } from "./suites.js";
 
 /** Start-position ranges, easiest (near the flag at 0.5) first; the last is MountainCar's own. */
 export const MOUNTAIN_CAR_STAGES = [
-  { low: 0.2, high: 0.45 },
-  { low: -0.2, high: 0.45 },
+  { low: 0.4, high: 0.49 },
+  { low: 0.2, high: 0.49 },
+  { low: -0.2, high: 0.49 },
   { low: -0.6, high: 0.0 },
   { low: -0.6, high: -0.4 },
 ];
@@ -41,6 +42,14 @@ export const CURRICULUM_PPO: PPOOptions = {
 
 const BUDGET = 200_000;
 
+/** Success rate over the last 50 episodes that moves the curriculum on. */
+export let CURRICULUM_THRESHOLD = 0.8;
+
+/** Change the threshold (tuning runs). */
+export function setCurriculumThreshold(value: number): void {
+  CURRICULUM_THRESHOLD = value;
+}
+
 /** One arm of the comparison. */
 export interface CurriculumRun {
   arm: "direct" | "curriculum";
@@ -50,6 +59,15 @@ export interface CurriculumRun {
   stage: number;
   /** Timestep at which the last stage (the task) started; 0 for direct. null if never reached. */
   lastStageAt: number | null;
+  /** Timestep (end of the update) at which each stage was first seen, `[stage 0 = 0, ...]`. */
+  stageStarts: number[];
+  /**
+   * First timestep (end of an update) at which the task's own success rate (last 50 training
+   * episodes started from the task's range, stochastic policy) reached 50%; null if never.
+   */
+  taskSolvedAt: number | null;
+  /** Success rate of the last 50 training episodes on the task at the end (0 if never reached). */
+  taskSuccessRate: number;
   meanReturn: number;
   wallSeconds: number;
 }
@@ -63,7 +81,7 @@ export async function runArm(
 ): Promise<CurriculumRun> {
   const numEnvs = CURRICULUM_PPO.numEnvs ?? 1;
   const stages = arm === "direct" ? MOUNTAIN_CAR_STAGES.slice(-1) : MOUNTAIN_CAR_STAGES;
-  const schedule = new CurriculumSchedule({ stages, threshold: 0.8, window: 50 });
+  const schedule = new CurriculumSchedule({ stages, threshold: CURRICULUM_THRESHOLD, window: 50 });
   const base = new SyncVectorEnv(
     Array.from({ length: numEnvs }, () => () => new Curriculum(make("MountainCar-v0"), schedule)),
     { autoresetMode: "same-step", seed },
@@ -72,17 +90,34 @@ export async function runArm(
   const env: VectorEnv = normalizer;
   const model = new PPO(env, { ...CURRICULUM_PPO, seed });
   let lastStageAt: number | null = schedule.stage === stages.length - 1 ? 0 : null;
+  const stageStarts = [0];
+  let taskSolvedAt: number | null = null;
   const start = performance.now();
   await model.learn({
     totalTimesteps: steps,
     onUpdate: (stats) => {
       if (lastStageAt === null && schedule.stage === stages.length - 1) lastStageAt = stats["time/timesteps"];
+      while (stageStarts.length <= schedule.stage) stageStarts.push(stats["time/timesteps"]);
+      if (taskSolvedAt === null && schedule.onLastStageWithFullWindow && schedule.successRate >= 0.5)
+        taskSolvedAt = stats["time/timesteps"];
     },
   });
   const wallSeconds = (performance.now() - start) / 1000;
   const meanReturn = await evaluateRun(model, "MountainCar-v0", seed, episodes, normalizer);
   env.close();
-  return { arm, seed, steps, stage: schedule.stage, lastStageAt, meanReturn, wallSeconds };
+  const taskSuccessRate = schedule.stage === stages.length - 1 ? schedule.successRate : 0;
+  return {
+    arm,
+    seed,
+    steps,
+    stage: schedule.stage,
+    lastStageAt,
+    stageStarts,
+    taskSolvedAt,
+    taskSuccessRate,
+    meanReturn,
+    wallSeconds,
+  };
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -115,6 +150,8 @@ export async function run(options: BenchOptions): Promise<void> {
       steps: r.steps,
       stage: r.stage,
       lastStageAt: r.lastStageAt ?? "never",
+      taskSolvedAt: r.taskSolvedAt ?? "never",
+      taskSuccessRate: r.taskSuccessRate,
       wallSeconds: r.wallSeconds,
       meanReturn: r.meanReturn,
     })),

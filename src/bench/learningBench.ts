@@ -56,6 +56,33 @@ export const RUNS: RunSpec[] = [
   { algo: "DDPG", env: "Pendulum-v1", steps: 20_000 },
   // issue #13: D4PG with 2 actor threads (its paper preset) at DDPG's budget, to compare the two
   { algo: "D4PG", env: "Pendulum-v1", steps: 20_000, preset: "paper" },
+  // issue #14: PPO with RND and with ICM on MountainCar-v0 (target: eval >= -150 on every seed), each
+  // against the same preset with intrinsicReward.coef = 0 (expected to stay at -200); DQN + RND on
+  // slippery FrozenLake 8x8 against the same DQN without the bonus (eval mean = success rate)
+  { algo: "PPO", env: "MountainCar-v0", steps: 300_000, preset: "rnd" },
+  {
+    algo: "PPO",
+    env: "MountainCar-v0",
+    steps: 300_000,
+    preset: "rnd",
+    overrides: { intrinsicReward: { coef: 0 } },
+  },
+  { algo: "PPO", env: "MountainCar-v0", steps: 300_000, preset: "icm" },
+  {
+    algo: "PPO",
+    env: "MountainCar-v0",
+    steps: 300_000,
+    preset: "icm",
+    overrides: { intrinsicReward: { coef: 0 } },
+  },
+  { algo: "DQN", env: "FrozenLake8x8-v1", steps: 100_000, preset: "rnd" },
+  {
+    algo: "DQN",
+    env: "FrozenLake8x8-v1",
+    steps: 100_000,
+    preset: "rnd",
+    overrides: { intrinsicReward: { type: "none" } },
+  },
 ];
 
 /** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`). */

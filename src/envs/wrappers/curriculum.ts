@@ -94,6 +94,11 @@ export class CurriculumSchedule {
     return this.recent.length === 0 ? 0 : this.recent.reduce((a, b) => a + b, 0) / this.recent.length;
   }
 
+  /** True on the last stage once its window of episodes is full (its success rate is then measured). */
+  get onLastStageWithFullWindow(): boolean {
+    return this.stage === this.stages.length - 1 && this.recent.length === this.window;
+  }
+
   /** Record a finished episode; moves to the next stage when the window is full and its rate reaches the threshold. */
   record(episode: EpisodeOutcome): void {
     this.episodes++;
