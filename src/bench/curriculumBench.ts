@@ -4,7 +4,7 @@
  * episodes from MountainCar's own start range):
  * - `direct`: on the task itself (start positions in [−0.6, −0.4]);
  * - `curriculum`: a reverse curriculum over the start range ({@link MOUNTAIN_CAR_STAGES}), moving
- *   on when 80% of the last 50 episodes reach the flag.
+ *   on when 50% of the last 50 episodes reach the flag.
  * Seeds come from `PROXIMAL_BENCH_SEEDS` (default 10,11,12: the stages and PPO settings were chosen
  * on seeds 0-2); `--quick` runs one seed for a tenth of the budget.
  */
@@ -42,13 +42,8 @@ export const CURRICULUM_PPO: PPOOptions = {
 
 const BUDGET = 200_000;
 
-/** Success rate over the last 50 episodes that moves the curriculum on. */
-export let CURRICULUM_THRESHOLD = 0.8;
-
-/** Change the threshold (tuning runs). */
-export function setCurriculumThreshold(value: number): void {
-  CURRICULUM_THRESHOLD = value;
-}
+/** Success rate over the last 50 episodes that moves the curriculum on (tuned on seeds 0-2: 0.8 was slower). */
+export const CURRICULUM_THRESHOLD = 0.5;
 
 /** One arm of the comparison. */
 export interface CurriculumRun {
@@ -78,10 +73,11 @@ export async function runArm(
   seed: number,
   steps: number,
   episodes: number,
+  threshold = CURRICULUM_THRESHOLD,
 ): Promise<CurriculumRun> {
   const numEnvs = CURRICULUM_PPO.numEnvs ?? 1;
   const stages = arm === "direct" ? MOUNTAIN_CAR_STAGES.slice(-1) : MOUNTAIN_CAR_STAGES;
-  const schedule = new CurriculumSchedule({ stages, threshold: CURRICULUM_THRESHOLD, window: 50 });
+  const schedule = new CurriculumSchedule({ stages, threshold, window: 50 });
   const base = new SyncVectorEnv(
     Array.from({ length: numEnvs }, () => () => new Curriculum(make("MountainCar-v0"), schedule)),
     { autoresetMode: "same-step", seed },
