@@ -101,9 +101,13 @@ export { VectorRecordEpisodeStatistics } from "./envs/vector/vectorRecordEpisode
 export { VectorWrapper } from "./envs/vector/vectorWrapper.js";
 export { ActionMasking } from "./envs/wrappers/actionMasking.js";
 export { ClipAction } from "./envs/wrappers/clipAction.js";
+export type { CurriculumOptions, CurriculumState, EpisodeOutcome } from "./envs/wrappers/curriculum.js";
+export { Curriculum, CurriculumSchedule } from "./envs/wrappers/curriculum.js";
 export { NormalizeObservation } from "./envs/wrappers/normalizeObservation.js";
 export { NormalizeReward } from "./envs/wrappers/normalizeReward.js";
 export { OrderEnforcing } from "./envs/wrappers/orderEnforcing.js";
+export type { PotentialShapingOptions } from "./envs/wrappers/potentialShaping.js";
+export { PotentialShaping, shapeTransitionTable, shapingReward } from "./envs/wrappers/potentialShaping.js";
 export type { EpisodeRecord } from "./envs/wrappers/recordEpisodeStatistics.js";
 export { RecordEpisodeStatistics } from "./envs/wrappers/recordEpisodeStatistics.js";
 export { RescaleAction } from "./envs/wrappers/rescaleAction.js";
@@ -251,6 +255,16 @@ export {
   quantileTargets,
   tdTargets,
 } from "./rl/dqn.js";
+export { ICM, icmForwardLoss, icmIntrinsicReward, icmInverseLoss, icmLoss } from "./rl/intrinsic/icm.js";
+export type {
+  IntrinsicRewardModule,
+  IntrinsicRewardOptions,
+  IntrinsicState,
+  ResolvedIntrinsicOptions,
+} from "./rl/intrinsic/intrinsicReward.js";
+export { IntrinsicReturnNormalizer, resolveIntrinsicOptions } from "./rl/intrinsic/intrinsicReward.js";
+export { combineAdvantages } from "./rl/intrinsic/intrinsicRollout.js";
+export { RND, rndIntrinsicReward, rndPredictorLoss } from "./rl/intrinsic/rnd.js";
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
