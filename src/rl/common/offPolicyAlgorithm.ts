@@ -6,11 +6,17 @@ import type { VectorNormalizeObservation } from "../../envs/vector/vectorNormali
 import type { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
+import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
+import { modelFiles } from "../../io/modelFiles.js";
 import type { SafetensorEntry } from "../../io/safetensors.js";
+import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
 import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
+import { IntrinsicReplay } from "../intrinsic/intrinsicReplay.js";
+import type { IntrinsicRewardOptions } from "../intrinsic/intrinsicReward.js";
+import { resolveIntrinsicOptions } from "../intrinsic/intrinsicReward.js";
 import { NStepAdder } from "../replay/nStepAdder.js";
 import { betaSchedule, PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import type { ReplaySample, ReplayState, TransitionBatch } from "../replay/replayBuffer.js";
@@ -30,14 +36,17 @@ import {
   checkRange,
   findObservationNormalizer,
   innermostEpisodeStatistics,
+  intrinsicTensors,
   loadAlgorithm,
   prepareEnv,
+  restoreIntrinsic,
   safeEnvState,
   yieldToEventLoop,
 } from "./onPolicyAlgorithm.js";
 import { checkSavedModel, restoreNetworkCheckpoint, saveNetworkCheckpoint } from "./savedModel.js";
 import type { ScheduleLike } from "./scheduleSpec.js";
 import { resolveSchedule } from "./scheduleSpec.js";
+import { transitionNextObservations } from "./transitionNext.js";
 
 /**
  * Options every off-policy algorithm shares (SB3's `OffPolicyAlgorithm` arguments, camelCased, plus
@@ -100,6 +109,12 @@ export interface OffPolicyOptions {
   numEnvs?: number;
   /** Episodes in the moving window of `rollout/episodeReturn`. @defaultValue 100 (SB3's `stats_window_size`) */
   statsWindowSize?: number;
+  /**
+   * An exploration bonus: ICM (Pathak et al. 2017) or RND (Burda et al. 2018), added to the replayed
+   * rewards when a minibatch is sampled (see `rl/intrinsic/intrinsicReplay.ts`); needs `nStep` 1.
+   * @defaultValue { type: "none" } (no bonus; nothing changes)
+   */
+  intrinsicReward?: IntrinsicRewardOptions;
 }
 
 /** Defaults an off-policy algorithm must give for the shared options. */
@@ -187,6 +202,8 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   private episodesSeen = 0;
   /** True once the env reported an action mask for a transition's next state (see transitionMasks). */
   private masksSeen = false;
+  /** The intrinsic reward (`intrinsicReward`), or null when there is none. */
+  readonly intrinsic: IntrinsicReplay | null;
 
   protected constructor(env: EnvInput, options: OffPolicyOptions, defaults: OffPolicyDefaults) {
     this.seed = options.seed ?? 0;
@@ -260,6 +277,17 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
             actionWidth,
             actionDtype,
           });
+    const intrinsic = resolveIntrinsicOptions(options.intrinsicReward);
+    if (intrinsic !== null && this.nStep !== 1) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `intrinsicReward needs nStep 1, got nStep ${this.nStep}: the bonus of a replayed transition (s, a, s') is computed at sampling time, and an n-step row only keeps s_t and s_{t+n}. Set nStep: 1 or intrinsicReward.type: "none".`,
+      );
+    }
+    this.intrinsic =
+      intrinsic === null
+        ? null
+        : new IntrinsicReplay(intrinsic, this.env.singleObservationSpace, this.actionSpace, this.rng.spawn());
   }
 
   /**
@@ -274,6 +302,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   /** `gradientSteps` gradient steps from the replay buffer; returns their diagnostics (`train/...`). */
   protected abstract train(gradientSteps: number): UpdateStats;
 
+  /** Actions for observations `[batch * obsSize]` in the env's units (SB3's `predict`); `deterministic` takes the greedy or mean action. */
   abstract predict(
     observations: Float32Array,
     options?: { deterministic?: boolean; actionMask?: Uint8Array },
@@ -293,10 +322,11 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
 
   /** A minibatch from the replay buffer (with importance weights under `prioritized`). */
   protected sampleReplay(): ReplaySample & { weights?: Float32Array } {
-    if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
-      return this.replayBuffer.sample(this.batchSize, this.rng, this.priorityBeta!(this.progressRemaining));
-    }
-    return this.replayBuffer.sample(this.batchSize, this.rng);
+    const batch =
+      this.replayBuffer instanceof PrioritizedReplayBuffer
+        ? this.replayBuffer.sample(this.batchSize, this.rng, this.priorityBeta!(this.progressRemaining))
+        : this.replayBuffer.sample(this.batchSize, this.rng);
+    return this.intrinsic === null ? batch : this.intrinsic.augment(batch, this.rng);
   }
 
   /**
@@ -345,6 +375,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
         ...this.rolloutStats(),
         "train/nUpdates": this.nUpdates,
         ...trainStats,
+        ...(this.intrinsic === null ? {} : this.intrinsic.drainStats()),
       };
       const loss = trainStats["train/loss"];
       if (loss !== undefined && !Number.isFinite(loss)) {
@@ -409,7 +440,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       }
       // the observation each transition led to: the final one where the episode ended (same-step
       // mode reports it separately; otherwise it is `observations`, and those envs are reset here)
-      const transitionNext = (result.finalObservations ?? result.observations).slice(0, n * obsSize);
+      const transitionNext = transitionNextObservations(result, dones, obsSize);
       // their masks, read before any reset below replaces the infos
       const transitionMasks = this.transitionMasks(
         result.infos,
@@ -429,12 +460,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
         if (this.episodeStatistics !== env) env.drainEpisodes();
         this.onEpisodesDone(dones);
       }
-      // rows of envs that did not finish: their next observation is the one stepped from next
-      for (let i = 0; i < n; i++) {
-        if (dones[i] === 0 && result.finalObservations !== null) {
-          transitionNext.set(result.observations.subarray(i * obsSize, (i + 1) * obsSize), i * obsSize);
-        }
-      }
+      if (this.intrinsic !== null) this.intrinsic.observeStep(observations, actions, transitionNext, n);
       this.storeTransitions({
         observations,
         actions: this.bufferActions(actions),
@@ -544,39 +570,35 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   }
 
   /**
-   * Save weights, options, spaces, optimizer state, generator and counters into `dir` (and the replay
+   * Save weights, options, spaces, optimizer state, generator and counters into `target` (and the replay
    * buffer into `replay.safetensors` with `saveReplayBuffer`), so that `load` evaluates exactly as this
-   * model and training can resume. Node only.
+   * model and training can resume. `target` is a directory path (Node), a `ModelArchive` or an
+   * `IndexedDBModelFiles`.
    */
-  async save(dir: string): Promise<void> {
-    await saveNetworkCheckpoint(dir, this, this.optimizer, { replayBufferSaved: this.saveReplayBuffer });
+  async save(target: ModelTarget): Promise<void> {
+    const files = await modelFiles(target);
+    await saveNetworkCheckpoint(
+      files,
+      this,
+      this.optimizer,
+      { replayBufferSaved: this.saveReplayBuffer },
+      intrinsicTensors(this.intrinsic),
+    );
     if (this.saveReplayBuffer) {
-      const { join } = await import("node:path");
-      const { writeFileAtomic } = await import("../../io/atomicWrite.js");
-      const { writeSafetensors } = await import("../../io/safetensors.js");
       const buffer = this.replayBuffer.state();
       const adder = this.nStepAdder?.state() ?? null;
       const tensors: Record<string, SafetensorEntry> = {};
       for (const [k, v] of Object.entries(buffer.tensors)) tensors[`buffer.${k}`] = v;
       if (adder !== null) for (const [k, v] of Object.entries(adder.tensors)) tensors[`adder.${k}`] = v;
       const metadata = { buffer: JSON.stringify(buffer.json), adder: JSON.stringify(adder?.json ?? null) };
-      await writeFileAtomic(join(dir, REPLAY_FILE), writeSafetensors(tensors, metadata));
+      await files.write(REPLAY_FILE, writeSafetensors(tensors, metadata));
     }
   }
 
   /** Restore the replay buffer saved beside a model (`replay.safetensors`); false when there is none. */
-  async loadReplayBuffer(dir: string): Promise<boolean> {
-    const { readFile } = await import("node:fs/promises");
-    const { join } = await import("node:path");
-    const { readSafetensors } = await import("../../io/safetensors.js");
-    const { isFileNotFound } = await import("../../io/fileErrors.js");
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(join(dir, REPLAY_FILE)));
-    } catch (error) {
-      if (isFileNotFound(error)) return false;
-      throw error;
-    }
+  async loadReplayBuffer(source: ModelSource): Promise<boolean> {
+    const bytes = await (await modelFiles(source)).read(REPLAY_FILE);
+    if (bytes === undefined) return false;
     const { tensors, metadata } = readSafetensors(bytes);
     const part = (prefix: string, json: string | undefined): ReplayState => {
       const out: Record<string, SafetensorEntry> = {};
@@ -595,6 +617,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
     this.restoreTrainingState(
       restoreNetworkCheckpoint(checkpoint, this.policy, this.optimizer, options.restoreEnv),
     );
+    restoreIntrinsic(this.intrinsic, checkpoint);
   }
 
   /** Checkpoint state besides the weights and the buffer: counters, generator, last observations, episodes. */
@@ -611,6 +634,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       recentEpisodes: this.episodeWindow.toJSON(),
       episodesSeen: this.episodesSeen,
       env: safeEnvState(this.env),
+      ...(this.intrinsic === null ? {} : { intrinsic: this.intrinsic.state().json }),
     };
   }
 
@@ -634,14 +658,15 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   }
 }
 
-/** Rebuild an off-policy algorithm from a saved directory, with its replay buffer when one was saved. */
+/** Rebuild an off-policy algorithm from its saved files, with its replay buffer when one was saved. */
 export async function loadOffPolicyAlgorithm<A extends OffPolicyAlgorithm>(
   construct: (env: EnvInput, options: Record<string, unknown>) => A,
-  dir: string,
+  source: ModelSource,
   options: LoadOptions = {},
 ): Promise<A> {
-  const model = await loadAlgorithm(construct, dir, options);
-  if (model.saveReplayBuffer) await model.loadReplayBuffer(dir);
+  const files = await modelFiles(source);
+  const model = await loadAlgorithm(construct, files, options);
+  if (model.saveReplayBuffer) await model.loadReplayBuffer(files);
   return model;
 }
 

@@ -1,15 +1,17 @@
 /**
  * Demonstrations on disk: `demonstrations.safetensors` (the arrays, under Minari's field names) and
- * `demonstrations.json` (env id, spaces, source model, returns, seeds). Both are written
- * atomically; an existing dataset is only replaced with `force`. Node only: the file system is
- * imported lazily, so this module can be imported in browsers. docs/demonstrations.md maps the
- * files to Minari and gives the Python to convert them.
+ * `demonstrations.json` (env id, spaces, source model, returns, seeds), kept where models are kept
+ * (`modelFiles.ts`): a directory path in Node (each file written atomically), or any `ModelFiles`
+ * (an archive, IndexedDB) in a browser. An existing dataset is only replaced with `force`.
+ * docs/demonstrations.md maps the files to Minari and gives the Python to convert them.
  */
 import type { Env } from "../../envs/env.js";
 import { flatSize } from "../../envs/spaces/flatten.js";
 import type { Space, SpaceDescription } from "../../envs/spaces/space.js";
 import { spaceFromJSON } from "../../envs/spaces/spaceFromJSON.js";
 import { ProximalError } from "../../errors.js";
+import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
+import { modelFiles } from "../../io/modelFiles.js";
 import type { SafetensorEntry } from "../../io/safetensors.js";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
 import { VERSION } from "../../version.js";
@@ -28,27 +30,17 @@ export interface SaveDemonstrationsOptions {
 
 /** Write `demos` into `dir` (created if missing). Refuses to replace a dataset unless `force`. */
 export async function saveDemonstrations(
-  dir: string,
+  target: ModelTarget,
   demos: Demonstrations,
   options: SaveDemonstrationsOptions = {},
 ): Promise<void> {
-  const { mkdir, access } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const { writeFileAtomic, writeJsonAtomic } = await import("../../io/atomicWrite.js");
-  const metadataPath = join(dir, DEMONSTRATIONS_METADATA_FILE);
-  if (options.force !== true) {
-    const exists = await access(metadataPath).then(
-      () => true,
-      () => false,
+  const files = await modelFiles(target);
+  if (options.force !== true && (await files.read(DEMONSTRATIONS_METADATA_FILE)) !== undefined) {
+    throw new ProximalError(
+      "FILE_EXISTS",
+      `${files.description} already holds demonstrations (${DEMONSTRATIONS_METADATA_FILE}). Pass --force (force: true) to replace them, or choose another --out.`,
     );
-    if (exists) {
-      throw new ProximalError(
-        "FILE_EXISTS",
-        `${dir} already holds demonstrations (${DEMONSTRATIONS_METADATA_FILE}). Pass --force (force: true) to replace them, or choose another --out.`,
-      );
-    }
   }
-  await mkdir(dir, { recursive: true });
   const steps = totalSteps(demos);
   const episodes = demos.episodeSteps.length;
   const obsSize = flatSize(demos.observationSpace);
@@ -69,8 +61,8 @@ export async function saveDemonstrations(
     episode_total_steps: { dtype: "I32", shape: [episodes], data: demos.episodeSteps },
   };
   // the arrays first: a dataset counts as present once its metadata exists
-  await writeFileAtomic(join(dir, DEMONSTRATIONS_FILE), writeSafetensors(tensors, { format: FORMAT }));
-  await writeJsonAtomic(metadataPath, {
+  await files.write(DEMONSTRATIONS_FILE, writeSafetensors(tensors, { format: FORMAT }));
+  const metadata = {
     format: FORMAT,
     formatVersion: 1,
     proximalVersion: VERSION,
@@ -81,7 +73,11 @@ export async function saveDemonstrations(
     totalSteps: steps,
     seeds: demos.seeds,
     ...demos.metadata,
-  });
+  };
+  await files.write(
+    DEMONSTRATIONS_METADATA_FILE,
+    new TextEncoder().encode(`${JSON.stringify(metadata, null, 2)}\n`),
+  );
 }
 
 /** Options of {@link loadDemonstrations}. */
@@ -96,27 +92,23 @@ export interface LoadDemonstrationsOptions {
  * `env`, the spaces against the env's.
  */
 export async function loadDemonstrations(
-  dir: string,
+  source: ModelSource,
   options: LoadDemonstrationsOptions = {},
 ): Promise<Demonstrations> {
-  const { readFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  let jsonText: string;
-  let bytes: Uint8Array;
-  try {
-    jsonText = await readFile(join(dir, DEMONSTRATIONS_METADATA_FILE), "utf8");
-    bytes = new Uint8Array(await readFile(join(dir, DEMONSTRATIONS_FILE)));
-  } catch (error) {
+  const files = await modelFiles(source);
+  const dir = files.description;
+  const jsonBytes = await files.read(DEMONSTRATIONS_METADATA_FILE);
+  const bytes = await files.read(DEMONSTRATIONS_FILE);
+  if (jsonBytes === undefined || bytes === undefined) {
     throw new ProximalError(
       "MALFORMED_FILE",
-      `No demonstrations in ${dir}: expected ${DEMONSTRATIONS_METADATA_FILE} and ${DEMONSTRATIONS_FILE} there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Record some with \`proximal record <run> --episodes 10 --out ${dir}\`.`,
-      { cause: error },
+      `No demonstrations in ${dir}: expected ${DEMONSTRATIONS_METADATA_FILE} and ${DEMONSTRATIONS_FILE} there. Record some with \`proximal record <run> --episodes 10 --out <dir>\`.`,
     );
   }
-  const json = parseMetadata(jsonText, join(dir, DEMONSTRATIONS_METADATA_FILE));
+  const metadataPath = `${dir}/${DEMONSTRATIONS_METADATA_FILE}`;
+  const json = parseMetadata(new TextDecoder().decode(jsonBytes), metadataPath);
   const { tensors } = readSafetensors(bytes);
-  const file = join(dir, DEMONSTRATIONS_FILE);
-  const metadataPath = join(dir, DEMONSTRATIONS_METADATA_FILE);
+  const file = `${dir}/${DEMONSTRATIONS_FILE}`;
   const observationSpace = readSpace(json.observationSpace, "observationSpace", metadataPath);
   const actionSpace = readSpace(json.actionSpace, "actionSpace", metadataPath);
   const get = (name: string): SafetensorEntry => {

@@ -24,6 +24,14 @@ export interface DiscriminatorOptions {
   activation?: Activation;
 }
 
+/**
+ * GAIL's discriminator: `logit(s, a) = MLP([s, encode(a)])`, `D = σ(logit)` the probability that the
+ * pair is the expert's. Parameters: `net.layers.i.*`.
+ *
+ * @example
+ * const d = new Discriminator(env.observationSpace, env.actionSpace, new Rng(0));
+ * d.logits(observations, actions, batch); // [batch]
+ */
 export class Discriminator extends Module {
   readonly observationSize: number;
   /** Width of the encoded action (n for Discrete, Σ nvec for MultiDiscrete, dim for Box). */

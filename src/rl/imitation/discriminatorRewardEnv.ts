@@ -18,6 +18,10 @@ import type { Transitions } from "./demonstrations.js";
 /** Rewards `[numEnvs]` for observations `[numEnvs * obsSize]` and the actions taken in them. */
 export type PairReward = (observations: Float32Array, actions: Int32Array | Float32Array) => Float32Array;
 
+/**
+ * Replaces each step's reward with `reward(observations, actions)` of the observations the actions
+ * were taken in, and keeps those pairs for {@link DiscriminatorRewardEnv.drainPairs}.
+ */
 export class DiscriminatorRewardEnv extends VectorWrapper {
   private lastObservations: Float32Array | null = null;
   private readonly observationChunks: Float32Array[] = [];
