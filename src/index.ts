@@ -322,12 +322,24 @@ export type {
   PromptResponseRow,
   PromptRow,
   UnpairedPreferenceRow,
-} from "./rlhf/data.js";
+} from "./rlhf/common/data.js";
 // rlhf: trainers
-export { collatePairs, parseJsonl, readJsonl, tokenizePair } from "./rlhf/data.js";
-export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpoConfig.js";
-export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpoConfig.js";
-export { DPOTrainer, dpoLoss } from "./rlhf/dpoTrainer.js";
+export { collatePairs, parseJsonl, readJsonl, tokenizePair } from "./rlhf/common/data.js";
+export type { TokenLogProbsOptions } from "./rlhf/common/logProbs.js";
+export { logProbsFromLogits, sequenceLogProb, tokenLogProbs } from "./rlhf/common/logProbs.js";
+export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
+export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/common/trainer.js";
+export { frozenCopy, Trainer } from "./rlhf/common/trainer.js";
+export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/common/trainingConfig.js";
+export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/common/trainingConfig.js";
+export type { GPTWithValueHeadOutput } from "./rlhf/common/valueHead.js";
+export { GPTWithValueHead, ValueHead } from "./rlhf/common/valueHead.js";
+export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpo/dpoConfig.js";
+export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpo/dpoConfig.js";
+export { DPOTrainer, dpoLoss } from "./rlhf/dpo/dpoTrainer.js";
+export type { KTOConfig, ResolvedKTOConfig } from "./rlhf/dpo/ktoConfig.js";
+export { KTO_DEFAULTS, resolveKTOConfig } from "./rlhf/dpo/ktoConfig.js";
+export { KTOTrainer, ktoLoss } from "./rlhf/dpo/ktoTrainer.js";
 export type { CausalLM, GenerateOptions, GenerateResult, PromptBatch } from "./rlhf/generate.js";
 export { generate, leftPad } from "./rlhf/generate.js";
 export type { GPTCache, GPTConfig, GPTForwardOptions, GPTOutput } from "./rlhf/gpt.js";
@@ -342,10 +354,6 @@ export {
   reinforcePlusPlusAdvantages,
   rlooAdvantages,
 } from "./rlhf/grpo/advantages.js";
-export type { GRPOPreset } from "./rlhf/grpo/presets.js";
-export { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./rlhf/grpo/presets.js";
-export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
-export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
 export type {
   ClipMode,
   GRPOConfig,
@@ -356,14 +364,14 @@ export type {
   KlPlacement,
   LossAggregation,
   ResolvedGRPOConfig,
-} from "./rlhf/grpoConfig.js";
-export { GRPO_CONFIG_KEYS, GRPO_DEFAULTS, resolveGRPOConfig } from "./rlhf/grpoConfig.js";
+} from "./rlhf/grpo/grpoConfig.js";
+export { GRPO_CONFIG_KEYS, GRPO_DEFAULTS, resolveGRPOConfig } from "./rlhf/grpo/grpoConfig.js";
 export type {
   GRPOStepStats,
   GRPOTrainerArgs,
   PolicyLossOptions,
   PolicyLossResult,
-} from "./rlhf/grpoTrainer.js";
+} from "./rlhf/grpo/grpoTrainer.js";
 export {
   aggregateLoss,
   clipBounds,
@@ -374,15 +382,14 @@ export {
   importanceRatio,
   klEstimate,
   klEstimateValue,
-} from "./rlhf/grpoTrainer.js";
-export type { KTOConfig, ResolvedKTOConfig } from "./rlhf/ktoConfig.js";
-export { KTO_DEFAULTS, resolveKTOConfig } from "./rlhf/ktoConfig.js";
-export { KTOTrainer, ktoLoss } from "./rlhf/ktoTrainer.js";
-export type { TokenLogProbsOptions } from "./rlhf/logProbs.js";
-export { logProbsFromLogits, sequenceLogProb, tokenLogProbs } from "./rlhf/logProbs.js";
-export type { KlEstimator, PPOConfig, ResolvedPPOConfig } from "./rlhf/ppoConfig.js";
-export { resolvePPOConfig } from "./rlhf/ppoConfig.js";
-export type { PPOModels, PPOStepStats, SequenceBatch } from "./rlhf/ppoTrainer.js";
+} from "./rlhf/grpo/grpoTrainer.js";
+export type { GRPOPreset } from "./rlhf/grpo/presets.js";
+export { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./rlhf/grpo/presets.js";
+export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
+export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
+export type { KlEstimator, PPOConfig, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export type { PPOModels, PPOStepStats, SequenceBatch } from "./rlhf/ppo/ppoTrainer.js";
 export {
   actorLoss,
   adaptiveKlCoef,
@@ -395,16 +402,13 @@ export {
   PPOTrainer,
   responseLogProbs,
   responseValues,
-} from "./rlhf/ppoTrainer.js";
-export type { ReferenceAnswerRow } from "./rlhf/referenceAnswers.js";
-export { exactMatchReward, parseReferenceAnswers, readReferenceAnswers } from "./rlhf/referenceAnswers.js";
-export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/rewardConfig.js";
-export { REWARD_DEFAULTS, resolveRewardConfig } from "./rlhf/rewardConfig.js";
-export { GPTRewardModel, RewardHead } from "./rlhf/rewardHead.js";
-export { bradleyTerryLoss, preferenceAccuracy, RewardTrainer } from "./rlhf/rewardTrainer.js";
-export type { ResolvedSFTConfig, SFTConfig } from "./rlhf/sftConfig.js";
-export { resolveSFTConfig, SFT_DEFAULTS } from "./rlhf/sftConfig.js";
-export { SFTTrainer } from "./rlhf/sftTrainer.js";
+} from "./rlhf/ppo/ppoTrainer.js";
+export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";
+export { REWARD_DEFAULTS, resolveRewardConfig } from "./rlhf/reward/rewardConfig.js";
+export { bradleyTerryLoss, preferenceAccuracy, RewardTrainer } from "./rlhf/reward/rewardTrainer.js";
+export type { ResolvedSFTConfig, SFTConfig } from "./rlhf/sft/sftConfig.js";
+export { resolveSFTConfig, SFT_DEFAULTS } from "./rlhf/sft/sftConfig.js";
+export { SFTTrainer } from "./rlhf/sft/sftTrainer.js";
 export type { AdditionTaskOptions } from "./rlhf/tasks/addition.js";
 export { additionAnswer, additionProblemKey, additionTask } from "./rlhf/tasks/addition.js";
 export type {
@@ -423,6 +427,12 @@ export {
 } from "./rlhf/tasks/reasoningDemo.js";
 export type { ParallelReasoningDemoOptions } from "./rlhf/tasks/reasoningDemoParallel.js";
 export { runReasoningDemoInParallel } from "./rlhf/tasks/reasoningDemoParallel.js";
+export type { ReferenceAnswerRow } from "./rlhf/tasks/referenceAnswers.js";
+export {
+  exactMatchReward,
+  parseReferenceAnswers,
+  readReferenceAnswers,
+} from "./rlhf/tasks/referenceAnswers.js";
 export type { ReverseTaskOptions } from "./rlhf/tasks/reverse.js";
 export { reverseAnswer, reverseTask } from "./rlhf/tasks/reverse.js";
 export { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./rlhf/tasks/sentiment.js";
@@ -438,12 +448,6 @@ export type {
 } from "./rlhf/tasks/verifiableTask.js";
 export { STOP_TOKEN, VerifiableTask } from "./rlhf/tasks/verifiableTask.js";
 export type { Tokenizer } from "./rlhf/tokenizer.js";
-export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/trainer.js";
-export { frozenCopy, Trainer } from "./rlhf/trainer.js";
-export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/trainingConfig.js";
-export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/trainingConfig.js";
-export type { GPTWithValueHeadOutput } from "./rlhf/valueHead.js";
-export { GPTWithValueHead, ValueHead } from "./rlhf/valueHead.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";

@@ -1,0 +1,200 @@
+import { ProximalError } from "../../errors.js";
+import { addPrefix } from "../../io/checkpoint.js";
+import { add, mean, mul, narrow, neg, softplus, square, sub } from "../../tensor/ops.js";
+import { noGrad, type Tensor } from "../../tensor/tensor.js";
+import { collatePairs, type PreferenceRow, tokenizePair } from "../common/data.js";
+import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import {
+  type BatchLoss,
+  frozenCopy,
+  type OnStep,
+  referenceModel,
+  savedReference,
+  Trainer,
+} from "../common/trainer.js";
+import type { GPT } from "../gpt.js";
+import { preferenceAccuracy } from "../reward/rewardTrainer.js";
+import type { Tokenizer } from "../tokenizer.js";
+import type { DPOLossType } from "./dpoConfig.js";
+import { type DPOConfig, type ResolvedDPOConfig, resolveDPOConfig } from "./dpoConfig.js";
+
+/** Re-exported from the shared trainer core, where it now lives. */
+export { frozenCopy, referenceModel };
+
+/** Log-probs of a batch of preference pairs, each [batch]. */
+export interface PreferenceLogProbs {
+  policyChosen: Tensor;
+  policyRejected: Tensor;
+  referenceChosen: Tensor;
+  referenceRejected: Tensor;
+}
+
+/** What {@link dpoLoss} returns. */
+export interface DPOLossOutput {
+  /** Scalar: the batch mean. */
+  loss: Tensor;
+  /** [batch] implicit rewards `β (log π(y_w) - log π_ref(y_w))`, detached. */
+  chosenRewards: Tensor;
+  /** [batch] `β (log π(y_l) - log π_ref(y_l))`, detached. */
+  rejectedRewards: Tensor;
+}
+
+/**
+ * DPO and IPO losses from sequence log-probs, as TRL's `DPOTrainer.dpo_loss`, with
+ * `h = (π_c - ref_c) - (π_r - ref_r)`:
+ * - `"dpo"`: `mean(-(1-ε) log σ(βh) - ε log σ(-βh))` (Rafailov et al. 2023, arXiv:2305.18290 eq. 7;
+ *   ε is label smoothing, cDPO), computed as `(1-ε) softplus(-βh) + ε softplus(βh)`;
+ * - `"ipo"`: `mean((h - 1/(2β))²)` (Azar et al. 2023, arXiv:2310.12036 eq. 17); pass length-averaged log-probs.
+ *
+ * @example
+ * // equal log-ratios: h = 0, loss = ln 2 (by hand: -log σ(0))
+ * dpoLoss({ policyChosen: tensor([-5]), policyRejected: tensor([-7]), referenceChosen: tensor([-5]), referenceRejected: tensor([-7]) }).loss.item(); // 0.6931
+ */
+export function dpoLoss(
+  logProbs: PreferenceLogProbs,
+  options: { loss?: DPOLossType; beta?: number; labelSmoothing?: number } = {},
+): DPOLossOutput {
+  const lossType = options.loss ?? "dpo";
+  const beta = options.beta ?? 0.1;
+  const epsilon = options.labelSmoothing ?? 0;
+  const chosenLogRatios = sub(logProbs.policyChosen, logProbs.referenceChosen);
+  const rejectedLogRatios = sub(logProbs.policyRejected, logProbs.referenceRejected);
+  const h = sub(chosenLogRatios, rejectedLogRatios);
+  let losses: Tensor;
+  switch (lossType) {
+    case "dpo": {
+      const z = mul(h, beta);
+      losses = softplus(neg(z));
+      if (epsilon !== 0) losses = add(mul(losses, 1 - epsilon), mul(softplus(z), epsilon));
+      break;
+    }
+    case "ipo":
+      losses = square(sub(h, 1 / (2 * beta)));
+      break;
+    default:
+      lossType satisfies never;
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `dpoLoss: unknown loss ${JSON.stringify(lossType)}; use "dpo" or "ipo".`,
+      );
+  }
+  return {
+    loss: mean(losses),
+    chosenRewards: mul(chosenLogRatios, beta).detach(),
+    rejectedRewards: mul(rejectedLogRatios, beta).detach(),
+  };
+}
+
+/** Arguments of {@link DPOTrainer}. */
+export interface DPOTrainerArgs {
+  /** The policy (trained in place), usually the SFT model. */
+  model: GPT;
+  /** The frozen reference. @defaultValue a frozen copy of `model` as it is when the trainer is built (TRL) */
+  refModel?: GPT;
+  tokenizer: Tokenizer;
+  /** `{prompt, chosen, rejected}` rows, e.g. from `readJsonl(path, "preference")`. */
+  trainDataset: PreferenceRow[];
+  config?: DPOConfig;
+  /** Called every `loggingSteps` steps with `train/loss`, `rewards/chosen`, `rewards/margin`, ... */
+  onStep?: OnStep;
+}
+
+/**
+ * Direct Preference Optimization (Rafailov et al. 2023, arXiv:2305.18290, eq. 7)
+ * and IPO (Azar et al. 2023, arXiv:2310.12036) on a {@link GPT}, following TRL's `DPOTrainer`:
+ * chosen and rejected sequences of a batch run through the policy in one pass of 2·B rows and
+ * through the frozen reference under `noGrad`; sequence log-probs are the sums of response-token
+ * log-probs ({@link tokenLogProbs}), length-averaged for IPO; then {@link dpoLoss}.
+ *
+ * Logged as TRL: `rewards/chosen`, `rewards/rejected` (implicit rewards `β (log π - log π_ref)`),
+ * `rewards/accuracy` (chosen above rejected), `rewards/margin`, `logps/chosen`, `logps/rejected`.
+ *
+ * @example
+ * const trainer = new DPOTrainer({ model: sftGpt, tokenizer, trainDataset: pairs, config: { beta: 0.1 } });
+ * trainer.train();
+ */
+export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
+  protected readonly name = "DPOTrainer";
+  readonly tokenizer: Tokenizer;
+  private readonly policy: GPT;
+  private reference: GPT;
+
+  constructor(args: DPOTrainerArgs) {
+    super(args.model, resolveDPOConfig(args.config), args.trainDataset, args.onStep);
+    this.policy = args.model;
+    this.reference = referenceModel("DPOTrainer", args.model, args.refModel);
+    this.tokenizer = args.tokenizer;
+  }
+
+  /** The frozen reference; {@link DPOTrainer.load} replaces it with the one saved in the checkpoint. */
+  get refModel(): GPT {
+    return this.reference;
+  }
+
+  /** Sequence log-probs of `rows`' chosen and rejected responses under the policy and the reference. */
+  logProbs(rows: PreferenceRow[]): PreferenceLogProbs & { tokens: number } {
+    const maxLength = Math.min(this.config.maxLength, this.policy.config.nPositions);
+    const pairs = [
+      ...rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.chosen, maxLength)),
+      ...rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.rejected, maxLength)),
+    ];
+    const { inputIds, attentionMask, responseMask } = collatePairs(pairs, this.tokenizer.padTokenId);
+    const average = this.config.loss === "ipo";
+    const policy = sequenceLogProb(
+      tokenLogProbs(this.policy, inputIds, attentionMask, responseMask),
+      responseMask,
+      {
+        average,
+      },
+    ); // [2B]
+    const reference = noGrad(() =>
+      sequenceLogProb(tokenLogProbs(this.reference, inputIds, attentionMask, responseMask), responseMask, {
+        average,
+      }),
+    );
+    const b = rows.length;
+    let tokens = 0;
+    for (const p of pairs) tokens += p.prompt.length + p.response.length;
+    return {
+      policyChosen: narrow(policy, 0, 0, b),
+      policyRejected: narrow(policy, 0, b, b),
+      referenceChosen: narrow(reference, 0, 0, b),
+      referenceRejected: narrow(reference, 0, b, b),
+      tokens: tokens * 2, // policy and reference passes
+    };
+  }
+
+  protected computeLoss(rows: PreferenceRow[]): BatchLoss {
+    const logProbs = this.logProbs(rows);
+    const { loss, chosenRewards, rejectedRewards } = dpoLoss(logProbs, this.config);
+    const chosen = mean(chosenRewards).item();
+    const rejected = mean(rejectedRewards).item();
+    return {
+      loss,
+      tokens: logProbs.tokens,
+      metrics: {
+        "rewards/chosen": chosen,
+        "rewards/rejected": rejected,
+        "rewards/accuracy": preferenceAccuracy(chosenRewards, rejectedRewards),
+        "rewards/margin": chosen - rejected,
+        "logps/chosen": mean(logProbs.policyChosen).item(),
+        "logps/rejected": mean(logProbs.policyRejected).item(),
+      },
+    };
+  }
+
+  protected override checkpointJson(): Record<string, unknown> {
+    return { gptConfig: this.policy.config };
+  }
+
+  protected override checkpointTensors(): Record<string, Tensor> {
+    return addPrefix(this.reference.stateDict(), "refModel");
+  }
+
+  protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
+    const reference = savedReference(this.reference, tensors, dir, this.name);
+    return () => {
+      this.reference = reference;
+    };
+  }
+}

@@ -1,0 +1,193 @@
+import { ProximalError } from "../../errors.js";
+import { addPrefix } from "../../io/checkpoint.js";
+import { mean, mul, narrow, sigmoid, sub, where } from "../../tensor/ops.js";
+import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { collatePairs, tokenizePair, type UnpairedPreferenceRow } from "../common/data.js";
+import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import { type BatchLoss, type OnStep, referenceModel, savedReference, Trainer } from "../common/trainer.js";
+import type { GPT } from "../gpt.js";
+import type { Tokenizer } from "../tokenizer.js";
+import { type KTOConfig, type ResolvedKTOConfig, resolveKTOConfig } from "./ktoConfig.js";
+
+/** Inputs of {@link ktoLoss}: summed response log-probs, each [batch]. */
+export interface KTOLogProbs {
+  /** log π(y_i | x_i) */
+  policy: Tensor;
+  /** log π_ref(y_i | x_i) */
+  reference: Tensor;
+  /** log π(y_j | x_i) of mismatched pairs (another row's completion), for the KL estimate; no gradient flows. */
+  policyKl: Tensor;
+  /** log π_ref(y_j | x_i) of the same mismatched pairs. */
+  referenceKl: Tensor;
+}
+
+/** What {@link ktoLoss} returns. */
+export interface KTOLossOutput {
+  /** Scalar: the mean weighted loss over all rows. */
+  loss: Tensor;
+  /** The reference point z₀ = max(0, mean(policyKl - referenceKl)). */
+  kl: number;
+  /** [batch] implicit rewards `β (log π - log π_ref)`, detached. */
+  rewards: Tensor;
+}
+
+/**
+ * The KTO loss (Ethayarajh et al. 2024, arXiv:2402.01306 eq. 8), as TRL's `KTOTrainer.kto_loss`:
+ * with `r = log π(y|x) - log π_ref(y|x)` and the reference point
+ * `z₀ = max(0, mean_batch(log π(y'|x) - log π_ref(y'|x)))` over mismatched pairs (detached),
+ * desirable rows lose `λ_D (1 - σ(β (r - z₀)))` and undesirable ones `λ_U (1 - σ(β (z₀ - r)))`; the loss
+ * is the mean over all rows.
+ *
+ * @param labels true for desirable rows
+ * @example
+ * // r = z₀ = 0: every row loses λ (1 - σ(0)) = λ/2 (by hand)
+ */
+export function ktoLoss(
+  logProbs: KTOLogProbs,
+  labels: ArrayLike<boolean>,
+  options: { beta?: number; desirableWeight?: number; undesirableWeight?: number } = {},
+): KTOLossOutput {
+  const beta = options.beta ?? 0.1;
+  const desirableWeight = options.desirableWeight ?? 1;
+  const undesirableWeight = options.undesirableWeight ?? 1;
+  const n = logProbs.policy.size;
+  if (labels.length !== n) {
+    throw new ProximalError("SHAPE_MISMATCH", `ktoLoss: ${labels.length} labels for ${n} rows.`);
+  }
+  const kl = Math.max(0, mean(sub(logProbs.policyKl.detach(), logProbs.referenceKl.detach())).item());
+  const logRatios = sub(logProbs.policy, logProbs.reference);
+  const desirable = mul(sub(1, sigmoid(mul(sub(logRatios, kl), beta))), desirableWeight);
+  const undesirable = mul(sub(1, sigmoid(mul(sub(kl, logRatios), beta))), undesirableWeight);
+  const isDesirable = new Tensor(
+    Float32Array.from(labels, (l) => (l ? 1 : 0)),
+    logProbs.policy.shape.slice(),
+  );
+  return {
+    loss: mean(where(isDesirable, desirable, undesirable)),
+    kl,
+    rewards: mul(logRatios, beta).detach(),
+  };
+}
+
+/** Arguments of {@link KTOTrainer}. */
+export interface KTOTrainerArgs {
+  /** The policy (trained in place), usually the SFT model. */
+  model: GPT;
+  /** The frozen reference. @defaultValue a frozen copy of `model` as it is when the trainer is built */
+  refModel?: GPT;
+  tokenizer: Tokenizer;
+  /** `{prompt, completion, label}` rows, e.g. from `readJsonl(path, "unpairedPreference")`. */
+  trainDataset: UnpairedPreferenceRow[];
+  config?: KTOConfig;
+  /** Called every `loggingSteps` steps with `train/loss`, `train/kl`, `rewards/chosen`, `rewards/rejected`. */
+  onStep?: OnStep;
+}
+
+/**
+ * Kahneman-Tversky Optimization (Ethayarajh et al. 2024, arXiv:2402.01306) on unpaired
+ * desirable/undesirable completions, following TRL's `KTOTrainer`: each batch also scores every
+ * prompt with the previous row's completion (a rotation of the batch, as TRL's `_get_kl_dataset`)
+ * under `noGrad` for the KL reference point; then {@link ktoLoss}.
+ *
+ * Logged as TRL: `train/kl` (z₀), `rewards/chosen` and `rewards/rejected` (mean implicit reward of
+ * desirable and undesirable rows, NaN when the batch has none), `rewards/margin`.
+ */
+export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig> {
+  protected readonly name = "KTOTrainer";
+  readonly tokenizer: Tokenizer;
+  private readonly policy: GPT;
+  private reference: GPT;
+
+  constructor(args: KTOTrainerArgs) {
+    super(args.model, resolveKTOConfig(args.config), args.trainDataset, args.onStep);
+    this.policy = args.model;
+    this.reference = referenceModel("KTOTrainer", args.model, args.refModel);
+    this.tokenizer = args.tokenizer;
+  }
+
+  /** The frozen reference; {@link KTOTrainer.load} replaces it with the one saved in the checkpoint. */
+  get refModel(): GPT {
+    return this.reference;
+  }
+
+  /** Sequence log-probs of `rows` and of their mismatched (prompt i, completion i-1) pairs. */
+  logProbs(rows: UnpairedPreferenceRow[]): KTOLogProbs & { tokens: number } {
+    const maxLength = Math.min(this.config.maxLength, this.policy.config.nPositions);
+    const b = rows.length;
+    const pairs = [
+      ...rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.completion, maxLength)),
+      ...rows.map((r, i) =>
+        tokenizePair(this.tokenizer, r.prompt, rows[(i + b - 1) % b].completion, maxLength),
+      ),
+    ];
+    const { inputIds, attentionMask, responseMask } = collatePairs(pairs, this.tokenizer.padTokenId);
+    const matched = (t: Tensor) => narrow(t, 0, 0, b);
+    const matchedIds = matched(inputIds);
+    const matchedAttention = matched(attentionMask);
+    const matchedResponse = matched(responseMask);
+    const policy = sequenceLogProb(
+      tokenLogProbs(this.policy, matchedIds, matchedAttention, matchedResponse),
+      matchedResponse,
+    );
+    const { reference, policyKl, referenceKl } = noGrad(() => {
+      const mismatched = (t: Tensor) => narrow(t, 0, b, b);
+      const refAll = sequenceLogProb(
+        tokenLogProbs(this.reference, inputIds, attentionMask, responseMask),
+        responseMask,
+      );
+      const klResponse = mismatched(responseMask);
+      const policyKl = sequenceLogProb(
+        tokenLogProbs(this.policy, mismatched(inputIds), mismatched(attentionMask), klResponse),
+        klResponse,
+      );
+      return { reference: narrow(refAll, 0, 0, b), policyKl, referenceKl: narrow(refAll, 0, b, b) };
+    });
+    let tokens = 0;
+    for (const p of pairs) tokens += p.prompt.length + p.response.length;
+    return { policy, reference, policyKl, referenceKl, tokens: tokens * 2 };
+  }
+
+  protected computeLoss(rows: UnpairedPreferenceRow[]): BatchLoss {
+    const logProbs = this.logProbs(rows);
+    const labels = rows.map((r) => r.label);
+    const { loss, kl, rewards } = ktoLoss(logProbs, labels, this.config);
+    const meanWhere = (label: boolean) => {
+      let total = 0;
+      let count = 0;
+      labels.forEach((l, i) => {
+        if (l === label) {
+          total += rewards.data[i];
+          count++;
+        }
+      });
+      return count === 0 ? Number.NaN : total / count;
+    };
+    const chosen = meanWhere(true);
+    const rejected = meanWhere(false);
+    return {
+      loss,
+      tokens: logProbs.tokens,
+      metrics: {
+        "train/kl": kl,
+        "rewards/chosen": chosen,
+        "rewards/rejected": rejected,
+        "rewards/margin": chosen - rejected,
+      },
+    };
+  }
+
+  protected override checkpointJson(): Record<string, unknown> {
+    return { gptConfig: this.policy.config };
+  }
+
+  protected override checkpointTensors(): Record<string, Tensor> {
+    return addPrefix(this.reference.stateDict(), "refModel");
+  }
+
+  protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
+    const reference = savedReference(this.reference, tensors, dir, this.name);
+    return () => {
+      this.reference = reference;
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import { crossEntropy, narrow } from "../../tensor/ops.js";
+import { collatePairs, type PromptResponseRow, tokenizePair } from "../common/data.js";
+import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
+import { GPT, type GPTConfig } from "../gpt.js";
+import type { Tokenizer } from "../tokenizer.js";
+import { type ResolvedSFTConfig, resolveSFTConfig, type SFTConfig } from "./sftConfig.js";
+
+/** Arguments of {@link SFTTrainer}. */
+export interface SFTTrainerArgs {
+  /** The language model to fine-tune (trained in place). */
+  model: GPT;
+  tokenizer: Tokenizer;
+  /** `{prompt, response}` rows, e.g. from `readJsonl(path, "promptResponse")`. */
+  trainDataset: PromptResponseRow[];
+  config?: SFTConfig;
+  /** Called every `loggingSteps` steps with `train/loss` (mean per response token), `time/tokensPerSecond`, ... */
+  onStep?: OnStep;
+}
+
+/**
+ * Supervised fine-tuning on responses only: the mean next-token cross-entropy over response tokens,
+ * `L = -Σ_t m_t log π(y_t | x, y_<t) / Σ_t m_t`, with the prompt in context but masked out of the loss
+ * (Ouyang et al. 2022, arXiv:2203.02155 §3.5). Follows TRL's `SFTTrainer` with
+ * `completion_only_loss=True`: the mean runs over every response token of the batch (not per
+ * sequence). Tokenization and truncation: {@link tokenizePair}; batches are right-padded.
+ *
+ * @example
+ * const trainer = new SFTTrainer({ model: gpt, tokenizer, trainDataset: rows, config: { maxSteps: 100 } });
+ * trainer.train();
+ * await trainer.save("runs/sft");
+ */
+export class SFTTrainer extends Trainer<PromptResponseRow, ResolvedSFTConfig> {
+  protected readonly name = "SFTTrainer";
+  readonly tokenizer: Tokenizer;
+  private readonly gpt: GPT;
+
+  constructor(args: SFTTrainerArgs) {
+    super(args.model, resolveSFTConfig(args.config), args.trainDataset, args.onStep);
+    this.gpt = args.model;
+    this.tokenizer = args.tokenizer;
+  }
+
+  protected computeLoss(rows: PromptResponseRow[]): BatchLoss {
+    const maxLength = Math.min(this.config.maxLength, this.gpt.config.nPositions);
+    const pairs = rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.response, maxLength));
+    const batch = collatePairs(pairs, this.tokenizer.padTokenId);
+    const time = batch.inputIds.shape[1];
+    const { logits } = this.gpt.forward(batch.inputIds, { attentionMask: batch.attentionMask });
+    // logits at t predict token t + 1: score columns 1..T-1 with the response mask
+    const loss = crossEntropy(narrow(logits!, 1, 0, time - 1), narrow(batch.inputIds, 1, 1, time - 1), {
+      mask: narrow(batch.responseMask, 1, 1, time - 1),
+    });
+    let tokens = 0;
+    for (const p of pairs) tokens += p.prompt.length + p.response.length;
+    return { loss, tokens, metrics: { "train/responseTokens": batch.numResponseTokens } };
+  }
+
+  /**
+   * The fine-tuned {@link GPT} of a {@link SFTTrainer.save} directory (weights only), e.g. to start PPO,
+   * DPO or a reward model from.
+   */
+  static async loadModel(dir: string): Promise<GPT> {
+    const { tensors, json } = await Trainer.readModelCheckpoint(dir, "SFTTrainer");
+    const gpt = new GPT(json.gptConfig as GPTConfig);
+    gpt.loadStateDict(tensors);
+    return gpt;
+  }
+
+  protected override checkpointJson(): Record<string, unknown> {
+    return { gptConfig: this.gpt.config };
+  }
+}
