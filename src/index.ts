@@ -324,10 +324,18 @@ export type {
   UnpairedPreferenceRow,
 } from "./rlhf/common/data.js";
 // rlhf: trainers
-export { collatePairs, parseJsonl, readJsonl, tokenizePair } from "./rlhf/common/data.js";
+export { parseJsonl, readJsonl } from "./rlhf/common/data.js";
 export type { TokenLogProbsOptions } from "./rlhf/common/logProbs.js";
 export { logProbsFromLogits, sequenceLogProb, tokenLogProbs } from "./rlhf/common/logProbs.js";
 export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
+export type { PromptResponseBatch, SequenceBatch, TokenizedPair } from "./rlhf/common/sequenceBatch.js";
+export {
+  collatePairs,
+  collateSequences,
+  subBatch,
+  takeRows,
+  tokenizePair,
+} from "./rlhf/common/sequenceBatch.js";
 export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/common/trainer.js";
 export { frozenCopy, Trainer } from "./rlhf/common/trainer.js";
 export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/common/trainingConfig.js";
@@ -389,7 +397,7 @@ export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
 export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
 export type { KlEstimator, PPOConfig, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
 export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
-export type { PPOModels, PPOStepStats, SequenceBatch } from "./rlhf/ppo/ppoTrainer.js";
+export type { PPOModels, PPOStepStats } from "./rlhf/ppo/ppoTrainer.js";
 export {
   actorLoss,
   adaptiveKlCoef,

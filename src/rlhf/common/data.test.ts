@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ProximalError } from "../../errors.js";
-import { CharTokenizer } from "../charTokenizer.js";
-import { collatePairs, parseJsonl, readJsonl, tokenizePair } from "./data.js";
+import { parseJsonl, readJsonl } from "./data.js";
 
 /** Assert a MALFORMED_FILE error whose message contains every snippet. */
 const malformed =
@@ -70,31 +69,5 @@ describe("parseJsonl()", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe("tokenizePair() and collatePairs()", () => {
-  const tokenizer = new CharTokenizer("abc");
-  test("adds bos to the prompt and eos to the response", () => {
-    assert.deepEqual(tokenizePair(tokenizer, "ab", "c", 100), { prompt: [1, 3, 4], response: [5, 2] });
-  });
-
-  test("truncates the response end first, then the prompt start", () => {
-    assert.deepEqual(tokenizePair(tokenizer, "ab", "cab", 5), { prompt: [1, 3, 4], response: [5, 3] });
-    assert.deepEqual(tokenizePair(tokenizer, "abcab", "c", 3), { prompt: [3, 4], response: [5] });
-  });
-
-  test("right-pads with masks over real and response tokens", () => {
-    const batch = collatePairs(
-      [
-        { prompt: [1, 3], response: [4, 2] },
-        { prompt: [1], response: [2] },
-      ],
-      0,
-    );
-    assert.deepEqual(batch.inputIds.toArray(), [1, 3, 4, 2, 1, 2, 0, 0]);
-    assert.deepEqual(batch.attentionMask.toArray(), [1, 1, 1, 1, 1, 1, 0, 0]);
-    assert.deepEqual(batch.responseMask.toArray(), [0, 0, 1, 1, 0, 1, 0, 0]);
-    assert.equal(batch.numResponseTokens, 3);
   });
 });

@@ -1,6 +1,4 @@
 import { ProximalError } from "../../errors.js";
-import { Tensor } from "../../tensor/tensor.js";
-import type { Tokenizer } from "../tokenizer.js";
 
 /** One prompt (`{"prompt"}`) for PPO, which samples its own responses; other fields are ignored. */
 export interface PromptRow {
@@ -148,79 +146,4 @@ export async function readJsonl<F extends keyof JsonlFormats>(
   format: F,
 ): Promise<JsonlFormats[F][]> {
   return parseJsonl(await readTextFile(path), format, { source: path });
-}
-
-/** A tokenized (prompt, response) pair. */
-export interface TokenizedPair {
-  prompt: number[];
-  response: number[];
-}
-
-/**
- * Tokenize a prompt and a response the way every trainer here does: `bos + encode(prompt)` and
- * `encode(response) + eos` (TRL's DPO/KTO add bos to prompts and eos to completions; the bos also
- * gives the first response token a logit to be scored by). Then truncate to `maxLength`: first the end
- * of the response (keeping at least one token), then the start of the prompt (TRL `keep_end` for prompts).
- */
-export function tokenizePair(
-  tokenizer: Tokenizer,
-  prompt: string,
-  response: string,
-  maxLength: number,
-): TokenizedPair {
-  let promptIds = [tokenizer.bosTokenId, ...tokenizer.encode(prompt)];
-  let responseIds = [...tokenizer.encode(response), tokenizer.eosTokenId];
-  if (maxLength < 2) {
-    throw new ProximalError(
-      "INVALID_OPTION",
-      `maxLength must be at least 2 (one prompt and one response token), got ${maxLength}.`,
-    );
-  }
-  if (promptIds.length + responseIds.length > maxLength) {
-    responseIds = responseIds.slice(0, Math.max(1, maxLength - promptIds.length));
-    if (promptIds.length + responseIds.length > maxLength) {
-      promptIds = promptIds.slice(promptIds.length + responseIds.length - maxLength);
-    }
-  }
-  return { prompt: promptIds, response: responseIds };
-}
-
-/** A right-padded batch of (prompt, response) sequences. */
-export interface PromptResponseBatch {
-  /** int32 [batch, T]: prompt then response tokens, then `padTokenId`. */
-  inputIds: Tensor;
-  /** int32 [batch, T]: 1 on prompt and response tokens. */
-  attentionMask: Tensor;
-  /** float32 [batch, T]: 1 on response tokens only (what the losses count). */
-  responseMask: Tensor;
-  /** Number of response tokens in the batch. */
-  numResponseTokens: number;
-}
-
-/**
- * Right-pad tokenized pairs into one batch (TRL pads training batches on the right; position ids
- * follow from the attention mask either way, see {@link GPTForwardOptions.positionIds}).
- */
-export function collatePairs(pairs: TokenizedPair[], padTokenId: number): PromptResponseBatch {
-  if (pairs.length === 0) throw new ProximalError("INVALID_ARGUMENT", "collatePairs: no pairs to collate.");
-  const width = Math.max(...pairs.map((p) => p.prompt.length + p.response.length));
-  const batch = pairs.length;
-  const ids = new Int32Array(batch * width).fill(padTokenId);
-  const mask = new Int32Array(batch * width);
-  const responseMask = new Float32Array(batch * width);
-  let numResponseTokens = 0;
-  pairs.forEach(({ prompt, response }, b) => {
-    const offset = b * width;
-    ids.set(prompt, offset);
-    ids.set(response, offset + prompt.length);
-    mask.fill(1, offset, offset + prompt.length + response.length);
-    responseMask.fill(1, offset + prompt.length, offset + prompt.length + response.length);
-    numResponseTokens += response.length;
-  });
-  return {
-    inputIds: new Tensor(ids, [batch, width]),
-    attentionMask: new Tensor(mask, [batch, width]),
-    responseMask: new Tensor(responseMask, [batch, width]),
-    numResponseTokens,
-  };
 }

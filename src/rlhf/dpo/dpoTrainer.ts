@@ -2,8 +2,9 @@ import { ProximalError } from "../../errors.js";
 import { addPrefix } from "../../io/checkpoint.js";
 import { add, mean, mul, narrow, neg, softplus, square, sub } from "../../tensor/ops.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
-import { collatePairs, type PreferenceRow, tokenizePair } from "../common/data.js";
+import type { PreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import {
   type BatchLoss,
   frozenCopy,
@@ -138,7 +139,10 @@ export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
       ...rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.chosen, maxLength)),
       ...rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.rejected, maxLength)),
     ];
-    const { inputIds, attentionMask, responseMask } = collatePairs(pairs, this.tokenizer.padTokenId);
+    const { inputIds, attentionMask, responseMask, numTokens } = collatePairs(
+      pairs,
+      this.tokenizer.padTokenId,
+    );
     const average = this.config.loss === "ipo";
     const policy = sequenceLogProb(
       tokenLogProbs(this.policy, inputIds, attentionMask, responseMask),
@@ -153,14 +157,12 @@ export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
       }),
     );
     const b = rows.length;
-    let tokens = 0;
-    for (const p of pairs) tokens += p.prompt.length + p.response.length;
     return {
       policyChosen: narrow(policy, 0, 0, b),
       policyRejected: narrow(policy, 0, b, b),
       referenceChosen: narrow(reference, 0, 0, b),
       referenceRejected: narrow(reference, 0, b, b),
-      tokens: tokens * 2, // policy and reference passes
+      tokens: numTokens * 2, // policy and reference passes
     };
   }
 

@@ -2,8 +2,9 @@ import { ProximalError } from "../../errors.js";
 import { addPrefix } from "../../io/checkpoint.js";
 import { mean, mul, narrow, sigmoid, sub, where } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
-import { collatePairs, tokenizePair, type UnpairedPreferenceRow } from "../common/data.js";
+import type { UnpairedPreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, referenceModel, savedReference, Trainer } from "../common/trainer.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
@@ -120,7 +121,10 @@ export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig
         tokenizePair(this.tokenizer, r.prompt, rows[(i + b - 1) % b].completion, maxLength),
       ),
     ];
-    const { inputIds, attentionMask, responseMask } = collatePairs(pairs, this.tokenizer.padTokenId);
+    const { inputIds, attentionMask, responseMask, numTokens } = collatePairs(
+      pairs,
+      this.tokenizer.padTokenId,
+    );
     const matched = (t: Tensor) => narrow(t, 0, 0, b);
     const matchedIds = matched(inputIds);
     const matchedAttention = matched(attentionMask);
@@ -142,9 +146,7 @@ export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig
       );
       return { reference: narrow(refAll, 0, 0, b), policyKl, referenceKl: narrow(refAll, 0, b, b) };
     });
-    let tokens = 0;
-    for (const p of pairs) tokens += p.prompt.length + p.response.length;
-    return { policy, reference, policyKl, referenceKl, tokens: tokens * 2 };
+    return { policy, reference, policyKl, referenceKl, tokens: numTokens * 2 };
   }
 
   protected computeLoss(rows: UnpairedPreferenceRow[]): BatchLoss {

@@ -51,10 +51,11 @@ import {
   where,
 } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../common/sequenceBatch.js";
 import { checkSameConfig, checkTrainerName, frozenCopy, type OnStep } from "../common/trainer.js";
 import { generate } from "../generate.js";
 import { GPT, type GPTConfig } from "../gpt.js";
-import { responseLogProbs, type SequenceBatch, subBatch, takeRows } from "../ppo/ppoTrainer.js";
+import { responseLogProbs } from "../ppo/ppoTrainer.js";
 import type { Tokenizer } from "../tokenizer.js";
 import {
   type DcpoPromptStatistics,
@@ -688,15 +689,16 @@ export class GRPOTrainer {
     }
 
     // 2. the batch: left-padded prompts, right-padded completions, old log-probs from generation time
-    const batch = this.collate(completions);
+    const batch = collateSequences(
+      completions.map((x) => x.promptIds),
+      completions.map((x) => x.responseIds),
+      this.tokenizer.padTokenId,
+    );
     const mask = batch.responseMask; // [N, R]
     const [N, R] = mask.shape;
-    const oldLogProbs = new Tensor(
-      padRows(
-        completions.map((x) => x.logProbs),
-        R,
-      ),
-      [N, R],
+    const oldLogProbs = padRows(
+      completions.map((x) => x.logProbs),
+      R,
     );
     const reference = this.reference;
     const refLogProbs =
@@ -1050,39 +1052,6 @@ export class GRPOTrainer {
     return new Tensor(values, [N, R]);
   }
 
-  /** Left-pad prompts and right-pad completions into one {@link SequenceBatch}. */
-  private collate(completions: Completion[]): SequenceBatch {
-    const pad = this.tokenizer.padTokenId;
-    const N = completions.length;
-    const P = Math.max(...completions.map((x) => x.promptIds.length));
-    const R = Math.max(...completions.map((x) => x.responseIds.length));
-    const T = P + R;
-    const sequences = new Int32Array(N * T).fill(pad);
-    const attention = new Int32Array(N * T);
-    const responseIds = new Int32Array(N * R).fill(pad);
-    const responseMask = new Float32Array(N * R);
-    for (const [b, x] of completions.entries()) {
-      const offset = P - x.promptIds.length;
-      for (const [t, id] of x.promptIds.entries()) {
-        sequences[b * T + offset + t] = id;
-        attention[b * T + offset + t] = 1;
-      }
-      for (const [t, id] of x.responseIds.entries()) {
-        sequences[b * T + P + t] = id;
-        attention[b * T + P + t] = 1;
-        responseIds[b * R + t] = id;
-        responseMask[b * R + t] = 1;
-      }
-    }
-    return {
-      sequences: new Tensor(sequences, [N, T], "int32"),
-      attentionMask: new Tensor(attention, [N, T], "int32"),
-      promptLength: P,
-      responseIds: new Tensor(responseIds, [N, R], "int32"),
-      responseMask: new Tensor(responseMask, [N, R]),
-    };
-  }
-
   private learningRateAt(step: number): number {
     const c = this.config;
     const total = this.totalSteps;
@@ -1094,21 +1063,6 @@ function mean1(values: ArrayLike<number>): number {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i];
   return values.length === 0 ? Number.NaN : total / values.length;
-}
-
-/** Rows of ragged number lists as one zero-padded [rows, width] Float32Array. */
-function padRows(rows: number[][], width: number): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  for (const [b, row] of rows.entries()) out.set(row, b * width);
-  return out;
-}
-
-/** `mask` with the rows where `keep` is false zeroed. */
-function maskRows(mask: Tensor, keep: boolean[]): Tensor {
-  const [N, R] = mask.shape;
-  const out = Float32Array.from(mask.values);
-  for (let b = 0; b < N; b++) if (!keep[b]) out.fill(0, b * R, (b + 1) * R);
-  return new Tensor(out, [N, R]);
 }
 
 // ============================================================================================

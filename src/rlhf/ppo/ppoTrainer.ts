@@ -43,6 +43,7 @@ import {
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { logProbsFromLogits } from "../common/logProbs.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
+import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/sequenceBatch.js";
 import {
   checkSameConfig,
   checkTrainerName,
@@ -278,19 +279,6 @@ function checkBatchTime(name: string, ...tensors: Tensor[]): [number, number] {
 // ============================================================================================
 // log-probs and values of response tokens under left padding
 
-/** Sequences of one batch of experience: left-padded prompts of length `promptLength`, then responses. */
-export interface SequenceBatch {
-  /** int32 [batch, promptLength + responseLength] */
-  sequences: Tensor;
-  /** 1/0 [batch, promptLength + responseLength] */
-  attentionMask: Tensor;
-  promptLength: number;
-  /** int32 [batch, responseLength] */
-  responseIds: Tensor;
-  /** 1/0 [batch, responseLength] */
-  responseMask: Tensor;
-}
-
 /**
  * Log-probabilities of the response tokens, `log softmax(logits / temperature)[token]`, [batch, R]
  * (gathered by the shared {@link logProbsFromLogits}: the logits at position `promptLength - 1 + t`
@@ -338,26 +326,6 @@ function meanEntropy(logp: Float32Array, mask: Tensor): number {
     n++;
   }
   return total / Math.max(n, 1);
-}
-
-/** Rows `rows` of a [batch, ...] tensor, as a new tensor (same dtype). Shared with the GRPO trainer. */
-export function takeRows(x: Tensor, rows: ArrayLike<number>): Tensor {
-  const width = x.size / x.shape[0];
-  const out = new (x.data.constructor as { new (n: number): Float32Array | Int32Array })(rows.length * width);
-  for (let i = 0; i < rows.length; i++)
-    out.set(x.data.subarray(rows[i] * width, (rows[i] + 1) * width), i * width);
-  return new Tensor(out, [rows.length, ...x.shape.slice(1)], x.dtype);
-}
-
-/** The rows `rows` of a generated batch (minibatches of PPO and GRPO updates). */
-export function subBatch(batch: SequenceBatch, rows: ArrayLike<number>): SequenceBatch {
-  return {
-    sequences: takeRows(batch.sequences, rows),
-    attentionMask: takeRows(batch.attentionMask, rows),
-    promptLength: batch.promptLength,
-    responseIds: takeRows(batch.responseIds, rows),
-    responseMask: takeRows(batch.responseMask, rows),
-  };
 }
 
 // ============================================================================================
@@ -904,13 +872,6 @@ function ratioStatistics(
     n++;
   }
   return { clipFraction: clipped / Math.max(n, 1), approxKl: kl / Math.max(n, 1) };
-}
-
-function takeColumns(x: Tensor, keep: number): Tensor {
-  const [rows, width] = x.shape;
-  const out = new (x.data.constructor as { new (n: number): Float32Array | Int32Array })(rows * keep);
-  for (let r = 0; r < rows; r++) out.set(x.data.subarray(r * width, r * width + keep), r * keep);
-  return new Tensor(out, [rows, keep], x.dtype);
 }
 
 function mean(values: ArrayLike<number>): number {

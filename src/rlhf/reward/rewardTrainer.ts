@@ -2,8 +2,9 @@ import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { add, mean, mul, narrow, neg, softplus, square, sub } from "../../tensor/ops.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { collatePairs, type PreferenceRow, tokenizePair } from "../common/data.js";
+import type { PreferenceRow } from "../common/data.js";
 import { GPTRewardModel } from "../common/rewardHead.js";
+import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
 import type { GPTConfig } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
@@ -105,12 +106,10 @@ export class RewardTrainer extends Trainer<RewardRow, ResolvedRewardConfig> {
     ];
     const batch = collatePairs(pairs, this.tokenizer.padTokenId);
     const all = this.rewardModel.forward(batch.inputIds, { attentionMask: batch.attentionMask }); // [2B]
-    let tokens = 0;
-    for (const p of pairs) tokens += p.prompt.length + p.response.length;
     return {
       chosen: narrow(all, 0, 0, rows.length),
       rejected: narrow(all, 0, rows.length, rows.length),
-      tokens,
+      tokens: batch.numTokens,
     };
   }
 

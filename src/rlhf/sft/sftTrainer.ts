@@ -1,5 +1,6 @@
 import { crossEntropy, narrow } from "../../tensor/ops.js";
-import { collatePairs, type PromptResponseRow, tokenizePair } from "../common/data.js";
+import type { PromptResponseRow } from "../common/data.js";
+import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
 import { GPT, type GPTConfig } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
@@ -50,9 +51,7 @@ export class SFTTrainer extends Trainer<PromptResponseRow, ResolvedSFTConfig> {
     const loss = crossEntropy(narrow(logits!, 1, 0, time - 1), narrow(batch.inputIds, 1, 1, time - 1), {
       mask: narrow(batch.responseMask, 1, 1, time - 1),
     });
-    let tokens = 0;
-    for (const p of pairs) tokens += p.prompt.length + p.response.length;
-    return { loss, tokens, metrics: { "train/responseTokens": batch.numResponseTokens } };
+    return { loss, tokens: batch.numTokens, metrics: { "train/responseTokens": batch.numResponseTokens } };
   }
 
   /**
