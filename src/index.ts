@@ -326,7 +326,13 @@ export type {
 // rlhf: trainers
 export { parseJsonl, readJsonl } from "./rlhf/common/data.js";
 export type { TokenLogProbsOptions } from "./rlhf/common/logProbs.js";
-export { logProbsFromLogits, sequenceLogProb, tokenLogProbs } from "./rlhf/common/logProbs.js";
+export {
+  logProbsFromLogits,
+  responseLogProbs,
+  responseValues,
+  sequenceLogProb,
+  tokenLogProbs,
+} from "./rlhf/common/logProbs.js";
 export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
 export type { PromptResponseBatch, SequenceBatch, TokenizedPair } from "./rlhf/common/sequenceBatch.js";
 export {
@@ -342,6 +348,7 @@ export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/common/train
 export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/common/trainingConfig.js";
 export type { GPTWithValueHeadOutput } from "./rlhf/common/valueHead.js";
 export { GPTWithValueHead, ValueHead } from "./rlhf/common/valueHead.js";
+export { maskedWhiten } from "./rlhf/common/whiten.js";
 export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpo/dpoConfig.js";
 export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpo/dpoConfig.js";
 export { DPOTrainer, dpoLoss } from "./rlhf/dpo/dpoTrainer.js";
@@ -406,10 +413,7 @@ export {
   criticLoss,
   gaeOverTokens,
   klPerToken,
-  maskedWhiten,
   PPOTrainer,
-  responseLogProbs,
-  responseValues,
 } from "./rlhf/ppo/ppoTrainer.js";
 export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";
 export { REWARD_DEFAULTS, resolveRewardConfig } from "./rlhf/reward/rewardConfig.js";

@@ -1,7 +1,9 @@
 import { ProximalError } from "../../errors.js";
 import { concat, div, logSoftmax, mul, narrow, sum, takeAlongLastAxis } from "../../tensor/ops.js";
-import { Tensor, zeros } from "../../tensor/tensor.js";
+import { noGrad, Tensor, zeros } from "../../tensor/tensor.js";
 import type { CausalLM } from "../generate.js";
+import { rowTokenCounts, type SequenceBatch } from "./sequenceBatch.js";
+import type { GPTWithValueHead } from "./valueHead.js";
 
 /** Options of {@link tokenLogProbs} and {@link logProbsFromLogits}. */
 export interface TokenLogProbsOptions {
@@ -130,14 +132,61 @@ export function sequenceLogProb(
   const mask = floatMask(responseMask);
   const total = sum(mul(tokenLogProbs, mask), -1); // [batch]
   if (!options.average) return total;
-  const [batch, length] = mask.shape;
-  const counts = new Float32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    let n = 0;
-    for (let t = 0; t < length; t++) n += mask.data[b * length + t];
-    counts[b] = Math.max(n, 1);
+  return div(total, rowTokenCounts(mask));
+}
+
+/**
+ * Log-probabilities of the response tokens, `log softmax(logits / temperature)[token]`, [batch, R]
+ * (gathered by the shared {@link logProbsFromLogits}: the logits at position `promptLength - 1 + t`
+ * predict response token `t`; 0 outside the response mask). Also returns the mean entropy of the
+ * next-token distribution over response tokens (no gradient). The PPO and GRPO trainers score their
+ * sampled batches with it.
+ */
+export function responseLogProbs(
+  model: CausalLM,
+  batch: SequenceBatch,
+  temperature = 1,
+): { logProbs: Tensor; entropy: number } {
+  const { sequences, attentionMask, promptLength, responseMask } = batch;
+  const { logits } = model.forward(sequences, { attentionMask });
+  if (logits === null)
+    throw new ProximalError(
+      "INTERNAL",
+      "responseLogProbs: the model returned no logits. Please report a bug.",
+    );
+  const logProbs = logProbsFromLogits(logits, sequences, responseMask, { temperature });
+  const entropy = noGrad(() =>
+    meanEntropy(
+      logSoftmax(div(narrow(logits, 1, promptLength - 1, responseMask.shape[1]), temperature), -1).values,
+      responseMask,
+    ),
+  );
+  return { logProbs, entropy };
+}
+
+/** Values of the states before each response token (positions `promptLength - 1 + t`), [batch, R]. */
+export function responseValues(critic: GPTWithValueHead, batch: SequenceBatch): Tensor {
+  const { values } = critic.forward(batch.sequences, {
+    attentionMask: batch.attentionMask,
+    computeLogits: false,
+  });
+  return narrow(values, 1, batch.promptLength - 1, batch.responseIds.shape[1]);
+}
+
+/** Mean entropy `-Σ_v p log p` of the rows of `logp` [rows · vocab] where `mask` [rows] is nonzero. */
+function meanEntropy(logp: Float32Array, mask: Tensor): number {
+  const rows = mask.size;
+  const vocab = logp.length / rows;
+  let total = 0;
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    if (mask.values[r] === 0) continue;
+    let h = 0;
+    for (let j = r * vocab; j < (r + 1) * vocab; j++) h -= Math.exp(logp[j]) * logp[j];
+    total += h;
+    n++;
   }
-  return div(total, new Tensor(counts, [batch]));
+  return total / Math.max(n, 1);
 }
 
 /** A 1/0 mask as float32 without gradient. */

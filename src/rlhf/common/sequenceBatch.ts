@@ -194,3 +194,15 @@ export function maskRows(mask: Tensor, keep: boolean[]): Tensor {
   for (let b = 0; b < N; b++) if (!keep[b]) out.fill(0, b * R, (b + 1) * R);
   return new Tensor(out, [N, R]);
 }
+
+/** Response tokens of each row of a 1/0 mask [batch, T], at least 1 (so a mean over an empty row is 0), as [batch]. */
+export function rowTokenCounts(mask: Tensor): Tensor {
+  const [batch, time] = mask.shape;
+  const counts = new Float32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    let n = 0;
+    for (let t = 0; t < time; t++) n += mask.values[b * time + t];
+    counts[b] = Math.max(n, 1);
+  }
+  return new Tensor(counts, [batch]);
+}

@@ -51,11 +51,18 @@ import {
   where,
 } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
-import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../common/sequenceBatch.js";
+import { responseLogProbs } from "../common/logProbs.js";
+import {
+  collateSequences,
+  maskRows,
+  padRows,
+  rowTokenCounts,
+  subBatch,
+  takeRows,
+} from "../common/sequenceBatch.js";
 import { checkSameConfig, checkTrainerName, frozenCopy, type OnStep } from "../common/trainer.js";
 import { generate } from "../generate.js";
 import { GPT, type GPTConfig } from "../gpt.js";
-import { responseLogProbs } from "../ppo/ppoTrainer.js";
 import type { Tokenizer } from "../tokenizer.js";
 import {
   type DcpoPromptStatistics,
@@ -137,7 +144,7 @@ export function importanceRatio(
   const logRatio = mul(sub(logProbs, oldLogProbs.detach()), mask); // [B, T]
   if (level === "token") return exp(logRatio);
   const [batch, time] = mask.shape;
-  const counts = rowCounts(mask);
+  const counts = rowTokenCounts(mask);
   const sequenceLogRatio = unsqueeze(div(sum(logRatio, -1), counts), 1); // [B, 1]
   if (level === "sequence") return expand(exp(sequenceLogRatio), [batch, time]);
   if (level === "sequence-token") return exp(sub(logProbs, logProbs.detach()).add(sequenceLogRatio.detach()));
@@ -256,7 +263,7 @@ export function aggregateLoss(
       return div(sum(masked), Math.max(tokens, 1));
     }
     case "seq-mean-token-mean":
-      return mean(div(sum(masked, -1), rowCounts(mask)));
+      return mean(div(sum(masked, -1), rowTokenCounts(mask)));
     case "seq-mean-token-sum-norm":
       return div(sum(masked), mask.shape[0] * maxCompletionLength);
     case "seq-sum":
@@ -362,18 +369,6 @@ export function grpoPolicyLoss(
     dualClipFraction: dual / n,
     approxKl: approxKl / n,
   };
-}
-
-/** Response tokens per row, at least 1, as a [batch] tensor. */
-function rowCounts(mask: Tensor): Tensor {
-  const [batch, time] = mask.shape;
-  const counts = new Float32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    let n = 0;
-    for (let t = 0; t < time; t++) n += mask.values[b * time + t];
-    counts[b] = Math.max(n, 1);
-  }
-  return new Tensor(counts, [batch]);
 }
 
 function maskedMean(values: Float32Array, mask: Float32Array): number {

@@ -6,6 +6,7 @@ import { Rng } from "../../random/rng.js";
 import { Tensor, tensor } from "../../tensor/tensor.js";
 import { assertClose } from "../../tensor/testing.js";
 import { GPTRewardModel } from "../common/rewardHead.js";
+import { maskedWhiten } from "../common/whiten.js";
 import { GPT } from "../gpt.js";
 import { resolvePPOConfig } from "./ppoConfig.js";
 import {
@@ -14,7 +15,6 @@ import {
   computeTokenRewards,
   criticLoss,
   gaeOverTokens,
-  maskedWhiten,
   PPOTrainer,
 } from "./ppoTrainer.js";
 

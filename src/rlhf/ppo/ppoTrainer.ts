@@ -26,22 +26,9 @@ import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import type { OptimizerStateJson } from "../../optim/optimizer.js";
 import { Rng, type RngState } from "../../random/rng.js";
 import { computeGae } from "../../rl/common/gae.js";
-import {
-  clamp,
-  div,
-  exp,
-  logSoftmax,
-  maximum,
-  minimum,
-  mul,
-  narrow,
-  neg,
-  square,
-  sub,
-  sum,
-} from "../../tensor/ops.js";
+import { clamp, div, exp, maximum, minimum, mul, neg, square, sub, sum } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
-import { logProbsFromLogits } from "../common/logProbs.js";
+import { responseLogProbs, responseValues } from "../common/logProbs.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
 import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/sequenceBatch.js";
 import {
@@ -54,6 +41,7 @@ import {
   tensorsFingerprint,
 } from "../common/trainer.js";
 import { GPTWithValueHead } from "../common/valueHead.js";
+import { maskedWhiten } from "../common/whiten.js";
 import { generate } from "../generate.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
 import { type KlEstimator, type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "./ppoConfig.js";
@@ -217,31 +205,6 @@ export function criticLoss(
 }
 
 /**
- * Normalise `x` to zero mean and unit variance over the entries where `mask` is 1, as TRL's
- * `masked_whiten` (unbiased variance, `eps` 1e-8 inside the square root); 0 outside the mask.
- */
-export function maskedWhiten(x: Tensor, mask: Tensor): Tensor {
-  const v = x.values;
-  const m = mask.values;
-  let n = 0;
-  let total = 0;
-  for (let i = 0; i < v.length; i++) {
-    if (m[i] === 0) continue;
-    n++;
-    total += v[i];
-  }
-  const mean = total / Math.max(n, 1);
-  let squares = 0;
-  for (let i = 0; i < v.length; i++) if (m[i] !== 0) squares += (v[i] - mean) ** 2;
-  // a single token has no variance (NaN in torch); leave it centred but unscaled
-  const variance = n > 1 ? squares / (n - 1) : 1;
-  const scale = 1 / Math.sqrt(variance + 1e-8);
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = m[i] === 0 ? 0 : (v[i] - mean) * scale;
-  return new Tensor(out, x.shape);
-}
-
-/**
  * The adaptive KL controller of Ziegler et al. 2019 (arXiv:1909.08593, §2.2; TRL `AdaptiveKLController`):
  * `β ← β · (1 + clip(KL / target - 1, -0.2, 0.2) · nSteps / horizon)`.
  */
@@ -274,58 +237,6 @@ function checkBatchTime(name: string, ...tensors: Tensor[]): [number, number] {
     );
   }
   return [first.shape[0], first.shape[1]];
-}
-
-// ============================================================================================
-// log-probs and values of response tokens under left padding
-
-/**
- * Log-probabilities of the response tokens, `log softmax(logits / temperature)[token]`, [batch, R]
- * (gathered by the shared {@link logProbsFromLogits}: the logits at position `promptLength - 1 + t`
- * predict response token `t`; 0 outside the response mask). Also returns the mean entropy of the
- * next-token distribution over response tokens (no gradient).
- */
-export function responseLogProbs(
-  model: GPT,
-  batch: SequenceBatch,
-  temperature = 1,
-): { logProbs: Tensor; entropy: number } {
-  const { sequences, attentionMask, promptLength, responseMask } = batch;
-  const { logits } = model.forward(sequences, { attentionMask });
-  if (logits === null)
-    throw new ProximalError("INTERNAL", "responseLogProbs: the GPT returned no logits. Please report a bug.");
-  const logProbs = logProbsFromLogits(logits, sequences, responseMask, { temperature });
-  const entropy = noGrad(() =>
-    meanEntropy(
-      logSoftmax(div(narrow(logits, 1, promptLength - 1, responseMask.shape[1]), temperature), -1).values,
-      responseMask,
-    ),
-  );
-  return { logProbs, entropy };
-}
-
-/** Values of the states before each response token (positions `promptLength - 1 + t`), [batch, R]. */
-export function responseValues(critic: GPTWithValueHead, batch: SequenceBatch): Tensor {
-  const { values } = critic.forward(batch.sequences, {
-    attentionMask: batch.attentionMask,
-    computeLogits: false,
-  });
-  return narrow(values, 1, batch.promptLength - 1, batch.responseIds.shape[1]);
-}
-
-function meanEntropy(logp: Float32Array, mask: Tensor): number {
-  const rows = mask.size;
-  const vocab = logp.length / rows;
-  let total = 0;
-  let n = 0;
-  for (let r = 0; r < rows; r++) {
-    if (mask.values[r] === 0) continue;
-    let h = 0;
-    for (let j = r * vocab; j < (r + 1) * vocab; j++) h -= Math.exp(logp[j]) * logp[j];
-    total += h;
-    n++;
-  }
-  return total / Math.max(n, 1);
 }
 
 // ============================================================================================

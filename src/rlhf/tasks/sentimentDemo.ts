@@ -21,13 +21,14 @@ import { crossEntropy, mean, narrow, neg, softplus, sub } from "../../tensor/ops
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { CharTokenizer } from "../charTokenizer.js";
 import { comparisonKey, splitByKey } from "../common/heldOut.js";
+import { responseLogProbs } from "../common/logProbs.js";
 import { GPTRewardModel } from "../common/rewardHead.js";
 import type { SequenceBatch } from "../common/sequenceBatch.js";
 import type { DPOConfig } from "../dpo/dpoConfig.js";
 import { DPOTrainer } from "../dpo/dpoTrainer.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
 import type { PPOConfig } from "../ppo/ppoConfig.js";
-import { type PPOStepStats, PPOTrainer, responseLogProbs } from "../ppo/ppoTrainer.js";
+import { type PPOStepStats, PPOTrainer } from "../ppo/ppoTrainer.js";
 import { judgeSentiment, samplePrompt, sentimentCorpus, sentimentTokenizer } from "./sentiment.js";
 
 /** Options of {@link runSentimentDemo}; the defaults take about 8 minutes on one busy core of a 2-core machine (BENCHMARKS.md "rlhf demo"). */
