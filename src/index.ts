@@ -325,6 +325,15 @@ export type {
 } from "./rlhf/common/data.js";
 // rlhf: trainers
 export { parseJsonl, readJsonl } from "./rlhf/common/data.js";
+export type { KlEstimator } from "./rlhf/common/kl.js";
+// klPerToken: the name PPO gave the per-token estimator before the one in rlhf/common/kl.ts
+export {
+  KL_ESTIMATORS,
+  klEstimate,
+  klEstimateValue,
+  klEstimateValue as klPerToken,
+  tokenKl,
+} from "./rlhf/common/kl.js";
 export type { TokenLogProbsOptions } from "./rlhf/common/logProbs.js";
 export {
   logProbsFromLogits,
@@ -395,14 +404,12 @@ export {
   GRPOTrainer,
   grpoPolicyLoss,
   importanceRatio,
-  klEstimate,
-  klEstimateValue,
 } from "./rlhf/grpo/grpoTrainer.js";
 export type { GRPOPreset } from "./rlhf/grpo/presets.js";
 export { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./rlhf/grpo/presets.js";
 export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
 export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
-export type { KlEstimator, PPOConfig, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export type { PPOConfig, PPOKlEstimator, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
 export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
 export type { PPOModels, PPOStepStats } from "./rlhf/ppo/ppoTrainer.js";
 export {
@@ -412,7 +419,6 @@ export {
   criticFromRewardModel,
   criticLoss,
   gaeOverTokens,
-  klPerToken,
   PPOTrainer,
 } from "./rlhf/ppo/ppoTrainer.js";
 export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";

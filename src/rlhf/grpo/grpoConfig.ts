@@ -1,4 +1,5 @@
 import { didYouMean, ProximalError } from "../../errors.js";
+import { KL_ESTIMATORS, type KlEstimator } from "../common/kl.js";
 import {
   type ResolvedTrainingConfig,
   resolveTrainingConfig,
@@ -54,15 +55,6 @@ export type LossAggregation = "seq-mean-token-mean" | "token-mean" | "seq-mean-t
 export type KlPlacement = "loss" | "reward" | "none";
 
 /**
- * KL estimator with `logr = refLogp - logp` on the policy's own tokens (Schulman 2020,
- * http://joschu.net/blog/kl-approx.html):
- * - `"k1"`: `-logr`, unbiased, can be negative (REINFORCE++ and RLOO put it in the reward).
- * - `"k2"`: `logr² / 2`, biased but low variance; its gradient is that of the reverse KL.
- * - `"k3"` (default): `exp(logr) - 1 - logr`, unbiased and never negative, GRPO eq. 4.
- */
-export type GRPOKlEstimator = "k1" | "k2" | "k3";
-
-/**
  * A reward function: the prompt text, the completion text (special tokens removed) and the dataset
  * row the prompt came from; returns a finite number. Several are summed with `rewardWeights`.
  * @example
@@ -98,8 +90,8 @@ export interface GRPOConfig extends TrainingConfig {
   beta?: number;
   /** Where the KL goes; see {@link KlPlacement}. @defaultValue "loss" */
   klPlacement?: KlPlacement;
-  /** Which KL estimator; see {@link GRPOKlEstimator}. @defaultValue "k3" (GRPO eq. 4) */
-  klEstimator?: GRPOKlEstimator;
+  /** Which KL estimator; see {@link KlEstimator}. @defaultValue "k3" (GRPO eq. 4) */
+  klEstimator?: KlEstimator;
 
   // > generation
 
@@ -234,7 +226,7 @@ export const GRPO_CONFIG_KEYS: readonly string[] = Object.keys(GRPO_DEFAULTS);
 
 const CHOICES = {
   klPlacement: ["loss", "reward", "none"],
-  klEstimator: ["k1", "k2", "k3"],
+  klEstimator: KL_ESTIMATORS,
   advantageEstimator: ["grpo", "drgrpo", "rloo", "reinforce++", "reinforce++_baseline", "dcpo"],
   importanceSamplingLevel: ["token", "sequence", "sequence-token"],
   clipMode: ["fixed", "dcpo"],
@@ -319,3 +311,6 @@ export function resolveGRPOConfig(config: GRPOConfig = {}): ResolvedGRPOConfig {
     );
   return c;
 }
+
+/** @deprecated The one {@link KlEstimator} of `rlhf/common/kl.ts`; kept as a name for existing code. */
+export type GRPOKlEstimator = KlEstimator;

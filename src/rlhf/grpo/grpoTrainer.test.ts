@@ -9,6 +9,7 @@ import { sum } from "../../tensor/ops.js";
 import { noGrad, type Tensor, tensor } from "../../tensor/tensor.js";
 import { assertClose } from "../../tensor/testing.js";
 import { CharTokenizer } from "../charTokenizer.js";
+import { klEstimate, klEstimateValue } from "../common/kl.js";
 import { tokenLogProbs } from "../common/logProbs.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import type { OnStep } from "../common/trainer.js";
@@ -25,8 +26,6 @@ import {
   GRPOTrainer,
   grpoPolicyLoss,
   importanceRatio,
-  klEstimate,
-  klEstimateValue,
 } from "./grpoTrainer.js";
 import { loadGRPOPreset } from "./presets.js";
 

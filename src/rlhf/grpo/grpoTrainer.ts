@@ -44,13 +44,13 @@ import {
   minimum,
   mul,
   neg,
-  square,
   sub,
   sum,
   unsqueeze,
   where,
 } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { klEstimate, tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
 import {
   collateSequences,
@@ -76,7 +76,6 @@ import {
 import {
   type ClipMode,
   type GRPOConfig,
-  type GRPOKlEstimator,
   type GRPORewardFunction,
   type GRPORow,
   type ImportanceSamplingLevel,
@@ -88,40 +87,6 @@ import { fillDynamicBatch, overlongPenalty } from "./sampling.js";
 
 // ============================================================================================
 // ALGO LOGIC: the objective, pure and exported for the tests (fixtures/torch/grpo.json)
-
-/**
- * Per-token KL estimate between the policy and the reference on the policy's own tokens, with
- * `logr = refLogp - logp` (Schulman 2020, http://joschu.net/blog/kl-approx.html): k1 `-logr`,
- * k2 `logr²/2`, k3 `exp(logr) - 1 - logr` (GRPO eq. 4). Differentiable w.r.t. `logProbs`.
- *
- * @param logProbs [batch, T], refLogProbs [batch, T]
- * @example
- * // by hand: logp -1, ref -1.5 → logr -0.5: k1 0.5, k2 0.125, k3 e^-0.5 - 0.5 = 0.1065
- */
-export function klEstimate(logProbs: Tensor, refLogProbs: Tensor, estimator: GRPOKlEstimator): Tensor {
-  const logr = sub(refLogProbs.detach(), logProbs);
-  switch (estimator) {
-    case "k1":
-      return neg(logr);
-    case "k2":
-      return mul(0.5, square(logr));
-    case "k3":
-      return sub(sub(exp(logr), 1), logr);
-    default:
-      throw new ProximalError(
-        "INVALID_OPTION",
-        `klEstimate: unknown estimator ${JSON.stringify(estimator)}.`,
-      );
-  }
-}
-
-/** {@link klEstimate} of one token, as a number. */
-export function klEstimateValue(logProb: number, refLogProb: number, estimator: GRPOKlEstimator): number {
-  const logr = refLogProb - logProb;
-  if (estimator === "k1") return -logr;
-  if (estimator === "k2") return 0.5 * logr * logr;
-  return Math.expm1(logr) - logr;
-}
 
 /**
  * The importance ratio of every response token, [batch, T], differentiable w.r.t. `logProbs`:
@@ -698,18 +663,11 @@ export class GRPOTrainer {
     const reference = this.reference;
     const refLogProbs =
       reference === null ? null : noGrad(() => responseLogProbs(reference, batch, c.temperature).logProbs);
-    let tokenKl: Tensor | null = null;
-    if (refLogProbs !== null) {
-      const kl = new Float32Array(N * R);
-      for (let i = 0; i < kl.length; i++)
-        if (mask.values[i] !== 0)
-          kl[i] = klEstimateValue(oldLogProbs.values[i], refLogProbs.values[i], c.klEstimator);
-      tokenKl = new Tensor(kl, [N, R]);
-      stats["rollout/klToRef"] = maskedMean(kl, mask.values);
-    }
+    const sampledKl = refLogProbs === null ? null : tokenKl(oldLogProbs, refLogProbs, mask, c.klEstimator);
+    if (sampledKl !== null) stats["rollout/klToRef"] = maskedMean(sampledKl.values, mask.values);
 
     // 3. advantages [N, R]
-    const advantages = this.advantages(completions, mask, c.klPlacement === "reward" ? tokenKl : null);
+    const advantages = this.advantages(completions, mask, c.klPlacement === "reward" ? sampledKl : null);
 
     // 4. the loss mask: overlong filtering drops truncated completions (DAPO §3.4)
     const lossMask =

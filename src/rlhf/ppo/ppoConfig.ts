@@ -1,13 +1,13 @@
 import { ProximalError } from "../../errors.js";
+import type { KlEstimator } from "../common/kl.js";
 
 /**
- * KL estimator of the per-token penalty, with `logr = refLogp - logp` on tokens sampled from the actor
- * (Schulman 2020, "Approximating KL Divergence", http://joschu.net/blog/kl-approx.html):
- * - `"k1"` (default): `-logr = logp - refLogp`, unbiased, can be negative per token. DeepSpeed-Chat's
- *   formula (Schulman's "Approximating KL divergence" note names the k1/k2/k3 estimators).
- * - `"k3"`: `exp(logr) - 1 - logr`, unbiased and never negative, lower variance (TRL `kl_estimator`).
+ * The estimators PPO's per-token penalty takes: the shared {@link KlEstimator} but k2, which is biased
+ * as a penalty in the reward (DeepSpeed-Chat uses k1; TRL's `kl_estimator` offers k1 and k3):
+ * - `"k1"` (default): `logp - refLogp`, unbiased, can be negative per token (DeepSpeed-Chat);
+ * - `"k3"`: `exp(logr) - 1 - logr`, unbiased and never negative, lower variance (TRL).
  */
-export type KlEstimator = "k1" | "k3";
+export type PPOKlEstimator = Exclude<KlEstimator, "k2">;
 
 /**
  * Options of {@link PPOTrainer} (RLHF PPO with four models: actor, critic, reward, reference).
@@ -44,8 +44,8 @@ export interface PPOConfig {
   klTarget?: number | null;
   /** Horizon of the adaptive controller (OpenRLHF `kl_horizon`, TRL `horizon`). No effect when `klTarget` is null. @defaultValue 10000 */
   klHorizon?: number;
-  /** KL estimator of the penalty; see {@link KlEstimator}. @defaultValue "k1" */
-  klEstimator?: KlEstimator;
+  /** KL estimator of the penalty; see {@link PPOKlEstimator}. @defaultValue "k1" */
+  klEstimator?: PPOKlEstimator;
   /** The reward-model score is clipped to ±this before it is added (DeepSpeed-Chat `clip_reward_value`). @defaultValue 5 */
   clipRewardValue?: number;
   /**

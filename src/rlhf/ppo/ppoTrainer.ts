@@ -28,6 +28,7 @@ import { Rng, type RngState } from "../../random/rng.js";
 import { computeGae } from "../../rl/common/gae.js";
 import { clamp, div, exp, maximum, minimum, mul, neg, square, sub, sum } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
 import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/sequenceBatch.js";
@@ -44,19 +45,15 @@ import { GPTWithValueHead } from "../common/valueHead.js";
 import { maskedWhiten } from "../common/whiten.js";
 import { generate } from "../generate.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
-import { type KlEstimator, type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "./ppoConfig.js";
+import {
+  type PPOConfig,
+  type PPOKlEstimator,
+  type ResolvedPPOConfig,
+  resolvePPOConfig,
+} from "./ppoConfig.js";
 
 // ============================================================================================
 // ALGO LOGIC: the four formulas of DeepSpeed-Chat's step 3, pure and exported for the tests
-
-/**
- * Per-token KL estimate between actor and reference on the actor's own tokens, `logr = refLogp - logp`:
- * k1 `-logr`, k3 `exp(logr) - 1 - logr` (Schulman 2020, http://joschu.net/blog/kl-approx.html).
- */
-export function klPerToken(logProb: number, refLogProb: number, estimator: KlEstimator): number {
-  const logr = refLogProb - logProb;
-  return estimator === "k1" ? -logr : Math.expm1(logr) - logr;
-}
 
 /**
  * The per-token reward of DeepSpeed-Chat's `compute_rewards` (Ziegler et al. 2019, arXiv:1909.08593, §2):
@@ -82,7 +79,7 @@ export function computeTokenRewards(
   responseMask: Tensor,
   klCoef: number,
   clipRewardValue: number,
-  klEstimator: KlEstimator = "k1",
+  klEstimator: PPOKlEstimator = "k1",
 ): Tensor {
   const [batch, time] = checkBatchTime("computeTokenRewards", logProbs, refLogProbs, responseMask);
   if (rewardScores.size !== batch) {
@@ -101,7 +98,7 @@ export function computeTokenRewards(
     for (let t = 0; t < time; t++) {
       const i = b * time + t;
       if (mask[i] === 0) continue;
-      rewards[i] = -klCoef * klPerToken(lp[i], ref[i], klEstimator);
+      rewards[i] = -klCoef * klEstimateValue(lp[i], ref[i], klEstimator);
       last = i;
     }
     if (last < 0) {
@@ -506,7 +503,7 @@ export class PPOTrainer {
       for (let t = 0; t < R; t++) {
         const i = b * R + t;
         if (mask.values[i] === 0) continue;
-        const kl = klPerToken(oldLogProbs.values[i], refLogProbs.values[i], c.klEstimator);
+        const kl = klEstimateValue(oldLogProbs.values[i], refLogProbs.values[i], c.klEstimator);
         klSum += kl;
         nonScoreSum += -this.klCoef * kl;
         lengthSum++;
