@@ -316,6 +316,13 @@ export {
 } from "./rlhf/byteLevelBpeTokenizer.js";
 export type { CharTokenizerOptions } from "./rlhf/charTokenizer.js";
 export { CharTokenizer } from "./rlhf/charTokenizer.js";
+export {
+  approxKl,
+  clippedTokenLoss,
+  maskedLogRatio,
+  maskedTokenMean,
+  tokenRatio,
+} from "./rlhf/common/clippedSurrogate.js";
 export type {
   JsonlFormats,
   PreferenceRow,
@@ -399,7 +406,6 @@ export type {
 export {
   aggregateLoss,
   clipBounds,
-  clippedTokenLoss,
   dcpoClipBounds,
   GRPOTrainer,
   grpoPolicyLoss,

@@ -9,6 +9,7 @@ import { sum } from "../../tensor/ops.js";
 import { noGrad, type Tensor, tensor } from "../../tensor/tensor.js";
 import { assertClose } from "../../tensor/testing.js";
 import { CharTokenizer } from "../charTokenizer.js";
+import { clippedTokenLoss } from "../common/clippedSurrogate.js";
 import { klEstimate, klEstimateValue } from "../common/kl.js";
 import { tokenLogProbs } from "../common/logProbs.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
@@ -20,7 +21,6 @@ import { grpoFixture, matrix } from "./grpoFixture.test.util.js";
 import {
   aggregateLoss,
   clipBounds,
-  clippedTokenLoss,
   dcpoClipBounds,
   type GRPOStepStats,
   GRPOTrainer,

@@ -33,23 +33,9 @@ import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import type { OptimizerStateJson } from "../../optim/optimizer.js";
 import { warmupThenCosine } from "../../optim/schedules.js";
 import { Rng, type RngState } from "../../random/rng.js";
-import {
-  clamp,
-  div,
-  exp,
-  expand,
-  lt,
-  maximum,
-  mean,
-  minimum,
-  mul,
-  neg,
-  sub,
-  sum,
-  unsqueeze,
-  where,
-} from "../../tensor/ops.js";
+import { div, exp, expand, mean, mul, sub, sum, unsqueeze } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { approxKl, clippedTokenLoss, maskedLogRatio, maskedTokenMean } from "../common/clippedSurrogate.js";
 import { klEstimate, tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
 import {
@@ -106,7 +92,7 @@ export function importanceRatio(
   mask: Tensor,
   level: ImportanceSamplingLevel,
 ): Tensor {
-  const logRatio = mul(sub(logProbs, oldLogProbs.detach()), mask); // [B, T]
+  const logRatio = maskedLogRatio(logProbs, oldLogProbs, mask); // [B, T]
   if (level === "token") return exp(logRatio);
   const [batch, time] = mask.shape;
   const counts = rowTokenCounts(mask);
@@ -178,38 +164,6 @@ export function clipBounds(
 }
 
 /**
- * The clipped surrogate as a loss per token (PPO, arXiv:1707.06347, eq. 7, with per-token bounds):
- * `L = max(-A·r, -A·clip(r, low, high))`; with dual-clip c (Ye et al. 2020, arXiv:1912.09729),
- * where `A < 0` also `L = min(L, -c·A)`, so a token whose ratio ran far above 1 with a negative
- * advantage cannot contribute an unbounded loss. Differentiable w.r.t. `ratio`.
- *
- * @param ratio [batch, T] from {@link importanceRatio}
- * @param advantages [batch, T] (no gradient)
- * @param low lower bounds, a number or [batch, T] (see {@link clipBounds})
- * @param high upper bounds, a number or [batch, T]
- * @param dualClip c > 1, or null for none
- * @example
- * // by hand (STYLE.md): ratio 1.5, ε 0.2, A +1 → max(-1.5, -1.2) = -1.2; A -1 → max(1.5, 1.2) = 1.5,
- * // and with dual-clip c = 3 still min(1.5, 3) = 1.5; at ratio 4, A -1: min(4, 3) = 3
- */
-export function clippedTokenLoss(
-  ratio: Tensor,
-  advantages: Tensor,
-  low: Tensor | number,
-  high: Tensor | number,
-  dualClip: number | null = null,
-): Tensor {
-  const a = advantages.detach();
-  const clipped =
-    typeof low === "number" && typeof high === "number"
-      ? clamp(ratio, low, high)
-      : minimum(maximum(ratio, low), high);
-  const loss = maximum(mul(neg(a), ratio), mul(neg(a), clipped));
-  if (dualClip === null) return loss;
-  return where(lt(a, 0), minimum(loss, mul(-dualClip, a)), loss);
-}
-
-/**
  * Sum up per-token losses `L` [batch, T] over the response tokens `mask` ([batch, T], 1/0); see
  * {@link LossAggregation} for the four modes and their papers. `maxCompletionLength` is the constant
  * of `"seq-mean-token-sum-norm"`. An empty mask gives 0, not NaN.
@@ -222,11 +176,8 @@ export function aggregateLoss(
 ): Tensor {
   const masked = mul(loss, mask);
   switch (mode) {
-    case "token-mean": {
-      let tokens = 0;
-      for (const m of mask.values) tokens += m;
-      return div(sum(masked), Math.max(tokens, 1));
-    }
+    case "token-mean":
+      return maskedTokenMean(loss, mask);
     case "seq-mean-token-mean":
       return mean(div(sum(masked, -1), rowTokenCounts(mask)));
     case "seq-mean-token-sum-norm":
@@ -304,14 +255,11 @@ export function grpoPolicyLoss(
   const r = ratio.values;
   const a = advantages.values;
   const m = mask.values;
-  const lp = logProbs.values;
-  const old = oldLogProbs.values;
   const lows = typeof low === "number" ? null : low.values;
   const highs = typeof high === "number" ? null : high.values;
   let tokens = 0;
   let clipped = 0;
   let dual = 0;
-  let approxKl = 0;
   for (let i = 0; i < m.length; i++) {
     if (m[i] === 0) continue;
     tokens++;
@@ -322,8 +270,6 @@ export function grpoPolicyLoss(
     if (clippedLoss > unclipped) clipped++;
     if (options.dualClip !== null && a[i] < 0 && Math.max(unclipped, clippedLoss) > -options.dualClip * a[i])
       dual++;
-    const logRatio = lp[i] - old[i];
-    approxKl += Math.expm1(logRatio) - logRatio;
   }
   const n = Math.max(tokens, 1);
   return {
@@ -332,7 +278,7 @@ export function grpoPolicyLoss(
     klToRef,
     clipFraction: clipped / n,
     dualClipFraction: dual / n,
-    approxKl: approxKl / n,
+    approxKl: approxKl(logProbs, oldLogProbs, mask),
   };
 }
 

@@ -26,8 +26,9 @@ import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import type { OptimizerStateJson } from "../../optim/optimizer.js";
 import { Rng, type RngState } from "../../random/rng.js";
 import { computeGae } from "../../rl/common/gae.js";
-import { clamp, div, exp, maximum, minimum, mul, neg, square, sub, sum } from "../../tensor/ops.js";
+import { maximum, minimum, mul, square, sub } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { approxKl, clippedTokenLoss, maskedTokenMean, tokenRatio } from "../common/clippedSurrogate.js";
 import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
@@ -164,7 +165,8 @@ export function gaeOverTokens(
 /**
  * The clipped actor loss of DeepSpeed-Chat's `actor_loss_fn` (Schulman et al.
  * 2017, arXiv:1707.06347, eq. 7): with `ratio = exp((logp - oldLogp) · mask)`,
- * `loss = Σ max(-A·ratio, -A·clip(ratio, 1-ε, 1+ε)) · mask / Σ mask`.
+ * `loss = Σ max(-A·ratio, -A·clip(ratio, 1-ε, 1+ε)) · mask / Σ mask`, i.e. the shared
+ * {@link clippedTokenLoss} with fixed bounds, averaged over tokens ({@link maskedTokenMean}).
  *
  * @example
  * // by hand: ratio 1.5, ε 0.2, A +1 → max(-1.5, -1.2) = -1.2 (objective 1.2)
@@ -176,10 +178,8 @@ export function actorLoss(
   mask: Tensor,
   cliprange: number,
 ): Tensor {
-  const ratio = exp(mul(sub(logProbs, oldLogProbs), mask));
-  const loss1 = mul(neg(advantages), ratio);
-  const loss2 = mul(neg(advantages), clamp(ratio, 1 - cliprange, 1 + cliprange));
-  return div(sum(mul(maximum(loss1, loss2), mask)), maskCount(mask));
+  const ratio = tokenRatio(logProbs, oldLogProbs, mask);
+  return maskedTokenMean(clippedTokenLoss(ratio, advantages, 1 - cliprange, 1 + cliprange), mask);
 }
 
 /**
@@ -198,7 +198,7 @@ export function criticLoss(
   const clipped = minimum(maximum(values, sub(old, cliprangeValue)), old.add(cliprangeValue));
   const loss1 = square(sub(values, returns));
   const loss2 = square(sub(clipped, returns));
-  return mul(0.5, div(sum(mul(maximum(loss1, loss2), mask)), maskCount(mask)));
+  return mul(0.5, maskedTokenMean(maximum(loss1, loss2), mask));
 }
 
 /**
@@ -214,12 +214,6 @@ export function adaptiveKlCoef(
 ): number {
   const proportionalError = Math.min(Math.max(kl / target - 1, -0.2), 0.2);
   return klCoef * (1 + (proportionalError * nSteps) / horizon);
-}
-
-function maskCount(mask: Tensor): number {
-  let n = 0;
-  for (const v of mask.values) n += v;
-  return Math.max(n, 1);
 }
 
 function checkBatchTime(name: string, ...tensors: Tensor[]): [number, number] {
@@ -479,16 +473,15 @@ export class PPOTrainer {
         clipGradNorm(this.critic.parameters(), c.maxGradNorm);
         this.criticOptimizer.step();
 
-        const ratioStats = ratioStatistics(
+        policyLossSum += policyLoss.item();
+        valueLossSum += valueLoss.item();
+        clipFractionSum += clipFraction(
           logProbs.values,
           minibatchOldLogProbs.values,
           minibatchMask.values,
           c.cliprange,
         );
-        policyLossSum += policyLoss.item();
-        valueLossSum += valueLoss.item();
-        clipFractionSum += ratioStats.clipFraction;
-        approxKlSum += ratioStats.approxKl;
+        approxKlSum += approxKl(logProbs, minibatchOldLogProbs, minibatchMask);
         entropySum += entropy;
         updates++;
       }
@@ -762,24 +755,21 @@ export function criticFromRewardModel(rewardModel: GPTRewardModel, rng: Rng): GP
   return critic;
 }
 
-function ratioStatistics(
+/** Fraction of response tokens whose ratio left [1 - ε, 1 + ε] (CleanRL's `clipfrac`). */
+function clipFraction(
   logProbs: Float32Array,
   oldLogProbs: Float32Array,
   mask: Float32Array,
   cliprange: number,
-): { clipFraction: number; approxKl: number } {
+): number {
   let clipped = 0;
-  let kl = 0;
   let n = 0;
   for (let i = 0; i < mask.length; i++) {
     if (mask[i] === 0) continue;
-    const logRatio = logProbs[i] - oldLogProbs[i];
-    const ratio = Math.exp(logRatio);
-    if (Math.abs(ratio - 1) > cliprange) clipped++;
-    kl += ratio - 1 - logRatio; // http://joschu.net/blog/kl-approx.html, as CleanRL's approx_kl
+    if (Math.abs(Math.exp(logProbs[i] - oldLogProbs[i]) - 1) > cliprange) clipped++;
     n++;
   }
-  return { clipFraction: clipped / Math.max(n, 1), approxKl: kl / Math.max(n, 1) };
+  return clipped / Math.max(n, 1);
 }
 
 function mean(values: ArrayLike<number>): number {
