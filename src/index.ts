@@ -349,6 +349,7 @@ export {
   sequenceLogProb,
   tokenLogProbs,
 } from "./rlhf/common/logProbs.js";
+export { frozenCopy, referenceModel } from "./rlhf/common/referenceModel.js";
 export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
 export type { PromptResponseBatch, SequenceBatch, TokenizedPair } from "./rlhf/common/sequenceBatch.js";
 export {
@@ -359,7 +360,7 @@ export {
   tokenizePair,
 } from "./rlhf/common/sequenceBatch.js";
 export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/common/trainer.js";
-export { frozenCopy, Trainer } from "./rlhf/common/trainer.js";
+export { Trainer } from "./rlhf/common/trainer.js";
 export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/common/trainingConfig.js";
 export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/common/trainingConfig.js";
 export type { GPTWithValueHeadOutput } from "./rlhf/common/valueHead.js";

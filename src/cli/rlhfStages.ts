@@ -49,7 +49,8 @@ import {
 } from "../rlhf/common/data.js";
 import { comparisonKey, completionKey, splitByKey } from "../rlhf/common/heldOut.js";
 import { GPTRewardModel } from "../rlhf/common/rewardHead.js";
-import { modelTensors, type OnStep, type Trainer } from "../rlhf/common/trainer.js";
+import type { OnStep, Trainer } from "../rlhf/common/trainer.js";
+import { modelTensors } from "../rlhf/common/trainerCheckpoint.js";
 import type { ResolvedTrainingConfig } from "../rlhf/common/trainingConfig.js";
 import { DPO_DEFAULTS } from "../rlhf/dpo/dpoConfig.js";
 import { DPOTrainer } from "../rlhf/dpo/dpoTrainer.js";

@@ -6,7 +6,17 @@ import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { warmupThenCosine } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
-import { cloneGPT, type GPT } from "../gpt.js";
+import {
+  CHECKPOINT_PREFIXES,
+  checkSameConfig,
+  checkSameRows,
+  checkTrainerName,
+  isRecord,
+  jsonDifferences,
+  modelTensors,
+  rowsFingerprint,
+  truncateJson,
+} from "./trainerCheckpoint.js";
 import type { ResolvedTrainingConfig } from "./trainingConfig.js";
 
 /** What a trainer's loss returns for one batch of rows. */
@@ -50,19 +60,6 @@ interface LogWindow {
   sums: Record<string, number>;
   counts: Record<string, number>;
   tokens: number;
-}
-
-/**
- * Tensor-name prefixes of the non-policy parts of a trainer checkpoint: optimizer moments, a saved
- * frozen reference, PPO's critic. Everything else is the trained model under its own names.
- */
-export const CHECKPOINT_PREFIXES = ["optimizer.", "refModel.", "critic."] as const;
-
-/** The trained model's tensors of a checkpoint: the names outside {@link CHECKPOINT_PREFIXES}. */
-export function modelTensors(tensors: Record<string, Tensor>): Record<string, Tensor> {
-  return Object.fromEntries(
-    Object.entries(tensors).filter(([name]) => !CHECKPOINT_PREFIXES.some((p) => name.startsWith(p))),
-  );
 }
 
 /**
@@ -325,163 +322,6 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   protected restoreCheckpointTensors(_tensors: Record<string, Tensor>, _dir: string): () => void {
     return () => {};
   }
-}
-
-/** Refuse a checkpoint whose `model.json` was not written by `trainer`'s `save`. */
-export function checkTrainerName(json: Record<string, unknown>, dir: string, trainer: string): void {
-  if (json.trainer === trainer) return;
-  throw new ProximalError(
-    "MALFORMED_FILE",
-    typeof json.trainer === "string"
-      ? `${dir} was saved by ${json.trainer}, not ${trainer}. Load it with that trainer.`
-      : `${dir}/model.json names no trainer, so it was not written by ${trainer}.save. Point to a directory that ${trainer}.save wrote.`,
-  );
-}
-
-/**
- * Refuse a checkpoint whose config differs from the trainer's in a field that changes the maths
- * (all but `resumable`), naming each field with both values. Both sides go through JSON, as the
- * file did, so a non-finite number (saved as null) compares equal to itself.
- */
-export function checkSameConfig(
-  trainer: string,
-  saved: Record<string, unknown>,
-  current: object,
-  dir: string,
-  resumable: readonly string[],
-): void {
-  const now = current as Record<string, unknown>;
-  const keys = new Set([...Object.keys(saved), ...Object.keys(now)]);
-  const differences: string[] = [];
-  for (const key of keys) {
-    if (resumable.includes(key)) continue;
-    const a = JSON.stringify(saved[key]);
-    const b = JSON.stringify(now[key]);
-    if (a !== b) differences.push(`${key} (checkpoint ${a ?? "missing"}, this trainer ${b ?? "missing"})`);
-  }
-  if (differences.length > 0) {
-    throw new ProximalError(
-      "INVALID_OPTION",
-      `${trainer}.load: ${dir} was saved with a different config: ${differences.join("; ")}. These fields change the training maths, so the run would not continue as it would have. Build the trainer with the checkpoint's values (its "config" in ${dir}/model.json), or start a new run from its model with ${trainer}.loadModel.`,
-    );
-  }
-}
-
-/**
- * FNV-1a (32-bit) of a sequence of strings, as 8 hex digits, with a separator between them (so
- * ["ab", "c"] ≠ ["a", "bc"]): enough to notice another dataset or another model.
- */
-export function fingerprint(parts: Iterable<string>): string {
-  let hash = 0x811c9dc5;
-  for (const part of parts) {
-    for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), 0x01000193);
-    hash = Math.imul(hash ^ 0xffff, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
-}
-
-/** {@link fingerprint} of a state dict: names, shapes and every value's bits, in name order. */
-export function tensorsFingerprint(tensors: Record<string, Tensor>): string {
-  let hash = 0x811c9dc5;
-  for (const name of Object.keys(tensors).sort()) {
-    const t = tensors[name];
-    const header = `${name}[${t.shape.join(",")}]`;
-    for (let i = 0; i < header.length; i++) hash = Math.imul(hash ^ header.charCodeAt(i), 0x01000193);
-    const words = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
-    for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ words[i], 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
-}
-
-/** {@link fingerprint} of dataset rows (each as JSON), in order. */
-export function rowsFingerprint(rows: readonly unknown[]): string {
-  return fingerprint(rows.map((row) => JSON.stringify(row)));
-}
-
-/**
- * Refuse a checkpoint saved over other rows: `saved` is its `dataset` field, `{ rows, fingerprint }`
- * ({@link rowsFingerprint}); the saved order and step index the rows, so they must be the same.
- */
-export function checkSameRows(trainer: string, saved: unknown, rows: readonly unknown[], dir: string): void {
-  if (!isRecord(saved) || !Number.isInteger(saved.rows) || typeof saved.fingerprint !== "string") {
-    throw new ProximalError(
-      "MALFORMED_FILE",
-      `${dir}: "dataset" in model.json must be { rows, fingerprint }, got ${truncateJson(saved)}. The file was not written by ${trainer}.save (or by a version before resuming was supported); start a new run from its model with ${trainer}.loadModel.`,
-    );
-  }
-  const now = rowsFingerprint(rows);
-  if (saved.rows !== rows.length || saved.fingerprint !== now) {
-    throw new ProximalError(
-      "INVALID_ARGUMENT",
-      `${trainer}.load: ${dir} was saved from a run over ${saved.rows} rows (fingerprint ${saved.fingerprint}), but this trainer has ${rows.length} (fingerprint ${now}). The saved step indexes the row order, so pass the same trainDataset, in the same order.`,
-    );
-  }
-}
-
-/** A frozen copy of `model` (same config and weights, gradients off): the reference policy. */
-export function frozenCopy(model: GPT): GPT {
-  const copy = cloneGPT(model);
-  for (const p of copy.parameters()) p.requireGrad(false);
-  return copy;
-}
-
-/**
- * The frozen reference of a preference trainer: the one given (which must not be the policy itself,
- * or it would move with training), else a frozen copy of the policy as it is now (TRL).
- */
-export function referenceModel(trainer: string, model: GPT, refModel: GPT | undefined): GPT {
-  if (refModel === model) {
-    throw new ProximalError(
-      "INVALID_ARGUMENT",
-      `${trainer}: refModel is the policy itself, so it would move with training. Leave refModel out to get a frozen copy.`,
-    );
-  }
-  return refModel ?? frozenCopy(model);
-}
-
-/**
- * The `refModel.*` tensors of a checkpoint as a new frozen copy of `like` (the reference a trainer
- * was built with, which is not modified): a resumed trainer no longer has the policy the reference
- * was copied from, so checkpoints carry it. Throws, changing nothing, if they are missing or do not fit.
- */
-export function savedReference(
-  like: GPT,
-  tensors: Record<string, Tensor>,
-  dir: string,
-  trainer: string,
-): GPT {
-  const saved = withPrefix(tensors, "refModel");
-  if (Object.keys(saved).length === 0) {
-    throw new ProximalError(
-      "MALFORMED_FILE",
-      `${dir}: model.safetensors has no refModel.* tensors, so it was not written by ${trainer}.save (or by a version before resuming was supported). Start a new run from its model with ${trainer}.loadModel.`,
-    );
-  }
-  const reference = frozenCopy(like);
-  reference.loadStateDict(saved);
-  return reference;
-}
-
-/** Whether `value` is a plain JSON object (not null, not an array). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** `key.field (checkpoint a, this trainer b)` for each field where two JSON objects differ. */
-function jsonDifferences(key: string, saved: unknown, current: unknown): string[] {
-  if (isRecord(saved) && isRecord(current)) {
-    return [...new Set([...Object.keys(saved), ...Object.keys(current)])].flatMap((field) =>
-      jsonDifferences(`${key}.${field}`, saved[field], current[field]),
-    );
-  }
-  const a = JSON.stringify(saved);
-  const b = JSON.stringify(current);
-  return a === b ? [] : [`${key} (checkpoint ${a ?? "missing"}, this trainer ${b ?? "missing"})`];
-}
-
-function truncateJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? "nothing";
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 function renameToEval(metrics: Record<string, number>): Record<string, number> {

@@ -4,23 +4,15 @@ import { add, mean, mul, narrow, neg, softplus, square, sub } from "../../tensor
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import type { PreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import { referenceModel, savedReference } from "../common/referenceModel.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
-import {
-  type BatchLoss,
-  frozenCopy,
-  type OnStep,
-  referenceModel,
-  savedReference,
-  Trainer,
-} from "../common/trainer.js";
+import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
+import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
 import { preferenceAccuracy } from "../reward/rewardTrainer.js";
 import type { Tokenizer } from "../tokenizer.js";
 import type { DPOLossType } from "./dpoConfig.js";
 import { type DPOConfig, type ResolvedDPOConfig, resolveDPOConfig } from "./dpoConfig.js";
-
-/** Re-exported from the shared trainer core, where it now lives. */
-export { frozenCopy, referenceModel };
 
 /** Log-probs of a batch of preference pairs, each [batch]. */
 export interface PreferenceLogProbs {
@@ -183,6 +175,11 @@ export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
         "logps/rejected": mean(logProbs.policyRejected).item(),
       },
     };
+  }
+
+  /** The trained policy of a {@link DPOTrainer.save} directory as a new {@link GPT} (weights only). */
+  static async loadModel(dir: string): Promise<GPT> {
+    return loadSavedGpt(dir, "DPOTrainer");
   }
 
   protected override checkpointJson(): Record<string, unknown> {

@@ -4,8 +4,10 @@ import { mean, mul, narrow, sigmoid, sub, where } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { UnpairedPreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import { referenceModel, savedReference } from "../common/referenceModel.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
-import { type BatchLoss, type OnStep, referenceModel, savedReference, Trainer } from "../common/trainer.js";
+import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
+import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import { type KTOConfig, type ResolvedKTOConfig, resolveKTOConfig } from "./ktoConfig.js";
@@ -176,6 +178,11 @@ export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig
         "rewards/margin": chosen - rejected,
       },
     };
+  }
+
+  /** The trained policy of a {@link KTOTrainer.save} directory as a new {@link GPT} (weights only). */
+  static async loadModel(dir: string): Promise<GPT> {
+    return loadSavedGpt(dir, "KTOTrainer");
   }
 
   protected override checkpointJson(): Record<string, unknown> {

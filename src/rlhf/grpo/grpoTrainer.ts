@@ -38,6 +38,7 @@ import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { approxKl, clippedTokenLoss, maskedLogRatio, maskedTokenMean } from "../common/clippedSurrogate.js";
 import { klEstimate, tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
+import { frozenCopy } from "../common/referenceModel.js";
 import {
   collateSequences,
   maskRows,
@@ -46,9 +47,23 @@ import {
   subBatch,
   takeRows,
 } from "../common/sequenceBatch.js";
-import { checkSameConfig, checkTrainerName, frozenCopy, type OnStep } from "../common/trainer.js";
+import type { OnStep } from "../common/trainer.js";
+import {
+  checkPromptOrder,
+  checkpointFieldError,
+  checkSameConfig,
+  checkSamePrompts,
+  checkTrainerName,
+  fingerprint,
+  isCount,
+  isOptimizerStateJson,
+  isRecord,
+  isRngState,
+  loadSavedGpt,
+  modelTensors,
+} from "../common/trainerCheckpoint.js";
 import { generate } from "../generate.js";
-import { GPT, type GPTConfig } from "../gpt.js";
+import type { GPT, GPTConfig } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import {
   type DcpoPromptStatistics,
@@ -748,20 +763,8 @@ export class GRPOTrainer {
     const saved = parseCheckpointJson(json, dir);
     checkSameConfig(GRPO_TRAINER_NAME, saved.config, this.config, dir, RESUMABLE_CONFIG_FIELDS);
     const n = this.trainDataset.length;
-    if (saved.dataset.rows !== n || saved.dataset.fingerprint !== promptsFingerprint(this.trainDataset)) {
-      throw new ProximalError(
-        "INVALID_ARGUMENT",
-        `GRPOTrainer.load: ${dir} was saved from a run over ${saved.dataset.rows} prompts (fingerprint ${saved.dataset.fingerprint}), but this trainer has ${n} (fingerprint ${promptsFingerprint(this.trainDataset)}). The saved prompt order indexes the dataset, so pass the same trainDataset, in the same order.`,
-      );
-    }
-    const seen = new Uint8Array(n);
-    for (const i of saved.order) if (i < n) seen[i] = 1;
-    if (saved.order.length !== n || seen.includes(0) || saved.cursor > n) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `${dir}: "order" must be a permutation of the ${n} prompt indices and "cursor" at most ${n}.`,
-      );
-    }
+    checkSamePrompts(GRPO_TRAINER_NAME, saved.dataset, n, promptsFingerprint(this.trainDataset), dir);
+    checkPromptOrder(saved.order, saved.cursor, n, dir);
     if (saved.rewardFunctions.length !== this.rewardFunctions.length) {
       throw new ProximalError(
         "INVALID_ARGUMENT",
@@ -783,7 +786,7 @@ export class GRPOTrainer {
     }
     const optimizerState = { tensors: withPrefix(tensors, "optimizer"), json: saved.optimizer };
     new AdamW(this.model.parameters()).setState(optimizerState);
-    this.model.loadStateDict(policyTensors(tensors));
+    this.model.loadStateDict(modelTensors(tensors));
     this.optimizer.setState(optimizerState);
     this.reference = reference;
     this.globalStep = saved.globalStep;
@@ -800,14 +803,7 @@ export class GRPOTrainer {
    * the optimizer state and the reference are left out), as `SFTTrainer.loadModel` reads an SFT one.
    */
   static async loadModel(dir: string): Promise<GPT> {
-    const { tensors, json } = await loadCheckpoint(dir);
-    checkTrainerName(json, dir, GRPO_TRAINER_NAME);
-    if (typeof json.gptConfig !== "object" || json.gptConfig === null) {
-      throw new ProximalError("MALFORMED_FILE", `${dir}: model.json has no "gptConfig" object.`);
-    }
-    const gpt = new GPT(json.gptConfig as GPTConfig);
-    gpt.loadStateDict(policyTensors(tensors));
-    return gpt;
+    return loadSavedGpt(dir, GRPO_TRAINER_NAME);
   }
 
   /** The next `count` row indices of the shuffled prompt order (reshuffled after each pass). */
@@ -997,58 +993,25 @@ interface GRPOCheckpointJson {
   hasRefModel: boolean;
 }
 
-/** Refuse a `model.json` that another trainer (or no trainer) wrote. */
-/** The tensors of the policy: every name outside `optimizer.*` and `refModel.*`. */
-function policyTensors(tensors: Record<string, Tensor>): Record<string, Tensor> {
-  return Object.fromEntries(
-    Object.entries(tensors).filter(
-      ([name]) => !name.startsWith("optimizer.") && !name.startsWith("refModel."),
-    ),
-  );
-}
-
-/** FNV-1a (32-bit) of the prompts in order, as 8 hex digits: enough to notice another dataset. */
+/** {@link fingerprint} of the prompts, in order: enough to notice another dataset. */
 function promptsFingerprint(rows: GRPORow[]): string {
-  let hash = 0x811c9dc5;
-  for (const row of rows) {
-    for (let i = 0; i < row.prompt.length; i++) hash = Math.imul(hash ^ row.prompt.charCodeAt(i), 0x01000193);
-    hash = Math.imul(hash ^ 0xffff, 0x01000193); // separator, so ["ab", "c"] ≠ ["a", "bc"]
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
+  return fingerprint(rows.map((row) => row.prompt));
 }
 
 /** Check the fields of a GRPO `model.json` and return them typed (MALFORMED_FILE naming the field). */
 function parseCheckpointJson(json: Record<string, unknown>, dir: string): GRPOCheckpointJson {
-  const fail = (field: string, expected: string): never => {
-    const got = JSON.stringify(json[field]) ?? "nothing";
-    throw new ProximalError(
-      "MALFORMED_FILE",
-      `${dir}: "${field}" in model.json must be ${expected}, got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}. The file was not written by GRPOTrainer.save, or was edited; save the run again.`,
-    );
-  };
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
-  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-  if (!isObject(json.config)) fail("config", "the trainer's config object");
-  if (!isObject(json.gptConfig)) fail("gptConfig", "the policy's GPT config object");
+  const fail = checkpointFieldError(json, dir, GRPO_TRAINER_NAME);
+  if (!isRecord(json.config)) fail("config", "the trainer's config object");
+  if (!isRecord(json.gptConfig)) fail("gptConfig", "the policy's GPT config object");
   for (const field of ["globalStep", "generationStep", "cursor"]) {
     if (!isCount(json[field])) fail(field, "an integer >= 0");
   }
-  const optimizer = json.optimizer;
-  if (!isObject(optimizer) || !Array.isArray(optimizer.paramGroups) || !isObject(optimizer.steps))
+  if (!isOptimizerStateJson(json.optimizer))
     fail("optimizer", "an optimizer state ({ type, paramGroups, steps })");
-  const rng = json.rng;
-  if (
-    !isObject(rng) ||
-    !Array.isArray(rng.s) ||
-    rng.s.length !== 4 ||
-    !rng.s.every((v) => Number.isInteger(v)) ||
-    !(rng.spareNormal === null || typeof rng.spareNormal === "number")
-  )
-    fail("rng", "a generator state { s: [4 integers], spareNormal }");
+  if (!isRngState(json.rng)) fail("rng", "a generator state { s: [4 integers], spareNormal }");
   if (!Array.isArray(json.order) || !json.order.every(isCount)) fail("order", "an array of prompt indices");
   const isStatistics = (v: unknown): boolean =>
-    isObject(v) && isCount(v.steps) && isCount(v.count) && Number.isFinite(v.mean) && Number.isFinite(v.m2);
+    isRecord(v) && isCount(v.steps) && isCount(v.count) && Number.isFinite(v.mean) && Number.isFinite(v.m2);
   if (
     !Array.isArray(json.dcpoHistory) ||
     !json.dcpoHistory.every(
@@ -1057,7 +1020,7 @@ function parseCheckpointJson(json: Record<string, unknown>, dir: string): GRPOCh
   )
     fail("dcpoHistory", "an array of [prompt, { steps, count, mean, m2 }] entries");
   const dataset = json.dataset;
-  if (!isObject(dataset) || !isCount(dataset.rows) || typeof dataset.fingerprint !== "string")
+  if (!isRecord(dataset) || !isCount(dataset.rows) || typeof dataset.fingerprint !== "string")
     fail("dataset", "{ rows, fingerprint }");
   if (!Array.isArray(json.rewardFunctions) || !json.rewardFunctions.every((v) => typeof v === "string"))
     fail("rewardFunctions", "an array of reward function names");

@@ -31,21 +31,28 @@ import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { approxKl, clippedTokenLoss, maskedTokenMean, tokenRatio } from "../common/clippedSurrogate.js";
 import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
+import { frozenCopy } from "../common/referenceModel.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
 import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/sequenceBatch.js";
 import {
+  checkPromptOrder,
+  checkpointFieldError,
   checkSameConfig,
+  checkSamePrompts,
   checkTrainerName,
   fingerprint,
-  frozenCopy,
+  isCount,
+  isOptimizerStateJson,
   isRecord,
+  isRngState,
+  loadSavedGpt,
   modelTensors,
   tensorsFingerprint,
-} from "../common/trainer.js";
+} from "../common/trainerCheckpoint.js";
 import { GPTWithValueHead } from "../common/valueHead.js";
 import { maskedWhiten } from "../common/whiten.js";
 import { generate } from "../generate.js";
-import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
+import { cloneGPT, type GPT, type GPTConfig } from "../gpt.js";
 import {
   type PPOConfig,
   type PPOKlEstimator,
@@ -586,13 +593,7 @@ export class PPOTrainer {
       }
     }
     const n = this.trainDataset.length;
-    const prompts = promptsFingerprint(this.trainDataset);
-    if (saved.dataset.rows !== n || saved.dataset.fingerprint !== prompts) {
-      throw new ProximalError(
-        "INVALID_ARGUMENT",
-        `PPOTrainer.load: ${dir} was saved from a run over ${saved.dataset.rows} prompts (fingerprint ${saved.dataset.fingerprint}), but this trainer has ${n} (fingerprint ${prompts}). The saved prompt order indexes them, so pass the same trainDataset, in the same order.`,
-      );
-    }
+    checkSamePrompts(PPO_TRAINER_NAME, saved.dataset, n, promptsFingerprint(this.trainDataset), dir);
     const rewardModel = tensorsFingerprint(this.rewardModel.stateDict());
     if (saved.rewardModel !== rewardModel) {
       throw new ProximalError(
@@ -600,14 +601,7 @@ export class PPOTrainer {
         `PPOTrainer.load: ${dir} was trained against a reward model with fingerprint ${saved.rewardModel}, this trainer's is ${rewardModel}. Pass the reward model the run started with.`,
       );
     }
-    const seen = new Uint8Array(n);
-    for (const i of saved.order) if (i < n) seen[i] = 1;
-    if (saved.order.length !== n || seen.includes(0) || saved.cursor > n) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `${dir}: "order" must be a permutation of the ${n} prompt indices and "cursor" at most ${n}.`,
-      );
-    }
+    checkPromptOrder(saved.order, saved.cursor, n, dir);
     // everything that can fail runs before the first change: throwaway optimizers check the states,
     // loadStateDict checks before it copies
     const actorState = { tensors: withPrefix(tensors, "optimizer.actor"), json: saved.optimizers.actor };
@@ -633,14 +627,7 @@ export class PPOTrainer {
 
   /** The actor of a {@link PPOTrainer.save} directory as a new {@link GPT} (a policy, e.g. for SFT or evaluation). */
   static async loadModel(dir: string): Promise<GPT> {
-    const { tensors, json } = await loadCheckpoint(dir);
-    checkTrainerName(json, dir, PPO_TRAINER_NAME);
-    if (!isRecord(json.gptConfig)) {
-      throw new ProximalError("MALFORMED_FILE", `${dir}: model.json has no "gptConfig" object.`);
-    }
-    const gpt = new GPT(json.gptConfig as unknown as GPTConfig);
-    gpt.loadStateDict(modelTensors(tensors));
-    return gpt;
+    return loadSavedGpt(dir, PPO_TRAINER_NAME);
   }
 
   /** The critic (value model) of a {@link PPOTrainer.save} directory as a new {@link GPTWithValueHead}. */
@@ -706,29 +693,18 @@ function promptsFingerprint(prompts: number[][]): string {
 
 /** Check the fields of a PPO `model.json` and return them typed (MALFORMED_FILE naming the field). */
 function parsePPOCheckpointJson(json: Record<string, unknown>, dir: string): PPOCheckpointJson {
-  const fail = (field: string, expected: string): never => {
-    const got = JSON.stringify(json[field]) ?? "nothing";
-    throw new ProximalError(
-      "MALFORMED_FILE",
-      `${dir}: "${field}" in model.json must be ${expected}, got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}. The file was not written by PPOTrainer.save (or by a version before resuming was supported), or was edited; save the run again.`,
-    );
-  };
-  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-  const isRngState = (v: unknown): boolean =>
-    isRecord(v) &&
-    Array.isArray(v.s) &&
-    v.s.length === 4 &&
-    v.s.every((x) => Number.isInteger(x)) &&
-    (v.spareNormal === null || typeof v.spareNormal === "number");
-  const isOptimizer = (v: unknown): boolean =>
-    isRecord(v) && Array.isArray(v.paramGroups) && isRecord(v.steps);
+  const fail = checkpointFieldError(json, dir, PPO_TRAINER_NAME);
   if (!isRecord(json.config)) fail("config", "the trainer's config object");
   if (!isRecord(json.gptConfig)) fail("gptConfig", "the actor's GPT config object");
   if (!isRecord(json.criticGptConfig)) fail("criticGptConfig", "the critic's GPT config object");
   for (const field of ["globalStep", "cursor"]) if (!isCount(json[field])) fail(field, "an integer >= 0");
   if (typeof json.klCoef !== "number") fail("klCoef", "a number");
   const optimizers = json.optimizers;
-  if (!isRecord(optimizers) || !isOptimizer(optimizers.actor) || !isOptimizer(optimizers.critic))
+  if (
+    !isRecord(optimizers) ||
+    !isOptimizerStateJson(optimizers.actor) ||
+    !isOptimizerStateJson(optimizers.critic)
+  )
     fail("optimizers", "{ actor, critic } optimizer states");
   for (const field of ["rng", "promptRng"])
     if (!isRngState(json[field])) fail(field, "a generator state { s: [4 integers], spareNormal }");

@@ -2,7 +2,8 @@ import { crossEntropy, narrow } from "../../tensor/ops.js";
 import type { PromptResponseRow } from "../common/data.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
-import { GPT, type GPTConfig } from "../gpt.js";
+import { loadSavedGpt } from "../common/trainerCheckpoint.js";
+import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import { type ResolvedSFTConfig, resolveSFTConfig, type SFTConfig } from "./sftConfig.js";
 
@@ -59,10 +60,7 @@ export class SFTTrainer extends Trainer<PromptResponseRow, ResolvedSFTConfig> {
    * DPO or a reward model from.
    */
   static async loadModel(dir: string): Promise<GPT> {
-    const { tensors, json } = await Trainer.readModelCheckpoint(dir, "SFTTrainer");
-    const gpt = new GPT(json.gptConfig as GPTConfig);
-    gpt.loadStateDict(tensors);
-    return gpt;
+    return loadSavedGpt(dir, "SFTTrainer");
   }
 
   protected override checkpointJson(): Record<string, unknown> {
