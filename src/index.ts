@@ -349,6 +349,7 @@ export {
   sequenceLogProb,
   tokenLogProbs,
 } from "./rlhf/common/logProbs.js";
+export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
 export { frozenCopy, referenceModel } from "./rlhf/common/referenceModel.js";
 export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
 export type { PromptResponseBatch, SequenceBatch, TokenizedPair } from "./rlhf/common/sequenceBatch.js";
@@ -368,10 +369,11 @@ export { GPTWithValueHead, ValueHead } from "./rlhf/common/valueHead.js";
 export { maskedWhiten } from "./rlhf/common/whiten.js";
 export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpo/dpoConfig.js";
 export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpo/dpoConfig.js";
-export { DPOTrainer, dpoLoss } from "./rlhf/dpo/dpoTrainer.js";
+export { DPOTrainer } from "./rlhf/dpo/dpoTrainer.js";
 export type { KTOConfig, ResolvedKTOConfig } from "./rlhf/dpo/ktoConfig.js";
 export { KTO_DEFAULTS, resolveKTOConfig } from "./rlhf/dpo/ktoConfig.js";
-export { KTOTrainer, ktoLoss } from "./rlhf/dpo/ktoTrainer.js";
+export { KTOTrainer } from "./rlhf/dpo/ktoTrainer.js";
+export { dpoLoss, ktoLoss } from "./rlhf/dpo/loss.js";
 export type { CausalLM, GenerateOptions, GenerateResult, PromptBatch } from "./rlhf/generate.js";
 export { generate, leftPad } from "./rlhf/generate.js";
 export type { GPTCache, GPTConfig, GPTForwardOptions, GPTOutput } from "./rlhf/gpt.js";
@@ -398,39 +400,36 @@ export type {
   ResolvedGRPOConfig,
 } from "./rlhf/grpo/grpoConfig.js";
 export { GRPO_CONFIG_KEYS, GRPO_DEFAULTS, resolveGRPOConfig } from "./rlhf/grpo/grpoConfig.js";
-export type {
-  GRPOStepStats,
-  GRPOTrainerArgs,
-  PolicyLossOptions,
-  PolicyLossResult,
-} from "./rlhf/grpo/grpoTrainer.js";
+export type { GRPOStepStats, GRPOTrainerArgs } from "./rlhf/grpo/grpoTrainer.js";
+export { GRPOTrainer } from "./rlhf/grpo/grpoTrainer.js";
+export type { PolicyLossOptions, PolicyLossResult } from "./rlhf/grpo/loss.js";
 export {
   aggregateLoss,
   clipBounds,
   dcpoClipBounds,
-  GRPOTrainer,
   grpoPolicyLoss,
   importanceRatio,
-} from "./rlhf/grpo/grpoTrainer.js";
+} from "./rlhf/grpo/loss.js";
 export type { GRPOPreset } from "./rlhf/grpo/presets.js";
 export { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./rlhf/grpo/presets.js";
 export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
 export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
-export type { PPOConfig, PPOKlEstimator, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
-export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
-export type { PPOModels, PPOStepStats } from "./rlhf/ppo/ppoTrainer.js";
 export {
   actorLoss,
   adaptiveKlCoef,
   computeTokenRewards,
-  criticFromRewardModel,
   criticLoss,
   gaeOverTokens,
-  PPOTrainer,
-} from "./rlhf/ppo/ppoTrainer.js";
+} from "./rlhf/ppo/loss.js";
+export type { PPOConfig, PPOKlEstimator, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export type { PPOModels, PPOStepStats } from "./rlhf/ppo/ppoTrainer.js";
+export { criticFromRewardModel, PPOTrainer } from "./rlhf/ppo/ppoTrainer.js";
+export { bradleyTerryLoss } from "./rlhf/reward/loss.js";
 export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";
 export { REWARD_DEFAULTS, resolveRewardConfig } from "./rlhf/reward/rewardConfig.js";
-export { bradleyTerryLoss, preferenceAccuracy, RewardTrainer } from "./rlhf/reward/rewardTrainer.js";
+export { RewardTrainer } from "./rlhf/reward/rewardTrainer.js";
+export { sftLoss } from "./rlhf/sft/loss.js";
 export type { ResolvedSFTConfig, SFTConfig } from "./rlhf/sft/sftConfig.js";
 export { resolveSFTConfig, SFT_DEFAULTS } from "./rlhf/sft/sftConfig.js";
 export { SFTTrainer } from "./rlhf/sft/sftTrainer.js";

@@ -9,7 +9,8 @@ import type { PreferenceRow } from "../common/data.js";
 import { GPT } from "../gpt.js";
 import { rlhfFixture } from "../rlhfFixture.test.util.js";
 import { resolveDPOConfig } from "./dpoConfig.js";
-import { DPOTrainer, dpoLoss } from "./dpoTrainer.js";
+import { DPOTrainer } from "./dpoTrainer.js";
+import { dpoLoss } from "./loss.js";
 
 const close = { rtol: 1e-5, atol: 1e-7 };
 

@@ -1,82 +1,17 @@
-import { ProximalError } from "../../errors.js";
 import { addPrefix } from "../../io/checkpoint.js";
-import { add, mean, mul, narrow, neg, softplus, square, sub } from "../../tensor/ops.js";
+import { mean, narrow } from "../../tensor/ops.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import type { PreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
+import { preferenceAccuracy } from "../common/preferenceAccuracy.js";
 import { referenceModel, savedReference } from "../common/referenceModel.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
 import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
-import { preferenceAccuracy } from "../reward/rewardTrainer.js";
 import type { Tokenizer } from "../tokenizer.js";
-import type { DPOLossType } from "./dpoConfig.js";
 import { type DPOConfig, type ResolvedDPOConfig, resolveDPOConfig } from "./dpoConfig.js";
-
-/** Log-probs of a batch of preference pairs, each [batch]. */
-export interface PreferenceLogProbs {
-  policyChosen: Tensor;
-  policyRejected: Tensor;
-  referenceChosen: Tensor;
-  referenceRejected: Tensor;
-}
-
-/** What {@link dpoLoss} returns. */
-export interface DPOLossOutput {
-  /** Scalar: the batch mean. */
-  loss: Tensor;
-  /** [batch] implicit rewards `β (log π(y_w) - log π_ref(y_w))`, detached. */
-  chosenRewards: Tensor;
-  /** [batch] `β (log π(y_l) - log π_ref(y_l))`, detached. */
-  rejectedRewards: Tensor;
-}
-
-/**
- * DPO and IPO losses from sequence log-probs, as TRL's `DPOTrainer.dpo_loss`, with
- * `h = (π_c - ref_c) - (π_r - ref_r)`:
- * - `"dpo"`: `mean(-(1-ε) log σ(βh) - ε log σ(-βh))` (Rafailov et al. 2023, arXiv:2305.18290 eq. 7;
- *   ε is label smoothing, cDPO), computed as `(1-ε) softplus(-βh) + ε softplus(βh)`;
- * - `"ipo"`: `mean((h - 1/(2β))²)` (Azar et al. 2023, arXiv:2310.12036 eq. 17); pass length-averaged log-probs.
- *
- * @example
- * // equal log-ratios: h = 0, loss = ln 2 (by hand: -log σ(0))
- * dpoLoss({ policyChosen: tensor([-5]), policyRejected: tensor([-7]), referenceChosen: tensor([-5]), referenceRejected: tensor([-7]) }).loss.item(); // 0.6931
- */
-export function dpoLoss(
-  logProbs: PreferenceLogProbs,
-  options: { loss?: DPOLossType; beta?: number; labelSmoothing?: number } = {},
-): DPOLossOutput {
-  const lossType = options.loss ?? "dpo";
-  const beta = options.beta ?? 0.1;
-  const epsilon = options.labelSmoothing ?? 0;
-  const chosenLogRatios = sub(logProbs.policyChosen, logProbs.referenceChosen);
-  const rejectedLogRatios = sub(logProbs.policyRejected, logProbs.referenceRejected);
-  const h = sub(chosenLogRatios, rejectedLogRatios);
-  let losses: Tensor;
-  switch (lossType) {
-    case "dpo": {
-      const z = mul(h, beta);
-      losses = softplus(neg(z));
-      if (epsilon !== 0) losses = add(mul(losses, 1 - epsilon), mul(softplus(z), epsilon));
-      break;
-    }
-    case "ipo":
-      losses = square(sub(h, 1 / (2 * beta)));
-      break;
-    default:
-      lossType satisfies never;
-      throw new ProximalError(
-        "INVALID_OPTION",
-        `dpoLoss: unknown loss ${JSON.stringify(lossType)}; use "dpo" or "ipo".`,
-      );
-  }
-  return {
-    loss: mean(losses),
-    chosenRewards: mul(chosenLogRatios, beta).detach(),
-    rejectedRewards: mul(rejectedLogRatios, beta).detach(),
-  };
-}
+import { dpoLoss, type PreferenceLogProbs } from "./loss.js";
 
 /** Arguments of {@link DPOTrainer}. */
 export interface DPOTrainerArgs {

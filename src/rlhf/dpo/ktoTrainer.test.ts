@@ -9,7 +9,8 @@ import type { UnpairedPreferenceRow } from "../common/data.js";
 import { GPT } from "../gpt.js";
 import { type KtoCase, rlhfFixture } from "../rlhfFixture.test.util.js";
 import { resolveKTOConfig } from "./ktoConfig.js";
-import { KTOTrainer, ktoLoss } from "./ktoTrainer.js";
+import { KTOTrainer } from "./ktoTrainer.js";
+import { ktoLoss } from "./loss.js";
 
 const close = { rtol: 1e-5, atol: 1e-7 };
 

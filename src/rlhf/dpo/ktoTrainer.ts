@@ -1,7 +1,6 @@
-import { ProximalError } from "../../errors.js";
 import { addPrefix } from "../../io/checkpoint.js";
-import { mean, mul, narrow, sigmoid, sub, where } from "../../tensor/ops.js";
-import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { narrow } from "../../tensor/ops.js";
+import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import type { UnpairedPreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
 import { referenceModel, savedReference } from "../common/referenceModel.js";
@@ -11,66 +10,7 @@ import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import { type KTOConfig, type ResolvedKTOConfig, resolveKTOConfig } from "./ktoConfig.js";
-
-/** Inputs of {@link ktoLoss}: summed response log-probs, each [batch]. */
-export interface KTOLogProbs {
-  /** log π(y_i | x_i) */
-  policy: Tensor;
-  /** log π_ref(y_i | x_i) */
-  reference: Tensor;
-  /** log π(y_j | x_i) of mismatched pairs (another row's completion), for the KL estimate; no gradient flows. */
-  policyKl: Tensor;
-  /** log π_ref(y_j | x_i) of the same mismatched pairs. */
-  referenceKl: Tensor;
-}
-
-/** What {@link ktoLoss} returns. */
-export interface KTOLossOutput {
-  /** Scalar: the mean weighted loss over all rows. */
-  loss: Tensor;
-  /** The reference point z₀ = max(0, mean(policyKl - referenceKl)). */
-  kl: number;
-  /** [batch] implicit rewards `β (log π - log π_ref)`, detached. */
-  rewards: Tensor;
-}
-
-/**
- * The KTO loss (Ethayarajh et al. 2024, arXiv:2402.01306 eq. 8), as TRL's `KTOTrainer.kto_loss`:
- * with `r = log π(y|x) - log π_ref(y|x)` and the reference point
- * `z₀ = max(0, mean_batch(log π(y'|x) - log π_ref(y'|x)))` over mismatched pairs (detached),
- * desirable rows lose `λ_D (1 - σ(β (r - z₀)))` and undesirable ones `λ_U (1 - σ(β (z₀ - r)))`; the loss
- * is the mean over all rows.
- *
- * @param labels true for desirable rows
- * @example
- * // r = z₀ = 0: every row loses λ (1 - σ(0)) = λ/2 (by hand)
- */
-export function ktoLoss(
-  logProbs: KTOLogProbs,
-  labels: ArrayLike<boolean>,
-  options: { beta?: number; desirableWeight?: number; undesirableWeight?: number } = {},
-): KTOLossOutput {
-  const beta = options.beta ?? 0.1;
-  const desirableWeight = options.desirableWeight ?? 1;
-  const undesirableWeight = options.undesirableWeight ?? 1;
-  const n = logProbs.policy.size;
-  if (labels.length !== n) {
-    throw new ProximalError("SHAPE_MISMATCH", `ktoLoss: ${labels.length} labels for ${n} rows.`);
-  }
-  const kl = Math.max(0, mean(sub(logProbs.policyKl.detach(), logProbs.referenceKl.detach())).item());
-  const logRatios = sub(logProbs.policy, logProbs.reference);
-  const desirable = mul(sub(1, sigmoid(mul(sub(logRatios, kl), beta))), desirableWeight);
-  const undesirable = mul(sub(1, sigmoid(mul(sub(kl, logRatios), beta))), undesirableWeight);
-  const isDesirable = new Tensor(
-    Float32Array.from(labels, (l) => (l ? 1 : 0)),
-    logProbs.policy.shape.slice(),
-  );
-  return {
-    loss: mean(where(isDesirable, desirable, undesirable)),
-    kl,
-    rewards: mul(logRatios, beta).detach(),
-  };
-}
+import { type KTOLogProbs, ktoLoss } from "./loss.js";
 
 /** Arguments of {@link KTOTrainer}. */
 export interface KTOTrainerArgs {

@@ -18,15 +18,8 @@ import { GPT } from "../gpt.js";
 import { SFTTrainer } from "../sft/sftTrainer.js";
 import { type GRPOConfig, type GRPORewardFunction, type GRPORow, resolveGRPOConfig } from "./grpoConfig.js";
 import { grpoFixture, matrix } from "./grpoFixture.test.util.js";
-import {
-  aggregateLoss,
-  clipBounds,
-  dcpoClipBounds,
-  type GRPOStepStats,
-  GRPOTrainer,
-  grpoPolicyLoss,
-  importanceRatio,
-} from "./grpoTrainer.js";
+import { type GRPOStepStats, GRPOTrainer } from "./grpoTrainer.js";
+import { aggregateLoss, clipBounds, dcpoClipBounds, grpoPolicyLoss, importanceRatio } from "./loss.js";
 import { loadGRPOPreset } from "./presets.js";
 
 // reference values: fixtures/torch/grpo.json (scripts/fixtures/makeGrpoFixtures.py, torch 1.13,

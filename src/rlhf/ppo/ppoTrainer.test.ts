@@ -8,15 +8,9 @@ import { assertClose } from "../../tensor/testing.js";
 import { GPTRewardModel } from "../common/rewardHead.js";
 import { maskedWhiten } from "../common/whiten.js";
 import { GPT } from "../gpt.js";
+import { actorLoss, adaptiveKlCoef, computeTokenRewards, criticLoss, gaeOverTokens } from "./loss.js";
 import { resolvePPOConfig } from "./ppoConfig.js";
-import {
-  actorLoss,
-  adaptiveKlCoef,
-  computeTokenRewards,
-  criticLoss,
-  gaeOverTokens,
-  PPOTrainer,
-} from "./ppoTrainer.js";
+import { PPOTrainer } from "./ppoTrainer.js";
 
 // fixtures/torch/rlhfPpo.json: scripts/fixtures/makeRlhfPpoFixtures.py, torch 1.13, float64 from
 // float32 inputs; DeepSpeed-Chat's compute_rewards / get_advantages_and_returns / actor_loss_fn /

@@ -5,9 +5,11 @@ import { Rng } from "../../random/rng.js";
 import { tensor } from "../../tensor/tensor.js";
 import { assertClose } from "../../tensor/testing.js";
 import { CharTokenizer } from "../charTokenizer.js";
+import { preferenceAccuracy } from "../common/preferenceAccuracy.js";
 import { GPTRewardModel } from "../common/rewardHead.js";
 import { rlhfFixture } from "../rlhfFixture.test.util.js";
-import { bradleyTerryLoss, preferenceAccuracy, type RewardRow, RewardTrainer } from "./rewardTrainer.js";
+import { bradleyTerryLoss } from "./loss.js";
+import { type RewardRow, RewardTrainer } from "./rewardTrainer.js";
 
 const close = { rtol: 1e-5, atol: 1e-7 };
 

@@ -1,57 +1,16 @@
 import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
-import { add, mean, mul, narrow, neg, softplus, square, sub } from "../../tensor/ops.js";
+import { mean, narrow } from "../../tensor/ops.js";
 import { Tensor } from "../../tensor/tensor.js";
 import type { PreferenceRow } from "../common/data.js";
+import { preferenceAccuracy } from "../common/preferenceAccuracy.js";
 import { GPTRewardModel } from "../common/rewardHead.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
 import type { GPTConfig } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
+import { bradleyTerryLoss } from "./loss.js";
 import { type ResolvedRewardConfig, type RewardConfig, resolveRewardConfig } from "./rewardConfig.js";
-
-/** Options of {@link bradleyTerryLoss}. */
-export interface BradleyTerryLossOptions {
-  /**
-   * Per-pair margin `m` subtracted inside the sigmoid, `-log σ(r_c - r_r - m)` (Touvron et al. 2023,
-   * Llama 2, arXiv:2307.09288 eq. 2; TRL's `margin` column). @defaultValue no margin
-   */
-  margin?: Tensor | null;
-  /** `c` of the centering term `+ c · mean((r_c + r_r)²)`, see {@link RewardConfig}. @defaultValue 0 */
-  centerRewardsCoefficient?: number;
-}
-
-/**
- * The Bradley-Terry loss of a reward model on preference pairs (Ouyang et al. 2022,
- * arXiv:2203.02155 eq. 1), as TRL's `RewardTrainer.compute_loss`:
- * `mean(-log σ(r_chosen - r_rejected - margin)) + c · mean((r_chosen + r_rejected)²)`.
- * `-log σ(z)` is computed as `softplus(-z)`, which stays finite for large |z|.
- *
- * @param chosenRewards [batch]
- * @param rejectedRewards [batch]
- * @returns scalar
- * @example
- * bradleyTerryLoss(tensor([1]), tensor([1])).item(); // ln 2 ≈ 0.6931 (by hand: -log σ(0))
- */
-export function bradleyTerryLoss(
-  chosenRewards: Tensor,
-  rejectedRewards: Tensor,
-  options: BradleyTerryLossOptions = {},
-): Tensor {
-  let logits = sub(chosenRewards, rejectedRewards);
-  if (options.margin) logits = sub(logits, options.margin);
-  let loss = mean(softplus(neg(logits)));
-  const c = options.centerRewardsCoefficient ?? 0;
-  if (c !== 0) loss = add(loss, mul(mean(square(add(chosenRewards, rejectedRewards))), c));
-  return loss;
-}
-
-/** Fraction of pairs whose chosen reward is strictly above the rejected one (TRL's `accuracy`). */
-export function preferenceAccuracy(chosenRewards: Tensor, rejectedRewards: Tensor): number {
-  let correct = 0;
-  for (let i = 0; i < chosenRewards.size; i++) if (chosenRewards.data[i] > rejectedRewards.data[i]) correct++;
-  return correct / Math.max(chosenRewards.size, 1);
-}
 
 /** A {@link PreferenceRow} with an optional per-pair margin (TRL's `margin` column). */
 export type RewardRow = PreferenceRow & { margin?: number };

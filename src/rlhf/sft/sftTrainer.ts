@@ -1,10 +1,10 @@
-import { crossEntropy, narrow } from "../../tensor/ops.js";
 import type { PromptResponseRow } from "../common/data.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
 import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
+import { sftLoss } from "./loss.js";
 import { type ResolvedSFTConfig, resolveSFTConfig, type SFTConfig } from "./sftConfig.js";
 
 /** Arguments of {@link SFTTrainer}. */
@@ -46,12 +46,8 @@ export class SFTTrainer extends Trainer<PromptResponseRow, ResolvedSFTConfig> {
     const maxLength = Math.min(this.config.maxLength, this.gpt.config.nPositions);
     const pairs = rows.map((r) => tokenizePair(this.tokenizer, r.prompt, r.response, maxLength));
     const batch = collatePairs(pairs, this.tokenizer.padTokenId);
-    const time = batch.inputIds.shape[1];
     const { logits } = this.gpt.forward(batch.inputIds, { attentionMask: batch.attentionMask });
-    // logits at t predict token t + 1: score columns 1..T-1 with the response mask
-    const loss = crossEntropy(narrow(logits!, 1, 0, time - 1), narrow(batch.inputIds, 1, 1, time - 1), {
-      mask: narrow(batch.responseMask, 1, 1, time - 1),
-    });
+    const loss = sftLoss(logits!, batch.inputIds, batch.responseMask);
     return { loss, tokens: batch.numTokens, metrics: { "train/responseTokens": batch.numResponseTokens } };
   }
 
