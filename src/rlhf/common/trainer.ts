@@ -6,6 +6,7 @@ import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { warmupThenCosine } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
+import { MetricWindow } from "./metricWindow.js";
 import {
   CHECKPOINT_PREFIXES,
   checkSameConfig,
@@ -89,7 +90,10 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   protected readonly onStep: OnStep | undefined;
   /** Name written into checkpoints and error messages. */
   protected abstract readonly name: string;
-  private logWindow: LogWindow = { sums: {}, counts: {}, tokens: 0 };
+  /** Metrics of the steps since the last `onStep` call, and the tokens they ran. */
+  private logWindow = new MetricWindow();
+  private logTokens = 0;
+  private orderCache: { epoch: number; order: Int32Array; rng: Rng } | null = null;
 
   protected constructor(model: Module, config: C, trainDataset: Row[], onStep?: OnStep) {
     this.model = model;
@@ -115,76 +119,110 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   }
 
   /**
-   * Train until {@link Trainer.totalSteps} (continuing from `globalStep` after a {@link Trainer.load}),
-   * until `options.untilStep`, or until `onStep` returns false. Returns the last averaged metrics of
-   * this call (empty when it logged nothing).
+   * One optimizer step on the next batch of the seeded row order (continuing from `globalStep`, so
+   * steps taken one call at a time are the steps {@link Trainer.train} takes): learning rate from the
+   * schedule → {@link Trainer.computeLoss} → backward → gradient clipping → AdamW step. Returns the
+   * step's metrics (`train/loss`, the trainer's own, `train/gradNorm`, `train/learningRate`), which also
+   * go into the window {@link Trainer.train} averages for `onStep`.
    */
-  train(options: TrainOptions = {}): Record<string, number> {
+  step(): Record<string, number> {
     const c = this.config;
     const n = this.trainDataset.length;
     if (n === 0) throw new ProximalError("INVALID_ARGUMENT", `${this.name}: the training dataset is empty.`);
     const totalSteps = this.totalSteps;
-    const untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
+    if (this.globalStep >= totalSteps) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `${this.name}.step: the run is over (${this.globalStep} of ${totalSteps} steps). Raise maxSteps or numTrainEpochs in a new trainer to train further.`,
+      );
+    }
+    const stepsPerEpoch = this.stepsPerEpoch;
+    const order = this.epochOrder(Math.floor(this.globalStep / stepsPerEpoch));
+    const start = (this.globalStep % stepsPerEpoch) * c.perDeviceTrainBatchSize;
+    const rows = Array.from(
+      order.subarray(start, Math.min(n, start + c.perDeviceTrainBatchSize)),
+      (i) => this.trainDataset[i],
+    );
+
     const warmupSteps = Math.ceil(c.warmupRatio * totalSteps); // HF get_warmup_steps
-    const stepsPerEpoch = Math.ceil(n / c.perDeviceTrainBatchSize);
-    const rng = new Rng(c.seed);
-    const params = this.model.parameters();
-    // per-key sums and counts: a batch may have no value for a key (NaN, e.g. KTO's rewards/chosen
-    // when no desirable row was drawn), which is left out of that key's mean
-    const window = this.logWindow;
+    const learningRate = warmupThenCosine(
+      this.globalStep,
+      totalSteps,
+      warmupSteps,
+      c.learningRate,
+      c.minLearningRate,
+    );
+    this.optimizer.learningRate = learningRate;
+    this.optimizer.zeroGrad();
+    const batch = this.computeLoss(rows);
+    batch.loss.backward();
+    const gradNorm = c.maxGradNorm > 0 ? clipGradNorm(this.model.parameters(), c.maxGradNorm) : Number.NaN;
+    this.optimizer.step();
+    this.globalStep++;
+
+    const metrics: Record<string, number> = { "train/loss": batch.loss.item(), ...batch.metrics };
+    if (c.maxGradNorm > 0) metrics["train/gradNorm"] = gradNorm;
+    this.logWindow.add(metrics);
+    this.logTokens += batch.tokens;
+    return { ...metrics, "train/learningRate": learningRate };
+  }
+
+  /**
+   * Train until {@link Trainer.totalSteps} (continuing from `globalStep` after a {@link Trainer.load}),
+   * until `options.untilStep`, or until `onStep` returns false: {@link Trainer.step} after step, and
+   * every `loggingSteps` steps (and after the last) `onStep` with the metrics averaged since its last
+   * call, `train/learningRate`, `train/epoch` and `time/tokensPerSecond`. Returns the last averaged
+   * metrics of this call (empty when it logged nothing).
+   */
+  train(options: TrainOptions = {}): Record<string, number> {
+    const c = this.config;
+    if (this.trainDataset.length === 0)
+      throw new ProximalError("INVALID_ARGUMENT", `${this.name}: the training dataset is empty.`);
+    const totalSteps = this.totalSteps;
+    const untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
     let started = performance.now();
     let last: Record<string, number> = {};
-    // replay the row order of the steps already taken, so a resumed run sees the same batches: one
-    // permutation per epoch begun before globalStep (the loop draws the one starting at globalStep)
-    let order = rng.permutation(n);
-    for (let s = stepsPerEpoch; s < this.globalStep; s += stepsPerEpoch) order = rng.permutation(n);
     while (this.globalStep < untilStep) {
-      const inEpoch = this.globalStep % stepsPerEpoch;
-      if (inEpoch === 0 && this.globalStep > 0) order = rng.permutation(n);
-      const start = inEpoch * c.perDeviceTrainBatchSize;
-      const rows = Array.from(
-        order.subarray(start, Math.min(n, start + c.perDeviceTrainBatchSize)),
-        (i) => this.trainDataset[i],
-      );
-
-      const learningRate = warmupThenCosine(
-        this.globalStep,
-        totalSteps,
-        warmupSteps,
-        c.learningRate,
-        c.minLearningRate,
-      );
-      this.optimizer.learningRate = learningRate;
-      this.optimizer.zeroGrad();
-      const batch = this.computeLoss(rows);
-      batch.loss.backward();
-      const gradNorm = c.maxGradNorm > 0 ? clipGradNorm(params, c.maxGradNorm) : Number.NaN;
-      this.optimizer.step();
-      this.globalStep++;
-
-      const metrics: Record<string, number> = { "train/loss": batch.loss.item(), ...batch.metrics };
-      if (c.maxGradNorm > 0) metrics["train/gradNorm"] = gradNorm;
-      for (const [key, value] of Object.entries(metrics)) {
-        if (Number.isNaN(value)) continue;
-        window.sums[key] = (window.sums[key] ?? 0) + value;
-        window.counts[key] = (window.counts[key] ?? 0) + 1;
-      }
-      window.tokens += batch.tokens;
+      const { "train/learningRate": learningRate } = this.step();
       if (this.globalStep % c.loggingSteps === 0 || this.globalStep === totalSteps) {
         const seconds = (performance.now() - started) / 1000;
-        last = Object.fromEntries(Object.entries(window.sums).map(([k, v]) => [k, v / window.counts[k]]));
+        last = this.logWindow.means();
         last["train/learningRate"] = learningRate;
-        last["train/epoch"] = this.globalStep / stepsPerEpoch;
-        last["time/tokensPerSecond"] = window.tokens / Math.max(seconds, 1e-9);
+        last["train/epoch"] = this.globalStep / this.stepsPerEpoch;
+        last["time/tokensPerSecond"] = this.logTokens / Math.max(seconds, 1e-9);
         const keepGoing = this.onStep?.({ step: this.globalStep, totalSteps, metrics: last });
-        window.sums = {};
-        window.counts = {};
-        window.tokens = 0;
+        this.logWindow.clear();
+        this.logTokens = 0;
         started = performance.now();
         if (keepGoing === false) break;
       }
     }
     return last;
+  }
+
+  /** Optimizer steps per pass over the rows (the last batch may be smaller). */
+  private get stepsPerEpoch(): number {
+    return Math.ceil(this.trainDataset.length / this.config.perDeviceTrainBatchSize);
+  }
+
+  /**
+   * The row order of `epoch`: the (epoch + 1)-th permutation drawn from a generator seeded with
+   * `seed`, so it depends on the epoch alone (a resumed run replays it). Cached, so consecutive epochs
+   * draw one permutation each.
+   */
+  private epochOrder(epoch: number): Int32Array {
+    const n = this.trainDataset.length;
+    let cache = this.orderCache;
+    if (cache === null || cache.epoch > epoch) {
+      const rng = new Rng(this.config.seed);
+      cache = { epoch: 0, order: rng.permutation(n), rng };
+    }
+    while (cache.epoch < epoch) {
+      cache.order = cache.rng.permutation(n);
+      cache.epoch++;
+    }
+    this.orderCache = cache;
+    return cache.order;
   }
 
   /**
@@ -228,7 +266,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
         config: this.config,
         optimizer: optimizerState.json,
         dataset: { rows: this.trainDataset.length, fingerprint: rowsFingerprint(this.trainDataset) },
-        logWindow: this.logWindow,
+        logWindow: { sums: this.logWindow.sums, counts: this.logWindow.counts, tokens: this.logTokens },
         ...this.checkpointJson(),
       },
     });
@@ -289,7 +327,10 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
     this.optimizer.setState(optimizerState);
     restoreExtras();
     this.globalStep = globalStep as number;
-    this.logWindow = structuredClone(window as unknown as LogWindow);
+    const saved = structuredClone(window) as unknown as LogWindow;
+    this.logWindow.sums = saved.sums;
+    this.logWindow.counts = saved.counts;
+    this.logTokens = saved.tokens;
   }
 
   /**
