@@ -15,11 +15,12 @@ import { Rng } from "../random/rng.js";
 import { CharTokenizer } from "./charTokenizer.js";
 import type { PreferenceRow, PromptResponseRow, UnpairedPreferenceRow } from "./common/data.js";
 import { GPTRewardModel } from "./common/rewardHead.js";
-import type { Trainer } from "./common/trainer.js";
+import type { OnStep, Trainer, TrainerLog } from "./common/trainer.js";
 import type { ResolvedTrainingConfig } from "./common/trainingConfig.js";
 import { DPOTrainer } from "./dpo/dpoTrainer.js";
 import { KTOTrainer } from "./dpo/ktoTrainer.js";
 import { GPT } from "./gpt.js";
+import { GRPOTrainer } from "./grpo/grpoTrainer.js";
 import { PPOTrainer } from "./ppo/ppoTrainer.js";
 import { RewardTrainer } from "./reward/rewardTrainer.js";
 import { SFTTrainer } from "./sft/sftTrainer.js";
@@ -259,5 +260,87 @@ describe("PPOTrainer checkpoint", () => {
     );
     assert.deepEqual(weights(refused.actor), before);
     assert.equal(refused.globalStep, 0);
+  });
+});
+
+describe("one trainer shape", () => {
+  const prompts = words.map((w) => [tokenizer.bosTokenId, ...tokenizer.encode(`${w}=`)]);
+  const ppoConfig = { maxNewTokens: 3, miniBatchSize: 2, learningRate: 1e-3, criticLearningRate: 1e-3 };
+
+  test("all six trainers have config, globalStep, totalSteps, step, train, save, load and loadModel", () => {
+    const grpo = new GRPOTrainer({
+      model: newGpt(),
+      tokenizer,
+      trainDataset: words.map((w) => ({ prompt: `${w}=` })),
+      rewardFunctions: (_prompt: string, completion: string) => completion.length,
+      config: { numGenerations: 2, perDeviceTrainBatchSize: 4, maxCompletionLength: 3, maxSteps: 2 },
+    });
+    const ppo = new PPOTrainer(
+      { actor: newGpt(), rewardModel: new GPTRewardModel(newGpt(), { rng: new Rng(3) }) },
+      ppoConfig,
+      tokenizer,
+      { trainDataset: prompts, batchSize: 4 },
+    );
+    const trainers: Record<string, object> = {
+      ...Object.fromEntries(Object.entries(cases).map(([name, build]) => [name, build()])),
+      PPOTrainer: ppo,
+      GRPOTrainer: grpo,
+    };
+    const classes = [SFTTrainer, RewardTrainer, DPOTrainer, KTOTrainer, PPOTrainer, GRPOTrainer];
+    assert.equal(Object.keys(trainers).length, 6);
+    for (const [name, trainer] of Object.entries(trainers)) {
+      const t = trainer as Record<string, unknown>;
+      assert.equal(typeof t.config, "object", name);
+      assert.equal(t.globalStep, 0, name);
+      assert.ok(Number.isInteger(t.totalSteps) && (t.totalSteps as number) > 0, name);
+      for (const method of ["step", "train", "save", "load"])
+        assert.equal(typeof t[method], "function", `${name}.${method}`);
+    }
+    for (const cls of classes) assert.equal(typeof cls.loadModel, "function", `${cls.name}.loadModel`);
+  });
+
+  test("step() one call at a time takes the steps train() takes (SFT)", () => {
+    const stepped = cases.SFTTrainer();
+    while (stepped.globalStep < stepped.totalSteps) stepped.step();
+    const trained = cases.SFTTrainer();
+    trained.train();
+    assert.deepEqual(weights(stepped.model), weights(trained.model));
+    assert.throws(
+      () => stepped.step(),
+      (e) => e instanceof ProximalError && e.code === "INVALID_ARGUMENT",
+    );
+  });
+
+  test("PPO's train() runs batchSize-prompt steps over one pass and calls onStep every loggingSteps", () => {
+    const build = (onStep?: OnStep) =>
+      new PPOTrainer(
+        { actor: newGpt(), rewardModel: new GPTRewardModel(newGpt(), { rng: new Rng(3) }) },
+        ppoConfig,
+        tokenizer,
+        { trainDataset: prompts, batchSize: 4, loggingSteps: 2, onStep },
+      );
+    const logs: TrainerLog[] = [];
+    const trained = build((log) => {
+      logs.push(log);
+      return undefined;
+    });
+    assert.equal(trained.totalSteps, 3); // 12 prompts in batches of 4
+    trained.train();
+    assert.deepEqual(
+      logs.map((l) => [l.step, l.totalSteps]),
+      [
+        [2, 3],
+        [3, 3],
+      ],
+    );
+    assert.ok(Number.isFinite(logs[0].metrics["rollout/score"]));
+    const stepped = build();
+    const stats = [1, 2, 3].map(() => stepped.trainStep(4));
+    assert.deepEqual(weights(stepped.actor), weights(trained.actor));
+    assert.equal(logs[1].metrics["rollout/score"], stats[2]["rollout/score"]);
+    // onStep returning false stops the run
+    const stopped = build(() => false);
+    stopped.train();
+    assert.equal(stopped.globalStep, 2);
   });
 });

@@ -36,9 +36,10 @@ import { Rng, type RngState } from "../../random/rng.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
+import { MetricWindow } from "../common/metricWindow.js";
 import { frozenCopy } from "../common/referenceModel.js";
 import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../common/sequenceBatch.js";
-import type { OnStep } from "../common/trainer.js";
+import type { OnStep, TrainOptions } from "../common/trainer.js";
 import {
   checkPromptOrder,
   checkpointFieldError,
@@ -285,35 +286,33 @@ export class GRPOTrainer {
   }
 
   /**
-   * Train until {@link GRPOTrainer.totalSteps} optimizer steps or until `onStep` returns false.
-   * Returns the last logged metrics.
+   * Train until {@link GRPOTrainer.totalSteps} optimizer steps (continuing from `globalStep` after a
+   * {@link GRPOTrainer.load}), until `options.untilStep`, or until `onStep` returns false:
+   * {@link GRPOTrainer.step} after step (each a generation batch and its optimizer steps), and `onStep`
+   * with the metrics averaged since its last call after the batch that crosses each `loggingSteps`
+   * steps and after the last. Returns the last logged metrics.
    */
-  train(): Record<string, number> {
+  train(options: TrainOptions = {}): Record<string, number> {
     const c = this.config;
     const totalSteps = this.totalSteps;
-    let sums: Record<string, number> = {};
-    let counts: Record<string, number> = {};
+    const untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
+    const window = new MetricWindow();
     let samples = 0;
     let started = performance.now();
     let last: Record<string, number> = {};
-    while (this.globalStep < totalSteps) {
+    while (this.globalStep < untilStep) {
       const before = this.globalStep;
       const stats = this.step() as unknown as Record<string, number>;
       samples += stats["rollout/samplesDrawn"];
-      for (const [key, value] of Object.entries(stats)) {
-        if (Number.isNaN(value)) continue;
-        sums[key] = (sums[key] ?? 0) + value;
-        counts[key] = (counts[key] ?? 0) + 1;
-      }
+      window.add(stats);
       const crossed = Math.floor(this.globalStep / c.loggingSteps) > Math.floor(before / c.loggingSteps);
       if (crossed || this.globalStep >= totalSteps) {
         const seconds = (performance.now() - started) / 1000;
-        last = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / counts[k]]));
+        last = window.means();
         last["train/globalStep"] = this.globalStep;
         last["time/samplesPerSecond"] = samples / Math.max(seconds, 1e-9);
         const keepGoing = this.onStep?.({ step: this.globalStep, totalSteps, metrics: last });
-        sums = {};
-        counts = {};
+        window.clear();
         samples = 0;
         started = performance.now();
         if (keepGoing === false) break;

@@ -29,9 +29,11 @@ import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import { approxKl } from "../common/clippedSurrogate.js";
 import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
+import { MetricWindow } from "../common/metricWindow.js";
 import { frozenCopy } from "../common/referenceModel.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
 import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/sequenceBatch.js";
+import type { OnStep, TrainOptions } from "../common/trainer.js";
 import {
   checkPromptOrder,
   checkpointFieldError,
@@ -96,11 +98,22 @@ export interface PPOModels {
 /** Options of {@link PPOTrainer} beyond its models, config and special tokens. */
 export interface PPOTrainerOptions {
   /**
-   * Tokenized prompts (bos + prompt ids, no padding) that {@link PPOTrainer.trainStep} draws batches
-   * from in a seeded order, reshuffled after each pass. Needed only by `trainStep`; `step` takes its
-   * prompts directly. @defaultValue none
+   * Tokenized prompts (bos + prompt ids, no padding) that {@link PPOTrainer.train},
+   * {@link PPOTrainer.trainStep} and `step()` without prompts draw batches from in a seeded order,
+   * reshuffled after each pass. `step(prompts)` needs none. @defaultValue none
    */
   trainDataset?: number[][];
+  /**
+   * Prompts per PPO iteration when the trainer draws them ({@link PPOTrainer.train}, `step()`); a
+   * multiple of `miniBatchSize`. @defaultValue `miniBatchSize`
+   */
+  batchSize?: number;
+  /** PPO iterations of a full {@link PPOTrainer.train} run. @defaultValue one pass over `trainDataset`: `ceil(prompts / batchSize)` */
+  maxSteps?: number;
+  /** Call `onStep` every this many PPO iterations (and after the last). @defaultValue 1 */
+  loggingSteps?: number;
+  /** Called by {@link PPOTrainer.train} with the metrics averaged since its last call; return false to stop. */
+  onStep?: OnStep;
 }
 
 /**
@@ -132,6 +145,11 @@ export class PPOTrainer {
   /** Prompt order of {@link PPOTrainer.trainStep}, a stream of its own (same seed). */
   private readonly promptRng: Rng;
   private readonly trainDataset: number[][];
+  /** Prompts per iteration of {@link PPOTrainer.train} and `step()`. */
+  readonly batchSize: number;
+  private readonly maxSteps: number | undefined;
+  private readonly loggingSteps: number;
+  private readonly onStep: OnStep | undefined;
   private order: Int32Array;
   private cursor = 0;
   private readonly eosTokenId: number;
@@ -155,6 +173,27 @@ export class PPOTrainer {
     this.actorOptimizer = new Adam(this.actor.parameters(), { lr: this.config.learningRate });
     this.criticOptimizer = new Adam(this.critic.parameters(), { lr: this.config.criticLearningRate });
     this.trainDataset = options.trainDataset ?? [];
+    this.batchSize = options.batchSize ?? this.config.miniBatchSize;
+    this.maxSteps = options.maxSteps;
+    this.loggingSteps = options.loggingSteps ?? 1;
+    this.onStep = options.onStep;
+    for (const [key, value] of [
+      ["batchSize", this.batchSize],
+      ["maxSteps", this.maxSteps ?? 1],
+      ["loggingSteps", this.loggingSteps],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new ProximalError(
+          "INVALID_OPTION",
+          `PPOTrainer: ${key} must be a positive integer, got ${value}.`,
+        );
+    }
+    if (this.batchSize % this.config.miniBatchSize !== 0) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `PPOTrainer: batchSize (${this.batchSize}) must be a multiple of miniBatchSize (${this.config.miniBatchSize}).`,
+      );
+    }
     this.promptRng = new Rng(this.config.seed);
     this.order = this.promptRng.permutation(this.trainDataset.length);
   }
@@ -182,6 +221,37 @@ export class PPOTrainer {
       batch.push(this.trainDataset[this.order[this.cursor++]]);
     }
     return batch;
+  }
+
+  /**
+   * PPO iterations of a full {@link PPOTrainer.train} run: `maxSteps`, or one pass over
+   * `trainDataset` in batches of `batchSize` (0 without a `trainDataset`).
+   */
+  get totalSteps(): number {
+    return this.maxSteps ?? Math.ceil(this.trainDataset.length / this.batchSize);
+  }
+
+  /**
+   * Run {@link PPOTrainer.step} on batches of `batchSize` prompts drawn from `trainDataset` until
+   * {@link PPOTrainer.totalSteps} iterations (continuing from `globalStep` after a
+   * {@link PPOTrainer.load}), until `options.untilStep`, or until `onStep` returns false; `onStep`
+   * gets the metrics averaged over the iterations since its last call every `loggingSteps`
+   * iterations and after the last. Returns the last logged metrics.
+   */
+  train(options: TrainOptions = {}): Record<string, number> {
+    const totalSteps = this.totalSteps;
+    const untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
+    const window = new MetricWindow();
+    let last: Record<string, number> = {};
+    while (this.globalStep < untilStep) {
+      window.add(this.step() as unknown as Record<string, number>);
+      if (this.globalStep % this.loggingSteps === 0 || this.globalStep === totalSteps) {
+        last = window.means();
+        window.clear();
+        if (this.onStep?.({ step: this.globalStep, totalSteps, metrics: last }) === false) break;
+      }
+    }
+    return last;
   }
 
   /** {@link PPOTrainer.step} on the next `batchSize` prompts of `trainDataset` ({@link PPOTrainer.nextPrompts}). */
@@ -216,7 +286,7 @@ export class PPOTrainer {
   }
 
   /** One PPO iteration on a batch of prompts; returns its metrics. */
-  step(prompts: number[][]): PPOStepStats {
+  step(prompts: number[][] = this.nextPrompts(this.batchSize)): PPOStepStats {
     const c = this.config;
     const batchSize = prompts.length;
     if (batchSize % c.miniBatchSize !== 0) {
