@@ -1,12 +1,11 @@
-import { addPrefix } from "../../io/checkpoint.js";
 import { mean, narrow } from "../../tensor/ops.js";
-import { noGrad, type Tensor } from "../../tensor/tensor.js";
+import { noGrad } from "../../tensor/tensor.js";
 import type { PreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
 import { preferenceAccuracy } from "../common/preferenceAccuracy.js";
-import { referenceModel, savedReference } from "../common/referenceModel.js";
+import { ReferenceTrainer } from "../common/referenceTrainer.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
-import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
+import type { BatchLoss, OnStep } from "../common/trainer.js";
 import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
@@ -41,22 +40,11 @@ export interface DPOTrainerArgs {
  * const trainer = new DPOTrainer({ model: sftGpt, tokenizer, trainDataset: pairs, config: { beta: 0.1 } });
  * trainer.train();
  */
-export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
+export class DPOTrainer extends ReferenceTrainer<PreferenceRow, ResolvedDPOConfig> {
   protected readonly name = "DPOTrainer";
-  readonly tokenizer: Tokenizer;
-  private readonly policy: GPT;
-  private reference: GPT;
 
   constructor(args: DPOTrainerArgs) {
-    super(args.model, resolveDPOConfig(args.config), args.trainDataset, args.onStep);
-    this.policy = args.model;
-    this.reference = referenceModel("DPOTrainer", args.model, args.refModel);
-    this.tokenizer = args.tokenizer;
-  }
-
-  /** The frozen reference; {@link DPOTrainer.load} replaces it with the one saved in the checkpoint. */
-  get refModel(): GPT {
-    return this.reference;
+    super("DPOTrainer", args, resolveDPOConfig(args.config));
   }
 
   /** Sequence log-probs of `rows`' chosen and rejected responses under the policy and the reference. */
@@ -115,20 +103,5 @@ export class DPOTrainer extends Trainer<PreferenceRow, ResolvedDPOConfig> {
   /** The trained policy of a {@link DPOTrainer.save} directory as a new {@link GPT} (weights only). */
   static async loadModel(dir: string): Promise<GPT> {
     return loadSavedGpt(dir, "DPOTrainer");
-  }
-
-  protected override checkpointJson(): Record<string, unknown> {
-    return { gptConfig: this.policy.config };
-  }
-
-  protected override checkpointTensors(): Record<string, Tensor> {
-    return addPrefix(this.reference.stateDict(), "refModel");
-  }
-
-  protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
-    const reference = savedReference(this.reference, tensors, dir, this.name);
-    return () => {
-      this.reference = reference;
-    };
   }
 }

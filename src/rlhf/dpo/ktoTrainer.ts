@@ -1,11 +1,10 @@
-import { addPrefix } from "../../io/checkpoint.js";
 import { narrow } from "../../tensor/ops.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import type { UnpairedPreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
-import { referenceModel, savedReference } from "../common/referenceModel.js";
+import { ReferenceTrainer } from "../common/referenceTrainer.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
-import { type BatchLoss, type OnStep, Trainer } from "../common/trainer.js";
+import type { BatchLoss, OnStep } from "../common/trainer.js";
 import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
@@ -35,22 +34,11 @@ export interface KTOTrainerArgs {
  * Logged as TRL: `train/kl` (z₀), `rewards/chosen` and `rewards/rejected` (mean implicit reward of
  * desirable and undesirable rows, NaN when the batch has none), `rewards/margin`.
  */
-export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig> {
+export class KTOTrainer extends ReferenceTrainer<UnpairedPreferenceRow, ResolvedKTOConfig> {
   protected readonly name = "KTOTrainer";
-  readonly tokenizer: Tokenizer;
-  private readonly policy: GPT;
-  private reference: GPT;
 
   constructor(args: KTOTrainerArgs) {
-    super(args.model, resolveKTOConfig(args.config), args.trainDataset, args.onStep);
-    this.policy = args.model;
-    this.reference = referenceModel("KTOTrainer", args.model, args.refModel);
-    this.tokenizer = args.tokenizer;
-  }
-
-  /** The frozen reference; {@link KTOTrainer.load} replaces it with the one saved in the checkpoint. */
-  get refModel(): GPT {
-    return this.reference;
+    super("KTOTrainer", args, resolveKTOConfig(args.config));
   }
 
   /** Sequence log-probs of `rows` and of their mismatched (prompt i, completion i-1) pairs. */
@@ -123,20 +111,5 @@ export class KTOTrainer extends Trainer<UnpairedPreferenceRow, ResolvedKTOConfig
   /** The trained policy of a {@link KTOTrainer.save} directory as a new {@link GPT} (weights only). */
   static async loadModel(dir: string): Promise<GPT> {
     return loadSavedGpt(dir, "KTOTrainer");
-  }
-
-  protected override checkpointJson(): Record<string, unknown> {
-    return { gptConfig: this.policy.config };
-  }
-
-  protected override checkpointTensors(): Record<string, Tensor> {
-    return addPrefix(this.reference.stateDict(), "refModel");
-  }
-
-  protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
-    const reference = savedReference(this.reference, tensors, dir, this.name);
-    return () => {
-      this.reference = reference;
-    };
   }
 }
