@@ -349,8 +349,11 @@ export {
   sequenceLogProb,
   tokenLogProbs,
 } from "./rlhf/common/logProbs.js";
+export { MetricWindow } from "./rlhf/common/metricWindow.js";
 export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
 export { frozenCopy, referenceModel } from "./rlhf/common/referenceModel.js";
+export type { ReferenceTrainerArgs } from "./rlhf/common/referenceTrainer.js";
+export { ReferenceTrainer } from "./rlhf/common/referenceTrainer.js";
 export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
 export type { PromptResponseBatch, SequenceBatch, TokenizedPair } from "./rlhf/common/sequenceBatch.js";
 export {
@@ -423,7 +426,7 @@ export {
 } from "./rlhf/ppo/loss.js";
 export type { PPOConfig, PPOKlEstimator, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
 export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
-export type { PPOModels, PPOStepStats } from "./rlhf/ppo/ppoTrainer.js";
+export type { PPOModels, PPOStepStats, PPOTrainerOptions } from "./rlhf/ppo/ppoTrainer.js";
 export { criticFromRewardModel, PPOTrainer } from "./rlhf/ppo/ppoTrainer.js";
 export { bradleyTerryLoss } from "./rlhf/reward/loss.js";
 export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";

@@ -22,9 +22,10 @@
  * log-probs are always those {@link generate} returned (TRL recomputes them with a forward pass);
  * rewards are computed before the KL, so dynamic sampling filters on task rewards only.
  *
- * Reuses {@link generate} (sampling), {@link logProbsFromLogits} (via `responseLogProbs`),
- * {@link maskedWhiten}, AdamW, {@link warmupThenCosine}, {@link clipGradNorm} and the checkpoint
- * files of `io/checkpoint.ts` ({@link saveCheckpoint}).
+ * The objective is in `loss.ts` ({@link grpoPolicyLoss}), the advantages in `advantages.ts`. Reuses
+ * from `rlhf/common`: the sequence batches, `responseLogProbs`, the KL estimators, the clipped
+ * surrogate, {@link maskedWhiten}, the frozen reference and the checkpoint checks; and {@link generate}
+ * (sampling), AdamW, {@link warmupThenCosine}, {@link clipGradNorm}, `io/checkpoint.ts`.
  */
 import { ProximalError } from "../../errors.js";
 import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
@@ -231,7 +232,7 @@ export class GRPOTrainer {
     }
     this.rewardWeights = c.rewardWeights ?? this.rewardFunctions.map(() => 1);
     this.rewardNames = this.rewardFunctions.map((f, i) => f.name || `reward${i}`);
-    // prompts as every trainer here tokenizes them: bos + encode(prompt) (data.ts tokenizePair)
+    // prompts as every trainer here tokenizes them: bos + encode(prompt) (common/sequenceBatch.ts tokenizePair)
     const nPositions = this.model.config.nPositions;
     this.promptIds = this.trainDataset.map((row, i) => {
       if (typeof row?.prompt !== "string") {

@@ -12,7 +12,9 @@
  * {@link computeTokenRewards} → {@link gaeOverTokens} → `ppoEpochs` passes of minibatches, each one
  * actor step on {@link actorLoss} and one critic step on {@link criticLoss} → adaptive KL update.
  *
- * Reuses `computeGae` from `rl/common` (GAE is written once); sampling is {@link generate}.
+ * The formulas are in `loss.ts`. Reuses `computeGae` from `rl/common` (GAE is written once), and from
+ * `rlhf/common` the sequence batches, `responseLogProbs`/`responseValues`, the KL estimator, the
+ * clipped surrogate, `maskedWhiten` and the checkpoint checks; sampling is {@link generate}.
  *
  * Checkpoints: {@link PPOTrainer.save} writes everything a run carries from one update to the next
  * (actor, critic, reference, both Adam states, both generators, the prompt order and position, the
