@@ -1,4 +1,5 @@
 import { ProximalError } from "../../errors.js";
+import { nodeFiles } from "../../nodeBuiltin.js";
 
 /** One prompt (`{"prompt"}`) for PPO, which samples its own responses; other fields are ignored. */
 export interface PromptRow {
@@ -130,7 +131,12 @@ export function parseJsonl<F extends keyof JsonlFormats>(
  * (`what` describes it in the message, e.g. "the tokenizer ").
  */
 export async function readTextFile(path: string, what = ""): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
+  const {
+    fs: { readFile },
+  } = nodeFiles(
+    `Reading ${what}${path}`,
+    "In a browser, read the text yourself (fetch, File.text()) and parse it: parseJsonl(text, format).",
+  );
   try {
     return await readFile(path, "utf8");
   } catch (error) {

@@ -249,7 +249,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   }
 
   /**
-   * Write a checkpoint of the run to `dir` (see {@link saveCheckpoint}; each file atomically): what
+   * Write a checkpoint of the run to `dir` (see `saveCheckpoint`; each file atomically): what
    * {@link Trainer.load} needs to continue it exactly (listed in the class doc).
    */
   async save(dir: string): Promise<void> {
@@ -351,7 +351,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
     return {};
   }
 
-  /** Extra tensors for checkpoints, under one of {@link CHECKPOINT_PREFIXES} (e.g. `refModel.*`). */
+  /** Extra tensors for checkpoints, under one of `CHECKPOINT_PREFIXES` (e.g. `refModel.*`). */
   protected checkpointTensors(): Record<string, Tensor> {
     return {};
   }

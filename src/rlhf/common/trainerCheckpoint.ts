@@ -1,6 +1,6 @@
 /**
  * Trainer checkpoints, shared by every RLHF trainer's `save`/`load`: the trained model's tensors under
- * their own names and the rest under prefixes ({@link CHECKPOINT_PREFIXES}), and the checks a `load`
+ * their own names and the rest under prefixes (`CHECKPOINT_PREFIXES`), and the checks a `load`
  * runs before it changes anything: the trainer's name, the config, the rows or prompts (by
  * fingerprint), the generator and optimizer states, the prompt order. The files themselves are
  * written by `io/checkpoint.ts` (`model.safetensors` + `model.json`, each atomically).
@@ -16,7 +16,7 @@ import { GPT, type GPTConfig } from "../gpt.js";
  */
 export const CHECKPOINT_PREFIXES = ["optimizer.", "refModel.", "critic."] as const;
 
-/** The trained model's tensors of a checkpoint: the names outside {@link CHECKPOINT_PREFIXES}. */
+/** The trained model's tensors of a checkpoint: the names outside `CHECKPOINT_PREFIXES`. */
 export function modelTensors(tensors: Record<string, Tensor>): Record<string, Tensor> {
   return Object.fromEntries(
     Object.entries(tensors).filter(([name]) => !CHECKPOINT_PREFIXES.some((p) => name.startsWith(p))),
@@ -207,7 +207,7 @@ export function checkPromptOrder(order: readonly number[], cursor: number, count
 
 /**
  * The trained GPT of a `save` directory written by `trainer`: a new {@link GPT} of its `gptConfig` with
- * the tensors outside {@link CHECKPOINT_PREFIXES} (what every trainer's static `loadModel` returns).
+ * the tensors outside `CHECKPOINT_PREFIXES` (what every trainer's static `loadModel` returns).
  */
 export async function loadSavedGpt(dir: string, trainer: string): Promise<GPT> {
   const { tensors, json } = await loadCheckpoint(dir);

@@ -488,7 +488,7 @@ export class GRPOTrainer {
   }
 
   /**
-   * Write a checkpoint of the run to `dir` (created if missing; see {@link saveCheckpoint}): what
+   * Write a checkpoint of the run to `dir` (created if missing; see `saveCheckpoint`): what
    * {@link GRPOTrainer.load} needs to continue it exactly (listed in the class doc).
    */
   async save(dir: string): Promise<void> {

@@ -167,9 +167,10 @@ export interface PolicyLossResult {
  * {@link clippedTokenLoss} → `+ β·KL_t` ({@link klEstimate}) when the KL is in the loss →
  * {@link aggregateLoss}. The KL term is aggregated with the same mode, as in TRL.
  *
- * @param logProbs [batch, T] current policy, differentiable
- * @param oldLogProbs [batch, T] at generation time; refLogProbs [batch, T] or null
- * @param advantages [batch, T]; mask [batch, T] response tokens that count in the loss
+ * @param inputs - `logProbs` `[batch, T]` of the current policy (differentiable), `oldLogProbs`
+ *   `[batch, T]` at generation time, `refLogProbs` `[batch, T]` or null, `advantages` `[batch, T]`,
+ *   and `mask` `[batch, T]`: the response tokens that count in the loss
+ * @param options - Clipping, KL and aggregation settings
  */
 export function grpoPolicyLoss(
   inputs: {
