@@ -8,7 +8,6 @@ import { Rng } from "../../random/rng.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import { MetricWindow } from "./metricWindow.js";
 import {
-  CHECKPOINT_PREFIXES,
   checkSameConfig,
   checkSameRows,
   checkTrainerName,

@@ -3,22 +3,16 @@ import { noGrad } from "../../tensor/tensor.js";
 import type { PreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
 import { preferenceAccuracy } from "../common/preferenceAccuracy.js";
-import { ReferenceTrainer } from "../common/referenceTrainer.js";
+import { ReferenceTrainer, type ReferenceTrainerArgs } from "../common/referenceTrainer.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import type { BatchLoss, OnStep } from "../common/trainer.js";
 import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
-import type { Tokenizer } from "../tokenizer.js";
 import { type DPOConfig, type ResolvedDPOConfig, resolveDPOConfig } from "./dpoConfig.js";
 import { dpoLoss, type PreferenceLogProbs } from "./loss.js";
 
-/** Arguments of {@link DPOTrainer}. */
-export interface DPOTrainerArgs {
-  /** The policy (trained in place), usually the SFT model. */
-  model: GPT;
-  /** The frozen reference. @defaultValue a frozen copy of `model` as it is when the trainer is built (TRL) */
-  refModel?: GPT;
-  tokenizer: Tokenizer;
+/** Arguments of {@link DPOTrainer}: {@link ReferenceTrainerArgs} with its rows and config. */
+export interface DPOTrainerArgs extends ReferenceTrainerArgs<PreferenceRow> {
   /** `{prompt, chosen, rejected}` rows, e.g. from `readJsonl(path, "preference")`. */
   trainDataset: PreferenceRow[];
   config?: DPOConfig;

@@ -2,22 +2,16 @@ import { narrow } from "../../tensor/ops.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import type { UnpairedPreferenceRow } from "../common/data.js";
 import { sequenceLogProb, tokenLogProbs } from "../common/logProbs.js";
-import { ReferenceTrainer } from "../common/referenceTrainer.js";
+import { ReferenceTrainer, type ReferenceTrainerArgs } from "../common/referenceTrainer.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import type { BatchLoss, OnStep } from "../common/trainer.js";
 import { loadSavedGpt } from "../common/trainerCheckpoint.js";
 import type { GPT } from "../gpt.js";
-import type { Tokenizer } from "../tokenizer.js";
 import { type KTOConfig, type ResolvedKTOConfig, resolveKTOConfig } from "./ktoConfig.js";
 import { type KTOLogProbs, ktoLoss } from "./loss.js";
 
-/** Arguments of {@link KTOTrainer}. */
-export interface KTOTrainerArgs {
-  /** The policy (trained in place), usually the SFT model. */
-  model: GPT;
-  /** The frozen reference. @defaultValue a frozen copy of `model` as it is when the trainer is built */
-  refModel?: GPT;
-  tokenizer: Tokenizer;
+/** Arguments of {@link KTOTrainer}: {@link ReferenceTrainerArgs} with its rows and config. */
+export interface KTOTrainerArgs extends ReferenceTrainerArgs<UnpairedPreferenceRow> {
   /** `{prompt, completion, label}` rows, e.g. from `readJsonl(path, "unpairedPreference")`. */
   trainDataset: UnpairedPreferenceRow[];
   config?: KTOConfig;
