@@ -446,7 +446,7 @@ export {
 } from "./rlhf/ppo/loss.js";
 export type { PPOConfig, PPOKlEstimator, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
 export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
-export type { PPOModels, PPOStepStats, PPOTrainerOptions } from "./rlhf/ppo/ppoTrainer.js";
+export type { PPOModels, PPOStepStats, PPOTrainerArgs, PPOTrainerOptions } from "./rlhf/ppo/ppoTrainer.js";
 export { criticFromRewardModel, PPOTrainer } from "./rlhf/ppo/ppoTrainer.js";
 export { bradleyTerryLoss } from "./rlhf/reward/loss.js";
 export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";

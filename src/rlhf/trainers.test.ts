@@ -343,4 +343,23 @@ describe("one trainer shape", () => {
     stopped.train();
     assert.equal(stopped.globalStep, 2);
   });
+
+  test("PPO built from one arguments object trains as when built from the positional form", () => {
+    const rewardModel = () => new GPTRewardModel(newGpt(), { rng: new Rng(3) });
+    const positional = new PPOTrainer({ actor: newGpt(), rewardModel: rewardModel() }, ppoConfig, tokenizer, {
+      trainDataset: prompts,
+      batchSize: 4,
+    });
+    const fromArgs = new PPOTrainer({
+      actor: newGpt(),
+      rewardModel: rewardModel(),
+      tokenizer,
+      config: ppoConfig,
+      trainDataset: prompts,
+      batchSize: 4,
+    });
+    assert.equal(fromArgs.config.miniBatchSize, 2);
+    assert.deepEqual(fromArgs.step(), positional.step());
+    assert.deepEqual(weights(fromArgs.actor), weights(positional.actor));
+  });
 });

@@ -97,6 +97,15 @@ export interface PPOModels {
   critic?: GPTWithValueHead;
 }
 
+/**
+ * Arguments of {@link PPOTrainer} as one object, the shape of the other trainers' arguments: its
+ * models, the tokenizer (only its `eosTokenId` and `padTokenId` are read), the config and the options.
+ */
+export interface PPOTrainerArgs extends PPOModels, PPOTrainerOptions {
+  tokenizer: { eosTokenId: number; padTokenId: number };
+  config?: PPOConfig;
+}
+
 /** Options of {@link PPOTrainer} beyond its models, config and special tokens. */
 export interface PPOTrainerOptions {
   /**
@@ -157,12 +166,32 @@ export class PPOTrainer {
   private readonly eosTokenId: number;
   private readonly padTokenId: number;
 
+  /** Build from one arguments object, as every other RLHF trainer is built. */
+  constructor(args: PPOTrainerArgs);
+  /** Build from the models, the config, the special tokens and the options (the original form). */
   constructor(
     models: PPOModels,
     config: PPOConfig,
     tokens: { eosTokenId: number; padTokenId: number },
-    options: PPOTrainerOptions = {},
+    options?: PPOTrainerOptions,
+  );
+  constructor(
+    modelsOrArgs: PPOModels | PPOTrainerArgs,
+    configOrNothing?: PPOConfig,
+    tokensOrNothing?: { eosTokenId: number; padTokenId: number },
+    optionsOrNothing: PPOTrainerOptions = {},
   ) {
+    const fromArgs = tokensOrNothing === undefined;
+    const models = modelsOrArgs;
+    const config = fromArgs ? ((modelsOrArgs as PPOTrainerArgs).config ?? {}) : (configOrNothing ?? {});
+    const tokens = fromArgs ? (modelsOrArgs as PPOTrainerArgs).tokenizer : tokensOrNothing;
+    const options: PPOTrainerOptions = fromArgs ? (modelsOrArgs as PPOTrainerArgs) : optionsOrNothing;
+    if (tokens === undefined) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        "PPOTrainer: pass { actor, rewardModel, tokenizer, config, ... }, or (models, config, tokens, options).",
+      );
+    }
     this.config = resolvePPOConfig(config);
     this.rng = new Rng(this.config.seed);
     this.actor = models.actor;
