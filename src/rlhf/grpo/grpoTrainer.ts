@@ -31,9 +31,8 @@ import { ProximalError } from "../../errors.js";
 import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
 import { AdamW } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
-import type { OptimizerStateJson } from "../../optim/optimizer.js";
 import { warmupThenCosine } from "../../optim/schedules.js";
-import { Rng, type RngState } from "../../random/rng.js";
+import { Rng } from "../../random/rng.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
@@ -43,20 +42,14 @@ import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../comm
 import type { OnStep, TrainOptions } from "../common/trainer.js";
 import {
   checkPromptOrder,
-  checkpointFieldError,
   checkSameConfig,
   checkSamePrompts,
   checkTrainerName,
-  fingerprint,
-  isCount,
-  isOptimizerStateJson,
-  isRecord,
-  isRngState,
   loadSavedGpt,
   modelTensors,
 } from "../common/trainerCheckpoint.js";
 import { generate } from "../generate.js";
-import type { GPT, GPTConfig } from "../gpt.js";
+import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import {
   type DcpoPromptStatistics,
@@ -67,6 +60,13 @@ import {
   reinforcePlusPlusAdvantages,
   rlooAdvantages,
 } from "./advantages.js";
+import {
+  GRPO_TRAINER_NAME,
+  type GRPOCheckpointJson,
+  parseCheckpointJson,
+  promptsFingerprint,
+  RESUMABLE_CONFIG_FIELDS,
+} from "./checkpointJson.js";
 import {
   type GRPOConfig,
   type GRPORewardFunction,
@@ -725,72 +725,4 @@ function mean1(values: ArrayLike<number>): number {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i];
   return values.length === 0 ? Number.NaN : total / values.length;
-}
-
-// ============================================================================================
-// checkpoints
-
-const GRPO_TRAINER_NAME = "GRPOTrainer";
-
-/** Config fields a resumed run may change: they do not touch the maths. */
-const RESUMABLE_CONFIG_FIELDS: readonly string[] = ["loggingSteps"];
-
-/** `model.json` of a {@link GRPOTrainer.save} (the tensors are in `model.safetensors`). */
-interface GRPOCheckpointJson {
-  trainer: typeof GRPO_TRAINER_NAME;
-  /** The policy's architecture, for {@link GRPOTrainer.loadModel}. */
-  gptConfig: Required<GPTConfig>;
-  config: ResolvedGRPOConfig;
-  globalStep: number;
-  generationStep: number;
-  /** The JSON half of the AdamW state; the moments are the `optimizer.*` tensors. */
-  optimizer: OptimizerStateJson;
-  /** The sampling generator (prompt shuffles, sampling, minibatch order). */
-  rng: RngState;
-  /** Prompt indices of the current pass and the position in it. */
-  order: number[];
-  cursor: number;
-  /** DCPO's per-prompt statistics as `[prompt, statistics]` entries (empty unless "dcpo"). */
-  dcpoHistory: [string, DcpoPromptStatistics][];
-  /** Size and {@link promptsFingerprint} of the prompts, checked on load (the order indexes them). */
-  dataset: { rows: number; fingerprint: string };
-  /** Names of the reward functions (their count is checked on load). */
-  rewardFunctions: string[];
-  /** Whether `refModel.*` tensors were saved. */
-  hasRefModel: boolean;
-}
-
-/** {@link fingerprint} of the prompts, in order: enough to notice another dataset. */
-function promptsFingerprint(rows: GRPORow[]): string {
-  return fingerprint(rows.map((row) => row.prompt));
-}
-
-/** Check the fields of a GRPO `model.json` and return them typed (MALFORMED_FILE naming the field). */
-function parseCheckpointJson(json: Record<string, unknown>, dir: string): GRPOCheckpointJson {
-  const fail = checkpointFieldError(json, dir, GRPO_TRAINER_NAME);
-  if (!isRecord(json.config)) fail("config", "the trainer's config object");
-  if (!isRecord(json.gptConfig)) fail("gptConfig", "the policy's GPT config object");
-  for (const field of ["globalStep", "generationStep", "cursor"]) {
-    if (!isCount(json[field])) fail(field, "an integer >= 0");
-  }
-  if (!isOptimizerStateJson(json.optimizer))
-    fail("optimizer", "an optimizer state ({ type, paramGroups, steps })");
-  if (!isRngState(json.rng)) fail("rng", "a generator state { s: [4 integers], spareNormal }");
-  if (!Array.isArray(json.order) || !json.order.every(isCount)) fail("order", "an array of prompt indices");
-  const isStatistics = (v: unknown): boolean =>
-    isRecord(v) && isCount(v.steps) && isCount(v.count) && Number.isFinite(v.mean) && Number.isFinite(v.m2);
-  if (
-    !Array.isArray(json.dcpoHistory) ||
-    !json.dcpoHistory.every(
-      (e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && isStatistics(e[1]),
-    )
-  )
-    fail("dcpoHistory", "an array of [prompt, { steps, count, mean, m2 }] entries");
-  const dataset = json.dataset;
-  if (!isRecord(dataset) || !isCount(dataset.rows) || typeof dataset.fingerprint !== "string")
-    fail("dataset", "{ rows, fingerprint }");
-  if (!Array.isArray(json.rewardFunctions) || !json.rewardFunctions.every((v) => typeof v === "string"))
-    fail("rewardFunctions", "an array of reward function names");
-  if (typeof json.hasRefModel !== "boolean") fail("hasRefModel", "true or false");
-  return json as unknown as GRPOCheckpointJson;
 }

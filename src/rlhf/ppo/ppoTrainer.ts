@@ -25,8 +25,7 @@ import { ProximalError } from "../../errors.js";
 import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
 import { Adam } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
-import type { OptimizerStateJson } from "../../optim/optimizer.js";
-import { Rng, type RngState } from "../../random/rng.js";
+import { Rng } from "../../random/rng.js";
 import { noGrad, type Tensor } from "../../tensor/tensor.js";
 import { approxKl } from "../common/clippedSurrogate.js";
 import { klEstimateValue } from "../common/kl.js";
@@ -38,15 +37,10 @@ import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/s
 import type { OnStep, TrainOptions } from "../common/trainer.js";
 import {
   checkPromptOrder,
-  checkpointFieldError,
   checkSameConfig,
   checkSamePrompts,
   checkTrainerName,
-  fingerprint,
-  isCount,
-  isOptimizerStateJson,
   isRecord,
-  isRngState,
   loadSavedGpt,
   modelTensors,
   tensorsFingerprint,
@@ -55,6 +49,12 @@ import { GPTWithValueHead } from "../common/valueHead.js";
 import { maskedWhiten } from "../common/whiten.js";
 import { generate } from "../generate.js";
 import { cloneGPT, type GPT, type GPTConfig } from "../gpt.js";
+import {
+  PPO_TRAINER_NAME,
+  type PPOCheckpointJson,
+  parsePPOCheckpointJson,
+  promptsFingerprint,
+} from "./checkpointJson.js";
 import { actorLoss, adaptiveKlCoef, computeTokenRewards, criticLoss, gaeOverTokens } from "./loss.js";
 import { type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "./ppoConfig.js";
 
@@ -573,68 +573,6 @@ export class PPOTrainer {
       return false;
     });
   }
-}
-
-// ============================================================================================
-// checkpoints
-
-const PPO_TRAINER_NAME = "PPOTrainer";
-
-/** `model.json` of a {@link PPOTrainer.save} (the tensors are in `model.safetensors`). */
-interface PPOCheckpointJson {
-  trainer: typeof PPO_TRAINER_NAME;
-  /** The actor's architecture (a policy loader reads it). */
-  gptConfig: Required<GPTConfig>;
-  /** The critic trunk's architecture. */
-  criticGptConfig: Required<GPTConfig>;
-  config: ResolvedPPOConfig;
-  globalStep: number;
-  /** β after the last update (the adaptive controller's state). */
-  klCoef: number;
-  /** The JSON halves of the Adam states; the moments are the `optimizer.actor.*` / `optimizer.critic.*` tensors. */
-  optimizers: { actor: OptimizerStateJson; critic: OptimizerStateJson };
-  rng: RngState;
-  promptRng: RngState;
-  /** Prompt indices of the current pass and the position in it. */
-  order: number[];
-  cursor: number;
-  dataset: { rows: number; fingerprint: string };
-  /** {@link tensorsFingerprint} of the frozen reward model, checked on load. */
-  rewardModel: string;
-  tokens: { eosTokenId: number; padTokenId: number };
-}
-
-/** {@link fingerprint} of tokenized prompts, in order. */
-function promptsFingerprint(prompts: number[][]): string {
-  return fingerprint(prompts.map((ids) => ids.join(",")));
-}
-
-/** Check the fields of a PPO `model.json` and return them typed (MALFORMED_FILE naming the field). */
-function parsePPOCheckpointJson(json: Record<string, unknown>, dir: string): PPOCheckpointJson {
-  const fail = checkpointFieldError(json, dir, PPO_TRAINER_NAME);
-  if (!isRecord(json.config)) fail("config", "the trainer's config object");
-  if (!isRecord(json.gptConfig)) fail("gptConfig", "the actor's GPT config object");
-  if (!isRecord(json.criticGptConfig)) fail("criticGptConfig", "the critic's GPT config object");
-  for (const field of ["globalStep", "cursor"]) if (!isCount(json[field])) fail(field, "an integer >= 0");
-  if (typeof json.klCoef !== "number") fail("klCoef", "a number");
-  const optimizers = json.optimizers;
-  if (
-    !isRecord(optimizers) ||
-    !isOptimizerStateJson(optimizers.actor) ||
-    !isOptimizerStateJson(optimizers.critic)
-  )
-    fail("optimizers", "{ actor, critic } optimizer states");
-  for (const field of ["rng", "promptRng"])
-    if (!isRngState(json[field])) fail(field, "a generator state { s: [4 integers], spareNormal }");
-  if (!Array.isArray(json.order) || !json.order.every(isCount)) fail("order", "an array of prompt indices");
-  const dataset = json.dataset;
-  if (!isRecord(dataset) || !isCount(dataset.rows) || typeof dataset.fingerprint !== "string")
-    fail("dataset", "{ rows, fingerprint }");
-  if (typeof json.rewardModel !== "string") fail("rewardModel", "the reward model's fingerprint");
-  const tokens = json.tokens;
-  if (!isRecord(tokens) || !Number.isInteger(tokens.eosTokenId) || !Number.isInteger(tokens.padTokenId))
-    fail("tokens", "{ eosTokenId, padTokenId }");
-  return json as unknown as PPOCheckpointJson;
 }
 
 /**

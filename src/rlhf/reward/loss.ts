@@ -1,3 +1,4 @@
+/** The loss of reward modelling, pure and exported for the tests (fixtures/torch/rlhf.json). */
 import { add, mean, mul, neg, softplus, square, sub } from "../../tensor/ops.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { RewardConfig } from "./rewardConfig.js";
