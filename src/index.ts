@@ -255,6 +255,31 @@ export {
   quantileTargets,
   tdTargets,
 } from "./rl/dqn.js";
+export type { BCOptions } from "./rl/imitation/bc.js";
+export { BC, splitByEpisode } from "./rl/imitation/bc.js";
+export type { CloningLoss } from "./rl/imitation/common/cloningLosses.js";
+export { meanSquaredActionLoss, negativeLogLikelihoodLoss } from "./rl/imitation/common/cloningLosses.js";
+export type { DemonstrationSource, PolicyLearnerOptions } from "./rl/imitation/common/policyLearner.js";
+export { PolicyLearner } from "./rl/imitation/common/policyLearner.js";
+export type { DAggerOptions } from "./rl/imitation/dagger.js";
+export { DAgger, daggerBeta } from "./rl/imitation/dagger.js";
+export type {
+  LoadDemonstrationsOptions,
+  SaveDemonstrationsOptions,
+} from "./rl/imitation/demonstrationFiles.js";
+export { loadDemonstrations, saveDemonstrations } from "./rl/imitation/demonstrationFiles.js";
+export type { Demonstrations, RecordOptions, Transitions } from "./rl/imitation/demonstrations.js";
+export {
+  checkDemonstrationSpaces,
+  recordDemonstrations,
+  transitionsOf,
+} from "./rl/imitation/demonstrations.js";
+export type { DiscriminatorOptions } from "./rl/imitation/discriminator.js";
+export { Discriminator } from "./rl/imitation/discriminator.js";
+export type { PairReward } from "./rl/imitation/discriminatorRewardEnv.js";
+export { DiscriminatorRewardEnv } from "./rl/imitation/discriminatorRewardEnv.js";
+export type { AdversarialReward, GAILOptions } from "./rl/imitation/gail.js";
+export { discriminatorLoss, GAIL, gailReward, logitReward } from "./rl/imitation/gail.js";
 export { ICM, icmForwardLoss, icmIntrinsicReward, icmInverseLoss, icmLoss } from "./rl/intrinsic/icm.js";
 export type {
   IntrinsicRewardModule,

@@ -109,6 +109,10 @@ export interface LearningRun {
   config: string;
   status: "ok" | "not available" | "failed";
   error?: string;
+  /** Imitation rows: the expert's mean return on the same evaluation episodes. */
+  expertReturn?: number;
+  /** Imitation rows: expert-labelled states the imitator used (demonstration steps, DAgger's labels). */
+  labels?: number;
 }
 
 /**
@@ -348,7 +352,8 @@ export function selectRuns(only: string[], runs: RunSpec[] = RUNS): RunSpec[] {
 
 /**
  * `proximal bench learning`: train each algorithm of the policy-gradient issue and of the value-based
- * issue (DQN, Rainbow; see {@link RUNS}) on its env for the issue's step budget with 3 seeds, and report the mean return of 20 deterministic evaluation
+ * issue (DQN, Rainbow; see {@link RUNS}), then the imitation rows (BC, DAgger, GAIL against a PPO
+ * expert; `imitationBench.ts`, whose `expert` and `labels` columns they fill) on its env for the issue's step budget with 3 seeds, and report the mean return of 20 deterministic evaluation
  * episodes. Each run uses the preset its row names (Rainbow: `hessel`), else its algorithm's `rlzoo`
  * preset (with its normalisation) when it has one for the env, else its defaults, and the `config` column says which; a preset that exists but does not
  * load stops the bench before the first run (see {@link resolveBenchConfig}). Algorithms not
@@ -366,16 +371,22 @@ export async function run(options: BenchOptions): Promise<void> {
     : options.quick
       ? [0]
       : SEEDS;
-  const selected = selectRuns(only);
+  // issue 14's imitation rows (imitationBench.ts) are selected and filtered like the others
+  const { IMITATION_RUNS, imitateOnce } = await import("./imitationBench.js");
+  const imitation = new Set<RunSpec>(IMITATION_RUNS);
+  const selected = selectRuns(only, [...RUNS, ...IMITATION_RUNS]);
   // every preset is read before the first run, so a broken one fails at once, not hours in
   for (const spec of selected) {
-    if ((await findAlgorithm(spec.algo)) !== null) await resolveBenchConfig(spec);
+    if (!imitation.has(spec) && (await findAlgorithm(spec.algo)) !== null) await resolveBenchConfig(spec);
   }
   const runs: LearningRun[] = [];
   for (const spec of selected) {
     const steps = options.quick ? Math.round(spec.steps / 10) : spec.steps;
     for (const seed of seeds) {
-      const result = await learnOnce(spec, seed, steps, options.quick ? 5 : EVAL_EPISODES);
+      const episodes = options.quick ? 5 : EVAL_EPISODES;
+      const result = imitation.has(spec)
+        ? await imitateOnce(IMITATION_RUNS.find((r) => r === spec)!, seed, episodes, steps)
+        : await learnOnce(spec, seed, steps, episodes);
       runs.push(result);
       if (!options.json) {
         console.error(
@@ -398,6 +409,8 @@ export async function run(options: BenchOptions): Promise<void> {
       config: r.config,
       wallSeconds: r.wallSeconds,
       meanReturn: r.meanReturn ?? r.status,
+      expert: r.expertReturn ?? "-",
+      labels: r.labels ?? "-",
     })),
   );
 }

@@ -94,6 +94,21 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     // its actor threads make their envs by id (also with numActors 0, so both modes see the same env)
     envById: true,
   },
+  bc: {
+    className: "BC",
+    module: "../rl/imitation/bc.js",
+    summary: "behaviour cloning from demonstrations (--demos; validation split by episode, early stopping)",
+  },
+  dagger: {
+    className: "DAgger",
+    module: "../rl/imitation/dagger.js",
+    summary: "DAgger: BC on the learner's own states labelled by an expert (--expert; β schedule)",
+  },
+  gail: {
+    className: "GAIL",
+    module: "../rl/imitation/gail.js",
+    summary: "Generative Adversarial Imitation Learning (--demos; discriminator reward, PPO inside)",
+  },
   qlearning: {
     className: "QLearning",
     module: "../rl/tabular/qLearning.js",

@@ -33,6 +33,8 @@ export interface TrainRequest {
   seed?: number;
   numEnvs?: number;
   totalTimesteps?: number;
+  /** Options given by their own flags (`--demos`, `--expert`), keyed by option name, with the flag. */
+  flagOptions?: Record<string, { value: unknown; flag: string }>;
 }
 
 /** A fully resolved run configuration, as written to `config.json`. */
@@ -118,6 +120,9 @@ export async function resolveConfig(
     options[key] = await checkOption(specs, key, nested, "--set", algo);
   }
 
+  for (const [key, { value, flag }] of Object.entries(request.flagOptions ?? {})) {
+    options[key] = await checkOption(specs, key, value, flag, algo);
+  }
   if (request.seed !== undefined) options.seed = request.seed;
   if (request.totalTimesteps !== undefined) setTimesteps(request.totalTimesteps);
   const seed = (options.seed as number | undefined) ?? 0;

@@ -59,7 +59,7 @@ async function declarations(): Promise<Map<string, InterfaceDecl>> {
   if (cache !== null) return cache;
   cache = new Map();
   const root = fileURLToPath(new URL("../", import.meta.url));
-  for (const folder of ["rl", "rl/common", "rl/tabular", "nn"]) {
+  for (const folder of ["rl", "rl/common", "rl/tabular", "rl/imitation", "rl/imitation/common", "nn"]) {
     let files: string[] = [];
     try {
       files = (await readdir(`${root}${folder}`)).filter((f) => f.endsWith(".d.ts"));

@@ -12,6 +12,8 @@ import { infoCommand } from "./info.js";
 import { algosCommand, envsCommand } from "./listings.js";
 import type { PlotFlags } from "./plot.js";
 import { plotCommand } from "./plot.js";
+import type { RecordFlags } from "./record.js";
+import { recordCommand } from "./record.js";
 import { registerRlhfCommands } from "./rlhf.js";
 import type { TrainFlags } from "./train.js";
 import { trainCommand } from "./train.js";
@@ -79,9 +81,27 @@ export async function runCli(argv: string[]): Promise<number> {
       "--resume <dir>",
       "continue a stopped or interrupted run in place, to its planned total (other flags must match its config.json)",
     )
+    .option("--demos <dir>", "demonstrations for bc, dagger and gail (written by `proximal record`)")
+    .option("--expert <dir>", "the expert dagger queries: a run or model directory")
     .option("--json", "JSON lines on stdout even on a terminal")
     .action(async (algo: string | undefined, options: TrainFlags) => {
       status = await trainCommand(algo, options);
+    });
+
+  program
+    .command("record")
+    .description("run a trained policy and save its episodes as demonstrations (for bc, dagger, gail)")
+    .argument("<dir>", "a run directory (its final model) or a model directory")
+    .option("--episodes <n>", "episodes to record (default 10)")
+    .option("--seed <n>", "seed of the first reset and of sampled actions (default 0)")
+    .option("--deterministic", "take the most likely action (the default, as eval)")
+    .option("--stochastic", "sample actions from the policy instead")
+    .option("--best", "use the run's best model (model/best)")
+    .option("--out <dir>", "where to write the demonstrations (default ./demonstrations)")
+    .option("--force", "replace an existing --out directory")
+    .option("--json", 'print { "out", "envId", "episodes", "steps", "meanReturn", ... }')
+    .action(async (dir: string, options: RecordFlags) => {
+      status = await recordCommand(dir, options);
     });
 
   program

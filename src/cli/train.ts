@@ -26,6 +26,7 @@ import { writeJsonAtomic } from "../io/atomicWrite.js";
 import { ProgressLog } from "../io/progressLog.js";
 import { TfEventsWriter } from "../io/tfevents.js";
 import type { Algorithm } from "../rl/common/algorithm.js";
+import type { Predictor } from "../rl/common/evaluation.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
 import type { UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
 import { VERSION } from "../version.js";
@@ -70,6 +71,8 @@ export interface TrainFlags {
   stopAfter?: string;
   resume?: string;
   json?: boolean;
+  demos?: string;
+  expert?: string;
 }
 
 /** Exit status of an interrupted run (128 + SIGINT), as shells report it. */
@@ -105,6 +108,10 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     seed: optionalInteger(flags.seed, "--seed", Number.MIN_SAFE_INTEGER),
     numEnvs: optionalInteger(flags.numEnvs, "--num-envs", 1),
     totalTimesteps: optionalInteger(flags.totalTimesteps, "--total-timesteps", 1),
+    flagOptions: {
+      ...(flags.demos === undefined ? {} : { demonstrations: { value: flags.demos, flag: "--demos" } }),
+      ...(flags.expert === undefined ? {} : { expert: { value: flags.expert, flag: "--expert" } }),
+    },
   });
   const checkpointEvery =
     optionalInteger(flags.checkpointEvery, "--checkpoint-every", 1) ??
@@ -113,6 +120,7 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
   await checkOutDir(runDir, flags.force, `continue it with --resume ${runDir}`);
   // build everything that validates options before writing a byte
   const session = buildSession(cls, config);
+  await attachExpert(session.model, config.options);
   await prepareOutDir(runDir, flags.force);
   await mkdir(join(runDir, CHECKPOINTS_DIR), { recursive: true });
   const specs = await optionSpecs(`${ALGORITHMS[config.algo].className}Options`);
@@ -190,6 +198,18 @@ function buildSession(cls: AlgorithmClass, config: RunConfig): Session {
 }
 
 /**
+ * An expert given by directory (DAgger's `--expert`): load it as `eval` does (with its observation
+ * statistics) and hand it to the model, which queries it on its own states.
+ */
+async function attachExpert(model: Algorithm, options: Record<string, unknown>): Promise<void> {
+  const target = model as Algorithm & { setExpert?: (expert: Predictor) => void };
+  if (typeof options.expert !== "string" || typeof target.setExpert !== "function") return;
+  const { loadSavedModel } = await import("./evaluate.js");
+  const { model: expert, normalization } = await loadSavedModel(options.expert);
+  target.setExpert(withNormalization(expert, normalization));
+}
+
+/**
  * What the other `train` flags do with `--resume <dir>`: the ones that name the run (the algorithm,
  * `--env`, `--seed`, `--num-envs`, `--total-timesteps`, `--preset`, `--out`, `--eval-every`,
  * `--eval-episodes`, `--checkpoint-every`) are accepted when they equal the values in its
@@ -234,6 +254,18 @@ async function checkResumeFlags(runDir: string, algo: string | undefined, flags:
   restated("numEnvs", "numEnvs", optionalInteger(flags.numEnvs, "--num-envs", 1));
   restated("totalTimesteps", "totalTimesteps", optionalInteger(flags.totalTimesteps, "--total-timesteps", 1));
   restated("preset", "preset", flags.preset);
+  const givenOptions = (saved.givenOptions as Record<string, unknown> | undefined) ?? {};
+  if (flags.demos !== undefined) {
+    checks.push([
+      `--demos ${flags.demos}`,
+      "demonstrations",
+      flags.demos,
+      flags.demos === givenOptions.demonstrations,
+    ]);
+  }
+  if (flags.expert !== undefined) {
+    checks.push([`--expert ${flags.expert}`, "expert", flags.expert, flags.expert === givenOptions.expert]);
+  }
   restated("evalEvery", "evalEvery", optionalInteger(flags.evalEvery, "--eval-every", 1));
   restated("evalEpisodes", "evalEpisodes", optionalInteger(flags.evalEpisodes, "--eval-episodes", 1));
   restated(
@@ -296,6 +328,7 @@ async function resumeRun(runDir: string, stopAfter: number | undefined, json: bo
     observationNormalizer = built.observationNormalizer;
     model = await cls.load(checkpointDir, { env: built.env, restoreEnv: true });
   }
+  await attachExpert(model, config.options);
   const runState = await readRunState(checkpointDir);
   let log: ProgressLog;
   let events: TfEventsWriter;

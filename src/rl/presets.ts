@@ -123,22 +123,25 @@ const DQN_FAMILY_OPTION_NAMES = [
   "adamEps",
 ] as const;
 
+/** PPO's options (`PPOOptions`), also GAIL's inner PPO's. */
+const PPO_OPTION_NAMES = [
+  ...ON_POLICY_OPTION_NAMES,
+  "batchSize",
+  "nEpochs",
+  "clipRange",
+  "clipRangeVf",
+  "targetKl",
+  "objective",
+  "klCoef",
+  "klTarget",
+] as const;
+
 /** Options DDPG and TD3 share (`DeterministicActorCriticOptions`). */
 const DDPG_OPTION_NAMES = [...OFF_POLICY_OPTION_NAMES, "actionNoise"] as const;
 
 /** Option names per algorithm (upper-case, as `algorithmName`); see {@link registerPresetOptions}. */
 const optionNames: Record<string, readonly string[]> = {
-  PPO: [
-    ...ON_POLICY_OPTION_NAMES,
-    "batchSize",
-    "nEpochs",
-    "clipRange",
-    "clipRangeVf",
-    "targetKl",
-    "objective",
-    "klCoef",
-    "klTarget",
-  ],
+  PPO: PPO_OPTION_NAMES,
   A2C: [...ON_POLICY_OPTION_NAMES, "useRmsProp", "rmsPropAlpha", "rmsPropEps", "rmsPropTfLike"],
   // ActorCriticOptions: the on-policy names but gaeLambda and normalizeAdvantage, plus its switches
   ACTORCRITIC: [
@@ -165,6 +168,15 @@ const optionNames: Record<string, readonly string[]> = {
     "actorUpdateInterval",
     "targetUpdateInterval",
     "actorEnvModule",
+  ],
+  // GAILOptions: PPO's (its inner RL step), then the discriminator's
+  GAIL: [
+    ...PPO_OPTION_NAMES,
+    "discriminatorLearningRate",
+    "discriminatorUpdates",
+    "discriminatorBatchSize",
+    "discriminator",
+    "rewardType",
   ],
   QLEARNING: TABULAR_OPTION_NAMES,
   SARSA: TABULAR_OPTION_NAMES,

@@ -84,9 +84,10 @@ interface MaybeNormalized {
 
 /**
  * A model trained behind an observation normaliser sees normalised observations; on an env that does
- * not normalise itself, apply the model's saved statistics (frozen) before `predict`.
+ * not normalise itself, apply the model's saved statistics (frozen) before `predict`. Shared by
+ * evaluation and by recording demonstrations (which store the env's own observations).
  */
-function withModelNormalization(model: Predictor, env: Env | VectorEnv): Predictor {
+export function withModelNormalization(model: Predictor, env: Env | VectorEnv): Predictor {
   const normalizer = (model as Predictor & MaybeNormalized).observationNormalizer;
   if (!normalizer || chainNormalizes(env)) return model;
   return {
@@ -134,7 +135,8 @@ function runSingle(model: Predictor, env: Env, episodes: number, deterministic: 
   return results;
 }
 
-function toEnvAction(env: Env, action: Int32Array | Float32Array): unknown {
+/** A `predict` result as a single env's `step` takes it: a plain number for a scalar Discrete action. */
+export function toEnvAction(env: Env, action: Int32Array | Float32Array): unknown {
   const shape = (env.actionSpace as { shape?: readonly number[] }).shape ?? [];
   return action instanceof Int32Array && shape.length === 0 ? action[0] : action;
 }

@@ -487,24 +487,7 @@ export abstract class OnPolicyAlgorithm {
     observations: Float32Array,
     options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
   ): Int32Array | Float32Array {
-    const batch = observations.length / this.policy.observationSize;
-    if (!Number.isInteger(batch)) {
-      throw new ProximalError(
-        "SHAPE_MISMATCH",
-        `predict: ${observations.length} values is not a whole number of observations of size ${this.policy.observationSize}. Pass the observation array itself, not Gymnasium's (obs, info) pair.`,
-      );
-    }
-    const wasTraining = this.policy.training;
-    this.policy.eval();
-    const { envActions } = this.policy.act(
-      observations,
-      batch,
-      this.rng,
-      options.deterministic ?? false,
-      options.actionMask,
-    );
-    this.policy.train(wasTraining);
-    return envActions;
+    return this.policy.predict(observations, this.rng, options);
   }
 
   /** The spaces of one env, for saving and loading. */

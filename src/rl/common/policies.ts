@@ -263,6 +263,36 @@ export class ActorCriticPolicy extends Module {
     }
   }
 
+  /**
+   * Env actions for observations `[batch * obsSize]` (SB3's `predict`), in eval mode: the mode when
+   * `deterministic`, else a sample from `rng`; Box actions clipped into the space. The `predict` of
+   * every algorithm built on this policy (the on-policy family, BC, DAgger).
+   */
+  predict(
+    observations: Float32Array,
+    rng: Rng,
+    options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
+  ): Int32Array | Float32Array {
+    const batch = observations.length / this.observationSize;
+    if (!Number.isInteger(batch)) {
+      throw new ProximalError(
+        "SHAPE_MISMATCH",
+        `predict: ${observations.length} values is not a whole number of observations of size ${this.observationSize}. Pass the observation array itself, not Gymnasium's (obs, info) pair.`,
+      );
+    }
+    const wasTraining = this.training;
+    this.eval();
+    const { envActions } = this.act(
+      observations,
+      batch,
+      rng,
+      options.deterministic ?? false,
+      options.actionMask,
+    );
+    this.train(wasTraining);
+    return envActions;
+  }
+
   /** Sample (or take the mode of) actions for a batch of observations, without recording a graph. */
   act(
     obs: Float32Array,
