@@ -1,0 +1,400 @@
+import { ProximalError } from "../errors.js";
+import { type HfConfigJson, llamaConfigFromHf, llamaConfigToHf } from "../nn/models/hfConfig.js";
+import { LlamaForCausalLM } from "../nn/models/llama.js";
+import { GPT, type GPTConfig } from "../rlhf/gpt.js";
+import { Tensor } from "../tensor/tensor.js";
+import { isFileNotFound } from "./fileErrors.js";
+import { readSafetensors, type SafetensorEntry, writeSafetensors } from "./safetensors.js";
+
+/**
+ * Hugging Face model folders (what `from_pretrained` reads and `save_pretrained` writes):
+ * `config.json`, weights in `model.safetensors` or shards listed by `model.safetensors.index.json`,
+ * `generation_config.json`, and the tokenizer files. The parsing half ({@link modelFromHf}) is
+ * browser-safe; {@link loadPretrained} and {@link savePretrained} read and write a directory with
+ * Node's file system, loaded lazily.
+ */
+
+/** A model a Hugging Face folder can hold: a Llama-family model or a GPT-2. */
+export type PretrainedModel = LlamaForCausalLM | GPT;
+
+/** What {@link loadPretrained} returns. */
+export interface Pretrained {
+  model: PretrainedModel;
+  /** The folder's `config.json` as read. */
+  config: HfConfigJson;
+  /** `generation_config.json`, or null when the folder has none. */
+  generationConfig: Record<string, unknown> | null;
+  /** `tokenizer.json`, or null when the folder has none. */
+  tokenizerJson: Record<string, unknown> | null;
+  /** `tokenizer_config.json` (special tokens, chat template), or null when the folder has none. */
+  tokenizerConfig: Record<string, unknown> | null;
+  /** The stored dtype of the weights (F32, F16 or BF16; every tensor is float32 in memory). */
+  dtype: string;
+}
+
+export const CONFIG_FILE = "config.json";
+export const SAFETENSORS_FILE = "model.safetensors";
+export const SAFETENSORS_INDEX_FILE = "model.safetensors.index.json";
+export const GENERATION_CONFIG_FILE = "generation_config.json";
+export const TOKENIZER_FILE = "tokenizer.json";
+export const TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
+
+/** Old Llama checkpoints store RoPE's inverse frequencies as a buffer; they are recomputed here. */
+const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
+
+/**
+ * Build the model a `config.json` describes and load `tensors` (HF names, any float dtype already
+ * converted to float32) into it. `model_type` llama, qwen2 and qwen3 build a {@link LlamaForCausalLM};
+ * gpt2 builds proximal's {@link GPT}, which is GPT-2's architecture (Conv1D weights transposed).
+ * Missing or unexpected tensors, and config fields that would change the computation, are errors
+ * that name them.
+ */
+export function modelFromHf(config: HfConfigJson, tensors: Record<string, SafetensorEntry>): PretrainedModel {
+  if (config.model_type === "gpt2") return gpt2FromHf(config, tensors);
+  const model = new LlamaForCausalLM(llamaConfigFromHf(config));
+  const dict: Record<string, Tensor> = {};
+  for (const [name, entry] of Object.entries(tensors)) {
+    if (ROTARY_BUFFER.test(name)) continue;
+    // tied models may still carry the head (transformers drops it on load, as here)
+    if (name === "lm_head.weight" && model.lm_head === null) continue;
+    dict[name] = new Tensor(entry.data, entry.shape);
+  }
+  model.loadStateDict(dict);
+  return model;
+}
+
+const GPT2_KEYS = new Set([
+  "model_type",
+  "vocab_size",
+  "n_positions",
+  "n_embd",
+  "n_layer",
+  "n_head",
+  "layer_norm_epsilon",
+  "initializer_range",
+  "activation_function",
+  "n_inner",
+  "tie_word_embeddings",
+  "scale_attn_weights",
+  "scale_attn_by_inverse_layer_idx",
+  "reorder_and_upcast_attn",
+  "add_cross_attention",
+  // training-time dropout: proximal's GPT runs without it, as TRL's disable_dropout
+  "resid_pdrop",
+  "embd_pdrop",
+  "attn_pdrop",
+  "summary_type",
+  "summary_use_proj",
+  "summary_activation",
+  "summary_proj_to_labels",
+  "summary_first_dropout",
+  "n_ctx",
+  "architectures",
+  "bos_token_id",
+  "eos_token_id",
+  "pad_token_id",
+  "torch_dtype",
+  "dtype",
+  "transformers_version",
+  "use_cache",
+  "task_specific_params",
+  "_name_or_path",
+]);
+
+function gpt2FromHf(config: HfConfigJson, tensors: Record<string, SafetensorEntry>): GPT {
+  const unknown = Object.keys(config).filter((k) => !GPT2_KEYS.has(k));
+  const fail = (message: string): never => {
+    throw new ProximalError("INVALID_OPTION", `config.json: ${message}`);
+  };
+  if (unknown.length > 0) {
+    fail(`unsupported field(s) ${unknown.map((k) => `"${k}"`).join(", ")} for model_type gpt2.`);
+  }
+  const act = config.activation_function ?? "gelu_new";
+  if (act !== "gelu_new")
+    fail(`activation_function ${JSON.stringify(act)} is not supported; only "gelu_new".`);
+  const nEmbd = config.n_embd as number;
+  if (config.n_inner != null && config.n_inner !== 4 * nEmbd) {
+    fail(
+      `n_inner ${String(config.n_inner)} is not supported; proximal's GPT uses 4 · n_embd (${4 * nEmbd}).`,
+    );
+  }
+  if (config.tie_word_embeddings === false) fail("tie_word_embeddings false is not supported for gpt2.");
+  if (config.scale_attn_weights === false) fail("scale_attn_weights false is not supported.");
+  if (config.scale_attn_by_inverse_layer_idx === true)
+    fail("scale_attn_by_inverse_layer_idx true is not supported.");
+  if (config.add_cross_attention === true) fail("add_cross_attention true is not supported (decoder-only).");
+  const gptConfig: GPTConfig = {
+    vocabSize: config.vocab_size as number,
+    nPositions: config.n_positions as number,
+    nEmbd,
+    nLayer: config.n_layer as number,
+    nHead: config.n_head as number,
+    layerNormEpsilon: (config.layer_norm_epsilon as number | undefined) ?? 1e-5,
+    initializerRange: (config.initializer_range as number | undefined) ?? 0.02,
+  };
+  return GPT.fromSafetensors(writeSafetensors(tensors), gptConfig);
+}
+
+/** `config.json` contents of `model` (HF field names). */
+export function hfConfigOf(model: PretrainedModel): HfConfigJson {
+  if (model instanceof LlamaForCausalLM) return llamaConfigToHf(model.config);
+  const c = model.config;
+  return {
+    architectures: ["GPT2LMHeadModel"],
+    model_type: "gpt2",
+    vocab_size: c.vocabSize,
+    n_positions: c.nPositions,
+    n_embd: c.nEmbd,
+    n_layer: c.nLayer,
+    n_head: c.nHead,
+    layer_norm_epsilon: c.layerNormEpsilon,
+    initializer_range: c.initializerRange,
+    activation_function: "gelu_new",
+    n_inner: null,
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+    tie_word_embeddings: true,
+    torch_dtype: "float32",
+  };
+}
+
+/** `model`'s tensors under Hugging Face's names and layout (GPT-2's Conv1D weights as [in, out]). */
+export function hfTensorsOf(model: PretrainedModel): Record<string, SafetensorEntry> {
+  if (model instanceof GPT) return readSafetensors(model.toSafetensors({ prefix: "transformer." })).tensors;
+  const out: Record<string, SafetensorEntry> = {};
+  for (const [name, t] of Object.entries(model.stateDict())) {
+    out[name] = { dtype: "F32", shape: t.shape.slice(), data: t.values };
+  }
+  return out;
+}
+
+async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | null> {
+  const { readFile } = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (!required && isFileNotFound(error)) return null;
+    if (isFileNotFound(error)) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${path} not found. A Hugging Face model folder needs it (download the whole repository, e.g. with huggingface-cli download).`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ProximalError("MALFORMED_FILE", `${path} is not a JSON object: ${(error as Error).message}.`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The tensors of a folder: `model.safetensors`, or every shard named by `model.safetensors.index.json`
+ * (each tensor must sit in the shard the index names). Returns them with the stored float dtype.
+ */
+export async function readPretrainedTensors(
+  dir: string,
+): Promise<{ tensors: Record<string, SafetensorEntry>; dtype: string }> {
+  const { readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const index = await readJson(join(dir, SAFETENSORS_INDEX_FILE), false);
+  const files: string[] = [];
+  let weightMap: Record<string, string> | null = null;
+  if (index !== null) {
+    weightMap = index.weight_map as Record<string, string>;
+    if (typeof weightMap !== "object" || weightMap === null) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `${join(dir, SAFETENSORS_INDEX_FILE)} has no "weight_map" object.`,
+      );
+    }
+    files.push(...new Set(Object.values(weightMap)));
+  } else files.push(SAFETENSORS_FILE);
+  const tensors: Record<string, SafetensorEntry> = {};
+  const dtypes = new Set<string>();
+  for (const file of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(join(dir, file));
+    } catch (error) {
+      if (!isFileNotFound(error)) throw error;
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        index === null
+          ? `${dir} has neither ${SAFETENSORS_FILE} nor ${SAFETENSORS_INDEX_FILE}. proximal reads safetensors weights only (convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True)).`
+          : `${join(dir, file)}, a shard named by ${SAFETENSORS_INDEX_FILE}, is missing.`,
+        { cause: error },
+      );
+    }
+    for (const dtype of storedDtypes(bytes)) dtypes.add(dtype);
+    for (const [name, entry] of Object.entries(readSafetensors(bytes).tensors)) {
+      if (weightMap !== null && weightMap[name] !== file) {
+        throw new ProximalError(
+          "MALFORMED_FILE",
+          `${join(dir, file)} holds "${name}", but ${SAFETENSORS_INDEX_FILE} puts it in ${JSON.stringify(weightMap[name])}.`,
+        );
+      }
+      tensors[name] = entry;
+    }
+  }
+  if (weightMap !== null) {
+    const missing = Object.keys(weightMap).filter((name) => !(name in tensors));
+    if (missing.length > 0) {
+      throw new ProximalError(
+        "MALFORMED_FILE",
+        `tensors listed in ${SAFETENSORS_INDEX_FILE} but in no shard: ${missing.join(", ")}.`,
+      );
+    }
+  }
+  return { tensors, dtype: [...dtypes].sort().join("+") || "F32" };
+}
+
+/** dtypes named in a safetensors header (the reader converts them all to float32/int32). */
+function storedDtypes(bytes: Uint8Array): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8) return [];
+  const length = Number(view.getBigUint64(0, true));
+  try {
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<
+      string,
+      { dtype?: string }
+    >;
+    return [
+      ...new Set(Object.entries(header).flatMap(([k, v]) => (k === "__metadata__" ? [] : [String(v.dtype)]))),
+    ];
+  } catch {
+    return []; // readSafetensors reports the malformed header
+  }
+}
+
+/**
+ * Load a Hugging Face model folder (`from_pretrained` for a local directory): the model built from
+ * `config.json` with its weights (F32, F16 or BF16, converted to float32), and the generation and
+ * tokenizer files when present.
+ *
+ * @example
+ * const { model, tokenizerJson } = await loadPretrained("models/SmolLM2-135M");
+ */
+export async function loadPretrained(dir: string): Promise<Pretrained> {
+  const { join } = await import("node:path");
+  const config = (await readJson(join(dir, CONFIG_FILE), true)) as HfConfigJson;
+  const { tensors, dtype } = await readPretrainedTensors(dir);
+  const model = modelFromHf(config, tensors);
+  return {
+    model,
+    config,
+    generationConfig: await readJson(join(dir, GENERATION_CONFIG_FILE), false),
+    tokenizerJson: await readJson(join(dir, TOKENIZER_FILE), false),
+    tokenizerConfig: await readJson(join(dir, TOKENIZER_CONFIG_FILE), false),
+    dtype,
+  };
+}
+
+/** Options of {@link savePretrained}. */
+export interface SavePretrainedOptions {
+  /** Stored dtype of the weights. @defaultValue "F32" */
+  dtype?: "F32" | "F16" | "BF16";
+  /** Largest shard in bytes; a model above it is split into `model-0000i-of-0000n.safetensors` plus an index. @defaultValue 5e9 (transformers' "5GB") */
+  maxShardBytes?: number;
+  /** Written as `generation_config.json` when given. */
+  generationConfig?: Record<string, unknown> | null;
+  /** Written as `tokenizer.json` when given. */
+  tokenizerJson?: Record<string, unknown> | null;
+  /** Written as `tokenizer_config.json` when given. */
+  tokenizerConfig?: Record<string, unknown> | null;
+  /** Extra `config.json` fields (token ids, say), merged over the model's own. */
+  configExtra?: HfConfigJson;
+  /** Replace a folder that already holds a `config.json`. @defaultValue false */
+  overwrite?: boolean;
+}
+
+/**
+ * Write `model` as a Hugging Face folder `transformers` and {@link loadPretrained} read: `config.json`,
+ * `model.safetensors` (or shards and `model.safetensors.index.json`), and the generation and tokenizer
+ * files given. Every file is written atomically; an existing model folder is refused unless `overwrite`.
+ */
+export async function savePretrained(
+  model: PretrainedModel,
+  dir: string,
+  options: SavePretrainedOptions = {},
+): Promise<void> {
+  const { mkdir, readdir, unlink } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const { writeFileAtomic } = await import("./atomicWrite.js");
+  await mkdir(dir, { recursive: true });
+  const existing = await readdir(dir);
+  if (existing.includes(CONFIG_FILE) && options.overwrite !== true) {
+    throw new ProximalError(
+      "FILE_EXISTS",
+      `${join(dir, CONFIG_FILE)} exists. Pick another folder, or pass { overwrite: true } (--force) to replace the model in it.`,
+    );
+  }
+  const dtype = options.dtype ?? "F32";
+  const maxShardBytes = options.maxShardBytes ?? 5e9;
+  const tensors = hfTensorsOf(model);
+  const bytesPerValue = dtype === "F32" ? 4 : 2;
+  const shards: string[][] = [[]];
+  let shardBytes = 0;
+  for (const name of Object.keys(tensors).sort()) {
+    const size = tensors[name].data.length * bytesPerValue;
+    if (shardBytes > 0 && shardBytes + size > maxShardBytes) {
+      shards.push([]);
+      shardBytes = 0;
+    }
+    shards[shards.length - 1].push(name);
+    shardBytes += size;
+  }
+  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+  const write = (names: string[]): Uint8Array =>
+    writeSafetensors(
+      Object.fromEntries(names.map((n) => [n, tensors[n]])),
+      { format: "pt" },
+      { floatDtype: dtype },
+    );
+  // files of the other layout left from an earlier save would make the folder ambiguous
+  const stale = existing.filter(
+    (f) =>
+      f === SAFETENSORS_FILE || f === SAFETENSORS_INDEX_FILE || /^model-\d+-of-\d+\.safetensors$/.test(f),
+  );
+  const written = new Set<string>();
+  if (shards.length === 1) {
+    await writeFileAtomic(join(dir, SAFETENSORS_FILE), write(shards[0]));
+    written.add(SAFETENSORS_FILE);
+  } else {
+    const weightMap: Record<string, string> = {};
+    let totalSize = 0;
+    for (const [i, names] of shards.entries()) {
+      const file = `model-${String(i + 1).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.safetensors`;
+      await writeFileAtomic(join(dir, file), write(names));
+      written.add(file);
+      for (const n of names) {
+        weightMap[n] = file;
+        totalSize += tensors[n].data.length * bytesPerValue;
+      }
+    }
+    await writeFileAtomic(
+      join(dir, SAFETENSORS_INDEX_FILE),
+      json({ metadata: { total_size: totalSize }, weight_map: weightMap }),
+    );
+    written.add(SAFETENSORS_INDEX_FILE);
+  }
+  for (const file of stale) if (!written.has(file)) await unlink(join(dir, file));
+  const torchDtype = { F32: "float32", F16: "float16", BF16: "bfloat16" }[dtype];
+  await writeFileAtomic(
+    join(dir, CONFIG_FILE),
+    json({ ...hfConfigOf(model), torch_dtype: torchDtype, ...options.configExtra }),
+  );
+  if (options.generationConfig)
+    await writeFileAtomic(join(dir, GENERATION_CONFIG_FILE), json(options.generationConfig));
+  if (options.tokenizerJson) await writeFileAtomic(join(dir, TOKENIZER_FILE), json(options.tokenizerJson));
+  if (options.tokenizerConfig)
+    await writeFileAtomic(join(dir, TOKENIZER_CONFIG_FILE), json(options.tokenizerConfig));
+}
