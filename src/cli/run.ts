@@ -8,6 +8,7 @@ import type { EvalFlags } from "./evaluate.js";
 import { evalCommand } from "./evaluate.js";
 import { infoCommand } from "./info.js";
 import { algosCommand, envsCommand } from "./listings.js";
+import { registerLmCommands } from "./lm.js";
 import type { PlotFlags } from "./plot.js";
 import { plotCommand } from "./plot.js";
 import { registerRlhfCommands } from "./rlhf.js";
@@ -172,6 +173,9 @@ export async function runCli(argv: string[]): Promise<number> {
     });
 
   registerRlhfCommands(program, (code) => {
+    status = code;
+  });
+  registerLmCommands(program, (code) => {
     status = code;
   });
 
