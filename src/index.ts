@@ -112,7 +112,21 @@ export { Wrapper } from "./envs/wrappers/wrapper.js";
 export type { ErrorCode } from "./errors.js";
 export { ProximalError } from "./errors.js";
 // io
-export type { SafetensorDtype, SafetensorEntry, SafetensorsContents } from "./io/safetensors.js";
+export type { Pretrained, PretrainedModel, SavePretrainedOptions } from "./io/pretrained.js";
+export {
+  hfConfigOf,
+  hfTensorsOf,
+  loadPretrained,
+  modelFromHf,
+  readPretrainedTensors,
+  savePretrained,
+} from "./io/pretrained.js";
+export type {
+  SafetensorDtype,
+  SafetensorEntry,
+  SafetensorsContents,
+  WriteSafetensorsOptions,
+} from "./io/safetensors.js";
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
 export type { KVCache, MultiHeadSelfAttentionOptions } from "./nn/attention.js";
 export { MultiHeadSelfAttention } from "./nn/attention.js";
@@ -127,11 +141,19 @@ export type { LinearInit, LinearOptions } from "./nn/linear.js";
 export { Linear } from "./nn/linear.js";
 export type { Activation, MLPOptions } from "./nn/mlp.js";
 export { applyActivation, MLP } from "./nn/mlp.js";
+export type { CausalLMCache, CausalLMForwardOptions, CausalLMOutput } from "./nn/models/causalLm.js";
+export type { HfConfigJson } from "./nn/models/hfConfig.js";
+export { llamaConfigFromHf, llamaConfigToHf } from "./nn/models/hfConfig.js";
+export type { LlamaConfig, LlamaModelType, ResolvedLlamaConfig } from "./nn/models/llama.js";
+export { LlamaForCausalLM } from "./nn/models/llama.js";
 export type { LoadStateDictOptions, LoadStateDictResult } from "./nn/module.js";
 export { Module } from "./nn/module.js";
 export { ModuleList } from "./nn/moduleList.js";
 export type { NoisyLinearOptions } from "./nn/noisyLinear.js";
 export { NoisyLinear, noisyLayers, scaleNoise } from "./nn/noisyLinear.js";
+export { RMSNorm, rmsNorm } from "./nn/rmsNorm.js";
+export type { Llama3RopeScaling, RopeTables } from "./nn/rotaryEmbedding.js";
+export { applyRotaryEmbedding, ropeInverseFrequencies, ropeTables } from "./nn/rotaryEmbedding.js";
 export type { AdamOptions } from "./optim/adam.js";
 // optim
 export { Adam, AdamW } from "./optim/adam.js";
@@ -438,6 +460,10 @@ export type {
 } from "./rlhf/tasks/verifiableTask.js";
 export { STOP_TOKEN, VerifiableTask } from "./rlhf/tasks/verifiableTask.js";
 export type { Tokenizer } from "./rlhf/tokenizer.js";
+export type { ChatMessage, ChatTemplateOptions } from "./rlhf/tokenizers/chatTemplate.js";
+export { applyChatTemplate } from "./rlhf/tokenizers/chatTemplate.js";
+export type { AddedTokenJson, HfTokenizerOptions } from "./rlhf/tokenizers/hfTokenizer.js";
+export { HfTokenizer } from "./rlhf/tokenizers/hfTokenizer.js";
 export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/trainer.js";
 export { frozenCopy, Trainer } from "./rlhf/trainer.js";
 export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/trainingConfig.js";

@@ -117,6 +117,43 @@ describe("loadPretrained() / savePretrained()", () => {
   });
 });
 
+describe("loadPretrained() on a GPT-2 folder written by torch", () => {
+  test("logits match the torch fixture (fixtures/torch/gptTiny.*, makeGptFixture.py)", async () => {
+    const fixtureUrl = (name: string) => new URL(`../../fixtures/torch/${name}`, import.meta.url);
+    const fx = JSON.parse(readFileSync(fixtureUrl("gptTiny.json"), "utf8")) as {
+      config: { vocabSize: number; nPositions: number; nEmbd: number; nLayer: number; nHead: number };
+      ids: number[][];
+      logits: number[];
+    };
+    const dir = freshDir();
+    cpSync(fileURLToPath(fixtureUrl("gptTiny.safetensors")), join(dir, "model.safetensors"));
+    const c = fx.config;
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({
+        architectures: ["GPT2LMHeadModel"],
+        model_type: "gpt2",
+        vocab_size: c.vocabSize,
+        n_positions: c.nPositions,
+        n_ctx: c.nPositions,
+        n_embd: c.nEmbd,
+        n_layer: c.nLayer,
+        n_head: c.nHead,
+        activation_function: "gelu_new",
+        layer_norm_epsilon: 1e-5,
+        resid_pdrop: 0.1,
+        embd_pdrop: 0.1,
+        attn_pdrop: 0.1,
+      }),
+    );
+    const { model } = await loadPretrained(dir);
+    assert.ok(model instanceof GPT);
+    const ids = tensor(fx.ids, undefined, { dtype: "int32" });
+    const logits = noGrad(() => model.forward(ids).logits?.values ?? new Float32Array());
+    assertClose(logits, fx.logits, { rtol: 1e-4, scale: 1 });
+  });
+});
+
 describe("loadPretrained() refuses what it cannot run, by name", () => {
   const cases: [string, (c: Record<string, unknown>) => void, RegExp][] = [
     [

@@ -25,6 +25,7 @@ const IGNORED_KEYS = new Set([
   "initializer_range",
   "pretraining_tp", // HF slices matmuls into tp pieces when > 1: the same product
   "is_llama_config",
+  "transformers.js_config", // ONNX export settings of transformers.js (SmolLM2's configs carry them)
   "max_window_layers", // only read when use_sliding_window is on, which is refused
   "sliding_window",
   "tokenizer_class",
