@@ -1,5 +1,10 @@
 import { ProximalError } from "../errors.js";
-import { type HfConfigJson, llamaConfigFromHf, llamaConfigToHf } from "../nn/models/hfConfig.js";
+import {
+  type HfConfigJson,
+  llamaConfigFromHf,
+  llamaConfigToHf,
+  PRETRAINED_CONFIG_BOOKKEEPING_KEYS,
+} from "../nn/models/hfConfig.js";
 import { LlamaForCausalLM } from "../nn/models/llama.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -89,20 +94,12 @@ const GPT2_KEYS = new Set([
   "summary_proj_to_labels",
   "summary_first_dropout",
   "n_ctx",
-  "architectures",
-  "bos_token_id",
-  "eos_token_id",
-  "pad_token_id",
-  "torch_dtype",
-  "dtype",
-  "transformers_version",
-  "use_cache",
-  "task_specific_params",
-  "_name_or_path",
 ]);
 
 function gpt2FromHf(config: HfConfigJson, tensors: Record<string, SafetensorEntry>): GPT {
-  const unknown = Object.keys(config).filter((k) => !GPT2_KEYS.has(k));
+  const unknown = Object.keys(config).filter(
+    (k) => !GPT2_KEYS.has(k) && !PRETRAINED_CONFIG_BOOKKEEPING_KEYS.has(k),
+  );
   const fail = (message: string): never => {
     throw new ProximalError("INVALID_OPTION", `config.json: ${message}`);
   };

@@ -7,14 +7,12 @@ export type HfConfigJson = Record<string, unknown>;
 
 /**
  * Keys of `config.json` that do not change what a forward pass computes (bookkeeping of
- * `PretrainedConfig`, generation defaults, token ids, dtype, training-only switches), so they are
- * accepted and ignored. Any key outside this list and the ones read below is refused by name.
+ * `PretrainedConfig`, generation defaults, token ids, dtype), for every model type.
  */
-const IGNORED_KEYS = new Set([
+export const PRETRAINED_CONFIG_BOOKKEEPING_KEYS: ReadonlySet<string> = new Set([
   "_name_or_path",
   "_attn_implementation_autoset",
   "architectures",
-  "auto_map",
   "bos_token_id",
   "eos_token_id",
   "pad_token_id",
@@ -23,21 +21,23 @@ const IGNORED_KEYS = new Set([
   "transformers_version",
   "use_cache",
   "initializer_range",
-  "pretraining_tp", // HF slices matmuls into tp pieces when > 1: the same product
-  "is_llama_config",
   "transformers.js_config", // ONNX export settings of transformers.js (SmolLM2's configs carry them)
-  "max_window_layers", // only read when use_sliding_window is on, which is refused
-  "sliding_window",
   "tokenizer_class",
   "return_dict",
   "output_attentions",
   "output_hidden_states",
-  "tie_encoder_decoder",
-  "is_encoder_decoder",
   "task_specific_params",
   "problem_type",
   "id2label",
   "label2id",
+]);
+
+/** Llama-family keys accepted and ignored: they change nothing proximal computes. */
+const LLAMA_IGNORED_KEYS = new Set([
+  "pretraining_tp", // HF slices matmuls into tp pieces when > 1: the same product
+  "is_llama_config",
+  "max_window_layers", // only read when use_sliding_window is on, which is refused
+  "sliding_window",
 ]);
 
 const LLAMA_KEYS = new Set([
@@ -106,7 +106,9 @@ export function llamaConfigFromHf(json: HfConfigJson): LlamaConfig {
       `model_type ${JSON.stringify(modelType)} is not a Llama-family model; supported: ${LLAMA_MODEL_TYPES.join(", ")} (and gpt2).`,
     );
   }
-  const unknown = Object.keys(json).filter((k) => !LLAMA_KEYS.has(k) && !IGNORED_KEYS.has(k));
+  const unknown = Object.keys(json).filter(
+    (k) => !LLAMA_KEYS.has(k) && !LLAMA_IGNORED_KEYS.has(k) && !PRETRAINED_CONFIG_BOOKKEEPING_KEYS.has(k),
+  );
   if (unknown.length > 0) {
     unsupported(
       `unsupported field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} for model_type ${String(modelType)}. proximal does not know what ${unknown.length > 1 ? "they change" : "it changes"}; remove ${unknown.length > 1 ? "them" : "it"} only if ${unknown.length > 1 ? "they do" : "it does"} not affect the forward pass.`,

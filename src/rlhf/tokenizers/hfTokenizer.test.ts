@@ -22,6 +22,7 @@ const TEXTS = [
   "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
   "",
   " leading space",
+  "call <tool> now, then<tool>again  <tool>  x",
 ];
 
 describe("HfTokenizer against @huggingface/tokenizers", () => {
