@@ -56,7 +56,7 @@ const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
  */
 export function modelFromHf(config: HfConfigJson, tensors: Record<string, SafetensorEntry>): PretrainedModel {
   if (config.model_type === "gpt2") return gpt2FromHf(config, tensors);
-  const model = new LlamaForCausalLM(llamaConfigFromHf(config));
+  const model = new LlamaForCausalLM(llamaConfigFromHf(config), { initialize: false });
   const dict: Record<string, Tensor> = {};
   for (const [name, entry] of Object.entries(tensors)) {
     if (ROTARY_BUFFER.test(name)) continue;

@@ -139,6 +139,24 @@ describe("LlamaForCausalLM", () => {
     assert.deepEqual(qwen3.stateDict()["model.layers.0.self_attn.k_proj.weight"].shape, [12, 16]);
   });
 
+  test("weights start as HF's N(0, initializerRange) with unit norms, or at zero with initialize: false", () => {
+    const drawn = new LlamaForCausalLM(
+      { ...config, initializerRange: 0.05 },
+      { rng: new Rng(1) },
+    ).stateDict();
+    for (const name of ["model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight", "lm_head.weight"]) {
+      const v = drawn[name].values;
+      let sq = 0;
+      for (const x of v) sq += x * x;
+      const std = Math.sqrt(sq / v.length);
+      assert.ok(Math.abs(std - 0.05) < 0.01, `${name}: std ${std}`);
+    }
+    assert.ok(drawn["model.norm.weight"].values.every((x) => x === 1));
+    const blank = new LlamaForCausalLM(config, { initialize: false }).stateDict();
+    assert.ok(blank["model.layers.1.self_attn.o_proj.weight"].values.every((x) => x === 0));
+    assert.ok(blank["model.embed_tokens.weight"].values.every((x) => x === 0));
+  });
+
   test("the cache gives the same logits as recomputing the prefix, with left padding", () => {
     const model = new LlamaForCausalLM({ ...config, modelType: "qwen2" }, { rng: new Rng(3) });
     const ids = tensor(Int32Array.from([0, 0, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7]), [2, 7]);

@@ -111,10 +111,22 @@ export class LlamaAttention extends Module {
     const outputBias = c.modelType !== "qwen2" && c.attentionBias;
     const qWidth = this.numHeads * this.headDim;
     const kvWidth = this.numKeyValueHeads * this.headDim;
-    this.q_proj = this.registerModule("q_proj", new Linear(c.hiddenSize, qWidth, { rng, bias: qkvBias }));
-    this.k_proj = this.registerModule("k_proj", new Linear(c.hiddenSize, kvWidth, { rng, bias: qkvBias }));
-    this.v_proj = this.registerModule("v_proj", new Linear(c.hiddenSize, kvWidth, { rng, bias: qkvBias }));
-    this.o_proj = this.registerModule("o_proj", new Linear(qWidth, c.hiddenSize, { rng, bias: outputBias }));
+    this.q_proj = this.registerModule(
+      "q_proj",
+      new Linear(c.hiddenSize, qWidth, { rng, bias: qkvBias, init: "none" }),
+    );
+    this.k_proj = this.registerModule(
+      "k_proj",
+      new Linear(c.hiddenSize, kvWidth, { rng, bias: qkvBias, init: "none" }),
+    );
+    this.v_proj = this.registerModule(
+      "v_proj",
+      new Linear(c.hiddenSize, kvWidth, { rng, bias: qkvBias, init: "none" }),
+    );
+    this.o_proj = this.registerModule(
+      "o_proj",
+      new Linear(qWidth, c.hiddenSize, { rng, bias: outputBias, init: "none" }),
+    );
     const qkNorm = c.modelType === "qwen3";
     this.q_norm = qkNorm
       ? this.registerModule("q_norm", new RMSNorm(c.headDim, { eps: c.rmsNormEps }))
@@ -187,12 +199,15 @@ export class LlamaMLP extends Module {
     const bias = config.modelType === "llama" && config.mlpBias;
     this.gate_proj = this.registerModule(
       "gate_proj",
-      new Linear(hiddenSize, intermediateSize, { rng, bias }),
+      new Linear(hiddenSize, intermediateSize, { rng, bias, init: "none" }),
     );
-    this.up_proj = this.registerModule("up_proj", new Linear(hiddenSize, intermediateSize, { rng, bias }));
+    this.up_proj = this.registerModule(
+      "up_proj",
+      new Linear(hiddenSize, intermediateSize, { rng, bias, init: "none" }),
+    );
     this.down_proj = this.registerModule(
       "down_proj",
-      new Linear(intermediateSize, hiddenSize, { rng, bias }),
+      new Linear(intermediateSize, hiddenSize, { rng, bias, init: "none" }),
     );
   }
 
@@ -247,9 +262,10 @@ export class LlamaModel extends Module {
   constructor(config: ResolvedLlamaConfig, rng: Rng) {
     super();
     const c = config;
+    // drawn by LlamaForCausalLM with the other weights (or loaded from a checkpoint)
     this.embed_tokens = this.registerModule(
       "embed_tokens",
-      new Embedding(c.vocabSize, c.hiddenSize, { rng, std: c.initializerRange }),
+      new Embedding(c.vocabSize, c.hiddenSize, { rng, init: "none" }),
     );
     this.layers = this.registerModule(
       "layers",
@@ -287,7 +303,12 @@ export class LlamaForCausalLM extends Module {
   readonly lm_head: Linear | null;
   private readonly inverseFrequencies: Float32Array;
 
-  constructor(config: LlamaConfig, options: { rng?: Rng } = {}) {
+  /**
+   * @param options.rng - generator of the initial weights. @defaultValue new Rng(0)
+   * @param options.initialize - draw the initial weights; false leaves them at zero for a checkpoint
+   *   loaded right after (skipping hundreds of millions of draws for a real model). @defaultValue true
+   */
+  constructor(config: LlamaConfig, options: { rng?: Rng; initialize?: boolean } = {}) {
     super();
     this.config = resolveLlamaConfig(config);
     const c = this.config;
@@ -295,11 +316,16 @@ export class LlamaForCausalLM extends Module {
     this.model = this.registerModule("model", new LlamaModel(c, rng));
     this.lm_head = c.tieWordEmbeddings
       ? null
-      : this.registerModule("lm_head", new Linear(c.hiddenSize, c.vocabSize, { rng, bias: false }));
-    // HF LlamaPreTrainedModel._init_weights: N(0, initializer_range) for every Linear, zero biases
-    for (const [name, p] of this.namedParameters()) {
-      if (name.endsWith("_proj.weight") || name === "lm_head.weight") normal_(p, 0, c.initializerRange, rng);
-      else if (name.endsWith("_proj.bias")) p.values.fill(0);
+      : this.registerModule(
+          "lm_head",
+          new Linear(c.hiddenSize, c.vocabSize, { rng, bias: false, init: "none" }),
+        );
+    // HF LlamaPreTrainedModel._init_weights: N(0, initializer_range) for every Linear and the
+    // embedding, zero biases (as built), RMSNorm weights 1 (as built)
+    if (options.initialize !== false) {
+      for (const [name, p] of this.namedParameters()) {
+        if (name.endsWith(".weight") && !name.endsWith("norm.weight")) normal_(p, 0, c.initializerRange, rng);
+      }
     }
     this.inverseFrequencies = ropeInverseFrequencies(c.headDim, c.ropeTheta, c.ropeScaling);
   }
