@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { savePretrained } from "../io/pretrained.js";
+import { loadPretrained, savePretrained } from "../io/pretrained.js";
 import { LlamaForCausalLM } from "../nn/models/llama.js";
 import { Rng } from "../random/rng.js";
 import { generate } from "../rlhf/generate.js";
@@ -64,8 +64,11 @@ before(async () => {
 after(() => rm(work, { recursive: true, force: true }));
 
 describe("proximal lm", () => {
-  test("tokenize prints the tokenizer's ids", () => {
+  test("tokenize prints the tokenizer's ids; loadPretrained reads the same tokenizer back", async () => {
     const { dir, tokenizer } = models.llama;
+    const loaded = await loadPretrained(dir);
+    assert.deepEqual(loaded.tokenizer?.encode("Hello <tool> world"), tokenizer.encode("Hello <tool> world"));
+    assert.equal(loaded.tokenizer?.chatTemplate, tokenizer.chatTemplate);
     const r = cli(["lm", "tokenize", dir, "--text", "Hello world, I'LL count 12345", "--json"]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { ids: tokenizer.encode("Hello world, I'LL count 12345") });

@@ -20,7 +20,7 @@ import { loadPretrained, type PretrainedModel } from "../io/pretrained.js";
 import { Rng } from "../random/rng.js";
 import { type GenerateOptions, generate } from "../rlhf/generate.js";
 import { applyChatTemplate, type ChatMessage } from "../rlhf/tokenizers/chatTemplate.js";
-import { HfTokenizer } from "../rlhf/tokenizers/hfTokenizer.js";
+import type { HfTokenizer } from "../rlhf/tokenizers/hfTokenizer.js";
 
 /** Flags shared by `lm generate` and `lm chat`. */
 export interface LmSamplingFlags {
@@ -45,12 +45,8 @@ interface LoadedLm {
 }
 
 async function loadLm(dir: string): Promise<LoadedLm> {
-  const pretrained = await loadPretrained(dir);
-  const tokenizer =
-    pretrained.tokenizerJson === null
-      ? null
-      : HfTokenizer.fromFiles(pretrained.tokenizerJson, pretrained.tokenizerConfig);
-  return { model: pretrained.model, tokenizer, generationConfig: pretrained.generationConfig ?? {} };
+  const { model, tokenizer, generationConfig } = await loadPretrained(dir);
+  return { model, tokenizer, generationConfig: generationConfig ?? {} };
 }
 
 function requireTokenizer(lm: LoadedLm, dir: string, what: string): HfTokenizer {

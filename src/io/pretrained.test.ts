@@ -43,6 +43,7 @@ describe("loadPretrained() / savePretrained()", () => {
     const loaded = await loadPretrained(fixtureDir("llama3"));
     assert.equal(loaded.dtype, "F32");
     assert.deepEqual(loaded.generationConfig?.eos_token_id, 2);
+    assert.equal(loaded.tokenizer, null); // the fixture folders carry no tokenizer
     const dir = freshDir();
     await savePretrained(loaded.model, dir, { generationConfig: loaded.generationConfig });
     assert.deepEqual(readdirSync(dir).sort(), ["config.json", "generation_config.json", "model.safetensors"]);

@@ -7,6 +7,7 @@ import {
 } from "../nn/models/hfConfig.js";
 import { LlamaForCausalLM } from "../nn/models/llama.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
+import { HfTokenizer } from "../rlhf/tokenizers/hfTokenizer.js";
 import { Tensor } from "../tensor/tensor.js";
 import { isFileNotFound } from "./fileErrors.js";
 import { readSafetensors, type SafetensorEntry, writeSafetensors } from "./safetensors.js";
@@ -33,6 +34,8 @@ export interface Pretrained {
   tokenizerJson: Record<string, unknown> | null;
   /** `tokenizer_config.json` (special tokens, chat template), or null when the folder has none. */
   tokenizerConfig: Record<string, unknown> | null;
+  /** The tokenizer of `tokenizer.json` + `tokenizer_config.json`, or null without `tokenizer.json`. */
+  tokenizer: HfTokenizer | null;
   /** The stored dtype of the weights (F32, F16 or BF16; every tensor is float32 in memory). */
   dtype: string;
 }
@@ -278,19 +281,23 @@ function storedDtypes(bytes: Uint8Array): string[] {
  * tokenizer files when present.
  *
  * @example
- * const { model, tokenizerJson } = await loadPretrained("models/SmolLM2-135M");
+ * const { model, tokenizer } = await loadPretrained("models/SmolLM2-135M");
+ * const out = generate(model, [tokenizer.encode("Once upon a time")], { maxNewTokens: 20 });
  */
 export async function loadPretrained(dir: string): Promise<Pretrained> {
   const { join } = await import("node:path");
   const config = (await readJson(join(dir, CONFIG_FILE), true)) as HfConfigJson;
   const { tensors, dtype } = await readPretrainedTensors(dir);
   const model = modelFromHf(config, tensors);
+  const tokenizerJson = await readJson(join(dir, TOKENIZER_FILE), false);
+  const tokenizerConfig = await readJson(join(dir, TOKENIZER_CONFIG_FILE), false);
   return {
     model,
     config,
     generationConfig: await readJson(join(dir, GENERATION_CONFIG_FILE), false),
-    tokenizerJson: await readJson(join(dir, TOKENIZER_FILE), false),
-    tokenizerConfig: await readJson(join(dir, TOKENIZER_CONFIG_FILE), false),
+    tokenizerJson,
+    tokenizerConfig,
+    tokenizer: tokenizerJson === null ? null : HfTokenizer.fromFiles(tokenizerJson, tokenizerConfig),
     dtype,
   };
 }
