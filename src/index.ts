@@ -114,6 +114,7 @@ export { ProximalError } from "./errors.js";
 // io
 export type { Pretrained, PretrainedModel, SavePretrainedOptions } from "./io/pretrained.js";
 export {
+  generationOptionsFromHf,
   hfConfigOf,
   hfTensorsOf,
   loadPretrained,

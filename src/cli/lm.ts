@@ -16,7 +16,7 @@
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { ProximalError } from "../errors.js";
-import { loadPretrained, type PretrainedModel } from "../io/pretrained.js";
+import { generationOptionsFromHf, loadPretrained, type PretrainedModel } from "../io/pretrained.js";
 import { Rng } from "../random/rng.js";
 import { type GenerateOptions, generate } from "../rlhf/generate.js";
 import { applyChatTemplate, type ChatMessage } from "../rlhf/tokenizers/chatTemplate.js";
@@ -86,9 +86,7 @@ export function samplingOptions(
       flags.maxNewTokens,
       (x) => Number.isInteger(x) && x >= 1,
       "a positive integer",
-    ) ??
-    (config.max_new_tokens as number | undefined) ??
-    20;
+    ) ?? generationOptionsFromHf(config).maxNewTokens;
   const temperature = numberFlag("--temperature", flags.temperature, (x) => x > 0, "> 0");
   const topK = numberFlag(
     "--top-k",
@@ -101,19 +99,16 @@ export function samplingOptions(
   if (flags.greedy && temperature !== undefined) {
     throw new ProximalError("INVALID_OPTION", "--greedy and --temperature contradict each other: drop one.");
   }
-  const doSample = flags.greedy ? false : temperature !== undefined || config.do_sample === true;
-  const eos =
-    config.eos_token_id ??
-    (tokenizer !== null && tokenizer.eosTokenId >= 0 ? tokenizer.eosTokenId : undefined);
-  const pad = (config.pad_token_id as number | undefined) ?? tokenizer?.padTokenId ?? 0;
+  const defaults = generationOptionsFromHf(config, tokenizer);
+  const doSample = flags.greedy ? false : temperature !== undefined || defaults.doSample === true;
   return {
+    ...defaults,
     maxNewTokens,
     doSample,
-    temperature: temperature ?? (config.temperature as number | undefined) ?? 1,
-    topK: topK ?? (config.top_k as number | undefined) ?? (doSample ? 50 : 0),
-    topP: topP ?? (config.top_p as number | undefined) ?? 1,
-    eosTokenId: eos as number | number[] | undefined,
-    padTokenId: pad,
+    temperature: temperature ?? defaults.temperature,
+    // generate() applies top-k only when sampling; HF's default of 50 is kept for sampling
+    topK: topK ?? defaults.topK,
+    topP: topP ?? defaults.topP,
     rng: new Rng(seed),
     outputLogits: true,
   };

@@ -9,7 +9,7 @@ import { Rng } from "../random/rng.js";
 import { GPT } from "../rlhf/gpt.js";
 import { noGrad, type Tensor, tensor } from "../tensor/tensor.js";
 import { assertClose } from "../tensor/testing.js";
-import { loadPretrained, savePretrained } from "./pretrained.js";
+import { generationOptionsFromHf, loadPretrained, savePretrained } from "./pretrained.js";
 import { readSafetensors } from "./safetensors.js";
 
 // fixtures/torch/llama/*: folders written by scripts/fixtures/makeLlamaFixtures.py (torch 1.13) in
@@ -115,6 +115,23 @@ describe("loadPretrained() / savePretrained()", () => {
         rtol: 0,
       }),
     );
+  });
+});
+
+describe("generationOptionsFromHf()", () => {
+  test("reads generation_config.json with HF's defaults", () => {
+    const llama = { do_sample: true, temperature: 0.6, top_p: 0.9, eos_token_id: [128001, 128009] };
+    assert.deepEqual(generationOptionsFromHf(llama), {
+      maxNewTokens: 20,
+      doSample: true,
+      temperature: 0.6,
+      topK: 50,
+      topP: 0.9,
+      eosTokenId: [128001, 128009],
+      padTokenId: 0,
+    });
+    assert.equal(generationOptionsFromHf(null).doSample, false);
+    assert.equal(generationOptionsFromHf({ max_new_tokens: 7 }).maxNewTokens, 7);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   PRETRAINED_CONFIG_BOOKKEEPING_KEYS,
 } from "../nn/models/hfConfig.js";
 import { LlamaForCausalLM } from "../nn/models/llama.js";
+import type { GenerateOptions } from "../rlhf/generate.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { HfTokenizer } from "../rlhf/tokenizers/hfTokenizer.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -299,6 +300,35 @@ export async function loadPretrained(dir: string): Promise<Pretrained> {
     tokenizerConfig,
     tokenizer: tokenizerJson === null ? null : HfTokenizer.fromFiles(tokenizerJson, tokenizerConfig),
     dtype,
+  };
+}
+
+/**
+ * {@link GenerateOptions} from a `generation_config.json` (HF GenerationConfig names and defaults:
+ * `max_new_tokens` else 20, `do_sample` false, `temperature` 1, `top_k` 50, `top_p` 1;
+ * `eos_token_id` a number or a list; `pad_token_id`), falling back to the tokenizer's eos and pad
+ * tokens. Pass an `rng` as well when it samples.
+ *
+ * @example
+ * const { model, tokenizer, generationConfig } = await loadPretrained(dir);
+ * const options = generationOptionsFromHf(generationConfig, tokenizer);
+ * generate(model, [tokenizer.encode("Hi")], { ...options, rng: new Rng(0) });
+ */
+export function generationOptionsFromHf(
+  config: Record<string, unknown> | null,
+  tokenizer: HfTokenizer | null = null,
+): GenerateOptions {
+  const c = config ?? {};
+  const eos =
+    c.eos_token_id ?? (tokenizer !== null && tokenizer.eosTokenId >= 0 ? tokenizer.eosTokenId : undefined);
+  return {
+    maxNewTokens: (c.max_new_tokens as number | undefined) ?? 20,
+    doSample: c.do_sample === true,
+    temperature: (c.temperature as number | undefined) ?? 1,
+    topK: (c.top_k as number | undefined) ?? 50,
+    topP: (c.top_p as number | undefined) ?? 1,
+    eosTokenId: eos as number | number[] | undefined,
+    padTokenId: (c.pad_token_id as number | undefined) ?? tokenizer?.padTokenId ?? 0,
   };
 }
 
