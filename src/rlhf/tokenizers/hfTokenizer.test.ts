@@ -51,6 +51,19 @@ describe("HfTokenizer against @huggingface/tokenizers", () => {
     });
   }
 
+  test("ByteLevel add_prefix_space prefixes every piece split off before it", () => {
+    const { tokenizerJson } = smolLm2StyleFiles();
+    const json = JSON.parse(JSON.stringify(tokenizerJson)) as {
+      pre_tokenizer: { pretokenizers: Record<string, unknown>[] };
+    };
+    json.pre_tokenizer.pretokenizers[1].add_prefix_space = true;
+    const ours = new HfTokenizer(json);
+    const reference = new ReferenceTokenizer(json, {});
+    for (const text of ["hello 123 world", "abc<|im_start|>def", "x", " y"]) {
+      assert.deepEqual(ours.encode(text), reference.encode(text).ids, JSON.stringify(text));
+    }
+  });
+
   test("the Llama 3 tokenizer adds <|begin_of_text|> and its special tokens are single ids", () => {
     const files = llama3StyleFiles();
     const tokenizer = HfTokenizer.fromFiles(files.tokenizerJson, files.tokenizerConfig);

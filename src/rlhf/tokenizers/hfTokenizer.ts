@@ -170,9 +170,9 @@ function buildPreTokenizer(json: Json | null): PreTokenize {
       const addPrefixSpace = json.add_prefix_space === true;
       const useRegex = json.use_regex !== false;
       return (pieces) =>
-        pieces.flatMap((p, i) => {
-          // tokenizers adds the prefix space to the first piece only (it works on the whole input)
-          const text = addPrefixSpace && i === 0 && !p.startsWith(" ") ? ` ${p}` : p;
+        pieces.flatMap((p) => {
+          // tokenizers prepends the space to every piece split off so far (added tokens, Split, Digits)
+          const text = addPrefixSpace && !p.startsWith(" ") ? ` ${p}` : p;
           const split = useRegex ? splitBy(text, GPT2_PRETOKENIZE_REGEX, "Isolated") : [text];
           return split.map(toByteChars);
         });
