@@ -1,11 +1,12 @@
 /**
- * The one error class of proximal. Tests and the CLI branch on `code`, never on the message; the
- * message says what happened, shows the values, and names the fix.
+ * What went wrong, as a {@link ProximalError} reports it; the CLI maps each code to an exit status
+ * (2 for input the user can fix).
  */
 export type ErrorCode =
   | "INVALID_OPTION"
   | "INVALID_ARGUMENT"
   | "UNSUPPORTED_SPACE"
+  | "UNSUPPORTED_MODEL"
   | "RESET_NEEDED"
   | "INVALID_ACTION"
   | "SHAPE_MISMATCH"
@@ -17,8 +18,13 @@ export type ErrorCode =
   | "NUMERICAL_ERROR"
   | "FILE_EXISTS"
   | "WORKER_FAILED"
+  | "UNSUPPORTED_RUNTIME"
   | "INTERNAL";
 
+/**
+ * The one error class of proximal. Tests and the CLI branch on `code`, never on the message; the
+ * message says what happened, shows the values, and names the fix.
+ */
 export class ProximalError extends Error {
   readonly code: ErrorCode;
 

@@ -1,5 +1,7 @@
 /**
- * proximal: reinforcement learning in TypeScript. This file is the public API and nothing else.
+ * proximal: reinforcement learning in TypeScript. This file is the public API and nothing else. It
+ * bundles for browsers: nothing it reaches imports a Node built-in (src/browserBundle.test.ts checks).
+ * Node-only helpers live in node.ts ("proximal/node").
  */
 
 // distributions
@@ -47,6 +49,8 @@ export type { MakeOptions } from "./envs/make.js";
 export { make } from "./envs/make.js";
 export type { EnvRegistration, RegistryEntry, VectorEntryOptions } from "./envs/registry.js";
 export { register, registry } from "./envs/registry.js";
+export type { CanvasLike } from "./envs/render/renderToCanvas.js";
+export { renderToCanvas, rgbToRgba } from "./envs/render/renderToCanvas.js";
 export type { BoxArray, BoxDtype } from "./envs/spaces/box.js";
 export { Box } from "./envs/spaces/box.js";
 export { Dict } from "./envs/spaces/dict.js";
@@ -111,7 +115,13 @@ export { TransformReward } from "./envs/wrappers/transformReward.js";
 export { Wrapper } from "./envs/wrappers/wrapper.js";
 export type { ErrorCode } from "./errors.js";
 export { ProximalError } from "./errors.js";
+export { IndexedDBModelFiles } from "./io/indexedDbModelFiles.js";
+export type { ModelFiles, ModelSource, ModelTarget } from "./io/modelFiles.js";
+export { ModelArchive } from "./io/modelFiles.js";
 // io
+export type { ExportOnnxOptions, OnnxExportable } from "./io/onnx/exportOnnx.js";
+export { exportOnnx } from "./io/onnx/exportOnnx.js";
+export type { OnnxObservationNormalization } from "./io/onnx/policyGraph.js";
 export type { Pretrained, PretrainedModel, SavePretrainedOptions } from "./io/pretrained.js";
 export {
   generationOptionsFromHf,
@@ -129,12 +139,15 @@ export type {
   WriteSafetensorsOptions,
 } from "./io/safetensors.js";
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
+export type { TarEntry } from "./io/tar.js";
+export { readTar, writeTar } from "./io/tar.js";
 export type { KVCache, MultiHeadSelfAttentionOptions } from "./nn/attention.js";
 export { MultiHeadSelfAttention } from "./nn/attention.js";
 export { Dropout } from "./nn/dropout.js";
 export type { EmbeddingOptions } from "./nn/embedding.js";
 // nn
 export { Embedding } from "./nn/embedding.js";
+/** Parameter initialisers, in place, as `torch.nn.init` (`normal_`, `uniform_`, `orthogonal`, ...). */
 export * as init from "./nn/init.js";
 export type { LayerNormOptions } from "./nn/layerNorm.js";
 export { LayerNorm } from "./nn/layerNorm.js";
@@ -210,6 +223,7 @@ export {
 export type { ContinuousPolicyOptions } from "./rl/common/continuousPolicies.js";
 export type { DeepQOptions, DistributionalOptions, QuantileOptions } from "./rl/common/deepQAlgorithm.js";
 export { DeepQAlgorithm } from "./rl/common/deepQAlgorithm.js";
+export type { DeterministicActorCriticOptions } from "./rl/common/deterministicActorCritic.js";
 export { TD3Policy } from "./rl/common/deterministicActorCritic.js";
 export {
   DistributionalActorCriticPolicy,
@@ -243,7 +257,7 @@ export type {
 export { OnPolicyAlgorithm } from "./rl/common/onPolicyAlgorithm.js";
 export type { NetArch, PolicyOptions } from "./rl/common/policies.js";
 export { ActorCriticPolicy } from "./rl/common/policies.js";
-export type { QPolicyOptions } from "./rl/common/qPolicy.js";
+export type { QNetworkVariant, QPolicyOptions } from "./rl/common/qPolicy.js";
 export { greedyActions, QNetwork, QPolicy } from "./rl/common/qPolicy.js";
 export { RolloutBuffer } from "./rl/common/rolloutBuffer.js";
 export type { ScheduleLike, ScheduleSpec } from "./rl/common/scheduleSpec.js";
@@ -263,7 +277,13 @@ export {
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
-export { listPresets, loadPreset, loadPresetFile, parseScheduleValue } from "./rl/presets.js";
+export {
+  listPresets,
+  loadPreset,
+  loadPresetFile,
+  parsePresetText,
+  parseScheduleValue,
+} from "./rl/presets.js";
 export type { RainbowOptions } from "./rl/rainbow.js";
 export { Rainbow } from "./rl/rainbow.js";
 export type { REINFORCEOptions, ReinforceBaseline } from "./rl/reinforce.js";
@@ -449,7 +469,12 @@ export { runReasoningDemoInParallel } from "./rlhf/tasks/reasoningDemoParallel.j
 export type { ReverseTaskOptions } from "./rlhf/tasks/reverse.js";
 export { reverseAnswer, reverseTask } from "./rlhf/tasks/reverse.js";
 export { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./rlhf/tasks/sentiment.js";
-export type { SentimentDemoOptions, SentimentDemoResult } from "./rlhf/tasks/sentimentDemo.js";
+export type {
+  DemoProgress,
+  DemoSample,
+  SentimentDemoOptions,
+  SentimentDemoResult,
+} from "./rlhf/tasks/sentimentDemo.js";
 export { runSentimentDemo } from "./rlhf/tasks/sentimentDemo.js";
 export type {
   AccuracyOptions,
@@ -474,6 +499,7 @@ export { GPTWithValueHead, ValueHead } from "./rlhf/valueHead.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";
+/** Every tensor operation as a function (`ops.matmul(a, b)`, `ops.softmax(x, -1)`), with its gradient. */
 export * as ops from "./tensor/ops.js";
 export type { Shape } from "./tensor/shape.js";
 export type { BackwardOptions, DType, TensorData, TensorOptions } from "./tensor/tensor.js";

@@ -80,6 +80,12 @@ interface TrainStepRow {
  * wasm backends, dev dependencies) side by side in the same process.
  */
 export async function run(options: BenchOptions): Promise<void> {
+  if (loadTf() === null) {
+    // an installed package has no devDependencies: say why the TensorFlow.js columns will be empty
+    console.error(
+      "bench engine: TensorFlow.js is not installed, so its columns show n/a. To compare with it, install the versions proximal is developed with: npm install @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0",
+    );
+  }
   const native = loadNativeBackend();
   const matmul: MatmulRow[] = [];
   for (const shape of MATMUL_SHAPES) {

@@ -5,29 +5,13 @@
  * Pendulum-v1 ([32] networks, 500 steps), a few seconds each.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { describe, test } from "node:test";
+import { temporaryCli } from "./cliProcess.test.util.js";
 
-const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
-let work = "";
-
-function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, encoding: "utf8" });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-before(async () => {
-  work = await mkdtemp(join(tmpdir(), "proximal-cli-continuous-"));
-});
-
-after(async () => {
-  await rm(work, { recursive: true, force: true });
-});
+const { cli, work } = temporaryCli("proximal-cli-continuous-");
 
 describe("proximal train ddpg|td3|sac", () => {
   test("algos lists them with their rlzoo preset", () => {
@@ -69,15 +53,17 @@ describe("proximal train ddpg|td3|sac", () => {
       const first = cli(...args(`${algo}-B`, "--stop-after", "320"));
       assert.equal(first.status, 0, first.stderr);
       const latest = JSON.parse(
-        await readFile(join(work, `${algo}-B`, "checkpoints", "latest.json"), "utf8"),
+        await readFile(join(work(), `${algo}-B`, "checkpoints", "latest.json"), "utf8"),
       );
-      assert.ok(existsSync(join(work, `${algo}-B`, "checkpoints", latest.checkpoint, "replay.safetensors")));
+      assert.ok(
+        existsSync(join(work(), `${algo}-B`, "checkpoints", latest.checkpoint, "replay.safetensors")),
+      );
       const rest = cli("train", "--resume", `${algo}-B`);
       assert.equal(rest.status, 0, rest.stderr);
-      const a = await readFile(join(work, `${algo}-A`, "model", "model.safetensors"));
-      const b = await readFile(join(work, `${algo}-B`, "model", "model.safetensors"));
+      const a = await readFile(join(work(), `${algo}-A`, "model", "model.safetensors"));
+      const b = await readFile(join(work(), `${algo}-B`, "model", "model.safetensors"));
       assert.ok(a.equals(b), "final weights and optimizer state differ");
-      const config = JSON.parse(await readFile(join(work, `${algo}-A`, "config.json"), "utf8"));
+      const config = JSON.parse(await readFile(join(work(), `${algo}-A`, "config.json"), "utf8"));
       assert.equal(config.preset, "rlzoo");
       assert.equal(config.options.gamma, algo === "sac" ? 0.99 : 0.98);
 
@@ -122,10 +108,10 @@ describe("proximal train ddpg|td3|sac", () => {
     assert.equal(first.status, 0, first.stderr);
     const rest = cli("train", "--resume", "d4pg-B");
     assert.equal(rest.status, 0, rest.stderr);
-    const a = await readFile(join(work, "d4pg-A", "model", "model.safetensors"));
-    const b = await readFile(join(work, "d4pg-B", "model", "model.safetensors"));
+    const a = await readFile(join(work(), "d4pg-A", "model", "model.safetensors"));
+    const b = await readFile(join(work(), "d4pg-B", "model", "model.safetensors"));
     assert.ok(a.equals(b), "final weights and optimizer state differ");
-    const config = JSON.parse(await readFile(join(work, "d4pg-A", "config.json"), "utf8"));
+    const config = JSON.parse(await readFile(join(work(), "d4pg-A", "config.json"), "utf8"));
     assert.equal(config.preset, "paper");
     assert.equal(config.options.vMin, -1630);
 

@@ -3,39 +3,23 @@
  * (a 1-layer, width-32 GPT; about 5 s).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { describe, test } from "node:test";
+import { temporaryCli } from "./cliProcess.test.util.js";
 
-const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
-let work = "";
-
-function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, encoding: "utf8" });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-before(async () => {
-  work = await mkdtemp(join(tmpdir(), "proximal-rlhf-"));
-});
-
-after(async () => {
-  await rm(work, { recursive: true, force: true });
-});
+const { cli, work } = temporaryCli("proximal-rlhf-");
 
 describe("proximal rlhf demo", () => {
   test("sentiment --quick --json --force over a taken --out prints the summary and writes the files", async () => {
     // over a previous run's directory: --force replaces it (one run checks both, the demo takes seconds)
-    await mkdir(join(work, "demo"), { recursive: true });
-    await writeFile(join(work, "demo", "marker"), "x");
-    await writeFile(join(work, "demo", "results.json"), "mine\n");
+    await mkdir(join(work(), "demo"), { recursive: true });
+    await writeFile(join(work(), "demo", "marker"), "x");
+    await writeFile(join(work(), "demo", "results.json"), "mine\n");
     const r = cli("rlhf", "demo", "sentiment", "--quick", "--json", "--force", "--out", "demo");
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(!existsSync(join(work, "demo", "marker")), "--force replaces the old directory");
+    assert.ok(!existsSync(join(work(), "demo", "marker")), "--force replaces the old directory");
     const summary = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(summary), ["sft", "rewardModel", "ppo", "dpo"]);
     assert.deepEqual(Object.keys(summary.ppo), [
@@ -48,12 +32,12 @@ describe("proximal rlhf demo", () => {
     assert.equal(typeof summary.rewardModel.heldOutAccuracy, "number");
     assert.match(r.stderr, /ppo/); // the progress display goes to stderr
     for (const file of ["results.json", "ppo.jsonl", "ppo.svg", "ppo.png"])
-      assert.ok(existsSync(join(work, "demo", file)), file);
-    const results = JSON.parse(await readFile(join(work, "demo", "results.json"), "utf8"));
+      assert.ok(existsSync(join(work(), "demo", file)), file);
+    const results = JSON.parse(await readFile(join(work(), "demo", "results.json"), "utf8"));
     assert.equal(results.ppo.klToRef, summary.ppo.klToRef);
-    const rows = (await readFile(join(work, "demo", "ppo.jsonl"), "utf8")).trim().split("\n");
+    const rows = (await readFile(join(work(), "demo", "ppo.jsonl"), "utf8")).trim().split("\n");
     assert.equal(rows.length, 6);
-    assert.match(await readFile(join(work, "demo", "ppo.svg"), "utf8"), /data-metric="rollout\/klToRef"/);
+    assert.match(await readFile(join(work(), "demo", "ppo.svg"), "utf8"), /data-metric="rollout\/klToRef"/);
   });
 
   test("an existing --out (the default one too) exits 2 before training and is left untouched", async () => {
@@ -61,15 +45,15 @@ describe("proximal rlhf demo", () => {
       ["taken", ["--out", "taken"]],
       [join("runs", "rlhf-sentiment-seed0"), []],
     ] as const) {
-      await mkdir(join(work, dir), { recursive: true });
-      await writeFile(join(work, dir, "results.json"), "mine\n");
+      await mkdir(join(work(), dir), { recursive: true });
+      await writeFile(join(work(), dir, "results.json"), "mine\n");
       const r = cli("rlhf", "demo", "sentiment", "--quick", ...args);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /already exists\. Pick another --out, or pass --force to replace it\./);
       // one line and no progress display: it stopped before the SFT stage
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       assert.equal(r.stdout, "");
-      assert.equal(await readFile(join(work, dir, "results.json"), "utf8"), "mine\n");
+      assert.equal(await readFile(join(work(), dir, "results.json"), "utf8"), "mine\n");
     }
   });
 

@@ -1355,7 +1355,7 @@ function checkVocab(gpt: GPT, tokenizer: Tokenizer, source: string): void {
 }
 
 /** A policy GPT from an output directory of `rlhf sft|dpo|kto|ppo` (any trainer checkpoint with a `gptConfig`). */
-async function loadPolicyModel(dir: string, flag: string): Promise<GPT> {
+export async function loadPolicyModel(dir: string, flag: string): Promise<GPT> {
   const { tensors, json } = await loadCheckpoint(dir);
   if (json.trainer === "RewardTrainer") {
     throw new ProximalError(

@@ -6,6 +6,8 @@ import type { EnjoyFlags } from "./enjoy.js";
 import { enjoyCommand } from "./enjoy.js";
 import type { EvalFlags } from "./evaluate.js";
 import { evalCommand } from "./evaluate.js";
+import type { ExportOnnxFlags } from "./exportOnnx.js";
+import { exportOnnxCommand } from "./exportOnnx.js";
 import { infoCommand } from "./info.js";
 import { algosCommand, envsCommand } from "./listings.js";
 import { registerLmCommands } from "./lm.js";
@@ -26,6 +28,7 @@ export function exitCodeFor(error: unknown): number {
       case "MALFORMED_FILE":
       case "FILE_EXISTS":
       case "UNSUPPORTED_SPACE":
+      case "UNSUPPORTED_MODEL":
         return 2;
       default:
         return 1;
@@ -108,6 +111,26 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--best", "use the run's best model")
     .action(async (dir: string, options: EnjoyFlags) => {
       status = await enjoyCommand(dir, options);
+    });
+
+  program
+    .command("export")
+    .description("export a trained model for deployment")
+    .command("onnx")
+    .description(
+      "a run's policy (observation normalisation included) or an rlhf stage's GPT as an ONNX file: obs -> action, logits/mean/logStd, value, q",
+    )
+    .argument("<dir>", "a run directory, a model directory, or the output directory of rlhf sft/dpo/kto/ppo")
+    .option("--out <file>", "the .onnx file to write (required)")
+    .option("--force", "replace an existing --out file")
+    .option("--best", "use the run's best model (model/best) instead of the final one")
+    .option(
+      "--action-mask",
+      "add an actionMask input (bool [batch, n], true = allowed) for envs that report info.actionMask (Discrete actions)",
+    )
+    .option("--json", 'print { "out", "bytes", "model" }')
+    .action(async (dir: string, options: ExportOnnxFlags) => {
+      status = await exportOnnxCommand(dir, options);
     });
 
   program

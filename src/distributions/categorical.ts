@@ -5,7 +5,7 @@ import { Tensor } from "../tensor/tensor.js";
 import type { Distribution } from "./distribution.js";
 
 /** Logit given to masked-out actions: exp(-1e8 - max) is exactly 0 in float32 (SB3-contrib's MaskableCategorical uses the same). */
-const MASKED_LOGIT = -1e8;
+export const MASKED_LOGIT = -1e8;
 
 /**
  * Categorical distributions over `n` actions from unnormalised logits [batch, n], with an optional

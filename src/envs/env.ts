@@ -72,18 +72,32 @@ export interface StepResult<Obs = unknown> {
  * BipedalWalker) cannot capture Box2D's internal state and throw `INVALID_ARGUMENT` there.
  */
 export interface Env<Obs = unknown, Act = unknown> {
+  /** The set observations come from. */
   readonly observationSpace: Space;
+  /** The set `step` takes its action from. */
   readonly actionSpace: Space;
+  /** Render modes and frame rate (Gymnasium's `metadata`). */
   readonly metadata: EnvMetadata;
   /** Set by {@link make}; `undefined` for an env constructed directly. */
   spec?: EnvSpec;
   /** What `render()` returns; `undefined` means `"rgb_array"`. */
   readonly renderMode?: RenderMode;
+  /**
+   * Start an episode: the first observation and an info object. A `seed` reseeds the env's generator
+   * (Gymnasium: pass it once, right after construction); without one the generator continues.
+   */
   reset(opts?: ResetOptions): ResetResult<Obs>;
+  /**
+   * Advance one step with `action`. After `terminated` (a terminal state of the MDP) or `truncated`
+   * (a limit outside it, usually time), call `reset` before stepping again.
+   */
   step(action: Act): StepResult<Obs>;
   /** An RGB frame, or a text picture in `"ansi"` mode. */
   render(): RenderFrame | string;
+  /** Release what the env holds (workers, physics worlds); it is not used afterwards. */
   close(): void;
+  /** A JSON-serialisable snapshot of the env's whole state (generator included), for checkpoints. */
   getState?(): unknown;
+  /** Restore a snapshot from {@link Env.getState}: the env then continues bit-exactly from there. */
   setState?(state: unknown): void;
 }

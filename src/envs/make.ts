@@ -1,4 +1,6 @@
 import { ProximalError } from "../errors.js";
+import { nodeBuiltin } from "../nodeBuiltin.js";
+import { warnOnce } from "../warnOnce.js";
 import type { Env, RenderMode } from "./env.js";
 import { lookup } from "./registry.js";
 import { AsyncVectorEnv } from "./vector/asyncVectorEnv.js";
@@ -32,7 +34,8 @@ export interface MakeOptions {
  * Without `numEnvs`: a single env wrapped in {@link TimeLimit} (registered `maxEpisodeSteps`) and
  * {@link OrderEnforcing}. With `numEnvs`: a {@link VectorEnv}: the natively batched path for the
  * classic-control tasks, {@link SyncVectorEnv} otherwise, {@link AsyncVectorEnv} with
- * `asynchronous: true`. An unknown id throws `UNKNOWN_ENV` with the known ids and the closest one.
+ * `asynchronous: true` (where Node's worker_threads are missing, as in browsers, a one-time warning and
+ * {@link SyncVectorEnv}). An unknown id throws `UNKNOWN_ENV` with the known ids and the closest one.
  *
  * @example
  * const env = make("CartPole-v1");
@@ -70,7 +73,14 @@ export function make(id: string, options: MakeOptions = {}): Env | VectorEnv {
     );
   }
   let vector: VectorEnv;
-  if (asynchronous) {
+  if (asynchronous && !workerThreadsAvailable()) {
+    // a browser (or Node < 20.16): same envs, same results, stepped in this thread
+    warnOnce(
+      `proximal: make("${id}", { asynchronous: true }) needs Node's worker_threads, which this runtime lacks; stepping the ${numEnvs} envs synchronously in this thread instead.`,
+      "PROXIMAL_SYNC_VECTOR_ENV",
+    );
+  }
+  if (asynchronous && workerThreadsAvailable()) {
     vector = new AsyncVectorEnv(id, {
       numEnvs,
       numWorkers,
@@ -109,4 +119,9 @@ function makeSingle(
   env.spec = { id, maxEpisodeSteps: limit, rewardThreshold: registration.rewardThreshold, kwargs };
   const limited = limit === undefined ? env : new TimeLimit(env, limit);
   return new OrderEnforcing(limited, { seed });
+}
+
+/** Whether {@link AsyncVectorEnv} can start its workers here (Node >= 20.16, not a browser). */
+function workerThreadsAvailable(): boolean {
+  return nodeBuiltin("node:worker_threads") !== undefined;
 }

@@ -96,9 +96,11 @@ export const registry = {
   ids(): string[] {
     return [...registrations.keys()].sort();
   },
+  /** Whether `id` is registered. */
   has(id: string): boolean {
     return registrations.has(id);
   },
+  /** The registration of `id`; an unknown id is `UNKNOWN_ENV` with the closest known one. */
   get(id: string): EnvRegistration {
     return lookup(id);
   },

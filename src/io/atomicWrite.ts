@@ -8,10 +8,21 @@
  * power loss.
  */
 
-import { randomBytes } from "node:crypto";
-import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import type * as Crypto from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
 import { ProximalError } from "../errors.js";
+import { nodeFiles, requireNodeBuiltin } from "../nodeBuiltin.js";
+
+/** What to do instead in a browser, for the error a browser gets here. */
+const BROWSER_ALTERNATIVE =
+  'In a browser, save a model with model.save(target) where target is "blob", "arraybuffer" or an IndexedDB location ({ indexedDB: "name" }).';
+
+/** The Node modules this file needs, loaded without an import statement (see nodeBuiltin.ts). */
+function nodeModules() {
+  const { fs, path } = nodeFiles("Writing a file", BROWSER_ALTERNATIVE);
+  const crypto = requireNodeBuiltin<typeof Crypto>("node:crypto", "Writing a file", BROWSER_ALTERNATIVE);
+  return { ...fs, ...path, randomBytes: crypto.randomBytes };
+}
 
 /**
  * Replace `path` with `data` atomically: until the promise resolves the old file (or no file) is
@@ -32,6 +43,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
       `writeFileAtomic writes a string or a Uint8Array, got ${data === null ? "null" : typeof data}. Serialize the value first (writeJsonAtomic does it for JSON).`,
     );
   }
+  const { open, rename, unlink, basename, dirname, join, randomBytes } = nodeModules();
   const directory = dirname(path);
   // Same directory, so the rename never crosses file systems; pid + random suffix, so concurrent
   // writers (or a stale temp file from a crashed run) never collide.
@@ -86,6 +98,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 
 /** Permission bits of the file being replaced, or the usual default for a new file. */
 async function existingMode(path: string): Promise<number> {
+  const { stat } = nodeModules();
   try {
     return (await stat(path)).mode & 0o777;
   } catch {
@@ -95,6 +108,7 @@ async function existingMode(path: string): Promise<number> {
 
 /** Persist the rename. Best effort: Windows cannot open a directory for fsync, and that is fine there. */
 async function syncDirectory(directory: string): Promise<void> {
+  const { open } = nodeModules();
   let handle: FileHandle | undefined;
   try {
     handle = await open(directory, "r");

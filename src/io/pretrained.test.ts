@@ -9,6 +9,7 @@ import { Rng } from "../random/rng.js";
 import { GPT } from "../rlhf/gpt.js";
 import { noGrad, type Tensor, tensor } from "../tensor/tensor.js";
 import { assertClose } from "../tensor/testing.js";
+import { ModelArchive } from "./modelFiles.js";
 import { generationOptionsFromHf, loadPretrained, savePretrained } from "./pretrained.js";
 import { readSafetensors } from "./safetensors.js";
 
@@ -73,6 +74,19 @@ describe("loadPretrained() / savePretrained()", () => {
         dtype === "BF16" ? "bfloat16" : "float16",
       );
     }
+  });
+
+  test("saves into a ModelArchive (the browser's way) and loads back from its Blob", async () => {
+    const loaded = await loadPretrained(fixtureDir("qwen3"));
+    const archive = new ModelArchive();
+    await savePretrained(loaded.model, archive, { dtype: "BF16", generationConfig: loaded.generationConfig });
+    assert.deepEqual(archive.names(), ["config.json", "generation_config.json", "model.safetensors"]);
+    const again = await loadPretrained(archive.toBlob());
+    assert.equal(again.dtype, "BF16");
+    assert.deepEqual(
+      Object.keys(again.model.stateDict()).sort(),
+      Object.keys(loaded.model.stateDict()).sort(),
+    );
   });
 
   test("tied models are saved without lm_head.weight, and a stray lm_head.weight is ignored on load", async () => {

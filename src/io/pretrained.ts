@@ -6,19 +6,26 @@ import {
   PRETRAINED_CONFIG_BOOKKEEPING_KEYS,
 } from "../nn/models/hfConfig.js";
 import { LlamaForCausalLM } from "../nn/models/llama.js";
+import { nodeFiles } from "../nodeBuiltin.js";
 import type { GenerateOptions } from "../rlhf/generate.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { HfTokenizer } from "../rlhf/tokenizers/hfTokenizer.js";
 import { Tensor } from "../tensor/tensor.js";
-import { isFileNotFound } from "./fileErrors.js";
+import {
+  BROWSER_MODEL_FILES,
+  type ModelFiles,
+  type ModelSource,
+  type ModelTarget,
+  modelFiles,
+} from "./modelFiles.js";
 import { readSafetensors, type SafetensorEntry, writeSafetensors } from "./safetensors.js";
 
 /**
  * Hugging Face model folders (what `from_pretrained` reads and `save_pretrained` writes):
  * `config.json`, weights in `model.safetensors` or shards listed by `model.safetensors.index.json`,
- * `generation_config.json`, and the tokenizer files. The parsing half ({@link modelFromHf}) is
- * browser-safe; {@link loadPretrained} and {@link savePretrained} read and write a directory with
- * Node's file system, loaded lazily.
+ * `generation_config.json`, and the tokenizer files. {@link loadPretrained} and {@link savePretrained}
+ * go through {@link ModelFiles}: a directory path in Node, or a tar archive (`Blob`, bytes,
+ * {@link ModelArchive}) or IndexedDB in a browser.
  */
 
 /** A model a Hugging Face folder can hold: a Llama-family model or a GPT-2. */
@@ -170,30 +177,29 @@ export function hfTensorsOf(model: PretrainedModel): Record<string, SafetensorEn
   return out;
 }
 
-async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | null> {
-  const { readFile } = await import("node:fs/promises");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if (!required && isFileNotFound(error)) return null;
-    if (isFileNotFound(error)) {
-      throw new ProximalError(
-        "MALFORMED_FILE",
-        `${path} not found. A Hugging Face model folder needs it (download the whole repository, e.g. with huggingface-cli download).`,
-        { cause: error },
-      );
-    }
-    throw error;
+async function readJson(
+  files: ModelFiles,
+  name: string,
+  required: boolean,
+): Promise<Record<string, unknown> | null> {
+  const bytes = await files.read(name);
+  if (bytes === undefined) {
+    if (!required) return null;
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${name} not found in ${files.description}. A Hugging Face model folder needs it (download the whole repository, e.g. with huggingface-cli download).`,
+    );
   }
   try {
-    const value = JSON.parse(text) as unknown;
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
     if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
     return value as Record<string, unknown>;
   } catch (error) {
-    throw new ProximalError("MALFORMED_FILE", `${path} is not a JSON object: ${(error as Error).message}.`, {
-      cause: error,
-    });
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      `${name} in ${files.description} is not a JSON object: ${(error as Error).message}.`,
+      { cause: error },
+    );
   }
 }
 
@@ -202,48 +208,43 @@ async function readJson(path: string, required: boolean): Promise<Record<string,
  * (each tensor must sit in the shard the index names). Returns them with the stored float dtype.
  */
 export async function readPretrainedTensors(
-  dir: string,
+  source: ModelSource,
 ): Promise<{ tensors: Record<string, SafetensorEntry>; dtype: string }> {
-  const { readFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const index = await readJson(join(dir, SAFETENSORS_INDEX_FILE), false);
-  const files: string[] = [];
+  const files = await modelFiles(source);
+  const index = await readJson(files, SAFETENSORS_INDEX_FILE, false);
+  const names: string[] = [];
   let weightMap: Record<string, string> | null = null;
   if (index !== null) {
     weightMap = index.weight_map as Record<string, string>;
     if (typeof weightMap !== "object" || weightMap === null) {
       throw new ProximalError(
         "MALFORMED_FILE",
-        `${join(dir, SAFETENSORS_INDEX_FILE)} has no "weight_map" object.`,
+        `${SAFETENSORS_INDEX_FILE} in ${files.description} has no "weight_map" object.`,
       );
     }
-    files.push(...new Set(Object.values(weightMap)));
-  } else files.push(SAFETENSORS_FILE);
+    names.push(...new Set(Object.values(weightMap)));
+  } else names.push(SAFETENSORS_FILE);
   const tensors: Record<string, SafetensorEntry> = {};
   const dtypes = new Set<string>();
-  for (const file of files) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(join(dir, file));
-    } catch (error) {
-      if (!isFileNotFound(error)) throw error;
+  for (const name of names) {
+    const bytes = await files.read(name);
+    if (bytes === undefined) {
       throw new ProximalError(
         "MALFORMED_FILE",
         index === null
-          ? `${dir} has neither ${SAFETENSORS_FILE} nor ${SAFETENSORS_INDEX_FILE}. proximal reads safetensors weights only (convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True)).`
-          : `${join(dir, file)}, a shard named by ${SAFETENSORS_INDEX_FILE}, is missing.`,
-        { cause: error },
+          ? `${files.description} has neither ${SAFETENSORS_FILE} nor ${SAFETENSORS_INDEX_FILE}. proximal reads safetensors weights only (convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True)).`
+          : `${name}, a shard named by ${SAFETENSORS_INDEX_FILE}, is missing from ${files.description}.`,
       );
     }
     for (const dtype of storedDtypes(bytes)) dtypes.add(dtype);
-    for (const [name, entry] of Object.entries(readSafetensors(bytes).tensors)) {
-      if (weightMap !== null && weightMap[name] !== file) {
+    for (const [tensorName, entry] of Object.entries(readSafetensors(bytes).tensors)) {
+      if (weightMap !== null && weightMap[tensorName] !== name) {
         throw new ProximalError(
           "MALFORMED_FILE",
-          `${join(dir, file)} holds "${name}", but ${SAFETENSORS_INDEX_FILE} puts it in ${JSON.stringify(weightMap[name])}.`,
+          `${name} in ${files.description} holds "${tensorName}", but ${SAFETENSORS_INDEX_FILE} puts it in ${JSON.stringify(weightMap[tensorName])}.`,
         );
       }
-      tensors[name] = entry;
+      tensors[tensorName] = entry;
     }
   }
   if (weightMap !== null) {
@@ -279,23 +280,24 @@ function storedDtypes(bytes: Uint8Array): string[] {
 /**
  * Load a Hugging Face model folder (`from_pretrained` for a local directory): the model built from
  * `config.json` with its weights (F32, F16 or BF16, converted to float32), and the generation and
- * tokenizer files when present.
+ * tokenizer files when present. `source` is a directory path (Node), or in a browser a tar of the
+ * folder (`Blob`, `File`, bytes), a {@link ModelArchive} or {@link IndexedDBModelFiles}.
  *
  * @example
  * const { model, tokenizer } = await loadPretrained("models/SmolLM2-135M");
  * const out = generate(model, [tokenizer.encode("Once upon a time")], { maxNewTokens: 20 });
  */
-export async function loadPretrained(dir: string): Promise<Pretrained> {
-  const { join } = await import("node:path");
-  const config = (await readJson(join(dir, CONFIG_FILE), true)) as HfConfigJson;
-  const { tensors, dtype } = await readPretrainedTensors(dir);
+export async function loadPretrained(source: ModelSource): Promise<Pretrained> {
+  const files = await modelFiles(source);
+  const config = (await readJson(files, CONFIG_FILE, true)) as HfConfigJson;
+  const { tensors, dtype } = await readPretrainedTensors(files);
   const model = modelFromHf(config, tensors);
-  const tokenizerJson = await readJson(join(dir, TOKENIZER_FILE), false);
-  const tokenizerConfig = await readJson(join(dir, TOKENIZER_CONFIG_FILE), false);
+  const tokenizerJson = await readJson(files, TOKENIZER_FILE, false);
+  const tokenizerConfig = await readJson(files, TOKENIZER_CONFIG_FILE, false);
   return {
     model,
     config,
-    generationConfig: await readJson(join(dir, GENERATION_CONFIG_FILE), false),
+    generationConfig: await readJson(files, GENERATION_CONFIG_FILE, false),
     tokenizerJson,
     tokenizerConfig,
     tokenizer: tokenizerJson === null ? null : HfTokenizer.fromFiles(tokenizerJson, tokenizerConfig),
@@ -351,24 +353,21 @@ export interface SavePretrainedOptions {
 }
 
 /**
- * Write `model` as a Hugging Face folder `transformers` and {@link loadPretrained} read: `config.json`,
+ * Write `model` as a Hugging Face folder `transformers` and {@link loadPretrained} read (into a
+ * directory path in Node, or a {@link ModelArchive} / IndexedDB in a browser): `config.json`,
  * `model.safetensors` (or shards and `model.safetensors.index.json`), and the generation and tokenizer
  * files given. Every file is written atomically; an existing model folder is refused unless `overwrite`.
  */
 export async function savePretrained(
   model: PretrainedModel,
-  dir: string,
+  target: ModelTarget,
   options: SavePretrainedOptions = {},
 ): Promise<void> {
-  const { mkdir, readdir, unlink } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const { writeFileAtomic } = await import("./atomicWrite.js");
-  await mkdir(dir, { recursive: true });
-  const existing = await readdir(dir);
-  if (existing.includes(CONFIG_FILE) && options.overwrite !== true) {
+  const files = await modelFiles(target);
+  if ((await files.read(CONFIG_FILE)) !== undefined && options.overwrite !== true) {
     throw new ProximalError(
       "FILE_EXISTS",
-      `${join(dir, CONFIG_FILE)} exists. Pick another folder, or pass { overwrite: true } (--force) to replace the model in it.`,
+      `${files.description} already holds a ${CONFIG_FILE}. Pick another folder, or pass { overwrite: true } (--force) to replace the model in it.`,
     );
   }
   const dtype = options.dtype ?? "F32";
@@ -386,49 +385,59 @@ export async function savePretrained(
     shards[shards.length - 1].push(name);
     shardBytes += size;
   }
-  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
-  const write = (names: string[]): Uint8Array =>
+  const json = (value: unknown): Uint8Array =>
+    new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+  const weights = (names: string[]): Uint8Array =>
     writeSafetensors(
       Object.fromEntries(names.map((n) => [n, tensors[n]])),
       { format: "pt" },
       { floatDtype: dtype },
     );
-  // files of the other layout left from an earlier save would make the folder ambiguous
-  const stale = existing.filter(
-    (f) =>
-      f === SAFETENSORS_FILE || f === SAFETENSORS_INDEX_FILE || /^model-\d+-of-\d+\.safetensors$/.test(f),
-  );
   const written = new Set<string>();
   if (shards.length === 1) {
-    await writeFileAtomic(join(dir, SAFETENSORS_FILE), write(shards[0]));
+    await files.write(SAFETENSORS_FILE, weights(shards[0]));
     written.add(SAFETENSORS_FILE);
   } else {
     const weightMap: Record<string, string> = {};
     let totalSize = 0;
     for (const [i, names] of shards.entries()) {
       const file = `model-${String(i + 1).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.safetensors`;
-      await writeFileAtomic(join(dir, file), write(names));
+      await files.write(file, weights(names));
       written.add(file);
       for (const n of names) {
         weightMap[n] = file;
         totalSize += tensors[n].data.length * bytesPerValue;
       }
     }
-    await writeFileAtomic(
-      join(dir, SAFETENSORS_INDEX_FILE),
+    await files.write(
+      SAFETENSORS_INDEX_FILE,
       json({ metadata: { total_size: totalSize }, weight_map: weightMap }),
     );
     written.add(SAFETENSORS_INDEX_FILE);
   }
-  for (const file of stale) if (!written.has(file)) await unlink(join(dir, file));
+  if (typeof target === "string") await removeStaleWeights(target, written);
   const torchDtype = { F32: "float32", F16: "float16", BF16: "bfloat16" }[dtype];
-  await writeFileAtomic(
-    join(dir, CONFIG_FILE),
+  if (options.generationConfig) await files.write(GENERATION_CONFIG_FILE, json(options.generationConfig));
+  if (options.tokenizerJson) await files.write(TOKENIZER_FILE, json(options.tokenizerJson));
+  if (options.tokenizerConfig) await files.write(TOKENIZER_CONFIG_FILE, json(options.tokenizerConfig));
+  // last, so an interrupted save leaves no folder that looks complete
+  await files.write(
+    CONFIG_FILE,
     json({ ...hfConfigOf(model), torch_dtype: torchDtype, ...options.configExtra }),
   );
-  if (options.generationConfig)
-    await writeFileAtomic(join(dir, GENERATION_CONFIG_FILE), json(options.generationConfig));
-  if (options.tokenizerJson) await writeFileAtomic(join(dir, TOKENIZER_FILE), json(options.tokenizerJson));
-  if (options.tokenizerConfig)
-    await writeFileAtomic(join(dir, TOKENIZER_CONFIG_FILE), json(options.tokenizerConfig));
+}
+
+/**
+ * Weights of the other layout left in a directory by an earlier save (a single file beside new shards,
+ * or old shards beside a new single file) would make the folder ambiguous: remove them.
+ */
+async function removeStaleWeights(directory: string, written: Set<string>): Promise<void> {
+  const { fs, path } = nodeFiles(`Saving a model to ${directory}`, BROWSER_MODEL_FILES);
+  for (const file of await fs.readdir(directory)) {
+    const isWeights =
+      file === SAFETENSORS_FILE ||
+      file === SAFETENSORS_INDEX_FILE ||
+      /^model-\d+-of-\d+\.safetensors$/.test(file);
+    if (isWeights && !written.has(file)) await fs.unlink(path.join(directory, file));
+  }
 }

@@ -28,6 +28,7 @@ export class Dropout extends Module {
     this.rng = options.rng;
   }
 
+  /** Zero each value with probability p and scale the rest by 1/(1 − p) while training; identity in eval mode. */
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const mask = new Float32Array(x.size);

@@ -40,6 +40,7 @@ export class ModuleList<M extends Module> extends Module {
     return m;
   }
 
+  /** The modules in order, for `for (const layer of list)`. */
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
   }

@@ -32,6 +32,10 @@ export interface AdamOptions extends BaseOptimizerOptions {
  * const optimizer = new Adam(model.parameters(), { lr: 3e-4, eps: 1e-5 }); // CleanRL PPO
  */
 export class Adam extends Optimizer<AdamOptions> {
+  override get optimizerName(): string {
+    return "Adam";
+  }
+
   /** AdamW's decoupled decay (false for Adam's L2 term). */
   protected decoupled = false;
 
@@ -45,7 +49,7 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected validateOptions(o: AdamOptions): void {
-    const name = this.constructor.name;
+    const name = this.optimizerName;
     for (const key of ["lr", "eps", "weightDecay"] as const) {
       if (!(o[key] >= 0))
         throw new ProximalError("INVALID_OPTION", `${name}: ${key} must be >= 0, got ${o[key]}.`);
@@ -87,6 +91,10 @@ export class Adam extends Optimizer<AdamOptions> {
  * const optimizer = new AdamW(gpt.parameters(), { lr: 1e-5 }); // weightDecay 0.01
  */
 export class AdamW extends Adam {
+  override get optimizerName(): string {
+    return "AdamW";
+  }
+
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { ...options, weightDecay: options.weightDecay ?? 0.01 });
     this.decoupled = true;

@@ -56,6 +56,15 @@ export interface OptimizerStateJson {
 export abstract class Optimizer<O extends BaseOptimizerOptions> {
   readonly paramGroups: ParamGroup<O>[];
   protected readonly state = new Map<Tensor, ParamState>();
+  /**
+   * The optimizer's name as saved in checkpoints and shown in messages ("Adam"). A string literal in
+   * each built-in subclass, not `constructor.name`, which minifiers rename (a bundled page would save
+   * "Cc"); a getter, so the base constructor's checks can read it. Your own subclass inherits this
+   * fallback to the class name; override it for bundled code.
+   */
+  get optimizerName(): string {
+    return this.constructor.name;
+  }
 
   constructor(params: ParamsInput<O>, defaults: O) {
     const groups: ParamGroupInput<O>[] =
@@ -69,13 +78,13 @@ export abstract class Optimizer<O extends BaseOptimizerOptions> {
         if (!(p instanceof Tensor) || p.dtype !== "float32") {
           throw new ProximalError(
             "INVALID_ARGUMENT",
-            `${this.constructor.name}: group ${g} holds something that is not a float32 tensor. Pass module.parameters().`,
+            `${this.optimizerName}: group ${g} holds something that is not a float32 tensor. Pass module.parameters().`,
           );
         }
         if (seen.has(p)) {
           throw new ProximalError(
             "INVALID_ARGUMENT",
-            `${this.constructor.name}: parameter ${p.name ?? formatShape(p.shape)} appears twice (group ${g}). Each parameter may belong to one group only.`,
+            `${this.optimizerName}: parameter ${p.name ?? formatShape(p.shape)} appears twice (group ${g}). Each parameter may belong to one group only.`,
           );
         }
         seen.add(p);
@@ -87,7 +96,7 @@ export abstract class Optimizer<O extends BaseOptimizerOptions> {
     if (seen.size === 0) {
       throw new ProximalError(
         "INVALID_ARGUMENT",
-        `${this.constructor.name} got an empty parameter list. Pass module.parameters() of a module that has parameters.`,
+        `${this.optimizerName} got an empty parameter list. Pass module.parameters() of a module that has parameters.`,
       );
     }
   }
@@ -166,7 +175,7 @@ export abstract class Optimizer<O extends BaseOptimizerOptions> {
       ) as OptimizerStateJson["paramGroups"][0]["options"];
       paramGroups.push({ options, params: indices });
     }
-    return { tensors, json: { type: this.constructor.name, paramGroups, steps } };
+    return { tensors, json: { type: this.optimizerName, paramGroups, steps } };
   }
 
   /**
@@ -175,7 +184,7 @@ export abstract class Optimizer<O extends BaseOptimizerOptions> {
    */
   setState(state: OptimizerState): void {
     const { json, tensors } = state;
-    const name = this.constructor.name;
+    const name = this.optimizerName;
     if (json.type !== name) {
       throw new ProximalError(
         "INVALID_ARGUMENT",

@@ -42,6 +42,10 @@ export interface RMSpropOptions extends BaseOptimizerOptions {
  * const optimizer = new RMSprop(policy.parameters(), { lr: 7e-4, alpha: 0.99, eps: 1e-5, tfLike: true });
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
+  override get optimizerName(): string {
+    return "RMSprop";
+  }
+
   constructor(params: ParamsInput<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {
     super(params, {
       lr: options.lr ?? 1e-2,

@@ -30,6 +30,10 @@ export interface SGDOptions extends BaseOptimizerOptions {
  * loss.backward(); optimizer.step(); optimizer.zeroGrad();
  */
 export class SGD extends Optimizer<SGDOptions> {
+  override get optimizerName(): string {
+    return "SGD";
+  }
+
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
     super(params, {
       lr: options.lr ?? 1e-3,

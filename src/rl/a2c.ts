@@ -18,7 +18,9 @@
  * stable-baselines (TensorFlow) results. Rollouts with truncation bootstrap, GAE and the learn loop
  * come from {@link OnPolicyAlgorithm}; the objective is all here. {@link A3C} reuses these losses.
  */
+
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import type { BaseOptimizerOptions, Optimizer } from "../optim/optimizer.js";
@@ -207,8 +209,8 @@ export class A2C extends OnPolicyAlgorithm {
     return { ...stats, "train/gradNorm": gradNorm, "train/learningRate": lr };
   }
 
-  /** Rebuild an A2C model saved with `save(dir)`. */
-  static load(dir: string, options: LoadOptions = {}): Promise<A2C> {
-    return loadAlgorithm((env, opts) => new A2C(env, opts as A2COptions), dir, options);
+  /** Rebuild an A2C model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<A2C> {
+    return loadAlgorithm((env, opts) => new A2C(env, opts as A2COptions), source, options);
   }
 }

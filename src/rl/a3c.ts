@@ -5,7 +5,8 @@
  * (`a2cLoss`: `-log π(a|s)·A + vfCoef·(R - V)² - entCoef·H`, clipped to `maxGradNorm`) and push it
  * to the shared parameters, which are updated without waiting for the other workers.
  *
- * How it runs here (Node only, `worker_threads`):
+ * How it runs here (Node, `worker_threads`; elsewhere, e.g. in a browser, `learn` warns once and trains
+ * synchronously as {@link A2C} on the model's own envs):
  * - The shared parameters live in a `SharedArrayBuffer`. The main thread (the "master") owns the
  *   optimizer: it takes each worker's gradient from that worker's shared slot, applies one RMSprop
  *   (or Adam) step with the statistics kept on the master, and publishes the new parameters. One
@@ -32,9 +33,11 @@
  */
 import type * as WorkerThreads from "node:worker_threads";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { nodeBuiltin } from "../nodeBuiltin.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/tensor.js";
+import { warnOnce } from "../warnOnce.js";
 import { startWorker } from "../workerThread.js";
 import type { A2COptions } from "./a2c.js";
 import { A2C } from "./a2c.js";
@@ -157,10 +160,13 @@ export class A3C extends A2C {
     }
     const threads = nodeBuiltin<typeof WorkerThreads>("node:worker_threads");
     if (threads === undefined) {
-      throw new ProximalError(
-        "BACKEND_UNAVAILABLE",
-        "A3C needs Node's worker_threads (Node >= 20.16). Use A2C in browsers.",
+      // a browser (Atomics.wait, which the workers' hand-off relies on, is not allowed on a page's
+      // main thread) or Node < 20.16: train synchronously, as A2C, on this model's own envs
+      warnOnce(
+        "proximal: A3C needs Node's worker_threads, which this runtime lacks; training synchronously (A2C updates on the model's envs) instead.",
+        "PROXIMAL_A3C_SYNC",
       );
+      return super.learn(options);
     }
     const params = this.policy.parameters();
     const paramCount = params.reduce((n, p) => n + p.size, 0);
@@ -306,7 +312,7 @@ export class A3C extends A2C {
 
   /**
    * The master's verdict on one worker gradient that lags the shared parameters by `lag` updates:
-   * applied (one optimizer step, returns true) when {@link isGradientFresh}, otherwise rejected
+   * applied (one optimizer step, returns true) when `isGradientFresh`, otherwise rejected
    * (returns false) without touching the parameters, their `.grad` or the optimizer's statistics.
    */
   protected offerGradient(params: Tensor[], gradient: Float32Array, lag: number): boolean {
@@ -337,9 +343,12 @@ export class A3C extends A2C {
     Atomics.add(ctl, control.version, 1);
   }
 
-  /** Rebuild an A3C model saved with `save(dir)` (it resumes training with new workers). */
-  static override load(dir: string, options: LoadOptions = {}): Promise<A3C> {
-    return loadAlgorithm((env, opts) => new A3C(env, opts as A3COptions), dir, options);
+  /**
+   * Rebuild an A3C model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes
+   * or IndexedDB); it resumes training with new workers.
+   */
+  static override load(source: ModelSource, options: LoadOptions = {}): Promise<A3C> {
+    return loadAlgorithm((env, opts) => new A3C(env, opts as A3COptions), source, options);
   }
 }
 

@@ -23,10 +23,12 @@
  * critic steps per actor step (`criticUpdates`); see {@link ActorCriticOptions}. The preset
  * `presets/actorcritic/tuned.yaml` turns them on for CartPole-v1.
  */
+
 import type { Categorical } from "../distributions/categorical.js";
 import { Discrete } from "../envs/spaces/discrete.js";
 import type { Space } from "../envs/spaces/space.js";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { MLP } from "../nn/mlp.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import { RMSprop } from "../optim/rmsprop.js";
@@ -589,8 +591,8 @@ export class ActorCritic extends OnPolicyAlgorithm {
     }
   }
 
-  /** Rebuild an ActorCritic model saved with `save(dir)`. */
-  static load(dir: string, options: LoadOptions = {}): Promise<ActorCritic> {
-    return loadAlgorithm((env, opts) => new ActorCritic(env, opts as ActorCriticOptions), dir, options);
+  /** Rebuild an ActorCritic model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<ActorCritic> {
+    return loadAlgorithm((env, opts) => new ActorCritic(env, opts as ActorCriticOptions), source, options);
   }
 }

@@ -31,13 +31,16 @@
  *   optimizer, counters, replay on request) and resuming starts fresh actors, so resume is exact in
  *   the synchronous mode only.
  */
+
 import type * as WorkerThreads from "node:worker_threads";
 import type { Box } from "../envs/spaces/box.js";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { nodeBuiltin } from "../nodeBuiltin.js";
 import { Adam } from "../optim/adam.js";
 import * as ops from "../tensor/ops.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { warnOnce } from "../warnOnce.js";
 import { startWorker } from "../workerThread.js";
 import type { ActionNoiseOptions } from "./common/actionNoise.js";
 import { ActionNoise } from "./common/actionNoise.js";
@@ -316,7 +319,7 @@ export class D4PG extends OffPolicyAlgorithm {
     return { "rollout/actionNoiseSigma": this.actionNoise.sigmaAt(this.progressRemaining) };
   }
 
-  /** Actions in the env's units: `μ(s)` rescaled to the bounds ({@link predictDeterministic}). */
+  /** Actions in the env's units: `μ(s)` rescaled to the bounds (`predictDeterministic`). */
   predict(
     observations: Float32Array,
     _options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
@@ -340,10 +343,12 @@ export class D4PG extends OffPolicyAlgorithm {
     }
     const threads = nodeBuiltin<typeof WorkerThreads>("node:worker_threads");
     if (threads === undefined) {
-      throw new ProximalError(
-        "BACKEND_UNAVAILABLE",
-        "D4PG's actor workers need Node's worker_threads (Node >= 20.16). Use numActors 0 elsewhere.",
+      // a browser or Node < 20.16: the numActors 0 loop (actor in the learner's thread) instead
+      warnOnce(
+        `proximal: D4PG's ${this.numActors} actor workers need Node's worker_threads, which this runtime lacks; running the actor in the learner's thread (numActors 0) instead.`,
+        "PROXIMAL_D4PG_SYNC",
       );
+      return super.learn(options);
     }
     const weights = this.policy.actorWeights();
     const control = new Int32Array(new SharedArrayBuffer(4 * actorControl.length));
@@ -527,8 +532,8 @@ export class D4PG extends OffPolicyAlgorithm {
     if (this.actionNoise !== null && state.actionNoise != null) this.actionNoise.loadState(state.actionNoise);
   }
 
-  /** Rebuild a D4PG model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<D4PG> {
-    return loadOffPolicyAlgorithm((env, opts) => new D4PG(env, opts as D4PGOptions), dir, options);
+  /** Rebuild a D4PG model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<D4PG> {
+    return loadOffPolicyAlgorithm((env, opts) => new D4PG(env, opts as D4PGOptions), source, options);
   }
 }

@@ -15,6 +15,7 @@
  * scaling and noise handling as {@link TD3}. The shared training step is
  * {@link DeterministicActorCriticAlgorithm}'s.
  */
+import type { ModelSource } from "../io/modelFiles.js";
 import type { DeterministicActorCriticOptions } from "./common/deterministicActorCritic.js";
 import { DeterministicActorCriticAlgorithm } from "./common/deterministicActorCritic.js";
 import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
@@ -63,8 +64,8 @@ export class DDPG extends DeterministicActorCriticAlgorithm {
     this.options = options;
   }
 
-  /** Rebuild a DDPG model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<DDPG> {
-    return loadOffPolicyAlgorithm((env, opts) => new DDPG(env, opts as DDPGOptions), dir, options);
+  /** Rebuild a DDPG model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<DDPG> {
+    return loadOffPolicyAlgorithm((env, opts) => new DDPG(env, opts as DDPGOptions), source, options);
   }
 }

@@ -28,6 +28,7 @@
  * `tdTargets`; Huang & Ontañón 2020, arXiv:2006.14171). Envs without masks are unaffected.
  */
 
+import type { ModelSource } from "../io/modelFiles.js";
 import type { DeepQOptions } from "./common/deepQAlgorithm.js";
 import { DeepQAlgorithm } from "./common/deepQAlgorithm.js";
 import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
@@ -85,8 +86,8 @@ export class DQN extends DeepQAlgorithm {
     this.options = options;
   }
 
-  /** Rebuild a DQN model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<DQN> {
-    return loadOffPolicyAlgorithm((env, opts) => new DQN(env, opts as DQNOptions), dir, options);
+  /** Rebuild a DQN model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<DQN> {
+    return loadOffPolicyAlgorithm((env, opts) => new DQN(env, opts as DQNOptions), source, options);
   }
 }

@@ -13,7 +13,9 @@
  * defaults are available as the `cleanrl` preset. Rollouts, GAE and the learn loop come from
  * {@link OnPolicyAlgorithm}; the objective is all here.
  */
+
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import type { Schedule } from "../optim/schedules.js";
@@ -260,9 +262,9 @@ export class PPO extends OnPolicyAlgorithm {
     return stats;
   }
 
-  /** Rebuild a PPO model saved with `save(dir)`. */
-  static load(dir: string, options: LoadOptions = {}): Promise<PPO> {
-    return loadAlgorithm((env, opts) => new PPO(env, opts as PPOOptions), dir, options);
+  /** Rebuild a PPO model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<PPO> {
+    return loadAlgorithm((env, opts) => new PPO(env, opts as PPOOptions), source, options);
   }
 
   override trainingState(): Record<string, unknown> {

@@ -9,15 +9,18 @@
  * clipReward? }`, RL Zoo's `normalize: true`, i.e. SB3's VecNormalize), which are not algorithm
  * options and come back separately. Schedules may be written as RL Zoo strings (`lin_1e-3`, a
  * linear anneal from 1e-3 to 0) or as {@link ScheduleSpec} objects. Unknown keys are rejected with
- * the closest valid name. Node only: the file system is imported lazily.
+ * the closest valid name. Reading the shipped presets/ folder or a file needs Node (see nodeBuiltin.ts);
+ * parsePresetText works anywhere.
  *
  * @example
  * const { options, totalTimesteps, normalize } = await loadPreset("rlzoo", "CartPole-v1");
  * const model = new PPO("CartPole-v1", options);
  * await model.learn({ totalTimesteps: totalTimesteps ?? 100_000 });
  */
+import type * as Url from "node:url";
 import { didYouMean, ProximalError } from "../errors.js";
 import { isFileNotFound } from "../io/fileErrors.js";
+import { nodeFiles, requireNodeBuiltin } from "../nodeBuiltin.js";
 import type { ScheduleSpec } from "./common/scheduleSpec.js";
 import { resolveSchedule } from "./common/scheduleSpec.js";
 
@@ -357,16 +360,22 @@ function readNormalize(value: unknown, where: string, label: string): NormalizeS
   return spec.observation || spec.reward ? spec : null;
 }
 
+/** What to do in a browser, where the shipped presets/ folder cannot be read. */
+const BROWSER_PRESETS =
+  "In a browser, load the preset's YAML text yourself (fetch, or a bundler's ?raw import) and pass it to parsePresetText(text, name, algorithm).";
+
 /** The `presets/` directory shipped with the package (dist/rl/presets.js → ../../presets). */
 export async function presetsDirectory(): Promise<string> {
-  const { fileURLToPath } = await import("node:url");
+  const { fileURLToPath } = requireNodeBuiltin<typeof Url>("node:url", "Reading presets", BROWSER_PRESETS);
   return fileURLToPath(new URL("../../presets/", import.meta.url));
 }
 
 /** Preset names available for an algorithm (the YAML files in `presets/<algorithm>/`). */
 export async function listPresets(algorithm = "PPO"): Promise<string[]> {
-  const { readdir } = await import("node:fs/promises");
-  const { join } = await import("node:path");
+  const {
+    fs: { readdir },
+    path: { join },
+  } = nodeFiles("Listing presets", BROWSER_PRESETS);
   const directory = join(await presetsDirectory(), algorithm.toLowerCase());
   let files: string[];
   try {
@@ -408,8 +417,10 @@ export async function readPresetText(
   label: string,
   known: () => Promise<string[]>,
 ): Promise<{ text: string; source: string }> {
-  const { readFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
+  const {
+    fs: { readFile },
+    path: { join },
+  } = nodeFiles(`Reading the ${label} preset "${preset}"`, BROWSER_PRESETS);
   const isPath = /\.ya?ml$/.test(preset) || preset.includes("/") || preset.includes("\\");
   const file = isPath ? preset : join(await presetsDirectory(), folder, `${preset}.yaml`);
   try {

@@ -28,6 +28,7 @@
  * normalised by the maximum (Schaul et al. 2016).
  */
 
+import type { ModelSource } from "../io/modelFiles.js";
 import type { DeepQOptions } from "./common/deepQAlgorithm.js";
 import { DeepQAlgorithm } from "./common/deepQAlgorithm.js";
 import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
@@ -92,8 +93,8 @@ export class Rainbow extends DeepQAlgorithm {
     this.options = options;
   }
 
-  /** Rebuild a Rainbow model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<Rainbow> {
-    return loadOffPolicyAlgorithm((env, opts) => new Rainbow(env, opts as RainbowOptions), dir, options);
+  /** Rebuild a Rainbow model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<Rainbow> {
+    return loadOffPolicyAlgorithm((env, opts) => new Rainbow(env, opts as RainbowOptions), source, options);
   }
 }

@@ -23,7 +23,9 @@
  * the network is {@link OnPolicyAlgorithm}'s actor-critic policy, whose critic is used only by the
  * `"value"` baseline. Env handling, the learn loop, `predict` and checkpoints are the base class's.
  */
+
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import * as ops from "../tensor/ops.js";
@@ -295,9 +297,9 @@ export class REINFORCE extends OnPolicyAlgorithm {
     return stats;
   }
 
-  /** Rebuild a REINFORCE model saved with `save(dir)`. */
-  static load(dir: string, options: LoadOptions = {}): Promise<REINFORCE> {
-    return loadAlgorithm((env, opts) => new REINFORCE(env, opts as REINFORCEOptions), dir, options);
+  /** Rebuild a REINFORCE model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<REINFORCE> {
+    return loadAlgorithm((env, opts) => new REINFORCE(env, opts as REINFORCEOptions), source, options);
   }
 
   override trainingState(): Record<string, unknown> {

@@ -19,9 +19,11 @@
  * log; no gSDE (`use_sde`); with the MLP feature extractor, SB3's `share_features_extractor` has no
  * parameters to share, so actor and critics are always separate networks, as SB3's SAC default.
  */
+
 import type { Box } from "../envs/spaces/box.js";
 import type { Space } from "../envs/spaces/space.js";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { Module } from "../nn/module.js";
 import { Adam } from "../optim/adam.js";
 import type { Rng } from "../random/rng.js";
@@ -339,9 +341,9 @@ export class SAC extends OffPolicyAlgorithm {
     return unscaleAction(scaled, this.boxSpace);
   }
 
-  /** Rebuild a SAC model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<SAC> {
-    return loadOffPolicyAlgorithm((env, opts) => new SAC(env, opts as SACOptions), dir, options);
+  /** Rebuild a SAC model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<SAC> {
+    return loadOffPolicyAlgorithm((env, opts) => new SAC(env, opts as SACOptions), source, options);
   }
 }
 

@@ -16,6 +16,7 @@
  * from {@link OffPolicyAlgorithm}; the training step from {@link DeterministicActorCriticAlgorithm};
  * the losses are in `common/continuousLosses.ts`.
  */
+import type { ModelSource } from "../io/modelFiles.js";
 import type { DeterministicActorCriticOptions } from "./common/deterministicActorCritic.js";
 import { DeterministicActorCriticAlgorithm } from "./common/deterministicActorCritic.js";
 import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
@@ -83,8 +84,8 @@ export class TD3 extends DeterministicActorCriticAlgorithm {
     this.options = options;
   }
 
-  /** Rebuild a TD3 model saved with `save(dir)` (with its replay buffer when `saveReplayBuffer` was set). */
-  static load(dir: string, options: LoadOptions = {}): Promise<TD3> {
-    return loadOffPolicyAlgorithm((env, opts) => new TD3(env, opts as TD3Options), dir, options);
+  /** Rebuild a TD3 model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<TD3> {
+    return loadOffPolicyAlgorithm((env, opts) => new TD3(env, opts as TD3Options), source, options);
   }
 }

@@ -28,11 +28,13 @@
  * starts from zero (SB3-contrib: 1e-4 Gaussian noise), so an update needs no random draws.
  * Rollouts, GAE and the learn loop come from {@link OnPolicyAlgorithm}.
  */
+
 import { Categorical } from "../distributions/categorical.js";
 import { DiagGaussian } from "../distributions/diagGaussian.js";
 import type { Distribution } from "../distributions/distribution.js";
 import { MultiCategorical } from "../distributions/multiCategorical.js";
 import { ProximalError } from "../errors.js";
+import type { ModelSource } from "../io/modelFiles.js";
 import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import * as ops from "../tensor/ops.js";
@@ -473,9 +475,9 @@ export class TRPO extends OnPolicyAlgorithm {
     return { "train/valueLoss": valueLossSum / Math.max(minibatches, 1) };
   }
 
-  /** Rebuild a TRPO model saved with `save(dir)`. */
-  static load(dir: string, options: LoadOptions = {}): Promise<TRPO> {
-    return loadAlgorithm((env, opts) => new TRPO(env, opts as TRPOOptions), dir, options);
+  /** Rebuild a TRPO model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB). */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<TRPO> {
+    return loadAlgorithm((env, opts) => new TRPO(env, opts as TRPOOptions), source, options);
   }
 }
 

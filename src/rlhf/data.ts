@@ -1,4 +1,5 @@
 import { ProximalError } from "../errors.js";
+import { nodeFiles } from "../nodeBuiltin.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Tokenizer } from "./tokenizer.js";
 
@@ -132,7 +133,12 @@ export function parseJsonl<F extends keyof JsonlFormats>(
  * (`what` describes it in the message, e.g. "the tokenizer ").
  */
 export async function readTextFile(path: string, what = ""): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
+  const {
+    fs: { readFile },
+  } = nodeFiles(
+    `Reading ${what}${path}`,
+    "In a browser, read the text yourself (fetch, File.text()) and parse it: parseJsonl(text, format).",
+  );
   try {
     return await readFile(path, "utf8");
   } catch (error) {

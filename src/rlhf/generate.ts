@@ -6,6 +6,7 @@ import type { GPTCache, GPTForwardOptions } from "./gpt.js";
 
 /** A model {@link generate} can decode from: {@link GPT}, {@link GPTWithValueHead}, or anything shaped like them. */
 export interface CausalLM {
+  /** Logits of the next token at every position (and the cache, when asked for), as {@link GPT.forward}. */
   forward(ids: Tensor, options?: GPTForwardOptions): { logits: Tensor | null; cache: GPTCache | null };
 }
 
@@ -54,7 +55,7 @@ export interface GenerateResult {
   /** int32 [batch, newTokens]: generated ids, `padTokenId` after a stop token. */
   responseIds: Tensor;
   /**
-   * [batch, newTokens]: log-probability of each generated token under `softmax(logits / temperature)`,
+   * `[batch, newTokens]`: log-probability of each generated token under `softmax(logits / temperature)`,
    * before top-k/top-p truncation (the distribution a PPO/GRPO trainer recomputes); 0 after a stop.
    */
   logProbs: Tensor;

@@ -24,7 +24,7 @@
  *
  * Reuses {@link generate} (sampling), {@link logProbsFromLogits} (via `responseLogProbs`),
  * {@link maskedWhiten}, AdamW, {@link warmupThenCosine}, {@link clipGradNorm} and the checkpoint
- * files of `io/checkpoint.ts` ({@link saveCheckpoint}).
+ * files of `io/checkpoint.ts` (`saveCheckpoint`).
  */
 import { ProximalError } from "../errors.js";
 import { addPrefix, loadCheckpoint, saveCheckpoint, withPrefix } from "../io/checkpoint.js";
@@ -299,9 +299,10 @@ export interface PolicyLossResult {
  * {@link clippedTokenLoss} → `+ β·KL_t` ({@link klEstimate}) when the KL is in the loss →
  * {@link aggregateLoss}. The KL term is aggregated with the same mode, as in TRL.
  *
- * @param logProbs [batch, T] current policy, differentiable
- * @param oldLogProbs [batch, T] at generation time; refLogProbs [batch, T] or null
- * @param advantages [batch, T]; mask [batch, T] response tokens that count in the loss
+ * @param inputs - `logProbs` `[batch, T]` of the current policy (differentiable), `oldLogProbs`
+ *   `[batch, T]` at generation time, `refLogProbs` `[batch, T]` or null, `advantages` `[batch, T]`,
+ *   and `mask` `[batch, T]`: the response tokens that count in the loss
+ * @param options - Clipping, KL and aggregation settings
  */
 export function grpoPolicyLoss(
   inputs: {
@@ -805,7 +806,7 @@ export class GRPOTrainer {
   }
 
   /**
-   * Write a checkpoint of the run to `dir` (created if missing; see {@link saveCheckpoint}): what
+   * Write a checkpoint of the run to `dir` (created if missing; see `saveCheckpoint`): what
    * {@link GRPOTrainer.load} needs to continue it exactly (listed in the class doc).
    */
   async save(dir: string): Promise<void> {

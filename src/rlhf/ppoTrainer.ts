@@ -654,7 +654,7 @@ export class PPOTrainer {
   }
 
   /**
-   * Write a checkpoint of the run to `dir` (see {@link saveCheckpoint}; each file atomically). The
+   * Write a checkpoint of the run to `dir` (see `saveCheckpoint`; each file atomically). The
    * actor is saved under its own names (so {@link PPOTrainer.loadModel}, or any policy loader that
    * skips the prefixed names, reads it), the critic under `critic.*` ({@link PPOTrainer.loadCritic}),
    * the reference under `refModel.*`, the Adam states under `optimizer.actor.*` and

@@ -58,7 +58,7 @@ interface LogWindow {
  */
 export const CHECKPOINT_PREFIXES = ["optimizer.", "refModel.", "critic."] as const;
 
-/** The trained model's tensors of a checkpoint: the names outside {@link CHECKPOINT_PREFIXES}. */
+/** The trained model's tensors of a checkpoint: the names outside `CHECKPOINT_PREFIXES`. */
 export function modelTensors(tensors: Record<string, Tensor>): Record<string, Tensor> {
   return Object.fromEntries(
     Object.entries(tensors).filter(([name]) => !CHECKPOINT_PREFIXES.some((p) => name.startsWith(p))),
@@ -214,7 +214,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
   }
 
   /**
-   * Write a checkpoint of the run to `dir` (see {@link saveCheckpoint}; each file atomically): what
+   * Write a checkpoint of the run to `dir` (see `saveCheckpoint`; each file atomically): what
    * {@link Trainer.load} needs to continue it exactly (listed in the class doc).
    */
   async save(dir: string): Promise<void> {
@@ -313,7 +313,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
     return {};
   }
 
-  /** Extra tensors for checkpoints, under one of {@link CHECKPOINT_PREFIXES} (e.g. `refModel.*`). */
+  /** Extra tensors for checkpoints, under one of `CHECKPOINT_PREFIXES` (e.g. `refModel.*`). */
   protected checkpointTensors(): Record<string, Tensor> {
     return {};
   }

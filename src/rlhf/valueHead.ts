@@ -33,7 +33,7 @@ export class ValueHead extends Module {
 export interface GPTWithValueHeadOutput {
   /** [batch, time, vocabSize], or null when `computeLogits` is false. */
   logits: Tensor | null;
-  /** [batch, time]: the value of the state after each token. */
+  /** `[batch, time]`: the value of the state after each token. */
   values: Tensor;
   hidden: Tensor;
   cache: GPTCache | null;
@@ -62,6 +62,7 @@ export class GPTWithValueHead extends Module {
     );
   }
 
+  /** The GPT's outputs plus the value of each position, [batch, time]. */
   forward(ids: Tensor, options: GPTForwardOptions = {}): GPTWithValueHeadOutput {
     const { logits, hidden, cache } = this.transformer.forward(ids, options);
     return { logits, values: this.v_head.forward(hidden), hidden, cache };

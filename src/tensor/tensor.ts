@@ -1,8 +1,9 @@
 import { ProximalError } from "../errors.js";
+import { warnOnce } from "../warnOnce.js";
 import type { Backend, BackendName } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
 import type { BackendInfo } from "./defaultBackend.js";
-import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend, warnOnce } from "./defaultBackend.js";
+import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend } from "./defaultBackend.js";
 import { loadNativeBackend, nativeLoadFailure, requireNativeBackend } from "./nativeBackend.js";
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";
@@ -14,7 +15,9 @@ import { loadWasmBackend, requireWasmBackend, wasmLoadFailure } from "./wasmBack
 // Gradient rules are written with differentiable tensor ops, so `backward({ createGraph: true })`
 // records the backward pass itself and a gradient of a gradient works (TRPO's Fisher-vector product).
 
+/** Element types of a {@link Tensor}: 32-bit floats, or 32-bit integers (indices, token ids, masks). */
 export type DType = "float32" | "int32";
+/** The flat, row-major storage of a {@link Tensor}, one typed array per {@link DType}. */
 export type TensorData = Float32Array | Int32Array;
 
 /** Computes the gradients of an op's inputs from the gradient of its output (null: no gradient). */
@@ -142,6 +145,7 @@ export class Tensor {
     runBackward([this], [gradient ?? null], options, null);
   }
 
+  /** A short description: dtype, shape and the first values. */
   toString(): string {
     const preview = Array.from(this.data.subarray(0, 8))
       .map((v) => Number(v.toPrecision(5)))
@@ -150,86 +154,113 @@ export class Tensor {
   }
 
   // Method forms of the ops (each is documented in ops.ts).
+  /** `this + other`, broadcasting (`ops.add`). */
   add(other: Tensor | number): Tensor {
     return ops.add(this, other);
   }
+  /** `this − other`, broadcasting (`ops.sub`). */
   sub(other: Tensor | number): Tensor {
     return ops.sub(this, other);
   }
+  /** `this · other` elementwise, broadcasting (`ops.mul`). */
   mul(other: Tensor | number): Tensor {
     return ops.mul(this, other);
   }
+  /** `this / other`, broadcasting (`ops.div`). */
   div(other: Tensor | number): Tensor {
     return ops.div(this, other);
   }
+  /** `this ** exponent`, broadcasting (`ops.pow`). */
   pow(exponent: Tensor | number): Tensor {
     return ops.pow(this, exponent);
   }
+  /** `−this` (`ops.neg`). */
   neg(): Tensor {
     return ops.neg(this);
   }
+  /** `eˣ` elementwise (`ops.exp`). */
   exp(): Tensor {
     return ops.exp(this);
   }
+  /** Natural logarithm elementwise (`ops.log`). */
   log(): Tensor {
     return ops.log(this);
   }
+  /** `√x` elementwise (`ops.sqrt`). */
   sqrt(): Tensor {
     return ops.sqrt(this);
   }
+  /** `x²` elementwise (`ops.square`). */
   square(): Tensor {
     return ops.square(this);
   }
+  /** `tanh x` elementwise (`ops.tanh`). */
   tanh(): Tensor {
     return ops.tanh(this);
   }
+  /** `max(x, 0)` elementwise (`ops.relu`). */
   relu(): Tensor {
     return ops.relu(this);
   }
+  /** `1 / (1 + e⁻ˣ)` elementwise (`ops.sigmoid`). */
   sigmoid(): Tensor {
     return ops.sigmoid(this);
   }
+  /** `|x|` elementwise (`ops.abs`). */
   abs(): Tensor {
     return ops.abs(this);
   }
+  /** Each value clipped to `[min, max]` (`ops.clamp`). */
   clamp(min: number, max: number): Tensor {
     return ops.clamp(this, min, max);
   }
+  /** Elementwise minimum with `other`, broadcasting (`ops.minimum`). */
   minimum(other: Tensor | number): Tensor {
     return ops.minimum(this, other);
   }
+  /** Elementwise maximum with `other`, broadcasting (`ops.maximum`). */
   maximum(other: Tensor | number): Tensor {
     return ops.maximum(this, other);
   }
+  /** Matrix product `this · other` (`ops.matmul`). */
   matmul(other: Tensor): Tensor {
     return ops.matmul(this, other);
   }
+  /** Sum over `axis` (all axes when omitted) (`ops.sum`). */
   sum(axis?: number | number[], keepdims = false): Tensor {
     return ops.sum(this, axis, keepdims);
   }
+  /** Mean over `axis` (all axes when omitted) (`ops.mean`). */
   mean(axis?: number | number[], keepdims = false): Tensor {
     return ops.mean(this, axis, keepdims);
   }
+  /** Maximum over `axis` (all axes when omitted) (`ops.max`). */
   max(axis?: number | number[], keepdims = false): Tensor {
     return ops.max(this, axis, keepdims);
   }
+  /** The same values in `shape`; one size may be −1 (`ops.reshape`). */
   reshape(shape: Shape): Tensor {
     return ops.reshape(this, shape);
   }
+  /** Swap two axes, the last two by default (`ops.transpose`). */
   transpose(axis0 = -2, axis1 = -1): Tensor {
     return ops.transpose(this, axis0, axis1);
   }
+  /** Reorder the axes (`ops.permute`). */
   permute(axes: number[]): Tensor {
     return ops.permute(this, axes);
   }
+  /** Softmax along `axis` (`ops.softmax`). */
   softmax(axis = -1): Tensor {
     return ops.softmax(this, axis);
   }
+  /** Log-softmax along `axis`, computed stably (`ops.logSoftmax`). */
   logSoftmax(axis = -1): Tensor {
     return ops.logSoftmax(this, axis);
   }
 }
 
+/** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
   /** Record the backward pass so gradients can be differentiated again. @defaultValue false */
   createGraph?: boolean;
@@ -557,8 +588,11 @@ function topologicalOrder(roots: Tensor[]): Tensor[] {
 // ---------------------------------------------------------------------------------------------
 // creation
 
+/** Options of the tensor constructors ({@link tensor}, {@link zeros}, ...). */
 export interface TensorOptions {
+  /** Element type. @defaultValue "float32" */
   dtype?: DType;
+  /** Record operations on this tensor so `backward()` computes its gradient. @defaultValue false */
   requiresGrad?: boolean;
 }
 

@@ -181,10 +181,12 @@ export class TaxiEnv extends TransitionTableEnv {
     return next;
   }
 
+  /** Taxi's extra checkpoint field: whether the fickle passenger may still change destination this episode. */
   protected override getExtraState(): unknown {
     return { fickleStep: this.fickleStep };
   }
 
+  /** Restore what `getExtraState()` saved. */
   protected override setExtraState(extra: unknown): void {
     this.fickleStep = (extra as { fickleStep?: boolean } | undefined)?.fickleStep ?? false;
   }

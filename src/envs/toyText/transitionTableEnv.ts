@@ -195,9 +195,11 @@ export abstract class TransitionTableEnv implements Env<number, number> {
     return next;
   }
 
+  /** A subclass's own checkpoint fields beyond the current state (none by default). */
   protected getExtraState(): unknown {
     return undefined;
   }
 
+  /** Restore the fields `getExtraState()` returned (nothing by default). */
   protected setExtraState(_extra: unknown): void {}
 }

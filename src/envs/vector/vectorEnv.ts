@@ -57,21 +57,29 @@ export interface VectorStepResult {
  * Observations are flattened to float32 rows (see `flatSize`).
  */
 export interface VectorEnv {
+  /** Number of sub-environments stepped together. */
   readonly numEnvs: number;
+  /** The observation space of one sub-environment. */
   readonly singleObservationSpace: Space;
+  /** The action space of one sub-environment. */
   readonly singleActionSpace: Space;
   /** The batched observation space (a Box of shape `[numEnvs, ...]`). */
   readonly observationSpace: Space;
   /** The batched action space (MultiDiscrete for Discrete actions, a stacked Box for Box). */
   readonly actionSpace: Space;
+  /** When a finished sub-environment is reset ({@link AutoresetMode}). */
   readonly autoresetMode: AutoresetMode;
   /** Registered id, when made through `make`. */
   readonly id?: string;
+  /** Reset every sub-environment: observations `[numEnvs * obsSize]` and per-env infos. */
   reset(opts?: VectorResetOptions): VectorResetResult;
+  /** Step every sub-environment with its row of `actions`; finished ones reset per `autoresetMode`. */
   step(actions: Int32Array | Float32Array): VectorStepResult;
   /** JSON-serialisable checkpoint; restoring it resumes bit-exactly. */
   getState(): unknown;
+  /** Restore a checkpoint from {@link VectorEnv.getState}. */
   setState(state: unknown): void;
+  /** Close every sub-environment (and its worker, if any). */
   close(): void;
 }
 

@@ -40,6 +40,7 @@ export class VectorNormalizeObservation extends VectorWrapper {
     this.finalObservations = new Float32Array(env.numEnvs * this.obsSize);
   }
 
+  /** Stop updating the statistics (for evaluation). */
   freeze(): void {
     this.updateStatistics = false;
   }
@@ -54,14 +55,17 @@ export class VectorNormalizeObservation extends VectorWrapper {
     return out;
   }
 
+  /** Update the statistics again (after `freeze()`). */
   unfreeze(): void {
     this.updateStatistics = true;
   }
 
+  /** The running observation statistics (mean, variance, count), to save with a model. */
   getStatistics(): RunningMeanStdState {
     return this.statistics.getState();
   }
 
+  /** Replace the running observation statistics, e.g. with saved ones before evaluation. */
   setStatistics(state: RunningMeanStdState): void {
     this.statistics.setState(state);
   }

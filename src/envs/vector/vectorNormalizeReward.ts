@@ -28,18 +28,22 @@ export class VectorNormalizeReward extends VectorWrapper {
     this.rewards = new Float32Array(env.numEnvs);
   }
 
+  /** Stop updating the statistics (for evaluation). */
   freeze(): void {
     this.updateStatistics = false;
   }
 
+  /** Update the statistics again (after `freeze()`). */
   unfreeze(): void {
     this.updateStatistics = true;
   }
 
+  /** The running return statistics (mean, variance, count), to save with a model. */
   getStatistics(): RunningMeanStdState {
     return this.statistics.getState();
   }
 
+  /** Replace the running return statistics, e.g. with saved ones before evaluation. */
   setStatistics(state: RunningMeanStdState): void {
     this.statistics.setState(state);
   }

@@ -55,9 +55,11 @@ export class VectorWrapper implements VectorEnv {
     this.env.close();
   }
 
+  /** This wrapper's own checkpoint fields (none by default). */
   protected wrapperState(): unknown {
     return undefined;
   }
 
+  /** Restore the fields {@link VectorWrapper.wrapperState} returned (nothing by default). */
   protected restoreWrapperState(_state: unknown): void {}
 }

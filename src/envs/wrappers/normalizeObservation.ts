@@ -37,14 +37,17 @@ export class NormalizeObservation<Act = unknown> extends Wrapper<Float32Array, A
     this.updateStatistics = false;
   }
 
+  /** Update the statistics again (after `freeze()`). */
   unfreeze(): void {
     this.updateStatistics = true;
   }
 
+  /** The running observation statistics (mean, variance, count), to save with a model. */
   getStatistics(): RunningMeanStdState {
     return this.statistics.getState();
   }
 
+  /** Replace the running observation statistics, e.g. with saved ones before evaluation. */
   setStatistics(state: RunningMeanStdState): void {
     this.statistics.setState(state);
   }

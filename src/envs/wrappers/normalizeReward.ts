@@ -23,18 +23,22 @@ export class NormalizeReward<Obs = unknown, Act = unknown> extends Wrapper<Obs, 
     this.epsilon = options.epsilon ?? 1e-8;
   }
 
+  /** Stop updating the statistics (for evaluation). */
   freeze(): void {
     this.updateStatistics = false;
   }
 
+  /** Update the statistics again (after `freeze()`). */
   unfreeze(): void {
     this.updateStatistics = true;
   }
 
+  /** The running return statistics (mean, variance, count), to save with a model. */
   getStatistics(): RunningMeanStdState {
     return this.statistics.getState();
   }
 
+  /** Replace the running return statistics, e.g. with saved ones before evaluation. */
   setStatistics(state: RunningMeanStdState): void {
     this.statistics.setState(state);
   }

@@ -41,10 +41,12 @@ export class RunningMeanStd {
     this.count += batchSize;
   }
 
+  /** The statistics as plain numbers (JSON-serialisable). */
   getState(): RunningMeanStdState {
     return { mean: Array.from(this.mean), var: Array.from(this.var), count: this.count };
   }
 
+  /** Restore statistics from {@link RunningMeanStd.getState}. */
   setState(state: RunningMeanStdState): void {
     if (
       state?.mean?.length !== this.size ||

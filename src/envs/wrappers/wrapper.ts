@@ -110,5 +110,6 @@ export class Wrapper<Obs = unknown, Act = unknown, InnerObs = Obs, InnerAct = Ac
     return undefined;
   }
 
+  /** Restore the fields {@link Wrapper.wrapperState} returned (nothing by default). */
   protected restoreWrapperState(_state: unknown): void {}
 }

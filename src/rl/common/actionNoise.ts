@@ -112,6 +112,7 @@ export class ActionNoise {
     return Array.from(this.previous);
   }
 
+  /** Restore the process state saved by `state()`. */
   loadState(state: unknown): void {
     if (!Array.isArray(state) || state.length !== this.previous.length) {
       throw new ProximalError(

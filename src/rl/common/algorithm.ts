@@ -1,3 +1,4 @@
+import type { ModelTarget } from "../../io/modelFiles.js";
 import type { Rng } from "../../random/rng.js";
 import type { Predictor } from "./evaluation.js";
 import type { LearnOptions } from "./onPolicyAlgorithm.js";
@@ -34,6 +35,9 @@ export interface Algorithm extends Predictor {
    * algorithms that have {@link numEpisodes}.
    */
   learn(options: AlgorithmLearnOptions): Promise<unknown>;
-  /** Save everything needed to evaluate and to resume into `dir`. Node only. */
-  save(dir: string): Promise<void>;
+  /**
+   * Save everything needed to evaluate and to resume into `target`: a directory path (Node), a
+   * `ModelArchive` or an `IndexedDBModelFiles`.
+   */
+  save(target: ModelTarget): Promise<void>;
 }

@@ -95,7 +95,7 @@ export function smoothTargetActions(
 
 /**
  * The critics' regression loss `scale · Σ_j mean_i (Q_j(s_i, a_i) − y_i)²` over the critics'
- * predictions `q` (each [B]) and the fixed targets `y` [B]: SB3's TD3/DDPG use scale 1 (a sum of
+ * predictions `q` (each `[B]`) and the fixed targets `y` (`[B]`): SB3's TD3/DDPG use scale 1 (a sum of
  * `F.mse_loss`, Fujimoto et al. 2018, Algorithm 1), SAC 0.5 (Haarnoja et al. 2018,
  * arXiv:1812.05905, eq. 5: `J_Q = E[½ (Q − y)²]`).
  */

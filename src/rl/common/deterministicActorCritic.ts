@@ -304,7 +304,7 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
     return { "rollout/actionNoiseSigma": this.actionNoise.sigmaAt(this.progressRemaining) };
   }
 
-  /** Actions in the env's units: `μ(s)` rescaled to the bounds ({@link predictDeterministic}). */
+  /** Actions in the env's units: `μ(s)` rescaled to the bounds (`predictDeterministic`). */
   predict(
     observations: Float32Array,
     _options: { deterministic?: boolean; actionMask?: Uint8Array } = {},

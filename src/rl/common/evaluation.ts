@@ -13,6 +13,7 @@ import { actionMaskFromInfo, actionMasksFromInfos } from "./actionMasks.js";
  * allowed) is passed when the env reports `info.actionMask` for a Discrete action space.
  */
 export interface Predictor {
+  /** Actions for observations `[batch * obsSize]`: the most likely ones when `deterministic`, else sampled. */
   predict(
     observations: Float32Array,
     options?: { deterministic?: boolean; actionMask?: Uint8Array },

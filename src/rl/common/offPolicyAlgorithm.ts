@@ -6,7 +6,10 @@ import type { VectorNormalizeObservation } from "../../envs/vector/vectorNormali
 import type { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
+import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
+import { modelFiles } from "../../io/modelFiles.js";
 import type { SafetensorEntry } from "../../io/safetensors.js";
+import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
 import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
@@ -274,6 +277,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   /** `gradientSteps` gradient steps from the replay buffer; returns their diagnostics (`train/...`). */
   protected abstract train(gradientSteps: number): UpdateStats;
 
+  /** Actions for observations `[batch * obsSize]` in the env's units (SB3's `predict`); `deterministic` takes the greedy or mean action. */
   abstract predict(
     observations: Float32Array,
     options?: { deterministic?: boolean; actionMask?: Uint8Array },
@@ -544,39 +548,29 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   }
 
   /**
-   * Save weights, options, spaces, optimizer state, generator and counters into `dir` (and the replay
+   * Save weights, options, spaces, optimizer state, generator and counters into `target` (and the replay
    * buffer into `replay.safetensors` with `saveReplayBuffer`), so that `load` evaluates exactly as this
-   * model and training can resume. Node only.
+   * model and training can resume. `target` is a directory path (Node), a `ModelArchive` or an
+   * `IndexedDBModelFiles`.
    */
-  async save(dir: string): Promise<void> {
-    await saveNetworkCheckpoint(dir, this, this.optimizer, { replayBufferSaved: this.saveReplayBuffer });
+  async save(target: ModelTarget): Promise<void> {
+    const files = await modelFiles(target);
+    await saveNetworkCheckpoint(files, this, this.optimizer, { replayBufferSaved: this.saveReplayBuffer });
     if (this.saveReplayBuffer) {
-      const { join } = await import("node:path");
-      const { writeFileAtomic } = await import("../../io/atomicWrite.js");
-      const { writeSafetensors } = await import("../../io/safetensors.js");
       const buffer = this.replayBuffer.state();
       const adder = this.nStepAdder?.state() ?? null;
       const tensors: Record<string, SafetensorEntry> = {};
       for (const [k, v] of Object.entries(buffer.tensors)) tensors[`buffer.${k}`] = v;
       if (adder !== null) for (const [k, v] of Object.entries(adder.tensors)) tensors[`adder.${k}`] = v;
       const metadata = { buffer: JSON.stringify(buffer.json), adder: JSON.stringify(adder?.json ?? null) };
-      await writeFileAtomic(join(dir, REPLAY_FILE), writeSafetensors(tensors, metadata));
+      await files.write(REPLAY_FILE, writeSafetensors(tensors, metadata));
     }
   }
 
   /** Restore the replay buffer saved beside a model (`replay.safetensors`); false when there is none. */
-  async loadReplayBuffer(dir: string): Promise<boolean> {
-    const { readFile } = await import("node:fs/promises");
-    const { join } = await import("node:path");
-    const { readSafetensors } = await import("../../io/safetensors.js");
-    const { isFileNotFound } = await import("../../io/fileErrors.js");
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(join(dir, REPLAY_FILE)));
-    } catch (error) {
-      if (isFileNotFound(error)) return false;
-      throw error;
-    }
+  async loadReplayBuffer(source: ModelSource): Promise<boolean> {
+    const bytes = await (await modelFiles(source)).read(REPLAY_FILE);
+    if (bytes === undefined) return false;
     const { tensors, metadata } = readSafetensors(bytes);
     const part = (prefix: string, json: string | undefined): ReplayState => {
       const out: Record<string, SafetensorEntry> = {};
@@ -634,14 +628,15 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   }
 }
 
-/** Rebuild an off-policy algorithm from a saved directory, with its replay buffer when one was saved. */
+/** Rebuild an off-policy algorithm from its saved files, with its replay buffer when one was saved. */
 export async function loadOffPolicyAlgorithm<A extends OffPolicyAlgorithm>(
   construct: (env: EnvInput, options: Record<string, unknown>) => A,
-  dir: string,
+  source: ModelSource,
   options: LoadOptions = {},
 ): Promise<A> {
-  const model = await loadAlgorithm(construct, dir, options);
-  if (model.saveReplayBuffer) await model.loadReplayBuffer(dir);
+  const files = await modelFiles(source);
+  const model = await loadAlgorithm(construct, files, options);
+  if (model.saveReplayBuffer) await model.loadReplayBuffer(files);
   return model;
 }
 

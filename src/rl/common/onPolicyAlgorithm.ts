@@ -11,6 +11,8 @@ import { VectorWrapper } from "../../envs/vector/vectorWrapper.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
 import { loadCheckpoint } from "../../io/checkpoint.js";
+import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
+import { modelFiles } from "../../io/modelFiles.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
@@ -96,11 +98,23 @@ export interface EpisodeSummary {
   length: number;
 }
 
-/** Give the event loop a turn (progress output, signals) between updates, in Node and browsers. */
+/**
+ * Give the event loop a turn (progress output, signals, a page's rendering) between updates, in Node
+ * and browsers. Browsers have no `setImmediate`, and clamp a nested `setTimeout(0)` to 4 ms (HTML
+ * spec, "timer initialisation steps"): an off-policy learner yielding after every env step would
+ * sleep 4 ms a step. A `MessageChannel` message runs as soon as the loop is free, with no clamp.
+ */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
     if (typeof setImmediate === "function") setImmediate(resolve);
-    else setTimeout(resolve, 0);
+    else if (typeof MessageChannel === "function") {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    } else setTimeout(resolve, 0);
   });
 }
 
@@ -463,11 +477,12 @@ export abstract class OnPolicyAlgorithm {
   }
 
   /**
-   * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `dir`,
-   * so that `load` evaluates exactly as this model and training can resume. Node only.
+   * Save weights (safetensors), options, spaces, optimizer state, generator and counters into `target`,
+   * so that `load` evaluates exactly as this model and training can resume. `target` is a directory
+   * path (Node), a `ModelArchive` (then `toBlob()`) or an `IndexedDBModelFiles`.
    */
-  async save(dir: string): Promise<void> {
-    await saveNetworkCheckpoint(dir, this, this.optimizer);
+  async save(target: ModelTarget): Promise<void> {
+    await saveNetworkCheckpoint(target, this, this.optimizer);
   }
 
   /** Load weights, optimizer state and training state from a checkpoint of the same algorithm. */
@@ -520,20 +535,21 @@ export interface LoadOptions {
   restoreEnv?: boolean;
 }
 
-/** Rebuild an algorithm from a saved directory (the body of each algorithm's static `load`). */
+/** Rebuild an algorithm from its saved files (the body of each algorithm's static `load`). */
 export async function loadAlgorithm<
   A extends { loadCheckpointState(checkpoint: Checkpoint, options: { restoreEnv?: boolean }): void },
 >(
   construct: (env: EnvInput, options: Record<string, unknown>) => A,
-  dir: string,
+  source: ModelSource,
   options: LoadOptions = {},
 ): Promise<A> {
-  const checkpoint = await loadCheckpoint(dir);
+  const files = await modelFiles(source);
+  const checkpoint = await loadCheckpoint(files);
   const json = checkpoint.json;
   const savedOptions = optionsFromJSON((json.options as Record<string, unknown>) ?? {}, options.options);
   let env = options.env;
   if (env === undefined) {
-    const envId = savedEnvId(json, dir);
+    const envId = savedEnvId(json, files.description);
     const numEnvs = Number(json.numEnvs ?? 1);
     savedOptions.numEnvs = numEnvs;
     const normalization = json.observationNormalization as SavedNormalization | null | undefined;

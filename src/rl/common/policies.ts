@@ -204,6 +204,7 @@ export class ActorCriticPolicy extends Module {
     }
   }
 
+  /** The action distribution and V(s) for observations [batch, obsSize]. */
   forward(obs: Tensor, actionMask?: Uint8Array | null): PolicyOutput {
     const { actionOut, values } = this.heads(obs);
     return { distribution: this.distributionFrom(actionOut, actionMask), values };

@@ -61,6 +61,7 @@ export class RolloutBuffer {
     return this.pos === this.nSteps;
   }
 
+  /** Start filling from the first step again (the stored values are overwritten). */
   reset(): void {
     this.pos = 0;
   }

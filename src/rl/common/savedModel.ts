@@ -4,6 +4,7 @@ import type { VectorNormalizeObservation } from "../../envs/vector/vectorNormali
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
 import { addPrefix, saveCheckpoint, withPrefix } from "../../io/checkpoint.js";
+import type { ModelTarget } from "../../io/modelFiles.js";
 import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
@@ -65,11 +66,11 @@ export function restoreNetworkCheckpoint(
  * Shared by `loadAlgorithm` (on-policy, off-policy) and `loadTabular` so that a model of an
  * unregistered env asks for it the same way in every family (`INVALID_ARGUMENT`).
  */
-export function savedEnvId(json: Record<string, unknown>, dir: string): string {
+export function savedEnvId(json: Record<string, unknown>, where: string): string {
   if (typeof json.envId !== "string") {
     throw new ProximalError(
       "INVALID_ARGUMENT",
-      `The model in ${dir} was trained on an env without a registered id; pass it: load(dir, { env }).`,
+      `The model in ${where} was trained on an env without a registered id; pass it: load(source, { env }).`,
     );
   }
   return json.envId;
@@ -92,13 +93,13 @@ export interface NetworkModel {
  * options, optimizer state, observation normalisation and training state, then `extraJson`'s keys.
  */
 export async function saveNetworkCheckpoint(
-  dir: string,
+  target: ModelTarget,
   model: NetworkModel,
   optimizer: Optimizer<BaseOptimizerOptions>,
   extraJson: Record<string, unknown> = {},
 ): Promise<void> {
   const optimizerState = optimizer.getState();
-  await saveCheckpoint(dir, {
+  await saveCheckpoint(target, {
     tensors: {
       ...addPrefix(model.policy.stateDict(), "policy"),
       ...addPrefix(optimizerState.tensors, "optimizer"),

@@ -431,6 +431,7 @@ export class ReplayBuffer {
   /** Hook for subclasses: slot `i` was just written. */
   protected onAdd(_slot: number): void {}
 
+  /** Refuse a batch size the buffer cannot sample (not a positive integer, or more than it holds). */
   protected checkBatchSize(batchSize: number): void {
     if (this.filled === 0) {
       throw new ProximalError(

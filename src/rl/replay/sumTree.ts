@@ -40,6 +40,7 @@ abstract class SegmentTree {
     this.nodes = new Float64Array(2 * leafOffset).fill(identity);
   }
 
+  /** The tree's associative operation on two children (sum, or min). */
   protected abstract combine(a: number, b: number): number;
 
   /** The value at the root: `combine` over every leaf. */
@@ -85,6 +86,7 @@ abstract class SegmentTree {
       this.nodes[k] = this.combine(this.nodes[2 * k], this.nodes[2 * k + 1]);
   }
 
+  /** Refuse a leaf value the tree cannot hold, naming the leaf. */
   protected checkValue(value: number, i: number): void {
     if (Number.isNaN(value)) {
       throw new ProximalError(
@@ -121,6 +123,7 @@ export class SumTree extends SegmentTree {
     super(capacity, 0, "SumTree");
   }
 
+  /** The tree's operation on two children. */
   protected combine(a: number, b: number): number {
     return a + b;
   }
@@ -170,6 +173,7 @@ export class SumTree extends SegmentTree {
     return k - this.leafOffset;
   }
 
+  /** Refuse a leaf value the tree cannot hold, naming the leaf. */
   protected override checkValue(value: number, i: number): void {
     super.checkValue(value, i);
     if (!(value >= 0) || !Number.isFinite(value)) {
@@ -192,6 +196,7 @@ export class MinTree extends SegmentTree {
     super(capacity, Number.POSITIVE_INFINITY, "MinTree");
   }
 
+  /** The tree's operation on two children. */
   protected combine(a: number, b: number): number {
     return a < b ? a : b;
   }

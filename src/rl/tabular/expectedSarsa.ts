@@ -9,7 +9,9 @@
  * with ε = 0 it is Q-learning. The loop, exploration schedule, statistics and save/load come from
  * {@link TabularAlgorithm}; the update rule is all here.
  */
+
 import type { Env } from "../../envs/env.js";
+import type { ModelSource } from "../../io/modelFiles.js";
 import { epsilonGreedyProbabilities } from "./epsilonGreedy.js";
 import type { TabularLoadOptions, TabularOptions, TabularTransition } from "./tabularAlgorithm.js";
 import { loadTabular, TabularAlgorithm } from "./tabularAlgorithm.js";
@@ -78,7 +80,7 @@ export class ExpectedSarsa extends TabularAlgorithm {
   }
 
   /** Rebuild a saved model (`restoreEnv: true` resumes training exactly). */
-  static load(dir: string, options: TabularLoadOptions = {}): Promise<ExpectedSarsa> {
-    return loadTabular((env, opts) => new ExpectedSarsa(env, opts as ExpectedSarsaOptions), dir, options);
+  static load(source: ModelSource, options: TabularLoadOptions = {}): Promise<ExpectedSarsa> {
+    return loadTabular((env, opts) => new ExpectedSarsa(env, opts as ExpectedSarsaOptions), source, options);
   }
 }

@@ -7,7 +7,9 @@
  * Q approaches q* while the agent explores ε-greedily. The loop, exploration schedule, statistics
  * and save/load come from {@link TabularAlgorithm}; the update rule is all here.
  */
+
 import type { Env } from "../../envs/env.js";
+import type { ModelSource } from "../../io/modelFiles.js";
 import { maxActionValue } from "./epsilonGreedy.js";
 import type { TabularLoadOptions, TabularOptions, TabularTransition } from "./tabularAlgorithm.js";
 import { loadTabular, TabularAlgorithm } from "./tabularAlgorithm.js";
@@ -69,7 +71,7 @@ export class QLearning extends TabularAlgorithm {
   }
 
   /** Rebuild a saved model (`restoreEnv: true` resumes training exactly). */
-  static load(dir: string, options: TabularLoadOptions = {}): Promise<QLearning> {
-    return loadTabular((env, opts) => new QLearning(env, opts as QLearningOptions), dir, options);
+  static load(source: ModelSource, options: TabularLoadOptions = {}): Promise<QLearning> {
+    return loadTabular((env, opts) => new QLearning(env, opts as QLearningOptions), source, options);
   }
 }

@@ -8,8 +8,10 @@
  * edge (S&B Example 6.6). The loop, exploration schedule, statistics and save/load come from
  * {@link TabularAlgorithm}; the update rule is all here.
  */
+
 import type { Env } from "../../envs/env.js";
 import { ProximalError } from "../../errors.js";
+import type { ModelSource } from "../../io/modelFiles.js";
 import type { TabularLoadOptions, TabularOptions, TabularTransition } from "./tabularAlgorithm.js";
 import { loadTabular, TabularAlgorithm } from "./tabularAlgorithm.js";
 
@@ -77,7 +79,7 @@ export class Sarsa extends TabularAlgorithm {
   }
 
   /** Rebuild a saved model (`restoreEnv: true` resumes training exactly). */
-  static load(dir: string, options: TabularLoadOptions = {}): Promise<Sarsa> {
-    return loadTabular((env, opts) => new Sarsa(env, opts as SarsaOptions), dir, options);
+  static load(source: ModelSource, options: TabularLoadOptions = {}): Promise<Sarsa> {
+    return loadTabular((env, opts) => new Sarsa(env, opts as SarsaOptions), source, options);
   }
 }

@@ -22,6 +22,8 @@ import { isVectorEnv } from "../../envs/vector/vectorEnv.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
 import { loadCheckpoint, saveCheckpoint } from "../../io/checkpoint.js";
+import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
+import { modelFiles } from "../../io/modelFiles.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng, type RngState } from "../../random/rng.js";
 import { Tensor } from "../../tensor/tensor.js";
@@ -468,14 +470,15 @@ export abstract class TabularAlgorithm implements Algorithm {
   }
 
   /**
-   * Save into `dir` (atomic writes): `model.json` holds the options, spaces, the exact Q table (JSON
+   * Save into `target` (a directory gets atomic writes): `model.json` holds the options, spaces, the exact Q table (JSON
    * numbers round-trip a float64 exactly), the generator, counters and the episode in progress;
    * `model.safetensors` holds a float32 copy `qTable` `[numStates, numActions]` for other tools
-   * (safetensors here writes F32 only, which would round the table; `load` reads the JSON). Node only.
+   * (safetensors here writes F32 only, which would round the table; `load` reads the JSON). `target`
+   * is a directory path (Node), a `ModelArchive` or an `IndexedDBModelFiles`.
    */
-  async save(dir: string): Promise<void> {
+  async save(target: ModelTarget): Promise<void> {
     const f32 = Float32Array.from(this.qTable);
-    await saveCheckpoint(dir, {
+    await saveCheckpoint(target, {
       tensors: { qTable: new Tensor(f32, [this.numStates, this.numActions]) },
       json: {
         format: "proximal-model",
@@ -566,15 +569,16 @@ export abstract class TabularAlgorithm implements Algorithm {
 /** Rebuild a tabular algorithm from a saved directory (the body of each static `load`). */
 export async function loadTabular<A extends TabularAlgorithm>(
   construct: (env: Env | string, options: Record<string, unknown>) => A,
-  dir: string,
+  source: ModelSource,
   options: TabularLoadOptions = {},
 ): Promise<A> {
-  const checkpoint = await loadCheckpoint(dir);
+  const files = await modelFiles(source);
+  const checkpoint = await loadCheckpoint(files);
   const json = checkpoint.json;
   const savedOptions = optionsFromJSON((json.options as Record<string, unknown>) ?? {}, options.options);
   let env = options.env;
   if (env === undefined) {
-    const envId = savedEnvId(json, dir);
+    const envId = savedEnvId(json, files.description);
     const kwargs = (json.envKwargs as Record<string, unknown> | null | undefined) ?? {};
     const limit = json.maxEpisodeSteps;
     env = make(envId, { ...kwargs, ...(typeof limit === "number" ? { maxEpisodeSteps: limit } : {}) });

@@ -15,6 +15,7 @@
  * const config: GRPOConfig = { ...dapo.algorithm, numGenerations: 8, maxCompletionLength: 8, overlongBuffer: 2 };
  */
 import { didYouMean, ProximalError } from "../../errors.js";
+import { nodeFiles } from "../../nodeBuiltin.js";
 import { presetsDirectory, readPresetText } from "../../rl/presets.js";
 import { GRPO_CONFIG_KEYS, type GRPOConfig, resolveGRPOConfig } from "../grpoConfig.js";
 
@@ -100,9 +101,11 @@ export async function parseGRPOPreset(text: string, name: string): Promise<GRPOP
 
 /** Preset names in `presets/grpo/` (the YAML files). */
 export async function listGRPOPresets(): Promise<string[]> {
-  const { readdir } = await import("node:fs/promises");
-  const { join } = await import("node:path");
   try {
+    const {
+      fs: { readdir },
+      path: { join },
+    } = nodeFiles("Listing GRPO presets", "In a browser, pass a preset's YAML text to parseGRPOPreset.");
     const files = await readdir(join(await presetsDirectory(), "grpo"));
     return files
       .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))

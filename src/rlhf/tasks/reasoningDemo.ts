@@ -154,7 +154,7 @@ export interface ReasoningDemoOptions {
   seed?: number;
   /** Presets by name, each a {@link GRPOConfig} (e.g. from `presets/grpo/<name>.yaml`). */
   presets: Record<string, GRPOConfig>;
-  /** Solved problems the SFT base learns from (the "limited set"). @defaultValue {@link DEMO_SFT_EXAMPLES} */
+  /** Solved problems the SFT base learns from (the "limited set"). @defaultValue `DEMO_SFT_EXAMPLES` */
   sftExamples?: number;
   /** SFT base options (steps, model sizes). */
   sft?: Omit<SftBaseOptions, "seed" | "onStep" | "stopAt">;
@@ -180,6 +180,7 @@ export interface ReasoningDemoOptions {
   evalEvery?: number;
   /** Overrides applied to every preset after {@link DEMO_GRPO_CONFIG} (the CLI's `--set`). */
   overrides?: GRPOConfig;
+  /** Called with each stage's progress (what the CLI prints). */
   onProgress?: (event: ReasoningDemoProgress) => void;
 }
 
@@ -306,6 +307,7 @@ export interface ReasoningPresetArgs {
   samples: number;
   evalEvery: number;
   overrides?: GRPOConfig;
+  /** Called with each stage's progress (what the CLI prints). */
   onProgress?: (event: ReasoningDemoProgress) => void;
   /** Called with the trainer after its last step, e.g. to {@link GRPOTrainer.save} it. */
   onFinished?: (trainer: GRPOTrainer) => void;

@@ -72,7 +72,7 @@ const VERBS = ["was", "is", "felt", "seemed"] as const;
 /** Every character the corpus uses (the {@link sentimentTokenizer}'s alphabet). */
 export const SENTIMENT_ALPHABET = " abcdefghijklmnopqrstuvwxyz.,";
 
-/** A character tokenizer over {@link SENTIMENT_ALPHABET}: pad 0, bos 1, eos 2, then the characters. */
+/** A character tokenizer over `SENTIMENT_ALPHABET`: pad 0, bos 1, eos 2, then the characters. */
 export function sentimentTokenizer(): CharTokenizer {
   return new CharTokenizer(SENTIMENT_ALPHABET);
 }

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { Rng } from "../../random/rng.js";
 import { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./sentiment.js";
 import {
+  type DemoProgress,
   type EncodedPair,
   QUICK_DEMO_OPTIONS,
   runSentimentDemo,
@@ -113,7 +114,24 @@ describe("runSentimentDemo()", () => {
     // 0 / 1 / 2: judge -0.03 → 0.00 / 0.03 → 0.06 / -0.13 → 0.03, and with 12 PPO updates
     // 0.03 → -0.16 for seed 1. What does hold on all three seeds: held-out RM accuracy 0.78 / 0.61 /
     // 0.64 (18 / 38 / 42 pairs) and RM score rising by 0.73 / 0.47 / 0.32.
-    const result = await runSentimentDemo({ ...QUICK_DEMO_OPTIONS, seed: 0 });
+    const shown: DemoProgress[] = [];
+    const result = await runSentimentDemo({
+      ...QUICK_DEMO_OPTIONS,
+      seed: 0,
+      samplesPerUpdate: 2,
+      onProgress: (event) => {
+        if (event.samples !== undefined) shown.push(event);
+      },
+    });
+    // the samples stream in: once before the first update, then with every update
+    assert.deepEqual(
+      shown.map((event) => [event.stage, event.step]),
+      Array.from({ length: QUICK_DEMO_OPTIONS.ppoSteps! + 1 }, (_, step) => ["ppo", step]),
+    );
+    for (const event of shown) {
+      assert.equal(event.samples!.length, 2);
+      for (const sample of event.samples!) assert.equal(sample.judge, judgeSentiment(sample.response));
+    }
     assert.ok(result.rewardModel.heldOutAccuracy > 0.5, `RM accuracy ${result.rewardModel.heldOutAccuracy}`);
     assert.ok(
       result.ppo.rmAfter > result.ppo.rmBefore,

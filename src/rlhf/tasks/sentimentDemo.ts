@@ -6,7 +6,7 @@
  *    (ties dropped); a reward model (initialised from the SFT model, as Ouyang et al. 2022, §3.5) learns them
  *    with the Bradley-Terry loss `-log σ(r_chosen - r_rejected)`; held-out pairs give its accuracy.
  *    Held-out means other sampled pairs over the same 40 prompts (10 subjects × 4 verbs) that
- *    share no comparison with the training pairs ({@link splitByComparison}); the judge defines
+ *    share no comparison with the training pairs (`splitByComparison`); the judge defines
  *    the preference, so the accuracy measures agreement with the judge;
  * 3. PPO with the four models ({@link PPOTrainer}) steers the actor toward what the reward model
  *    likes, with the KL penalty to the SFT reference;
@@ -17,6 +17,8 @@ import { ProximalError } from "../../errors.js";
 import { Adam } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { Rng } from "../../random/rng.js";
+// the event-loop turn between steps that works in Node and in browsers (no setImmediate there)
+import { yieldToEventLoop } from "../../rl/common/onPolicyAlgorithm.js";
 import { crossEntropy, mean, narrow, neg, softplus, sub } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { CharTokenizer } from "../charTokenizer.js";
@@ -43,7 +45,7 @@ export interface SentimentDemoOptions {
   batchSize?: number;
   /**
    * Prompts sampled twice for preference pairs (ties are dropped; about a fifth of the pairs are held
-   * out, whole comparisons at a time: {@link splitByComparison}). @defaultValue 1500
+   * out, whole comparisons at a time: `splitByComparison`). @defaultValue 1500
    */
   pairPrompts?: number;
   /** Reward-model steps (Adam, lr 1e-3). @defaultValue 500 */
@@ -52,7 +54,7 @@ export interface SentimentDemoOptions {
   ppoSteps?: number;
   /** Prompts per PPO update. @defaultValue 32 */
   ppoBatchSize?: number;
-  /** PPO options; the demo's defaults are below in {@link DEMO_PPO_CONFIG}. */
+  /** PPO options; the demo's defaults are below in `DEMO_PPO_CONFIG`. */
   ppo?: PPOConfig;
   /** DPO steps on the training preference pairs. @defaultValue 300 */
   dpoSteps?: number;
@@ -60,6 +62,20 @@ export interface SentimentDemoOptions {
   evalPrompts?: number;
   /** Called with each stage's progress. */
   onProgress?: (event: DemoProgress) => void;
+  /**
+   * Responses of the PPO actor to show in each "ppo" progress event (`samples`), to this many fixed
+   * eval prompts; also once before the first update (step 0). They are drawn with a generator of
+   * their own, so training is the same with or without them. @defaultValue 0 (none)
+   */
+  samplesPerUpdate?: number;
+}
+
+/** One response of the actor, as the judge scores it. */
+export interface DemoSample {
+  prompt: string;
+  response: string;
+  /** {@link judgeSentiment} of the response. */
+  judge: number;
 }
 
 /** Progress of {@link runSentimentDemo}. */
@@ -69,6 +85,8 @@ export interface DemoProgress {
   total: number;
   /** Latest metrics of the stage. */
   metrics?: Record<string, number>;
+  /** The actor's responses to fixed prompts ("ppo" events, when `samplesPerUpdate` asks for them). */
+  samples?: DemoSample[];
 }
 
 /** What {@link runSentimentDemo} returns (the `--json` output of `proximal rlhf demo sentiment`). */
@@ -237,12 +255,22 @@ export async function runSentimentDemo(options: SentimentDemoOptions = {}): Prom
   const ppoBatchSize = options.ppoBatchSize ?? 32;
   const promptRng = rng.spawn();
   const history: PPOStepStats[] = [];
+  const shownPrompts = evalPrompts.slice(0, options.samplesPerUpdate ?? 0);
+  // not spawned from `rng`: showing samples must leave every training draw as it was
+  const showRng = new Rng(seed + 3_000_003);
+  const show = (): DemoSample[] | undefined => {
+    if (shownPrompts.length === 0) return undefined;
+    const batch = trainer.sample(shownPrompts.map(encodePrompt), trainer.actor, showRng);
+    const texts = responses(batch).map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }));
+    return shownPrompts.map((prompt, i) => ({ prompt, response: texts[i], judge: judgeSentiment(texts[i]) }));
+  };
   await timed("ppo", async () => {
+    if (shownPrompts.length > 0) progress({ stage: "ppo", step: 0, total: ppoSteps, samples: show() });
     for (let step = 0; step < ppoSteps; step++) {
       const prompts = Array.from({ length: ppoBatchSize }, () => encodePrompt(samplePrompt(promptRng)));
       const stats = trainer.step(prompts);
       history.push(stats);
-      progress({ stage: "ppo", step: step + 1, total: ppoSteps, metrics: { ...stats } });
+      progress({ stage: "ppo", step: step + 1, total: ppoSteps, metrics: { ...stats }, samples: show() });
       await yieldToEventLoop();
     }
   });
@@ -512,9 +540,4 @@ function average(values: ArrayLike<number>): number {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i];
   return total / Math.max(values.length, 1);
-}
-
-/** Let a progress display redraw between steps. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

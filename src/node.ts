@@ -1,0 +1,16 @@
+/**
+ * proximal/node: the parts of proximal that only work in Node, behind their own entry point so that
+ * the main entry ("proximal") bundles for browsers with no Node built-in in its graph.
+ *
+ * The main entry still saves to and loads from directories in Node (`model.save("runs/x")`,
+ * `PPO.load("runs/x")`, `loadPreset(...)`): it reaches the file system at call time through
+ * `process.getBuiltinModule` (see nodeBuiltin.ts), which bundlers cannot follow. What lives here is
+ * what has no browser meaning at all: atomic file writes, model directories as archives, run logs.
+ */
+
+export { writeFileAtomic, writeJsonAtomic } from "./io/atomicWrite.js";
+export { packModelDirectory, unpackModelArchive } from "./io/modelDirectory.js";
+export { DirectoryModelFiles } from "./io/modelFiles.js";
+export type { ProgressPosition, ProgressRow } from "./io/progressLog.js";
+export { ProgressLog, readProgress } from "./io/progressLog.js";
+export { TfEventsWriter } from "./io/tfevents.js";
