@@ -101,9 +101,13 @@ export { VectorRecordEpisodeStatistics } from "./envs/vector/vectorRecordEpisode
 export { VectorWrapper } from "./envs/vector/vectorWrapper.js";
 export { ActionMasking } from "./envs/wrappers/actionMasking.js";
 export { ClipAction } from "./envs/wrappers/clipAction.js";
+export type { CurriculumOptions, CurriculumState, EpisodeOutcome } from "./envs/wrappers/curriculum.js";
+export { Curriculum, CurriculumSchedule } from "./envs/wrappers/curriculum.js";
 export { NormalizeObservation } from "./envs/wrappers/normalizeObservation.js";
 export { NormalizeReward } from "./envs/wrappers/normalizeReward.js";
 export { OrderEnforcing } from "./envs/wrappers/orderEnforcing.js";
+export type { PotentialShapingOptions } from "./envs/wrappers/potentialShaping.js";
+export { PotentialShaping, shapeTransitionTable, shapingReward } from "./envs/wrappers/potentialShaping.js";
 export type { EpisodeRecord } from "./envs/wrappers/recordEpisodeStatistics.js";
 export { RecordEpisodeStatistics } from "./envs/wrappers/recordEpisodeStatistics.js";
 export { RescaleAction } from "./envs/wrappers/rescaleAction.js";
@@ -274,6 +278,16 @@ export {
   quantileTargets,
   tdTargets,
 } from "./rl/dqn.js";
+export { ICM, icmForwardLoss, icmIntrinsicReward, icmInverseLoss, icmLoss } from "./rl/intrinsic/icm.js";
+export type {
+  IntrinsicRewardModule,
+  IntrinsicRewardOptions,
+  IntrinsicState,
+  ResolvedIntrinsicOptions,
+} from "./rl/intrinsic/intrinsicReward.js";
+export { IntrinsicReturnNormalizer, resolveIntrinsicOptions } from "./rl/intrinsic/intrinsicReward.js";
+export { combineAdvantages } from "./rl/intrinsic/intrinsicRollout.js";
+export { RND, rndIntrinsicReward, rndPredictorLoss } from "./rl/intrinsic/rnd.js";
 export type { PPOOptions } from "./rl/ppo.js";
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, PPO, valueLoss } from "./rl/ppo.js";
 export type { NormalizeSpec, Preset } from "./rl/presets.js";
@@ -359,18 +373,67 @@ export {
 } from "./rlhf/byteLevelBpeTokenizer.js";
 export type { CharTokenizerOptions } from "./rlhf/charTokenizer.js";
 export { CharTokenizer } from "./rlhf/charTokenizer.js";
+export {
+  approxKl,
+  clippedTokenLoss,
+  maskedLogRatio,
+  maskedTokenMean,
+  tokenRatio,
+} from "./rlhf/common/clippedSurrogate.js";
 export type {
   JsonlFormats,
   PreferenceRow,
   PromptResponseRow,
   PromptRow,
   UnpairedPreferenceRow,
-} from "./rlhf/data.js";
+} from "./rlhf/common/data.js";
 // rlhf: trainers
-export { collatePairs, parseJsonl, readJsonl, tokenizePair } from "./rlhf/data.js";
-export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpoConfig.js";
-export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpoConfig.js";
-export { DPOTrainer, dpoLoss } from "./rlhf/dpoTrainer.js";
+export { parseJsonl, readJsonl } from "./rlhf/common/data.js";
+export type { KlEstimator } from "./rlhf/common/kl.js";
+// klPerToken: the name PPO gave the per-token estimator before the one in rlhf/common/kl.ts
+export {
+  KL_ESTIMATORS,
+  klEstimate,
+  klEstimateValue,
+  klEstimateValue as klPerToken,
+  tokenKl,
+} from "./rlhf/common/kl.js";
+export type { TokenLogProbsOptions } from "./rlhf/common/logProbs.js";
+export {
+  logProbsFromLogits,
+  responseLogProbs,
+  responseValues,
+  sequenceLogProb,
+  tokenLogProbs,
+} from "./rlhf/common/logProbs.js";
+export { MetricWindow } from "./rlhf/common/metricWindow.js";
+export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
+export { frozenCopy, referenceModel } from "./rlhf/common/referenceModel.js";
+export type { ReferenceTrainerArgs } from "./rlhf/common/referenceTrainer.js";
+export { ReferenceTrainer } from "./rlhf/common/referenceTrainer.js";
+export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";
+export type { PromptResponseBatch, SequenceBatch, TokenizedPair } from "./rlhf/common/sequenceBatch.js";
+export {
+  collatePairs,
+  collateSequences,
+  subBatch,
+  takeRows,
+  tokenizePair,
+} from "./rlhf/common/sequenceBatch.js";
+export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/common/trainer.js";
+export { Trainer } from "./rlhf/common/trainer.js";
+export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/common/trainingConfig.js";
+export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/common/trainingConfig.js";
+export type { GPTWithValueHeadOutput } from "./rlhf/common/valueHead.js";
+export { GPTWithValueHead, ValueHead } from "./rlhf/common/valueHead.js";
+export { maskedWhiten } from "./rlhf/common/whiten.js";
+export type { DPOConfig, DPOLossType, ResolvedDPOConfig } from "./rlhf/dpo/dpoConfig.js";
+export { DPO_DEFAULTS, resolveDPOConfig } from "./rlhf/dpo/dpoConfig.js";
+export { DPOTrainer } from "./rlhf/dpo/dpoTrainer.js";
+export type { KTOConfig, ResolvedKTOConfig } from "./rlhf/dpo/ktoConfig.js";
+export { KTO_DEFAULTS, resolveKTOConfig } from "./rlhf/dpo/ktoConfig.js";
+export { KTOTrainer } from "./rlhf/dpo/ktoTrainer.js";
+export { dpoLoss, ktoLoss } from "./rlhf/dpo/loss.js";
 export type { CausalLM, GenerateOptions, GenerateResult, PromptBatch } from "./rlhf/generate.js";
 export { generate, leftPad } from "./rlhf/generate.js";
 export type { GPTCache, GPTConfig, GPTForwardOptions, GPTOutput } from "./rlhf/gpt.js";
@@ -385,10 +448,6 @@ export {
   reinforcePlusPlusAdvantages,
   rlooAdvantages,
 } from "./rlhf/grpo/advantages.js";
-export type { GRPOPreset } from "./rlhf/grpo/presets.js";
-export { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./rlhf/grpo/presets.js";
-export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
-export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
 export type {
   ClipMode,
   GRPOConfig,
@@ -399,55 +458,41 @@ export type {
   KlPlacement,
   LossAggregation,
   ResolvedGRPOConfig,
-} from "./rlhf/grpoConfig.js";
-export { GRPO_CONFIG_KEYS, GRPO_DEFAULTS, resolveGRPOConfig } from "./rlhf/grpoConfig.js";
-export type {
-  GRPOStepStats,
-  GRPOTrainerArgs,
-  PolicyLossOptions,
-  PolicyLossResult,
-} from "./rlhf/grpoTrainer.js";
+} from "./rlhf/grpo/grpoConfig.js";
+export { GRPO_CONFIG_KEYS, GRPO_DEFAULTS, resolveGRPOConfig } from "./rlhf/grpo/grpoConfig.js";
+export type { GRPOStepStats, GRPOTrainerArgs } from "./rlhf/grpo/grpoTrainer.js";
+export { GRPOTrainer } from "./rlhf/grpo/grpoTrainer.js";
+export type { PolicyLossOptions, PolicyLossResult } from "./rlhf/grpo/loss.js";
 export {
   aggregateLoss,
   clipBounds,
-  clippedTokenLoss,
   dcpoClipBounds,
-  GRPOTrainer,
   grpoPolicyLoss,
   importanceRatio,
-  klEstimate,
-  klEstimateValue,
-} from "./rlhf/grpoTrainer.js";
-export type { KTOConfig, ResolvedKTOConfig } from "./rlhf/ktoConfig.js";
-export { KTO_DEFAULTS, resolveKTOConfig } from "./rlhf/ktoConfig.js";
-export { KTOTrainer, ktoLoss } from "./rlhf/ktoTrainer.js";
-export type { TokenLogProbsOptions } from "./rlhf/logProbs.js";
-export { logProbsFromLogits, sequenceLogProb, tokenLogProbs } from "./rlhf/logProbs.js";
-export type { KlEstimator, PPOConfig, ResolvedPPOConfig } from "./rlhf/ppoConfig.js";
-export { resolvePPOConfig } from "./rlhf/ppoConfig.js";
-export type { PPOModels, PPOStepStats, SequenceBatch } from "./rlhf/ppoTrainer.js";
+} from "./rlhf/grpo/loss.js";
+export type { GRPOPreset } from "./rlhf/grpo/presets.js";
+export { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./rlhf/grpo/presets.js";
+export type { DynamicBatch, SampledRound } from "./rlhf/grpo/sampling.js";
+export { fillDynamicBatch, overlongPenalty } from "./rlhf/grpo/sampling.js";
 export {
   actorLoss,
   adaptiveKlCoef,
   computeTokenRewards,
-  criticFromRewardModel,
   criticLoss,
   gaeOverTokens,
-  klPerToken,
-  maskedWhiten,
-  PPOTrainer,
-  responseLogProbs,
-  responseValues,
-} from "./rlhf/ppoTrainer.js";
-export type { ReferenceAnswerRow } from "./rlhf/referenceAnswers.js";
-export { exactMatchReward, parseReferenceAnswers, readReferenceAnswers } from "./rlhf/referenceAnswers.js";
-export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/rewardConfig.js";
-export { REWARD_DEFAULTS, resolveRewardConfig } from "./rlhf/rewardConfig.js";
-export { GPTRewardModel, RewardHead } from "./rlhf/rewardHead.js";
-export { bradleyTerryLoss, preferenceAccuracy, RewardTrainer } from "./rlhf/rewardTrainer.js";
-export type { ResolvedSFTConfig, SFTConfig } from "./rlhf/sftConfig.js";
-export { resolveSFTConfig, SFT_DEFAULTS } from "./rlhf/sftConfig.js";
-export { SFTTrainer } from "./rlhf/sftTrainer.js";
+} from "./rlhf/ppo/loss.js";
+export type { PPOConfig, PPOKlEstimator, ResolvedPPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export { resolvePPOConfig } from "./rlhf/ppo/ppoConfig.js";
+export type { PPOModels, PPOStepStats, PPOTrainerArgs, PPOTrainerOptions } from "./rlhf/ppo/ppoTrainer.js";
+export { criticFromRewardModel, PPOTrainer } from "./rlhf/ppo/ppoTrainer.js";
+export { bradleyTerryLoss } from "./rlhf/reward/loss.js";
+export type { ResolvedRewardConfig, RewardConfig } from "./rlhf/reward/rewardConfig.js";
+export { REWARD_DEFAULTS, resolveRewardConfig } from "./rlhf/reward/rewardConfig.js";
+export { RewardTrainer } from "./rlhf/reward/rewardTrainer.js";
+export { sftLoss } from "./rlhf/sft/loss.js";
+export type { ResolvedSFTConfig, SFTConfig } from "./rlhf/sft/sftConfig.js";
+export { resolveSFTConfig, SFT_DEFAULTS } from "./rlhf/sft/sftConfig.js";
+export { SFTTrainer } from "./rlhf/sft/sftTrainer.js";
 export type { AdditionTaskOptions } from "./rlhf/tasks/addition.js";
 export { additionAnswer, additionProblemKey, additionTask } from "./rlhf/tasks/addition.js";
 export type {
@@ -466,6 +511,12 @@ export {
 } from "./rlhf/tasks/reasoningDemo.js";
 export type { ParallelReasoningDemoOptions } from "./rlhf/tasks/reasoningDemoParallel.js";
 export { runReasoningDemoInParallel } from "./rlhf/tasks/reasoningDemoParallel.js";
+export type { ReferenceAnswerRow } from "./rlhf/tasks/referenceAnswers.js";
+export {
+  exactMatchReward,
+  parseReferenceAnswers,
+  readReferenceAnswers,
+} from "./rlhf/tasks/referenceAnswers.js";
 export type { ReverseTaskOptions } from "./rlhf/tasks/reverse.js";
 export { reverseAnswer, reverseTask } from "./rlhf/tasks/reverse.js";
 export { judgeSentiment, sentimentCorpus, sentimentTokenizer } from "./rlhf/tasks/sentiment.js";
@@ -490,12 +541,6 @@ export type { ChatMessage, ChatTemplateOptions } from "./rlhf/tokenizers/chatTem
 export { applyChatTemplate } from "./rlhf/tokenizers/chatTemplate.js";
 export type { AddedTokenJson, HfTokenizerOptions } from "./rlhf/tokenizers/hfTokenizer.js";
 export { HfTokenizer } from "./rlhf/tokenizers/hfTokenizer.js";
-export type { OnStep, TrainerLog, TrainOptions } from "./rlhf/trainer.js";
-export { frozenCopy, Trainer } from "./rlhf/trainer.js";
-export type { ResolvedTrainingConfig, TrainingConfig } from "./rlhf/trainingConfig.js";
-export { resolveTrainingConfig, TRAINING_DEFAULTS } from "./rlhf/trainingConfig.js";
-export type { GPTWithValueHeadOutput } from "./rlhf/valueHead.js";
-export { GPTWithValueHead, ValueHead } from "./rlhf/valueHead.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";

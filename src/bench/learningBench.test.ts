@@ -65,6 +65,24 @@ describe("resolveBenchConfig()", () => {
   });
 });
 
+describe("intrinsic-reward rows (issue #14)", () => {
+  test("each bonus row has its ablation: the same preset with the bonus off, shown in config", async () => {
+    const rows = RUNS.filter((r) => r.preset === "rnd" || r.preset === "icm");
+    assert.equal(rows.length, 6);
+    for (const spec of rows) {
+      const resolved = await resolveBenchConfig(spec);
+      const intrinsic = resolved.options.intrinsicReward as Record<string, unknown>;
+      if (spec.overrides === undefined) assert.equal(intrinsic.type, spec.preset);
+      else {
+        assert.ok(intrinsic.type === "none" || intrinsic.coef === 0, JSON.stringify(intrinsic));
+        // the other intrinsic options are the preset's (merged one level deep)
+        if (intrinsic.type !== "none") assert.equal(typeof intrinsic.learningRate, "number");
+        assert.match(resolved.config, /intrinsicReward/);
+      }
+    }
+  });
+});
+
 describe("value-based rows (DQN, Rainbow)", () => {
   const VALUE_BASED = [
     "DQN:CartPole-v1",
@@ -95,7 +113,12 @@ describe("value-based rows (DQN, Rainbow)", () => {
 
   test("PROXIMAL_BENCH_ONLY selects by algorithm (any case) or ALGO:env, and rejects a typo", () => {
     const names = (only: string[]) => selectRuns(only).map((r) => `${r.algo}:${r.env}`);
-    assert.deepEqual(names(["DQN"]), VALUE_BASED.slice(0, 4));
+    // issue #14 adds DQN + RND on FrozenLake 8x8 and the same DQN without the bonus
+    assert.deepEqual(names(["DQN"]), [
+      ...VALUE_BASED.slice(0, 4),
+      "DQN:FrozenLake8x8-v1",
+      "DQN:FrozenLake8x8-v1",
+    ]);
     assert.deepEqual(names(["rainbow"]), ["Rainbow:CartPole-v1", "Rainbow:LunarLander-v3"]);
     assert.deepEqual(names(["DQN:CartPole-v1", "PPO:CartPole-v1"]), ["PPO:CartPole-v1", "DQN:CartPole-v1"]);
     assert.equal(names([]).length, RUNS.length);

@@ -19,6 +19,11 @@ export interface RunSpec {
   steps: number;
   /** Preset to train with. @defaultValue "rlzoo" */
   preset?: string;
+  /**
+   * Options to change in the preset's (one level deep for objects, as `--set a.b=x`), e.g.
+   * `{ intrinsicReward: { coef: 0 } }` for an ablation; the `config` column shows them.
+   */
+  overrides?: Record<string, unknown>;
 }
 
 /**
@@ -51,6 +56,33 @@ export const RUNS: RunSpec[] = [
   { algo: "DDPG", env: "Pendulum-v1", steps: 20_000 },
   // issue #13: D4PG with 2 actor threads (its paper preset) at DDPG's budget, to compare the two
   { algo: "D4PG", env: "Pendulum-v1", steps: 20_000, preset: "paper" },
+  // issue #14: PPO with RND and with ICM on MountainCar-v0 (target: eval >= -150 on every seed), each
+  // against the same preset with intrinsicReward.coef = 0 (expected to stay at -200); DQN + RND on
+  // slippery FrozenLake 8x8 against the same DQN without the bonus (eval mean = success rate)
+  { algo: "PPO", env: "MountainCar-v0", steps: 300_000, preset: "rnd" },
+  {
+    algo: "PPO",
+    env: "MountainCar-v0",
+    steps: 300_000,
+    preset: "rnd",
+    overrides: { intrinsicReward: { coef: 0 } },
+  },
+  { algo: "PPO", env: "MountainCar-v0", steps: 300_000, preset: "icm" },
+  {
+    algo: "PPO",
+    env: "MountainCar-v0",
+    steps: 300_000,
+    preset: "icm",
+    overrides: { intrinsicReward: { coef: 0 } },
+  },
+  { algo: "DQN", env: "FrozenLake8x8-v1", steps: 100_000, preset: "rnd" },
+  {
+    algo: "DQN",
+    env: "FrozenLake8x8-v1",
+    steps: 100_000,
+    preset: "rnd",
+    overrides: { intrinsicReward: { type: "none" } },
+  },
 ];
 
 /** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`). */
@@ -202,7 +234,27 @@ export async function resolveBenchConfig(
     }
     return defaults(`${name} has no ${spec.env} entry`);
   }
-  return { options: entry.options, normalize: entry.normalize, config: name };
+  if (spec.overrides === undefined)
+    return { options: entry.options, normalize: entry.normalize, config: name };
+  return {
+    options: mergeOptions(entry.options, spec.overrides),
+    normalize: entry.normalize,
+    config: `${name} ${JSON.stringify(spec.overrides)}`,
+  };
+}
+
+/** `base` with `overrides` applied; nested objects (such as `intrinsicReward`) are merged one level deep. */
+export function mergeOptions(
+  base: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const old = out[key];
+    const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+    out[key] = isObject(old) && isObject(value) ? { ...(old as object), ...(value as object) } : value;
+  }
+  return out;
 }
 
 /** Train one algorithm on one env with one seed and evaluate it. */

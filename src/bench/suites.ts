@@ -67,3 +67,4 @@ register("lm", async () => (await import("./lmBench.js")).run);
 register("presets", async () => (await import("./presetsBench.js")).run);
 register("dqn", async () => (await import("./dqnBench.js")).run);
 register("sac", async () => (await import("./sacBench.js")).run);
+register("curriculum", async () => (await import("./curriculumBench.js")).run);

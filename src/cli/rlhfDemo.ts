@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
-import type { PPOStepStats } from "../rlhf/ppoTrainer.js";
+import type { PPOStepStats } from "../rlhf/ppo/ppoTrainer.js";
 import {
   type DemoProgress,
   QUICK_DEMO_OPTIONS,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { GRPOTrainer } from "../rlhf/grpoTrainer.js";
+import { GRPOTrainer } from "../rlhf/grpo/grpoTrainer.js";
 import { makeVerifiableTask } from "../rlhf/tasks/reasoningDemo.js";
 
 const run = promisify(execFile);

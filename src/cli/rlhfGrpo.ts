@@ -17,9 +17,9 @@ import type { Command } from "commander";
 import YAML from "yaml";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
-import { readTextFile } from "../rlhf/data.js";
+import { readTextFile } from "../rlhf/common/data.js";
+import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpo/grpoConfig.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
-import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpoConfig.js";
 import { pairedDifferenceInterval, wilsonInterval } from "../rlhf/tasks/accuracyIntervals.js";
 import {
   continueReasoningPreset,

@@ -46,23 +46,24 @@ import {
   parseJsonl,
   readTextFile,
   type UnpairedPreferenceRow,
-} from "../rlhf/data.js";
-import { DPO_DEFAULTS } from "../rlhf/dpoConfig.js";
-import { DPOTrainer } from "../rlhf/dpoTrainer.js";
+} from "../rlhf/common/data.js";
+import { comparisonKey, completionKey, splitByKey } from "../rlhf/common/heldOut.js";
+import { GPTRewardModel } from "../rlhf/common/rewardHead.js";
+import type { OnStep, Trainer } from "../rlhf/common/trainer.js";
+import { modelTensors } from "../rlhf/common/trainerCheckpoint.js";
+import type { ResolvedTrainingConfig } from "../rlhf/common/trainingConfig.js";
+import { DPO_DEFAULTS } from "../rlhf/dpo/dpoConfig.js";
+import { DPOTrainer } from "../rlhf/dpo/dpoTrainer.js";
+import { KTO_DEFAULTS } from "../rlhf/dpo/ktoConfig.js";
+import { KTOTrainer } from "../rlhf/dpo/ktoTrainer.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
-import { comparisonKey, completionKey, splitByKey } from "../rlhf/heldOut.js";
-import { KTO_DEFAULTS } from "../rlhf/ktoConfig.js";
-import { KTOTrainer } from "../rlhf/ktoTrainer.js";
-import { type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "../rlhf/ppoConfig.js";
-import { PPOTrainer } from "../rlhf/ppoTrainer.js";
-import { REWARD_DEFAULTS } from "../rlhf/rewardConfig.js";
-import { GPTRewardModel } from "../rlhf/rewardHead.js";
-import { RewardTrainer } from "../rlhf/rewardTrainer.js";
-import { SFT_DEFAULTS, type SFTConfig } from "../rlhf/sftConfig.js";
-import { SFTTrainer } from "../rlhf/sftTrainer.js";
+import { type PPOConfig, type ResolvedPPOConfig, resolvePPOConfig } from "../rlhf/ppo/ppoConfig.js";
+import { PPOTrainer } from "../rlhf/ppo/ppoTrainer.js";
+import { REWARD_DEFAULTS } from "../rlhf/reward/rewardConfig.js";
+import { RewardTrainer } from "../rlhf/reward/rewardTrainer.js";
+import { SFT_DEFAULTS, type SFTConfig } from "../rlhf/sft/sftConfig.js";
+import { SFTTrainer } from "../rlhf/sft/sftTrainer.js";
 import type { Tokenizer } from "../rlhf/tokenizer.js";
-import { modelTensors, type OnStep, type Trainer } from "../rlhf/trainer.js";
-import type { ResolvedTrainingConfig } from "../rlhf/trainingConfig.js";
 import { VERSION } from "../version.js";
 import { parseAssignment } from "./config.js";
 import { checkOutDir, prepareOutDir } from "./outputDir.js";

@@ -137,6 +137,12 @@ export class A3C extends A2C {
         'A3C makes its envs inside worker threads by id; pass a registered id such as "CartPole-v1" instead of an env object.',
       );
     }
+    if ((options.intrinsicReward?.type ?? "none") !== "none") {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        "A3C does not support intrinsicReward: each worker thread would train its own module on its own states. Use A2C or PPO (same options) instead.",
+      );
+    }
     super(env, options);
     this.options = options;
     this.envId = env;

@@ -68,8 +68,9 @@ describe("loadPreset()", () => {
   });
 
   test("every DQN preset entry builds a DQN; fast CartPole-v1 is ours and `bench presets` checks it", async () => {
-    assert.deepEqual(await listPresets("DQN"), ["fast", "rlzoo"]);
-    for (const name of ["fast", "rlzoo"]) {
+    // rnd: DQN + RND on FrozenLake8x8-v1 (issue #14)
+    assert.deepEqual(await listPresets("DQN"), ["fast", "rlzoo", "rnd"]);
+    for (const name of ["fast", "rlzoo", "rnd"]) {
       for (const [envId, preset] of Object.entries(await loadPresetFile(name, "DQN"))) {
         assert.ok(registry.has(envId), `${name}: ${envId} is not a registered env`);
         if (envId.startsWith("LunarLander")) continue;

@@ -69,6 +69,7 @@ const ON_POLICY_OPTION_NAMES = [
   "seed",
   "numEnvs",
   "statsWindowSize",
+  "intrinsicReward",
 ] as const;
 
 /** Option names every off-policy algorithm accepts (`OffPolicyOptions`). */
@@ -90,6 +91,7 @@ const OFF_POLICY_OPTION_NAMES = [
   "seed",
   "numEnvs",
   "statsWindowSize",
+  "intrinsicReward",
 ] as const;
 
 /** Option names of the tabular algorithms (`TabularOptions`: QLearning, Sarsa, ExpectedSarsa). */

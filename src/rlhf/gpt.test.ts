@@ -6,9 +6,9 @@ import { Rng } from "../random/rng.js";
 import { concat, crossEntropy, narrow, reshape, transpose } from "../tensor/ops.js";
 import { noGrad, type Tensor, tensor } from "../tensor/tensor.js";
 import { assertClose, maxAbs } from "../tensor/testing.js";
+import { GPTRewardModel } from "./common/rewardHead.js";
+import { GPTWithValueHead } from "./common/valueHead.js";
 import { GPT, type GPTConfig } from "./gpt.js";
-import { GPTRewardModel } from "./rewardHead.js";
-import { GPTWithValueHead } from "./valueHead.js";
 
 // fixtures/torch/gptTiny.*: scripts/fixtures/makeGptFixture.py, torch 1.13 float32, seed 0; a minimal
 // GPT-2 written with HF's GPT2LMHeadModel module names and Conv1D [in, out] weights

@@ -8,7 +8,11 @@ import type { Env, RenderFrame } from "../env.js";
 export interface CanvasLike {
   width: number;
   height: number;
-  getContext(kind: "2d"): { putImageData(image: ImageData, dx: number, dy: number): void } | null;
+  /** The canvas's 2D context (null when it has another kind of context). */
+  getContext(kind: "2d"): {
+    /** Draw `image` with its top-left corner at (`dx`, `dy`). */
+    putImageData(image: ImageData, dx: number, dy: number): void;
+  } | null;
 }
 
 /**

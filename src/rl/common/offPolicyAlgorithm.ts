@@ -14,6 +14,9 @@ import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
+import { IntrinsicReplay } from "../intrinsic/intrinsicReplay.js";
+import type { IntrinsicRewardOptions } from "../intrinsic/intrinsicReward.js";
+import { resolveIntrinsicOptions } from "../intrinsic/intrinsicReward.js";
 import { NStepAdder } from "../replay/nStepAdder.js";
 import { betaSchedule, PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import type { ReplaySample, ReplayState, TransitionBatch } from "../replay/replayBuffer.js";
@@ -33,14 +36,17 @@ import {
   checkRange,
   findObservationNormalizer,
   innermostEpisodeStatistics,
+  intrinsicTensors,
   loadAlgorithm,
   prepareEnv,
+  restoreIntrinsic,
   safeEnvState,
   yieldToEventLoop,
 } from "./onPolicyAlgorithm.js";
 import { checkSavedModel, restoreNetworkCheckpoint, saveNetworkCheckpoint } from "./savedModel.js";
 import type { ScheduleLike } from "./scheduleSpec.js";
 import { resolveSchedule } from "./scheduleSpec.js";
+import { transitionNextObservations } from "./transitionNext.js";
 
 /**
  * Options every off-policy algorithm shares (SB3's `OffPolicyAlgorithm` arguments, camelCased, plus
@@ -103,6 +109,12 @@ export interface OffPolicyOptions {
   numEnvs?: number;
   /** Episodes in the moving window of `rollout/episodeReturn`. @defaultValue 100 (SB3's `stats_window_size`) */
   statsWindowSize?: number;
+  /**
+   * An exploration bonus: ICM (Pathak et al. 2017) or RND (Burda et al. 2018), added to the replayed
+   * rewards when a minibatch is sampled (see `rl/intrinsic/intrinsicReplay.ts`); needs `nStep` 1.
+   * @defaultValue { type: "none" } (no bonus; nothing changes)
+   */
+  intrinsicReward?: IntrinsicRewardOptions;
 }
 
 /** Defaults an off-policy algorithm must give for the shared options. */
@@ -190,6 +202,8 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
   private episodesSeen = 0;
   /** True once the env reported an action mask for a transition's next state (see transitionMasks). */
   private masksSeen = false;
+  /** The intrinsic reward (`intrinsicReward`), or null when there is none. */
+  readonly intrinsic: IntrinsicReplay | null;
 
   protected constructor(env: EnvInput, options: OffPolicyOptions, defaults: OffPolicyDefaults) {
     this.seed = options.seed ?? 0;
@@ -263,6 +277,17 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
             actionWidth,
             actionDtype,
           });
+    const intrinsic = resolveIntrinsicOptions(options.intrinsicReward);
+    if (intrinsic !== null && this.nStep !== 1) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `intrinsicReward needs nStep 1, got nStep ${this.nStep}: the bonus of a replayed transition (s, a, s') is computed at sampling time, and an n-step row only keeps s_t and s_{t+n}. Set nStep: 1 or intrinsicReward.type: "none".`,
+      );
+    }
+    this.intrinsic =
+      intrinsic === null
+        ? null
+        : new IntrinsicReplay(intrinsic, this.env.singleObservationSpace, this.actionSpace, this.rng.spawn());
   }
 
   /**
@@ -297,10 +322,11 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
 
   /** A minibatch from the replay buffer (with importance weights under `prioritized`). */
   protected sampleReplay(): ReplaySample & { weights?: Float32Array } {
-    if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
-      return this.replayBuffer.sample(this.batchSize, this.rng, this.priorityBeta!(this.progressRemaining));
-    }
-    return this.replayBuffer.sample(this.batchSize, this.rng);
+    const batch =
+      this.replayBuffer instanceof PrioritizedReplayBuffer
+        ? this.replayBuffer.sample(this.batchSize, this.rng, this.priorityBeta!(this.progressRemaining))
+        : this.replayBuffer.sample(this.batchSize, this.rng);
+    return this.intrinsic === null ? batch : this.intrinsic.augment(batch, this.rng);
   }
 
   /**
@@ -349,6 +375,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
         ...this.rolloutStats(),
         "train/nUpdates": this.nUpdates,
         ...trainStats,
+        ...(this.intrinsic === null ? {} : this.intrinsic.drainStats()),
       };
       const loss = trainStats["train/loss"];
       if (loss !== undefined && !Number.isFinite(loss)) {
@@ -413,7 +440,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       }
       // the observation each transition led to: the final one where the episode ended (same-step
       // mode reports it separately; otherwise it is `observations`, and those envs are reset here)
-      const transitionNext = (result.finalObservations ?? result.observations).slice(0, n * obsSize);
+      const transitionNext = transitionNextObservations(result, dones, obsSize);
       // their masks, read before any reset below replaces the infos
       const transitionMasks = this.transitionMasks(
         result.infos,
@@ -433,12 +460,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
         if (this.episodeStatistics !== env) env.drainEpisodes();
         this.onEpisodesDone(dones);
       }
-      // rows of envs that did not finish: their next observation is the one stepped from next
-      for (let i = 0; i < n; i++) {
-        if (dones[i] === 0 && result.finalObservations !== null) {
-          transitionNext.set(result.observations.subarray(i * obsSize, (i + 1) * obsSize), i * obsSize);
-        }
-      }
+      if (this.intrinsic !== null) this.intrinsic.observeStep(observations, actions, transitionNext, n);
       this.storeTransitions({
         observations,
         actions: this.bufferActions(actions),
@@ -555,7 +577,13 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
    */
   async save(target: ModelTarget): Promise<void> {
     const files = await modelFiles(target);
-    await saveNetworkCheckpoint(files, this, this.optimizer, { replayBufferSaved: this.saveReplayBuffer });
+    await saveNetworkCheckpoint(
+      files,
+      this,
+      this.optimizer,
+      { replayBufferSaved: this.saveReplayBuffer },
+      intrinsicTensors(this.intrinsic),
+    );
     if (this.saveReplayBuffer) {
       const buffer = this.replayBuffer.state();
       const adder = this.nStepAdder?.state() ?? null;
@@ -589,6 +617,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
     this.restoreTrainingState(
       restoreNetworkCheckpoint(checkpoint, this.policy, this.optimizer, options.restoreEnv),
     );
+    restoreIntrinsic(this.intrinsic, checkpoint);
   }
 
   /** Checkpoint state besides the weights and the buffer: counters, generator, last observations, episodes. */
@@ -605,6 +634,7 @@ export abstract class OffPolicyAlgorithm implements Algorithm {
       recentEpisodes: this.episodeWindow.toJSON(),
       episodesSeen: this.episodesSeen,
       env: safeEnvState(this.env),
+      ...(this.intrinsic === null ? {} : { intrinsic: this.intrinsic.state().json }),
     };
   }
 

@@ -10,13 +10,17 @@ import { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpi
 import { VectorWrapper } from "../../envs/vector/vectorWrapper.js";
 import { ProximalError } from "../../errors.js";
 import type { Checkpoint } from "../../io/checkpoint.js";
-import { loadCheckpoint } from "../../io/checkpoint.js";
+import { addPrefix, loadCheckpoint, withPrefix } from "../../io/checkpoint.js";
 import type { ModelSource, ModelTarget } from "../../io/modelFiles.js";
 import { modelFiles } from "../../io/modelFiles.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
 import { Rng } from "../../random/rng.js";
+import type { Tensor } from "../../tensor/tensor.js";
 import { noGrad } from "../../tensor/tensor.js";
+import type { IntrinsicRewardOptions, IntrinsicState } from "../intrinsic/intrinsicReward.js";
+import { resolveIntrinsicOptions } from "../intrinsic/intrinsicReward.js";
+import { IntrinsicRollout } from "../intrinsic/intrinsicRollout.js";
 import { actionMasksFromInfos } from "./actionMasks.js";
 import { EpisodeWindow } from "./episodeWindow.js";
 import type { PolicyOptions } from "./policies.js";
@@ -32,6 +36,7 @@ import {
 } from "./savedModel.js";
 import type { ScheduleLike } from "./scheduleSpec.js";
 import { resolveSchedule } from "./scheduleSpec.js";
+import { transitionNextObservations } from "./transitionNext.js";
 
 /**
  * Options every on-policy algorithm shares (SB3's `OnPolicyAlgorithm` arguments, camelCased).
@@ -62,6 +67,11 @@ export interface OnPolicyOptions {
   numEnvs?: number;
   /** Episodes in the moving window of `rollout/episodeReturn`. @defaultValue 100 (SB3's `stats_window_size`) */
   statsWindowSize?: number;
+  /**
+   * An exploration bonus: ICM (Pathak et al. 2017) or RND (Burda et al. 2018), see
+   * {@link IntrinsicRewardOptions}. @defaultValue { type: "none" } (no bonus; nothing changes)
+   */
+  intrinsicReward?: IntrinsicRewardOptions;
 }
 
 /** An env for an algorithm: a vector env, a single env (wrapped in a one-env vector), or a registered id. */
@@ -202,11 +212,15 @@ export abstract class OnPolicyAlgorithm {
   /** Where episode returns are read: the innermost statistics wrapper, below any reward normalisation. */
   private readonly episodeStatistics: VectorRecordEpisodeStatistics;
   private episodesSeen = 0;
+  /** The intrinsic reward (`intrinsicReward`), or null when there is none. */
+  readonly intrinsic: IntrinsicRollout | null;
 
   protected constructor(
     env: EnvInput,
     options: OnPolicyOptions,
-    defaults: Required<Omit<OnPolicyOptions, "policy" | "numEnvs" | "seed" | "statsWindowSize">>,
+    defaults: Required<
+      Omit<OnPolicyOptions, "policy" | "numEnvs" | "seed" | "statsWindowSize" | "intrinsicReward">
+    >,
     createPolicy: PolicyFactory = (observationSpace, actionSpace, rng, policyOptions) =>
       new ActorCriticPolicy(observationSpace, actionSpace, rng, policyOptions),
   ) {
@@ -253,6 +267,20 @@ export abstract class OnPolicyAlgorithm {
       this.policy.actionWidth,
       this.policy.action.kind === "box" ? "float32" : "int32",
     );
+    const intrinsic = resolveIntrinsicOptions(options.intrinsicReward);
+    // built last, so that without it every generator draw is what it was before the option existed
+    this.intrinsic =
+      intrinsic === null
+        ? null
+        : new IntrinsicRollout(
+            intrinsic,
+            this.env.singleObservationSpace,
+            this.env.singleActionSpace,
+            this.rng.spawn(),
+            this.nSteps,
+            this.env.numEnvs,
+            this.policy.options.netArch.vf,
+          );
   }
 
   /**
@@ -304,6 +332,7 @@ export abstract class OnPolicyAlgorithm {
       this.progressRemaining = Math.max(0, 1 - this.numTimesteps / totalTimesteps);
       const trainStart = performance.now();
       const trainStats = this.train();
+      if (this.intrinsic !== null) Object.assign(trainStats, this.intrinsic.train(this.buffer, this.rng));
       const trainSeconds = (performance.now() - trainStart) / 1000;
       this.iteration++;
       const elapsed = (performance.now() - start) / 1000;
@@ -372,6 +401,9 @@ export abstract class OnPolicyAlgorithm {
         if (done) anyDone = true;
         if (result.truncated[i] === 1 && result.terminated[i] === 0) anyTruncated = true;
       }
+      if (this.intrinsic !== null) {
+        this.intrinsic.recordStep(step, transitionNextObservations(result, dones, obsSize));
+      }
       let nextObservations = result.observations;
       let nextMasks = this.actionMasksFrom(result.infos, null);
       if (anyDone) {
@@ -396,7 +428,16 @@ export abstract class OnPolicyAlgorithm {
     const lastValues = noGrad(
       () => this.policy.predictValues(this.policy.observationTensor(observations, n)).values,
     );
-    this.buffer.computeReturnsAndAdvantage(lastValues, this.gamma, this.gaeLambda);
+    if (this.intrinsic === null)
+      this.buffer.computeReturnsAndAdvantage(lastValues, this.gamma, this.gaeLambda);
+    else
+      this.intrinsic.computeReturnsAndAdvantage(
+        this.buffer,
+        observations,
+        lastValues,
+        this.gamma,
+        this.gaeLambda,
+      );
     this.policy.train();
   }
 
@@ -482,7 +523,7 @@ export abstract class OnPolicyAlgorithm {
    * path (Node), a `ModelArchive` (then `toBlob()`) or an `IndexedDBModelFiles`.
    */
   async save(target: ModelTarget): Promise<void> {
-    await saveNetworkCheckpoint(target, this, this.optimizer);
+    await saveNetworkCheckpoint(target, this, this.optimizer, {}, intrinsicTensors(this.intrinsic));
   }
 
   /** Load weights, optimizer state and training state from a checkpoint of the same algorithm. */
@@ -491,6 +532,7 @@ export abstract class OnPolicyAlgorithm {
     this.restoreTrainingState(
       restoreNetworkCheckpoint(checkpoint, this.policy, this.optimizer, options.restoreEnv),
     );
+    restoreIntrinsic(this.intrinsic, checkpoint);
   }
 
   /** Checkpoint state besides the weights: counters, generator, last observations, episode window. */
@@ -504,6 +546,7 @@ export abstract class OnPolicyAlgorithm {
       recentEpisodes: this.episodeWindow.toJSON(),
       episodesSeen: this.episodesSeen,
       env: safeEnvState(this.env),
+      ...(this.intrinsic === null ? {} : { intrinsic: this.intrinsic.state().json }),
     };
   }
 
@@ -571,6 +614,30 @@ export async function loadAlgorithm<
   const model = construct(env, savedOptions);
   model.loadCheckpointState(checkpoint, { restoreEnv: options.restoreEnv ?? false });
   return model;
+}
+
+/** The `intrinsic.*` tensors of a checkpoint (none without an intrinsic reward). */
+export function intrinsicTensors(intrinsic: { state(): IntrinsicState } | null): Record<string, Tensor> {
+  return intrinsic === null ? {} : addPrefix(intrinsic.state().tensors, "intrinsic");
+}
+
+/** Restore an intrinsic reward's weights, optimizer and statistics from a checkpoint (if there is one). */
+export function restoreIntrinsic(
+  intrinsic: { loadState(state: IntrinsicState): void } | null,
+  checkpoint: Checkpoint,
+): void {
+  if (intrinsic === null) return;
+  const json = (checkpoint.json.trainingState as Record<string, unknown> | undefined)?.intrinsic;
+  if (json === undefined || json === null) {
+    throw new ProximalError(
+      "MALFORMED_FILE",
+      "The checkpoint has no intrinsic-reward state, but the model's options ask for intrinsicReward. Load it with the options it was saved with.",
+    );
+  }
+  intrinsic.loadState({
+    tensors: withPrefix(checkpoint.tensors, "intrinsic"),
+    json: json as Record<string, unknown>,
+  });
 }
 
 export function safeEnvState(env: VectorEnv): unknown {

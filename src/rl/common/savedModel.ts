@@ -8,6 +8,7 @@ import type { ModelTarget } from "../../io/modelFiles.js";
 import type { Module } from "../../nn/module.js";
 import type { BaseOptimizerOptions, Optimizer } from "../../optim/optimizer.js";
 import type { Schedule } from "../../optim/schedules.js";
+import type { Tensor } from "../../tensor/tensor.js";
 import { VERSION } from "../../version.js";
 import { scheduleToJSON } from "./scheduleSpec.js";
 
@@ -89,7 +90,7 @@ export interface NetworkModel {
 /**
  * The checkpoint layout the on-policy and off-policy families share, written by both their `save`s
  * so that their files stay alike (and loadable by {@link restoreNetworkCheckpoint}): `policy.*` and
- * `optimizer.*` tensors; a `model.json` with the format header, algorithm, env id and count, spaces,
+ * `optimizer.*` tensors (and `extraTensors`, e.g. an intrinsic reward's `intrinsic.*`); a `model.json` with the format header, algorithm, env id and count, spaces,
  * options, optimizer state, observation normalisation and training state, then `extraJson`'s keys.
  */
 export async function saveNetworkCheckpoint(
@@ -97,12 +98,14 @@ export async function saveNetworkCheckpoint(
   model: NetworkModel,
   optimizer: Optimizer<BaseOptimizerOptions>,
   extraJson: Record<string, unknown> = {},
+  extraTensors: Record<string, Tensor> = {},
 ): Promise<void> {
   const optimizerState = optimizer.getState();
   await saveCheckpoint(target, {
     tensors: {
       ...addPrefix(model.policy.stateDict(), "policy"),
       ...addPrefix(optimizerState.tensors, "optimizer"),
+      ...extraTensors,
     },
     json: {
       format: "proximal-model",

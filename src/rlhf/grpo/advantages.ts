@@ -8,7 +8,7 @@
  */
 import { ProximalError } from "../../errors.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { maskedWhiten } from "../ppoTrainer.js";
+import { maskedWhiten } from "../common/whiten.js";
 
 /**
  * How {@link GRPOTrainer} turns rewards into advantages:

@@ -4,7 +4,7 @@ import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { CharTokenizer } from "../charTokenizer.js";
 import { GPT } from "../gpt.js";
-import { GRPOTrainer } from "../grpoTrainer.js";
+import { GRPOTrainer } from "./grpoTrainer.js";
 import { GRPO_PRESET_NAMES, listGRPOPresets, loadGRPOPreset, parseGRPOPreset } from "./presets.js";
 
 const tokenizer = new CharTokenizer("0123456789+=");

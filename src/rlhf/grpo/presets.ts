@@ -17,7 +17,7 @@
 import { didYouMean, ProximalError } from "../../errors.js";
 import { nodeFiles } from "../../nodeBuiltin.js";
 import { presetsDirectory, readPresetText } from "../../rl/presets.js";
-import { GRPO_CONFIG_KEYS, type GRPOConfig, resolveGRPOConfig } from "../grpoConfig.js";
+import { GRPO_CONFIG_KEYS, type GRPOConfig, resolveGRPOConfig } from "./grpoConfig.js";
 
 /** The presets shipped in `presets/grpo/`. */
 export const GRPO_PRESET_NAMES = ["grpo", "drgrpo", "dapo", "gspo", "dcpo", "rloo", "reinforce++"] as const;

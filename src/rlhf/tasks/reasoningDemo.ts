@@ -11,9 +11,9 @@
 import { didYouMean, ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
-import { type GRPOConfig, resolveGRPOConfig } from "../grpoConfig.js";
-import { type GRPOStepStats, GRPOTrainer } from "../grpoTrainer.js";
-import { SFTTrainer } from "../sftTrainer.js";
+import { type GRPOConfig, resolveGRPOConfig } from "../grpo/grpoConfig.js";
+import { type GRPOStepStats, GRPOTrainer } from "../grpo/grpoTrainer.js";
+import { SFTTrainer } from "../sft/sftTrainer.js";
 import { additionTask } from "./addition.js";
 import { reverseTask } from "./reverse.js";
 import type { AccuracyResult, TaskSplits, VerifiableTask } from "./verifiableTask.js";

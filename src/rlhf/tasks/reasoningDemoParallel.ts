@@ -9,7 +9,7 @@ import { ProximalError } from "../../errors.js";
 import { nodeBuiltin } from "../../nodeBuiltin.js";
 import { startWorker } from "../../workerThread.js";
 import type { GPTConfig } from "../gpt.js";
-import type { GRPOConfig } from "../grpoConfig.js";
+import type { GRPOConfig } from "../grpo/grpoConfig.js";
 import {
   type PresetRun,
   prepareReasoningDemo,

@@ -22,13 +22,15 @@ import { yieldToEventLoop } from "../../rl/common/onPolicyAlgorithm.js";
 import { crossEntropy, mean, narrow, neg, softplus, sub } from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { CharTokenizer } from "../charTokenizer.js";
-import type { DPOConfig } from "../dpoConfig.js";
-import { DPOTrainer } from "../dpoTrainer.js";
+import { comparisonKey, splitByKey } from "../common/heldOut.js";
+import { responseLogProbs } from "../common/logProbs.js";
+import { GPTRewardModel } from "../common/rewardHead.js";
+import type { SequenceBatch } from "../common/sequenceBatch.js";
+import type { DPOConfig } from "../dpo/dpoConfig.js";
+import { DPOTrainer } from "../dpo/dpoTrainer.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
-import { comparisonKey, splitByKey } from "../heldOut.js";
-import type { PPOConfig } from "../ppoConfig.js";
-import { type PPOStepStats, PPOTrainer, responseLogProbs, type SequenceBatch } from "../ppoTrainer.js";
-import { GPTRewardModel } from "../rewardHead.js";
+import type { PPOConfig } from "../ppo/ppoConfig.js";
+import { type PPOStepStats, PPOTrainer } from "../ppo/ppoTrainer.js";
 import { judgeSentiment, samplePrompt, sentimentCorpus, sentimentTokenizer } from "./sentiment.js";
 
 /** Options of {@link runSentimentDemo}; the defaults take about 8 minutes on one busy core of a 2-core machine (BENCHMARKS.md "rlhf demo"). */

@@ -12,7 +12,7 @@
 import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { CharTokenizer } from "../charTokenizer.js";
-import type { PromptResponseRow } from "../data.js";
+import type { PromptResponseRow } from "../common/data.js";
 import { type CausalLM, generate } from "../generate.js";
 
 /** A reward on one completion: what GRPO-family trainers take (`(prompt, completion) => number`). */
