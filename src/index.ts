@@ -126,7 +126,22 @@ export { ModelArchive } from "./io/modelFiles.js";
 export type { ExportOnnxOptions, OnnxExportable } from "./io/onnx/exportOnnx.js";
 export { exportOnnx } from "./io/onnx/exportOnnx.js";
 export type { OnnxObservationNormalization } from "./io/onnx/policyGraph.js";
-export type { SafetensorDtype, SafetensorEntry, SafetensorsContents } from "./io/safetensors.js";
+export type { Pretrained, PretrainedModel, SavePretrainedOptions } from "./io/pretrained.js";
+export {
+  generationOptionsFromHf,
+  hfConfigOf,
+  hfTensorsOf,
+  loadPretrained,
+  modelFromHf,
+  readPretrainedTensors,
+  savePretrained,
+} from "./io/pretrained.js";
+export type {
+  SafetensorDtype,
+  SafetensorEntry,
+  SafetensorsContents,
+  WriteSafetensorsOptions,
+} from "./io/safetensors.js";
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
 export type { TarEntry } from "./io/tar.js";
 export { readTar, writeTar } from "./io/tar.js";
@@ -144,11 +159,19 @@ export type { LinearInit, LinearOptions } from "./nn/linear.js";
 export { Linear } from "./nn/linear.js";
 export type { Activation, MLPOptions } from "./nn/mlp.js";
 export { applyActivation, MLP } from "./nn/mlp.js";
+export type { CausalLMCache, CausalLMForwardOptions, CausalLMOutput } from "./nn/models/causalLm.js";
+export type { HfConfigJson } from "./nn/models/hfConfig.js";
+export { llamaConfigFromHf, llamaConfigToHf } from "./nn/models/hfConfig.js";
+export type { LlamaConfig, LlamaModelType, ResolvedLlamaConfig } from "./nn/models/llama.js";
+export { LlamaForCausalLM } from "./nn/models/llama.js";
 export type { LoadStateDictOptions, LoadStateDictResult } from "./nn/module.js";
 export { Module } from "./nn/module.js";
 export { ModuleList } from "./nn/moduleList.js";
 export type { NoisyLinearOptions } from "./nn/noisyLinear.js";
 export { NoisyLinear, noisyLayers, scaleNoise } from "./nn/noisyLinear.js";
+export { RMSNorm, rmsNorm } from "./nn/rmsNorm.js";
+export type { Llama3RopeScaling, RopeTables } from "./nn/rotaryEmbedding.js";
+export { applyRotaryEmbedding, ropeInverseFrequencies, ropeTables } from "./nn/rotaryEmbedding.js";
 export type { AdamOptions } from "./optim/adam.js";
 // optim
 export { Adam, AdamW } from "./optim/adam.js";
@@ -539,6 +562,10 @@ export type {
 } from "./rlhf/tasks/verifiableTask.js";
 export { STOP_TOKEN, VerifiableTask } from "./rlhf/tasks/verifiableTask.js";
 export type { Tokenizer } from "./rlhf/tokenizer.js";
+export type { ChatMessage, ChatTemplateOptions } from "./rlhf/tokenizers/chatTemplate.js";
+export { applyChatTemplate } from "./rlhf/tokenizers/chatTemplate.js";
+export type { AddedTokenJson, HfTokenizerOptions } from "./rlhf/tokenizers/hfTokenizer.js";
+export { HfTokenizer } from "./rlhf/tokenizers/hfTokenizer.js";
 // tensor engine
 export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";

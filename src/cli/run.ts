@@ -10,6 +10,7 @@ import type { ExportOnnxFlags } from "./exportOnnx.js";
 import { exportOnnxCommand } from "./exportOnnx.js";
 import { infoCommand } from "./info.js";
 import { algosCommand, envsCommand } from "./listings.js";
+import { registerLmCommands } from "./lm.js";
 import type { PlotFlags } from "./plot.js";
 import { plotCommand } from "./plot.js";
 import type { RecordFlags } from "./record.js";
@@ -215,6 +216,9 @@ export async function runCli(argv: string[]): Promise<number> {
     });
 
   registerRlhfCommands(program, (code) => {
+    status = code;
+  });
+  registerLmCommands(program, (code) => {
     status = code;
   });
 

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
-import { readSafetensors, type SafetensorEntry, writeSafetensors } from "./safetensors.js";
+import {
+  floatToBfloat16Bits,
+  floatToHalfBits,
+  readSafetensors,
+  type SafetensorEntry,
+  writeSafetensors,
+} from "./safetensors.js";
 
 const FIXTURES = new URL("../../fixtures/safetensors/", import.meta.url);
 
@@ -517,4 +523,64 @@ describe("writeSafetensors() rejects bad input", () => {
       );
     });
   }
+});
+
+describe("writeSafetensors() with floatDtype F16 / BF16", () => {
+  const values = Float32Array.from([1, -2, 0.1, 65504, 1e-7, 0, -0, 3.140625, Number.POSITIVE_INFINITY]);
+  const entry = { x: { dtype: "F32" as const, shape: [values.length], data: values } };
+
+  test("F16 rounds to the nearest binary16 (ties to even, subnormals kept) and reads back", () => {
+    const read = readSafetensors(writeSafetensors(entry, {}, { floatDtype: "F16" })).tensors.x;
+    // by hand: 0.1 → 1638/16384 = 0.0999755859375; 1e-7 → 2 · 2^-24 = 1.1920928955078125e-7
+    assert.deepEqual(Array.from(read.data), [
+      1,
+      -2,
+      0.0999755859375,
+      65504,
+      2 ** -23,
+      0,
+      -0,
+      3.140625,
+      Number.POSITIVE_INFINITY,
+    ]);
+    assert.equal(floatToHalfBits(1), 0x3c00);
+    assert.equal(floatToHalfBits(1 + 2 ** -11), 0x3c00); // halfway between 1 and 1 + 2^-10: to even
+    assert.equal(floatToHalfBits(1 + 3 * 2 ** -11), 0x3c02); // halfway, odd below: up
+    assert.throws(
+      () =>
+        writeSafetensors(
+          { x: { dtype: "F32", shape: [1], data: Float32Array.from([1e5]) } },
+          {},
+          { floatDtype: "F16" },
+        ),
+      {
+        code: "INVALID_ARGUMENT",
+      },
+    );
+  });
+
+  test("BF16 keeps the top 16 bits rounded to nearest even and reads back", () => {
+    const read = readSafetensors(writeSafetensors(entry, {}, { floatDtype: "BF16" })).tensors.x;
+    // by hand: 0.1 = 0x3dcccccd → 0x3dcd → 0.10009765625; 65504 → 65536; 3.140625 = 0x40490000 exact
+    assert.deepEqual(Array.from(read.data).slice(0, 4), [1, -2, 0.10009765625, 65536]);
+    assert.equal(read.data[7], 3.140625);
+    assert.equal(floatToBfloat16Bits(Number.NaN) & 0x7fc0, 0x7fc0);
+    assert.equal(floatToBfloat16Bits(1 + 2 ** -8), 0x3f80); // a tie rounds to the even 1.0
+  });
+
+  test("integer tensors stay I32 and the header names the stored dtype", () => {
+    const bytes = writeSafetensors(
+      {
+        i: { dtype: "I32", shape: [1], data: Int32Array.from([7]) },
+        f: { dtype: "F32", shape: [1], data: Float32Array.from([1]) },
+      },
+      {},
+      { floatDtype: "BF16" },
+    );
+    const header = new TextDecoder().decode(
+      bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))),
+    );
+    assert.match(header, /"f":\{"dtype":"BF16"/);
+    assert.match(header, /"i":\{"dtype":"I32"/);
+  });
 });

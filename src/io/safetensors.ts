@@ -162,7 +162,15 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsContents {
 export function writeSafetensors(
   tensors: Record<string, SafetensorEntry>,
   metadata: Record<string, string> = {},
+  options: WriteSafetensorsOptions = {},
 ): Uint8Array {
+  const floatDtype = options.floatDtype ?? "F32";
+  if (floatDtype !== "F32" && floatDtype !== "F16" && floatDtype !== "BF16") {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `writeSafetensors: floatDtype must be "F32", "F16" or "BF16", got ${describe(floatDtype)}.`,
+    );
+  }
   if (!isObject(tensors)) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
@@ -195,11 +203,12 @@ export function writeSafetensors(
     const entry = tensors[name];
     checkEntryForWriting(name, entry);
     const begin = dataBytes;
-    dataBytes += entry.data.byteLength;
+    const storedDtype = entry.dtype === "F32" ? floatDtype : entry.dtype;
+    dataBytes += entry.data.length * ITEM_BYTES[storedDtype];
     // Key order dtype, shape, data_offsets is the Rust crate's, so our bytes match its output.
     headerEntries.push([
       name,
-      { dtype: entry.dtype, shape: [...entry.shape], data_offsets: [begin, dataBytes] },
+      { dtype: storedDtype, shape: [...entry.shape], data_offsets: [begin, dataBytes] },
     ]);
   }
 
@@ -214,6 +223,14 @@ export function writeSafetensors(
   let position = 8 + headerBytes;
   for (const name of names) {
     const data = tensors[name].data;
+    if (data instanceof Float32Array && floatDtype !== "F32") {
+      for (let i = 0; i < data.length; i++) {
+        const half = floatDtype === "BF16" ? floatToBfloat16Bits(data[i]) : floatToHalfBits(data[i], name, i);
+        view.setUint16(position + 2 * i, half, true);
+      }
+      position += 2 * data.length;
+      continue;
+    }
     if (HOST_IS_LITTLE_ENDIAN) {
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
     } else if (data instanceof Float32Array) {
@@ -224,6 +241,18 @@ export function writeSafetensors(
     position += data.byteLength;
   }
   return out;
+}
+
+/** Options of {@link writeSafetensors}. */
+export interface WriteSafetensorsOptions {
+  /**
+   * Stored type of the `"F32"` tensors: `"F16"` (IEEE binary16) or `"BF16"` (bfloat16) halve the file,
+   * rounding each value to the nearest representable one (ties to even, as torch's `.half()` and
+   * `.bfloat16()`). A finite value beyond F16's range (±65504) is an error rather than an infinity.
+   * `"I32"` tensors are always stored as I32.
+   * @defaultValue "F32"
+   */
+  floatDtype?: "F32" | "F16" | "BF16";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,6 +594,60 @@ function halfToFloatTable(): Float32Array {
     else halfTable[h] = sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
   }
   return halfTable;
+}
+
+const conversionView = new DataView(new ArrayBuffer(4));
+
+/** bfloat16 bits of a float32: its top 16 bits, rounded to nearest even; NaN stays a quiet NaN. */
+export function floatToBfloat16Bits(value: number): number {
+  conversionView.setFloat32(0, value);
+  const bits = conversionView.getUint32(0);
+  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return (bits >>> 16) | 0x40;
+  const roundingBias = 0x7fff + ((bits >>> 16) & 1);
+  return ((bits + roundingBias) >>> 16) & 0xffff;
+}
+
+/** IEEE binary16 bits of a float32, rounded to nearest even (subnormals included). */
+export function floatToHalfBits(value: number, name = "", index = 0): number {
+  conversionView.setFloat32(0, value);
+  const bits = conversionView.getUint32(0);
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0); // inf, NaN
+  const magnitude = Math.abs(Math.fround(value));
+  // largest finite half is 65504; values rounding above it (>= 65520) overflow
+  if (magnitude >= 65520) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `writeSafetensors: tensor ${JSON.stringify(name)} holds ${value} at flat index ${index}, beyond the F16 range (±65504). Store it as "BF16" or "F32", or rescale it.`,
+    );
+  }
+  if (magnitude < 2 ** -25) return sign; // rounds to zero (2^-25 itself is a tie with 0: even)
+  // value = magnitude = m · 2^-24 in units of the smallest subnormal for small numbers
+  if (magnitude < 2 ** -14) {
+    const units = magnitude / 2 ** -24; // exact in float64
+    return sign | roundHalfEven(units);
+  }
+  const e = Math.floor(Math.log2(magnitude));
+  const exact = magnitude / 2 ** e; // in [1, 2)
+  const exponentCorrected = exact >= 2 ? e + 1 : exact < 1 ? e - 1 : e;
+  const fraction = magnitude / 2 ** exponentCorrected - 1; // [0, 1)
+  let rounded = roundHalfEven(fraction * 1024);
+  let halfExponent = exponentCorrected + 15;
+  if (rounded === 1024) {
+    rounded = 0;
+    halfExponent++;
+  }
+  return sign | (halfExponent << 10) | rounded;
+}
+
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const rest = x - floor;
+  if (rest > 0.5) return floor + 1;
+  if (rest < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 function doesNotFit(

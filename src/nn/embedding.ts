@@ -14,6 +14,8 @@ export interface EmbeddingOptions {
    * uses 0.02)
    */
   std?: number;
+  /** `"none"` leaves the table at zeros without drawing, for a table loaded right after. @defaultValue "normal" */
+  init?: "normal" | "none";
 }
 
 /**
@@ -46,7 +48,7 @@ export class Embedding extends Module {
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     this.weight = this.registerParameter("weight", zeros([numEmbeddings, embeddingDim]));
-    normal_(this.weight, 0, options.std ?? 1, options.rng);
+    if (options.init !== "none") normal_(this.weight, 0, options.std ?? 1, options.rng);
   }
 
   /** int32 indices [...] -> [..., embeddingDim] */

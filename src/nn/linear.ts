@@ -9,8 +9,10 @@ import { Module } from "./module.js";
  * How a layer's weights start:
  * - `"pytorch"` (default): torch.nn.Linear's own init, `U(-1/√in, 1/√in)` for weight and bias.
  * - `"orthogonal"`: orthogonal weight times `gain`, zero bias (CleanRL `layer_init`, SB3 `ortho_init`).
+ * - `"none"`: zeros and no random draws, for weights set right after (a checkpoint about to be
+ *   loaded, or a model with its own init scheme such as HF's `N(0, initializer_range)`).
  */
-export type LinearInit = "pytorch" | "orthogonal";
+export type LinearInit = "pytorch" | "orthogonal" | "none";
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -72,11 +74,13 @@ export class Linear extends Module {
         orthogonal(this.weight, options.gain ?? Math.SQRT2, options.rng);
         if (this.bias !== null) zeros_(this.bias);
         break;
+      case "none":
+        break;
       default:
         init satisfies never;
         throw new ProximalError(
           "INVALID_OPTION",
-          `Linear: unknown init "${init as string}". Use "pytorch" or "orthogonal".`,
+          `Linear: unknown init "${init as string}". Use "pytorch", "orthogonal" or "none".`,
         );
     }
   }

@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import { Rng } from "../random/rng.js";
 import * as ops from "../tensor/ops.js";
 import { Tensor } from "../tensor/tensor.js";
-import { finiteDifference } from "../tensor/testing.js";
+import { assertGradientsMatchFiniteDifferences } from "../tensor/testing.js";
 import { NoisyLinear, noisyLayers, scaleNoise } from "./noisyLinear.js";
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = "") => {
@@ -77,28 +77,11 @@ describe("NoisyLinear", () => {
     layer.resetNoise(new Rng(12));
     const x = new Tensor(Float32Array.from([0.3, -1.2, 0.8, 1.5, 0.1, -0.4]), [2, 3]);
     // a nonlinear scalar, sum(tanh(y)²), so the check is not trivially linear in the parameters
-    const loss = () => ops.sum(ops.square(ops.tanh(layer.forward(x))));
-    loss().backward();
-    for (const p of [layer.weightMu, layer.weightSigma, layer.biasMu, layer.biasSigma]) {
-      const data = p.data as Float32Array;
-      const original = data.slice();
-      const numeric = finiteDifference(
-        (v) => {
-          data.set(v);
-          const out = loss().item();
-          data.set(original);
-          return out;
-        },
-        original,
-        1e-2,
-      );
-      const analytic = p.grad!.values;
-      for (let i = 0; i < numeric.length; i++)
-        assert.ok(
-          Math.abs(numeric[i] - analytic[i]) < 2e-3,
-          `${p.name}[${i}]: ${analytic[i]} vs ${numeric[i]}`,
-        );
-    }
+    assertGradientsMatchFiniteDifferences(
+      () => ops.sum(ops.square(ops.tanh(layer.forward(x)))),
+      [layer.weightMu, layer.weightSigma, layer.biasMu, layer.biasSigma],
+      { step: 1e-2, rtol: 0, atol: 2e-3 },
+    );
   });
 
   test("state dict holds μ, σ and the noise sample; noisyLayers finds nested layers", () => {

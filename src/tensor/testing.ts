@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Rng } from "../random/rng.js";
 import type { BackendName } from "./backend.js";
+import type { Tensor } from "./tensor.js";
 
 // Shared helpers of the tensor tests (allclose, seeded inputs, finite differences). Not exported from
 // src/index.ts; the tests beside the engine import it directly.
@@ -122,4 +123,34 @@ export function finiteDifference(
     out[i] = (fUp - fDown) / (up - down);
   }
   return out;
+}
+
+/**
+ * Assert that `loss().backward()` gives each of `params` the gradient central finite differences
+ * of `loss` give (step `step`, float64 differences of float32 evaluations): an element passes when
+ * `|analytic − numeric| <= rtol·|numeric| + atol`. Clears and refills `.grad`.
+ */
+export function assertGradientsMatchFiniteDifferences(
+  loss: () => Tensor,
+  params: Tensor[],
+  options: { step?: number; rtol?: number; atol?: number } = {},
+): void {
+  const { step = 1e-2, rtol = 2e-2, atol = 2e-3 } = options;
+  for (const p of params) p.grad = null;
+  loss().backward();
+  for (const [i, p] of params.entries()) {
+    const data = p.values;
+    const original = data.slice();
+    const numeric = finiteDifference(
+      (v) => {
+        data.set(v);
+        const out = loss().item();
+        data.set(original);
+        return out;
+      },
+      original,
+      step,
+    );
+    assertClose(p.grad?.values ?? [], numeric, { rtol, atol, label: p.name ?? `parameter ${i}` });
+  }
 }
