@@ -5,6 +5,7 @@ import { Embedding } from "../nn/embedding.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { LayerNorm } from "../nn/layerNorm.js";
 import { Linear } from "../nn/linear.js";
+import { additivePaddingMask, positionIdsFromMask } from "../nn/models/causalLm.js";
 import { Module } from "../nn/module.js";
 import { ModuleList } from "../nn/moduleList.js";
 import { Rng } from "../random/rng.js";
@@ -82,10 +83,6 @@ export interface GPTOutput {
   /** The cache extended by this call's positions, when caching. */
   cache: GPTCache | null;
 }
-
-// HF masks padding with torch.finfo(float32).min rather than -inf, so a row with every key masked
-// (a padding query) stays finite and no NaN reaches later layers
-const MASKED = -3.4028234663852886e38;
 
 /** GPT-2's causal self-attention with HF's names: fused `c_attn` (q, k, v) and `c_proj`. */
 export class GPTAttention extends Module {
@@ -249,8 +246,8 @@ export class GPT extends Module {
         `GPT.forward: attentionMask must be [${batch}, ${total}] (cached + new positions), got [${mask.shape.join(", ")}].`,
       );
     }
-    const positions = options.positionIds ?? defaultPositionIds(batch, time, pastLength, mask);
-    const additiveMask = mask === null ? null : paddingMask(mask);
+    const positions = options.positionIds ?? positionIdsFromMask(batch, time, pastLength, mask);
+    const additiveMask = mask === null ? null : additivePaddingMask(mask);
 
     let x = add(this.wte.forward(ids), this.wpe.forward(positions));
     const layers: KVCache[] = [];
@@ -349,37 +346,6 @@ function resolveConfig(config: GPTConfig): Required<GPTConfig> {
     );
   }
   return c;
-}
-
-/** Additive [B, 1, 1, S] mask: 0 for real tokens, finfo.min for padding. */
-function paddingMask(mask: Tensor): Tensor {
-  const [batch, total] = mask.shape;
-  const data = new Float32Array(batch * total);
-  for (let i = 0; i < data.length; i++) data[i] = mask.data[i] === 0 ? MASKED : 0;
-  return new Tensor(data, [batch, 1, 1, total]);
-}
-
-/**
- * Positions of the last `time` columns: with a mask, the number of real tokens before each one
- * (HF: `cumsum(mask) - 1`, padding set to 1); without, `pastLength + t`.
- */
-export function defaultPositionIds(
-  batch: number,
-  time: number,
-  pastLength: number,
-  mask: Tensor | null,
-): Tensor {
-  const out = new Int32Array(batch * time);
-  const total = pastLength + time;
-  for (let b = 0; b < batch; b++) {
-    let count = 0;
-    for (let s = 0; s < total; s++) {
-      const real = mask === null || mask.data[b * total + s] !== 0;
-      if (real) count++;
-      if (s >= pastLength) out[b * time + s - pastLength] = real ? count - 1 : 1;
-    }
-  }
-  return new Tensor(out, [batch, time]);
 }
 
 /** A copy of a GPT with its own parameters (same config and weights), trainable like the original. */
