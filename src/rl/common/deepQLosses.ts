@@ -125,6 +125,30 @@ export interface CategoricalTargetInputs {
 }
 
 /**
+ * The next-state masks a distributional target's greedy choice runs over: `nextMasks` checked to hold
+ * `b` rows of `a` actions, with terminated rows opened to every action (they bootstrap nothing, and a
+ * terminal mask may allow none); null without masks.
+ */
+function bootstrapMasks(
+  caller: string,
+  nextMasks: Uint8Array | null | undefined,
+  dones: ArrayLike<number>,
+  b: number,
+  a: number,
+): Uint8Array | null {
+  if (!nextMasks) return null;
+  if (nextMasks.length !== b * a) {
+    throw new ProximalError(
+      "SHAPE_MISMATCH",
+      `${caller}: nextMasks must hold ${b} rows of ${a} actions (${b * a} values), got ${nextMasks.length}.`,
+    );
+  }
+  const masks = nextMasks.slice();
+  for (let i = 0; i < b; i++) if (dones[i] !== 0) masks.fill(1, i * a, (i + 1) * a);
+  return masks;
+}
+
+/**
  * C51's target distribution (Bellemare et al. 2017, arXiv:1707.06887, Algorithm 1), [B * N]: the
  * bootstrap action `a* = argmax_a Σ_j z_j p_j(s', a)` of the target network (Double: of the online
  * network's means, Hessel et al. 2018), then the projection of `r + γ^k (1 − done) z` weighted by
@@ -154,19 +178,7 @@ export function categoricalTargets(inputs: CategoricalTargetInputs): Float32Arra
     }
     chooser = means;
   }
-  let masks: Uint8Array | null = null;
-  if (nextMasks) {
-    if (nextMasks.length !== b * a) {
-      throw new ProximalError(
-        "SHAPE_MISMATCH",
-        `categoricalTargets: nextMasks must hold ${b} rows of ${a} actions (${b * a} values), got ${nextMasks.length}.`,
-      );
-    }
-    // terminated rows allow every action: they bootstrap nothing, and a terminal mask may allow none
-    masks = nextMasks.slice();
-    for (let i = 0; i < b; i++) if (dones[i] !== 0) masks.fill(1, i * a, (i + 1) * a);
-  }
-  const best = greedyActions(chooser, b, a, masks);
+  const best = greedyActions(chooser, b, a, bootstrapMasks("categoricalTargets", nextMasks, dones, b, a));
   const nextProbs = new Float32Array(b * atoms);
   for (let i = 0; i < b; i++) {
     const from = (i * a + best[i]) * atoms;
@@ -256,19 +268,7 @@ export function quantileTargets(inputs: QuantileTargetInputs): Float32Array {
     }
     chooser = means;
   }
-  let masks: Uint8Array | null = null;
-  if (nextMasks) {
-    if (nextMasks.length !== b * a) {
-      throw new ProximalError(
-        "SHAPE_MISMATCH",
-        `quantileTargets: nextMasks must hold ${b} rows of ${a} actions (${b * a} values), got ${nextMasks.length}.`,
-      );
-    }
-    // terminated rows allow every action: they bootstrap nothing, and a terminal mask may allow none
-    masks = nextMasks.slice();
-    for (let i = 0; i < b; i++) if (dones[i] !== 0) masks.fill(1, i * a, (i + 1) * a);
-  }
-  const best = greedyActions(chooser, b, a, masks);
+  const best = greedyActions(chooser, b, a, bootstrapMasks("quantileTargets", nextMasks, dones, b, a));
   const out = new Float32Array(b * n);
   for (let i = 0; i < b; i++) {
     const from = (i * a + best[i]) * n;
