@@ -6,11 +6,12 @@
 import { ProximalError } from "../../errors.js";
 import { withPrefix } from "../../io/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { cloneGPT, type GPT } from "../gpt.js";
+import type { GPT } from "../gpt.js";
+import { cloneModel, type PolicyModel } from "./policyModel.js";
 
 /** A frozen copy of `model` (same config and weights, gradients off): the reference policy. */
-export function frozenCopy(model: GPT): GPT {
-  const copy = cloneGPT(model);
+export function frozenCopy<M extends PolicyModel>(model: M): M {
+  const copy = cloneModel(model);
   for (const p of copy.parameters()) p.requireGrad(false);
   return copy;
 }
@@ -34,12 +35,12 @@ export function referenceModel(trainer: string, model: GPT, refModel: GPT | unde
  * was built with, which is not modified): a resumed trainer no longer has the policy the reference
  * was copied from, so checkpoints carry it. Throws, changing nothing, if they are missing or do not fit.
  */
-export function savedReference(
-  like: GPT,
+export function savedReference<M extends PolicyModel>(
+  like: M,
   tensors: Record<string, Tensor>,
   dir: string,
   trainer: string,
-): GPT {
+): M {
   const saved = withPrefix(tensors, "refModel");
   if (Object.keys(saved).length === 0) {
     throw new ProximalError(

@@ -37,6 +37,12 @@ import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
+import {
+  contextLength,
+  modelFromArchitecture,
+  type PolicyModel,
+  policyArchitecture,
+} from "../common/policyModel.js";
 import { frozenCopy } from "../common/referenceModel.js";
 import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../common/sequenceBatch.js";
 import type { OnStep, TrainOptions } from "../common/trainer.js";
@@ -45,11 +51,9 @@ import {
   checkSameConfig,
   checkSamePrompts,
   checkTrainerName,
-  loadSavedGpt,
   modelTensors,
 } from "../common/trainerCheckpoint.js";
 import { generate } from "../generate.js";
-import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import {
   type DcpoPromptStatistics,
@@ -82,15 +86,15 @@ import { fillDynamicBatch, overlongPenalty } from "./sampling.js";
 
 /** Arguments of {@link GRPOTrainer}. */
 export interface GRPOTrainerArgs {
-  /** The policy, usually an SFT model; trained in place. */
-  model: GPT;
+  /** The policy, usually an SFT model: a {@link GPT} or a Llama-family model from a Hugging Face folder; trained in place. */
+  model: PolicyModel;
   /**
    * The frozen reference of the KL term. {@link GRPOTrainer.load} replaces it with the reference saved
    * in the checkpoint (a new frozen copy; the model passed here is not modified).
    * @defaultValue a frozen copy of `model` taken at construction when `beta > 0` and `klPlacement` is
    * not "none"; otherwise none is built
    */
-  refModel?: GPT;
+  refModel?: PolicyModel;
   tokenizer: Tokenizer;
   /** Prompt rows (`{prompt}` plus any fields the reward functions read). */
   trainDataset: GRPORow[];
@@ -176,8 +180,8 @@ export interface GRPOStepStats {
  * counts under `optimizer.*`, the reference under `refModel.*` (it is a copy of the policy at
  * construction, which a resumed trainer no longer has, so it is saved rather than rebuilt), and in
  * `model.json` the config, `globalStep`, `generationStep`, the sampling {@link Rng}'s state, the
- * prompt order and position in it, and DCPO's per-prompt statistics. Export the policy in HF GPT-2
- * layout with `trainer.model.toSafetensors()`.
+ * prompt order and position in it, and DCPO's per-prompt statistics. Export the policy as a Hugging
+ * Face folder with `savePretrained(trainer.model, dir)` (GPT-2 or Llama layout).
  *
  * @example
  * const trainer = new GRPOTrainer({
@@ -187,7 +191,7 @@ export interface GRPOStepStats {
  * trainer.train();
  */
 export class GRPOTrainer {
-  readonly model: GPT;
+  readonly model: PolicyModel;
   readonly tokenizer: Tokenizer;
   readonly config: ResolvedGRPOConfig;
   readonly optimizer: AdamW;
@@ -208,7 +212,7 @@ export class GRPOTrainer {
   /** DCPO's per-prompt cumulative reward statistics, keyed by prompt text. */
   private readonly dcpoHistory = new Map<string, DcpoPromptStatistics>();
   /** The frozen reference (see {@link GRPOTrainer.refModel}); {@link GRPOTrainer.load} replaces it. */
-  private reference: GPT | null;
+  private reference: PolicyModel | null;
 
   constructor(args: GRPOTrainerArgs) {
     const c = resolveGRPOConfig(args.config);
@@ -233,7 +237,7 @@ export class GRPOTrainer {
     this.rewardWeights = c.rewardWeights ?? this.rewardFunctions.map(() => 1);
     this.rewardNames = this.rewardFunctions.map((f, i) => f.name || `reward${i}`);
     // prompts as every trainer here tokenizes them: bos + encode(prompt) (common/sequenceBatch.ts tokenizePair)
-    const nPositions = this.model.config.nPositions;
+    const nPositions = contextLength(this.model);
     this.promptIds = this.trainDataset.map((row, i) => {
       if (typeof row?.prompt !== "string") {
         throw new ProximalError("INVALID_ARGUMENT", `GRPOTrainer: row ${i} has no string "prompt".`);
@@ -242,7 +246,7 @@ export class GRPOTrainer {
       if (ids.length + c.maxCompletionLength > nPositions) {
         throw new ProximalError(
           "INVALID_ARGUMENT",
-          `GRPOTrainer: row ${i}'s prompt has ${ids.length} tokens; with maxCompletionLength ${c.maxCompletionLength} that exceeds the model's nPositions (${nPositions}). Shorten the prompt or lower maxCompletionLength.`,
+          `GRPOTrainer: row ${i}'s prompt has ${ids.length} tokens; with maxCompletionLength ${c.maxCompletionLength} that exceeds the model's context length (${nPositions}). Shorten the prompt or lower maxCompletionLength.`,
         );
       }
       return ids;
@@ -260,7 +264,7 @@ export class GRPOTrainer {
   }
 
   /** The frozen reference, or null when no KL is used. */
-  get refModel(): GPT | null {
+  get refModel(): PolicyModel | null {
     return this.reference;
   }
 
@@ -500,7 +504,7 @@ export class GRPOTrainer {
     if (this.reference !== null) Object.assign(tensors, addPrefix(this.reference.stateDict(), "refModel"));
     const json: GRPOCheckpointJson = {
       trainer: GRPO_TRAINER_NAME,
-      gptConfig: this.model.config,
+      ...policyArchitecture(this.model),
       config: this.config,
       globalStep: this.globalStep,
       generationStep: this.generationStep,
@@ -546,7 +550,7 @@ export class GRPOTrainer {
     }
     // everything that can fail runs before the first change to this trainer: a throwaway AdamW over
     // the same parameters checks the optimizer state, and loadStateDict checks before it copies
-    let reference: GPT | null = null;
+    let reference: PolicyModel | null = null;
     if (this.reference !== null) {
       reference = frozenCopy(this.reference);
       reference.loadStateDict(withPrefix(tensors, "refModel"));
@@ -566,11 +570,16 @@ export class GRPOTrainer {
   }
 
   /**
-   * The policy of a {@link GRPOTrainer.save} directory as a new {@link GPT} (its config and state dict;
-   * the optimizer state and the reference are left out), as `SFTTrainer.loadModel` reads an SFT one.
+   * The policy of a {@link GRPOTrainer.save} directory as a new {@link GPT} or {@link LlamaForCausalLM}
+   * (its config and state dict; the optimizer state and the reference are left out), as
+   * `SFTTrainer.loadModel` reads an SFT one.
    */
-  static async loadModel(dir: string): Promise<GPT> {
-    return loadSavedGpt(dir, GRPO_TRAINER_NAME);
+  static async loadModel(dir: string): Promise<PolicyModel> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir, GRPO_TRAINER_NAME);
+    const model = modelFromArchitecture(json, dir);
+    model.loadStateDict(modelTensors(tensors));
+    return model;
   }
 
   /** The next `count` row indices of the shuffled prompt order (reshuffled after each pass). */
