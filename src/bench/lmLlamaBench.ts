@@ -77,8 +77,10 @@ export interface LlamaLmWorkload {
   /** Sequences of `trainLength` tokens per training step. */
   trainBatch: number;
   trainLength: number;
-  /** Timed training steps (after one warm-up). */
+  /** Timed training steps (after one warm-up) on the first backend. */
   trainSteps: number;
+  /** Timed training steps on the others (wasm: several times slower, so fewer). */
+  otherBackendTrainSteps: number;
   /** The GRPO step: `completions` sampled completions of `completionLength` tokens from one prompt. */
   grpo: { completions: number; completionLength: number };
   threads: number;
@@ -106,6 +108,8 @@ export interface LlamaBackendFigures {
 export interface GrpoStepFigures {
   backend: BackendName;
   seconds: number;
+  /** CPU seconds of the process over the step (about `seconds` on an idle core; less wall-bound). */
+  cpuSeconds: number;
   completions: number;
   completionTokens: number;
   peakRssMb: number;
@@ -146,6 +150,7 @@ export function llamaWorkload(size: string, quick: boolean): LlamaLmWorkload {
     trainBatch: 1,
     trainLength: quick ? 16 : 128,
     trainSteps: quick ? 1 : 2,
+    otherBackendTrainSteps: 1,
     grpo: { completions: 8, completionLength: quick ? 4 : 128 },
     threads: 1,
   };
@@ -175,14 +180,21 @@ export function measureLlamaLm(
   }
   const model = new LlamaForCausalLM(workload.config, { rng: new Rng(0) });
   const figures: LlamaBackendFigures[] = [];
-  for (const backend of backends) {
+  let grpoStep: GrpoStepFigures | null = null;
+  for (const [i, backend] of backends.entries()) {
     setBackend(backend);
     const generation = workload.generationBatches.map((batch) => ({
       batch,
       ...measureGeneration(model, workload, batch),
     }));
     const peakRssMbAfterGenerate = peakRssMb();
-    const train = measureTraining(model, workload);
+    const train = measureTraining(
+      model,
+      workload,
+      i === 0 ? workload.trainSteps : workload.otherBackendTrainSteps,
+    );
+    // on the first backend only, before the others grow the process (wasm's arena never shrinks)
+    if (i === 0) grpoStep = measureGrpoStep(model, workload);
     figures.push({
       backend,
       generate: generation,
@@ -193,7 +205,6 @@ export function measureLlamaLm(
     });
   }
   setBackend(backends[0]);
-  const grpoStep = measureGrpoStep(model, workload);
   let torchFigures: Record<string, unknown> | null = null;
   let note: string | null = "torch reference not run.";
   if (torch) {
@@ -207,7 +218,7 @@ export function measureLlamaLm(
     parameters: parameterCount(model),
     workload,
     backends: figures,
-    grpoStep,
+    grpoStep: grpoStep as GrpoStepFigures,
     loraNote: LORA_TRAINING_HOOK,
     torch: torchFigures,
     torchNote: note,
@@ -229,7 +240,7 @@ function measureGeneration(model: LlamaForCausalLM, w: LlamaLmWorkload, batch: n
 }
 
 /** Full-parameter training steps on random tokens (AdamW lr 1e-5), after a warm-up step. */
-function measureTraining(model: LlamaForCausalLM, w: LlamaLmWorkload): Rate {
+function measureTraining(model: LlamaForCausalLM, w: LlamaLmWorkload, steps: number): Rate {
   const rng = new Rng(1);
   const ids = new Int32Array(w.trainBatch * w.trainLength);
   for (let i = 0; i < ids.length; i++) ids[i] = rng.integer(w.config.vocabSize);
@@ -245,8 +256,8 @@ function measureTraining(model: LlamaForCausalLM, w: LlamaLmWorkload): Rate {
     optimizer.step();
   };
   step(); // warm-up
-  const result = rate(w.trainSteps * w.trainBatch * w.trainLength, () => {
-    for (let i = 0; i < w.trainSteps; i++) step();
+  const result = rate(steps * w.trainBatch * w.trainLength, () => {
+    for (let i = 0; i < steps; i++) step();
   });
   optimizer.zeroGrad();
   return result;
@@ -296,12 +307,15 @@ function measureGrpoStep(model: LlamaForCausalLM, w: LlamaLmWorkload): GrpoStepF
       seed: 0,
     },
   });
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const stats = trainer.step();
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   return {
     backend: getBackend().name,
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     completions: stats["rollout/samplesDrawn"],
     completionTokens: Math.round(stats["rollout/completionLength"] * stats["rollout/samplesDrawn"]),
     peakRssMb: peakRssMb(),
@@ -364,7 +378,7 @@ function printLlamaTable(f: LlamaLmFigures): void {
   printTable(rows);
   const g = f.grpoStep;
   console.log(
-    `GRPO step (${g.backend}): ${g.completions} completions, ${g.completionTokens} completion tokens, ${g.seconds.toFixed(1)} s; peak RSS ${Math.round(g.peakRssMb)} MiB`,
+    `GRPO step (${g.backend}): ${g.completions} completions, ${g.completionTokens} completion tokens, ${g.seconds.toFixed(1)} s (${g.cpuSeconds.toFixed(1)} CPU s); peak RSS ${Math.round(g.peakRssMb)} MiB`,
   );
   console.log(f.loraNote);
   if (torch !== null) console.log(`torch peak RSS ${Math.round(torch.peakRssMb)} MiB`);
