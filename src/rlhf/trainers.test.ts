@@ -195,8 +195,8 @@ describe("Trainer checkpoint refusals", () => {
       config,
     });
     await elsewhere.load(dir);
-    assert.deepEqual(weights(elsewhere.refModel), weights(first.refModel));
-    assert.notDeepEqual(weights(elsewhere.refModel), weights(elsewhere.model));
+    assert.deepEqual(weights(elsewhere.refModel as GPT), weights(first.refModel as GPT));
+    assert.notDeepEqual(weights(elsewhere.refModel as GPT), weights(elsewhere.model));
   });
 });
 
