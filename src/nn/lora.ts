@@ -90,6 +90,9 @@ export class LoraAdapter extends Module implements LinearAdapter {
   readonly lora_B: Linear;
   readonly lora_dropout: Dropout | null;
   readonly rank: number;
+  /** α of the config it was built with. */
+  readonly alpha: number;
+  readonly useRslora: boolean;
   readonly scaling: number;
   /** Off: the layer computes its base output only (the reference model of RLHF). */
   enabled = true;
@@ -97,6 +100,8 @@ export class LoraAdapter extends Module implements LinearAdapter {
   constructor(inFeatures: number, outFeatures: number, config: ResolvedLoraConfig, rng: Rng) {
     super();
     this.rank = config.rank;
+    this.alpha = config.alpha;
+    this.useRslora = config.useRslora;
     this.scaling = loraScaling(config);
     this.lora_A = this.registerModule("lora_A", new Linear(inFeatures, config.rank, { rng, bias: false }));
     this.lora_B = this.registerModule(
