@@ -175,7 +175,7 @@ describe("saveLoraAdapter / loadLoraAdapter", () => {
     };
     const cases: [string, (c: Record<string, unknown>) => void, RegExp][] = [
       ["ia3", (c) => Object.assign(c, { peft_type: "IA3" }), /"peft_type" is "IA3"; only "LORA"/],
-      ["rank", (c) => Object.assign(c, { r: 8 }), /is \[4, 32\], expected \[8, 32\].*"r" wrong/],
+      ["rank", (c) => Object.assign(c, { r: 8 }), /is F32 \[4, 32\], expected float \[8, 32\].*"r" wrong/],
       [
         "targets",
         (c) => Object.assign(c, { target_modules: ["q_proj"] }),

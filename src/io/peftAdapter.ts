@@ -19,7 +19,9 @@ import type { PretrainedModel } from "./pretrained.js";
 import { readJson } from "./pretrained.js";
 import { readSafetensors, type SafetensorEntry, writeSafetensors } from "./safetensors.js";
 
+/** The adapter's config file in a PEFT folder. */
 export const ADAPTER_CONFIG_FILE = "adapter_config.json";
+/** The adapter's tensors in a PEFT folder. */
 export const ADAPTER_SAFETENSORS_FILE = "adapter_model.safetensors";
 
 /** Options of {@link saveLoraAdapter}. */
@@ -251,12 +253,17 @@ export async function loadLoraAdapter(model: PretrainedModel, source: ModelSourc
       `${ADAPTER_SAFETENSORS_FILE} in ${files.description} does not fit this ${model.constructor.name} with target_modules ${JSON.stringify(config.targetModules)}: ${parts.join("; ")}. Was the adapter trained on another base model?`,
     );
   }
-  const wrong = [...expected].filter(([k, shape]) => saved[k].shape.join(",") !== shape.join(","));
+  const wrong = [...expected].filter(
+    ([k, shape]) => saved[k].dtype !== "F32" || saved[k].shape.join(",") !== shape.join(","),
+  );
   if (wrong.length > 0) {
     throw new ProximalError(
       "SHAPE_MISMATCH",
       `${ADAPTER_SAFETENSORS_FILE} in ${files.description}: ${wrong
-        .map(([k, shape]) => `"${k}" is [${saved[k].shape.join(", ")}], expected [${shape.join(", ")}]`)
+        .map(
+          ([k, shape]) =>
+            `"${k}" is ${saved[k].dtype} [${saved[k].shape.join(", ")}], expected float [${shape.join(", ")}]`,
+        )
         .join("; ")} (r = ${config.rank}). Was the adapter trained on another base model, or is "r" wrong?`,
     );
   }
