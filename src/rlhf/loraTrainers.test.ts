@@ -2,7 +2,7 @@
  * LoRA through every RLHF trainer (SFT, reward, PPO, DPO, KTO, GRPO): after a couple of steps only the
  * adapters (and a reward or value head left trainable) have moved, the frozen base is bit-identical,
  * and the reference of the KL-regularised trainers is the policy's own base with the adapters off:
- * no weights of its own, and its log-probs are the base model's. A 1-layer width-16 GPT, two steps.
+ * no weights of its own, and its log-probs are the base model's. A 1-layer width-16 GPT (trainerRows.test.util.ts), two steps.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,8 +13,6 @@ import { applyLora, loraAdapters } from "../nn/lora.js";
 import type { Module } from "../nn/module.js";
 import { Rng } from "../random/rng.js";
 import { noGrad, type Tensor } from "../tensor/tensor.js";
-import { CharTokenizer } from "./charTokenizer.js";
-import type { PreferenceRow, PromptResponseRow, UnpairedPreferenceRow } from "./common/data.js";
 import { tokenLogProbs } from "./common/logProbs.js";
 import { LoraBaseReference, type ReferencePolicy } from "./common/referenceModel.js";
 import { GPTRewardModel } from "./common/rewardHead.js";
@@ -22,30 +20,13 @@ import { collatePairs, tokenizePair } from "./common/sequenceBatch.js";
 import { GPTWithValueHead } from "./common/valueHead.js";
 import { DPOTrainer } from "./dpo/dpoTrainer.js";
 import { KTOTrainer } from "./dpo/ktoTrainer.js";
-import { GPT } from "./gpt.js";
+import type { GPT } from "./gpt.js";
 import { GRPOTrainer } from "./grpo/grpoTrainer.js";
 import { PPOTrainer } from "./ppo/ppoTrainer.js";
 import { RewardTrainer } from "./reward/rewardTrainer.js";
 import { SFTTrainer } from "./sft/sftTrainer.js";
+import { newGpt, preferenceRows, sftRows, tokenizer, unpairedRows, words } from "./trainerRows.test.util.js";
 
-const tokenizer = new CharTokenizer("abcd=");
-const rng = new Rng(0);
-const words = Array.from({ length: 8 }, () =>
-  Array.from({ length: 3 }, () => "abcd"[rng.integer(4)]).join(""),
-);
-const sftRows: PromptResponseRow[] = words.map((w) => ({ prompt: `${w}=`, response: w }));
-const preferenceRows: PreferenceRow[] = words.map((w) => ({
-  prompt: `${w}=`,
-  chosen: w,
-  rejected: [...w].reverse().join(""),
-}));
-const unpairedRows: UnpairedPreferenceRow[] = words.map((w, i) => ({
-  prompt: `${w}=`,
-  completion: i % 2 === 0 ? w : "dd",
-  label: i % 2 === 0,
-}));
-const gptConfig = { vocabSize: tokenizer.vocabSize, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2 };
-const newGpt = (seed = 1) => new GPT(gptConfig, { rng: new Rng(seed) });
 const lora = { rank: 2, alpha: 4, targetModules: ["c_attn", "c_fc"] };
 const loraGpt = () => {
   const model = newGpt();
