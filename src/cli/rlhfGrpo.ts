@@ -18,8 +18,10 @@ import YAML from "yaml";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
 import { savePretrained } from "../io/pretrained.js";
+import { type LoraConfig, loraTargetNames, mergeLora } from "../nn/lora.js";
 import { readTextFile } from "../rlhf/common/data.js";
 import type { PolicyModel } from "../rlhf/common/policyModel.js";
+import { GPT } from "../rlhf/gpt.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpo/grpoConfig.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
 import { pairedDifferenceInterval, wilsonInterval } from "../rlhf/tasks/accuracyIntervals.js";
@@ -45,6 +47,13 @@ import {
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
 import { runReasoningDemoInParallel } from "../rlhf/tasks/reasoningDemoParallel.js";
+import {
+  addLoraOptions,
+  LORA_FLAG_KEYS,
+  type LoraFlags,
+  parseLoraFlags,
+  writeLoraOutputs,
+} from "./loraFlags.js";
 import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
 import { loadPolicyFolder, type PolicyFolder } from "./policyFolder.js";
@@ -65,8 +74,8 @@ export const REASONING_DEMO_PRESETS = [
   "reinforce++",
 ] as const;
 
-/** Flags of `rlhf grpo`. */
-export interface RlhfGrpoFlags {
+/** Flags of `rlhf grpo` (with `--lora` and its options, see cli/loraFlags.ts). */
+export interface RlhfGrpoFlags extends LoraFlags {
   task: string;
   preset: string;
   out?: string;
@@ -227,6 +236,10 @@ interface GrpoRunConfig {
   totalSteps: number;
   /** Absolute path of the `--model` folder trained instead of the SFT base (absent: the SFT base). */
   model?: string;
+  /** `--lora`: the adapters trained on the frozen base (absent or null: every weight trains). */
+  lora?: LoraConfig | null;
+  /** `--merge`: also write the merged model at the end. */
+  merge?: boolean;
 }
 
 /** `proximal rlhf grpo`. */
@@ -251,6 +264,15 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   const checkpointEvery = positiveFlag(flags.checkpointEvery, "--checkpoint-every");
   const preset = await loadGrpoPresetConfig(flags.preset);
   parseSetFlags(flags.set);
+  const lora = parseLoraFlags(flags);
+  // the built-in model is a GPT, whose layer names do not depend on its size: refuse unknown
+  // --lora-targets now rather than after the SFT base has trained (a --model folder's are checked
+  // against its own layers as soon as it is loaded)
+  if (lora !== null && flags.model === undefined)
+    loraTargetNames(
+      new GPT({ vocabSize: 1, nPositions: 1, nEmbd: 2, nLayer: 1, nHead: 1 }),
+      lora.targetModules,
+    );
   const presetName = flags.preset.replace(/^.*[/\\]/, "").replace(/\.ya?ml$/, "");
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
   await checkOutDir(out, flags.force, `continue it with --resume ${out}`);
@@ -266,6 +288,8 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
       set: flags.set ?? [],
       checkpointEvery: checkpointEvery ?? 0,
       totalSteps: 0,
+      lora,
+      merge: flags.merge === true,
       ...(flags.model === undefined ? {} : { model: resolve(flags.model) }),
     },
     preset,
@@ -311,9 +335,11 @@ async function buildGrpoRun(config: GrpoRunConfig, preset: GRPOConfig): Promise<
     onProgress: (e: ReasoningDemoProgress) => display.update(e),
   };
   const folder = config.model === undefined ? null : await loadPolicyFolder(config.model);
+  // unknown --lora-targets fail before any work, against the model's own layer names
+  if (folder !== null && config.lora) loraTargetNames(folder.model, config.lora.targetModules);
   const setup =
     folder === null ? prepareReasoningDemo(options) : prepareReasoningDemoOnModel(options, folder);
-  const args = presetArgs(setup, options, config.presetName, preset);
+  const args = { ...presetArgs(setup, options, config.presetName, preset), lora: config.lora ?? null };
   return { config, setup, args, state: startReasoningPreset(args), display, folder };
 }
 
@@ -376,8 +402,7 @@ async function grpoLoop(
   );
   // the trained policy, its optimizer and sampling state: GRPOTrainer.loadModel(dir) or trainer.load(dir)
   await trainer.save(join(out, "checkpoint"));
-  // a --model run also gives the trained policy as a Hugging Face folder beside the checkpoint
-  if (run.folder !== null) await saveTrainedFolder(run.folder, trainer.model, join(out, TRAINED_MODEL_DIR));
+  await writeTrainedModel(run, trainer.model, out);
   await writeJsonAtomic(join(out, CHECKPOINTS_DIR, LATEST_FILE), {
     checkpoint: null,
     step: trainer.globalStep,
@@ -392,6 +417,29 @@ const PROGRESS_FILE = "progress.json";
 
 /** Where a `--model` run writes its trained policy as a Hugging Face folder. */
 export const TRAINED_MODEL_DIR = "model";
+
+/**
+ * What a run leaves of its trained policy besides the checkpoint: with `--lora`, the adapter in PEFT's
+ * layout in `<out>/adapter` (and with `--merge` the merged model in `<out>/merged`); with `--model`
+ * alone, the trained model as a Hugging Face folder in `<out>/model`. A `--model` folder's tokenizer,
+ * generation config and token ids go with every folder written.
+ */
+async function writeTrainedModel(run: GrpoRun, model: PolicyModel, out: string): Promise<void> {
+  const { config, folder } = run;
+  if (config.lora) {
+    const merge = config.merge === true;
+    if (folder === null) {
+      await writeLoraOutputs(model, out, { merge });
+      return;
+    }
+    await writeLoraOutputs(model, out, { merge: false, baseModelNameOrPath: config.model });
+    if (!merge) return;
+    mergeLora(model);
+    await saveTrainedFolder(folder, model, join(out, "merged"));
+  } else if (folder !== null) {
+    await saveTrainedFolder(folder, model, join(out, TRAINED_MODEL_DIR));
+  }
+}
 
 /** `model` (trained from `folder`) as a Hugging Face folder with `folder`'s tokenizer, generation and token-id fields. */
 async function saveTrainedFolder(folder: PolicyFolder, model: PolicyModel, dir: string): Promise<void> {
@@ -431,7 +479,9 @@ async function removeCheckpoints(out: string, keep: string | null): Promise<void
 /** `rlhf grpo --resume <out>`: train the base again from the seed, load the latest checkpoint, continue. */
 async function resumeGrpo(flags: RlhfGrpoFlags): Promise<number> {
   const out = flags.resume as string;
-  const conflicting = (["out", "force", "seed", "samples", "checkpointEvery", "model"] as const)
+  const conflicting = (
+    ["out", "force", "seed", "samples", "checkpointEvery", "model", ...LORA_FLAG_KEYS] as const
+  )
     .filter((k) => flags[k] !== undefined)
     .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if ((flags.set ?? []).length > 0) conflicting.push("--set");
@@ -769,7 +819,7 @@ export function accuracyFigure(result: ReasoningDemoResult, title: string): Scen
 
 /** Add `grpo` to the `rlhf` command group. */
 export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number) => void): void {
-  rlhf
+  const grpo = rlhf
     .command("grpo")
     .description("RL with verifiable rewards: a GRPO-family preset on a shipped task, from an SFT base")
     .requiredOption("--task <task>", `the task: ${Object.keys(VERIFIABLE_TASKS).join(", ")}`)
@@ -793,10 +843,10 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
     .option("--resume <dir>", "continue a stopped or interrupted run in place, to its planned total")
     .option(
       "--model <dir>",
-      "train this Hugging Face model folder (Llama 3.x, SmolLM2, Qwen2/2.5, Qwen3, GPT-2; with tokenizer.json) instead of the SFT base; the trained policy is also written to <out>/model",
+      "train this Hugging Face model folder (Llama 3.x, SmolLM2, Qwen2/2.5, Qwen3, GPT-2; with tokenizer.json) instead of the SFT base; the trained policy is also written to <out>/model (with --lora: <out>/adapter)",
     )
-    .option("--json", "print the summary as one JSON object")
-    .action(async (options: RlhfGrpoFlags) => {
-      setStatus(await rlhfGrpoCommand(options));
-    });
+    .option("--json", "print the summary as one JSON object");
+  addLoraOptions(grpo).action(async (options: RlhfGrpoFlags) => {
+    setStatus(await rlhfGrpoCommand(options));
+  });
 }

@@ -145,6 +145,72 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
     assert.equal(results.base.meanLength, 1);
   });
 
+  test("--model with --lora trains adapters on the folder's frozen base and writes them in PEFT's layout", async () => {
+    const r = cli(
+      "rlhf",
+      "grpo",
+      "--task",
+      "addition",
+      "--preset",
+      "grpo",
+      "--model",
+      "qwen",
+      "--lora",
+      "--lora-targets",
+      "q_proj,v_proj,lm_head",
+      "--merge",
+      "--samples",
+      "16",
+      "--set",
+      "numGenerations=4",
+      "--set",
+      "perDeviceTrainBatchSize=8",
+      "--set",
+      "learningRate=0.01",
+      "--seed",
+      "1",
+      "--json",
+      "--out",
+      "lora",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const run = join(work(), "lora");
+    const adapterConfig = JSON.parse(await readFile(join(run, "adapter", "adapter_config.json"), "utf8"));
+    assert.equal(adapterConfig.base_model_name_or_path, join(work(), "qwen"));
+    assert.deepEqual([...adapterConfig.target_modules].sort(), ["lm_head", "q_proj", "v_proj"]);
+    assert.ok(!existsSync(join(run, "model")), "no full-model folder for a LoRA run");
+    // the merged folder carries the tokenizer; only the adapted layers moved (B starts at 0 and trained)
+    const merged = await loadPretrained(join(run, "merged"));
+    assert.deepEqual(merged.tokenizer?.encode("47+85="), tokenizer.encode("47+85="));
+    const moved = changed(merged.model.stateDict());
+    assert.ok(moved.length > 0);
+    assert.ok(
+      moved.every((name) => /(q_proj|v_proj)\.weight$|^lm_head\.weight$/.test(name)),
+      moved.join(", "),
+    );
+  });
+
+  test("unknown --lora-targets for the folder's model are refused before training", () => {
+    const r = cli(
+      "rlhf",
+      "grpo",
+      "--task",
+      "addition",
+      "--preset",
+      "grpo",
+      "--model",
+      "qwen",
+      "--lora",
+      "--lora-targets",
+      "c_attn",
+      "--out",
+      "bad-targets",
+    );
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /c_attn/);
+    assert.match(r.stderr, /q_proj/);
+  });
+
   test("rlhf demo reasoning --model --quick trains each preset from the folder's model", () => {
     const r = cli(
       "rlhf",

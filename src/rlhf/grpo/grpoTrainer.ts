@@ -43,7 +43,12 @@ import {
   type PolicyModel,
   policyArchitecture,
 } from "../common/policyModel.js";
-import { frozenCopy } from "../common/referenceModel.js";
+import {
+  type ReferencePolicy,
+  referenceModel,
+  referenceTensors,
+  restoredReference,
+} from "../common/referenceModel.js";
 import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../common/sequenceBatch.js";
 import type { OnStep, TrainOptions } from "../common/trainer.js";
 import {
@@ -212,7 +217,7 @@ export class GRPOTrainer {
   /** DCPO's per-prompt cumulative reward statistics, keyed by prompt text. */
   private readonly dcpoHistory = new Map<string, DcpoPromptStatistics>();
   /** The frozen reference (see {@link GRPOTrainer.refModel}); {@link GRPOTrainer.load} replaces it. */
-  private reference: PolicyModel | null;
+  private reference: ReferencePolicy | null;
 
   constructor(args: GRPOTrainerArgs) {
     const c = resolveGRPOConfig(args.config);
@@ -252,10 +257,10 @@ export class GRPOTrainer {
       return ids;
     });
     const usesKl = c.beta > 0 && c.klPlacement !== "none";
-    this.reference = usesKl ? (args.refModel ?? frozenCopy(args.model)) : null;
+    this.reference = usesKl ? referenceModel("GRPOTrainer", args.model, args.refModel) : null;
     this.rng = new Rng(c.seed);
     this.order = this.rng.permutation(this.trainDataset.length);
-    this.optimizer = new AdamW(this.model.parameters(), {
+    this.optimizer = new AdamW(this.model.trainableParameters(), {
       lr: c.learningRate,
       betas: c.adamBetas,
       eps: c.adamEpsilon,
@@ -264,7 +269,7 @@ export class GRPOTrainer {
   }
 
   /** The frozen reference, or null when no KL is used. */
-  get refModel(): PolicyModel | null {
+  get refModel(): ReferencePolicy | null {
     return this.reference;
   }
 
@@ -411,7 +416,7 @@ export class GRPOTrainer {
         : mask;
 
     // 5. numIterations passes of stepsPerGeneration minibatches (GRPO Algorithm 1, μ iterations)
-    const params = this.model.parameters();
+    const params = this.model.trainableParameters();
     const totals = {
       policyLoss: 0,
       loss: 0,
@@ -501,7 +506,7 @@ export class GRPOTrainer {
       ...this.model.stateDict(),
       ...addPrefix(optimizerState.tensors, "optimizer"),
     };
-    if (this.reference !== null) Object.assign(tensors, addPrefix(this.reference.stateDict(), "refModel"));
+    if (this.reference !== null) Object.assign(tensors, referenceTensors(this.reference));
     const json: GRPOCheckpointJson = {
       trainer: GRPO_TRAINER_NAME,
       ...policyArchitecture(this.model),
@@ -550,13 +555,10 @@ export class GRPOTrainer {
     }
     // everything that can fail runs before the first change to this trainer: a throwaway AdamW over
     // the same parameters checks the optimizer state, and loadStateDict checks before it copies
-    let reference: PolicyModel | null = null;
-    if (this.reference !== null) {
-      reference = frozenCopy(this.reference);
-      reference.loadStateDict(withPrefix(tensors, "refModel"));
-    }
+    const reference =
+      this.reference === null ? null : restoredReference(this.reference, tensors, dir, GRPO_TRAINER_NAME);
     const optimizerState = { tensors: withPrefix(tensors, "optimizer"), json: saved.optimizer };
-    new AdamW(this.model.parameters()).setState(optimizerState);
+    new AdamW(this.model.trainableParameters()).setState(optimizerState);
     this.model.loadStateDict(modelTensors(tensors));
     this.optimizer.setState(optimizerState);
     this.reference = reference;
