@@ -24,7 +24,7 @@ the whole batch, no stop token. Threads default to 1 to match proximal's single-
 With `"arch": "llama"` in the workload (`bench lm --arch llama --size 135m`), the model is a
 Llama-family decoder in the workload's `config` (written out from the published architecture:
 RMSNorm, RoPE, grouped-query attention, SwiGLU, tied embeddings), and the script prints generation
-tokens/s at each of `generationBatches`, full-parameter training tokens/s and peak RSS
+tokens/s at each of `generationBatches`, full-parameter and LoRA training tokens/s and peak RSS
 (`getrusage` ru_maxrss) instead.
 """
 
@@ -167,6 +167,33 @@ class Llama(torch.nn.Module):
         return x @ self.embed_tokens.weight.t(), new_cache
 
 
+class LoraLinear(torch.nn.Module):
+    """A frozen Linear plus a trainable low-rank update (Hu et al. 2021, arXiv:2106.09685, eq. 3):
+    h = W0 x + (alpha / r) B A x, A Kaiming-uniform and B zero at the start."""
+
+    def __init__(self, base, rank, alpha):
+        super().__init__()
+        self.base = base
+        self.scaling = alpha / rank
+        self.lora_A = torch.nn.Parameter(torch.empty(rank, base.in_features))
+        self.lora_B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+        torch.nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.lora_A.t() @ self.lora_B.t()) * self.scaling
+
+
+def add_lora(model, rank, alpha):
+    """LoRA on every Linear of the decoder layers (PEFT's "all-linear"; the head is the tied
+    embedding), the rest frozen; returns the adapter parameters."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for layer in model.layers:
+        for name in ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]:
+            setattr(layer, name, LoraLinear(getattr(layer, name), rank, alpha))
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -218,6 +245,17 @@ def llama_main(w):
     tokens = w["trainSteps"] * w["trainBatch"] * w["trainLength"]
     out["trainTokensPerSecond"] = tokens / wall
     out["trainTokensPerCpuSecond"] = tokens / cpu
+
+    lora = w["lora"]
+    opt = torch.optim.AdamW(add_lora(model, lora["rank"], lora["alpha"]), lr=1e-4)
+    train_step()  # warm-up
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(w["trainSteps"]):
+        train_step()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    cpu_total, wall_total = cpu_total + cpu, wall_total + wall
+    out["loraTrainTokensPerSecond"] = tokens / wall
+    out["loraTrainTokensPerCpuSecond"] = tokens / cpu
     out["peakRssMb"] = peak_rss_mb()
     blas, blas_path, blas_threads = blas_in_use()
     out.update(

@@ -60,7 +60,16 @@ describe("bench lm --arch llama", () => {
       assert.ok(rate.perSecond > 0 && Number.isFinite(rate.perSecond));
       assert.ok(rate.perCpuSecond > 0);
     }
-    assert.equal(b.loraTrain, null);
+    assert.ok(b.loraTrain !== null && b.loraTrain.perSecond > 0);
+    // rank · (in + out) per adapted layer: q, k, v, o, gate, up, down of every layer
+    const q = c.numAttentionHeads * c.headDim;
+    const kv = c.numKeyValueHeads * c.headDim;
+    const h = c.hiddenSize;
+    const i = c.intermediateSize;
+    const perLayerLora = h + q + 2 * (h + kv) + (q + h) + 2 * (h + i) + (i + h);
+    assert.equal(b.loraParameters, c.numHiddenLayers * (workload.lora.rank ?? 8) * perLayerLora);
+    // the adapters are gone afterwards and every weight trains again
+    assert.ok(figures.parameters > (b.loraParameters ?? 0));
     assert.ok(b.peakRssMbAfterTrain >= b.peakRssMbAfterGenerate && b.peakRssMbAfterGenerate > 0);
     assert.equal(figures.grpoStep.completions, 8);
     assert.equal(figures.grpoStep.completionTokens, 8 * workload.grpo.completionLength);

@@ -8,9 +8,10 @@
  * - one GRPO step in that shape: 8 completions of 128 tokens sampled, scored and trained on;
  * - PyTorch on the same model and work (scripts/bench/lmTorch.py, same thread count, its BLAS named)
  *   when /usr/bin/python3 has torch.
- * LoRA training is not measured yet: {@link LORA_TRAINING_HOOK} is where its row goes.
+ * - LoRA training tokens/s ({@link BENCH_LORA}) on the first backend, same tokens as full training.
  */
 import { ProximalError } from "../errors.js";
+import { applyLora, type LoraConfig, unloadLora } from "../nn/lora.js";
 import { type LlamaConfig, LlamaForCausalLM, type ResolvedLlamaConfig } from "../nn/models/llama.js";
 import { AdamW } from "../optim/adam.js";
 import { Rng } from "../random/rng.js";
@@ -58,10 +59,11 @@ export const LLAMA_BENCH_SIZES: Record<string, LlamaConfig> = {
 };
 
 /**
- * Where LoRA training tokens/s will be measured once the LoRA adapters (issue 17 §4, branch wt-lora)
- * are on this branch: the figures carry `loraTrain: null` and this note until then.
+ * The adapters of the LoRA-training row: rank 8, α 16, on every linear layer but the output head
+ * (PEFT's "all-linear"; SmolLM2's head is the tied embedding anyway), dropout 0. The same in
+ * lmTorch.py.
  */
-export const LORA_TRAINING_HOOK = "LoRA training not measured: no LoRA adapters on this branch yet.";
+export const BENCH_LORA: LoraConfig = { rank: 8, alpha: 16, dropout: 0, targetModules: "all-linear" };
 
 /** What the suite runs, shared with scripts/bench/lmTorch.py (passed to it as JSON). */
 export interface LlamaLmWorkload {
@@ -83,6 +85,8 @@ export interface LlamaLmWorkload {
   otherBackendTrainSteps: number;
   /** The GRPO step: `completions` sampled completions of `completionLength` tokens from one prompt. */
   grpo: { completions: number; completionLength: number };
+  /** The adapters of the LoRA-training row ({@link BENCH_LORA}). */
+  lora: LoraConfig;
   threads: number;
 }
 
@@ -97,8 +101,10 @@ export interface LlamaBackendFigures {
   generate: GenerationFigures[];
   /** Full-parameter training (forward, cross-entropy, backward, AdamW step). */
   train: Rate;
-  /** LoRA training; null until LoRA lands ({@link LORA_TRAINING_HOOK}). */
+  /** LoRA training ({@link BENCH_LORA}); measured on the first backend only (null on the others). */
   loraTrain: Rate | null;
+  /** Trainable parameters of the LoRA row (null where it was not measured). */
+  loraParameters: number | null;
   /** Peak RSS of the process after generation, and after training too (MiB; the run's peak so far). */
   peakRssMbAfterGenerate: number;
   peakRssMbAfterTrain: number;
@@ -123,7 +129,6 @@ export interface LlamaLmFigures {
   workload: LlamaLmWorkload;
   backends: LlamaBackendFigures[];
   grpoStep: GrpoStepFigures;
-  loraNote: string;
   torch: Record<string, unknown> | null;
   torchNote: string | null;
 }
@@ -152,6 +157,7 @@ export function llamaWorkload(size: string, quick: boolean): LlamaLmWorkload {
     trainSteps: quick ? 1 : 2,
     otherBackendTrainSteps: 1,
     grpo: { completions: 8, completionLength: quick ? 4 : 128 },
+    lora: BENCH_LORA,
     threads: 1,
   };
 }
@@ -195,11 +201,13 @@ export function measureLlamaLm(
     );
     // on the first backend only, before the others grow the process (wasm's arena never shrinks)
     if (i === 0) grpoStep = measureGrpoStep(model, workload);
+    const lora = i === 0 ? measureLoraTraining(model, workload) : null;
     figures.push({
       backend,
       generate: generation,
       train,
-      loraTrain: null,
+      loraTrain: lora?.rate ?? null,
+      loraParameters: lora?.parameters ?? null,
       peakRssMbAfterGenerate,
       peakRssMbAfterTrain: peakRssMb(),
     });
@@ -219,7 +227,6 @@ export function measureLlamaLm(
     workload,
     backends: figures,
     grpoStep: grpoStep as GrpoStepFigures,
-    loraNote: LORA_TRAINING_HOOK,
     torch: torchFigures,
     torchNote: note,
   };
@@ -239,13 +246,19 @@ function measureGeneration(model: LlamaForCausalLM, w: LlamaLmWorkload, batch: n
   });
 }
 
-/** Full-parameter training steps on random tokens (AdamW lr 1e-5), after a warm-up step. */
-function measureTraining(model: LlamaForCausalLM, w: LlamaLmWorkload, steps: number): Rate {
+/** Training steps on random tokens (AdamW over `parameters`, all of them by default), after a warm-up step. */
+function measureTraining(
+  model: LlamaForCausalLM,
+  w: LlamaLmWorkload,
+  steps: number,
+  parameters: Tensor[] = model.parameters(),
+  lr = 1e-5,
+): Rate {
   const rng = new Rng(1);
   const ids = new Int32Array(w.trainBatch * w.trainLength);
   for (let i = 0; i < ids.length; i++) ids[i] = rng.integer(w.config.vocabSize);
   const batch = new Tensor(ids, [w.trainBatch, w.trainLength]);
-  const optimizer = new AdamW(model.parameters(), { lr: 1e-5 });
+  const optimizer = new AdamW(parameters, { lr });
   const step = () => {
     const { logits } = model.forward(batch);
     const inputs = narrow(logits!, 1, 0, w.trainLength - 1);
@@ -261,6 +274,23 @@ function measureTraining(model: LlamaForCausalLM, w: LlamaLmWorkload, steps: num
   });
   optimizer.zeroGrad();
   return result;
+}
+
+/**
+ * Training steps as {@link measureTraining}'s with {@link BENCH_LORA} adapters on the model (the base
+ * frozen; AdamW over the adapters, lr 1e-4), after a warm-up step; the adapters are removed after, and
+ * the base's gradients switched back on.
+ */
+function measureLoraTraining(
+  model: LlamaForCausalLM,
+  w: LlamaLmWorkload,
+): { rate: Rate; parameters: number } {
+  applyLora(model, { ...BENCH_LORA, rng: new Rng(5) });
+  const parameters = model.trainableParameters().reduce((sum, p) => sum + p.size, 0);
+  const rate = measureTraining(model, w, w.trainSteps, model.trainableParameters(), 1e-4);
+  unloadLora(model);
+  for (const p of model.parameters()) p.requireGrad(true);
+  return { rate, parameters };
 }
 
 /**
@@ -371,16 +401,26 @@ function printLlamaTable(f: LlamaLmFigures): void {
       "proximal / torch": ratio(b.train.perSecond, torch?.trainTokensPerSecond),
       "peak RSS MiB": Math.round(b.peakRssMbAfterTrain),
     });
+    if (b.loraTrain !== null) {
+      rows.push({
+        work: `train ${w.trainBatch}x${w.trainLength} (LoRA r${w.lora.rank}, AdamW)`,
+        backend: b.backend,
+        "tokens/s": Math.round(b.loraTrain.perSecond * 10) / 10,
+        "tokens/CPU s": Math.round(b.loraTrain.perCpuSecond * 10) / 10,
+        "torch tokens/s": torch === null ? "n/a" : Math.round(torch.loraTrainTokensPerSecond * 10) / 10,
+        "proximal / torch": ratio(b.loraTrain.perSecond, torch?.loraTrainTokensPerSecond),
+        "peak RSS MiB": Math.round(b.peakRssMbAfterTrain),
+      });
+    }
   }
   console.log(
-    `Llama ${f.size}: ${(f.parameters / 1e6).toFixed(1)}M parameters, random weights, 1 thread; prompts of ${w.promptLength} tokens, ${w.newTokens} new tokens per sequence`,
+    `Llama ${f.size}: ${(f.parameters / 1e6).toFixed(f.parameters < 1e6 ? 3 : 1)}M parameters, random weights, 1 thread; prompts of ${w.promptLength} tokens, ${w.newTokens} new tokens per sequence`,
   );
   printTable(rows);
   const g = f.grpoStep;
   console.log(
     `GRPO step (${g.backend}): ${g.completions} completions, ${g.completionTokens} completion tokens, ${g.seconds.toFixed(1)} s (${g.cpuSeconds.toFixed(1)} CPU s); peak RSS ${Math.round(g.peakRssMb)} MiB`,
   );
-  console.log(f.loraNote);
   if (torch !== null) console.log(`torch peak RSS ${Math.round(torch.peakRssMb)} MiB`);
   if (f.torchNote !== null) console.log(f.torchNote);
 }
