@@ -236,26 +236,23 @@ def llama_main(w):
         loss.backward()
         opt.step()
 
-    train_step()  # warm-up
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for _ in range(w["trainSteps"]):
-        train_step()
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    cpu_total, wall_total = cpu_total + cpu, wall_total + wall
     tokens = w["trainSteps"] * w["trainBatch"] * w["trainLength"]
-    out["trainTokensPerSecond"] = tokens / wall
-    out["trainTokensPerCpuSecond"] = tokens / cpu
 
+    def timed_training(key):
+        nonlocal cpu_total, wall_total
+        train_step()  # warm-up
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for _ in range(w["trainSteps"]):
+            train_step()
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        cpu_total, wall_total = cpu_total + cpu, wall_total + wall
+        out[f"{key}TokensPerSecond"] = tokens / wall
+        out[f"{key}TokensPerCpuSecond"] = tokens / cpu
+
+    timed_training("train")
     lora = w["lora"]
     opt = torch.optim.AdamW(add_lora(model, lora["rank"], lora["alpha"]), lr=1e-4)
-    train_step()  # warm-up
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for _ in range(w["trainSteps"]):
-        train_step()
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    cpu_total, wall_total = cpu_total + cpu, wall_total + wall
-    out["loraTrainTokensPerSecond"] = tokens / wall
-    out["loraTrainTokensPerCpuSecond"] = tokens / cpu
+    timed_training("loraTrain")
     out["peakRssMb"] = peak_rss_mb()
     blas, blas_path, blas_threads = blas_in_use()
     out.update(

@@ -392,26 +392,18 @@ function printLlamaTable(f: LlamaLmFigures): void {
         "peak RSS MiB": Math.round(b.peakRssMbAfterGenerate),
       });
     }
-    rows.push({
-      work: `train ${w.trainBatch}x${w.trainLength} (full, AdamW)`,
+    const trainRow = (kind: string, ours: Rate, theirs: number | undefined) => ({
+      work: `train ${w.trainBatch}x${w.trainLength} (${kind}, AdamW)`,
       backend: b.backend,
-      "tokens/s": Math.round(b.train.perSecond * 10) / 10,
-      "tokens/CPU s": Math.round(b.train.perCpuSecond * 10) / 10,
-      "torch tokens/s": torch === null ? "n/a" : Math.round(torch.trainTokensPerSecond * 10) / 10,
-      "proximal / torch": ratio(b.train.perSecond, torch?.trainTokensPerSecond),
+      "tokens/s": Math.round(ours.perSecond * 10) / 10,
+      "tokens/CPU s": Math.round(ours.perCpuSecond * 10) / 10,
+      "torch tokens/s": theirs === undefined ? "n/a" : Math.round(theirs * 10) / 10,
+      "proximal / torch": ratio(ours.perSecond, theirs),
       "peak RSS MiB": Math.round(b.peakRssMbAfterTrain),
     });
-    if (b.loraTrain !== null) {
-      rows.push({
-        work: `train ${w.trainBatch}x${w.trainLength} (LoRA r${w.lora.rank}, AdamW)`,
-        backend: b.backend,
-        "tokens/s": Math.round(b.loraTrain.perSecond * 10) / 10,
-        "tokens/CPU s": Math.round(b.loraTrain.perCpuSecond * 10) / 10,
-        "torch tokens/s": torch === null ? "n/a" : Math.round(torch.loraTrainTokensPerSecond * 10) / 10,
-        "proximal / torch": ratio(b.loraTrain.perSecond, torch?.loraTrainTokensPerSecond),
-        "peak RSS MiB": Math.round(b.peakRssMbAfterTrain),
-      });
-    }
+    rows.push(trainRow("full", b.train, torch?.trainTokensPerSecond));
+    if (b.loraTrain !== null)
+      rows.push(trainRow(`LoRA r${w.lora.rank}`, b.loraTrain, torch?.loraTrainTokensPerSecond));
   }
   console.log(
     `Llama ${f.size}: ${(f.parameters / 1e6).toFixed(f.parameters < 1e6 ? 3 : 1)}M parameters, random weights, 1 thread; prompts of ${w.promptLength} tokens, ${w.newTokens} new tokens per sequence`,

@@ -65,6 +65,14 @@ function digitModel(): LlamaForCausalLM {
   return model;
 }
 
+/** `proximal rlhf grpo --task addition --preset grpo --model <folder> ...extra`. */
+function grpoOn(folder: string, ...extra: string[]) {
+  return cli("rlhf", "grpo", "--task", "addition", "--preset", "grpo", "--model", folder, ...extra);
+}
+
+/** Two optimizer steps of 8 completions (4 per prompt): seconds on the tiny model. */
+const TINY_BUDGET = ["--samples", "16", "--set", "numGenerations=4", "--set", "perDeviceTrainBatchSize=8"];
+
 /** The names of tensors whose values differ from the folder's model before training. */
 function changed(trained: Record<string, Tensor>): string[] {
   return Object.entries(values(trained))
@@ -85,27 +93,7 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
   });
 
   test("trains the folder's Qwen2 model with its tokenizer, writes the run dir and a trained folder", async () => {
-    const r = cli(
-      "rlhf",
-      "grpo",
-      "--task",
-      "addition",
-      "--preset",
-      "grpo",
-      "--model",
-      "qwen",
-      "--samples",
-      "16",
-      "--set",
-      "numGenerations=4",
-      "--set",
-      "perDeviceTrainBatchSize=8",
-      "--seed",
-      "1",
-      "--json",
-      "--out",
-      "run",
-    );
+    const r = grpoOn("qwen", ...TINY_BUDGET, "--seed", "1", "--json", "--out", "run");
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.ok(summary.base.accuracy >= 0 && summary.base.accuracy <= 1);
@@ -146,25 +134,13 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
   });
 
   test("--model with --lora trains adapters on the folder's frozen base and writes them in PEFT's layout", async () => {
-    const r = cli(
-      "rlhf",
-      "grpo",
-      "--task",
-      "addition",
-      "--preset",
-      "grpo",
-      "--model",
+    const r = grpoOn(
       "qwen",
       "--lora",
       "--lora-targets",
       "q_proj,v_proj,lm_head",
       "--merge",
-      "--samples",
-      "16",
-      "--set",
-      "numGenerations=4",
-      "--set",
-      "perDeviceTrainBatchSize=8",
+      ...TINY_BUDGET,
       "--set",
       "learningRate=0.01",
       "--seed",
@@ -191,21 +167,7 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
   });
 
   test("unknown --lora-targets for the folder's model are refused before training", () => {
-    const r = cli(
-      "rlhf",
-      "grpo",
-      "--task",
-      "addition",
-      "--preset",
-      "grpo",
-      "--model",
-      "qwen",
-      "--lora",
-      "--lora-targets",
-      "c_attn",
-      "--out",
-      "bad-targets",
-    );
+    const r = grpoOn("qwen", "--lora", "--lora-targets", "c_attn", "--out", "bad-targets");
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /c_attn/);
     assert.match(r.stderr, /q_proj/);
@@ -234,7 +196,7 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
   test("a folder without tokenizer.json is refused before training, naming the file and the fix", async () => {
     const dir = join(work(), "no-tokenizer");
     await savePretrained(digitModel(), dir);
-    const r = cli("rlhf", "grpo", "--task", "addition", "--preset", "grpo", "--model", dir, "--out", "x");
+    const r = grpoOn(dir, "--out", "x");
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /no tokenizer\.json.*copy tokenizer\.json and tokenizer_config\.json/);
     assert.ok(!existsSync(join(work(), "x")));
