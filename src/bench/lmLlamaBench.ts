@@ -377,33 +377,27 @@ function printLlamaTable(f: LlamaLmFigures): void {
   const torch = f.torch as Record<string, number> | null;
   const w = f.workload;
   const rows: Record<string, string | number>[] = [];
-  const ratio = (ours: number, theirs: number | undefined) =>
-    theirs === undefined ? "n/a" : `${(ours / theirs).toFixed(2)}x`;
+  const tenths = (x: number) => Math.round(x * 10) / 10;
   for (const b of f.backends) {
+    const row = (work: string, ours: Rate, theirs: number | undefined, rssMb: number) => ({
+      work,
+      backend: b.backend,
+      "tokens/s": tenths(ours.perSecond),
+      "tokens/CPU s": tenths(ours.perCpuSecond),
+      "torch tokens/s": theirs === undefined ? "n/a" : tenths(theirs),
+      "proximal / torch": theirs === undefined ? "n/a" : `${(ours.perSecond / theirs).toFixed(2)}x`,
+      "peak RSS MiB": Math.round(rssMb),
+    });
     for (const g of b.generate) {
       const theirs = torch?.[`generateBatch${g.batch}TokensPerSecond`];
-      rows.push({
-        work: `generate batch ${g.batch} (KV cache)`,
-        backend: b.backend,
-        "tokens/s": Math.round(g.perSecond * 10) / 10,
-        "tokens/CPU s": Math.round(g.perCpuSecond * 10) / 10,
-        "torch tokens/s": theirs === undefined ? "n/a" : Math.round(theirs * 10) / 10,
-        "proximal / torch": ratio(g.perSecond, theirs),
-        "peak RSS MiB": Math.round(b.peakRssMbAfterGenerate),
-      });
+      rows.push(row(`generate batch ${g.batch} (KV cache)`, g, theirs, b.peakRssMbAfterGenerate));
     }
-    const trainRow = (kind: string, ours: Rate, theirs: number | undefined) => ({
-      work: `train ${w.trainBatch}x${w.trainLength} (${kind}, AdamW)`,
-      backend: b.backend,
-      "tokens/s": Math.round(ours.perSecond * 10) / 10,
-      "tokens/CPU s": Math.round(ours.perCpuSecond * 10) / 10,
-      "torch tokens/s": theirs === undefined ? "n/a" : Math.round(theirs * 10) / 10,
-      "proximal / torch": ratio(ours.perSecond, theirs),
-      "peak RSS MiB": Math.round(b.peakRssMbAfterTrain),
-    });
-    rows.push(trainRow("full", b.train, torch?.trainTokensPerSecond));
-    if (b.loraTrain !== null)
-      rows.push(trainRow(`LoRA r${w.lora.rank}`, b.loraTrain, torch?.loraTrainTokensPerSecond));
+    const train = `train ${w.trainBatch}x${w.trainLength}`;
+    rows.push(row(`${train} (full, AdamW)`, b.train, torch?.trainTokensPerSecond, b.peakRssMbAfterTrain));
+    if (b.loraTrain !== null) {
+      const lora = `${train} (LoRA r${w.lora.rank}, AdamW)`;
+      rows.push(row(lora, b.loraTrain, torch?.loraTrainTokensPerSecond, b.peakRssMbAfterTrain));
+    }
   }
   console.log(
     `Llama ${f.size}: ${(f.parameters / 1e6).toFixed(f.parameters < 1e6 ? 3 : 1)}M parameters, random weights, 1 thread; prompts of ${w.promptLength} tokens, ${w.newTokens} new tokens per sequence`,
