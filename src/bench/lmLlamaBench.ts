@@ -105,8 +105,13 @@ export interface LlamaBackendFigures {
   loraTrain: Rate | null;
   /** Trainable parameters of the LoRA row (null where it was not measured). */
   loraParameters: number | null;
-  /** Peak RSS of the process after generation, and after training too (MiB; the run's peak so far). */
+  /**
+   * Peak RSS of the process (MiB) after generation, after LoRA training (null where not measured)
+   * and after full-parameter training, measured in that order: each is the run's peak so far, so
+   * each includes the ones before; the GRPO step comes after all three.
+   */
   peakRssMbAfterGenerate: number;
+  peakRssMbAfterLoraTrain: number | null;
   peakRssMbAfterTrain: number;
 }
 
@@ -194,14 +199,17 @@ export function measureLlamaLm(
       ...measureGeneration(model, workload, batch),
     }));
     const peakRssMbAfterGenerate = peakRssMb();
+    // LoRA before full training, so the peak after it is LoRA's own (peaks only grow)
+    const lora = i === 0 ? measureLoraTraining(model, workload) : null;
+    const peakRssMbAfterLoraTrain = lora === null ? null : peakRssMb();
     const train = measureTraining(
       model,
       workload,
       i === 0 ? workload.trainSteps : workload.otherBackendTrainSteps,
     );
+    const peakRssMbAfterTrain = peakRssMb();
     // on the first backend only, before the others grow the process (wasm's arena never shrinks)
     if (i === 0) grpoStep = measureGrpoStep(model, workload);
-    const lora = i === 0 ? measureLoraTraining(model, workload) : null;
     figures.push({
       backend,
       generate: generation,
@@ -209,7 +217,8 @@ export function measureLlamaLm(
       loraTrain: lora?.rate ?? null,
       loraParameters: lora?.parameters ?? null,
       peakRssMbAfterGenerate,
-      peakRssMbAfterTrain: peakRssMb(),
+      peakRssMbAfterLoraTrain,
+      peakRssMbAfterTrain,
     });
   }
   setBackend(backends[0]);
@@ -396,7 +405,8 @@ function printLlamaTable(f: LlamaLmFigures): void {
     rows.push(row(`${train} (full, AdamW)`, b.train, torch?.trainTokensPerSecond, b.peakRssMbAfterTrain));
     if (b.loraTrain !== null) {
       const lora = `${train} (LoRA r${w.lora.rank}, AdamW)`;
-      rows.push(row(lora, b.loraTrain, torch?.loraTrainTokensPerSecond, b.peakRssMbAfterTrain));
+      const rss = b.peakRssMbAfterLoraTrain ?? b.peakRssMbAfterTrain;
+      rows.push(row(lora, b.loraTrain, torch?.loraTrainTokensPerSecond, rss));
     }
   }
   console.log(
