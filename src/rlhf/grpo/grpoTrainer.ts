@@ -93,7 +93,8 @@ export interface GRPOTrainerArgs {
    * The frozen reference of the KL term. {@link GRPOTrainer.load} replaces it with the reference saved
    * in the checkpoint (a new frozen copy; the model passed here is not modified).
    * @defaultValue a frozen copy of `model` taken at construction when `beta > 0` and `klPlacement` is
-   * not "none"; otherwise none is built
+   * not "none" (when `model` has LoRA adapters, `model` itself with the adapters off, no copy:
+   * `LoraBaseReference`); otherwise none is built
    */
   refModel?: GPT;
   tokenizer: Tokenizer;

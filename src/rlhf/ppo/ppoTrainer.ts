@@ -96,7 +96,10 @@ export interface PPOModels {
   actor: GPT;
   /** Frozen reward model. */
   rewardModel: GPTRewardModel;
-  /** Frozen reference. @defaultValue a copy of `actor` taken at construction */
+  /**
+   * Frozen reference. @defaultValue a frozen copy of `actor` taken at construction, or, when `actor`
+   * has LoRA adapters, `actor` itself with the adapters off (no copy; `LoraBaseReference`)
+   */
   reference?: GPT;
   /** Critic. @defaultValue a copy of the reward model's trunk with its score head as value head */
   critic?: GPTWithValueHead;
