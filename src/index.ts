@@ -457,6 +457,7 @@ export { MetricWindow } from "./rlhf/common/metricWindow.js";
 export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
 export type { ReferencePolicy } from "./rlhf/common/referenceModel.js";
 export {
+  defaultReference,
   frozenCopy,
   LoraBaseReference,
   referenceModel,

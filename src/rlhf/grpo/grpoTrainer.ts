@@ -38,8 +38,8 @@ import { tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
 import {
+  defaultReference,
   type ReferencePolicy,
-  referenceModel,
   referenceTensors,
   restoredReference,
 } from "../common/referenceModel.js";
@@ -254,7 +254,7 @@ export class GRPOTrainer {
       return ids;
     });
     const usesKl = c.beta > 0 && c.klPlacement !== "none";
-    this.reference = usesKl ? referenceModel("GRPOTrainer", args.model, args.refModel) : null;
+    this.reference = usesKl ? (args.refModel ?? defaultReference(args.model)) : null;
     this.rng = new Rng(c.seed);
     this.order = this.rng.permutation(this.trainDataset.length);
     this.optimizer = new AdamW(this.model.trainableParameters(), {

@@ -32,8 +32,8 @@ import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
 import {
+  defaultReference,
   type ReferencePolicy,
-  referenceModel,
   referenceTensors,
   restoredReference,
 } from "../common/referenceModel.js";
@@ -203,7 +203,7 @@ export class PPOTrainer {
     this.config = resolvePPOConfig(config);
     this.rng = new Rng(this.config.seed);
     this.actor = models.actor;
-    this.referenceModel = referenceModel("PPOTrainer", models.actor, models.reference);
+    this.referenceModel = models.reference ?? defaultReference(models.actor);
     this.rewardModel = models.rewardModel;
     this.critic = models.critic ?? criticFromRewardModel(models.rewardModel, this.rng);
     this.klCoef = this.config.klCoef;
