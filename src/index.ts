@@ -464,6 +464,7 @@ export {
 export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
 export type { ReferencePolicy } from "./rlhf/common/referenceModel.js";
 export {
+  defaultReference,
   frozenCopy,
   LoraBaseReference,
   referenceModel,

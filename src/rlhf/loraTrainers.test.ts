@@ -14,6 +14,7 @@ import type { Module } from "../nn/module.js";
 import { Rng } from "../random/rng.js";
 import { noGrad, type Tensor } from "../tensor/tensor.js";
 import { tokenLogProbs } from "./common/logProbs.js";
+import type { PolicyModel } from "./common/policyModel.js";
 import { LoraBaseReference, type ReferencePolicy } from "./common/referenceModel.js";
 import { GPTRewardModel } from "./common/rewardHead.js";
 import { collatePairs, tokenizePair } from "./common/sequenceBatch.js";
@@ -72,7 +73,7 @@ function logProbsOf(model: GPT | ReferencePolicy): number[] {
 }
 
 /** The reference shares the policy's base arrays (no copy) and computes what the untouched base computes. */
-function assertReferenceIsBase(reference: ReferencePolicy | null, policy: GPT): void {
+function assertReferenceIsBase(reference: ReferencePolicy | null, policy: PolicyModel): void {
   assert.ok(reference instanceof LoraBaseReference);
   assert.equal(reference.policy, policy);
   const policyArrays = new Set(policy.parameters().map((p) => p.data));
@@ -147,19 +148,26 @@ describe("LoRA in every RLHF trainer: only adapters train, the reference is the 
     });
   }
 
-  test("PPOTrainer: actor adapters; a critic with its own adapter trains it and its value head", () => {
-    const actor = loraGpt();
-    const critic = new GPTWithValueHead(newGpt(), { rng: new Rng(4) });
-    applyLora(critic.transformer, lora);
+  test("PPOTrainer: actor adapters; a critic with its own adapter trains it and its value head; resumes", async () => {
+    const build = () => {
+      const actor = loraGpt();
+      const critic = new GPTWithValueHead(newGpt(), { rng: new Rng(4) });
+      applyLora(critic.transformer, lora);
+      const trainer = new PPOTrainer(
+        { actor, critic, rewardModel: new GPTRewardModel(newGpt(3), { rng: new Rng(3) }) },
+        { maxNewTokens: 3, miniBatchSize: 2, ppoEpochs: 1, learningRate: 1e-2, criticLearningRate: 1e-2 },
+        tokenizer,
+        { trainDataset: words.map((w) => [tokenizer.bosTokenId, ...tokenizer.encode(`${w}=`)]) },
+      );
+      return { actor, critic, trainer };
+    };
+    const { actor, critic, trainer } = build();
     const actorBefore = snapshot(actor);
     const criticBefore = snapshot(critic);
-    const trainer = new PPOTrainer(
-      { actor, critic, rewardModel: new GPTRewardModel(newGpt(3), { rng: new Rng(3) }) },
-      { maxNewTokens: 3, miniBatchSize: 2, ppoEpochs: 1, learningRate: 1e-2, criticLearningRate: 1e-2 },
-      tokenizer,
-      { trainDataset: words.map((w) => [tokenizer.bosTokenId, ...tokenizer.encode(`${w}=`)]) },
-    );
     assertReferenceIsBase(trainer.reference, actor);
+    trainer.trainStep(4);
+    const dir = join(root, "PPOTrainer");
+    await trainer.save(dir);
     trainer.trainStep(4);
     assertOnlyAdaptersMoved(actor, actorBefore);
     assertOnlyAdaptersMoved(
@@ -168,31 +176,45 @@ describe("LoRA in every RLHF trainer: only adapters train, the reference is the 
       critic.namedParameters().flatMap(([n]) => (n.startsWith("v_head.") ? [n] : [])),
     );
     assertReferenceIsBase(trainer.reference, actor);
+    const resumed = build();
+    await resumed.trainer.load(dir);
+    resumed.trainer.trainStep(4);
+    assert.deepEqual(snapshot(resumed.actor), snapshot(actor));
+    assert.deepEqual(snapshot(resumed.critic), snapshot(critic));
   });
 
-  test("GRPOTrainer (beta > 0, so the KL uses the reference)", () => {
+  test("GRPOTrainer (beta > 0, so the KL uses the reference), resumed bit-identically", async () => {
+    const build = (model: GPT) =>
+      new GRPOTrainer({
+        model,
+        tokenizer,
+        trainDataset: words.map((w) => ({ prompt: `${w}=` })),
+        // varies within a group from the first step on, so both steps move the adapters
+        rewardFunctions: (_prompt: string, completion: string) =>
+          completion.length + completion.split("a").length,
+        config: {
+          numGenerations: 4,
+          perDeviceTrainBatchSize: 8,
+          maxCompletionLength: 3,
+          maxSteps: 2,
+          beta: 0.1,
+          learningRate: 1e-2,
+        },
+      });
     const model = loraGpt();
     const before = snapshot(model);
-    const trainer = new GRPOTrainer({
-      model,
-      tokenizer,
-      trainDataset: words.map((w) => ({ prompt: `${w}=` })),
-      // varies within a group from the first step on, so both steps move the adapters
-      rewardFunctions: (_prompt: string, completion: string) =>
-        completion.length + completion.split("a").length,
-      config: {
-        numGenerations: 4,
-        perDeviceTrainBatchSize: 8,
-        maxCompletionLength: 3,
-        maxSteps: 2,
-        beta: 0.1,
-        learningRate: 1e-2,
-      },
-    });
+    const trainer = build(model);
     assertReferenceIsBase(trainer.refModel, model);
     trainer.step();
+    const dir = join(root, "GRPOTrainer");
+    await trainer.save(dir);
     trainer.step();
     assertOnlyAdaptersMoved(model, before);
     assertReferenceIsBase(trainer.refModel, model);
+    const resumed = build(loraGpt());
+    await resumed.load(dir);
+    resumed.step();
+    assert.deepEqual(snapshot(resumed.model), snapshot(model));
+    assertReferenceIsBase(resumed.refModel, resumed.model);
   });
 });

@@ -72,7 +72,14 @@ export function referenceModel(
       `${trainer}: refModel is the policy itself, so it would move with training. Leave refModel out to get a frozen copy.`,
     );
   }
-  if (refModel !== undefined) return refModel;
+  return refModel ?? defaultReference(model);
+}
+
+/**
+ * The reference a trainer builds when none is given: for a policy with LoRA adapters its base
+ * ({@link LoraBaseReference}, no copy), else a frozen copy of the policy as it is now.
+ */
+export function defaultReference(model: PolicyModel): ReferencePolicy {
   return hasLora(model) ? new LoraBaseReference(model) : frozenCopy(model);
 }
 

@@ -44,8 +44,8 @@ import {
   policyArchitecture,
 } from "../common/policyModel.js";
 import {
+  defaultReference,
   type ReferencePolicy,
-  referenceModel,
   referenceTensors,
   restoredReference,
 } from "../common/referenceModel.js";
@@ -97,7 +97,8 @@ export interface GRPOTrainerArgs {
    * The frozen reference of the KL term. {@link GRPOTrainer.load} replaces it with the reference saved
    * in the checkpoint (a new frozen copy; the model passed here is not modified).
    * @defaultValue a frozen copy of `model` taken at construction when `beta > 0` and `klPlacement` is
-   * not "none"; otherwise none is built
+   * not "none" (when `model` has LoRA adapters, `model` itself with the adapters off, no copy:
+   * `LoraBaseReference`); otherwise none is built
    */
   refModel?: PolicyModel;
   tokenizer: Tokenizer;
@@ -257,7 +258,7 @@ export class GRPOTrainer {
       return ids;
     });
     const usesKl = c.beta > 0 && c.klPlacement !== "none";
-    this.reference = usesKl ? referenceModel("GRPOTrainer", args.model, args.refModel) : null;
+    this.reference = usesKl ? (args.refModel ?? defaultReference(args.model)) : null;
     this.rng = new Rng(c.seed);
     this.order = this.rng.permutation(this.trainDataset.length);
     this.optimizer = new AdamW(this.model.trainableParameters(), {

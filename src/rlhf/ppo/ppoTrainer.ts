@@ -32,8 +32,8 @@ import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
 import {
+  defaultReference,
   type ReferencePolicy,
-  referenceModel,
   referenceTensors,
   restoredReference,
 } from "../common/referenceModel.js";
@@ -96,7 +96,10 @@ export interface PPOModels {
   actor: GPT;
   /** Frozen reward model. */
   rewardModel: GPTRewardModel;
-  /** Frozen reference. @defaultValue a copy of `actor` taken at construction */
+  /**
+   * Frozen reference. @defaultValue a frozen copy of `actor` taken at construction, or, when `actor`
+   * has LoRA adapters, `actor` itself with the adapters off (no copy; `LoraBaseReference`)
+   */
   reference?: GPT;
   /** Critic. @defaultValue a copy of the reward model's trunk with its score head as value head */
   critic?: GPTWithValueHead;
@@ -200,7 +203,7 @@ export class PPOTrainer {
     this.config = resolvePPOConfig(config);
     this.rng = new Rng(this.config.seed);
     this.actor = models.actor;
-    this.referenceModel = referenceModel("PPOTrainer", models.actor, models.reference);
+    this.referenceModel = models.reference ?? defaultReference(models.actor);
     this.rewardModel = models.rewardModel;
     this.critic = models.critic ?? criticFromRewardModel(models.rewardModel, this.rng);
     this.klCoef = this.config.klCoef;
