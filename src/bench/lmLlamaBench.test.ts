@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { ProximalError } from "../errors.js";
 import { getBackend } from "../tensor/tensor.js";
 import { LLAMA_BENCH_SIZES, llamaWorkload, measureLlamaLm } from "./lmLlamaBench.js";
+import { runBenchSuite } from "./suites.js";
+
+const isOption = (pattern: RegExp) => (e: unknown) =>
+  e instanceof ProximalError && e.code === "INVALID_OPTION" && pattern.test(e.message);
 
 // The plumbing of `bench lm --arch llama --size <size>` on the tiny size; no figure is checked
 // against a speed (speed figures live in BENCHMARKS.md, never in tests).
@@ -33,6 +39,26 @@ describe("bench lm --arch llama", () => {
         e.code === "INVALID_OPTION" &&
         Object.keys(LLAMA_BENCH_SIZES).every((size) => e.message.includes(size)),
     );
+  });
+
+  test("bench lm refuses an unknown --arch, and --size without --arch llama, before measuring", async () => {
+    await assert.rejects(
+      runBenchSuite("lm", { json: true, quick: true, arch: "mamba" }),
+      isOption(/unknown --arch "mamba".*gpt \(default\), llama/),
+    );
+    await assert.rejects(
+      runBenchSuite("lm", { json: true, quick: true, size: "135m" }),
+      isOption(/--size applies to --arch llama/),
+    );
+  });
+
+  test("the CLI passes --arch and --size to bench lm", () => {
+    const main = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+    const r = spawnSync(process.execPath, [main, "bench", "lm", "--arch", "llama", "--size", "7b"], {
+      encoding: "utf8",
+    });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unknown --size "7b"\. Sizes: 135m, tiny/);
   });
 
   test("measures generation at batch 1 and 8, training and a GRPO step on the tiny size", () => {
