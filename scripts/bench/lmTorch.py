@@ -25,14 +25,13 @@ With `"arch": "llama"` in the workload (`bench lm --arch llama --size 135m`), th
 Llama-family decoder in the workload's `config` (written out from the published architecture:
 RMSNorm, RoPE, grouped-query attention, SwiGLU, tied embeddings), and the script prints generation
 tokens/s at each of `generationBatches`, full-parameter and LoRA training tokens/s and peak RSS
-(`getrusage` ru_maxrss) instead.
+(VmHWM) instead.
 """
 
 import ctypes
 import json
 import math
 import os
-import resource
 import sys
 import time
 
@@ -195,7 +194,13 @@ def add_lora(model, rank, alpha):
 
 
 def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS in MiB: VmHWM, which exec resets. (getrusage's ru_maxrss survives
+    exec, so in a child of Node it would report the Node process's size when it forked.)"""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def llama_main(w):
