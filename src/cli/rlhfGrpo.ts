@@ -140,7 +140,8 @@ export const REASONING_DEMO_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
  * SFT): 1,024 completions per preset (16 optimizer steps of 64), 1,000 RL prompts, 100 validation and
  * 100 held-out problems, validation every 4 steps. Not tuned: a step of a real model takes seconds to
  * minutes on a CPU (BENCHMARKS.md "lm", Llama 135m), so the built-in demo's 192,000 completions per
- * preset are out of reach; `rlhf grpo --model <dir> --samples <n>` trains one preset for longer.
+ * preset are out of reach; `rlhf grpo --model <dir> --samples <n>` trains one preset for longer, on the
+ * same splits.
  */
 export const MODEL_REASONING_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
   samples: 1024,
@@ -323,8 +324,10 @@ interface GrpoRun {
  */
 async function buildGrpoRun(config: GrpoRunConfig, preset: GRPOConfig): Promise<GrpoRun> {
   const display = new ProgressLine();
-  // the demo's splits and SFT base (stopped at 30% validation accuracy), with this command's budget
-  const { samples: _demoSamples, evalEvery: _demoEvalEvery, ...demoSetup } = REASONING_DEMO_DEFAULTS;
+  // the demo's splits and SFT base (stopped at 30% validation accuracy), with this command's budget;
+  // with --model, the smaller splits of the demo on a user's model (a real model decodes slowly)
+  const defaults = config.model === undefined ? REASONING_DEMO_DEFAULTS : MODEL_REASONING_DEFAULTS;
+  const { samples: _demoSamples, evalEvery: _demoEvalEvery, ...demoSetup } = defaults;
   const options = {
     ...demoSetup,
     task: config.task,

@@ -133,6 +133,29 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
     assert.equal(results.base.meanLength, 1);
   });
 
+  test("--stop-after then --resume reloads the --model folder and ends with the same trained model", async () => {
+    const full = grpoOn("qwen", ...TINY_BUDGET, "--json", "--out", "full");
+    assert.equal(full.status, 0, full.stderr);
+    const stop = grpoOn("qwen", ...TINY_BUDGET, "--json", "--out", "stop", "--stop-after", "1");
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.ok(!existsSync(join(work(), "stop", "model")), "no trained folder before the run ends");
+    const resumed = cli(
+      "rlhf",
+      "grpo",
+      "--task",
+      "addition",
+      "--preset",
+      "grpo",
+      "--resume",
+      "stop",
+      "--json",
+    );
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const a = await loadPretrained(join(work(), "full", "model"));
+    const b = await loadPretrained(join(work(), "stop", "model"));
+    assert.deepEqual(values(b.model.stateDict()), values(a.model.stateDict()));
+  });
+
   test("--model with --lora trains adapters on the folder's frozen base and writes them in PEFT's layout", async () => {
     const r = grpoOn(
       "qwen",
