@@ -65,9 +65,12 @@ function digitModel(): LlamaForCausalLM {
   return model;
 }
 
+/** `proximal rlhf grpo` on the addition task with the grpo preset. */
+const GRPO_ADDITION = ["rlhf", "grpo", "--task", "addition", "--preset", "grpo"];
+
 /** `proximal rlhf grpo --task addition --preset grpo --model <folder> ...extra`. */
 function grpoOn(folder: string, ...extra: string[]) {
-  return cli("rlhf", "grpo", "--task", "addition", "--preset", "grpo", "--model", folder, ...extra);
+  return cli(...GRPO_ADDITION, "--model", folder, ...extra);
 }
 
 /** Two optimizer steps of 8 completions (4 per prompt): seconds on the tiny model. */
@@ -139,17 +142,7 @@ describe("proximal rlhf grpo --model <Hugging Face folder>", () => {
     const stop = grpoOn("qwen", ...TINY_BUDGET, "--json", "--out", "stop", "--stop-after", "1");
     assert.equal(stop.status, 0, stop.stderr);
     assert.ok(!existsSync(join(work(), "stop", "model")), "no trained folder before the run ends");
-    const resumed = cli(
-      "rlhf",
-      "grpo",
-      "--task",
-      "addition",
-      "--preset",
-      "grpo",
-      "--resume",
-      "stop",
-      "--json",
-    );
+    const resumed = cli(...GRPO_ADDITION, "--resume", "stop", "--json");
     assert.equal(resumed.status, 0, resumed.stderr);
     const a = await loadPretrained(join(work(), "full", "model"));
     const b = await loadPretrained(join(work(), "stop", "model"));
