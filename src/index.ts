@@ -615,6 +615,7 @@ export {
   ones,
   scalar,
   setBackend,
+  setNumThreads,
   Tensor,
   tensor,
   withBackend,
