@@ -6,7 +6,8 @@
  *   Unacknowledged entries stay in the group's pending list, so a learner restarted on the same
  *   server gets them again.
  * - `proximal:R:weights`, a hash `{ version, data }` written in one `HSET` (atomic): actors poll
- *   `version` and fetch `data` only when it changed.
+ *   `version` and fetch `data` only when it changed. Its `spec` field holds the run's description
+ *   (env id, sizes, network options) that actors build themselves from.
  *
  * Credentials never travel in the URL (a URL ends up in shell history, process lists and run
  * configs): `redis://host:port` or `rediss://host:port` (TLS) only, with the user and password from
@@ -259,6 +260,14 @@ export class RedisTransport implements Transport {
     const [version, data] = await this.client.hmgetBuffer(this.keys.weights, "version", "data");
     if (version === null || data === null) return null;
     return { version: Number(version.toString()), data: new Uint8Array(data) };
+  }
+
+  async putRunSpec(spec: string): Promise<void> {
+    await this.client.hset(this.keys.weights, "spec", spec);
+  }
+
+  async getRunSpec(): Promise<string | null> {
+    return this.client.hget(this.keys.weights, "spec");
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,10 @@ export interface Transport {
   weightsVersion(): Promise<number | null>;
   /** The current weights, or null before the learner published any. */
   getWeights(): Promise<PublishedWeights | null>;
+  /** Store the run's description (JSON: env, sizes, network) that actors build themselves from. */
+  putRunSpec(spec: string): Promise<void>;
+  /** The run's description, or null before a learner stored one. */
+  getRunSpec(): Promise<string | null>;
   /** Close the connection; pending commands finish first. */
   close(): Promise<void>;
 }
