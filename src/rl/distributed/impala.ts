@@ -200,10 +200,13 @@ export class IMPALA extends OnPolicyAlgorithm {
       this.numTimesteps = 0;
       this.iteration = 0;
     }
+    // a fresh run (not a resume: nothing learned yet) must not train on what an earlier learner of
+    // its run id left queued
+    const fresh = this.numTimesteps === 0;
     const source =
       this.options.distributed == null
         ? this.inProcessSource()
-        : await this.remoteSource(this.options.distributed);
+        : await this.remoteSource(this.options.distributed, fresh);
     const start = performance.now();
     const startTimesteps = this.numTimesteps;
     try {
@@ -363,7 +366,8 @@ export class IMPALA extends OnPolicyAlgorithm {
     };
   }
 
-  private async remoteSource(url: string): Promise<TrajectorySource> {
+  /** Trajectories from the run's queue; a `fresh` learner first discards what an earlier learner of the run left there. */
+  private async remoteSource(url: string, fresh: boolean): Promise<TrajectorySource> {
     if (this.envId === null) {
       throw new ProximalError(
         "INVALID_OPTION",
@@ -377,8 +381,11 @@ export class IMPALA extends OnPolicyAlgorithm {
       numEnvs: this.env.numEnvs,
       nSteps: this.nSteps,
       policy: policy.options,
+      // two batches waiting: the learner never starves, and the data is at most ~2 updates stale
+      maxQueueDepth: 2 * this.batchSize,
     };
     const transport = await RedisTransport.connect(url, { runId: this.runId, role: "learner" });
+    if (fresh) await transport.discardQueue();
     await transport.putRunSpec(JSON.stringify(spec));
     const remote = new RemoteTrajectories(
       transport,

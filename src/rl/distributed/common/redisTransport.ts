@@ -262,6 +262,16 @@ export class RedisTransport implements Transport {
     return { version: Number(version.toString()), data: new Uint8Array(data) };
   }
 
+  async discardQueue(): Promise<void> {
+    // XTRIM to 0 empties the stream; SETID then moves the group past everything it held, pending included
+    await this.client
+      .multi()
+      .xtrim(this.keys.trajectories, "MAXLEN", 0)
+      .xgroup("SETID", this.keys.trajectories, "learner", "$")
+      .exec();
+    this.pendingCursor = null;
+  }
+
   async putRunSpec(spec: string): Promise<void> {
     await this.client.hset(this.keys.weights, "spec", spec);
   }

@@ -17,6 +17,8 @@ export interface RunSpec {
   /** Steps per env per trajectory (the unroll length). */
   nSteps: number;
   policy: PolicyOptions;
+  /** Actors pause while more trajectories than this wait for the learner (bounds the policy lag). */
+  maxQueueDepth: number;
 }
 
 /** Options of {@link runRemoteActor}. */
@@ -32,11 +34,6 @@ export interface RemoteActorOptions {
   signal?: AbortSignal;
   /** Wait this long for the learner to publish the run and its weights. @defaultValue 60000 */
   waitForLearnerMs?: number;
-  /**
-   * Pause publishing while the learner has more than this many trajectories waiting, so a slow
-   * learner is not flooded with ever staler data. @defaultValue 32
-   */
-  maxQueueDepth?: number;
   /** Called after every published trajectory (progress, tests). */
   onTrajectory?: (info: { count: number; version: number; episodeReturns: number[] }) => void;
 }
@@ -54,7 +51,6 @@ export async function runRemoteActor(
   options: RemoteActorOptions,
 ): Promise<{ trajectories: number }> {
   const waitMs = options.waitForLearnerMs ?? 60_000;
-  const maxQueueDepth = options.maxQueueDepth ?? 32;
   const deadline = Date.now() + waitMs;
   let specText: string | null;
   for (;;) {
@@ -96,7 +92,8 @@ export async function runRemoteActor(
         const weights = await transport.getWeights();
         if (weights !== null) loaded = loadWeights(policy, weights.data, options.runId);
       }
-      if ((await transport.queueDepth()) > maxQueueDepth) {
+      // a slow learner is not flooded with ever staler data: wait while its queue is full
+      if ((await transport.queueDepth()) >= spec.maxQueueDepth) {
         await sleep(20);
         continue;
       }
@@ -122,11 +119,12 @@ function parseRunSpec(text: string): RunSpec {
     typeof spec.envId !== "string" ||
     !Number.isInteger(spec.numEnvs) ||
     !Number.isInteger(spec.nSteps) ||
+    !Number.isInteger(spec.maxQueueDepth) ||
     typeof spec.policy !== "object"
   ) {
     throw new ProximalError(
       "MALFORMED_MESSAGE",
-      "the run's description (envId, numEnvs, nSteps, policy) published by the learner is malformed: actor and learner come from different proximal versions, or something else wrote the run's keys.",
+      "the run's description (envId, numEnvs, nSteps, maxQueueDepth, policy) published by the learner is malformed: actor and learner come from different proximal versions, or something else wrote the run's keys.",
     );
   }
   return spec as RunSpec;

@@ -39,6 +39,11 @@ export interface Transport {
   weightsVersion(): Promise<number | null>;
   /** The current weights, or null before the learner published any. */
   getWeights(): Promise<PublishedWeights | null>;
+  /**
+   * Forget every queued trajectory of the run (a new learner of a reused run id must not train on
+   * its predecessor's leftovers); keeps the queue usable.
+   */
+  discardQueue(): Promise<void>;
   /** Store the run's description (JSON: env, sizes, network) that actors build themselves from. */
   putRunSpec(spec: string): Promise<void>;
   /** The run's description, or null before a learner stored one. */
