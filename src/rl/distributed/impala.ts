@@ -50,7 +50,7 @@ import {
 } from "../common/onPolicyAlgorithm.js";
 import { ActorCriticPolicy } from "../common/policies.js";
 import { InProcessActors } from "./common/inProcessActors.js";
-import { RedisTransport } from "./common/redisTransport.js";
+import { checkRunId, RedisTransport, redisConnectionOptions } from "./common/redisTransport.js";
 import type { RunSpec } from "./common/remoteActor.js";
 import { RemoteTrajectories } from "./common/remoteTrajectories.js";
 import { StepEnd, type Trajectory } from "./common/trajectoryMessage.js";
@@ -174,7 +174,9 @@ export class IMPALA extends OnPolicyAlgorithm {
     }
     const maxLag = options.maxPolicyLag ?? null;
     if (maxLag !== null) checkInteger(maxLag, "maxPolicyLag", 0);
-    this.runId = options.runId ?? "impala";
+    this.runId = checkRunId(options.runId ?? "impala");
+    // check the URL now, before a caller logs it or saves it with the options (it must hold no secret)
+    if (options.distributed != null) redisConnectionOptions(options.distributed, {});
     this.envId = typeof env === "string" ? env : (this.env.id ?? null);
     if ((options.distributed ?? null) === null && this.numActors > 1 && this.envId === null) {
       throw new ProximalError(
