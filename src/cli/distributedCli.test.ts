@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type RedisServerHandle, startRedisServer } from "../rl/distributed/common/redisServer.test.util.js";
+import { type RedisServerHandle, startRedisServer } from "../rl/distributed/common/localRedisServer.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 const PASSWORD = "cli-Secret-4f2a9";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type RedisServerHandle, startRedisServer } from "./common/redisServer.test.util.js";
+import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
 import { RedisTransport } from "./common/redisTransport.js";
 import { runRemoteActor } from "./common/remoteActor.js";
 import { encodeTrajectory, StepEnd } from "./common/trajectoryMessage.js";

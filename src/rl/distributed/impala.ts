@@ -28,6 +28,7 @@
  * loop.
  */
 
+import { lookup } from "../../envs/registry.js";
 import { ProximalError } from "../../errors.js";
 import type { ModelSource } from "../../io/modelFiles.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
@@ -380,6 +381,7 @@ export class IMPALA extends OnPolicyAlgorithm {
     const spec: RunSpec = {
       algorithm: this.algorithmName,
       envId: this.envId,
+      envModule: lookup(this.envId).moduleUrl ?? null,
       numEnvs: this.env.numEnvs,
       nSteps: this.nSteps,
       policy: policy.options,

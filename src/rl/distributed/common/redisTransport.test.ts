@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ProximalError } from "../../../errors.js";
-import { type RedisServerHandle, startRedisServer } from "./redisServer.test.util.js";
+import { type RedisServerHandle, startRedisServer } from "./localRedisServer.js";
 import { RedisTransport, redisConnectionOptions } from "./redisTransport.js";
 
 const isCode = (code: string, pattern?: RegExp) => (e: unknown) =>

@@ -1,4 +1,5 @@
 import { make } from "../../../envs/make.js";
+import { registry } from "../../../envs/registry.js";
 import { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../../../errors.js";
 import { Rng } from "../../../random/rng.js";
@@ -12,6 +13,11 @@ import { loadWeights } from "./weightsMessage.js";
 export interface RunSpec {
   algorithm: string;
   envId: string;
+  /**
+   * URL of an ES module whose import registers `envId` (the registration's `moduleUrl`), for envs
+   * that are not built in; the actor imports it first, so it must resolve on the actor's machine.
+   */
+  envModule: string | null;
   /** Envs per actor. */
   numEnvs: number;
   /** Steps per env per trajectory (the unroll length). */
@@ -65,6 +71,7 @@ export async function runRemoteActor(
     await sleep(200);
   }
   const spec = parseRunSpec(specText);
+  if (spec.envModule !== null && !registry.has(spec.envId)) await import(spec.envModule);
   const rng = new Rng(options.seed);
   const env = new VectorRecordEpisodeStatistics(
     make(spec.envId, { numEnvs: spec.numEnvs, seed: options.seed, autoresetMode: "same-step" }),
@@ -117,6 +124,7 @@ function parseRunSpec(text: string): RunSpec {
   }
   if (
     typeof spec.envId !== "string" ||
+    (spec.envModule !== null && typeof spec.envModule !== "string") ||
     !Number.isInteger(spec.numEnvs) ||
     !Number.isInteger(spec.nSteps) ||
     !Number.isInteger(spec.maxQueueDepth) ||

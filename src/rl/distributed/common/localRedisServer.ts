@@ -1,8 +1,9 @@
 /**
- * A real `redis-server` for the distributed tests: started on a free loopback port with its data in
- * a fresh temporary directory (append-only file on, as the README asks of a production server),
- * stopped with a bounded wait. A missing binary is a test failure naming the package to install,
- * never a skip: CI must run these tests.
+ * A throwaway `redis-server` for the distributed tests and `proximal bench distributed`: started on a
+ * free loopback port with its data in a fresh temporary directory (append-only file on, as README
+ * "Across machines" asks of a production server), stopped with a bounded wait. A missing binary is
+ * an error naming the package to install, never a skip: CI must run these tests. Node only; not
+ * part of the library's API.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -53,13 +54,28 @@ export interface RedisServerHandle {
  * @param requirePassword - when set, the server's default user needs this password (AUTH).
  */
 export async function startRedisServer(
-  options: { requirePassword?: string; dataDir?: string; port?: number } = {},
+  options: {
+    requirePassword?: string;
+    dataDir?: string;
+    port?: number;
+    /** `appendfsync`: "always" (the tests: nothing acknowledged is lost) or "everysec" (README's production setting). @defaultValue "always" */
+    fsync?: "always" | "everysec";
+  } = {},
 ): Promise<RedisServerHandle> {
   const binary = redisServerBinary();
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "proximal-redis-"));
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dataDir, "--save", ""];
-  args.push("--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--loglevel", "warning");
+  args.push(
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    options.fsync ?? "always",
+    "--daemonize",
+    "no",
+    "--loglevel",
+    "warning",
+  );
   if (options.requirePassword !== undefined) args.push("--requirepass", options.requirePassword);
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
