@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
+import { stopChildProcesses } from "../childProcesses.js";
 import { ProximalError } from "../errors.js";
 import { RedisTransport } from "../rl/distributed/common/redisTransport.js";
 import { runRemoteActor } from "../rl/distributed/common/remoteActor.js";
@@ -100,23 +101,5 @@ export function spawnLocalActors(
       { stdio: ["ignore", "ignore", "inherit"] },
     ),
   );
-  return {
-    children,
-    async stop() {
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-              child.once("exit", () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              child.kill("SIGTERM");
-            }),
-        ),
-      );
-    },
-  };
+  return { children, stop: () => stopChildProcesses(children) };
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { stopChildProcesses } from "../../childProcesses.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
 import { RedisTransport } from "./common/redisTransport.js";
 import { runRemoteActor } from "./common/remoteActor.js";
@@ -28,23 +29,6 @@ function startActor(
       stdio: ["ignore", "ignore", "pipe"],
       env,
     },
-  );
-}
-
-async function stopAll(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
   );
 }
 
@@ -90,7 +74,7 @@ describe("distributed IMPALA faults (real redis-server, real actor processes)", 
       assert.ok(model.iteration > (killedAt as number) + 5, "the learner stopped updating after the kill");
       assert.equal(actors[1].exitCode, null, "the surviving actor is still running");
     } finally {
-      await stopAll(actors);
+      await stopChildProcesses(actors);
     }
   });
 
@@ -128,7 +112,7 @@ describe("distributed IMPALA faults (real redis-server, real actor processes)", 
       assert.ok(learnerVersion >= 10, `learner at version ${learnerVersion}`);
       assert.equal(actorVersion, learnerVersion);
     } finally {
-      await stopAll([early]);
+      await stopChildProcesses([early]);
     }
   });
 
@@ -182,7 +166,7 @@ describe("distributed IMPALA faults (real redis-server, real actor processes)", 
       assert.ok(model.numTimesteps >= 1600);
     } finally {
       await intruder.close();
-      await stopAll([actor]);
+      await stopChildProcesses([actor]);
     }
   });
 });

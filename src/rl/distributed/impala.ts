@@ -231,18 +231,9 @@ export class IMPALA extends OnPolicyAlgorithm {
         const trainSeconds = (performance.now() - trainStart) / 1000;
         this.iteration++;
         await source.afterUpdate(this.iteration, ids);
-        if (!Number.isFinite(trainStats["train/loss"])) {
-          throw new ProximalError(
-            "NUMERICAL_ERROR",
-            `IMPALA: the loss became ${trainStats["train/loss"]} at update ${this.iteration}. Lower learningRate or keep maxGradNorm finite.`,
-          );
-        }
-        const elapsed = (performance.now() - start) / 1000;
+        this.checkFiniteLoss(trainStats);
         const stats: UpdateStats = {
-          "time/iteration": this.iteration,
-          "time/timesteps": this.numTimesteps,
-          "time/elapsedSeconds": elapsed,
-          "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+          ...this.timeStats(start, startTimesteps),
           "time/waitSeconds": waitSeconds,
           "time/trainSeconds": trainSeconds,
           ...this.episodeStats(),
