@@ -114,6 +114,15 @@ describe("IMPALA (in-process actors)", () => {
     );
     assert.throws(() => new IMPALA("CartPole-v1", { rhoBar: 0 }), isInvalid(/rhoBar must be > 0/));
     assert.throws(() => new IMPALA("CartPole-v1", { batchSize: 0 }), isInvalid(/batchSize/));
+    // GAE's options have no meaning under V-trace: refused, not silently ignored
+    assert.throws(
+      () => new IMPALA("CartPole-v1", { gaeLambda: 0.95 } as never),
+      isInvalid(/does not take gaeLambda/),
+    );
+    assert.throws(
+      () => new IMPALA("CartPole-v1", { distributed: "redis://u:p@host:6379" }),
+      isInvalid(/contains credentials/),
+    );
   });
 
   test("save and load keep the policy", async () => {

@@ -50,6 +50,7 @@ import {
   yieldToEventLoop,
 } from "../common/onPolicyAlgorithm.js";
 import { ActorCriticPolicy } from "../common/policies.js";
+import type { ScheduleLike } from "../common/scheduleSpec.js";
 import { InProcessActors } from "./common/inProcessActors.js";
 import { checkRunId, RedisTransport, redisConnectionOptions } from "./common/redisTransport.js";
 import type { RunSpec } from "./common/remoteActor.js";
@@ -59,12 +60,29 @@ import { computeVtrace } from "./common/vtrace.js";
 import { encodeWeights } from "./common/weightsMessage.js";
 
 /**
- * Options specific to {@link IMPALA}; shared fields live in {@link OnPolicyOptions}, where `nSteps`
- * is the unroll length of one trajectory and `numEnvs` the envs of each actor. IMPALA's defaults of
- * the shared fields: `learningRate` 6e-4, `nSteps` 20, `gamma` 0.99, `entCoef` 0.01, `vfCoef` 0.5,
- * `maxGradNorm` 40 (paper, Table G.1); `gaeLambda` and `normalizeAdvantage` are not used.
+ * Options of {@link IMPALA}: {@link OnPolicyOptions} without GAE's `gaeLambda`, `normalizeAdvantage`
+ * (V-trace gives the advantages) and `intrinsicReward` (not wired into V-trace), with IMPALA's own
+ * defaults (paper, Table G.1) for the ones it redeclares. `numEnvs` is the envs of each actor.
  */
-export interface IMPALAOptions extends OnPolicyOptions {
+export interface IMPALAOptions
+  extends Omit<
+    OnPolicyOptions,
+    | "gaeLambda"
+    | "normalizeAdvantage"
+    | "intrinsicReward"
+    | "learningRate"
+    | "nSteps"
+    | "entCoef"
+    | "maxGradNorm"
+  > {
+  /** RMSprop learning rate, or a schedule of progress remaining (1 → 0). @defaultValue 6e-4 (paper, Atari) */
+  learningRate?: ScheduleLike;
+  /** Unroll length: steps per env in one trajectory. @defaultValue 20 (paper, Table G.1) */
+  nSteps?: number;
+  /** Entropy cost. @defaultValue 0.01 (paper, Table G.1) */
+  entCoef?: number;
+  /** Global gradient-norm clip; Infinity disables it. @defaultValue 40 (paper, Table G.1) */
+  maxGradNorm?: number;
   /** Trajectories per update (the paper's batch size). @defaultValue 4 */
   batchSize?: number;
   /** In-process actors, used when `distributed` is null (see the class comment). @defaultValue 4 */
@@ -160,6 +178,14 @@ export class IMPALA extends OnPolicyAlgorithm {
       normalizeAdvantage: false,
     });
     this.options = options;
+    for (const name of ["gaeLambda", "normalizeAdvantage", "intrinsicReward"] as const) {
+      if ((options as OnPolicyOptions)[name] !== undefined) {
+        throw new ProximalError(
+          "INVALID_OPTION",
+          `IMPALA does not take ${name}: V-trace computes its own targets and advantages. Remove the option.`,
+        );
+      }
+    }
     this.batchSize = options.batchSize ?? 4;
     checkInteger(this.batchSize, "batchSize", 1);
     this.numActors = options.numActors ?? 4;

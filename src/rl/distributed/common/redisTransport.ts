@@ -85,6 +85,7 @@ function isAuthError(error: unknown): boolean {
   return /NOAUTH|WRONGPASS|NOPERM|invalid password|invalid username/i.test(String((error as Error)?.message));
 }
 
+/** {@link Transport} on Redis Streams (see this file's header); make one with {@link RedisTransport.connect}. */
 export class RedisTransport implements Transport {
   private reader: RedisClient | null = null;
   /**

@@ -21,6 +21,7 @@ export interface PublishedWeights {
   data: Uint8Array;
 }
 
+/** The messaging engine as the learner and actors see it (see this file's header). */
 export interface Transport {
   /** Append one trajectory to the run's queue; resolves once the engine has accepted it. */
   publish(message: Uint8Array): Promise<void>;
