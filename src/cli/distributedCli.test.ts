@@ -34,6 +34,9 @@ function cli(args: string[], env: Record<string, string>, cwd: string, timeoutMs
   });
 }
 
+/** `train impala --env CartPole-v1` with `extra` flags. */
+const trainImpala = (...extra: string[]) => ["train", "impala", "--env", "CartPole-v1", ...extra];
+
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -64,16 +67,12 @@ describe("proximal train impala --distributed / proximal actor, on a server that
 
   test("credentials in the URL are refused without being echoed", async () => {
     const r = await cli(
-      [
-        "train",
-        "impala",
-        "--env",
-        "CartPole-v1",
+      trainImpala(
         "--distributed",
         `redis://default:${PASSWORD}@127.0.0.1:${server.port}`,
         "--out",
         "url-run",
-      ],
+      ),
       {},
       work,
     );
@@ -83,18 +82,14 @@ describe("proximal train impala --distributed / proximal actor, on a server that
   });
 
   test("--local-actors needs --distributed", async () => {
-    const r = await cli(["train", "impala", "--env", "CartPole-v1", "--local-actors", "2"], {}, work);
+    const r = await cli(trainImpala("--local-actors", "2"), {}, work);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--local-actors and --run need --distributed/);
   });
 
   test("a learner with local actors trains from the password in the environment, and never writes or prints it", async () => {
     const r = await cli(
-      [
-        "train",
-        "impala",
-        "--env",
-        "CartPole-v1",
+      trainImpala(
         "--distributed",
         server.url,
         "--local-actors",
@@ -108,7 +103,7 @@ describe("proximal train impala --distributed / proximal actor, on a server that
         "--out",
         "run",
         "--json",
-      ],
+      ),
       { PROXIMAL_REDIS_PASSWORD: PASSWORD },
       work,
     );

@@ -61,20 +61,19 @@ export interface TrajectoryExpectation {
   discreteActions: number | null;
 }
 
-interface Header {
-  schema: number;
-  runId: string;
-  actorId: string;
-  policyVersion: number;
-  numEnvs: number;
-  nSteps: number;
-  observationSize: number;
-  actionWidth: number;
-  actionDtype: "I32" | "F32";
-  truncatedSteps: number;
-  episodeReturns: number[];
-  episodeLengths: number[];
-}
+/** The JSON header: the trajectory's scalars, plus what the reader needs to size the arrays. */
+type Header = Pick<
+  Trajectory,
+  | "runId"
+  | "actorId"
+  | "policyVersion"
+  | "numEnvs"
+  | "nSteps"
+  | "observationSize"
+  | "actionWidth"
+  | "episodeReturns"
+  | "episodeLengths"
+> & { schema: number; actionDtype: "I32" | "F32"; truncatedSteps: number };
 
 /** Serialise a trajectory (checks its array lengths first). */
 export function encodeTrajectory(trajectory: Trajectory): Uint8Array {
