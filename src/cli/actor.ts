@@ -47,7 +47,11 @@ export async function actorCommand(flags: ActorFlags): Promise<number> {
   const actorId = flags.actorId ?? `${hostname()}-${process.pid}`;
   const transport = await RedisTransport.connect(flags.connect, { runId: flags.run, role: "actor" });
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
+  const onSignal = () => {
+    // finish the trajectory in progress; a server that stopped answering must not keep us alive
+    stop.abort();
+    setTimeout(() => process.exit(130), 5000).unref();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {

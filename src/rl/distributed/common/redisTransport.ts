@@ -121,9 +121,10 @@ export class RedisTransport implements Transport {
       // where RESP3's HELLO would close the connection; works with Redis >= 5 as well
       protocol: 2,
       connectTimeout: connectTimeoutMs,
-      maxRetriesPerRequest: null,
-      // until the first connection: retry briefly, then fail; afterwards reconnect forever (an actor
-      // outlives a broker restart)
+      // a command waits through up to 20 reconnection attempts (~20 s with the delays below: a
+      // broker restart), then fails, so a learner or actor never hangs on a server that is gone
+      maxRetriesPerRequest: 20,
+      // until the first connection: retry briefly, then fail; afterwards keep reconnecting
       retryStrategy: (times) =>
         connected ? Math.min(100 * times, 2000) : Date.now() - started > connectTimeoutMs ? null : 200,
     });
@@ -281,8 +282,19 @@ export class RedisTransport implements Transport {
     return this.client.hget(this.keys.weights, "spec");
   }
 
+  /** Close politely (QUIT) when the server answers within a second, else drop the connection. */
   async close(): Promise<void> {
     const clients = this.reader === null ? [this.client] : [this.client, this.reader];
-    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all(
+      clients.map(async (c) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const gone = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 1000);
+        });
+        await Promise.race([c.quit().catch(() => undefined), gone]);
+        clearTimeout(timer);
+        c.disconnect();
+      }),
+    );
   }
 }
