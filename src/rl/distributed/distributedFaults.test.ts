@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { stopChildProcesses } from "../../childProcesses.js";
@@ -116,6 +119,38 @@ describe("distributed IMPALA faults (real redis-server, real actor processes)", 
     } finally {
       await transport.close();
       await stopChildProcesses([early]);
+    }
+  });
+
+  test("a learner restarted from its checkpoint resumes; the running actor follows it by itself", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "impala-restart-"));
+    const actor = startActor(server.url, "restart", 5);
+    try {
+      const first = learner(server.url, "restart");
+      await first.learn({ totalTimesteps: 640 });
+      await first.save(dir); // then the learner process "dies": nothing of it stays connected
+      const stoppedAt = first.iteration;
+      const resumed = await IMPALA.load(dir);
+      assert.equal(resumed.iteration, stoppedAt);
+      const actorsAfter: number[] = [];
+      await resumed.learn({
+        totalTimesteps: 1280,
+        resetNumTimesteps: false,
+        onUpdate: (stats) => {
+          actorsAfter.push(stats["distributed/actors"]);
+        },
+      });
+      assert.ok(resumed.numTimesteps >= 1280);
+      assert.ok(resumed.iteration > stoppedAt);
+      // the same actor process, never restarted, fed the resumed learner
+      assert.ok(
+        actorsAfter.some((n) => n === 1),
+        `actor counts after the restart: ${actorsAfter.join(",")}`,
+      );
+      assert.equal(actor.exitCode, null);
+    } finally {
+      await stopChildProcesses([actor]);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
