@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Rng } from "../random/rng.js";
 import * as ops from "./ops.js";
-import { allocFloat32, storageStats } from "./storage.js";
+import { allocFloat32, setPoolCollected, storageStats } from "./storage.js";
 import type { Tensor } from "./tensor.js";
 import { grad, tensor, withBackend } from "./tensor.js";
 import { randomNormal, TEST_BACKENDS } from "./testing.js";
@@ -22,9 +22,12 @@ async function collect(): Promise<void> {
 }
 
 const LARGE = 8192; // above the slab limit: large arrays get their own, recyclable buffer
-const noRecycling = storageStats().recycling
-  ? false
-  : "this runtime lacks ArrayBuffer.prototype.transfer (Node 20), so large buffers are not recycled";
+
+test("every supported Node can move buffers into the pool (transfer() or, on Node 20, structuredClone)", () => {
+  assert.equal(storageStats().pooling, true);
+  // Node pools released gradients only; browsers also pool collected arrays
+  assert.equal(storageStats().poolCollected, false);
+});
 
 test("small and large arrays start zeroed", () => {
   for (const n of [0, 1, 7, 4096, 4097, LARGE]) {
@@ -34,40 +37,46 @@ test("small and large arrays start zeroed", () => {
   }
 });
 
-test("a large array's buffer is reused after the array is collected, zero-filled", {
-  skip: noRecycling,
-}, async () => {
-  const size = LARGE + 3; // a size no other test allocates
-  let dropped: Float32Array | null = allocFloat32(size).fill(7);
-  assert.equal(dropped[0], 7);
-  dropped = null;
-  await collect();
-  const before = storageStats();
-  assert.ok(before.pooledBytes >= size * 4, `pool holds ${before.pooledBytes} bytes`);
-  const reused = allocFloat32(size);
-  const after = storageStats();
-  assert.equal(after.recycled, before.recycled + 1);
-  assert.ok(
-    reused.every((v) => v === 0),
-    "a recycled buffer must be zero-filled",
-  );
-});
+describe("the browser's path: buffers of collected arrays are pooled", () => {
+  let previous = false;
+  before(() => {
+    previous = setPoolCollected(true);
+  });
+  after(() => {
+    setPoolCollected(previous);
+  });
 
-test("a view kept past its array's life is detached, never aliasing the next array", {
-  skip: noRecycling,
-}, async () => {
-  const size = LARGE + 5;
-  let owner: Float32Array | null = allocFloat32(size);
-  const kept = owner.subarray(0, 4);
-  owner = null;
-  await collect();
-  const next = allocFloat32(size).fill(3);
-  assert.equal(storageStats().recycled > 0, true);
-  // the recycled memory moved to a new buffer: the stale view is empty, so writing through it cannot
-  // change `next`
-  assert.equal(kept.length, 0);
-  kept[0] = 99;
-  assert.equal(next[0], 3);
+  test("a large array's buffer is reused after the array is collected, zero-filled", async () => {
+    const size = LARGE + 3; // a size no other test allocates
+    let dropped: Float32Array | null = allocFloat32(size).fill(7);
+    assert.equal(dropped[0], 7);
+    dropped = null;
+    await collect();
+    const before = storageStats();
+    assert.ok(before.pooledBytes >= size * 4, `pool holds ${before.pooledBytes} bytes`);
+    const reused = allocFloat32(size);
+    const after = storageStats();
+    assert.equal(after.recycled, before.recycled + 1);
+    assert.ok(
+      reused.every((v) => v === 0),
+      "a recycled buffer must be zero-filled",
+    );
+  });
+
+  test("a view kept past its array's life is detached, never aliasing the next array", async () => {
+    const size = LARGE + 5;
+    let owner: Float32Array | null = allocFloat32(size);
+    const kept = owner.subarray(0, 4);
+    owner = null;
+    await collect();
+    const next = allocFloat32(size).fill(3);
+    assert.equal(storageStats().recycled > 0, true);
+    // the recycled memory moved to a new buffer: the stale view is empty, so writing through it cannot
+    // change `next`
+    assert.equal(kept.length, 0);
+    kept[0] = 99;
+    assert.equal(next[0], 3);
+  });
 });
 
 describe("the backward pass gives consumed gradients back to the pool", () => {
@@ -106,8 +115,7 @@ describe("the backward pass gives consumed gradients back to the pool", () => {
         const got = x.grad!.values;
         assert.equal(got.length, expected.length);
         for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - expected[i]) < 1e-4, `x.grad[${i}]`);
-        if (before.recycling)
-          assert.ok(storageStats().released > before.released, "no gradient was released");
+        assert.ok(storageStats().released > before.released, "no gradient was released");
       });
     });
   }
