@@ -87,6 +87,15 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     assert.match(r.stderr, /--local-actors and --run need --distributed/);
   });
 
+  test("--resume refuses the distributed flags instead of ignoring them", async () => {
+    const r = await cli(["train", "--resume", "nowhere", "--local-actors", "2"], {}, work);
+    assert.equal(r.status, 2);
+    assert.match(
+      r.stderr,
+      /--resume reconnects to the server and run id saved in nowhere's config.json; drop --local-actors/,
+    );
+  });
+
   test("a learner with local actors trains from the password in the environment, and never writes or prints it", async () => {
     const r = await cli(
       trainImpala(

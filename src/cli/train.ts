@@ -264,6 +264,17 @@ async function checkResumeFlags(runDir: string, algo: string | undefined, flags:
       `--resume continues ${runDir} with the options saved in its ${CONFIG_FILE}; drop ${refused.join(" and ")} (to change options, start a new run with another --out).`,
     );
   }
+  const distributedFlags = [
+    ...(flags.distributed === undefined ? [] : ["--distributed"]),
+    ...(flags.run === undefined ? [] : ["--run"]),
+    ...(flags.localActors === undefined ? [] : ["--local-actors"]),
+  ];
+  if (distributedFlags.length > 0) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--resume reconnects to the server and run id saved in ${runDir}'s ${CONFIG_FILE}; drop ${distributedFlags.join(", ")}. Actors that kept running follow the resumed learner by themselves; start more with proximal actor --connect <url> --run <id>.`,
+    );
+  }
   if (flags.force === true) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
