@@ -28,7 +28,11 @@ describe("bench lm --arch llama", () => {
   });
 
   test("the GRPO step is 8 completions of 128 tokens at full size", () => {
-    assert.deepEqual(llamaWorkload("135m", false).grpo, { completions: 8, completionLength: 128 });
+    assert.deepEqual(llamaWorkload("135m", false).grpo, {
+      completions: 8,
+      completionLength: 128,
+      threads: 2,
+    });
   });
 
   test("an unknown size is INVALID_OPTION naming the sizes", () => {
@@ -101,6 +105,8 @@ describe("bench lm --arch llama", () => {
     assert.ok(b.peakRssMbAfterGenerate > 0 && lora >= b.peakRssMbAfterGenerate);
     assert.ok(b.peakRssMbAfterTrain >= lora);
     assert.equal(figures.grpoStep.completions, 8);
+    // the step on 2 threads where the native backend runs it, every other row on 1
+    assert.equal(figures.grpoStep.threads, backend === "native" ? 2 : 1);
     assert.equal(figures.grpoStep.completionTokens, 8 * workload.grpo.completionLength);
     assert.ok(figures.grpoStep.seconds > 0);
     assert.equal(figures.torch, null);

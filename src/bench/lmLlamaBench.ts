@@ -5,7 +5,8 @@
  * - full-parameter training tokens/s (forward, next-token cross-entropy, backward, AdamW step);
  * - the peak resident memory of the process after each;
  * - each on the native backend and on wasm beside it (`--quick`: native only);
- * - one GRPO step in that shape: 8 completions of 128 tokens sampled, scored and trained on;
+ * - one GRPO step in that shape: 8 completions of 128 tokens sampled, scored and trained on, on 2
+ *   threads of the native backend (every other row runs on 1);
  * - PyTorch on the same model and work (scripts/bench/lmTorch.py, same thread count, its BLAS named)
  *   when /usr/bin/python3 has torch.
  * - LoRA training tokens/s ({@link BENCH_LORA}) on the first backend, same tokens as full training.
@@ -19,8 +20,16 @@ import { generate } from "../rlhf/generate.js";
 import { GRPOTrainer } from "../rlhf/grpo/grpoTrainer.js";
 import type { Tokenizer } from "../rlhf/tokenizer.js";
 import type { BackendName } from "../tensor/backend.js";
+import { loadNativeBackend } from "../tensor/nativeBackend.js";
 import { crossEntropy, narrow, reshape } from "../tensor/ops.js";
-import { availableBackends, getBackend, setBackend, Tensor } from "../tensor/tensor.js";
+import {
+  availableBackends,
+  backendInfo,
+  getBackend,
+  setBackend,
+  setNumThreads,
+  Tensor,
+} from "../tensor/tensor.js";
 import { peakRssMb, type Rate, rate, runTorchScript, torchNote } from "./lmMeasure.js";
 import { type BenchOptions, printTable } from "./suites.js";
 
@@ -83,8 +92,11 @@ export interface LlamaLmWorkload {
   trainSteps: number;
   /** Timed training steps on the others (wasm: several times slower, so fewer). */
   otherBackendTrainSteps: number;
-  /** The GRPO step: `completions` sampled completions of `completionLength` tokens from one prompt. */
-  grpo: { completions: number; completionLength: number };
+  /**
+   * The GRPO step: `completions` sampled completions of `completionLength` tokens from one prompt, on
+   * `threads` threads of the native backend (the issue's "on 2 cores"; 1 on wasm).
+   */
+  grpo: { completions: number; completionLength: number; threads: number };
   /** The adapters of the LoRA-training row ({@link BENCH_LORA}). */
   lora: LoraConfig;
   threads: number;
@@ -119,8 +131,10 @@ export interface LlamaBackendFigures {
 export interface GrpoStepFigures {
   backend: BackendName;
   seconds: number;
-  /** CPU seconds of the process over the step (about `seconds` on an idle core; less wall-bound). */
+  /** CPU seconds of the process over the step (about `seconds` per busy thread on idle cores). */
   cpuSeconds: number;
+  /** Threads the step's kernels ran on. */
+  threads: number;
   completions: number;
   completionTokens: number;
   peakRssMb: number;
@@ -161,7 +175,7 @@ export function llamaWorkload(size: string, quick: boolean): LlamaLmWorkload {
     trainLength: quick ? 16 : 128,
     trainSteps: quick ? 1 : 2,
     otherBackendTrainSteps: 1,
-    grpo: { completions: 8, completionLength: quick ? 4 : 128 },
+    grpo: { completions: 8, completionLength: quick ? 4 : 128, threads: 2 },
     lora: BENCH_LORA,
     threads: 1,
   };
@@ -189,6 +203,10 @@ export function measureLlamaLm(
       `bench lm: backend(s) ${missing.join(", ")} not available here (available: ${available.join(", ")}).`,
     );
   }
+  const native = available.includes("native");
+  const threadsBefore = loadNativeBackend()?.threads ?? 1;
+  // every row on workload.threads (1): the native backend's default is every core
+  if (native) setNumThreads(workload.threads);
   const model = new LlamaForCausalLM(workload.config, { rng: new Rng(0) });
   const figures: LlamaBackendFigures[] = [];
   let grpoStep: GrpoStepFigures | null = null;
@@ -209,7 +227,11 @@ export function measureLlamaLm(
     );
     const peakRssMbAfterTrain = peakRssMb();
     // on the first backend only, before the others grow the process (wasm's arena never shrinks)
-    if (i === 0) grpoStep = measureGrpoStep(model, workload);
+    if (i === 0) {
+      if (backend === "native") setNumThreads(workload.grpo.threads);
+      grpoStep = measureGrpoStep(model, workload);
+      if (backend === "native") setNumThreads(workload.threads);
+    }
     figures.push({
       backend,
       generate: generation,
@@ -222,6 +244,7 @@ export function measureLlamaLm(
     });
   }
   setBackend(backends[0]);
+  if (native) setNumThreads(threadsBefore);
   let torchFigures: Record<string, unknown> | null = null;
   let note: string | null = "torch reference not run.";
   if (torch) {
@@ -355,6 +378,7 @@ function measureGrpoStep(model: LlamaForCausalLM, w: LlamaLmWorkload): GrpoStepF
     backend: getBackend().name,
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    threads: backendInfo().threads,
     completions: stats["rollout/samplesDrawn"],
     completionTokens: Math.round(stats["rollout/completionLength"] * stats["rollout/samplesDrawn"]),
     peakRssMb: peakRssMb(),
@@ -415,7 +439,7 @@ function printLlamaTable(f: LlamaLmFigures): void {
   printTable(rows);
   const g = f.grpoStep;
   console.log(
-    `GRPO step (${g.backend}): ${g.completions} completions, ${g.completionTokens} completion tokens, ${g.seconds.toFixed(1)} s (${g.cpuSeconds.toFixed(1)} CPU s); peak RSS ${Math.round(g.peakRssMb)} MiB`,
+    `GRPO step (${g.backend}, ${g.threads} thread(s)): ${g.completions} completions, ${g.completionTokens} completion tokens, ${g.seconds.toFixed(1)} s (${g.cpuSeconds.toFixed(1)} CPU s); peak RSS ${Math.round(g.peakRssMb)} MiB`,
   );
   if (torch !== null) console.log(`torch peak RSS ${Math.round(torch.peakRssMb)} MiB`);
   if (f.torchNote !== null) console.log(f.torchNote);
