@@ -4,7 +4,7 @@ import { Rng } from "../random/rng.js";
 import { generate } from "../rlhf/generate.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { crossEntropy, narrow, reshape } from "../tensor/ops.js";
-import { getBackend, Tensor } from "../tensor/tensor.js";
+import { getBackend, setNumThreads, Tensor } from "../tensor/tensor.js";
 import { runLlamaLmBench } from "./lmLlamaBench.js";
 import { type Rate, rate, runTorchScript, torchNote } from "./lmMeasure.js";
 import type { BenchOptions } from "./suites.js";
@@ -81,6 +81,8 @@ export async function run(options: BenchOptions): Promise<void> {
     genRepeats: options.quick ? 1 : 2,
     threads: 1,
   };
+  // one thread, as torch's side: the native backend's default is every core
+  if (getBackend().name === "native") setNumThreads(workload.threads);
   const gpt = new GPT(workload, { rng: new Rng(0) });
   const train = measureTraining(gpt, workload);
   const generation = measureGeneration(gpt, workload);
