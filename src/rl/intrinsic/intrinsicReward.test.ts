@@ -21,6 +21,7 @@ import { DQN } from "../dqn.js";
 import type { PPOOptions } from "../ppo.js";
 import { PPO } from "../ppo.js";
 import { ICM } from "./icm.js";
+import { intrinsicQTargets } from "./intrinsicReplay.js";
 import type { IntrinsicRewardOptions } from "./intrinsicReward.js";
 import { resolveIntrinsicOptions } from "./intrinsicReward.js";
 import { IntrinsicRollout } from "./intrinsicRollout.js";
@@ -235,6 +236,69 @@ describe("RND's intrinsic stream", () => {
         (a, i) => Math.abs(a - (bonus[i] - values(buffer.observations, 8)[i])) > 1e-6,
       ),
     );
+  });
+});
+
+describe("RND's intrinsic stream in DQN", () => {
+  test("targets are r_int + γ_int·max_a Q_int_target(s', a) on every row, with no done mask", () => {
+    const targets = intrinsicQTargets(
+      Float32Array.of(0.5, 0, 1),
+      Float32Array.of(1, 2, -1, -3, 0, 0),
+      2,
+      0.9,
+    );
+    assert.deepEqual(Array.from(targets), [0.5 + 0.9 * 2, 0.9 * -1, 1].map(Math.fround));
+  });
+
+  test("Q_int learns from the bonus while replayed rewards stay extrinsic; exploring acts on Q_ext + coef·Q_int, the greedy policy on Q_ext", async () => {
+    const coef = 5;
+    const model = new DQN("FrozenLake-v1", {
+      ...DQN_SMALL,
+      seed: 4,
+      intrinsicReward: { type: "rnd", coef, ...SMALL_MODULE },
+    });
+    const intrinsic = model.intrinsic!;
+    assert.equal(intrinsic.separateStream, true);
+    const before = intrinsicWeights(model);
+    await model.learn({ totalTimesteps: 200 });
+    const stats = intrinsic.state();
+    assert.ok(Object.keys(stats.tensors).some((k) => k.startsWith("intrinsicQ.qNet.")));
+    assert.notDeepEqual(intrinsicWeights(model), before, "Q_int and the predictor trained");
+    const batch = model.replayBuffer.sample(8, new Rng(9));
+    const augmented = intrinsic.augment(batch, new Rng(10));
+    assert.deepEqual(Array.from(augmented.rewards), Array.from(batch.rewards));
+    // all 16 states (Discrete observations; the networks one-hot them): exploration follows the
+    // combined values, evaluation Q_ext alone
+    const observations = Float32Array.from({ length: 16 }, (_, s) => s);
+    const qExt = model.policy.qValues(observations, 16);
+    const combined = intrinsic.actingValues(qExt, observations, 16);
+    const argmax = (q: Float32Array, s: number) => {
+      let best = 0;
+      for (let a = 1; a < 4; a++) if (q[s * 4 + a] > q[s * 4 + best]) best = a;
+      return best;
+    };
+    model.explorationRate = 0;
+    const explore = model.predict(observations);
+    const greedy = model.predict(observations, { deterministic: true });
+    for (let s = 0; s < 16; s++) {
+      assert.equal(explore[s], argmax(combined, s));
+      assert.equal(greedy[s], argmax(qExt, s));
+    }
+    assert.ok(
+      Array.from(explore).some((a, s) => a !== greedy[s]),
+      "with coef 5 the bonus changes some exploring action",
+    );
+  });
+
+  test("ICM, and RND under C51 (distributional Q-values), keep the one-stream bonus", () => {
+    const icm = new DQN("FrozenLake-v1", { ...DQN_SMALL, intrinsicReward: { type: "icm", ...SMALL_MODULE } });
+    assert.equal(icm.intrinsic!.separateStream, false);
+    const c51 = new DQN("FrozenLake-v1", {
+      ...DQN_SMALL,
+      distributional: { atoms: 11 },
+      intrinsicReward: { type: "rnd", ...SMALL_MODULE },
+    });
+    assert.equal(c51.intrinsic!.separateStream, false);
   });
 });
 
