@@ -422,6 +422,14 @@ describe("exportOnnx(): options and refusals", () => {
     }
   });
 
+  test("a Q-network over Discrete observations (read one-hot) is UNSUPPORTED_SPACE, not a graph of the wrong width", () => {
+    assert.throws(
+      () => exportOnnx(new DQN("FrozenLake-v1", { seed: 0 })),
+      (error: unknown) =>
+        error instanceof ProximalError && error.code === "UNSUPPORTED_SPACE" && /one-hot/.test(error.message),
+    );
+  });
+
   test("a tabular algorithm or another object is UNSUPPORTED_MODEL, naming what is exportable", () => {
     const isUnsupported = (pattern: RegExp) => (error: unknown) =>
       error instanceof ProximalError && error.code === "UNSUPPORTED_MODEL" && pattern.test(error.message);

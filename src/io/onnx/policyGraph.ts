@@ -222,6 +222,13 @@ function actorCriticGraph(
  * `mask` is given (`q` itself stays unmasked).
  */
 function qNetworkGraph(g: GraphBuilder, policy: QPolicy, obs: string, mask: string | null): PolicyOutputs {
+  if (policy.inputSize !== policy.observationSize) {
+    // the graph's input is the stored observation; the one-hot step is not part of the graph yet
+    throw new ProximalError(
+      "UNSUPPORTED_SPACE",
+      `ONNX export of a Q-network over Discrete observations is not supported: the network reads them one-hot (${policy.inputSize} inputs) and the exported graph would take the index. Export a model trained on Box observations, or one-hot the observations in the consumer and export the network's weights with save().`,
+    );
+  }
   const dict = policy.stateDict();
   const { activation: act, dueling, atoms, quantiles } = policy.options;
   const nActions = policy.nActions;
