@@ -186,58 +186,84 @@ describe("intrinsicReward validation", () => {
   });
 });
 
-describe("RND's intrinsic stream", () => {
-  test("is non-episodic: episode ends do not stop the intrinsic return, and A = c_ext·A_ext + c_int·A_int", () => {
-    const space = new Box(-1, 1, [2]);
-    const options = resolveIntrinsicOptions({ type: "rnd", coef: 0.5, extrinsicCoef: 2, ...SMALL_MODULE })!;
-    const nSteps = 4;
-    const numEnvs = 2;
-    const rollout = new IntrinsicRollout(options, space, new Discrete(2), new Rng(1), nSteps, numEnvs, [8]);
-    const buffer = new RolloutBuffer(nSteps, numEnvs, 2, 1, "int32");
-    const rng = new Rng(2);
-    const obs = () => Float32Array.from({ length: numEnvs * 2 }, () => rng.normal());
-    for (let t = 0; t < nSteps; t++) {
-      // every step ends an episode: an episodic stream would never bootstrap
-      buffer.add(
-        obs(),
-        Int32Array.of(0, 1),
-        Float32Array.of(-1, -1),
-        Uint8Array.of(1, 1),
-        Float32Array.of(0, 0),
-        new Float32Array(2),
+describe("the episodic option", () => {
+  test("defaults: ICM episodic (one stream), RND non-episodic; RND refuses episodic: true", () => {
+    assert.equal(resolveIntrinsicOptions({ type: "icm" })!.episodic, true);
+    assert.equal(resolveIntrinsicOptions({ type: "rnd" })!.episodic, false);
+    const box = new Box(-1, 1, [2]);
+    const icm = (episodic?: boolean) =>
+      new ICM(
+        resolveIntrinsicOptions({ type: "icm", episodic, ...SMALL_MODULE })!,
+        box,
+        new Discrete(2),
+        new Rng(0),
       );
-      rollout.recordStep(t, obs());
-    }
-    const last = obs();
-    rollout.computeReturnsAndAdvantage(buffer, last, Float32Array.of(0, 0), 0.99, 0.95);
-    // rebuild the intrinsic stream by hand from the module and critic as they are after the rollout
-    const module = rollout.module;
-    const bonus = module.scaleRewards(
-      module.rewards(buffer.observations, buffer.actions, rollout.nextObservations, 8),
-    );
-    const values = (x: Float32Array, n: number) =>
-      Float32Array.from(rollout.critic!.forward(new Tensor(x.slice(0, n * 2), [n, 2])).values);
-    const intrinsic = computeGae({
-      rewards: bonus,
-      values: values(buffer.observations, 8),
-      dones: new Uint8Array(8),
-      lastValues: values(last, 2),
-      numEnvs,
-      gamma: 0.99,
-      gaeLambda: 0.95,
+    assert.equal(icm().separateStream, false);
+    assert.equal(icm(false).separateStream, true);
+    assert.throws(() => resolveIntrinsicOptions({ type: "rnd", episodic: true }), {
+      code: "INVALID_OPTION",
+      message: /episodic: true is not implemented for RND/,
     });
-    const extrinsic = Float32Array.from(buffer.rewards); // dones everywhere, values 0: A_ext = r
-    for (let i = 0; i < 8; i++) {
-      assert.ok(Math.abs(buffer.advantages[i] - (2 * extrinsic[i] + 0.5 * intrinsic.advantages[i])) < 1e-5);
-    }
-    // and the non-episodic advantages differ from episodic ones (the bootstrap matters)
-    assert.ok(
-      intrinsic.advantages.some(
-        (a, i) => Math.abs(a - (bonus[i] - values(buffer.observations, 8)[i])) > 1e-6,
-      ),
-    );
   });
 });
+
+const NON_EPISODIC: [string, IntrinsicRewardOptions][] = [
+  ["RND's intrinsic stream", { type: "rnd" }],
+  ["ICM with episodic: false", { type: "icm", episodic: false }],
+];
+for (const [name, method] of NON_EPISODIC)
+  describe(name, () => {
+    test("is non-episodic: episode ends do not stop the intrinsic return, and A = c_ext·A_ext + c_int·A_int", () => {
+      const space = new Box(-1, 1, [2]);
+      const options = resolveIntrinsicOptions({ ...method, coef: 0.5, extrinsicCoef: 2, ...SMALL_MODULE })!;
+      const nSteps = 4;
+      const numEnvs = 2;
+      const rollout = new IntrinsicRollout(options, space, new Discrete(2), new Rng(1), nSteps, numEnvs, [8]);
+      const buffer = new RolloutBuffer(nSteps, numEnvs, 2, 1, "int32");
+      const rng = new Rng(2);
+      const obs = () => Float32Array.from({ length: numEnvs * 2 }, () => rng.normal());
+      for (let t = 0; t < nSteps; t++) {
+        // every step ends an episode: an episodic stream would never bootstrap
+        buffer.add(
+          obs(),
+          Int32Array.of(0, 1),
+          Float32Array.of(-1, -1),
+          Uint8Array.of(1, 1),
+          Float32Array.of(0, 0),
+          new Float32Array(2),
+        );
+        rollout.recordStep(t, obs());
+      }
+      const last = obs();
+      rollout.computeReturnsAndAdvantage(buffer, last, Float32Array.of(0, 0), 0.99, 0.95);
+      // rebuild the intrinsic stream by hand from the module and critic as they are after the rollout
+      const module = rollout.module;
+      const bonus = module.scaleRewards(
+        module.rewards(buffer.observations, buffer.actions, rollout.nextObservations, 8),
+      );
+      const values = (x: Float32Array, n: number) =>
+        Float32Array.from(rollout.critic!.forward(new Tensor(x.slice(0, n * 2), [n, 2])).values);
+      const intrinsic = computeGae({
+        rewards: bonus,
+        values: values(buffer.observations, 8),
+        dones: new Uint8Array(8),
+        lastValues: values(last, 2),
+        numEnvs,
+        gamma: 0.99,
+        gaeLambda: 0.95,
+      });
+      const extrinsic = Float32Array.from(buffer.rewards); // dones everywhere, values 0: A_ext = r
+      for (let i = 0; i < 8; i++) {
+        assert.ok(Math.abs(buffer.advantages[i] - (2 * extrinsic[i] + 0.5 * intrinsic.advantages[i])) < 1e-5);
+      }
+      // and the non-episodic advantages differ from episodic ones (the bootstrap matters)
+      assert.ok(
+        intrinsic.advantages.some(
+          (a, i) => Math.abs(a - (bonus[i] - values(buffer.observations, 8)[i])) > 1e-6,
+        ),
+      );
+    });
+  });
 
 describe("RND's intrinsic stream in DQN", () => {
   test("targets are r_int + γ_int·max_a Q_int_target(s', a) on every row, with no done mask", () => {
