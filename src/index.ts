@@ -126,6 +126,14 @@ export { ModelArchive } from "./io/modelFiles.js";
 export type { ExportOnnxOptions, OnnxExportable } from "./io/onnx/exportOnnx.js";
 export { exportOnnx } from "./io/onnx/exportOnnx.js";
 export type { OnnxObservationNormalization } from "./io/onnx/policyGraph.js";
+export type { PeftLoraConfig, SaveLoraAdapterOptions } from "./io/peftAdapter.js";
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_SAFETENSORS_FILE,
+  loadLoraAdapter,
+  parsePeftLoraConfig,
+  saveLoraAdapter,
+} from "./io/peftAdapter.js";
 export type { Pretrained, PretrainedModel, SavePretrainedOptions } from "./io/pretrained.js";
 export {
   generationOptionsFromHf,
@@ -155,8 +163,22 @@ export { Embedding } from "./nn/embedding.js";
 export * as init from "./nn/init.js";
 export type { LayerNormOptions } from "./nn/layerNorm.js";
 export { LayerNorm } from "./nn/layerNorm.js";
-export type { LinearInit, LinearOptions } from "./nn/linear.js";
+export type { LinearAdapter, LinearInit, LinearOptions } from "./nn/linear.js";
 export { Linear } from "./nn/linear.js";
+export type { LoraConfig, LoraTargetModules, ResolvedLoraConfig } from "./nn/lora.js";
+export {
+  applyLora,
+  hasLora,
+  LoraAdapter,
+  linearLayers,
+  loraAdapters,
+  loraScaling,
+  loraTargetNames,
+  mergeLora,
+  resolveLoraConfig,
+  unloadLora,
+  withLoraDisabled,
+} from "./nn/lora.js";
 export type { Activation, MLPOptions } from "./nn/mlp.js";
 export { applyActivation, MLP } from "./nn/mlp.js";
 export type { CausalLMCache, CausalLMForwardOptions, CausalLMOutput } from "./nn/models/causalLm.js";
@@ -433,7 +455,15 @@ export {
 } from "./rlhf/common/logProbs.js";
 export { MetricWindow } from "./rlhf/common/metricWindow.js";
 export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
-export { frozenCopy, referenceModel } from "./rlhf/common/referenceModel.js";
+export type { ReferencePolicy } from "./rlhf/common/referenceModel.js";
+export {
+  defaultReference,
+  frozenCopy,
+  LoraBaseReference,
+  referenceModel,
+  referenceTensors,
+  restoredReference,
+} from "./rlhf/common/referenceModel.js";
 export type { ReferenceTrainerArgs } from "./rlhf/common/referenceTrainer.js";
 export { ReferenceTrainer } from "./rlhf/common/referenceTrainer.js";
 export { GPTRewardModel, RewardHead } from "./rlhf/common/rewardHead.js";

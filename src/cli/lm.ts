@@ -1,5 +1,5 @@
 /**
- * `proximal lm generate|tokenize|chat <dir>`: run a Hugging Face model folder (Llama 3.x, SmolLM2,
+ * `proximal lm generate|tokenize|chat <dir>` (and `lm merge-lora`, cli/loraFlags.ts): run a Hugging Face model folder (Llama 3.x, SmolLM2,
  * Qwen2/2.5, Qwen3, GPT-2; see `loadPretrained`) from the command line.
  *
  * - `generate` prints the completion of a prompt; with `--json`, `{ "text", "ids", "logprobs" }`:
@@ -21,6 +21,7 @@ import { Rng } from "../random/rng.js";
 import { type GenerateOptions, generate } from "../rlhf/generate.js";
 import { applyChatTemplate, type ChatMessage } from "../rlhf/tokenizers/chatTemplate.js";
 import type { HfTokenizer } from "../rlhf/tokenizers/hfTokenizer.js";
+import { registerMergeLoraCommand } from "./loraFlags.js";
 
 /** Flags shared by `lm generate` and `lm chat`. */
 export interface LmSamplingFlags {
@@ -254,5 +255,6 @@ export function registerLmCommands(program: Command, setStatus: (code: number) =
   ).action(async (dir: string, options: LmSamplingFlags & { system?: string }) => {
     setStatus(await lmChatCommand(dir, options));
   });
+  registerMergeLoraCommand(lm, setStatus);
   return lm;
 }

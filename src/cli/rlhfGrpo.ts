@@ -17,7 +17,9 @@ import type { Command } from "commander";
 import YAML from "yaml";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
+import { type LoraConfig, loraTargetNames } from "../nn/lora.js";
 import { readTextFile } from "../rlhf/common/data.js";
+import { GPT } from "../rlhf/gpt.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpo/grpoConfig.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
 import { pairedDifferenceInterval, wilsonInterval } from "../rlhf/tasks/accuracyIntervals.js";
@@ -41,6 +43,13 @@ import {
   type VerifiableTaskName,
 } from "../rlhf/tasks/reasoningDemo.js";
 import { runReasoningDemoInParallel } from "../rlhf/tasks/reasoningDemoParallel.js";
+import {
+  addLoraOptions,
+  LORA_FLAG_KEYS,
+  type LoraFlags,
+  parseLoraFlags,
+  writeLoraOutputs,
+} from "./loraFlags.js";
 import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
 import { formatDuration } from "./progress.js";
@@ -60,8 +69,8 @@ export const REASONING_DEMO_PRESETS = [
   "reinforce++",
 ] as const;
 
-/** Flags of `rlhf grpo`. */
-export interface RlhfGrpoFlags {
+/** Flags of `rlhf grpo` (with `--lora` and its options, see cli/loraFlags.ts). */
+export interface RlhfGrpoFlags extends LoraFlags {
   task: string;
   preset: string;
   out?: string;
@@ -201,6 +210,10 @@ interface GrpoRunConfig {
   set: string[];
   checkpointEvery: number;
   totalSteps: number;
+  /** `--lora`: the adapters trained on the frozen base (absent or null: every weight trains). */
+  lora?: LoraConfig | null;
+  /** `--merge`: also write the merged model at the end. */
+  merge?: boolean;
 }
 
 /** `proximal rlhf grpo`. */
@@ -225,6 +238,14 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   const checkpointEvery = positiveFlag(flags.checkpointEvery, "--checkpoint-every");
   const preset = await loadGrpoPresetConfig(flags.preset);
   parseSetFlags(flags.set);
+  const lora = parseLoraFlags(flags);
+  // the built-in model is a GPT, whose layer names do not depend on its size: refuse unknown
+  // --lora-targets now rather than after the SFT base has trained
+  if (lora !== null)
+    loraTargetNames(
+      new GPT({ vocabSize: 1, nPositions: 1, nEmbd: 2, nLayer: 1, nHead: 1 }),
+      lora.targetModules,
+    );
   const presetName = flags.preset.replace(/^.*[/\\]/, "").replace(/\.ya?ml$/, "");
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
   await checkOutDir(out, flags.force, `continue it with --resume ${out}`);
@@ -240,6 +261,8 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
       set: flags.set ?? [],
       checkpointEvery: checkpointEvery ?? 0,
       totalSteps: 0,
+      lora,
+      merge: flags.merge === true,
     },
     preset,
   );
@@ -279,7 +302,7 @@ function buildGrpoRun(
     onProgress: (e: ReasoningDemoProgress) => display.update(e),
   };
   const setup = prepareReasoningDemo(options);
-  const args = presetArgs(setup, options, config.presetName, preset);
+  const args = { ...presetArgs(setup, options, config.presetName, preset), lora: config.lora ?? null };
   return { config, setup, args, state: startReasoningPreset(args), display };
 }
 
@@ -342,6 +365,8 @@ async function grpoLoop(
   );
   // the trained policy, its optimizer and sampling state: GRPOTrainer.loadModel(dir) or trainer.load(dir)
   await trainer.save(join(out, "checkpoint"));
+  // with --lora, the adapter in PEFT's layout (and the merged model with --merge)
+  if (config.lora) await writeLoraOutputs(trainer.model, out, { merge: config.merge === true });
   await writeJsonAtomic(join(out, CHECKPOINTS_DIR, LATEST_FILE), {
     checkpoint: null,
     step: trainer.globalStep,
@@ -380,7 +405,7 @@ async function removeCheckpoints(out: string, keep: string | null): Promise<void
 /** `rlhf grpo --resume <out>`: train the base again from the seed, load the latest checkpoint, continue. */
 async function resumeGrpo(flags: RlhfGrpoFlags): Promise<number> {
   const out = flags.resume as string;
-  const conflicting = (["out", "force", "seed", "samples", "checkpointEvery"] as const)
+  const conflicting = (["out", "force", "seed", "samples", "checkpointEvery", ...LORA_FLAG_KEYS] as const)
     .filter((k) => flags[k] !== undefined)
     .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if ((flags.set ?? []).length > 0) conflicting.push("--set");
@@ -681,7 +706,7 @@ export function accuracyFigure(result: ReasoningDemoResult, title: string): Scen
 
 /** Add `grpo` to the `rlhf` command group. */
 export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number) => void): void {
-  rlhf
+  const grpo = rlhf
     .command("grpo")
     .description("RL with verifiable rewards: a GRPO-family preset on a shipped task, from an SFT base")
     .requiredOption("--task <task>", `the task: ${Object.keys(VERIFIABLE_TASKS).join(", ")}`)
@@ -703,8 +728,8 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
       "stop after n optimizer steps with a checkpoint, as Ctrl-C would; continue with --resume",
     )
     .option("--resume <dir>", "continue a stopped or interrupted run in place, to its planned total")
-    .option("--json", "print the summary as one JSON object")
-    .action(async (options: RlhfGrpoFlags) => {
-      setStatus(await rlhfGrpoCommand(options));
-    });
+    .option("--json", "print the summary as one JSON object");
+  addLoraOptions(grpo).action(async (options: RlhfGrpoFlags) => {
+    setStatus(await rlhfGrpoCommand(options));
+  });
 }

@@ -177,7 +177,8 @@ export function hfTensorsOf(model: PretrainedModel): Record<string, SafetensorEn
   return out;
 }
 
-async function readJson(
+/** The JSON object in file `name`, or null when it is missing and not `required`; throws on bad JSON. */
+export async function readJson(
   files: ModelFiles,
   name: string,
   required: boolean,

@@ -14,6 +14,16 @@ import { Module } from "./module.js";
  */
 export type LinearInit = "pytorch" | "orthogonal" | "none";
 
+/**
+ * Something that changes a {@link Linear} layer's output, such as a LoRA adapter (`nn/lora.ts`):
+ * given the layer's input `x` and its own output `y = x Wᵀ + b`, the output to use instead. Its child
+ * modules are registered on the layer under their own names (`lora_A`, `lora_B`), so they appear in
+ * the layer's parameters and state dict as PEFT names them (`q_proj.lora_A.weight`).
+ */
+export interface LinearAdapter extends Module {
+  adapt(x: Tensor, y: Tensor): Tensor;
+}
+
 /** Options of {@link Linear}. */
 export interface LinearOptions {
   /** Generator for the initial weights (required: every random draw is seeded). */
@@ -41,6 +51,7 @@ export class Linear extends Module {
   readonly weight: Tensor;
   /** [outFeatures], or null without bias */
   readonly bias: Tensor | null;
+  private attached: LinearAdapter | null = null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions) {
     super();
@@ -85,8 +96,34 @@ export class Linear extends Module {
     }
   }
 
-  /** x [..., inFeatures] -> [..., outFeatures] */
+  /** x [..., inFeatures] -> [..., outFeatures], through the adapter when one is attached. */
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    const y = linear(x, this.weight, this.bias);
+    return this.attached === null ? y : this.attached.adapt(x, y);
+  }
+
+  /** The attached adapter, or null. */
+  get adapter(): LinearAdapter | null {
+    return this.attached;
+  }
+
+  /**
+   * Attach `adapter` (its children become this layer's children), or detach the current one with
+   * null. A layer holds at most one adapter: detach before attaching another.
+   */
+  setAdapter(adapter: LinearAdapter | null): void {
+    if (adapter !== null && this.attached !== null) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        "Linear.setAdapter: this layer already has an adapter. Detach it first with setAdapter(null) (or mergeLora/unloadLora).",
+      );
+    }
+    if (this.attached !== null) {
+      for (const [name] of this.attached.namedChildren()) this.unregisterModule(name);
+    }
+    if (adapter !== null) {
+      for (const [name, child] of adapter.namedChildren()) this.registerModule(name, child);
+    }
+    this.attached = adapter;
   }
 }

@@ -74,6 +74,19 @@ export class Module {
     return module;
   }
 
+  /** Remove the child module registered under `name` (an adapter being detached); returns it. */
+  protected unregisterModule(name: string): Module {
+    const child = this.childModules.get(name);
+    if (child === undefined) {
+      throw new ProximalError(
+        "UNKNOWN_NAME",
+        `No child module "${name}" on this ${this.constructor.name}.${didYouMean(name, this.childModules.keys())}`,
+      );
+    }
+    this.childModules.delete(name);
+    return child;
+  }
+
   private checkNewName(name: string): void {
     if (name === "" || name.includes(".")) {
       throw new ProximalError(
@@ -134,6 +147,14 @@ export class Module {
     return out;
   }
 
+  /**
+   * The parameters an optimizer should update: those with `requiresGrad` (all of them, unless some
+   * were frozen, as LoRA freezes the base model's). Trainers build their optimizer from this.
+   */
+  trainableParameters(): Tensor[] {
+    return this.parameters().filter((p) => p.requiresGrad);
+  }
+
   /** Number of scalar parameters (each shared tensor counted once). */
   numParameters(): number {
     let n = 0;
@@ -156,14 +177,26 @@ export class Module {
   /**
    * Copy values from `dict` into this module's parameters and buffers, in place (optimizers holding
    * the parameters keep working). Shapes must match; with `strict` (the default) the names must match
-   * exactly, otherwise the missing and unexpected names are returned.
+   * exactly, otherwise the missing and unexpected names are returned. Nothing is copied unless every
+   * check passes ({@link Module.checkStateDict}).
    */
   loadStateDict(dict: Record<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const result = this.checkStateDict(dict, options);
+    for (const [name, target] of this.stateTargets()) {
+      const source = dict[name];
+      if (source !== undefined && source.data !== target.data) target.data.set(source.data);
+    }
+    return result;
+  }
+
+  /**
+   * What {@link Module.loadStateDict} would check, without copying: throws SHAPE_MISMATCH for a
+   * tensor of another shape or dtype and, with `strict`, UNKNOWN_NAME for missing or unexpected names;
+   * returns those names otherwise. Lets a caller loading several modules check them all first.
+   */
+  checkStateDict(dict: Record<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
-    const targets = new Map([
-      ...this.collect((m) => m.ownParameters, false),
-      ...this.collect((m) => m.ownBuffers, false),
-    ]);
+    const targets = this.stateTargets();
     const missingKeys = [...targets.keys()].filter((name) => !(name in dict));
     const unexpectedKeys = Object.keys(dict).filter((name) => !targets.has(name));
     const mismatched: string[] = [];
@@ -194,11 +227,15 @@ export class Module {
         `loadStateDict: names do not match (${parts.join("; ")}). Rename the entries, or pass { strict: false } to load only the matching ones.`,
       );
     }
-    for (const [name, target] of targets) {
-      const source = dict[name];
-      if (source !== undefined && source.data !== target.data) target.data.set(source.data);
-    }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /** Parameters and buffers under every name they are registered as (tied tensors more than once). */
+  private stateTargets(): Map<string, Tensor> {
+    return new Map([
+      ...this.collect((m) => m.ownParameters, false),
+      ...this.collect((m) => m.ownBuffers, false),
+    ]);
   }
 
   /** Set training mode (`true`) or evaluation mode on this module and every descendant. */

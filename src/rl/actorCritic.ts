@@ -263,7 +263,7 @@ export class QCriticPolicy extends ActorCriticPolicy {
   }
 
   /** The parameters the optimizer updates: all but the target network's. */
-  trainableParameters(): Tensor[] {
+  override trainableParameters(): Tensor[] {
     const frozen = new Set(this.qCriticTarget?.parameters() ?? []);
     return this.parameters().filter((p) => !frozen.has(p));
   }

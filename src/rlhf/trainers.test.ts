@@ -12,8 +12,6 @@ import { after, describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
 import type { Module } from "../nn/module.js";
 import { Rng } from "../random/rng.js";
-import { CharTokenizer } from "./charTokenizer.js";
-import type { PreferenceRow, PromptResponseRow, UnpairedPreferenceRow } from "./common/data.js";
 import { GPTRewardModel } from "./common/rewardHead.js";
 import type { OnStep, Trainer, TrainerLog } from "./common/trainer.js";
 import type { ResolvedTrainingConfig } from "./common/trainingConfig.js";
@@ -24,24 +22,16 @@ import { GRPOTrainer } from "./grpo/grpoTrainer.js";
 import { PPOTrainer } from "./ppo/ppoTrainer.js";
 import { RewardTrainer } from "./reward/rewardTrainer.js";
 import { SFTTrainer } from "./sft/sftTrainer.js";
+import {
+  gptConfig,
+  newGpt,
+  preferenceRows,
+  sftRows,
+  tokenizer,
+  unpairedRows,
+  words,
+} from "./trainerRows.test.util.js";
 
-const tokenizer = new CharTokenizer("abcd=");
-const rng = new Rng(0);
-const word = () => Array.from({ length: 3 }, () => "abcd"[rng.integer(4)]).join("");
-const words = Array.from({ length: 12 }, word);
-const sftRows: PromptResponseRow[] = words.map((w) => ({ prompt: `${w}=`, response: w }));
-const preferenceRows: PreferenceRow[] = words.map((w) => ({
-  prompt: `${w}=`,
-  chosen: w,
-  rejected: [...w].reverse().join(""),
-}));
-const unpairedRows: UnpairedPreferenceRow[] = words.map((w, i) => ({
-  prompt: `${w}=`,
-  completion: i % 2 === 0 ? w : "dd",
-  label: i % 2 === 0,
-}));
-const gptConfig = { vocabSize: tokenizer.vocabSize, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2 };
-const newGpt = () => new GPT(gptConfig, { rng: new Rng(1) });
 // 12 rows, batches of 4: 3 steps an epoch, 2 epochs = 6 steps, with warmup so the schedule matters
 const config = {
   learningRate: 3e-3,
@@ -195,8 +185,8 @@ describe("Trainer checkpoint refusals", () => {
       config,
     });
     await elsewhere.load(dir);
-    assert.deepEqual(weights(elsewhere.refModel), weights(first.refModel));
-    assert.notDeepEqual(weights(elsewhere.refModel), weights(elsewhere.model));
+    assert.deepEqual(weights(elsewhere.refModel as GPT), weights(first.refModel as GPT));
+    assert.notDeepEqual(weights(elsewhere.refModel as GPT), weights(elsewhere.model));
   });
 });
 

@@ -8,6 +8,7 @@ import { loadNativeBackend, nativeLoadFailure, requireNativeBackend } from "./na
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";
 import { checkShape, formatShape, sizeOf } from "./shape.js";
+import { releaseFloat32 } from "./storage.js";
 import { loadWasmBackend, requireWasmBackend, wasmLoadFailure } from "./wasmBackend.js";
 
 // The tensor engine's design follows micrograd/tinygrad: every op is defined once in ops.ts with its
@@ -451,7 +452,8 @@ function runBackward(
 ): void {
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
-  const grads = new Map<Tensor, Tensor>();
+  // a createGraph pass's gradients are graph nodes the caller may keep: none is released
+  const grads = new PendingGradients(!createGraph);
   for (let r = 0; r < roots.length; r++) {
     const root = roots[r];
     if (!root.requiresGrad) {
@@ -475,7 +477,8 @@ function runBackward(
         `backward(): gradient shape ${formatShape(seed.shape)} does not match output shape ${formatShape(root.shape)}.`,
       );
     }
-    accumulate(grads, root, seed.shape === root.shape ? seed : seed.reshape(root.shape));
+    if (seeds[r] !== null) grads.pin(seed); // the caller's tensor
+    grads.add(root, seed.shape === root.shape ? seed : seed.reshape(root.shape));
   }
   const order = topologicalOrder(roots);
   for (const node of order) {
@@ -494,12 +497,17 @@ function runBackward(
       if (g === undefined) continue;
       if (capture?.targets.has(node)) {
         capture.collected.set(node, g);
+        grads.pin(g); // returned to the caller
       }
       if (node.gradientRule === null || node.inputs === null) {
-        if (capture === null) accumulateLeaf(node, g, createGraph);
+        if (capture === null) {
+          accumulateLeaf(node, g, createGraph);
+          grads.take(node);
+          grads.releaseUnused(node);
+        }
         continue;
       }
-      grads.delete(node);
+      grads.take(node);
       const inputGrads = node.gradientRule(g, node);
       const inputs = node.inputs;
       for (let j = 0; j < inputs.length; j++) {
@@ -512,8 +520,9 @@ function runBackward(
             `Gradient rule produced shape ${formatShape(ig.shape)} for an input of shape ${formatShape(input.shape)}. This is a bug in proximal; please report it.`,
           );
         }
-        accumulate(grads, input, ig);
+        grads.add(input, ig);
       }
+      grads.releaseUnused(node);
       if (!retainGraph) {
         node.inputs = null;
         node.gradientRule = null;
@@ -530,9 +539,86 @@ const freedNodes = new WeakSet<Tensor>();
 // since a createGraph gradient can share its data with other tensors (add passes g to both inputs)
 const ownedGrads = new WeakSet<Tensor>();
 
-function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
-  const existing = grads.get(t);
-  grads.set(t, existing === undefined ? g : ops.add(existing, g));
+/**
+ * The gradients of the nodes a backward pass has still to visit. It counts the entries that use
+ * each buffer, so that a large gradient the pass made and consumed (an op's output gradient once its
+ * rule has run, a partial sum once added) goes back to the allocator's pool at once instead of
+ * waiting for the garbage collector (storage.ts, `releaseFloat32`). Never released: buffers still
+ * referenced by an entry, the caller's seeds and captured gradients (pinned), forward tensors' data
+ * (a rule may pass one through), and everything in a createGraph pass.
+ */
+class PendingGradients {
+  private readonly grads = new Map<Tensor, Tensor>();
+  private readonly uses = new Map<ArrayBufferLike, number>();
+  private readonly pinned = new Set<ArrayBufferLike>();
+  /** Gradients that left the map since the last `releaseUnused`. */
+  private dropped: Tensor[] = [];
+
+  constructor(private readonly releasing: boolean) {}
+
+  get(t: Tensor): Tensor | undefined {
+    return this.grads.get(t);
+  }
+
+  /** Add `g` to `t`'s gradient. */
+  add(t: Tensor, g: Tensor): void {
+    const existing = this.grads.get(t);
+    if (existing === undefined) {
+      this.set(t, g);
+      return;
+    }
+    this.set(t, ops.add(existing, g));
+    this.dropped.push(existing, g);
+  }
+
+  /** Remove and return `t`'s gradient (it is being consumed). */
+  take(t: Tensor): Tensor | undefined {
+    const g = this.grads.get(t);
+    if (g === undefined) return undefined;
+    this.grads.delete(t);
+    this.count(g, -1);
+    this.dropped.push(g);
+    return g;
+  }
+
+  pin(g: Tensor): void {
+    this.pinned.add(g.data.buffer);
+  }
+
+  /**
+   * Release the dropped gradients that no entry uses any more. Called once a node's rule has run
+   * and all of its input gradients are stored, since a rule may pass the same tensor to several
+   * inputs (add) or return a view of its output gradient (reshape).
+   */
+  releaseUnused(node: Tensor): void {
+    const dropped = this.dropped;
+    this.dropped = [];
+    if (!this.releasing) return;
+    for (const g of dropped) {
+      const buffer = g.data.buffer;
+      if ((this.uses.get(buffer) ?? 0) > 0 || this.pinned.has(buffer) || sharesData(node, buffer)) continue;
+      if (g.data instanceof Float32Array) releaseFloat32(g.data);
+    }
+  }
+
+  private set(t: Tensor, g: Tensor): void {
+    const previous = this.grads.get(t);
+    if (previous !== undefined) this.count(previous, -1);
+    this.grads.set(t, g);
+    this.count(g, 1);
+  }
+
+  private count(g: Tensor, delta: number): void {
+    const buffer = g.data.buffer;
+    this.uses.set(buffer, (this.uses.get(buffer) ?? 0) + delta);
+  }
+}
+
+/** Whether `node` or one of its inputs holds its data in `buffer`. */
+function sharesData(node: Tensor, buffer: ArrayBufferLike): boolean {
+  if (node.data.buffer === buffer) return true;
+  for (const input of node.inputs ?? []) if (input.data.buffer === buffer) return true;
+  return false;
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor, createGraph: boolean): void {

@@ -2,11 +2,51 @@
  * The frozen reference model π_ref of the KL-regularised trainers (PPO, DPO, IPO, KTO, GRPO): a copy of
  * the policy as training starts, with gradients off, that the policy is kept close to. A resumed
  * trainer no longer has the policy it was copied from, so checkpoints carry it under `refModel.*`.
+ *
+ * A policy with LoRA adapters (nn/lora.ts) needs no copy: its frozen base is the reference, so the
+ * reference is a {@link LoraBaseReference}, the policy itself run with its adapters switched off, and
+ * aligning a model costs one copy of its weights. Checkpoints then carry no `refModel.*` tensors (the
+ * base weights are in the policy's own).
  */
 import { ProximalError } from "../../errors.js";
-import { withPrefix } from "../../io/checkpoint.js";
+import { addPrefix, withPrefix } from "../../io/checkpoint.js";
+import { hasLora, loraAdapters, withLoraDisabled } from "../../nn/lora.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { cloneGPT, type GPT } from "../gpt.js";
+import type { CausalLM } from "../generate.js";
+import { cloneGPT, type GPT, type GPTForwardOptions, type GPTOutput } from "../gpt.js";
+
+/**
+ * The reference of a LoRA policy: the policy's own frozen base, i.e. the policy run with its adapters
+ * disabled ({@link withLoraDisabled}). It holds no weights of its own.
+ */
+export class LoraBaseReference implements CausalLM {
+  /** The LoRA policy whose base this is. */
+  readonly policy: GPT;
+
+  constructor(policy: GPT) {
+    if (!hasLora(policy)) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        "LoraBaseReference: the policy has no LoRA adapters, so its base would move with training. Use a frozen copy (frozenCopy) instead.",
+      );
+    }
+    this.policy = policy;
+  }
+
+  /** The policy's forward pass with its adapters off: the base model's output. */
+  forward(ids: Tensor, options?: GPTForwardOptions): GPTOutput {
+    return withLoraDisabled(this.policy, () => this.policy.forward(ids, options));
+  }
+
+  /** The base weights (shared with the policy, not copied): the policy's parameters but the adapters'. */
+  parameters(): Tensor[] {
+    const adapterTensors = new Set([...loraAdapters(this.policy).values()].flatMap((a) => a.parameters()));
+    return this.policy.parameters().filter((p) => !adapterTensors.has(p));
+  }
+}
+
+/** What a trainer's frozen reference is: a frozen copy of the policy, or a LoRA policy's own base. */
+export type ReferencePolicy = GPT | LoraBaseReference;
 
 /** A frozen copy of `model` (same config and weights, gradients off): the reference policy. */
 export function frozenCopy(model: GPT): GPT {
@@ -16,17 +56,46 @@ export function frozenCopy(model: GPT): GPT {
 }
 
 /**
- * The frozen reference of a preference trainer: the one given (which must not be the policy itself,
- * or it would move with training), else a frozen copy of the policy as it is now (TRL).
+ * The frozen reference of a trainer: the one given (which must not be the policy itself, or it would
+ * move with training); else, for a policy with LoRA adapters, its base ({@link LoraBaseReference});
+ * else a frozen copy of the policy as it is now (TRL).
  */
-export function referenceModel(trainer: string, model: GPT, refModel: GPT | undefined): GPT {
+export function referenceModel(trainer: string, model: GPT, refModel: GPT | undefined): ReferencePolicy {
   if (refModel === model) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
       `${trainer}: refModel is the policy itself, so it would move with training. Leave refModel out to get a frozen copy.`,
     );
   }
-  return refModel ?? frozenCopy(model);
+  return refModel ?? defaultReference(model);
+}
+
+/**
+ * The reference a trainer builds when none is given: for a policy with LoRA adapters its base
+ * ({@link LoraBaseReference}, no copy), else a frozen copy of the policy as it is now.
+ */
+export function defaultReference(model: GPT): ReferencePolicy {
+  return hasLora(model) ? new LoraBaseReference(model) : frozenCopy(model);
+}
+
+/** The reference's tensors for a checkpoint, under `refModel.*` (none for a LoRA base: the policy's own hold it). */
+export function referenceTensors(reference: ReferencePolicy): Record<string, Tensor> {
+  return reference instanceof LoraBaseReference ? {} : addPrefix(reference.stateDict(), "refModel");
+}
+
+/**
+ * The reference a checkpoint restores: a new frozen copy of `reference` holding the saved
+ * `refModel.*` tensors ({@link savedReference}), or a LoRA base reference as it is (its weights are
+ * restored with the policy's). Throws, changing nothing, if the saved tensors do not fit.
+ */
+export function restoredReference(
+  reference: ReferencePolicy,
+  tensors: Record<string, Tensor>,
+  dir: string,
+  trainer: string,
+): ReferencePolicy {
+  if (reference instanceof LoraBaseReference) return reference;
+  return savedReference(reference, tensors, dir, trainer);
 }
 
 /**

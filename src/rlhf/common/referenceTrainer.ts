@@ -1,8 +1,12 @@
-import { addPrefix } from "../../io/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
-import { referenceModel, savedReference } from "./referenceModel.js";
+import {
+  type ReferencePolicy,
+  referenceModel,
+  referenceTensors,
+  restoredReference,
+} from "./referenceModel.js";
 import { type OnStep, Trainer } from "./trainer.js";
 import type { ResolvedTrainingConfig } from "./trainingConfig.js";
 
@@ -10,7 +14,10 @@ import type { ResolvedTrainingConfig } from "./trainingConfig.js";
 export interface ReferenceTrainerArgs<Row> {
   /** The policy (trained in place), usually the SFT model. */
   model: GPT;
-  /** The frozen reference. @defaultValue a frozen copy of `model` as it is when the trainer is built (TRL) */
+  /**
+   * The frozen reference. @defaultValue a frozen copy of `model` as it is when the trainer is built
+   * (TRL), or, when `model` has LoRA adapters, `model` itself with the adapters off (no copy)
+   */
   refModel?: GPT;
   tokenizer: Tokenizer;
   trainDataset: Row[];
@@ -26,7 +33,7 @@ export interface ReferenceTrainerArgs<Row> {
 export abstract class ReferenceTrainer<Row, C extends ResolvedTrainingConfig> extends Trainer<Row, C> {
   readonly tokenizer: Tokenizer;
   protected readonly policy: GPT;
-  protected reference: GPT;
+  protected reference: ReferencePolicy;
 
   protected constructor(trainer: string, args: ReferenceTrainerArgs<Row>, config: C) {
     super(args.model, config, args.trainDataset, args.onStep);
@@ -36,7 +43,7 @@ export abstract class ReferenceTrainer<Row, C extends ResolvedTrainingConfig> ex
   }
 
   /** The frozen reference; {@link Trainer.load} replaces it with the one saved in the checkpoint. */
-  get refModel(): GPT {
+  get refModel(): ReferencePolicy {
     return this.reference;
   }
 
@@ -45,11 +52,11 @@ export abstract class ReferenceTrainer<Row, C extends ResolvedTrainingConfig> ex
   }
 
   protected override checkpointTensors(): Record<string, Tensor> {
-    return addPrefix(this.reference.stateDict(), "refModel");
+    return referenceTensors(this.reference);
   }
 
   protected override restoreCheckpointTensors(tensors: Record<string, Tensor>, dir: string): () => void {
-    const reference = savedReference(this.reference, tensors, dir, this.name);
+    const reference = restoredReference(this.reference, tensors, dir, this.name);
     return () => {
       this.reference = reference;
     };

@@ -99,7 +99,8 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
     this.config = config;
     this.trainDataset = trainDataset;
     this.onStep = onStep;
-    this.optimizer = new AdamW(model.parameters(), {
+    // only what can be trained: a LoRA model's frozen base stays out of the optimizer (and its decay)
+    this.optimizer = new AdamW(model.trainableParameters(), {
       lr: config.learningRate,
       betas: config.adamBetas,
       eps: config.adamEpsilon,
@@ -155,7 +156,8 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
     this.optimizer.zeroGrad();
     const batch = this.computeLoss(rows);
     batch.loss.backward();
-    const gradNorm = c.maxGradNorm > 0 ? clipGradNorm(this.model.parameters(), c.maxGradNorm) : Number.NaN;
+    const gradNorm =
+      c.maxGradNorm > 0 ? clipGradNorm(this.model.trainableParameters(), c.maxGradNorm) : Number.NaN;
     this.optimizer.step();
     this.globalStep++;
 
@@ -320,7 +322,7 @@ export abstract class Trainer<Row, C extends ResolvedTrainingConfig> {
       tensors: withPrefix(tensors, "optimizer"),
       json: json.optimizer as ReturnType<AdamW["getState"]>["json"],
     };
-    new AdamW(this.model.parameters()).setState(optimizerState);
+    new AdamW(this.model.trainableParameters()).setState(optimizerState);
     const restoreExtras = this.restoreCheckpointTensors(tensors, dir);
     this.model.loadStateDict(modelTensors(tensors));
     this.optimizer.setState(optimizerState);

@@ -114,7 +114,7 @@ describe("DPOTrainer", () => {
       trainDataset: rows,
       config: { learningRate: 1e-3, beta: 0.1, perDeviceTrainBatchSize: 8, maxSteps: 30, loggingSteps: 10 },
     });
-    const refBefore = trainer.refModel.wte.weight.values.slice();
+    const refBefore = (trainer.refModel as GPT).wte.weight.values.slice();
     const before = trainer.evaluate(rows);
     trainer.train();
     const after = trainer.evaluate(rows);
@@ -122,7 +122,7 @@ describe("DPOTrainer", () => {
     assert.ok(after["rewards/margin"] > 0.5, `margin ${after["rewards/margin"]}`);
     assert.ok(after["eval/loss"] < before["eval/loss"]);
     assert.equal(after["rewards/accuracy"], 1);
-    assert.deepEqual(trainer.refModel.wte.weight.values, refBefore);
+    assert.deepEqual((trainer.refModel as GPT).wte.weight.values, refBefore);
   });
 
   test("IPO (length-averaged) and label-smoothed DPO also raise the margin", () => {

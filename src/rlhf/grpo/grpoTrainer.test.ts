@@ -614,7 +614,7 @@ describe("GRPOTrainer checkpoints", () => {
       reference,
       "a new frozen copy, the reference built before is untouched",
     );
-    assert.deepEqual(weights(resumed.refModel as GPT), weights(original.refModel));
+    assert.deepEqual(weights(resumed.refModel as GPT), weights(original.refModel as GPT));
     assert.ok(resumed.refModel?.parameters().every((p) => !p.requiresGrad));
     const actual = [resumed.step(), resumed.step()];
     assert.deepEqual(actual, expected);

@@ -37,7 +37,12 @@ import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
-import { frozenCopy } from "../common/referenceModel.js";
+import {
+  defaultReference,
+  type ReferencePolicy,
+  referenceTensors,
+  restoredReference,
+} from "../common/referenceModel.js";
 import { collateSequences, maskRows, padRows, subBatch, takeRows } from "../common/sequenceBatch.js";
 import type { OnStep, TrainOptions } from "../common/trainer.js";
 import {
@@ -88,7 +93,8 @@ export interface GRPOTrainerArgs {
    * The frozen reference of the KL term. {@link GRPOTrainer.load} replaces it with the reference saved
    * in the checkpoint (a new frozen copy; the model passed here is not modified).
    * @defaultValue a frozen copy of `model` taken at construction when `beta > 0` and `klPlacement` is
-   * not "none"; otherwise none is built
+   * not "none" (when `model` has LoRA adapters, `model` itself with the adapters off, no copy:
+   * `LoraBaseReference`); otherwise none is built
    */
   refModel?: GPT;
   tokenizer: Tokenizer;
@@ -208,7 +214,7 @@ export class GRPOTrainer {
   /** DCPO's per-prompt cumulative reward statistics, keyed by prompt text. */
   private readonly dcpoHistory = new Map<string, DcpoPromptStatistics>();
   /** The frozen reference (see {@link GRPOTrainer.refModel}); {@link GRPOTrainer.load} replaces it. */
-  private reference: GPT | null;
+  private reference: ReferencePolicy | null;
 
   constructor(args: GRPOTrainerArgs) {
     const c = resolveGRPOConfig(args.config);
@@ -248,10 +254,10 @@ export class GRPOTrainer {
       return ids;
     });
     const usesKl = c.beta > 0 && c.klPlacement !== "none";
-    this.reference = usesKl ? (args.refModel ?? frozenCopy(args.model)) : null;
+    this.reference = usesKl ? (args.refModel ?? defaultReference(args.model)) : null;
     this.rng = new Rng(c.seed);
     this.order = this.rng.permutation(this.trainDataset.length);
-    this.optimizer = new AdamW(this.model.parameters(), {
+    this.optimizer = new AdamW(this.model.trainableParameters(), {
       lr: c.learningRate,
       betas: c.adamBetas,
       eps: c.adamEpsilon,
@@ -260,7 +266,7 @@ export class GRPOTrainer {
   }
 
   /** The frozen reference, or null when no KL is used. */
-  get refModel(): GPT | null {
+  get refModel(): ReferencePolicy | null {
     return this.reference;
   }
 
@@ -407,7 +413,7 @@ export class GRPOTrainer {
         : mask;
 
     // 5. numIterations passes of stepsPerGeneration minibatches (GRPO Algorithm 1, μ iterations)
-    const params = this.model.parameters();
+    const params = this.model.trainableParameters();
     const totals = {
       policyLoss: 0,
       loss: 0,
@@ -497,7 +503,7 @@ export class GRPOTrainer {
       ...this.model.stateDict(),
       ...addPrefix(optimizerState.tensors, "optimizer"),
     };
-    if (this.reference !== null) Object.assign(tensors, addPrefix(this.reference.stateDict(), "refModel"));
+    if (this.reference !== null) Object.assign(tensors, referenceTensors(this.reference));
     const json: GRPOCheckpointJson = {
       trainer: GRPO_TRAINER_NAME,
       gptConfig: this.model.config,
@@ -546,13 +552,10 @@ export class GRPOTrainer {
     }
     // everything that can fail runs before the first change to this trainer: a throwaway AdamW over
     // the same parameters checks the optimizer state, and loadStateDict checks before it copies
-    let reference: GPT | null = null;
-    if (this.reference !== null) {
-      reference = frozenCopy(this.reference);
-      reference.loadStateDict(withPrefix(tensors, "refModel"));
-    }
+    const reference =
+      this.reference === null ? null : restoredReference(this.reference, tensors, dir, GRPO_TRAINER_NAME);
     const optimizerState = { tensors: withPrefix(tensors, "optimizer"), json: saved.optimizer };
-    new AdamW(this.model.parameters()).setState(optimizerState);
+    new AdamW(this.model.trainableParameters()).setState(optimizerState);
     this.model.loadStateDict(modelTensors(tensors));
     this.optimizer.setState(optimizerState);
     this.reference = reference;

@@ -219,11 +219,11 @@ describe("PPOTrainer", () => {
 
   test("one step reports finite metrics and leaves the reference frozen", () => {
     const trainer = makeTrainer();
-    const before = trainer.reference.wte.weight.values.slice();
+    const before = (trainer.reference as GPT).wte.weight.values.slice();
     const stats = trainer.step(prompts);
     for (const [key, value] of Object.entries(stats)) assert.ok(Number.isFinite(value), `${key} = ${value}`);
     assert.ok(stats["rollout/responseLength"] >= 1 && stats["rollout/responseLength"] <= 5);
-    assert.deepEqual(trainer.reference.wte.weight.values, before);
+    assert.deepEqual((trainer.reference as GPT).wte.weight.values, before);
     assert.notDeepEqual(trainer.actor.wte.weight.values, before);
   });
 

@@ -31,7 +31,12 @@ import { approxKl } from "../common/clippedSurrogate.js";
 import { klEstimateValue } from "../common/kl.js";
 import { responseLogProbs, responseValues } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
-import { frozenCopy } from "../common/referenceModel.js";
+import {
+  defaultReference,
+  type ReferencePolicy,
+  referenceTensors,
+  restoredReference,
+} from "../common/referenceModel.js";
 import type { GPTRewardModel } from "../common/rewardHead.js";
 import { type SequenceBatch, subBatch, takeColumns, takeRows } from "../common/sequenceBatch.js";
 import type { OnStep, TrainOptions } from "../common/trainer.js";
@@ -91,7 +96,10 @@ export interface PPOModels {
   actor: GPT;
   /** Frozen reward model. */
   rewardModel: GPTRewardModel;
-  /** Frozen reference. @defaultValue a copy of `actor` taken at construction */
+  /**
+   * Frozen reference. @defaultValue a frozen copy of `actor` taken at construction, or, when `actor`
+   * has LoRA adapters, `actor` itself with the adapters off (no copy; `LoraBaseReference`)
+   */
   reference?: GPT;
   /** Critic. @defaultValue a copy of the reward model's trunk with its score head as value head */
   critic?: GPTWithValueHead;
@@ -148,7 +156,7 @@ export class PPOTrainer {
   klCoef: number;
   /** PPO iterations ({@link PPOTrainer.step} calls) taken; restored by {@link PPOTrainer.load}. */
   globalStep = 0;
-  private referenceModel: GPT;
+  private referenceModel: ReferencePolicy;
   private readonly actorOptimizer: Adam;
   private readonly criticOptimizer: Adam;
   /** Sampling and minibatch order. */
@@ -195,14 +203,16 @@ export class PPOTrainer {
     this.config = resolvePPOConfig(config);
     this.rng = new Rng(this.config.seed);
     this.actor = models.actor;
-    this.referenceModel = models.reference ?? cloneGPT(models.actor);
+    this.referenceModel = models.reference ?? defaultReference(models.actor);
     this.rewardModel = models.rewardModel;
     this.critic = models.critic ?? criticFromRewardModel(models.rewardModel, this.rng);
     this.klCoef = this.config.klCoef;
     this.eosTokenId = tokens.eosTokenId;
     this.padTokenId = tokens.padTokenId;
-    this.actorOptimizer = new Adam(this.actor.parameters(), { lr: this.config.learningRate });
-    this.criticOptimizer = new Adam(this.critic.parameters(), { lr: this.config.criticLearningRate });
+    this.actorOptimizer = new Adam(this.actor.trainableParameters(), { lr: this.config.learningRate });
+    this.criticOptimizer = new Adam(this.critic.trainableParameters(), {
+      lr: this.config.criticLearningRate,
+    });
     this.trainDataset = options.trainDataset ?? [];
     this.batchSize = options.batchSize ?? this.config.miniBatchSize;
     this.maxSteps = options.maxSteps;
@@ -230,7 +240,7 @@ export class PPOTrainer {
   }
 
   /** The frozen reference; {@link PPOTrainer.load} replaces it with the one saved in the checkpoint. */
-  get reference(): GPT {
+  get reference(): ReferencePolicy {
     return this.referenceModel;
   }
 
@@ -382,7 +392,7 @@ export class PPOTrainer {
         );
         this.actorOptimizer.zeroGrad();
         policyLoss.backward();
-        clipGradNorm(this.actor.parameters(), c.maxGradNorm);
+        clipGradNorm(this.actor.trainableParameters(), c.maxGradNorm);
         this.actorOptimizer.step();
 
         const values = responseValues(this.critic, minibatch);
@@ -395,7 +405,7 @@ export class PPOTrainer {
         );
         this.criticOptimizer.zeroGrad();
         valueLoss.backward();
-        clipGradNorm(this.critic.parameters(), c.maxGradNorm);
+        clipGradNorm(this.critic.trainableParameters(), c.maxGradNorm);
         this.criticOptimizer.step();
 
         policyLossSum += policyLoss.item();
@@ -478,7 +488,7 @@ export class PPOTrainer {
       tensors: {
         ...this.actor.stateDict(),
         ...addPrefix(this.critic.stateDict(), "critic"),
-        ...addPrefix(this.referenceModel.stateDict(), "refModel"),
+        ...referenceTensors(this.referenceModel),
         ...addPrefix(actorState.tensors, "optimizer.actor"),
         ...addPrefix(criticState.tensors, "optimizer.critic"),
       },
@@ -524,12 +534,10 @@ export class PPOTrainer {
     // loadStateDict checks before it copies
     const actorState = { tensors: withPrefix(tensors, "optimizer.actor"), json: saved.optimizers.actor };
     const criticState = { tensors: withPrefix(tensors, "optimizer.critic"), json: saved.optimizers.critic };
-    new Adam(this.actor.parameters()).setState(actorState);
-    new Adam(this.critic.parameters()).setState(criticState);
-    const reference = frozenCopy(this.referenceModel);
-    reference.loadStateDict(withPrefix(tensors, "refModel"));
-    const criticCopy = new GPTWithValueHead(saved.criticGptConfig, { rng: new Rng(0) });
-    criticCopy.loadStateDict(withPrefix(tensors, "critic"));
+    new Adam(this.actor.trainableParameters()).setState(actorState);
+    new Adam(this.critic.trainableParameters()).setState(criticState);
+    const reference = restoredReference(this.referenceModel, tensors, dir, PPO_TRAINER_NAME);
+    this.critic.checkStateDict(withPrefix(tensors, "critic"));
     this.actor.loadStateDict(modelTensors(tensors));
     this.critic.loadStateDict(withPrefix(tensors, "critic"));
     this.actorOptimizer.setState(actorState);

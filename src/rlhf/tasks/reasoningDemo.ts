@@ -9,6 +9,7 @@
  * base and on each preset's final policy, so no choice is made on it.
  */
 import { didYouMean, ProximalError } from "../../errors.js";
+import { applyLora, type LoraConfig } from "../../nn/lora.js";
 import { Rng } from "../../random/rng.js";
 import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../grpo/grpoConfig.js";
@@ -311,6 +312,8 @@ export interface ReasoningPresetArgs {
   onProgress?: (event: ReasoningDemoProgress) => void;
   /** Called with the trainer after its last step, e.g. to {@link GRPOTrainer.save} it. */
   onFinished?: (trainer: GRPOTrainer) => void;
+  /** Train LoRA adapters on the copy of the base instead of all its weights. @defaultValue no LoRA */
+  lora?: LoraConfig | null;
 }
 
 /**
@@ -379,8 +382,10 @@ export interface PresetAccumulated {
 
 /** Build the preset's trainer over a copy of the base; nothing trained yet. */
 export function startReasoningPreset(args: ReasoningPresetArgs): PresetProgress {
+  const model = cloneGPT(args.base);
+  if (args.lora) applyLora(model, { ...args.lora, rng: new Rng(args.seed) });
   const trainer = new GRPOTrainer({
-    model: cloneGPT(args.base),
+    model,
     tokenizer: args.task.tokenizer,
     trainDataset: args.train.map((prompt) => ({ prompt })),
     rewardFunctions: [args.task.reward, args.task.formatReward],
