@@ -15,9 +15,10 @@ describe("observation encoding", () => {
       Array.from(encodeObservations(new Discrete(4), Float32Array.of(2, 0, 3), 3)),
       [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1],
     );
-    assert.deepEqual(Array.from(encodeObservations(new Discrete(3, -1), Float32Array.of(-1, 1), 2)), [
-      1, 0, 0, 0, 0, 1,
-    ]);
+    assert.deepEqual(
+      Array.from(encodeObservations(new Discrete(3, -1), Float32Array.of(-1, 1), 2)),
+      [1, 0, 0, 0, 0, 1],
+    );
     const box = new Box(-1, 1, [2]);
     const stored = Float32Array.of(0.5, -0.5);
     assert.equal(networkInputSize(box), 2);
@@ -28,7 +29,8 @@ describe("observation encoding", () => {
     for (const bad of [4, -1, 1.5]) {
       assert.throws(
         () => encodeObservations(new Discrete(4), Float32Array.of(bad), 1),
-        (e: unknown) => e instanceof ProximalError && e.code === "INVALID_ARGUMENT" && /0\.\.3/.test(e.message),
+        (e: unknown) =>
+          e instanceof ProximalError && e.code === "INVALID_ARGUMENT" && /0\.\.3/.test(e.message),
       );
     }
   });
@@ -50,9 +52,17 @@ describe("observation encoding", () => {
   });
 
   test("DQN on FrozenLake-v1 trains and acts through the one-hot input", async () => {
-    const model = new DQN("FrozenLake-v1", { learningStarts: 50, batchSize: 16, policy: { netArch: [16] }, seed: 1 });
+    const model = new DQN("FrozenLake-v1", {
+      learningStarts: 50,
+      batchSize: 16,
+      policy: { netArch: [16] },
+      seed: 1,
+    });
     await model.learn({ totalTimesteps: 200 });
-    const actions = model.predict(Float32Array.from({ length: 16 }, (_, s) => s), { deterministic: true });
+    const actions = model.predict(
+      Float32Array.from({ length: 16 }, (_, s) => s),
+      { deterministic: true },
+    );
     assert.equal(actions.length, 16);
     assert.ok(actions.every((a) => a >= 0 && a < 4));
   });
