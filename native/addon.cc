@@ -10,11 +10,121 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "kernels.h"
 
 namespace {
 
 const PxKernels* active = nullptr;
+
+// ---------------------------------------------------------------------------------------------
+// Threads. Large products are split into row blocks run on a pool of worker threads (the calling
+// thread takes blocks too). Each element of C is computed by one thread with the same FMAs in the
+// same order as without threads (gemmRows follows the whole product's shape), so results are
+// bit-identical for every thread count: no reduction is ever split across threads.
+
+/** A fixed set of workers that run `tasks` indices of a job, the caller's thread included. */
+class ThreadPool {
+ public:
+  explicit ThreadPool(int workers) {
+    for (int i = 0; i < workers; i++) threads_.emplace_back([this] { loop(); });
+  }
+  // workers blocked on the condition variable end with the process; the pool is never destroyed
+  // (a static destructor joining threads at exit could deadlock inside the runtime's teardown)
+  ThreadPool(const ThreadPool&) = delete;
+  int workers() const { return static_cast<int>(threads_.size()); }
+
+  void run(int tasks, const std::function<void(int)>& fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &fn;
+      tasks_ = tasks;
+      next_.store(0);
+      pending_ = workers();
+      generation_++;
+    }
+    wake_.notify_all();
+    for (int i; (i = next_.fetch_add(1)) < tasks;) fn(i);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job;
+      int tasks;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        job = job_;
+        tasks = tasks_;
+      }
+      for (int i; (i = next_.fetch_add(1)) < tasks;) (*job)(i);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int tasks_ = 0;
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  std::atomic<int> next_{0};
+};
+
+int numThreads = 1;
+ThreadPool* pool = nullptr;  // numThreads - 1 workers; replaced (old one leaked, idle) on a resize
+// one job at a time: a second JS thread (worker_threads) calling in meanwhile runs single-threaded
+std::mutex poolBusy;
+
+// Below this many multiply-adds a product runs on the calling thread: waking workers costs several
+// microseconds, more than a small RL network's whole product.
+constexpr int64_t PARALLEL_MIN_MACS = int64_t(1) << 21;
+// Row blocks are multiples of every path's micro-tile height (12 for AVX-512, 6 otherwise).
+constexpr int64_t ROW_QUANTUM = 12;
+
+/** Run `fn(t, i0, i1)` over `batch` products of `m` rows, split into row blocks across the pool. */
+void forRowBlocks(int64_t batch, int64_t m, int64_t k, int64_t n,
+                  const std::function<void(int64_t, int64_t, int64_t)>& fn) {
+  const bool big = batch * m * k * n >= PARALLEL_MIN_MACS;
+  std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
+  if (numThreads <= 1 || pool == nullptr || !big || !lock.owns_lock()) {
+    for (int64_t t = 0; t < batch; t++) fn(t, 0, m);
+    return;
+  }
+  // enough products to go round: one task per product; else split each into row blocks
+  int64_t rows = m;
+  if (batch < numThreads) {
+    const int64_t share = (m + numThreads - 1) / numThreads;
+    rows = ((share + ROW_QUANTUM - 1) / ROW_QUANTUM) * ROW_QUANTUM;
+  }
+  const int64_t blocks = (m + rows - 1) / rows;
+  const std::function<void(int)> task = [&](int index) {
+    const int64_t t = index / blocks, i0 = (index % blocks) * rows;
+    fn(t, i0, i0 + rows < m ? i0 + rows : m);
+  };
+  pool->run(static_cast<int>(batch * blocks), task);
+}
+
+void setThreadCount(int n) {
+  if (n == numThreads) return;
+  std::lock_guard<std::mutex> lock(poolBusy);
+  pool = n > 1 ? new ThreadPool(n - 1) : nullptr;
+  numThreads = n;
+}
 
 /** The best path this CPU (and OS: the builtins check XCR0) supports. */
 const PxKernels* detect() {
@@ -135,7 +245,12 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   if (!a.fits(0, la, (batch - 1) * strideA + m * k) || !a.fits(1, lb, (batch - 1) * strideB + k * n) ||
       !a.fits(2, lc, batch * m * n))
     return nullptr;
-  active->matmul(pa, pb, pc, batch, m, k, n, transA != 0, transB != 0, strideA, strideB, accumulate != 0);
+  // A [m,k] row-major: element (i,p) at i*k + p; transposed (stored [k,m]): at p*m + i
+  const int64_t rsA = transA ? 1 : k, csA = transA ? m : 1;
+  forRowBlocks(batch, m, k, n, [&](int64_t t, int64_t i0, int64_t i1) {
+    active->gemmRows(pa + t * strideA + i0 * rsA, rsA, csA, pb + t * strideB, transB != 0, pc + t * m * n + i0 * n,
+                     i1 - i0, k, n, accumulate != 0, m);
+  });
   return nullptr;
 }
 
@@ -151,7 +266,12 @@ napi_value Linear(napi_env env, napi_callback_info info) {
   if (!a.fits(0, lx, m * k) || !a.fits(1, lw, n * k) || (bias != nullptr && !a.fits(2, lbias, n)) ||
       !a.fits(3, lo, m * n))
     return nullptr;
-  active->linear(x, w, bias, out, m, k, n);
+  forRowBlocks(1, m, k, n, [&](int64_t, int64_t i0, int64_t i1) {
+    // the bias first, then the product accumulated onto it: one pass over the output for both
+    if (bias != nullptr)
+      for (int64_t i = i0; i < i1; i++) memcpy(out + i * n, bias, sizeof(float) * n);
+    active->gemmRows(x + i0 * k, k, 1, w, 1, out + i0 * n, i1 - i0, k, n, bias != nullptr, m);
+  });
   return nullptr;
 }
 
@@ -320,6 +440,25 @@ napi_value SetIsa(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/** setThreads(n): run large products on n threads (1 = the calling thread only). */
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, "setThreads");
+  const int64_t n = a.integer(0);
+  if (a.failed) return nullptr;
+  if (n < 1 || n > 256) {
+    a.fail("must be between 1 and 256", 0);
+    return nullptr;
+  }
+  setThreadCount(static_cast<int>(n));
+  return nullptr;
+}
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_int32(env, numThreads, &result);
+  return result;
+}
+
 /** The paths compiled into this build, best first, whether or not this CPU runs them. */
 napi_value CompiledIsas(napi_env env, napi_callback_info) {
   const char* names[] = {
@@ -357,6 +496,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"isa", Isa},
       {"setIsa", SetIsa},
       {"compiledIsas", CompiledIsas},
+      {"setThreads", SetThreads},
+      {"threads", Threads},
   };
   for (const Fn& f : fns) {
     napi_value fn;

@@ -200,15 +200,20 @@ inline float dot(const float* __restrict x, const float* __restrict y, int64_t n
 // (1x256x256: 27 µs packed, a few µs as dot products).
 constexpr int64_t DOT_ROWS = 2;
 
-/** C[m,n] (+)= A·B with A read through (rsA, csA) and B row-major [k,n] or, when transB, [n,k]. */
+/**
+ * C[m,n] (+)= A·B with A read through (rsA, csA) and B row-major [k,n] or, when transB, [n,k]. The
+ * shape-dependent choices (dot products, packing B) follow `fullM`, the height of the whole product
+ * when this call computes one row block of it: every element of C is then the same sequence of
+ * FMAs however the rows are split.
+ */
 void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB, float* c, int64_t m, int64_t k,
-          int64_t n, bool accumulate) {
+          int64_t n, bool accumulate, int64_t fullM) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate) memset(c, 0, sizeof(float) * m * n);
     return;
   }
-  if (transB && csA == 1 && m <= DOT_ROWS) {
+  if (transB && csA == 1 && fullM <= DOT_ROWS) {
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) {
         const float d = dot(a + i * rsA, b + j * k, k);
@@ -219,7 +224,7 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
   float* pack = packScratch.get(KC * NC);
   alignas(64) float tile[MR * NR];
   // row-major B is read in place when few row panels reuse it; past that, contiguous panels pay
-  const bool packB = transB || m >= PACK_MIN_ROWS;
+  const bool packB = transB || fullM >= PACK_MIN_ROWS;
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = imin(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
@@ -258,8 +263,8 @@ void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, 
     const float* bt = b + t * strideB;
     float* ct = c + t * m * n;
     // A [m,k] row-major: element (i,p) at i*k + p; transposed (stored [k,m]): at p*m + i
-    if (transA) gemm(at, 1, m, bt, transB != 0, ct, m, k, n, accumulate != 0);
-    else gemm(at, k, 1, bt, transB != 0, ct, m, k, n, accumulate != 0);
+    if (transA) gemm(at, 1, m, bt, transB != 0, ct, m, k, n, accumulate != 0, m);
+    else gemm(at, k, 1, bt, transB != 0, ct, m, k, n, accumulate != 0, m);
   }
 }
 
@@ -267,7 +272,12 @@ void linear(const float* x, const float* w, const float* bias, float* out, int64
   // the bias first, then the product accumulated onto it: one pass over the output for both
   if (bias != nullptr)
     for (int64_t i = 0; i < m; i++) memcpy(out + i * n, bias, sizeof(float) * n);
-  gemm(x, k, 1, w, true, out, m, k, n, bias != nullptr);
+  gemm(x, k, 1, w, true, out, m, k, n, bias != nullptr, m);
+}
+
+void gemmRows(const float* a, int64_t rsA, int64_t csA, const float* b, int transB, float* c, int64_t m, int64_t k,
+              int64_t n, int accumulate, int64_t fullM) {
+  gemm(a, rsA, csA, b, transB != 0, c, m, k, n, accumulate != 0, fullM);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,6 +611,6 @@ __attribute__((optimize("fp-contract=off"))) void adamStep(float* p, const float
 }  // namespace
 
 extern "C" const PxKernels PX_TABLE = {
-    PX_ISA,  matmul,        linear,        binary,         unary,    clamp, reduce,
+    PX_ISA,  matmul, gemmRows, linear,        binary,         unary,    clamp, reduce,
     softmaxRows, logsumexpRows, layerNormRows, layerNormBackwardRows, adamStep,
 };

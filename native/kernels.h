@@ -16,6 +16,11 @@ struct PxKernels {
   // C[t] (+)= op(A[t]) · op(B[t]) for t < batch; strides in elements (0 = shared operand)
   void (*matmul)(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
                  int transA, int transB, int64_t strideA, int64_t strideB, int accumulate);
+  // Rows [0, m) of a GEMM whose full height is fullM: C[m,n] (+)= A·B, A read through (rsA, csA), B
+  // row-major [k,n] or, when transB, [n,k]. The packing and dot-product choices follow fullM, so a
+  // product split into row blocks (threads) gives the same bits as the whole one.
+  void (*gemmRows)(const float* a, int64_t rsA, int64_t csA, const float* b, int transB, float* c, int64_t m,
+                   int64_t k, int64_t n, int accumulate, int64_t fullM);
   // out[m,n] = x[m,k] · w[n,k]ᵀ + bias[n] (bias may be null)
   void (*linear)(const float* x, const float* w, const float* bias, float* out, int64_t m, int64_t k,
                  int64_t n);

@@ -102,6 +102,7 @@ const common = [
   "-O3",
   "-std=gnu++17",
   "-fPIC",
+  "-pthread",
   "-fvisibility=hidden",
   // FMA contraction is what the GEMM relies on; errno-free math lets sqrt become one instruction
   "-ffp-contract=fast",
@@ -136,7 +137,7 @@ try {
   objects.push(addonObj);
   // N-API symbols resolve against the running node binary at load time
   const linkFlags = platform() === "darwin" ? ["-undefined", "dynamic_lookup"] : [];
-  execFileSync(cxx, ["-shared", ...linkFlags, ...objects, "-o", `${target}.tmp`, "-lm"], {
+  execFileSync(cxx, ["-shared", "-pthread", ...linkFlags, ...objects, "-o", `${target}.tmp`, "-lm"], {
     stdio: "inherit",
   });
   renameSync(`${target}.tmp`, target);

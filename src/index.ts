@@ -291,6 +291,8 @@ export type { D4PGOptions } from "./rl/d4pg.js";
 export { D4PG } from "./rl/d4pg.js";
 export type { DDPGOptions } from "./rl/ddpg.js";
 export { DDPG } from "./rl/ddpg.js";
+export type { VtraceInputs, VtraceOutputs } from "./rl/distributed/common/vtrace.js";
+export { computeVtrace } from "./rl/distributed/common/vtrace.js";
 export type { DQNOptions, TdTargetInputs } from "./rl/dqn.js";
 export {
   DQN,
@@ -615,6 +617,7 @@ export {
   ones,
   scalar,
   setBackend,
+  setNumThreads,
   Tensor,
   tensor,
   withBackend,

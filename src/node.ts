@@ -5,7 +5,8 @@
  * The main entry still saves to and loads from directories in Node (`model.save("runs/x")`,
  * `PPO.load("runs/x")`, `loadPreset(...)`): it reaches the file system at call time through
  * `process.getBuiltinModule` (see nodeBuiltin.ts), which bundlers cannot follow. What lives here is
- * what has no browser meaning at all: atomic file writes, model directories as archives, run logs.
+ * what has no browser meaning at all: atomic file writes, model directories as archives, run logs,
+ * and IMPALA with its actors across machines (a Redis client).
  */
 
 export { writeFileAtomic, writeJsonAtomic } from "./io/atomicWrite.js";
@@ -14,3 +15,12 @@ export { DirectoryModelFiles } from "./io/modelFiles.js";
 export type { ProgressPosition, ProgressRow } from "./io/progressLog.js";
 export { ProgressLog, readProgress } from "./io/progressLog.js";
 export { TfEventsWriter } from "./io/tfevents.js";
+export type { RedisTransportOptions } from "./rl/distributed/common/redisTransport.js";
+export { RedisTransport } from "./rl/distributed/common/redisTransport.js";
+export type { RemoteActorOptions, RunSpec } from "./rl/distributed/common/remoteActor.js";
+export { runRemoteActor } from "./rl/distributed/common/remoteActor.js";
+export type { Trajectory, TrajectoryExpectation } from "./rl/distributed/common/trajectoryMessage.js";
+export { decodeTrajectory, encodeTrajectory, StepEnd } from "./rl/distributed/common/trajectoryMessage.js";
+export type { DeliveredMessage, PublishedWeights, Transport } from "./rl/distributed/common/transport.js";
+export type { IMPALAOptions, ImpalaLossInputs } from "./rl/distributed/impala.js";
+export { IMPALA, impalaLoss } from "./rl/distributed/impala.js";

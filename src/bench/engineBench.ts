@@ -45,7 +45,7 @@ interface MatmulRow {
   n: number;
   transA: boolean;
   transB: boolean;
-  /** Threads the kernel ran on (every backend is single-threaded today). */
+  /** Threads the kernel ran on: 1, and for native also its default count (every core) where above 1. */
   threads: number;
   backend: BackendName;
   /** The native kernels' instruction-set path; absent for the other backends. */
@@ -87,24 +87,33 @@ export async function run(options: BenchOptions): Promise<void> {
     );
   }
   const native = loadNativeBackend();
+  const defaultThreads = native?.threads ?? 1;
   const matmul: MatmulRow[] = [];
   for (const shape of MATMUL_SHAPES) {
-    const backends: BackendName[] = ["wasm"];
-    if (native !== null) backends.push("native");
-    if (shape.cpu) backends.push("cpu");
-    for (const backend of backends) {
+    const runs: [BackendName, number][] = [["wasm", 1]];
+    if (native !== null) {
+      runs.push(["native", 1]);
+      if (defaultThreads > 1) runs.push(["native", defaultThreads]);
+    }
+    if (shape.cpu) runs.push(["cpu", 1]);
+    for (const [backend, threads] of runs) {
       const { m, k, n, transA, transB } = shape;
-      matmul.push({
-        m,
-        k,
-        n,
-        transA,
-        transB,
-        threads: 1,
-        backend,
-        ...(backend === "native" && native !== null ? { isa: native.isa } : {}),
-        gflops: measureMatmul(backend, shape, options.quick),
-      });
+      native?.setThreads(threads);
+      try {
+        matmul.push({
+          m,
+          k,
+          n,
+          transA,
+          transB,
+          threads,
+          backend,
+          ...(backend === "native" && native !== null ? { isa: native.isa } : {}),
+          gflops: measureMatmul(backend, shape, options.quick),
+        });
+      } finally {
+        native?.setThreads(defaultThreads);
+      }
     }
   }
   const trainStep: TrainStepRow[] = [];
@@ -122,6 +131,7 @@ export async function run(options: BenchOptions): Promise<void> {
       k: r.k,
       n: r.n,
       op: `${r.transA ? "Aᵀ" : "A"}·${r.transB ? "Bᵀ" : "B"}`,
+      threads: r.threads,
       "GFLOP/s": r.gflops,
     })),
   );

@@ -68,3 +68,4 @@ register("presets", async () => (await import("./presetsBench.js")).run);
 register("dqn", async () => (await import("./dqnBench.js")).run);
 register("sac", async () => (await import("./sacBench.js")).run);
 register("curriculum", async () => (await import("./curriculumBench.js")).run);
+register("distributed", async () => (await import("./distributedBench.js")).run);

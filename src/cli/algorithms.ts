@@ -50,6 +50,12 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     summary: "Asynchronous Advantage Actor-Critic",
     envById: true,
   },
+  impala: {
+    className: "IMPALA",
+    module: "../rl/distributed/impala.js",
+    summary: "IMPALA: V-trace actor-learner, in-process or across machines (--distributed)",
+    envById: true,
+  },
   trpo: { className: "TRPO", module: "../rl/trpo.js", summary: "Trust Region Policy Optimization" },
   reinforce: {
     className: "REINFORCE",

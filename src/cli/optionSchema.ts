@@ -59,7 +59,15 @@ async function declarations(): Promise<Map<string, InterfaceDecl>> {
   if (cache !== null) return cache;
   cache = new Map();
   const root = fileURLToPath(new URL("../", import.meta.url));
-  for (const folder of ["rl", "rl/common", "rl/tabular", "rl/imitation", "rl/imitation/common", "nn"]) {
+  for (const folder of [
+    "rl",
+    "rl/common",
+    "rl/tabular",
+    "rl/imitation",
+    "rl/imitation/common",
+    "rl/distributed",
+    "nn",
+  ]) {
     let files: string[] = [];
     try {
       files = (await readdir(`${root}${folder}`)).filter((f) => f.endsWith(".d.ts"));

@@ -2,6 +2,8 @@ import { Command, CommanderError } from "commander";
 import { listBenchSuites, runBenchSuite } from "../bench/suites.js";
 import { ProximalError } from "../errors.js";
 import { VERSION } from "../version.js";
+import type { ActorFlags } from "./actor.js";
+import { actorCommand } from "./actor.js";
 import type { EnjoyFlags } from "./enjoy.js";
 import { enjoyCommand } from "./enjoy.js";
 import type { EvalFlags } from "./evaluate.js";
@@ -31,6 +33,7 @@ export function exitCodeFor(error: unknown): number {
       case "FILE_EXISTS":
       case "UNSUPPORTED_SPACE":
       case "UNSUPPORTED_MODEL":
+      case "TRANSPORT_AUTH":
         return 2;
       default:
         return 1;
@@ -84,9 +87,31 @@ export async function runCli(argv: string[]): Promise<number> {
     )
     .option("--demos <dir>", "demonstrations for bc, dagger and gail (written by `proximal record`)")
     .option("--expert <dir>", "the expert dagger queries: a run or model directory")
+    .option(
+      "--distributed <url>",
+      "impala: learn from actors anywhere, through this Redis server (redis://host:6379; credentials from PROXIMAL_REDIS_PASSWORD)",
+    )
+    .option("--local-actors <n>", "with --distributed: also start n `proximal actor` processes here")
+    .option("--run <id>", "with --distributed: the run id actors join (default: the run directory's name)")
     .option("--json", "JSON lines on stdout even on a terminal")
     .action(async (algo: string | undefined, options: TrainFlags) => {
       status = await trainCommand(algo, options);
+    });
+
+  program
+    .command("actor")
+    .description("an IMPALA actor: step envs with the learner's latest weights and send it trajectories")
+    .requiredOption(
+      "--connect <url>",
+      "the learner's Redis server, redis://host:6379 (credentials from PROXIMAL_REDIS_PASSWORD)",
+    )
+    .requiredOption("--run <id>", "the run to join (the learner prints it)")
+    .option("--seed <n>", "seed of this actor's envs and sampling (default: random; give each actor its own)")
+    .option("--actor-id <name>", "name in the learner's actor count (default <host>-<pid>)")
+    .option("--max-trajectories <n>", "stop after n trajectories (default: until Ctrl-C)")
+    .option("--json", "JSON lines on stdout")
+    .action(async (options: ActorFlags) => {
+      status = await actorCommand(options);
     });
 
   program

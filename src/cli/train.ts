@@ -19,7 +19,7 @@
  * the same planned number of episodes. `--total-timesteps` replaces the episode budget.
  */
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { make } from "../envs/make.js";
 import { ProximalError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomicWrite.js";
@@ -30,6 +30,7 @@ import type { Predictor } from "../rl/common/evaluation.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
 import type { UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
 import { VERSION } from "../version.js";
+import { spawnLocalActors } from "./actor.js";
 import type { AlgorithmClass } from "./algorithms.js";
 import { ALGORITHMS, loadAlgorithmClass } from "./algorithms.js";
 import type { RunConfig } from "./config.js";
@@ -73,6 +74,9 @@ export interface TrainFlags {
   json?: boolean;
   demos?: string;
   expert?: string;
+  distributed?: string;
+  localActors?: string;
+  run?: string;
 }
 
 /** Exit status of an interrupted run (128 + SIGINT), as shells report it. */
@@ -97,6 +101,13 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
       `train needs --env <id>, e.g. proximal train ${algo} --env CartPole-v1 (list them with \`proximal envs\`).`,
     );
   }
+  const localActors = optionalInteger(flags.localActors, "--local-actors", 0) ?? 0;
+  if ((localActors > 0 || flags.run !== undefined) && flags.distributed === undefined) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      "--local-actors and --run need --distributed <url> (the server the learner and its actors meet on), e.g. --distributed redis://127.0.0.1:6379.",
+    );
+  }
   const evalEvery = optionalInteger(flags.evalEvery, "--eval-every", 1) ?? null;
   const evalEpisodes = optionalInteger(flags.evalEpisodes, "--eval-episodes", 1) ?? 5;
   const { config, cls } = await resolveConfig({
@@ -111,6 +122,10 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     flagOptions: {
       ...(flags.demos === undefined ? {} : { demonstrations: { value: flags.demos, flag: "--demos" } }),
       ...(flags.expert === undefined ? {} : { expert: { value: flags.expert, flag: "--expert" } }),
+      ...(flags.distributed === undefined
+        ? {}
+        : { distributed: { value: flags.distributed, flag: "--distributed" } }),
+      ...(flags.run === undefined ? {} : { runId: { value: flags.run, flag: "--run" } }),
     },
   });
   const checkpointEvery =
@@ -118,6 +133,12 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     Math.max(1, Math.ceil(plannedTotal(config) / 10));
   const runDir = flags.out ?? defaultRunDir(config.algo, config.envId);
   await checkOutDir(runDir, flags.force, `continue it with --resume ${runDir}`);
+  if (flags.distributed !== undefined && config.options.runId === undefined) {
+    // one run per run directory: actors of an earlier run on the same server are told apart
+    config.options.runId = basename(resolve(runDir))
+      .replace(/[^A-Za-z0-9._-]/g, "-")
+      .slice(0, 100);
+  }
   // build everything that validates options before writing a byte
   const session = buildSession(cls, config);
   await attachExpert(session.model, config.options);
@@ -143,21 +164,36 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
     givenOptions: config.options,
     createdAt: new Date().toISOString(),
   });
-  return trainLoop({
-    runDir,
-    config,
-    model: session.model,
-    session,
-    stopAfter,
-    evalEvery,
-    evalEpisodes,
-    checkpointEvery,
-    runState: { bestEvalReturn: null, elapsedSeconds: 0 },
-    log: await ProgressLog.open(runDir),
-    events: await TfEventsWriter.create(runDir),
-    json: flags.json === true,
-    resumed: false,
-  });
+  const log = await ProgressLog.open(runDir);
+  const events = await TfEventsWriter.create(runDir);
+  let actors: ReturnType<typeof spawnLocalActors> | null = null;
+  if (flags.distributed !== undefined) {
+    const runId = String(config.options.runId);
+    process.stderr.write(
+      `proximal: learner of run ${runId} on ${flags.distributed}; more actors: proximal actor --connect ${flags.distributed} --run ${runId}\n`,
+    );
+    if (localActors > 0)
+      actors = spawnLocalActors(localActors, { url: flags.distributed, runId, seed: config.seed });
+  }
+  try {
+    return await trainLoop({
+      runDir,
+      config,
+      model: session.model,
+      session,
+      stopAfter,
+      evalEvery,
+      evalEpisodes,
+      checkpointEvery,
+      runState: { bestEvalReturn: null, elapsedSeconds: 0 },
+      log,
+      events,
+      json: flags.json === true,
+      resumed: false,
+    });
+  } finally {
+    await actors?.stop();
+  }
 }
 
 interface Session {
@@ -226,6 +262,17 @@ async function checkResumeFlags(runDir: string, algo: string | undefined, flags:
     throw new ProximalError(
       "INVALID_ARGUMENT",
       `--resume continues ${runDir} with the options saved in its ${CONFIG_FILE}; drop ${refused.join(" and ")} (to change options, start a new run with another --out).`,
+    );
+  }
+  const distributedFlags = [
+    ...(flags.distributed === undefined ? [] : ["--distributed"]),
+    ...(flags.run === undefined ? [] : ["--run"]),
+    ...(flags.localActors === undefined ? [] : ["--local-actors"]),
+  ];
+  if (distributedFlags.length > 0) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `--resume reconnects to the server and run id saved in ${runDir}'s ${CONFIG_FILE}; drop ${distributedFlags.join(", ")}. Actors that kept running follow the resumed learner by themselves; start more with proximal actor --connect <url> --run <id>.`,
     );
   }
   if (flags.force === true) {

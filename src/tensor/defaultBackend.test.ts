@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
 import { chooseDefaultBackend, NATIVE_IS_DEFAULT } from "./defaultBackend.js";
@@ -41,6 +42,7 @@ function runChild(env: Record<string, string>, nodeFlags: string[] = []): ChildR
     }`;
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   if (!("PROXIMAL_BACKEND" in env)) delete childEnv.PROXIMAL_BACKEND;
+  if (!("PROXIMAL_THREADS" in env)) delete childEnv.PROXIMAL_THREADS;
   const r = spawnSync(process.execPath, [...nodeFlags, "--input-type=module", "-e", script], {
     env: childEnv,
     encoding: "utf8",
@@ -171,10 +173,15 @@ describe("the backend a fresh Node process runs on", () => {
         reason: `default: native kernels loaded (${NATIVE_ISA})`,
         simd: true,
         nativeIsa: NATIVE_ISA,
-        threads: 1,
+        threads: availableParallelism(),
         sum: 14,
       });
       assert.equal(fallbackWarnings(stderr), 0);
+      // PROXIMAL_THREADS sets the native thread count; a value that is not a count is an error
+      assert.equal(runChild({ PROXIMAL_THREADS: "1" }).report.threads, 1);
+      const bad = runChild({ PROXIMAL_THREADS: "many" }).report;
+      assert.equal(bad.code, "INVALID_OPTION");
+      assert.match(bad.message ?? "", /PROXIMAL_THREADS must be an integer from 1 to 256, got "many"/);
     } else {
       // nativeParity.test.ts fails where a compiler is present but the addon is missing
       assert.equal(report.name, "wasm");

@@ -18,7 +18,10 @@ export interface BackendInfo {
    * loads, whichever backend is active; null where it is not built or does not load.
    */
   nativeIsa: string | null;
-  /** Threads a kernel runs on: every backend runs on the calling thread. */
+  /**
+   * Threads the active backend's large matrix products run on (`setNumThreads`, `PROXIMAL_THREADS`):
+   * the native backend's count; 1 for wasm and cpu, which run on the calling thread.
+   */
   threads: number;
 }
 

@@ -90,7 +90,14 @@ interface NativeAddon {
   setIsa(name: string): boolean;
   /** Every path compiled in, best first. */
   compiledIsas(): string[];
+  /** Run large products on `n` threads (1 to 256; 1 = the calling thread only). */
+  setThreads(n: number): void;
+  /** The thread count large products run on. */
+  threads(): number;
 }
+
+/** The most threads the native kernels run on. */
+export const MAX_THREADS = 256;
 
 /** The instruction-set paths of the native kernels (x86-64 builds have all three, others generic). */
 export type NativeIsa = "avx512" | "avx2" | "generic";
@@ -114,6 +121,27 @@ export class NativeBackend implements Backend {
   /** The instruction-set path the kernels run on. */
   get isa(): NativeIsa {
     return this.k.isa() as NativeIsa;
+  }
+
+  /**
+   * Threads that large matrix products (about 2M multiply-adds and up) run on, split into row
+   * blocks; smaller ones, and every other kernel, run on the calling thread. Results are
+   * bit-identical for every thread count (each output element is computed by one thread, in the
+   * same order).
+   */
+  get threads(): number {
+    return this.k.threads();
+  }
+
+  /** Set {@link threads} (an integer from 1 to 256). */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `The thread count must be an integer from 1 to ${MAX_THREADS}, got ${n}.`,
+      );
+    }
+    this.k.setThreads(n);
   }
 
   /** Every path this build contains, best first (tests run each one this CPU supports). */
@@ -297,6 +325,7 @@ function load(): NativeLoad {
   let backend: NativeBackend;
   try {
     const addon = mod.createRequire(import.meta.url)(addonPath) as NativeAddon;
+    if (typeof addon.setThreads !== "function") throw new Error("it predates the thread pool");
     backend = new NativeBackend(addon);
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
@@ -309,7 +338,31 @@ function load(): NativeLoad {
   // an unknown or unsupported value is an error rather than quietly the default path
   const forced = runtime.env?.PROXIMAL_NATIVE_ISA;
   if (forced !== undefined && forced !== "") backend.setIsa(forced as NativeIsa);
+  const os = runtime.getBuiltinModule("node:os") as typeof import("node:os");
+  backend.setThreads(defaultThreads(runtime.env?.PROXIMAL_THREADS, os));
   return { backend };
+}
+
+/**
+ * The thread count at load: `PROXIMAL_THREADS` where set (an integer from 1 to 256; anything else is
+ * an error, not quietly the default), else the number of cores the process may use.
+ */
+export function defaultThreads(
+  requested: string | undefined,
+  os: Pick<typeof import("node:os"), "cpus"> & { availableParallelism?: () => number },
+): number {
+  if (requested !== undefined && requested !== "") {
+    const n = Number(requested);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `PROXIMAL_THREADS must be an integer from 1 to ${MAX_THREADS}, got "${requested}". Unset it to use every core.`,
+      );
+    }
+    return n;
+  }
+  const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  return Math.min(Math.max(cores, 1), MAX_THREADS);
 }
 
 /** The native backend, loaded once; null where the addon is missing or fails to load ({@link nativeLoadFailure}). */

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
+import { ProximalError } from "../errors.js";
 import { Rng } from "../random/rng.js";
 import { describeKernelParity } from "./backendParity.test.util.js";
 import { CpuBackend } from "./cpuBackend.js";
 import type { NativeBackend } from "./nativeBackend.js";
-import { loadNativeBackend, nativeLoadFailure } from "./nativeBackend.js";
+import { defaultThreads, loadNativeBackend, nativeLoadFailure } from "./nativeBackend.js";
 import { assertClose, randomNormal } from "./testing.js";
 
 // Every native kernel against the cpu reference, on every instruction-set path this CPU runs
@@ -169,6 +170,89 @@ if (native === null) {
       assert.deepEqual(outs[0], outs[1], `${m}x${k}x${n}`);
     }
     backend.setIsa(best);
+  });
+
+  describe("threads", () => {
+    const initial = backend.threads;
+    // shapes above the threading threshold (2^21 multiply-adds), with row counts that do and do not
+    // divide into the 12-row blocks, batched, transposed and accumulating, and one below it
+    const cases: [number, number, number, number, boolean, boolean, boolean][] = [
+      [1, 300, 257, 129, false, false, false],
+      [1, 2048, 64, 64, false, true, false],
+      [1, 97, 130, 400, true, false, true],
+      [3, 50, 128, 128, false, false, false],
+      [1, 64, 32, 32, false, false, false],
+    ];
+    for (const isa of runnable) {
+      test(`${isa}: products give the same bits on 1, 2 and 3 threads (and match the cpu reference)`, (t) => {
+        t.after(() => {
+          backend.setThreads(initial);
+          backend.setIsa(best);
+        });
+        backend.setIsa(isa);
+        const rng = new Rng(31);
+        for (const [batch, m, k, n, transA, transB, accumulate] of cases) {
+          const a = randomNormal(rng, batch * m * k);
+          const b = randomNormal(rng, batch * k * n);
+          const start = randomNormal(rng, batch * m * n);
+          const outs = [1, 2, 3].map((threads) => {
+            backend.setThreads(threads);
+            const out = start.slice();
+            backend.matmul(a, b, out, batch, m, k, n, transA, transB, m * k, k * n, accumulate);
+            return out;
+          });
+          const label = `${batch}x${m}x${k}x${n} transA=${transA} transB=${transB} accumulate=${accumulate}`;
+          assert.deepEqual(outs[1], outs[0], label);
+          assert.deepEqual(outs[2], outs[0], label);
+          const reference = start.slice();
+          cpu.matmul(a, b, reference, batch, m, k, n, transA, transB, m * k, k * n, accumulate);
+          assertClose(outs[0], reference, { rtol: 1e-4, atol: 1e-4, label });
+        }
+        for (const [m, k, n] of [
+          [700, 64, 96],
+          [5, 8, 8],
+        ]) {
+          const x = randomNormal(rng, m * k);
+          const w = randomNormal(rng, n * k);
+          const bias = randomNormal(rng, n);
+          const outs = [1, 2, 3].map((threads) => {
+            backend.setThreads(threads);
+            const out = new Float32Array(m * n);
+            backend.linear(x, w, bias, out, m, k, n);
+            return out;
+          });
+          assert.deepEqual(outs[1], outs[0], `linear ${m}x${k}x${n}`);
+          assert.deepEqual(outs[2], outs[0], `linear ${m}x${k}x${n}`);
+          const reference = new Float32Array(m * n);
+          cpu.linear(x, w, bias, reference, m, k, n);
+          assertClose(outs[0], reference, { rtol: 1e-4, atol: 1e-4, label: `linear ${m}x${k}x${n}` });
+        }
+      });
+    }
+
+    test("the thread count must be an integer from 1 to 256", () => {
+      for (const bad of [0, -1, 1.5, 257, Number.NaN]) {
+        assert.throws(
+          () => backend.setThreads(bad),
+          (e: unknown) =>
+            e instanceof ProximalError && e.code === "INVALID_OPTION" && /from 1 to 256/.test(e.message),
+        );
+      }
+      assert.equal(backend.threads, initial);
+    });
+
+    test("PROXIMAL_THREADS sets the count at load; a bad value is an error, unset means every core", () => {
+      const os = { cpus: () => new Array(6).fill({}), availableParallelism: () => 4 };
+      assert.equal(defaultThreads("3", os), 3);
+      assert.equal(defaultThreads(undefined, os), 4);
+      assert.equal(defaultThreads("", { cpus: os.cpus }), 6);
+      for (const bad of ["0", "two", "1.5", "300"]) {
+        assert.throws(
+          () => defaultThreads(bad, os),
+          (e: unknown) => e instanceof ProximalError && /PROXIMAL_THREADS must be an integer/.test(e.message),
+        );
+      }
+    });
   });
 
   test("a call with an array too short for its shape is a TypeError, not a write out of bounds", () => {

@@ -346,9 +346,19 @@ export function backendInfo(): BackendInfo {
     reason: currentReason,
     simd: loadWasmBackend() !== null,
     nativeIsa: loadNativeBackend()?.isa ?? null,
-    // every backend runs each kernel on the calling thread (no threaded backend yet)
-    threads: 1,
+    // the native backend splits large products across its threads; wasm and cpu run on the caller's
+    threads: backend.name === "native" ? (loadNativeBackend()?.threads ?? 1) : 1,
   };
+}
+
+/**
+ * Run the native backend's large matrix products on `n` threads (an integer from 1 to 256). The
+ * default is `PROXIMAL_THREADS` where set, else the number of cores. Results are bit-identical for
+ * every thread count. The wasm and cpu backends run on one thread: where the native backend is not
+ * available this throws BACKEND_UNAVAILABLE naming why, rather than doing nothing.
+ */
+export function setNumThreads(n: number): void {
+  requireNativeBackend().setThreads(n);
 }
 
 /** Choose the kernel backend for all later ops (this overrides `PROXIMAL_BACKEND`). */

@@ -335,25 +335,14 @@ export abstract class OnPolicyAlgorithm {
       if (this.intrinsic !== null) Object.assign(trainStats, this.intrinsic.train(this.buffer, this.rng));
       const trainSeconds = (performance.now() - trainStart) / 1000;
       this.iteration++;
-      const elapsed = (performance.now() - start) / 1000;
       const stats: UpdateStats = {
-        "time/iteration": this.iteration,
-        "time/timesteps": this.numTimesteps,
-        "time/elapsedSeconds": elapsed,
-        "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+        ...this.timeStats(start, startTimesteps),
         "time/rolloutSeconds": rolloutSeconds,
         "time/trainSeconds": trainSeconds,
         ...this.episodeStats(),
         ...trainStats,
       };
-      for (const [key, value] of Object.entries(trainStats)) {
-        if (key === "train/loss" && !Number.isFinite(value)) {
-          throw new ProximalError(
-            "NUMERICAL_ERROR",
-            `${this.algorithmName}: the loss became ${value} at update ${this.iteration} (timestep ${this.numTimesteps}). Lower learningRate, keep maxGradNorm finite, or normalise observations/rewards.`,
-          );
-        }
-      }
+      this.checkFiniteLoss(trainStats);
       if (options.onUpdate !== undefined) {
         const verdict = await options.onUpdate(stats);
         if (verdict === false) break;
@@ -361,6 +350,28 @@ export abstract class OnPolicyAlgorithm {
       await yieldToEventLoop();
     }
     return this;
+  }
+
+  /** `time/...` of the update just finished, for a `learn` that started at `start` (performance.now()) and `startTimesteps`. */
+  protected timeStats(start: number, startTimesteps: number): UpdateStats {
+    const elapsed = (performance.now() - start) / 1000;
+    return {
+      "time/iteration": this.iteration,
+      "time/timesteps": this.numTimesteps,
+      "time/elapsedSeconds": elapsed,
+      "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+    };
+  }
+
+  /** Stop with `NUMERICAL_ERROR` once the loss is not finite (training would only spread NaN). */
+  protected checkFiniteLoss(trainStats: UpdateStats): void {
+    const loss = trainStats["train/loss"];
+    if (loss !== undefined && !Number.isFinite(loss)) {
+      throw new ProximalError(
+        "NUMERICAL_ERROR",
+        `${this.algorithmName}: the loss became ${loss} at update ${this.iteration} (timestep ${this.numTimesteps}). Lower learningRate, keep maxGradNorm finite, or normalise observations/rewards.`,
+      );
+    }
   }
 
   /** Moving-window episode statistics (`rollout/...`), empty before the first episode ends. */

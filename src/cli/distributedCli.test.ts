@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type RedisServerHandle, startRedisServer } from "../rl/distributed/common/localRedisServer.js";
+
+const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+const PASSWORD = "cli-Secret-4f2a9";
+
+/** `proximal args` with `env` (nothing inherited but PATH), killed after `timeoutMs`. */
+function cli(args: string[], env: Record<string, string>, cwd: string, timeoutMs = 90_000) {
+  return new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** `train impala --env CartPole-v1` with `extra` flags. */
+const trainImpala = (...extra: string[]) => ["train", "impala", "--env", "CartPole-v1", ...extra];
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe("proximal train impala --distributed / proximal actor, on a server that requires a password", {
+  timeout: 180_000,
+}, () => {
+  let server: RedisServerHandle;
+  let work = "";
+  before(async () => {
+    server = await startRedisServer({ requirePassword: PASSWORD });
+    work = mkdtempSync(join(tmpdir(), "proximal-dist-cli-"));
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test("an actor without credentials is refused (exit 2, says which variable to set)", async () => {
+    const r = await cli(["actor", "--connect", server.url, "--run", "x"], {}, work);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /refused the connection.*PROXIMAL_REDIS_PASSWORD/);
+  });
+
+  test("credentials in the URL are refused without being echoed", async () => {
+    const r = await cli(
+      trainImpala(
+        "--distributed",
+        `redis://default:${PASSWORD}@127.0.0.1:${server.port}`,
+        "--out",
+        "url-run",
+      ),
+      {},
+      work,
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /contains credentials/);
+    assert.ok(!r.stderr.includes(PASSWORD) && !r.stdout.includes(PASSWORD));
+  });
+
+  test("--local-actors needs --distributed", async () => {
+    const r = await cli(trainImpala("--local-actors", "2"), {}, work);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--local-actors and --run need --distributed/);
+  });
+
+  test("--resume refuses the distributed flags instead of ignoring them", async () => {
+    const r = await cli(["train", "--resume", "nowhere", "--local-actors", "2"], {}, work);
+    assert.equal(r.status, 2);
+    assert.match(
+      r.stderr,
+      /--resume reconnects to the server and run id saved in nowhere's config.json; drop --local-actors/,
+    );
+  });
+
+  test("a learner with local actors trains from the password in the environment, and never writes or prints it", async () => {
+    const r = await cli(
+      trainImpala(
+        "--distributed",
+        server.url,
+        "--local-actors",
+        "2",
+        "--total-timesteps",
+        "1200",
+        "--set",
+        "nSteps=16",
+        "--set",
+        "batchSize=2",
+        "--out",
+        "run",
+        "--json",
+      ),
+      { PROXIMAL_REDIS_PASSWORD: PASSWORD },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), "the password was printed");
+    const files = filesUnder(join(work, "run"));
+    assert.ok(files.length > 3);
+    for (const file of files) {
+      assert.ok(!readFileSync(file).includes(PASSWORD), `the password is in ${file}`);
+    }
+    const rows = readFileSync(join(work, "run", "progress.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const last = rows[rows.length - 1];
+    assert.ok(last.timesteps >= 1200);
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
+    assert.equal(last["distributed/rejected"], 0);
+    const config = JSON.parse(readFileSync(join(work, "run", "config.json"), "utf8"));
+    assert.equal(config.options.runId, "run");
+  });
+});

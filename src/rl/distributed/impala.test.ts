@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { CartPoleEnv } from "../../envs/classic/cartPole.js";
+import { make } from "../../envs/make.js";
+import { SyncVectorEnv } from "../../envs/vector/syncVectorEnv.js";
+import { VectorRecordEpisodeStatistics } from "../../envs/vector/vectorRecordEpisodeStatistics.js";
+import { ProximalError } from "../../errors.js";
+import { Rng } from "../../random/rng.js";
+import { Tensor } from "../../tensor/tensor.js";
+import { evaluatePolicy } from "../common/evaluation.js";
+import { ActorCriticPolicy } from "../common/policies.js";
+import { InProcessActors } from "./common/inProcessActors.js";
+import { IMPALA, impalaLoss } from "./impala.js";
+
+const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
+
+describe("impalaLoss()", () => {
+  test("is -mean(A·log π) + vfCoef·mean((v - V)²) - entCoef·mean(H), with gradients only through π and V", () => {
+    const logProb = new Tensor(Float32Array.from([-0.5, -1, -2]), [3]).requireGrad();
+    const values = new Tensor(Float32Array.from([1, 0, 2]), [3]).requireGrad();
+    const entropy = new Tensor(Float32Array.from([0.6, 0.6, 0.3]), [3]);
+    const pgAdvantages = new Tensor(Float32Array.from([2, -1, 0.5]), [3]);
+    const vs = new Tensor(Float32Array.from([1.5, 1, 2]), [3]);
+    const parts = impalaLoss({ logProb, values, entropy, pgAdvantages, vs, entCoef: 0.01, vfCoef: 0.5 });
+    const policyLoss = -(2 * -0.5 + -1 * -1 + 0.5 * -2) / 3;
+    const valueLoss = (0.25 + 1 + 0) / 3;
+    assert.ok(Math.abs(parts.policyLoss.item() - policyLoss) < 1e-6);
+    assert.ok(Math.abs(parts.valueLoss.item() - valueLoss) < 1e-6);
+    assert.ok(Math.abs(parts.loss.item() - (policyLoss + 0.5 * valueLoss - 0.01 * 0.5)) < 1e-6);
+    parts.loss.backward();
+    // d/d logπ_i = -A_i / 3; d/dV_i = vfCoef · 2 (V_i - v_i) / 3
+    assert.deepEqual(
+      Array.from(logProb.grad?.values ?? new Float32Array(0)).map((g) => +g.toFixed(6)),
+      [-2 / 3, 1 / 3, -0.5 / 3].map((g) => +g.toFixed(6)),
+    );
+    assert.deepEqual(
+      Array.from(values.grad?.values ?? new Float32Array(0)).map((g) => +g.toFixed(6)),
+      [-0.5 / 3, -1 / 3, 0].map((g) => +g.toFixed(6)),
+    );
+  });
+});
+
+describe("IMPALA (in-process actors)", () => {
+  test("in-process actors: a round's trajectories lag 0..K-1 updates", () => {
+    const env = new VectorRecordEpisodeStatistics(
+      make("CartPole-v1", { numEnvs: 2, autoresetMode: "same-step" }),
+    );
+    const newPolicy = () =>
+      new ActorCriticPolicy(env.singleObservationSpace, env.singleActionSpace, new Rng(9), { netArch: [8] });
+    const learner = newPolicy();
+    const actors = new InProcessActors(learner, {
+      envs: InProcessActors.makeEnvs("CartPole-v1", 3, 2, 0, env),
+      createPolicy: newPolicy,
+      rng: new Rng(1),
+      nSteps: 4,
+      runId: "r",
+      seed: 0,
+    });
+    const lags: number[] = [];
+    const actorIds: string[] = [];
+    for (let version = 0; version < 6; version++) {
+      learner.parameters()[0].values[0] = version; // stands for an update
+      const t = actors.next(version);
+      lags.push(version - t.policyVersion);
+      actorIds.push(t.actorId);
+      assert.equal(t.observations.length, 4 * 2 * 4);
+    }
+    assert.deepEqual(lags, [0, 1, 2, 0, 1, 2]);
+    assert.deepEqual(actorIds.slice(0, 3), ["in-process-0", "in-process-1", "in-process-2"]);
+  });
+
+  test("counts every step of every trajectory once", async () => {
+    const model = new IMPALA("CartPole-v1", {
+      seed: 3,
+      numActors: 3,
+      batchSize: 2,
+      nSteps: 5,
+      policy: { netArch: [8] },
+    });
+    const timesteps: number[] = [];
+    await model.learn({
+      totalTimesteps: 5 * 6,
+      onUpdate: (stats) => {
+        timesteps.push(stats["time/timesteps"]);
+      },
+    });
+    assert.deepEqual(timesteps, [10, 20, 30]);
+    assert.equal(model.iteration, 3);
+  });
+
+  test("a seed gives the same weights every time", async () => {
+    const run = async () => {
+      const model = new IMPALA("CartPole-v1", {
+        seed: 5,
+        numActors: 2,
+        nSteps: 8,
+        policy: { netArch: [16] },
+      });
+      await model.learn({ totalTimesteps: 640 });
+      return Array.from(model.policy.parameters()[0].values);
+    };
+    assert.deepEqual(await run(), await run());
+  });
+
+  test("rejects several in-process actors without an env id, and bad V-trace thresholds", () => {
+    const isInvalid = (pattern: RegExp) => (e: unknown) =>
+      e instanceof ProximalError && e.code === "INVALID_OPTION" && pattern.test(e.message);
+    assert.throws(
+      () => new IMPALA(new SyncVectorEnv([() => new CartPoleEnv()]), { numActors: 2 }),
+      isInvalid(/env id/),
+    );
+    assert.throws(() => new IMPALA("CartPole-v1", { rhoBar: 0 }), isInvalid(/rhoBar must be > 0/));
+    assert.throws(() => new IMPALA("CartPole-v1", { batchSize: 0 }), isInvalid(/batchSize/));
+    // GAE's options have no meaning under V-trace: refused, not silently ignored
+    assert.throws(
+      () => new IMPALA("CartPole-v1", { gaeLambda: 0.95 } as never),
+      isInvalid(/does not take gaeLambda/),
+    );
+    assert.throws(
+      () => new IMPALA("CartPole-v1", { distributed: "redis://u:p@host:6379" }),
+      isInvalid(/contains credentials/),
+    );
+  });
+
+  test("save and load keep the policy", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "impala-"));
+    try {
+      const model = new IMPALA("CartPole-v1", {
+        seed: 1,
+        numActors: 2,
+        nSteps: 8,
+        policy: { netArch: [16] },
+      });
+      await model.learn({ totalTimesteps: 320 });
+      await model.save(dir);
+      const again = await IMPALA.load(dir);
+      const obs = Float32Array.from([0.01, -0.2, 0.03, 0.3, 0.1, 0.5, -0.05, -0.4]);
+      assert.deepEqual(
+        again.predict(obs, { deterministic: true }),
+        model.predict(obs, { deterministic: true }),
+      );
+      assert.equal(again.numTimesteps, 320);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("learns CartPole-v1 with 4 lagging actors in 20k steps (seed 0)", { skip: quick }, async () => {
+    // budget and seed fixed before the run; the default options, untuned (seeds 0-2 gave eval
+    // 383 at 20k during development, this asserts a margin below)
+    const model = new IMPALA("CartPole-v1", { seed: 0, numActors: 4 });
+    let clipped = 0;
+    await model.learn({
+      totalTimesteps: 20_000,
+      onUpdate: (stats) => {
+        clipped = Math.max(clipped, stats["train/clippedRhoFraction"]);
+      },
+    });
+    // the actors lag: some importance ratios exceed ρ̄ and are truncated
+    assert.ok(clipped > 0, "no importance ratio was ever clipped: the actors did not lag");
+    const { meanReturn } = await evaluatePolicy(model, make("CartPole-v1"), {
+      episodes: 10,
+      deterministic: true,
+      seed: 1000,
+    });
+    assert.ok(meanReturn >= 200, `eval mean return ${meanReturn}`);
+  });
+});
