@@ -206,6 +206,12 @@ export class QPolicy extends Module {
   readonly inputSize: number;
   private readonly observationSpace: Space;
   readonly nActions: number;
+
+  /** The Discrete observation space read one-hot (`n`, `start`), or null for other spaces (ONNX export). */
+  get discreteObservations(): { n: number; start: number } | null {
+    const space = this.observationSpace;
+    return space instanceof Discrete ? { n: space.n, start: space.start } : null;
+  }
   readonly options: Required<QPolicyOptions> & QNetworkVariant;
   readonly qNet: QNetwork;
   readonly qNetTarget: QNetwork;
