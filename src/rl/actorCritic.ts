@@ -240,7 +240,7 @@ export class QCriticPolicy extends ActorCriticPolicy {
     const orthogonal = this.options.orthoInit;
     this.qCritic = this.registerModule(
       "qCritic",
-      new MLP([this.observationSize, ...netArch.vf, this.numActions], {
+      new MLP([this.inputSize, ...netArch.vf, this.numActions], {
         rng,
         activation: this.options.activation,
         init: orthogonal ? "orthogonal" : "pytorch",
@@ -253,7 +253,7 @@ export class QCriticPolicy extends ActorCriticPolicy {
       // its own initialisation is overwritten by the copy
       this.qCriticTarget = this.registerModule(
         "qCriticTarget",
-        new MLP([this.observationSize, ...netArch.vf, this.numActions], {
+        new MLP([this.inputSize, ...netArch.vf, this.numActions], {
           rng: rng.spawn(),
           activation: this.options.activation,
         }),
@@ -286,12 +286,12 @@ export class QCriticPolicy extends ActorCriticPolicy {
   /** Q(s, a) for bootstrapping, from the target network when there is one: [batch], no graph. */
   bootstrapQ(obs: Tensor, actions: Tensor): Float32Array {
     const net = this.qCriticTarget ?? this.qCritic;
-    return noGrad(() => ops.takeAlongLastAxis(net.forward(obs), actions).values);
+    return noGrad(() => ops.takeAlongLastAxis(net.forward(this.networkInput(obs)), actions).values);
   }
 
   /** Q(s, ·) for observations [batch, obsSize] → [batch, numActions]. */
   qValues(obs: Tensor): Tensor {
-    return this.qCritic.forward(obs);
+    return this.qCritic.forward(this.networkInput(obs));
   }
 
   /** Q(s, a) of the given actions (int32 [batch]) → [batch]. */

@@ -422,6 +422,24 @@ describe("exportOnnx(): options and refusals", () => {
     }
   });
 
+  test("PPO over Discrete observations: the one-hot step in the graph; logits and value as the policy's", async () => {
+    const model = new PPO("FrozenLake8x8-v1", { seed: 2 });
+    sharpen(model.policy, "actor.layers.2.weight", 100);
+    const obs = Float32Array.from({ length: ROWS }, (_, i) => (i * 5) % 64);
+    const out = await runPolicy(model, obs, 1);
+    const { distribution, values } = noGrad(() => {
+      const rows = new Tensor(obs, [ROWS, 1]);
+      return {
+        distribution: model.policy.forward(rows).distribution,
+        values: model.policy.predictValues(rows),
+      };
+    });
+    const logProbs = (distribution as Categorical).logProbs.values;
+    assertClose(logSoftmaxRows(out.logits.data, 4), logProbs, "log-softmax(logits)");
+    assertClose(out.value.data, values.values, "value");
+    assertSameChoices(out.action.data, model.predict(obs, { deterministic: true }), logProbs, 4);
+  });
+
   test("a Q-network over Discrete observations: the index one-hot inside the graph (OneHot), as the network reads it", async () => {
     const model = new DQN("FrozenLake8x8-v1", { seed: 0 });
     sharpen(model.policy.qNet, "mlp.layers.2.weight", 30);

@@ -142,9 +142,11 @@ function maskedScores(g: GraphBuilder, x: string, mask: string, fill: number): s
 function actorCriticGraph(
   g: GraphBuilder,
   policy: ActorCriticPolicy,
-  obs: string,
+  input: string,
   mask: string | null,
 ): PolicyOutputs {
+  const obs =
+    policy.inputSize === policy.observationSize ? input : oneHotIndex(g, input, policy.discreteObservations);
   const dict = policy.stateDict();
   const act: Activation = policy.options.activation;
   const extra: PolicyOutputs["extra"] = [];

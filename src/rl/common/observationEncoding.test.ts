@@ -4,8 +4,12 @@ import { Box } from "../../envs/spaces/box.js";
 import { Discrete } from "../../envs/spaces/discrete.js";
 import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
+import { Tensor } from "../../tensor/tensor.js";
+import { QCriticPolicy } from "../actorCritic.js";
 import { DQN } from "../dqn.js";
+import { PPO } from "../ppo.js";
 import { encodeObservations, networkInputSize } from "./observationEncoding.js";
+import { ActorCriticPolicy } from "./policies.js";
 import { QPolicy } from "./qPolicy.js";
 
 describe("observation encoding", () => {
@@ -49,6 +53,37 @@ describe("observation encoding", () => {
     assert.deepEqual(Array.from(after.subarray(0, 4)), Array.from(before.subarray(0, 4)));
     assert.deepEqual(Array.from(after.subarray(8, 12)), Array.from(before.subarray(8, 12)));
     assert.notDeepEqual(Array.from(after.subarray(4, 8)), Array.from(before.subarray(4, 8)));
+  });
+
+  test("actor-critic policies read Discrete observations one-hot too (actor, critic and ActorCritic's Q-critic)", () => {
+    const policy = new ActorCriticPolicy(new Discrete(16), new Discrete(4), new Rng(0), { netArch: [8] });
+    assert.equal(policy.observationSize, 1);
+    assert.equal(policy.inputSize, 16);
+    assert.deepEqual(policy.stateDict()["actor.layers.0.weight"].shape, [8, 16]);
+    assert.deepEqual(policy.stateDict()["critic.layers.0.weight"].shape, [8, 16]);
+    const qCritic = new QCriticPolicy(new Discrete(16), new Discrete(4), new Rng(0), { netArch: [8] });
+    assert.deepEqual(qCritic.stateDict()["qCritic.layers.0.weight"].shape, [8, 16]);
+    // state 5's outputs come from column 5 alone: zero it and only that row changes
+    const rows = new Tensor(Float32Array.of(4, 5, 6), [3, 1]);
+    const values = () => Array.from(policy.predictValues(rows).values);
+    const before = values();
+    const w = policy.stateDict()["critic.layers.0.weight"].values;
+    for (let r = 0; r < 8; r++) w[r * 16 + 5] = 0;
+    const after = values();
+    assert.equal(after[0], before[0]);
+    assert.equal(after[2], before[2]);
+    assert.notEqual(after[1], before[1]);
+  });
+
+  test("PPO on FrozenLake-v1 trains and acts through the one-hot input", async () => {
+    const model = new PPO("FrozenLake-v1", { nSteps: 32, batchSize: 32, nEpochs: 1, seed: 1 });
+    await model.learn({ totalTimesteps: 64 });
+    const actions = model.predict(
+      Float32Array.from({ length: 16 }, (_, s) => s),
+      { deterministic: true },
+    );
+    assert.equal(actions.length, 16);
+    assert.ok(actions.every((a) => a >= 0 && a < 4));
   });
 
   test("DQN on FrozenLake-v1 trains and acts through the one-hot input", async () => {

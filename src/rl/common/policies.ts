@@ -16,6 +16,7 @@ import { Module } from "../../nn/module.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { isGradEnabled, noGrad, Tensor } from "../../tensor/tensor.js";
+import { encodeObservations, networkInputSize } from "./observationEncoding.js";
 
 /** Hidden layer sizes of the actor (`pi`) and critic (`vf`) networks (SB3's `net_arch`). */
 export interface NetArch {
@@ -103,7 +104,11 @@ function actionOutputs(kind: ActionKind): number {
  * with a shared trunk).
  */
 export class ActorCriticPolicy extends Module {
+  /** Values one stored observation takes (`flatSize`: 1 for a Discrete index). */
   readonly observationSize: number;
+  /** Width of the networks' input ({@link networkInputSize}: Discrete observations are one-hot). */
+  readonly inputSize: number;
+  private readonly observationSpace: Space;
   readonly action: ActionKind;
   readonly options: Required<Omit<PolicyOptions, "netArch">> & { netArch: NetArch };
   private readonly actor: MLP | null = null;
@@ -124,7 +129,9 @@ export class ActorCriticPolicy extends Module {
       orthoInit: options.orthoInit ?? true,
       logStdInit: options.logStdInit ?? 0,
     };
+    this.observationSpace = observationSpace;
     this.observationSize = flatSize(observationSpace);
+    this.inputSize = networkInputSize(observationSpace);
     this.action = actionKindOf(actionSpace);
     const outputs = actionOutputs(this.action);
     const init: LinearInit = this.options.orthoInit ? "orthogonal" : "pytorch";
@@ -140,7 +147,7 @@ export class ActorCriticPolicy extends Module {
       }
       this.trunk = this.registerModule(
         "trunk",
-        new MLP([this.observationSize, ...hidden], {
+        new MLP([this.inputSize, ...hidden], {
           rng,
           activation,
           outputActivation: activation,
@@ -159,11 +166,11 @@ export class ActorCriticPolicy extends Module {
     } else {
       this.actor = this.registerModule(
         "actor",
-        new MLP([this.observationSize, ...netArch.pi, outputs], { rng, activation, init, ...gains(0.01) }),
+        new MLP([this.inputSize, ...netArch.pi, outputs], { rng, activation, init, ...gains(0.01) }),
       );
       this.critic = this.registerModule(
         "critic",
-        new MLP([this.observationSize, ...netArch.vf, 1], { rng, activation, init, ...gains(1) }),
+        new MLP([this.inputSize, ...netArch.vf, 1], { rng, activation, init, ...gains(1) }),
       );
     }
     if (this.action.kind === "box") {
@@ -174,8 +181,25 @@ export class ActorCriticPolicy extends Module {
     }
   }
 
+  /** The Discrete observation space read one-hot (`n`, `start`), or null for other spaces (ONNX export). */
+  get discreteObservations(): { n: number; start: number } | null {
+    const space = this.observationSpace;
+    return space instanceof Discrete ? { n: space.n, start: space.start } : null;
+  }
+
+  /**
+   * Observations [batch, obsSize] as the networks read them: Discrete indices one-hot
+   * (`rl/common/observationEncoding.ts`, as SB3's `preprocess_obs`), other spaces as they are.
+   */
+  protected networkInput(obs: Tensor): Tensor {
+    if (this.inputSize === this.observationSize) return obs;
+    const batch = obs.shape[0];
+    return new Tensor(encodeObservations(this.observationSpace, obs.values, batch), [batch, this.inputSize]);
+  }
+
   /** Actor output (logits or Gaussian means) and V(s) for observations [batch, obsSize]. */
-  private heads(obs: Tensor): { actionOut: Tensor; values: Tensor } {
+  private heads(stored: Tensor): { actionOut: Tensor; values: Tensor } {
+    const obs = this.networkInput(stored);
     const batch = obs.shape[0];
     if (this.trunk !== null) {
       const features = this.trunk.forward(obs);
@@ -212,13 +236,14 @@ export class ActorCriticPolicy extends Module {
 
   /** Only the actor's distribution (skips the critic where it is separate). */
   distribution(obs: Tensor, actionMask?: Uint8Array | null): Distribution {
-    if (this.actor !== null) return this.distributionFrom(this.actor.forward(obs), actionMask);
+    if (this.actor !== null)
+      return this.distributionFrom(this.actor.forward(this.networkInput(obs)), actionMask);
     return this.forward(obs, actionMask).distribution;
   }
 
   /** Only V(s), [batch]. */
   predictValues(obs: Tensor): Tensor {
-    if (this.critic !== null) return ops.reshape(this.critic.forward(obs), [obs.shape[0]]);
+    if (this.critic !== null) return ops.reshape(this.critic.forward(this.networkInput(obs)), [obs.shape[0]]);
     return this.heads(obs).values;
   }
 
