@@ -422,7 +422,10 @@ export class IMPALA extends OnPolicyAlgorithm {
       },
     );
     return {
-      next: (count, version) => remote.next(count, version),
+      next: async (count, version) => {
+        const { messages, ids } = await remote.next(count, version);
+        return { trajectories: messages, ids };
+      },
       afterUpdate: async (version, ids) => {
         await transport.putWeights({ version, data: encodeWeights(policy, { runId: this.runId, version }) });
         await remote.ack(ids);
