@@ -172,7 +172,7 @@ export class ApexDQN extends DeepQAlgorithm {
     if (this.envId === null && ((options.distributed ?? null) !== null || this.numActors > 1)) {
       throw new ProximalError(
         "INVALID_OPTION",
-        'ApexDQN\'s actors make their envs from an id: give the env as a registered id (e.g. "CartPole-v1"), or numActors: 1 without distributed.',
+        'ApexDQN\'s actors make their envs from an env id: give the env as a registered id (e.g. "CartPole-v1"), or numActors: 1 without distributed.',
       );
     }
   }
