@@ -422,6 +422,18 @@ describe("exportOnnx(): options and refusals", () => {
     }
   });
 
+  test("a Q-network over Discrete observations: the index one-hot inside the graph (OneHot), as the network reads it", async () => {
+    const model = new DQN("FrozenLake8x8-v1", { seed: 0 });
+    sharpen(model.policy.qNet, "mlp.layers.2.weight", 30);
+    const obs = Float32Array.from({ length: ROWS }, (_, i) => (i * 7) % 64);
+    const out = await runPolicy(model, obs, 1);
+    const expected = model.predict(obs, { deterministic: true });
+    const q = model.policy.qValues(obs, ROWS);
+    assertClose(out.q.data, q, "q");
+    assert.deepEqual(out.q.dims, [ROWS, 4]);
+    assertSameChoices(out.action.data, expected, q, 4);
+  });
+
   test("a tabular algorithm or another object is UNSUPPORTED_MODEL, naming what is exportable", () => {
     const isUnsupported = (pattern: RegExp) => (error: unknown) =>
       error instanceof ProximalError && error.code === "UNSUPPORTED_MODEL" && pattern.test(error.message);

@@ -24,6 +24,7 @@ import { QPolicy } from "../../rl/common/qPolicy.js";
 import { SACPolicy } from "../../rl/sac.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { AffineWeights, GraphBuilder } from "./graphBuilder.js";
+import { ONNX_DATA_TYPE } from "./onnxModel.js";
 
 type StateDict = Record<string, Tensor>;
 
@@ -218,10 +219,35 @@ function actorCriticGraph(
 }
 
 /**
+ * A Discrete observation's index `[batch, 1]` (float, as stored) as the one-hot row the network reads
+ * (`rl/common/observationEncoding.ts`): Cast to int64, minus the space's `start`, OneHot of depth n
+ * (opset 11), `[batch, 1, n]` reshaped to `[batch, n]`. Out of range, ONNX's OneHot gives a zero row
+ * where the library throws.
+ */
+function oneHotIndex(g: GraphBuilder, obs: string, space: { n: number; start: number } | null): string {
+  if (space === null) {
+    throw new ProximalError(
+      "INTERNAL",
+      "a Q-network whose input is wider than its observation has no Discrete observation space",
+    );
+  }
+  const index = g.op("Sub", [
+    g.op("Cast", [obs], { to: { int: ONNX_DATA_TYPE.int64 } }),
+    g.int64Constant([space.start], []),
+  ]);
+  const rows = g.op("OneHot", [index, g.int64Constant([space.n], []), g.constant([0, 1], [2])], {
+    axis: { int: -1 },
+  });
+  return g.op("Reshape", [rows, g.int64Constant([-1, space.n])]);
+}
+
+/**
  * The Q-network family: `q` [batch, nActions] and the greedy action, over the allowed actions when
  * `mask` is given (`q` itself stays unmasked).
  */
-function qNetworkGraph(g: GraphBuilder, policy: QPolicy, obs: string, mask: string | null): PolicyOutputs {
+function qNetworkGraph(g: GraphBuilder, policy: QPolicy, input: string, mask: string | null): PolicyOutputs {
+  let obs = input;
+  if (policy.inputSize !== policy.observationSize) obs = oneHotIndex(g, obs, policy.discreteObservations);
   const dict = policy.stateDict();
   const { activation: act, dueling, atoms, quantiles } = policy.options;
   const nActions = policy.nActions;

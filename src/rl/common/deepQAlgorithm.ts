@@ -279,6 +279,18 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
       this.policy.qNetTarget.resetNoise(this.rng);
     }
     this.optimizer = new Adam(this.policy.qNet.parameters(), { lr: this.learningRate(1), eps: adamEps });
+    // RND's non-episodic intrinsic stream needs scalar Q-values to add to (not C51's or QR-DQN's
+    // distributions, which keep the one-stream bonus; see rl/intrinsic/intrinsicReplay.ts)
+    const twoStreams = this.intrinsic?.module.separateStream === true;
+    if (this.intrinsic !== null && twoStreams && this.distributional === null && this.quantile === null) {
+      this.intrinsic.enableIntrinsicCritic(
+        this.env.singleObservationSpace,
+        this.env.singleActionSpace,
+        this.rng.spawn(),
+        options.policy,
+        this.maxGradNorm,
+      );
+    }
   }
 
   /** ε-greedy for the vector env's observations (SB3 `predict` with `deterministic=False`). */
@@ -291,7 +303,10 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
   /** SB3 `DQN._on_step`: target update every `max(targetUpdateInterval // numEnvs, 1)` steps, then ε. */
   protected onStep(): void {
     const every = Math.max(Math.floor(this.targetUpdateInterval / this.env.numEnvs), 1);
-    if (this.nCalls % every === 0) this.policy.updateTarget(this.tau);
+    if (this.nCalls % every === 0) {
+      this.policy.updateTarget(this.tau);
+      this.intrinsic?.updateTarget(this.tau);
+    }
     this.explorationRate = this.explorationSchedule(this.progressRemaining);
   }
 
@@ -457,8 +472,9 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
   /**
    * Actions for observations `[batch * obsSize]`: greedy `argmax_a Q(s, a)` when `deterministic`
    * (noisy networks: with their mean weights μ); otherwise, with probability ε (one draw for the
-   * whole batch, as SB3), uniformly random actions, else greedy under the current noise sample.
-   * Both choices keep to the actions `actionMask` allows (`[batch * n]`, 1 = allowed).
+   * whole batch, as SB3), uniformly random actions, else greedy under the current noise sample
+   * (with RND's two streams, on `Q_ext + coef·Q_int`: the bonus steers exploration, not the greedy
+   * policy). Both choices keep to the actions `actionMask` allows (`[batch * n]`, 1 = allowed).
    */
   predict(
     observations: Float32Array,
@@ -484,6 +500,11 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
       const out = new Int32Array(batch);
       for (let i = 0; i < batch; i++) out[i] = randomAllowed(policy.nActions, mask, i, this.rng);
       return out;
+    }
+    if (!deterministic && this.intrinsic !== null) {
+      // exploring with RND's two streams: greedy on Q_ext + coef·Q_int (identity for one stream)
+      const q = this.intrinsic.actingValues(policy.qValues(observations, batch), observations, batch);
+      return policy.greedyActions(q, batch, mask);
     }
     if (!(this.noisy && deterministic))
       return policy.greedyActions(policy.qValues(observations, batch), batch, mask);

@@ -110,8 +110,10 @@ export interface OffPolicyOptions {
   /** Episodes in the moving window of `rollout/episodeReturn`. @defaultValue 100 (SB3's `stats_window_size`) */
   statsWindowSize?: number;
   /**
-   * An exploration bonus: ICM (Pathak et al. 2017) or RND (Burda et al. 2018), added to the replayed
-   * rewards when a minibatch is sampled (see `rl/intrinsic/intrinsicReplay.ts`); needs `nStep` 1.
+   * An exploration bonus: ICM (Pathak et al. 2017) or RND (Burda et al. 2018), computed when a
+   * minibatch is sampled and added to the replayed rewards, except RND with DQN's scalar Q-values,
+   * which learns its non-episodic intrinsic return in a separate Q-function that steers exploration
+   * (see `rl/intrinsic/intrinsicReplay.ts`); needs `nStep` 1.
    * @defaultValue { type: "none" } (no bonus; nothing changes)
    */
   intrinsicReward?: IntrinsicRewardOptions;

@@ -12,6 +12,7 @@ import { NoisyLinear, noisyLayers } from "../../nn/noisyLinear.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { encodeObservations, networkInputSize } from "./observationEncoding.js";
 
 /** Options of {@link QPolicy} (SB3's `DQNPolicy` `net_arch` and `activation_fn`). */
 export interface QPolicyOptions {
@@ -199,8 +200,18 @@ export class QNetwork extends Module {
  * ({@link QNetworkVariant}; a boolean is `dueling`, for compatibility). Its state dict holds both (`qNet.*`, `qNetTarget.*`).
  */
 export class QPolicy extends Module {
+  /** Values one stored observation takes (`flatSize`: 1 for a Discrete index). */
   readonly observationSize: number;
+  /** Width of the network's input ({@link networkInputSize}: Discrete observations are one-hot). */
+  readonly inputSize: number;
+  private readonly observationSpace: Space;
   readonly nActions: number;
+
+  /** The Discrete observation space read one-hot (`n`, `start`), or null for other spaces (ONNX export). */
+  get discreteObservations(): { n: number; start: number } | null {
+    const space = this.observationSpace;
+    return space instanceof Discrete ? { n: space.n, start: space.start } : null;
+  }
   readonly options: Required<QPolicyOptions> & QNetworkVariant;
   readonly qNet: QNetwork;
   readonly qNetTarget: QNetwork;
@@ -237,18 +248,20 @@ export class QPolicy extends Module {
       vMax: v.vMax ?? 10,
       quantiles: v.quantiles ?? 0,
     };
+    this.observationSpace = observationSpace;
     this.observationSize = flatSize(observationSpace);
+    this.inputSize = networkInputSize(observationSpace);
     this.nActions = actionSpace.n;
     const config = this.options;
-    this.qNet = this.registerModule("qNet", new QNetwork(this.observationSize, this.nActions, rng, config));
+    this.qNet = this.registerModule("qNet", new QNetwork(this.inputSize, this.nActions, rng, config));
     this.qNetTarget = this.registerModule(
       "qNetTarget",
-      new QNetwork(this.observationSize, this.nActions, rng.spawn(), config),
+      new QNetwork(this.inputSize, this.nActions, rng.spawn(), config),
     );
     this.qNetTarget.loadStateDict(this.qNet.stateDict());
   }
 
-  /** Observations as a tensor [batch, obsSize]. */
+  /** Stored observations `[batch * observationSize]` as the network's input `[batch, inputSize]` (one-hot for Discrete). */
   observationTensor(obs: Float32Array, batch: number): Tensor {
     if (obs.length !== batch * this.observationSize) {
       throw new ProximalError(
@@ -256,7 +269,7 @@ export class QPolicy extends Module {
         `The Q-network expects observations of ${this.observationSize} values each; got ${obs.length} values for ${batch} rows.`,
       );
     }
-    return new Tensor(obs, [batch, this.observationSize]);
+    return new Tensor(encodeObservations(this.observationSpace, obs, batch), [batch, this.inputSize]);
   }
 
   /** Online Q-values `[batch * nActions]`, without a graph. */

@@ -6,7 +6,9 @@
  * (φ(s_t), φ(s_{t+1})) (eq. 2-3), which shapes φ to keep what the agent can control; a forward
  * model f predicts φ̂(s_{t+1}) = f(φ(s_t), a_t) (eq. 4). The curiosity reward is the forward
  * model's surprise `r_i = η/2·‖φ̂(s_{t+1}) − φ(s_{t+1})‖²` (eq. 6), added to the extrinsic reward;
- * η is `intrinsicReward.coef` (the module itself reports the bonus for η = 1).
+ * η is `intrinsicReward.coef` (the module itself reports the bonus for η = 1). With
+ * `intrinsicReward.episodic: false` (not in the paper) the bonus goes to a separate non-episodic
+ * stream instead, as RND's (see `intrinsicReward.ts`, `episodic`).
  * The module minimises `(1 − β)L_I + βL_F` (eq. 7) with β = 0.2; the paper's joint objective
  * weights the policy loss by λ = 0.1 against it, and since the policy and the module share no
  * parameters here we divide the module's loss by λ instead (the same minimiser, the same ratio of
@@ -97,7 +99,8 @@ class ICMNetworks extends Module {
 
 /** The ICM module: encoder φ, inverse model and forward model, trained with one Adam. */
 export class ICM implements IntrinsicRewardModule {
-  readonly separateStream = false;
+  /** false (the paper's use) unless `episodic: false` asks for RND's non-episodic second stream. */
+  readonly separateStream: boolean;
   readonly observationSize: number;
   readonly actionKind: "discrete" | "box";
   /** Logits (Discrete) or action dimensions (Box). */
@@ -111,6 +114,7 @@ export class ICM implements IntrinsicRewardModule {
     actionSpace: Space,
     rng: Rng,
   ) {
+    this.separateStream = !options.episodic;
     this.observationSize = flatSize(observationSpace);
     if (actionSpace instanceof Discrete) {
       this.actionKind = "discrete";

@@ -21,6 +21,7 @@ import { DQN } from "../dqn.js";
 import type { PPOOptions } from "../ppo.js";
 import { PPO } from "../ppo.js";
 import { ICM } from "./icm.js";
+import { intrinsicQTargets } from "./intrinsicReplay.js";
 import type { IntrinsicRewardOptions } from "./intrinsicReward.js";
 import { resolveIntrinsicOptions } from "./intrinsicReward.js";
 import { IntrinsicRollout } from "./intrinsicRollout.js";
@@ -185,56 +186,145 @@ describe("intrinsicReward validation", () => {
   });
 });
 
-describe("RND's intrinsic stream", () => {
-  test("is non-episodic: episode ends do not stop the intrinsic return, and A = c_ext·A_ext + c_int·A_int", () => {
-    const space = new Box(-1, 1, [2]);
-    const options = resolveIntrinsicOptions({ type: "rnd", coef: 0.5, extrinsicCoef: 2, ...SMALL_MODULE })!;
-    const nSteps = 4;
-    const numEnvs = 2;
-    const rollout = new IntrinsicRollout(options, space, new Discrete(2), new Rng(1), nSteps, numEnvs, [8]);
-    const buffer = new RolloutBuffer(nSteps, numEnvs, 2, 1, "int32");
-    const rng = new Rng(2);
-    const obs = () => Float32Array.from({ length: numEnvs * 2 }, () => rng.normal());
-    for (let t = 0; t < nSteps; t++) {
-      // every step ends an episode: an episodic stream would never bootstrap
-      buffer.add(
-        obs(),
-        Int32Array.of(0, 1),
-        Float32Array.of(-1, -1),
-        Uint8Array.of(1, 1),
-        Float32Array.of(0, 0),
-        new Float32Array(2),
+describe("the episodic option", () => {
+  test("defaults: ICM episodic (one stream), RND non-episodic; RND refuses episodic: true", () => {
+    assert.equal(resolveIntrinsicOptions({ type: "icm" })!.episodic, true);
+    assert.equal(resolveIntrinsicOptions({ type: "rnd" })!.episodic, false);
+    const box = new Box(-1, 1, [2]);
+    const icm = (episodic?: boolean) =>
+      new ICM(
+        resolveIntrinsicOptions({ type: "icm", episodic, ...SMALL_MODULE })!,
+        box,
+        new Discrete(2),
+        new Rng(0),
       );
-      rollout.recordStep(t, obs());
-    }
-    const last = obs();
-    rollout.computeReturnsAndAdvantage(buffer, last, Float32Array.of(0, 0), 0.99, 0.95);
-    // rebuild the intrinsic stream by hand from the module and critic as they are after the rollout
-    const module = rollout.module;
-    const bonus = module.scaleRewards(
-      module.rewards(buffer.observations, buffer.actions, rollout.nextObservations, 8),
-    );
-    const values = (x: Float32Array, n: number) =>
-      Float32Array.from(rollout.critic!.forward(new Tensor(x.slice(0, n * 2), [n, 2])).values);
-    const intrinsic = computeGae({
-      rewards: bonus,
-      values: values(buffer.observations, 8),
-      dones: new Uint8Array(8),
-      lastValues: values(last, 2),
-      numEnvs,
-      gamma: 0.99,
-      gaeLambda: 0.95,
+    assert.equal(icm().separateStream, false);
+    assert.equal(icm(false).separateStream, true);
+    assert.throws(() => resolveIntrinsicOptions({ type: "rnd", episodic: true }), {
+      code: "INVALID_OPTION",
+      message: /episodic: true is not implemented for RND/,
     });
-    const extrinsic = Float32Array.from(buffer.rewards); // dones everywhere, values 0: A_ext = r
-    for (let i = 0; i < 8; i++) {
-      assert.ok(Math.abs(buffer.advantages[i] - (2 * extrinsic[i] + 0.5 * intrinsic.advantages[i])) < 1e-5);
-    }
-    // and the non-episodic advantages differ from episodic ones (the bootstrap matters)
-    assert.ok(
-      intrinsic.advantages.some(
-        (a, i) => Math.abs(a - (bonus[i] - values(buffer.observations, 8)[i])) > 1e-6,
-      ),
+  });
+});
+
+const NON_EPISODIC: [string, IntrinsicRewardOptions][] = [
+  ["RND's intrinsic stream", { type: "rnd" }],
+  ["ICM with episodic: false", { type: "icm", episodic: false }],
+];
+for (const [name, method] of NON_EPISODIC)
+  describe(name, () => {
+    test("is non-episodic: episode ends do not stop the intrinsic return, and A = c_ext·A_ext + c_int·A_int", () => {
+      const space = new Box(-1, 1, [2]);
+      const options = resolveIntrinsicOptions({ ...method, coef: 0.5, extrinsicCoef: 2, ...SMALL_MODULE })!;
+      const nSteps = 4;
+      const numEnvs = 2;
+      const rollout = new IntrinsicRollout(options, space, new Discrete(2), new Rng(1), nSteps, numEnvs, [8]);
+      const buffer = new RolloutBuffer(nSteps, numEnvs, 2, 1, "int32");
+      const rng = new Rng(2);
+      const obs = () => Float32Array.from({ length: numEnvs * 2 }, () => rng.normal());
+      for (let t = 0; t < nSteps; t++) {
+        // every step ends an episode: an episodic stream would never bootstrap
+        buffer.add(
+          obs(),
+          Int32Array.of(0, 1),
+          Float32Array.of(-1, -1),
+          Uint8Array.of(1, 1),
+          Float32Array.of(0, 0),
+          new Float32Array(2),
+        );
+        rollout.recordStep(t, obs());
+      }
+      const last = obs();
+      rollout.computeReturnsAndAdvantage(buffer, last, Float32Array.of(0, 0), 0.99, 0.95);
+      // rebuild the intrinsic stream by hand from the module and critic as they are after the rollout
+      const module = rollout.module;
+      const bonus = module.scaleRewards(
+        module.rewards(buffer.observations, buffer.actions, rollout.nextObservations, 8),
+      );
+      const values = (x: Float32Array, n: number) =>
+        Float32Array.from(rollout.critic!.forward(new Tensor(x.slice(0, n * 2), [n, 2])).values);
+      const intrinsic = computeGae({
+        rewards: bonus,
+        values: values(buffer.observations, 8),
+        dones: new Uint8Array(8),
+        lastValues: values(last, 2),
+        numEnvs,
+        gamma: 0.99,
+        gaeLambda: 0.95,
+      });
+      const extrinsic = Float32Array.from(buffer.rewards); // dones everywhere, values 0: A_ext = r
+      for (let i = 0; i < 8; i++) {
+        assert.ok(Math.abs(buffer.advantages[i] - (2 * extrinsic[i] + 0.5 * intrinsic.advantages[i])) < 1e-5);
+      }
+      // and the non-episodic advantages differ from episodic ones (the bootstrap matters)
+      assert.ok(
+        intrinsic.advantages.some(
+          (a, i) => Math.abs(a - (bonus[i] - values(buffer.observations, 8)[i])) > 1e-6,
+        ),
+      );
+    });
+  });
+
+describe("RND's intrinsic stream in DQN", () => {
+  test("targets are r_int + γ_int·max_a Q_int_target(s', a) on every row, with no done mask", () => {
+    const targets = intrinsicQTargets(
+      Float32Array.of(0.5, 0, 1),
+      Float32Array.of(1, 2, -1, -3, 0, 0),
+      2,
+      0.9,
     );
+    assert.deepEqual(Array.from(targets), [0.5 + 0.9 * 2, 0.9 * -1, 1].map(Math.fround));
+  });
+
+  test("Q_int learns from the bonus while replayed rewards stay extrinsic; exploring acts on Q_ext + coef·Q_int, the greedy policy on Q_ext", async () => {
+    const coef = 5;
+    const model = new DQN("FrozenLake-v1", {
+      ...DQN_SMALL,
+      seed: 4,
+      intrinsicReward: { type: "rnd", coef, ...SMALL_MODULE },
+    });
+    const intrinsic = model.intrinsic!;
+    assert.equal(intrinsic.separateStream, true);
+    const before = intrinsicWeights(model);
+    await model.learn({ totalTimesteps: 200 });
+    const stats = intrinsic.state();
+    assert.ok(Object.keys(stats.tensors).some((k) => k.startsWith("intrinsicQ.qNet.")));
+    assert.notDeepEqual(intrinsicWeights(model), before, "Q_int and the predictor trained");
+    const batch = model.replayBuffer.sample(8, new Rng(9));
+    const augmented = intrinsic.augment(batch, new Rng(10));
+    assert.deepEqual(Array.from(augmented.rewards), Array.from(batch.rewards));
+    // all 16 states (Discrete observations; the networks one-hot them): exploration follows the
+    // combined values, evaluation Q_ext alone
+    const observations = Float32Array.from({ length: 16 }, (_, s) => s);
+    const qExt = model.policy.qValues(observations, 16);
+    const combined = intrinsic.actingValues(qExt, observations, 16);
+    const argmax = (q: Float32Array, s: number) => {
+      let best = 0;
+      for (let a = 1; a < 4; a++) if (q[s * 4 + a] > q[s * 4 + best]) best = a;
+      return best;
+    };
+    model.explorationRate = 0;
+    const explore = model.predict(observations);
+    const greedy = model.predict(observations, { deterministic: true });
+    for (let s = 0; s < 16; s++) {
+      assert.equal(explore[s], argmax(combined, s));
+      assert.equal(greedy[s], argmax(qExt, s));
+    }
+    assert.ok(
+      Array.from(explore).some((a, s) => a !== greedy[s]),
+      "with coef 5 the bonus changes some exploring action",
+    );
+  });
+
+  test("ICM, and RND under C51 (distributional Q-values), keep the one-stream bonus", () => {
+    const icm = new DQN("FrozenLake-v1", { ...DQN_SMALL, intrinsicReward: { type: "icm", ...SMALL_MODULE } });
+    assert.equal(icm.intrinsic!.separateStream, false);
+    const c51 = new DQN("FrozenLake-v1", {
+      ...DQN_SMALL,
+      distributional: { atoms: 11 },
+      intrinsicReward: { type: "rnd", ...SMALL_MODULE },
+    });
+    assert.equal(c51.intrinsic!.separateStream, false);
   });
 });
 

@@ -49,8 +49,19 @@ export interface IntrinsicRewardOptions {
   updateProportion?: number;
   /** RND: discount γ_int of the intrinsic return. @defaultValue 0.99 (Burda et al. 2018, Table 5) */
   gammaIntrinsic?: number;
-  /** RND: extrinsic advantage coefficient c_ext. @defaultValue 2 (Burda et al. 2018, §2.3) */
+  /** Extrinsic advantage coefficient c_ext of the two-stream combination (RND; ICM with `episodic: false`). @defaultValue 2 (Burda et al. 2018, §2.3) */
   extrinsicCoef?: number;
+  /**
+   * Whether the bonus's return stops where an episode ends. ICM: true by default, the paper's use
+   * (the bonus is added to the episodic extrinsic reward, Pathak et al. 2017, §2); false moves it
+   * to RND's separate non-episodic stream (its own critic and `A = c_ext·A_ext + coef·A_int`
+   * on-policy, an intrinsic Q-function in DQN), which the ICM paper does not do: an episodic bonus
+   * larger than the step reward makes ending an episode, reaching MountainCar's flag included, a
+   * loss of future bonus, and the authors' large-scale curiosity study (Burda et al. 2018,
+   * arXiv:1808.04355) trains curiosity without episode ends. RND: false, the only implemented
+   * (and the paper's) choice. @defaultValue true for ICM, false for RND
+   */
+  episodic?: boolean;
   /** RND: clip of the normalised observations fed to target and predictor. @defaultValue 5 (Burda et al. 2018, §2.4: [−5, 5]) */
   clipObservation?: number;
   /** ICM: weight β of the forward loss against the inverse loss, `(1 − β)L_I + βL_F`. @defaultValue 0.2 (Pathak et al. 2017, §4) */
@@ -73,6 +84,7 @@ export interface ResolvedIntrinsicOptions {
   updateProportion: number;
   gammaIntrinsic: number;
   extrinsicCoef: number;
+  episodic: boolean;
   clipObservation: number;
   beta: number;
   policyWeight: number;
@@ -161,6 +173,7 @@ export function resolveIntrinsicOptions(
     updateProportion: options.updateProportion ?? 0.25,
     gammaIntrinsic: options.gammaIntrinsic ?? 0.99,
     extrinsicCoef: options.extrinsicCoef ?? 2,
+    episodic: options.episodic ?? type === "icm",
     clipObservation: options.clipObservation ?? 5,
     beta: options.beta ?? 0.2,
     policyWeight: options.policyWeight ?? 0.1,
@@ -196,6 +209,14 @@ export function resolveIntrinsicOptions(
     `gammaIntrinsic must be in [0, 1], got ${resolved.gammaIntrinsic}.`,
   );
   check(resolved.extrinsicCoef >= 0, `extrinsicCoef must be >= 0, got ${resolved.extrinsicCoef}.`);
+  check(
+    typeof resolved.episodic === "boolean",
+    `episodic must be true or false, got ${JSON.stringify(resolved.episodic)}.`,
+  );
+  check(
+    !(type === "rnd" && resolved.episodic),
+    'episodic: true is not implemented for RND, whose intrinsic return is non-episodic (Burda et al. 2018, §2.3). Remove the option, or use type: "icm" for an episodic bonus.',
+  );
   check(resolved.clipObservation > 0, `clipObservation must be > 0, got ${resolved.clipObservation}.`);
   check(
     resolved.beta >= 0 && resolved.beta <= 1,

@@ -4,7 +4,8 @@
  * into rewards and advantages after the rollout, and trains the module (and RND's intrinsic
  * critic) after the algorithm's update.
  *
- * - ICM (one stream, Pathak et al. 2017, §2): `r = r_ext + η·r_i`, then GAE as usual (episodic).
+ * - ICM (one stream, Pathak et al. 2017, §2): `r = r_ext + η·r_i`, then GAE as usual (episodic);
+ *   with `episodic: false` (not in the paper), RND's two streams below instead.
  * - RND (two streams, Burda et al. 2018, §2.3): the extrinsic GAE is computed as usual (episodic,
  *   the algorithm's γ); the intrinsic one with γ_int, its own critic and no episode ends
  *   ("non-episodic": a reset does not stop the intrinsic return, since novelty found after it is

@@ -25,6 +25,7 @@ import { Adam } from "../../optim/adam.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { encodeObservations, networkInputSize } from "../common/observationEncoding.js";
 import {
   IntrinsicObservationNormalizer,
   IntrinsicReturnNormalizer,
@@ -55,10 +56,18 @@ export function rndPredictorLoss(predicted: Tensor, target: Tensor, mask: Tensor
   return ops.div(ops.sum(ops.mul(perRow, mask)), count);
 }
 
-/** The RND module: a frozen target, a trained predictor, observation and return normalisers. */
+/**
+ * The RND module: a frozen target, a trained predictor, observation and return normalisers.
+ * Discrete observations are one-hot before normalisation ({@link encodeObservations}): as an index,
+ * neighbouring states would get nearly equal targets and the predictor would learn them all at once.
+ */
 export class RND implements IntrinsicRewardModule {
   readonly separateStream = true;
+  /** Values one stored observation takes (`flatSize`). */
   readonly observationSize: number;
+  /** Width of the networks' input: Discrete observations are one-hot ({@link networkInputSize}). */
+  readonly inputSize: number;
+  private readonly observationSpace: Space;
   readonly target: MLP;
   readonly predictor: MLP;
   readonly optimizer: Adam;
@@ -71,31 +80,33 @@ export class RND implements IntrinsicRewardModule {
     _actionSpace: Space,
     rng: Rng,
   ) {
+    this.observationSpace = observationSpace;
     this.observationSize = flatSize(observationSpace);
+    this.inputSize = networkInputSize(observationSpace);
     const { hiddenSizes, featureSize } = options;
     // orthogonal init with gain √2 and ReLU-family hidden units, as the paper's code; the predictor
     // is deeper than the target (paper: two extra dense layers) so it can fit it
-    this.target = new MLP([this.observationSize, ...hiddenSizes, featureSize], {
+    this.target = new MLP([this.inputSize, ...hiddenSizes, featureSize], {
       rng: rng.spawn(),
       activation: "relu",
       init: "orthogonal",
     });
-    this.predictor = new MLP([this.observationSize, ...hiddenSizes, featureSize, featureSize], {
+    this.predictor = new MLP([this.inputSize, ...hiddenSizes, featureSize, featureSize], {
       rng: rng.spawn(),
       activation: "relu",
       init: "orthogonal",
     });
     for (const p of this.target.parameters()) p.requiresGrad = false;
     this.optimizer = new Adam(this.predictor.parameters(), { lr: options.learningRate });
-    this.observationNormalizer = new IntrinsicObservationNormalizer(
-      this.observationSize,
-      options.clipObservation,
-    );
+    this.observationNormalizer = new IntrinsicObservationNormalizer(this.inputSize, options.clipObservation);
     this.returnNormalizer = new IntrinsicReturnNormalizer(options.gammaIntrinsic);
   }
 
   observe(nextObservations: Float32Array, batch: number): void {
-    this.observationNormalizer.update(nextObservations, batch);
+    this.observationNormalizer.update(
+      encodeObservations(this.observationSpace, nextObservations, batch),
+      batch,
+    );
   }
 
   rewards(
@@ -164,9 +175,7 @@ export class RND implements IntrinsicRewardModule {
   }
 
   private input(observations: Float32Array, batch: number): Tensor {
-    return new Tensor(this.observationNormalizer.normalize(observations, batch), [
-      batch,
-      this.observationSize,
-    ]);
+    const encoded = encodeObservations(this.observationSpace, observations, batch);
+    return new Tensor(this.observationNormalizer.normalize(encoded, batch), [batch, this.inputSize]);
   }
 }
