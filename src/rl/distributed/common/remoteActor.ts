@@ -27,6 +27,7 @@ export interface RunSpec {
   numEnvs: number;
   /** Steps per env per trajectory (the unroll length). */
   nSteps: number;
+  /** The actor-critic network of an IMPALA run; `{}` for Ape-X, whose Q-network is described in `apex`. */
   policy: PolicyOptions;
   /** Actors pause while more messages than this wait for the learner (bounds the policy lag). */
   maxQueueDepth: number;
@@ -199,6 +200,18 @@ function apexActor(
   };
 }
 
+function validApexSpec(apex: ApexRunSpec): boolean {
+  return (
+    typeof apex === "object" &&
+    apex !== null &&
+    typeof apex.qPolicy === "object" &&
+    typeof apex.dueling === "boolean" &&
+    Number.isInteger(apex.nStep) &&
+    Number.isInteger(apex.numActors) &&
+    [apex.gamma, apex.epsilon, apex.epsilonAlpha].every((x) => typeof x === "number" && Number.isFinite(x))
+  );
+}
+
 function parseRunSpec(text: string): RunSpec {
   let spec: Partial<RunSpec>;
   try {
@@ -212,7 +225,8 @@ function parseRunSpec(text: string): RunSpec {
     !Number.isInteger(spec.numEnvs) ||
     !Number.isInteger(spec.nSteps) ||
     !Number.isInteger(spec.maxQueueDepth) ||
-    typeof spec.policy !== "object"
+    typeof spec.policy !== "object" ||
+    (spec.apex !== undefined && !validApexSpec(spec.apex))
   ) {
     throw new ProximalError(
       "MALFORMED_MESSAGE",
