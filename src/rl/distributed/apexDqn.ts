@@ -33,7 +33,8 @@ import { QPolicy } from "../common/qPolicy.js";
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import { InProcessActors } from "./common/inProcessActors.js";
 import { InProcessTransitionActors } from "./common/inProcessTransitionActors.js";
-import { checkRunId, RedisTransport, redisConnectionOptions } from "./common/redisTransport.js";
+import { openLearnerRun } from "./common/learnerRun.js";
+import { checkRunId, redisConnectionOptions } from "./common/redisTransport.js";
 import type { RunSpec } from "./common/remoteActor.js";
 import { RemoteMessages } from "./common/remoteTrajectories.js";
 import { decodeTransitions, type TransitionMessage } from "./common/transitionMessage.js";
@@ -328,9 +329,7 @@ export class ApexDQN extends DeepQAlgorithm {
         numActors: this.numActors,
       },
     };
-    const transport = await RedisTransport.connect(url, { runId: this.runId, role: "learner" });
-    if (fresh) await transport.discardQueue();
-    await transport.putRunSpec(JSON.stringify(spec));
+    const transport = await openLearnerRun(url, this.runId, spec, fresh);
     const expectation = {
       runId: this.runId,
       observationSize: this.policy.observationSize,
