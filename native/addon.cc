@@ -90,9 +90,11 @@ ThreadPool* pool = nullptr;  // numThreads - 1 workers; replaced (old one leaked
 // one job at a time: a second JS thread (worker_threads) calling in meanwhile runs single-threaded
 std::mutex poolBusy;
 
-// Below this many multiply-adds a product runs on the calling thread: waking workers costs several
-// microseconds, more than a small RL network's whole product.
-constexpr int64_t PARALLEL_MIN_MACS = int64_t(1) << 21;
+// Below this many multiply-adds a product runs on the calling thread. Measured on this 2-core AVX-512
+// machine, quiet (bench engine, 2026-12-02): waking a worker and joining cost tens of microseconds,
+// so 2 threads were slower on 64x256x256 (4M multiply-adds, 216 -> 127 GFLOP/s) and 2048x64x64 (8M,
+// 248 -> 214), and faster from 256^3 (16.7M, 247 -> 290) up (512^3: 238 -> 441).
+constexpr int64_t PARALLEL_MIN_MACS = int64_t(1) << 24;
 // Row blocks are multiples of every path's micro-tile height (12 for AVX-512, 6 otherwise).
 constexpr int64_t ROW_QUANTUM = 12;
 

@@ -456,6 +456,13 @@ export {
   tokenLogProbs,
 } from "./rlhf/common/logProbs.js";
 export { MetricWindow } from "./rlhf/common/metricWindow.js";
+export type { PolicyArchitecture, PolicyModel } from "./rlhf/common/policyModel.js";
+export {
+  cloneModel,
+  contextLength,
+  modelFromArchitecture,
+  policyArchitecture,
+} from "./rlhf/common/policyModel.js";
 export { preferenceAccuracy } from "./rlhf/common/preferenceAccuracy.js";
 export type { ReferencePolicy } from "./rlhf/common/referenceModel.js";
 export {

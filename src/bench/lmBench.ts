@@ -1,12 +1,12 @@
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { ProximalError } from "../errors.js";
 import { AdamW } from "../optim/adam.js";
 import { Rng } from "../random/rng.js";
 import { generate } from "../rlhf/generate.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { crossEntropy, narrow, reshape } from "../tensor/ops.js";
-import { getBackend, Tensor } from "../tensor/tensor.js";
+import { getBackend, setNumThreads, Tensor } from "../tensor/tensor.js";
+import { runLlamaLmBench } from "./lmLlamaBench.js";
+import { type Rate, rate, runTorchScript, torchNote } from "./lmMeasure.js";
 import type { BenchOptions } from "./suites.js";
 import { printTable } from "./suites.js";
 
@@ -18,12 +18,6 @@ interface LmWorkload extends GPTConfig {
   promptLength: number;
   genRepeats: number;
   threads: number;
-}
-
-/** Tokens per wall second and per CPU second of this process (CPU time is not slowed by other jobs). */
-interface Rate {
-  perSecond: number;
-  perCpuSecond: number;
 }
 
 interface LmFigures {
@@ -52,8 +46,6 @@ interface LmFigures {
   workload: LmWorkload;
 }
 
-const PYTHON = "/usr/bin/python3";
-
 /**
  * `proximal bench lm`: tokens per second of a 4-layer, 256-wide, 4-head GPT (vocabulary 4096,
  * context 128) for training (forward, next-token cross-entropy, backward, AdamW step on batches of
@@ -61,8 +53,21 @@ const PYTHON = "/usr/bin/python3";
  * token per sequence per step). The same model and work in PyTorch (scripts/bench/lmTorch.py, one
  * thread, as proximal's engine) runs as a subprocess when /usr/bin/python3 has torch, and the ratio
  * is printed; otherwise the torch columns are skipped with a note.
+ *
+ * `--arch llama --size <size>` measures a Llama-family model at a real model's size instead
+ * (src/bench/lmLlamaBench.ts, e.g. SmolLM2-135M's shape with random weights).
  */
 export async function run(options: BenchOptions): Promise<void> {
+  if (options.arch !== undefined && options.arch !== "gpt") {
+    await runLlamaLmBench(options);
+    return;
+  }
+  if (options.size !== undefined) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `bench lm: --size applies to --arch llama (the GPT workload has one size), got --size ${options.size}. Add --arch llama, or drop --size.`,
+    );
+  }
   const workload: LmWorkload = {
     vocabSize: 4096,
     nPositions: 128,
@@ -76,6 +81,8 @@ export async function run(options: BenchOptions): Promise<void> {
     genRepeats: options.quick ? 1 : 2,
     threads: 1,
   };
+  // one thread, as torch's side: the native backend's default is every core
+  if (getBackend().name === "native") setNumThreads(workload.threads);
   const gpt = new GPT(workload, { rng: new Rng(0) });
   const train = measureTraining(gpt, workload);
   const generation = measureGeneration(gpt, workload);
@@ -119,16 +126,6 @@ export async function run(options: BenchOptions): Promise<void> {
   if (note !== null) console.log(note);
 }
 
-/** Wall and CPU time of `work`, as tokens per second of each. */
-function rate(tokens: number, work: () => void): Rate {
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  work();
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  return { perSecond: tokens / seconds, perCpuSecond: tokens / ((cpu.user + cpu.system) / 1e6) };
-}
-
 function measureTraining(gpt: GPT, w: LmWorkload): Rate {
   const rng = new Rng(1);
   const ids = new Int32Array(w.trainBatch * w.nPositions);
@@ -164,51 +161,21 @@ function measureGeneration(gpt: GPT, w: LmWorkload): Rate {
 }
 
 function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: string | null } {
-  const script = fileURLToPath(new URL("../../scripts/bench/lmTorch.py", import.meta.url));
-  if (!existsSync(PYTHON) || !existsSync(script)) {
-    return {
-      torch: null,
-      note: `torch reference skipped: ${existsSync(PYTHON) ? script : PYTHON} not found.`,
-    };
-  }
-  const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
-  if (probe.status !== 0) {
-    return { torch: null, note: `torch reference skipped: ${PYTHON} has no torch.` };
-  }
-  // one thread everywhere: torch's intra-op pool, OpenMP, and the BLAS's own pool (OpenBLAS starts
-  // one thread per core unless told otherwise, whatever torch.set_num_threads says)
-  const threads = String(w.threads);
-  const result = spawnSync(PYTHON, [script, JSON.stringify(w)], {
-    encoding: "utf8",
-    maxBuffer: 1 << 20,
-    env: {
-      ...process.env,
-      OMP_NUM_THREADS: threads,
-      OPENBLAS_NUM_THREADS: threads,
-      MKL_NUM_THREADS: threads,
-      BLIS_NUM_THREADS: threads,
-    },
-  });
-  if (result.status !== 0) {
-    return {
-      torch: null,
-      note: `torch reference failed (exit ${result.status}): ${result.stderr.trim().slice(-500)}`,
-    };
-  }
-  const parsed = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+  const { parsed, note } = runTorchScript(w);
+  if (parsed === null) return { torch: null, note };
   return {
     torch: {
-      trainTokensPerSecond: parsed.trainTokensPerSecond,
-      generateTokensPerSecond: parsed.generateTokensPerSecond,
-      trainTokensPerCpuSecond: parsed.trainTokensPerCpuSecond,
-      generateTokensPerCpuSecond: parsed.generateTokensPerCpuSecond,
-      threads: parsed.threads,
-      version: parsed.torch,
-      blas: parsed.blas,
-      blasLibrary: parsed.blasLibrary,
-      blasThreads: parsed.blasThreads,
-      cpuPerWall: parsed.cpuPerWall,
+      trainTokensPerSecond: parsed.trainTokensPerSecond as number,
+      generateTokensPerSecond: parsed.generateTokensPerSecond as number,
+      trainTokensPerCpuSecond: parsed.trainTokensPerCpuSecond as number,
+      generateTokensPerCpuSecond: parsed.generateTokensPerCpuSecond as number,
+      threads: parsed.threads as number,
+      version: parsed.torch as string,
+      blas: parsed.blas as string,
+      blasLibrary: parsed.blasLibrary as string | null,
+      blasThreads: parsed.blasThreads as number | null,
+      cpuPerWall: parsed.cpuPerWall as number,
     },
-    note: `torch ${parsed.torch} on ${parsed.threads} thread(s) (CPU/wall ${parsed.cpuPerWall.toFixed(2)}), BLAS: ${parsed.blas}${parsed.blasThreads === null ? "" : ` with ${parsed.blasThreads} thread(s)`} (${parsed.blasLibrary}); same model and work (scripts/bench/lmTorch.py).`,
+    note: torchNote(parsed),
   };
 }

@@ -8,6 +8,10 @@ export interface BenchOptions {
   quick: boolean;
   /** Seed of suites that train one run (`dqn`, `sac`); each suite documents its default. */
   seed?: number;
+  /** Model family of `bench lm`: "gpt" (the char GPT, the default) or "llama". */
+  arch?: string;
+  /** Named model size of `bench lm --arch llama` (e.g. "135m", SmolLM2-135M's shape). */
+  size?: string;
 }
 
 /** A suite runs its measurements and prints them; it is loaded lazily so the CLI starts fast. */

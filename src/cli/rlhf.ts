@@ -3,6 +3,7 @@
  * per-stage commands on user data (`rlhf sft|reward|ppo|dpo|kto`) register here as they land.
  */
 import type { Command } from "commander";
+import { ProximalError } from "../errors.js";
 import { RLHF_DEMO_TASKS, type RlhfDemoFlags, rlhfDemoCommand } from "./rlhfDemo.js";
 import { type ReasoningDemoFlags, reasoningDemoCommand, registerRlhfGrpoCommand } from "./rlhfGrpo.js";
 import { registerRlhfStageCommands } from "./rlhfStages.js";
@@ -30,7 +31,17 @@ export function registerRlhfCommands(program: Command, setStatus: (code: number)
       "--presets <names>",
       "reasoning: comma-separated presets to train, e.g. grpo,dapo (default: all seven)",
     )
+    .option(
+      "--model <dir>",
+      "reasoning: train this Hugging Face model folder (Llama 3.x, SmolLM2, Qwen2/2.5, Qwen3, GPT-2; with tokenizer.json) instead of the SFT base",
+    )
     .action(async (task: string, options: RlhfDemoFlags & ReasoningDemoFlags) => {
+      if (options.model !== undefined && task !== "reasoning") {
+        throw new ProximalError(
+          "INVALID_OPTION",
+          `--model applies to the reasoning demo, not "${task}". Run: proximal rlhf demo reasoning --model ${options.model}`,
+        );
+      }
       setStatus(
         task === "reasoning" ? await reasoningDemoCommand(options) : await rlhfDemoCommand(task, options),
       );

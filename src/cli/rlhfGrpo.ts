@@ -17,8 +17,10 @@ import type { Command } from "commander";
 import YAML from "yaml";
 import { didYouMean, ProximalError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomicWrite.js";
-import { type LoraConfig, loraTargetNames } from "../nn/lora.js";
+import { savePretrained } from "../io/pretrained.js";
+import { type LoraConfig, loraTargetNames, mergeLora } from "../nn/lora.js";
 import { readTextFile } from "../rlhf/common/data.js";
+import type { PolicyModel } from "../rlhf/common/policyModel.js";
 import { GPT } from "../rlhf/gpt.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../rlhf/grpo/grpoConfig.js";
 import { loadGRPOPreset } from "../rlhf/grpo/presets.js";
@@ -31,6 +33,7 @@ import {
   type PresetProgress,
   type PresetRun,
   prepareReasoningDemo,
+  prepareReasoningDemoOnModel,
   presetArgs,
   QUICK_REASONING_OPTIONS,
   type ReasoningDemoOptions,
@@ -38,6 +41,7 @@ import {
   type ReasoningDemoResult,
   type ReasoningDemoSetup,
   type ReasoningPresetArgs,
+  runReasoningPreset,
   startReasoningPreset,
   VERIFIABLE_TASKS,
   type VerifiableTaskName,
@@ -52,6 +56,7 @@ import {
 } from "./loraFlags.js";
 import { checkOutDir, prepareOutDir } from "./outputDir.js";
 import { gridShapes, niceTicks } from "./plot.js";
+import { loadPolicyFolder, type PolicyFolder } from "./policyFolder.js";
 import { formatDuration } from "./progress.js";
 import { encodePng, rasterize } from "./raster.js";
 import { CHECKPOINTS_DIR, exists, LATEST_FILE } from "./runDirectory.js";
@@ -87,6 +92,8 @@ export interface RlhfGrpoFlags extends LoraFlags {
   stopAfter?: string;
   /** Continue the stopped run in this `--out`. */
   resume?: string;
+  /** A Hugging Face model folder to train instead of the SFT base. */
+  model?: string;
 }
 
 /** Flags of `rlhf demo reasoning`. */
@@ -101,6 +108,8 @@ export interface ReasoningDemoFlags {
   workers?: string;
   /** Comma-separated subset of {@link REASONING_DEMO_PRESETS} to train (default: all). */
   presets?: string;
+  /** A Hugging Face model folder to train instead of the SFT base. */
+  model?: string;
 }
 
 /**
@@ -124,6 +133,22 @@ export const REASONING_DEMO_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
   validationPrompts: 500,
   heldOutPrompts: 500,
   evalEvery: 100,
+};
+
+/**
+ * Budget of `rlhf demo reasoning --model <dir>`, where the base is the user's model (no SFT split, no
+ * SFT): 1,024 completions per preset (16 optimizer steps of 64), 1,000 RL prompts, 100 validation and
+ * 100 held-out problems, validation every 4 steps. Not tuned: a step of a real model takes seconds to
+ * minutes on a CPU (BENCHMARKS.md "lm", Llama 135m), so the built-in demo's 192,000 completions per
+ * preset are out of reach; `rlhf grpo --model <dir> --samples <n>` trains one preset for longer, on the
+ * same splits.
+ */
+export const MODEL_REASONING_DEFAULTS: Omit<ReasoningDemoOptions, "presets"> = {
+  samples: 1024,
+  trainPrompts: 1000,
+  validationPrompts: 100,
+  heldOutPrompts: 100,
+  evalEvery: 4,
 };
 
 /**
@@ -210,6 +235,8 @@ interface GrpoRunConfig {
   set: string[];
   checkpointEvery: number;
   totalSteps: number;
+  /** Absolute path of the `--model` folder trained instead of the SFT base (absent: the SFT base). */
+  model?: string;
   /** `--lora`: the adapters trained on the frozen base (absent or null: every weight trains). */
   lora?: LoraConfig | null;
   /** `--merge`: also write the merged model at the end. */
@@ -240,8 +267,9 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   parseSetFlags(flags.set);
   const lora = parseLoraFlags(flags);
   // the built-in model is a GPT, whose layer names do not depend on its size: refuse unknown
-  // --lora-targets now rather than after the SFT base has trained
-  if (lora !== null)
+  // --lora-targets now rather than after the SFT base has trained (a --model folder's are checked
+  // against its own layers as soon as it is loaded)
+  if (lora !== null && flags.model === undefined)
     loraTargetNames(
       new GPT({ vocabSize: 1, nPositions: 1, nEmbd: 2, nLayer: 1, nHead: 1 }),
       lora.targetModules,
@@ -250,7 +278,7 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   const out = flags.out ?? `runs/grpo-${flags.task}-${presetName}-seed${seed}`;
   await checkOutDir(out, flags.force, `continue it with --resume ${out}`);
   const isFile = /\.ya?ml$/.test(flags.preset);
-  const run = buildGrpoRun(
+  const run = await buildGrpoRun(
     {
       stage: "grpo",
       task: flags.task as VerifiableTaskName,
@@ -263,6 +291,7 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
       totalSteps: 0,
       lora,
       merge: flags.merge === true,
+      ...(flags.model === undefined ? {} : { model: resolve(flags.model) }),
     },
     preset,
   );
@@ -278,20 +307,27 @@ export async function rlhfGrpoCommand(flags: RlhfGrpoFlags): Promise<number> {
   return grpoLoop(out, { ...run, config }, stopAfter, flags.json === true);
 }
 
-/** The demo setup (the SFT base, trained again from the seed) and the preset's trainer of a run. */
-function buildGrpoRun(
-  config: GrpoRunConfig,
-  preset: GRPOConfig,
-): {
+/** What a `rlhf grpo` run trains with: its setup, the preset's trainer, and the `--model` folder. */
+interface GrpoRun {
   config: GrpoRunConfig;
   setup: ReasoningDemoSetup;
   args: ReasoningPresetArgs;
   state: PresetProgress;
   display: ProgressLine;
-} {
+  /** The `--model` folder, or null for the SFT base. */
+  folder: PolicyFolder | null;
+}
+
+/**
+ * The demo setup (the SFT base, trained again from the seed, or the `--model` folder's model) and the
+ * preset's trainer of a run.
+ */
+async function buildGrpoRun(config: GrpoRunConfig, preset: GRPOConfig): Promise<GrpoRun> {
   const display = new ProgressLine();
-  // the demo's splits and SFT base (stopped at 30% validation accuracy), with this command's budget
-  const { samples: _demoSamples, evalEvery: _demoEvalEvery, ...demoSetup } = REASONING_DEMO_DEFAULTS;
+  // the demo's splits and SFT base (stopped at 30% validation accuracy), with this command's budget;
+  // with --model, the smaller splits of the demo on a user's model (a real model decodes slowly)
+  const defaults = config.model === undefined ? REASONING_DEMO_DEFAULTS : MODEL_REASONING_DEFAULTS;
+  const { samples: _demoSamples, evalEvery: _demoEvalEvery, ...demoSetup } = defaults;
   const options = {
     ...demoSetup,
     task: config.task,
@@ -301,9 +337,13 @@ function buildGrpoRun(
     overrides: parseSetFlags(config.set),
     onProgress: (e: ReasoningDemoProgress) => display.update(e),
   };
-  const setup = prepareReasoningDemo(options);
+  const folder = config.model === undefined ? null : await loadPolicyFolder(config.model);
+  // unknown --lora-targets fail before any work, against the model's own layer names
+  if (folder !== null && config.lora) loraTargetNames(folder.model, config.lora.targetModules);
+  const setup =
+    folder === null ? prepareReasoningDemo(options) : prepareReasoningDemoOnModel(options, folder);
   const args = { ...presetArgs(setup, options, config.presetName, preset), lora: config.lora ?? null };
-  return { config, setup, args, state: startReasoningPreset(args), display };
+  return { config, setup, args, state: startReasoningPreset(args), display, folder };
 }
 
 /**
@@ -314,7 +354,7 @@ function buildGrpoRun(
  */
 async function grpoLoop(
   out: string,
-  run: ReturnType<typeof buildGrpoRun>,
+  run: GrpoRun,
   stopAfter: number | undefined,
   json: boolean,
 ): Promise<number> {
@@ -365,8 +405,7 @@ async function grpoLoop(
   );
   // the trained policy, its optimizer and sampling state: GRPOTrainer.loadModel(dir) or trainer.load(dir)
   await trainer.save(join(out, "checkpoint"));
-  // with --lora, the adapter in PEFT's layout (and the merged model with --merge)
-  if (config.lora) await writeLoraOutputs(trainer.model, out, { merge: config.merge === true });
+  await writeTrainedModel(run, trainer.model, out);
   await writeJsonAtomic(join(out, CHECKPOINTS_DIR, LATEST_FILE), {
     checkpoint: null,
     step: trainer.globalStep,
@@ -378,6 +417,44 @@ async function grpoLoop(
 }
 
 const PROGRESS_FILE = "progress.json";
+
+/** Where a `--model` run writes its trained policy as a Hugging Face folder. */
+export const TRAINED_MODEL_DIR = "model";
+
+/**
+ * What a run leaves of its trained policy besides the checkpoint: with `--lora`, the adapter in PEFT's
+ * layout in `<out>/adapter` (and with `--merge` the merged model in `<out>/merged`); with `--model`
+ * alone, the trained model as a Hugging Face folder in `<out>/model`. A `--model` folder's tokenizer,
+ * generation config and token ids go with every folder written.
+ */
+async function writeTrainedModel(run: GrpoRun, model: PolicyModel, out: string): Promise<void> {
+  const { config, folder } = run;
+  if (config.lora) {
+    const merge = config.merge === true;
+    if (folder === null) {
+      await writeLoraOutputs(model, out, { merge });
+      return;
+    }
+    await writeLoraOutputs(model, out, { merge: false, baseModelNameOrPath: config.model });
+    if (!merge) return;
+    mergeLora(model);
+    await saveTrainedFolder(folder, model, join(out, "merged"));
+  } else if (folder !== null) {
+    await saveTrainedFolder(folder, model, join(out, TRAINED_MODEL_DIR));
+  }
+}
+
+/** `model` (trained from `folder`) as a Hugging Face folder with `folder`'s tokenizer, generation and token-id fields. */
+async function saveTrainedFolder(folder: PolicyFolder, model: PolicyModel, dir: string): Promise<void> {
+  const { config, tokenizerJson, tokenizerConfig, generationConfig } = folder.pretrained;
+  const tokenIds = ["bos_token_id", "eos_token_id", "pad_token_id"].filter((k) => config[k] !== undefined);
+  await savePretrained(model, dir, {
+    tokenizerJson,
+    tokenizerConfig,
+    generationConfig,
+    configExtra: Object.fromEntries(tokenIds.map((k) => [k, config[k]])),
+  });
+}
 
 /** `checkpoints/step-N/` (each file atomically), then `latest.json` naming it, then older ones removed. */
 async function writeGrpoCheckpoint(out: string, state: PresetProgress, status: string): Promise<void> {
@@ -405,7 +482,9 @@ async function removeCheckpoints(out: string, keep: string | null): Promise<void
 /** `rlhf grpo --resume <out>`: train the base again from the seed, load the latest checkpoint, continue. */
 async function resumeGrpo(flags: RlhfGrpoFlags): Promise<number> {
   const out = flags.resume as string;
-  const conflicting = (["out", "force", "seed", "samples", "checkpointEvery", ...LORA_FLAG_KEYS] as const)
+  const conflicting = (
+    ["out", "force", "seed", "samples", "checkpointEvery", "model", ...LORA_FLAG_KEYS] as const
+  )
     .filter((k) => flags[k] !== undefined)
     .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if ((flags.set ?? []).length > 0) conflicting.push("--set");
@@ -454,7 +533,7 @@ async function resumeGrpo(flags: RlhfGrpoFlags): Promise<number> {
     );
   }
   const stopAfter = positiveFlag(flags.stopAfter, "--stop-after");
-  const run = buildGrpoRun(config, await loadGrpoPresetConfig(config.preset));
+  const run = await buildGrpoRun(config, await loadGrpoPresetConfig(config.preset));
   const dir = join(out, CHECKPOINTS_DIR, latest.checkpoint);
   await run.state.trainer.load(dir);
   run.state.accumulated = JSON.parse(await readTextFile(join(dir, PROGRESS_FILE))) as PresetAccumulated;
@@ -479,10 +558,17 @@ export async function reasoningDemoCommand(flags: ReasoningDemoFlags): Promise<n
       `--workers must be a positive integer, got "${flags.workers}".`,
     );
   }
+  if (flags.model !== undefined && workers !== undefined) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      "--workers applies to the built-in model; with --model the presets train one after another in this process (each copy of a real model is large). Drop --workers.",
+    );
+  }
   const out = flags.out ?? `runs/rlhf-reasoning-seed${seed}`;
   const presets: Record<string, GRPOConfig> = {};
   for (const name of parsePresetList(flags.presets)) presets[name] = await loadGrpoPresetConfig(name);
   await checkOutDir(out, flags.force);
+  if (flags.model !== undefined) return reasoningDemoOnModel(flags, seed, out, presets);
   const display = new ProgressLine();
   const result = await runReasoningDemoInParallel({
     seed,
@@ -499,6 +585,36 @@ export async function reasoningDemoCommand(flags: ReasoningDemoFlags): Promise<n
     `Reasoning demo (${result.task}, seed ${seed}): validation accuracy`,
   );
   printSummary(result, out, flags.json === true);
+  return 0;
+}
+
+/** `rlhf demo reasoning --model <dir>`: every preset from the folder's model, one after another. */
+async function reasoningDemoOnModel(
+  flags: ReasoningDemoFlags,
+  seed: number,
+  out: string,
+  presets: Record<string, GRPOConfig>,
+): Promise<number> {
+  const folder = await loadPolicyFolder(flags.model as string);
+  const display = new ProgressLine();
+  const options = {
+    ...(flags.quick ? QUICK_REASONING_OPTIONS : MODEL_REASONING_DEFAULTS),
+    seed,
+    presets,
+    onProgress: (e: ReasoningDemoProgress) => display.update(e),
+  };
+  const setup = prepareReasoningDemoOnModel(options, folder);
+  for (const [name, preset] of Object.entries(presets)) {
+    setup.result.presets[name] = runReasoningPreset(presetArgs(setup, options, name, preset));
+  }
+  display.close();
+  await writeOutputs(
+    out,
+    flags.force,
+    setup.result,
+    `Reasoning demo (${setup.result.task}, ${flags.model}, seed ${seed}): validation accuracy`,
+  );
+  printSummary(setup.result, out, flags.json === true);
   return 0;
 }
 
@@ -728,6 +844,10 @@ export function registerRlhfGrpoCommand(rlhf: Command, setStatus: (code: number)
       "stop after n optimizer steps with a checkpoint, as Ctrl-C would; continue with --resume",
     )
     .option("--resume <dir>", "continue a stopped or interrupted run in place, to its planned total")
+    .option(
+      "--model <dir>",
+      "train this Hugging Face model folder (Llama 3.x, SmolLM2, Qwen2/2.5, Qwen3, GPT-2; with tokenizer.json) instead of the SFT base; the trained policy is also written to <out>/model (with --lora: <out>/adapter)",
+    )
     .option("--json", "print the summary as one JSON object");
   addLoraOptions(grpo).action(async (options: RlhfGrpoFlags) => {
     setStatus(await rlhfGrpoCommand(options));

@@ -237,17 +237,26 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--json", "print one JSON object instead of a table")
     .option("--quick", "a shorter run, for smoke tests (fewer repetitions)")
     .option("--seed <n>", "seed of single-run suites (dqn, sac); default 0")
-    .action(async (suite: string, options: { json?: boolean; quick?: boolean; seed?: string }) => {
-      const seed = options.seed === undefined ? undefined : Number(options.seed);
-      if (seed !== undefined && !Number.isInteger(seed)) {
-        throw new ProximalError("INVALID_OPTION", `--seed must be an integer, got "${options.seed}".`);
-      }
-      await runBenchSuite(suite, {
-        json: options.json === true,
-        quick: options.quick === true,
-        ...(seed === undefined ? {} : { seed }),
-      });
-    });
+    .option("--arch <name>", "lm: model family, gpt (default) or llama")
+    .option("--size <name>", "lm --arch llama: model size, e.g. 135m (SmolLM2-135M's shape, random weights)")
+    .action(
+      async (
+        suite: string,
+        options: { json?: boolean; quick?: boolean; seed?: string; arch?: string; size?: string },
+      ) => {
+        const seed = options.seed === undefined ? undefined : Number(options.seed);
+        if (seed !== undefined && !Number.isInteger(seed)) {
+          throw new ProximalError("INVALID_OPTION", `--seed must be an integer, got "${options.seed}".`);
+        }
+        await runBenchSuite(suite, {
+          json: options.json === true,
+          quick: options.quick === true,
+          ...(seed === undefined ? {} : { seed }),
+          ...(options.arch === undefined ? {} : { arch: options.arch }),
+          ...(options.size === undefined ? {} : { size: options.size }),
+        });
+      },
+    );
 
   registerRlhfCommands(program, (code) => {
     status = code;

@@ -14,6 +14,7 @@ import type { Module } from "../nn/module.js";
 import { Rng } from "../random/rng.js";
 import { noGrad, type Tensor } from "../tensor/tensor.js";
 import { tokenLogProbs } from "./common/logProbs.js";
+import type { PolicyModel } from "./common/policyModel.js";
 import { LoraBaseReference, type ReferencePolicy } from "./common/referenceModel.js";
 import { GPTRewardModel } from "./common/rewardHead.js";
 import { collatePairs, tokenizePair } from "./common/sequenceBatch.js";
@@ -72,7 +73,7 @@ function logProbsOf(model: GPT | ReferencePolicy): number[] {
 }
 
 /** The reference shares the policy's base arrays (no copy) and computes what the untouched base computes. */
-function assertReferenceIsBase(reference: ReferencePolicy | null, policy: GPT): void {
+function assertReferenceIsBase(reference: ReferencePolicy | null, policy: PolicyModel): void {
   assert.ok(reference instanceof LoraBaseReference);
   assert.equal(reference.policy, policy);
   const policyArrays = new Set(policy.parameters().map((p) => p.data));

@@ -124,7 +124,7 @@ export class NativeBackend implements Backend {
   }
 
   /**
-   * Threads that large matrix products (about 2M multiply-adds and up) run on, split into row
+   * Threads that large matrix products (about 16M multiply-adds and up) run on, split into row
    * blocks; smaller ones, and every other kernel, run on the calling thread. Results are
    * bit-identical for every thread count (each output element is computed by one thread, in the
    * same order).

@@ -174,13 +174,13 @@ if (native === null) {
 
   describe("threads", () => {
     const initial = backend.threads;
-    // shapes above the threading threshold (2^21 multiply-adds), with row counts that do and do not
+    // shapes above the threading threshold (2^24 multiply-adds), with row counts that do and do not
     // divide into the 12-row blocks, batched, transposed and accumulating, and one below it
     const cases: [number, number, number, number, boolean, boolean, boolean][] = [
-      [1, 300, 257, 129, false, false, false],
-      [1, 2048, 64, 64, false, true, false],
-      [1, 97, 130, 400, true, false, true],
-      [3, 50, 128, 128, false, false, false],
+      [1, 300, 257, 260, false, false, false],
+      [1, 2048, 96, 96, false, true, false],
+      [1, 197, 300, 400, true, false, true],
+      [5, 50, 300, 256, false, false, false],
       [1, 64, 32, 32, false, false, false],
     ];
     for (const isa of runnable) {
@@ -209,7 +209,7 @@ if (native === null) {
           assertClose(outs[0], reference, { rtol: 1e-4, atol: 1e-4, label });
         }
         for (const [m, k, n] of [
-          [700, 64, 96],
+          [1500, 128, 96],
           [5, 8, 8],
         ]) {
           const x = randomNormal(rng, m * k);

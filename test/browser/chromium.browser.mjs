@@ -8,7 +8,19 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openPage, root } from "./harness.mjs";
 
-const { PPO } = await import(join(root, "dist/index.js"));
+const {
+  generate,
+  getBackend,
+  HfTokenizer,
+  LlamaForCausalLM,
+  loadPretrained,
+  ModelArchive,
+  PPO,
+  Rng,
+  savePretrained,
+  setBackend,
+} = await import(join(root, "dist/index.js"));
+const { qwen2StyleFiles } = await import(join(root, "dist/rlhf/tokenizers/testTokenizers.test.util.js"));
 const { packModelDirectory } = await import(join(root, "dist/node.js"));
 
 describe("proximal in Chromium", () => {
@@ -59,6 +71,50 @@ describe("proximal in Chromium", () => {
       );
     } finally {
       await rm(run, { recursive: true, force: true });
+    }
+  });
+
+  test("a Hugging Face folder (Qwen2, with tokenizer.json) saved in Node loads in the page: same ids, same greedy tokens", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "proximal-hf-folder-"));
+    const backend = getBackend().name;
+    try {
+      const files = qwen2StyleFiles();
+      const tokenizer = HfTokenizer.fromFiles(files.tokenizerJson, files.tokenizerConfig);
+      const config = {
+        modelType: "qwen2",
+        vocabSize: tokenizer.vocabSize,
+        hiddenSize: 32,
+        intermediateSize: 48,
+        numHiddenLayers: 2,
+        numAttentionHeads: 4,
+        numKeyValueHeads: 2,
+        maxPositionEmbeddings: 64,
+        tieWordEmbeddings: false,
+      };
+      const model = new LlamaForCausalLM(config, { rng: new Rng(5) });
+      const tokenizerFiles = { tokenizerJson: files.tokenizerJson, tokenizerConfig: files.tokenizerConfig };
+      await savePretrained(model, folder, tokenizerFiles);
+      // the same folder as a tar, as a user would download it (savePretrained into a ModelArchive)
+      const archive = new ModelArchive();
+      await savePretrained(model, archive, tokenizerFiles);
+      await writeFile(join(session.models, "qwen.tar"), archive.toBytes());
+      const prompt = "Hello world 12";
+      const inPage = await session.page.evaluate(
+        (p) => window.harness.generateFromServedFolder("/models/qwen.tar", p),
+        prompt,
+      );
+      // Node reads the same folder on the page's backend (wasm), so greedy choices cannot differ by rounding
+      setBackend("wasm");
+      const loaded = await loadPretrained(folder);
+      const ids = loaded.tokenizer.encode(prompt);
+      const out = generate(loaded.model, [ids], { maxNewTokens: 8, doSample: false });
+      assert.deepEqual(inPage.promptIds, ids);
+      assert.deepEqual(inPage.generated, Array.from(out.responseIds.data));
+      assert.equal(inPage.generated.length, 8);
+      assert.equal(inPage.modelType, "qwen2");
+    } finally {
+      setBackend(backend);
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

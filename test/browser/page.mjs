@@ -3,7 +3,9 @@
 import {
   backendInfo,
   evaluatePolicy,
+  generate,
   IndexedDBModelFiles,
+  loadPretrained,
   ModelArchive,
   make,
   PPO,
@@ -89,6 +91,21 @@ window.harness = {
   async loadServedModel(url) {
     const model = await PPO.load(await (await fetch(url)).blob());
     return actionsOn(model, sampleObservations(200));
+  },
+
+  /**
+   * Load a Hugging Face folder packed as a tar (served by the test server) with loadPretrained, encode
+   * `prompt` with its tokenizer.json, and generate 8 tokens greedily with the KV cache.
+   */
+  async generateFromServedFolder(url, prompt) {
+    const { model, tokenizer, config } = await loadPretrained(await (await fetch(url)).blob());
+    const promptIds = tokenizer.encode(prompt);
+    const out = generate(model, [promptIds], { maxNewTokens: 8, doSample: false });
+    return {
+      modelType: config.model_type,
+      promptIds,
+      generated: Array.from(out.responseIds.data),
+    };
   },
 
   /** The observations loadServedModel predicts on, for the Node side of the comparison. */

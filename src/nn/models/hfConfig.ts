@@ -64,7 +64,8 @@ const LLAMA_KEYS = new Set([
   "layer_types",
 ]);
 
-const LLAMA_MODEL_TYPES: readonly LlamaModelType[] = ["llama", "qwen2", "qwen3"];
+/** The `model_type`s {@link llamaConfigFromHf} reads. */
+export const LLAMA_MODEL_TYPES: readonly LlamaModelType[] = ["llama", "qwen2", "qwen3"];
 
 function unsupported(message: string): never {
   throw new ProximalError("INVALID_OPTION", `config.json: ${message}`);

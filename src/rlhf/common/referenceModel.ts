@@ -13,17 +13,18 @@ import { addPrefix, withPrefix } from "../../io/checkpoint.js";
 import { hasLora, loraAdapters, withLoraDisabled } from "../../nn/lora.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { CausalLM } from "../generate.js";
-import { cloneGPT, type GPT, type GPTForwardOptions, type GPTOutput } from "../gpt.js";
+import type { GPTForwardOptions } from "../gpt.js";
+import { cloneModel, type PolicyModel } from "./policyModel.js";
 
 /**
  * The reference of a LoRA policy: the policy's own frozen base, i.e. the policy run with its adapters
  * disabled ({@link withLoraDisabled}). It holds no weights of its own.
  */
 export class LoraBaseReference implements CausalLM {
-  /** The LoRA policy whose base this is. */
-  readonly policy: GPT;
+  /** The LoRA policy whose base this is (a GPT or a Llama-family model). */
+  readonly policy: PolicyModel;
 
-  constructor(policy: GPT) {
+  constructor(policy: PolicyModel) {
     if (!hasLora(policy)) {
       throw new ProximalError(
         "INVALID_ARGUMENT",
@@ -34,7 +35,7 @@ export class LoraBaseReference implements CausalLM {
   }
 
   /** The policy's forward pass with its adapters off: the base model's output. */
-  forward(ids: Tensor, options?: GPTForwardOptions): GPTOutput {
+  forward(ids: Tensor, options?: GPTForwardOptions): ReturnType<PolicyModel["forward"]> {
     return withLoraDisabled(this.policy, () => this.policy.forward(ids, options));
   }
 
@@ -46,11 +47,11 @@ export class LoraBaseReference implements CausalLM {
 }
 
 /** What a trainer's frozen reference is: a frozen copy of the policy, or a LoRA policy's own base. */
-export type ReferencePolicy = GPT | LoraBaseReference;
+export type ReferencePolicy = PolicyModel | LoraBaseReference;
 
 /** A frozen copy of `model` (same config and weights, gradients off): the reference policy. */
-export function frozenCopy(model: GPT): GPT {
-  const copy = cloneGPT(model);
+export function frozenCopy<M extends PolicyModel>(model: M): M {
+  const copy = cloneModel(model);
   for (const p of copy.parameters()) p.requireGrad(false);
   return copy;
 }
@@ -60,7 +61,11 @@ export function frozenCopy(model: GPT): GPT {
  * move with training); else, for a policy with LoRA adapters, its base ({@link LoraBaseReference});
  * else a frozen copy of the policy as it is now (TRL).
  */
-export function referenceModel(trainer: string, model: GPT, refModel: GPT | undefined): ReferencePolicy {
+export function referenceModel(
+  trainer: string,
+  model: PolicyModel,
+  refModel: PolicyModel | undefined,
+): ReferencePolicy {
   if (refModel === model) {
     throw new ProximalError(
       "INVALID_ARGUMENT",
@@ -74,7 +79,7 @@ export function referenceModel(trainer: string, model: GPT, refModel: GPT | unde
  * The reference a trainer builds when none is given: for a policy with LoRA adapters its base
  * ({@link LoraBaseReference}, no copy), else a frozen copy of the policy as it is now.
  */
-export function defaultReference(model: GPT): ReferencePolicy {
+export function defaultReference(model: PolicyModel): ReferencePolicy {
   return hasLora(model) ? new LoraBaseReference(model) : frozenCopy(model);
 }
 
@@ -103,12 +108,12 @@ export function restoredReference(
  * was built with, which is not modified): a resumed trainer no longer has the policy the reference
  * was copied from, so checkpoints carry it. Throws, changing nothing, if they are missing or do not fit.
  */
-export function savedReference(
-  like: GPT,
+export function savedReference<M extends PolicyModel>(
+  like: M,
   tensors: Record<string, Tensor>,
   dir: string,
   trainer: string,
-): GPT {
+): M {
   const saved = withPrefix(tensors, "refModel");
   if (Object.keys(saved).length === 0) {
     throw new ProximalError(

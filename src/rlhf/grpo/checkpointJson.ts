@@ -2,6 +2,8 @@
  * The `model.json` of a GRPO checkpoint: its fields, and the checks `GRPOTrainer.load` runs on them
  * before it changes anything (the tensors are in `model.safetensors`).
  */
+
+import type { ResolvedLlamaConfig } from "../../nn/models/llama.js";
 import type { OptimizerStateJson } from "../../optim/optimizer.js";
 import type { RngState } from "../../random/rng.js";
 import {
@@ -24,8 +26,10 @@ export const RESUMABLE_CONFIG_FIELDS: readonly string[] = ["loggingSteps"];
 /** `model.json` of a {@link GRPOTrainer.save} (the tensors are in `model.safetensors`). */
 export interface GRPOCheckpointJson {
   trainer: typeof GRPO_TRAINER_NAME;
-  /** The policy's architecture, for {@link GRPOTrainer.loadModel}. */
-  gptConfig: Required<GPTConfig>;
+  /** The policy's architecture, for {@link GRPOTrainer.loadModel}: a GPT's config, unless `llamaConfig` is given. */
+  gptConfig?: Required<GPTConfig>;
+  /** A Llama-family policy's config (then there is no `gptConfig`). */
+  llamaConfig?: ResolvedLlamaConfig;
   config: ResolvedGRPOConfig;
   globalStep: number;
   generationStep: number;
@@ -55,7 +59,8 @@ export function promptsFingerprint(rows: GRPORow[]): string {
 export function parseCheckpointJson(json: Record<string, unknown>, dir: string): GRPOCheckpointJson {
   const fail = checkpointFieldError(json, dir, GRPO_TRAINER_NAME);
   if (!isRecord(json.config)) fail("config", "the trainer's config object");
-  if (!isRecord(json.gptConfig)) fail("gptConfig", "the policy's GPT config object");
+  if (!isRecord(json.gptConfig) && !isRecord(json.llamaConfig))
+    fail("gptConfig", 'the policy\'s GPT config object (or a "llamaConfig" object)');
   for (const field of ["globalStep", "generationStep", "cursor"]) {
     if (!isCount(json[field])) fail(field, "an integer >= 0");
   }

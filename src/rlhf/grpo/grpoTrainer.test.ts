@@ -12,6 +12,7 @@ import { CharTokenizer } from "../charTokenizer.js";
 import { clippedTokenLoss } from "../common/clippedSurrogate.js";
 import { klEstimate, klEstimateValue } from "../common/kl.js";
 import { tokenLogProbs } from "../common/logProbs.js";
+import type { PolicyModel } from "../common/policyModel.js";
 import { collatePairs, tokenizePair } from "../common/sequenceBatch.js";
 import type { OnStep } from "../common/trainer.js";
 import { GPT } from "../gpt.js";
@@ -536,7 +537,7 @@ describe("GRPOTrainer checkpoints", () => {
     });
   const values = (tensors: Record<string, Tensor>): Record<string, Float32Array> =>
     Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.values.slice()]));
-  const weights = (model: GPT): Record<string, Float32Array> => values(model.stateDict());
+  const weights = (model: PolicyModel): Record<string, Float32Array> => values(model.stateDict());
   /** The AdamW moments, step counts and options (tensor values, not tensor objects). */
   const optimizerState = (trainer: GRPOTrainer): unknown => {
     const { tensors, json } = trainer.optimizer.getState();

@@ -38,6 +38,12 @@ import { tokenKl } from "../common/kl.js";
 import { responseLogProbs } from "../common/logProbs.js";
 import { MetricWindow } from "../common/metricWindow.js";
 import {
+  contextLength,
+  modelFromArchitecture,
+  type PolicyModel,
+  policyArchitecture,
+} from "../common/policyModel.js";
+import {
   defaultReference,
   type ReferencePolicy,
   referenceTensors,
@@ -50,11 +56,9 @@ import {
   checkSameConfig,
   checkSamePrompts,
   checkTrainerName,
-  loadSavedGpt,
   modelTensors,
 } from "../common/trainerCheckpoint.js";
 import { generate } from "../generate.js";
-import type { GPT } from "../gpt.js";
 import type { Tokenizer } from "../tokenizer.js";
 import {
   type DcpoPromptStatistics,
@@ -87,8 +91,8 @@ import { fillDynamicBatch, overlongPenalty } from "./sampling.js";
 
 /** Arguments of {@link GRPOTrainer}. */
 export interface GRPOTrainerArgs {
-  /** The policy, usually an SFT model; trained in place. */
-  model: GPT;
+  /** The policy, usually an SFT model: a {@link GPT} or a Llama-family model from a Hugging Face folder; trained in place. */
+  model: PolicyModel;
   /**
    * The frozen reference of the KL term. {@link GRPOTrainer.load} replaces it with the reference saved
    * in the checkpoint (a new frozen copy; the model passed here is not modified).
@@ -96,7 +100,7 @@ export interface GRPOTrainerArgs {
    * not "none" (when `model` has LoRA adapters, `model` itself with the adapters off, no copy:
    * `LoraBaseReference`); otherwise none is built
    */
-  refModel?: GPT;
+  refModel?: PolicyModel;
   tokenizer: Tokenizer;
   /** Prompt rows (`{prompt}` plus any fields the reward functions read). */
   trainDataset: GRPORow[];
@@ -182,8 +186,8 @@ export interface GRPOStepStats {
  * counts under `optimizer.*`, the reference under `refModel.*` (it is a copy of the policy at
  * construction, which a resumed trainer no longer has, so it is saved rather than rebuilt), and in
  * `model.json` the config, `globalStep`, `generationStep`, the sampling {@link Rng}'s state, the
- * prompt order and position in it, and DCPO's per-prompt statistics. Export the policy in HF GPT-2
- * layout with `trainer.model.toSafetensors()`.
+ * prompt order and position in it, and DCPO's per-prompt statistics. Export the policy as a Hugging
+ * Face folder with `savePretrained(trainer.model, dir)` (GPT-2 or Llama layout).
  *
  * @example
  * const trainer = new GRPOTrainer({
@@ -193,7 +197,7 @@ export interface GRPOStepStats {
  * trainer.train();
  */
 export class GRPOTrainer {
-  readonly model: GPT;
+  readonly model: PolicyModel;
   readonly tokenizer: Tokenizer;
   readonly config: ResolvedGRPOConfig;
   readonly optimizer: AdamW;
@@ -239,7 +243,7 @@ export class GRPOTrainer {
     this.rewardWeights = c.rewardWeights ?? this.rewardFunctions.map(() => 1);
     this.rewardNames = this.rewardFunctions.map((f, i) => f.name || `reward${i}`);
     // prompts as every trainer here tokenizes them: bos + encode(prompt) (common/sequenceBatch.ts tokenizePair)
-    const nPositions = this.model.config.nPositions;
+    const nPositions = contextLength(this.model);
     this.promptIds = this.trainDataset.map((row, i) => {
       if (typeof row?.prompt !== "string") {
         throw new ProximalError("INVALID_ARGUMENT", `GRPOTrainer: row ${i} has no string "prompt".`);
@@ -248,7 +252,7 @@ export class GRPOTrainer {
       if (ids.length + c.maxCompletionLength > nPositions) {
         throw new ProximalError(
           "INVALID_ARGUMENT",
-          `GRPOTrainer: row ${i}'s prompt has ${ids.length} tokens; with maxCompletionLength ${c.maxCompletionLength} that exceeds the model's nPositions (${nPositions}). Shorten the prompt or lower maxCompletionLength.`,
+          `GRPOTrainer: row ${i}'s prompt has ${ids.length} tokens; with maxCompletionLength ${c.maxCompletionLength} that exceeds the model's context length (${nPositions}). Shorten the prompt or lower maxCompletionLength.`,
         );
       }
       return ids;
@@ -506,7 +510,7 @@ export class GRPOTrainer {
     if (this.reference !== null) Object.assign(tensors, referenceTensors(this.reference));
     const json: GRPOCheckpointJson = {
       trainer: GRPO_TRAINER_NAME,
-      gptConfig: this.model.config,
+      ...policyArchitecture(this.model),
       config: this.config,
       globalStep: this.globalStep,
       generationStep: this.generationStep,
@@ -569,11 +573,16 @@ export class GRPOTrainer {
   }
 
   /**
-   * The policy of a {@link GRPOTrainer.save} directory as a new {@link GPT} (its config and state dict;
-   * the optimizer state and the reference are left out), as `SFTTrainer.loadModel` reads an SFT one.
+   * The policy of a {@link GRPOTrainer.save} directory as a new {@link GPT} or {@link LlamaForCausalLM}
+   * (its config and state dict; the optimizer state and the reference are left out), as
+   * `SFTTrainer.loadModel` reads an SFT one.
    */
-  static async loadModel(dir: string): Promise<GPT> {
-    return loadSavedGpt(dir, GRPO_TRAINER_NAME);
+  static async loadModel(dir: string): Promise<PolicyModel> {
+    const { tensors, json } = await loadCheckpoint(dir);
+    checkTrainerName(json, dir, GRPO_TRAINER_NAME);
+    const model = modelFromArchitecture(json, dir);
+    model.loadStateDict(modelTensors(tensors));
+    return model;
   }
 
   /** The next `count` row indices of the shuffled prompt order (reshuffled after each pass). */

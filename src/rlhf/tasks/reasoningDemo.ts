@@ -11,10 +11,12 @@
 import { didYouMean, ProximalError } from "../../errors.js";
 import { applyLora, type LoraConfig } from "../../nn/lora.js";
 import { Rng } from "../../random/rng.js";
-import { cloneGPT, GPT, type GPTConfig } from "../gpt.js";
+import { cloneModel, type PolicyModel } from "../common/policyModel.js";
+import { GPT, type GPTConfig } from "../gpt.js";
 import { type GRPOConfig, resolveGRPOConfig } from "../grpo/grpoConfig.js";
 import { type GRPOStepStats, GRPOTrainer } from "../grpo/grpoTrainer.js";
 import { SFTTrainer } from "../sft/sftTrainer.js";
+import type { Tokenizer } from "../tokenizer.js";
 import { additionTask } from "./addition.js";
 import { reverseTask } from "./reverse.js";
 import type { AccuracyResult, TaskSplits, VerifiableTask } from "./verifiableTask.js";
@@ -244,16 +246,20 @@ export interface ReasoningDemoResult {
   presets: Record<string, PresetRun>;
 }
 
-/** What every preset of a demo shares: the task, its splits and the SFT base. */
+/** What every preset of a demo shares: the task, its splits and the base (SFT, or a user's model). */
 export interface ReasoningDemoSetup {
   task: VerifiableTask;
   splits: TaskSplits;
-  base: GPT;
+  base: PolicyModel;
+  /** The base's tokenizer: the task's own, or the one of the model folder a user brought. */
+  tokenizer: Tokenizer;
   result: ReasoningDemoResult;
 }
 
 /** Make the splits and train the SFT base (the part of {@link runReasoningDemo} before the presets). */
-export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "presets">): ReasoningDemoSetup {
+export function prepareReasoningDemo(
+  options: Omit<ReasoningDemoOptions, "presets">,
+): ReasoningDemoSetup & { base: GPT } {
   const seed = options.seed ?? 0;
   const taskName = options.task ?? "addition";
   const task = makeVerifiableTask(taskName);
@@ -288,7 +294,52 @@ export function prepareReasoningDemo(options: Omit<ReasoningDemoOptions, "preset
     splits,
     presets: {},
   };
-  return { task, splits, base: base.model, result };
+  return { task, splits, base: base.model, tokenizer: task.tokenizer, result };
+}
+
+/** A model a user brings (e.g. a Hugging Face folder read by `loadPretrained`) with its own tokenizer. */
+export interface PretrainedPolicy {
+  model: PolicyModel;
+  tokenizer: Tokenizer;
+}
+
+/**
+ * The demo's splits with `pretrained` as the base instead of an SFT model (no SFT split, no SFT): the
+ * task's prompts are tokenised with the model's tokenizer and its completions decoded with it, so the
+ * rewards read the text the model wrote. `options.sft*` are ignored.
+ */
+export function prepareReasoningDemoOnModel(
+  options: Omit<ReasoningDemoOptions, "presets">,
+  pretrained: PretrainedPolicy,
+): ReasoningDemoSetup {
+  const seed = options.seed ?? 0;
+  const taskName = options.task ?? "addition";
+  const task = makeVerifiableTask(taskName);
+  const splits = task.splits(seed, {
+    sft: 0,
+    train: options.trainPrompts ?? 3000,
+    validation: options.validationPrompts ?? 200,
+    heldOut: options.heldOutPrompts ?? 200,
+  });
+  const { model, tokenizer } = pretrained;
+  const started = performance.now();
+  const baseEval = task.accuracy(model, splits.heldOut, { tokenizer });
+  const result: ReasoningDemoResult = {
+    task: taskName,
+    seed,
+    base: {
+      accuracy: baseEval.accuracy,
+      validationAccuracy: task.accuracy(model, splits.validation, { tokenizer }).accuracy,
+      meanLength: baseEval.meanLength,
+      heldOutCorrect: baseEval.correct,
+      sftLoss: Number.NaN,
+      sftSteps: 0,
+      wallSeconds: (performance.now() - started) / 1000,
+    },
+    splits,
+    presets: {},
+  };
+  return { task, splits, base: model, tokenizer, result };
 }
 
 /** Arguments of {@link runReasoningPreset}. */
@@ -297,8 +348,10 @@ export interface ReasoningPresetArgs {
   train: readonly string[];
   validation: readonly string[];
   heldOut: readonly string[];
-  /** The SFT base; the preset trains a copy. */
-  base: GPT;
+  /** The base (SFT, or a user's model); the preset trains a copy. */
+  base: PolicyModel;
+  /** The base's tokenizer. @defaultValue the task's own */
+  tokenizer?: Tokenizer;
   /** Validation accuracy of the base (the curve's first point). */
   baseValidationAccuracy: number;
   name: string;
@@ -382,11 +435,11 @@ export interface PresetAccumulated {
 
 /** Build the preset's trainer over a copy of the base; nothing trained yet. */
 export function startReasoningPreset(args: ReasoningPresetArgs): PresetProgress {
-  const model = cloneGPT(args.base);
+  const model = cloneModel(args.base);
   if (args.lora) applyLora(model, { ...args.lora, rng: new Rng(args.seed) });
   const trainer = new GRPOTrainer({
     model,
-    tokenizer: args.task.tokenizer,
+    tokenizer: args.tokenizer ?? args.task.tokenizer,
     trainDataset: args.train.map((prompt) => ({ prompt })),
     rewardFunctions: [args.task.reward, args.task.formatReward],
     config: reasoningPresetConfig(args.task, args.preset, args.samples, args.seed, args.overrides),
@@ -424,10 +477,11 @@ export function continueReasoningPreset(
     a.steps++;
     // the last step's evaluation is the result's, so the validation set is decoded once for both
     if (trainer.globalStep >= totalSteps) {
-      a.final = task.accuracy(trainer.model, validation);
+      a.final = task.accuracy(trainer.model, validation, { tokenizer: trainer.tokenizer });
       a.curve.push({ samples: a.samples, accuracy: a.final.accuracy });
     } else if (a.steps % args.evalEvery === 0) {
-      a.curve.push({ samples: a.samples, accuracy: task.accuracy(trainer.model, validation).accuracy });
+      const { accuracy } = task.accuracy(trainer.model, validation, { tokenizer: trainer.tokenizer });
+      a.curve.push({ samples: a.samples, accuracy });
     }
     progress({
       stage: args.name,
@@ -442,8 +496,9 @@ export function continueReasoningPreset(
 export function finishReasoningPreset(state: PresetProgress, args: ReasoningPresetArgs): PresetRun {
   const a = state.accumulated;
   args.onFinished?.(state.trainer);
-  const final = a.final ?? args.task.accuracy(state.trainer.model, args.validation);
-  const heldOutEval = args.task.accuracy(state.trainer.model, args.heldOut);
+  const { tokenizer } = state.trainer;
+  const final = a.final ?? args.task.accuracy(state.trainer.model, args.validation, { tokenizer });
+  const heldOutEval = args.task.accuracy(state.trainer.model, args.heldOut, { tokenizer });
   return {
     accuracy: heldOutEval.accuracy,
     validationAccuracy: final.accuracy,
@@ -483,6 +538,7 @@ export function presetArgs(
     validation: setup.splits.validation,
     heldOut: setup.splits.heldOut,
     base: setup.base,
+    tokenizer: setup.tokenizer,
     baseValidationAccuracy: setup.result.base.validationAccuracy,
     name,
     preset,

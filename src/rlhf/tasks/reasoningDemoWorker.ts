@@ -22,10 +22,12 @@ if (port === null) throw new Error("reasoningDemoWorker.js runs only as a worker
 
 const base = new GPT(setup.gptConfig);
 base.loadStateDict(Object.fromEntries(setup.baseWeights.map((w) => [w.name, new Tensor(w.data, w.shape)])));
+const task = makeVerifiableTask(setup.result.task);
 const shared: ReasoningDemoSetup = {
-  task: makeVerifiableTask(setup.result.task),
+  task,
   splits: setup.result.splits,
   base,
+  tokenizer: task.tokenizer,
   result: setup.result,
 };
 const post = (message: ReasoningWorkerMessage): void => port.postMessage(message);

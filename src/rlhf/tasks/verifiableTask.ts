@@ -14,6 +14,7 @@ import { Rng } from "../../random/rng.js";
 import { CharTokenizer } from "../charTokenizer.js";
 import type { PromptResponseRow } from "../common/data.js";
 import { type CausalLM, generate } from "../generate.js";
+import type { Tokenizer } from "../tokenizer.js";
 
 /** A reward on one completion: what GRPO-family trainers take (`(prompt, completion) => number`). */
 export type RewardFunction = (prompt: string, completion: string) => number;
@@ -81,13 +82,19 @@ export interface AccuracyOptions {
   batchSize?: number;
   /** @defaultValue the task's `maxNewTokens` */
   maxNewTokens?: number;
+  /**
+   * The model's tokenizer, when it is not the task's own (a model folder a user brings): prompts are
+   * encoded and completions decoded with it, special tokens left out of the text (as GRPOTrainer
+   * passes completions to the rewards). @defaultValue the task's {@link CharTokenizer}, stop token kept
+   */
+  tokenizer?: Tokenizer;
 }
 
 /** Accuracy and the mean completion length (tokens, stop token included). */
 export interface AccuracyResult {
   accuracy: number;
   meanLength: number;
-  /** The greedy completions, decoded with the stop token kept. */
+  /** The greedy completions, decoded with the stop token kept (without it for another `tokenizer`). */
   completions: string[];
   /** 1 where the completion earned the exact-match reward, else 0 (one entry per prompt). */
   correct: number[];
@@ -242,6 +249,9 @@ export class VerifiableTask {
   accuracy(model: CausalLM, prompts: readonly string[], options: AccuracyOptions = {}): AccuracyResult {
     const batchSize = options.batchSize ?? 128;
     const maxNewTokens = options.maxNewTokens ?? this.maxNewTokens;
+    const tokenizer = options.tokenizer ?? this.tokenizer;
+    // the task's own tokenizer spells the stop token "<eos>" for stripStop; another's is left out
+    const skipSpecialTokens = tokenizer !== this.tokenizer;
     const completions: string[] = [];
     const correct: number[] = [];
     let tokens = 0;
@@ -249,18 +259,18 @@ export class VerifiableTask {
       const chunk = prompts.slice(start, start + batchSize);
       const out = generate(
         model,
-        chunk.map((p) => this.encodePrompt(p)),
+        chunk.map((p) => [tokenizer.bosTokenId, ...tokenizer.encode(p)]),
         {
           maxNewTokens,
           doSample: false,
-          eosTokenId: this.tokenizer.eosTokenId,
-          padTokenId: this.tokenizer.padTokenId,
+          eosTokenId: tokenizer.eosTokenId,
+          padTokenId: tokenizer.padTokenId,
         },
       );
       chunk.forEach((prompt, i) => {
         const length = out.responseLengths[i];
         const ids = out.responseIds.data.slice(i * maxNewTokens, i * maxNewTokens + length);
-        const completion = this.tokenizer.decode(ids);
+        const completion = tokenizer.decode(ids, { skipSpecialTokens });
         completions.push(completion);
         correct.push(this.reward(prompt, completion));
         tokens += length;
