@@ -1,6 +1,6 @@
 /**
- * `proximal actor --connect <url> --run <id>`: an IMPALA actor for a learner started with
- * `proximal train impala --distributed <url> --run <id>`, on this machine or another. It reads the
+ * `proximal actor --connect <url> --run <id>`: an actor for a learner started with
+ * `proximal train impala|apex-dqn --distributed <url> --run <id>`, on this machine or another. It reads the
  * env, sizes and network from the run's description, follows the learner's weights, and publishes
  * trajectories until Ctrl-C (or `--max-trajectories`). Credentials come from the environment
  * (`PROXIMAL_REDIS_USERNAME`, `PROXIMAL_REDIS_PASSWORD`, `PROXIMAL_REDIS_CA`), never from flags.
@@ -22,6 +22,7 @@ export interface ActorFlags {
   seed?: string;
   actorId?: string;
   maxTrajectories?: string;
+  actorIndex?: string;
   json?: boolean;
 }
 
@@ -44,6 +45,7 @@ export async function actorCommand(flags: ActorFlags): Promise<number> {
   }
   const seed = integerFlag(flags.seed, "--seed", Math.floor(Math.random() * 2 ** 31)) as number;
   const maxTrajectories = integerFlag(flags.maxTrajectories, "--max-trajectories", null);
+  const actorIndex = integerFlag(flags.actorIndex, "--actor-index", null);
   const actorId = flags.actorId ?? `${hostname()}-${process.pid}`;
   const transport = await RedisTransport.connect(flags.connect, { runId: flags.run, role: "actor" });
   const stop = new AbortController();
@@ -66,6 +68,7 @@ export async function actorCommand(flags: ActorFlags): Promise<number> {
       actorId,
       seed,
       maxTrajectories,
+      actorIndex,
       signal: stop.signal,
       onTrajectory: ({ count, version, episodeReturns }) => {
         if (flags.json) say({ event: "trajectory", count, version, episodeReturns }, "");
@@ -100,6 +103,9 @@ export function spawnLocalActors(
         String(options.seed + 7919 * (k + 1)),
         "--actor-id",
         `local-${k}`,
+        // an Ape-X run spreads its local actors over the ε ladder (IMPALA ignores the index)
+        "--actor-index",
+        String(k),
       ],
       // the environment passes through: the actors read the same PROXIMAL_REDIS_* credentials
       { stdio: ["ignore", "ignore", "inherit"] },

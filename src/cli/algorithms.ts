@@ -56,6 +56,13 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     summary: "IMPALA: V-trace actor-learner, in-process or across machines (--distributed)",
     envById: true,
   },
+  "apex-dqn": {
+    className: "ApexDQN",
+    module: "../rl/distributed/apexDqn.js",
+    summary:
+      "Ape-X DQN: actors with an ε ladder and actor-side priorities feed one prioritised replay, in-process or across machines (--distributed)",
+    envById: true,
+  },
   trpo: { className: "TRPO", module: "../rl/trpo.js", summary: "Trust Region Policy Optimization" },
   reinforce: {
     className: "REINFORCE",

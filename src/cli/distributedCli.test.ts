@@ -134,4 +134,42 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     const config = JSON.parse(readFileSync(join(work, "run", "config.json"), "utf8"));
     assert.equal(config.options.runId, "run");
   });
+
+  test("train apex-dqn with local actors: the actors send transitions, the learner trains on them", async () => {
+    const r = await cli(
+      [
+        "train",
+        "apex-dqn",
+        "--env",
+        "CartPole-v1",
+        "--distributed",
+        server.url,
+        "--local-actors",
+        "2",
+        "--total-timesteps",
+        "800",
+        "--set",
+        "stepsPerMessage=20",
+        "--set",
+        "learningStarts=200",
+        "--set",
+        "batchSize=16",
+        "--out",
+        "apex-run",
+        "--json",
+      ],
+      { PROXIMAL_REDIS_PASSWORD: PASSWORD },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const rows = readFileSync(join(work, "apex-run", "progress.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const last = rows[rows.length - 1];
+    assert.ok(last.timesteps >= 800);
+    assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
+    assert.equal(last["distributed/rejected"], 0);
+  });
 });

@@ -89,7 +89,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--expert <dir>", "the expert dagger queries: a run or model directory")
     .option(
       "--distributed <url>",
-      "impala: learn from actors anywhere, through this Redis server (redis://host:6379; credentials from PROXIMAL_REDIS_PASSWORD)",
+      "impala, apex-dqn: learn from actors anywhere, through this Redis server (redis://host:6379; credentials from PROXIMAL_REDIS_PASSWORD)",
     )
     .option("--local-actors <n>", "with --distributed: also start n `proximal actor` processes here")
     .option("--run <id>", "with --distributed: the run id actors join (default: the run directory's name)")
@@ -100,7 +100,9 @@ export async function runCli(argv: string[]): Promise<number> {
 
   program
     .command("actor")
-    .description("an IMPALA actor: step envs with the learner's latest weights and send it trajectories")
+    .description(
+      "an IMPALA or Ape-X actor: step envs with the learner's latest weights and send it trajectories (IMPALA) or prioritised transitions (Ape-X)",
+    )
     .requiredOption(
       "--connect <url>",
       "the learner's Redis server, redis://host:6379 (credentials from PROXIMAL_REDIS_PASSWORD)",
@@ -108,7 +110,14 @@ export async function runCli(argv: string[]): Promise<number> {
     .requiredOption("--run <id>", "the run to join (the learner prints it)")
     .option("--seed <n>", "seed of this actor's envs and sampling (default: random; give each actor its own)")
     .option("--actor-id <name>", "name in the learner's actor count (default <host>-<pid>)")
-    .option("--max-trajectories <n>", "stop after n trajectories (default: until Ctrl-C)")
+    .option(
+      "--max-trajectories <n>",
+      "stop after n messages (trajectories or transition batches; default: until Ctrl-C)",
+    )
+    .option(
+      "--actor-index <i>",
+      "apex-dqn: this actor's place i on the ε ladder ε^(1 + 7i/(N−1)), modulo N (default: the seed)",
+    )
     .option("--json", "JSON lines on stdout")
     .action(async (options: ActorFlags) => {
       status = await actorCommand(options);

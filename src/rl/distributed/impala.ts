@@ -52,7 +52,8 @@ import {
 import { ActorCriticPolicy } from "../common/policies.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
 import { InProcessActors } from "./common/inProcessActors.js";
-import { checkRunId, RedisTransport, redisConnectionOptions } from "./common/redisTransport.js";
+import { openLearnerRun } from "./common/learnerRun.js";
+import { checkRunId, redisConnectionOptions } from "./common/redisTransport.js";
 import type { RunSpec } from "./common/remoteActor.js";
 import { RemoteTrajectories } from "./common/remoteTrajectories.js";
 import { StepEnd, type Trajectory } from "./common/trajectoryMessage.js";
@@ -405,9 +406,7 @@ export class IMPALA extends OnPolicyAlgorithm {
       // two batches waiting: the learner never starves, and the data is at most ~2 updates stale
       maxQueueDepth: 2 * this.batchSize,
     };
-    const transport = await RedisTransport.connect(url, { runId: this.runId, role: "learner" });
-    if (fresh) await transport.discardQueue();
-    await transport.putRunSpec(JSON.stringify(spec));
+    const transport = await openLearnerRun(url, this.runId, spec, fresh);
     const remote = new RemoteTrajectories(
       transport,
       {
@@ -422,7 +421,10 @@ export class IMPALA extends OnPolicyAlgorithm {
       },
     );
     return {
-      next: (count, version) => remote.next(count, version),
+      next: async (count, version) => {
+        const { messages, ids } = await remote.next(count, version);
+        return { trajectories: messages, ids };
+      },
       afterUpdate: async (version, ids) => {
         await transport.putWeights({ version, data: encodeWeights(policy, { runId: this.runId, version }) });
         await remote.ack(ids);

@@ -2,10 +2,15 @@ import { make } from "../../../envs/make.js";
 import { registry } from "../../../envs/registry.js";
 import { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../../../errors.js";
+import type { Module } from "../../../nn/module.js";
 import { Rng } from "../../../random/rng.js";
 import { ActorCriticPolicy, type PolicyOptions } from "../../common/policies.js";
+import { QPolicy, type QPolicyOptions } from "../../common/qPolicy.js";
+import { apexEpsilon } from "./apexExploration.js";
 import { TrajectoryCollector } from "./trajectoryCollector.js";
 import { encodeTrajectory } from "./trajectoryMessage.js";
+import { TransitionCollector } from "./transitionCollector.js";
+import { encodeTransitions } from "./transitionMessage.js";
 import type { Transport } from "./transport.js";
 import { loadWeights } from "./weightsMessage.js";
 
@@ -22,9 +27,24 @@ export interface RunSpec {
   numEnvs: number;
   /** Steps per env per trajectory (the unroll length). */
   nSteps: number;
+  /** The actor-critic network of an IMPALA run; `{}` for Ape-X, whose Q-network is described in `apex`. */
   policy: PolicyOptions;
-  /** Actors pause while more trajectories than this wait for the learner (bounds the policy lag). */
+  /** Actors pause while more messages than this wait for the learner (bounds the policy lag). */
   maxQueueDepth: number;
+  /** Present for an Ape-X run: actors send n-step transitions instead of trajectories (`nSteps` is then the steps per message). */
+  apex?: ApexRunSpec;
+}
+
+/** What an Ape-X actor needs to build its Q-network and act ({@link TransitionCollector}). */
+export interface ApexRunSpec {
+  qPolicy: QPolicyOptions;
+  dueling: boolean;
+  nStep: number;
+  gamma: number;
+  /** ε and α of the actors' ε ladder ({@link apexEpsilon}) over `numActors` actors. */
+  epsilon: number;
+  epsilonAlpha: number;
+  numActors: number;
 }
 
 /** Options of {@link runRemoteActor}. */
@@ -40,16 +60,23 @@ export interface RemoteActorOptions {
   signal?: AbortSignal;
   /** Wait this long for the learner to publish the run and its weights. @defaultValue 60000 */
   waitForLearnerMs?: number;
-  /** Called after every published trajectory (progress, tests). */
+  /**
+   * Place of this actor on an Ape-X run's ε ladder ({@link apexEpsilon}), taken modulo the run's
+   * `numActors`. @defaultValue the seed
+   */
+  actorIndex?: number | null;
+  /** Called after every published message (progress, tests). */
   onTrajectory?: (info: { count: number; version: number; episodeReturns: number[] }) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * An IMPALA actor (Espeholt et al. 2018, §3): read the run's description and the latest weights,
- * step the envs with them for `nSteps`, publish the trajectory with the behaviour log-probabilities,
- * refresh the weights if the learner published newer ones, repeat. An actor that joins late starts
+ * A remote actor: read the run's description and the latest weights, step the envs with them for
+ * `nSteps`, publish the result, refresh the weights if the learner published newer ones, repeat. For
+ * IMPALA (Espeholt et al. 2018, §3) the result is a trajectory with the behaviour log-probabilities;
+ * for Ape-X (Horgan et al. 2018, Algorithm 1) the n-step transitions completed in those steps with
+ * their initial priorities. An actor that joins late starts
  * from the current weights; one that is killed loses only the trajectory it was collecting.
  */
 export async function runRemoteActor(
@@ -76,6 +103,48 @@ export async function runRemoteActor(
   const env = new VectorRecordEpisodeStatistics(
     make(spec.envId, { numEnvs: spec.numEnvs, seed: options.seed, autoresetMode: "same-step" }),
   );
+  const actor =
+    spec.apex === undefined
+      ? impalaActor(spec, env, rng, options)
+      : apexActor(spec, spec.apex, env, rng, options);
+  let loaded = -1;
+  let count = 0;
+  try {
+    while (!options.signal?.aborted && (options.maxTrajectories == null || count < options.maxTrajectories)) {
+      const latest = await transport.weightsVersion();
+      if (latest !== null && latest !== loaded) {
+        const weights = await transport.getWeights();
+        if (weights !== null) loaded = loadWeights(actor.network, weights.data, options.runId);
+      }
+      // a slow learner is not flooded with ever staler data: wait while its queue is full
+      if ((await transport.queueDepth()) >= spec.maxQueueDepth) {
+        await sleep(20);
+        continue;
+      }
+      const { bytes, episodeReturns } = actor.collect(loaded);
+      await transport.publish(bytes);
+      count++;
+      options.onTrajectory?.({ count, version: loaded, episodeReturns });
+    }
+  } finally {
+    env.close();
+  }
+  return { trajectories: count };
+}
+
+/** One kind of actor: the network the learner's weights load into, and one message's worth of stepping. */
+interface ActorLoop {
+  network: Module;
+  collect(version: number): { bytes: Uint8Array; episodeReturns: number[] };
+}
+
+/** An IMPALA actor: trajectories with the behaviour log-probabilities. */
+function impalaActor(
+  spec: RunSpec,
+  env: VectorRecordEpisodeStatistics,
+  rng: Rng,
+  options: RemoteActorOptions,
+): ActorLoop {
   const policy = new ActorCriticPolicy(
     env.singleObservationSpace,
     env.singleActionSpace,
@@ -90,29 +159,57 @@ export async function runRemoteActor(
     { runId: options.runId, actorId: options.actorId },
     options.seed,
   );
-  let loaded = -1;
-  let count = 0;
-  try {
-    while (!options.signal?.aborted && (options.maxTrajectories == null || count < options.maxTrajectories)) {
-      const latest = await transport.weightsVersion();
-      if (latest !== null && latest !== loaded) {
-        const weights = await transport.getWeights();
-        if (weights !== null) loaded = loadWeights(policy, weights.data, options.runId);
-      }
-      // a slow learner is not flooded with ever staler data: wait while its queue is full
-      if ((await transport.queueDepth()) >= spec.maxQueueDepth) {
-        await sleep(20);
-        continue;
-      }
-      const trajectory = collector.collect(loaded);
-      await transport.publish(encodeTrajectory(trajectory));
-      count++;
-      options.onTrajectory?.({ count, version: loaded, episodeReturns: trajectory.episodeReturns });
-    }
-  } finally {
-    env.close();
-  }
-  return { trajectories: count };
+  return {
+    network: policy,
+    collect: (version) => {
+      const trajectory = collector.collect(version);
+      return { bytes: encodeTrajectory(trajectory), episodeReturns: trajectory.episodeReturns };
+    },
+  };
+}
+
+/** An Ape-X actor: n-step transitions with priorities, ε from its place on the ladder. */
+function apexActor(
+  spec: RunSpec,
+  apex: ApexRunSpec,
+  env: VectorRecordEpisodeStatistics,
+  rng: Rng,
+  options: RemoteActorOptions,
+): ActorLoop {
+  const n = apex.numActors;
+  // more actors than the ladder has rungs share them round-robin
+  const index = (((options.actorIndex ?? options.seed) % n) + n) % n;
+  const policy = new QPolicy(env.singleObservationSpace, env.singleActionSpace, rng.spawn(), apex.qPolicy, {
+    dueling: apex.dueling,
+  });
+  const collector = new TransitionCollector(env, policy, rng, {
+    epsilon: apexEpsilon(index, apex.numActors, apex.epsilon, apex.epsilonAlpha),
+    nStep: apex.nStep,
+    gamma: apex.gamma,
+    stepsPerMessage: spec.nSteps,
+    runId: options.runId,
+    actorId: options.actorId,
+    seed: options.seed,
+  });
+  return {
+    network: policy.qNet,
+    collect: (version) => {
+      const message = collector.collect(version);
+      return { bytes: encodeTransitions(message), episodeReturns: message.episodeReturns };
+    },
+  };
+}
+
+function validApexSpec(apex: ApexRunSpec): boolean {
+  return (
+    typeof apex === "object" &&
+    apex !== null &&
+    typeof apex.qPolicy === "object" &&
+    typeof apex.dueling === "boolean" &&
+    Number.isInteger(apex.nStep) &&
+    Number.isInteger(apex.numActors) &&
+    [apex.gamma, apex.epsilon, apex.epsilonAlpha].every((x) => typeof x === "number" && Number.isFinite(x))
+  );
 }
 
 function parseRunSpec(text: string): RunSpec {
@@ -128,7 +225,8 @@ function parseRunSpec(text: string): RunSpec {
     !Number.isInteger(spec.numEnvs) ||
     !Number.isInteger(spec.nSteps) ||
     !Number.isInteger(spec.maxQueueDepth) ||
-    typeof spec.policy !== "object"
+    typeof spec.policy !== "object" ||
+    (spec.apex !== undefined && !validApexSpec(spec.apex))
   ) {
     throw new ProximalError(
       "MALFORMED_MESSAGE",

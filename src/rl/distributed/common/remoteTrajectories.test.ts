@@ -76,7 +76,7 @@ describe("RemoteTrajectories", () => {
     await transport.publish(encodeTrajectory(trajectory(9, "c"))); // ahead of the learner: another learner's actor
     await transport.publish(encodeTrajectory(trajectory(6, "a")));
     const remote = new RemoteTrajectories(transport, expectation, { maxPolicyLag: 2, idleTimeoutMs: 1000 });
-    const { trajectories, ids } = await remote.next(3, 6);
+    const { messages: trajectories, ids } = await remote.next(3, 6);
     assert.deepEqual(
       trajectories.map((t) => t.policyVersion),
       [6, 5, 6],

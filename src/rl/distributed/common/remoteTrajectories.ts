@@ -13,17 +13,24 @@ export interface RemoteTrajectoriesOptions {
   actorWindowMs?: number;
 }
 
+/** What the learner reads from every message kind: who sent it and with which weights. */
+export interface VersionedMessage {
+  actorId: string;
+  policyVersion: number;
+}
+
 /**
- * The learner's side of the queue: takes trajectories from a {@link Transport}, validates each with
- * `decodeTrajectory`, and keeps the counts the learner logs. A malformed or foreign message is
- * rejected, counted and acknowledged (so it is never delivered again); it never reaches the loss and
- * never stops the learner. Valid trajectories are acknowledged by the caller once it has trained on
- * them, so a learner that dies mid-update gets them again after a restart.
+ * The learner's side of the queue, for any message kind (IMPALA's trajectories, Ape-X's
+ * transitions): takes messages from a {@link Transport}, validates each with `decode`, and keeps the
+ * counts the learner logs. A malformed or foreign message is rejected, counted and acknowledged (so
+ * it is never delivered again); it never reaches the loss and never stops the learner. Valid
+ * messages are acknowledged by the caller once it has used them, so a learner that dies mid-update
+ * gets them again after a restart.
  */
-export class RemoteTrajectories {
+export class RemoteMessages<T extends VersionedMessage> {
   /** Messages that failed validation (wrong run, schema, sizes, bytes). */
   rejected = 0;
-  /** Valid trajectories dropped for a policy lag above `maxPolicyLag`. */
+  /** Valid messages dropped for a policy lag above `maxPolicyLag`. */
   dropped = 0;
   /** Why the last message was rejected (for logs; never contains message bytes). */
   lastRejection: string | null = null;
@@ -32,62 +39,83 @@ export class RemoteTrajectories {
 
   constructor(
     readonly transport: Transport,
-    private readonly expectation: TrajectoryExpectation,
+    /** Parse and validate one message; throws a {@link ProximalError} to reject it. */
+    private readonly decode: (bytes: Uint8Array) => T,
+    private readonly runId: string,
     private readonly options: RemoteTrajectoriesOptions,
+    /** What a message holds, for the idle error ("trajectory", "transition"). */
+    private readonly kind = "trajectory",
   ) {}
 
   /**
-   * The next `count` valid trajectories with their message ids (to {@link ack} after training).
+   * The valid messages among at most `max` delivered within `blockMs` (possibly none), with their
+   * ids (to {@link ack} after use); rejected and lag-dropped ones are counted and acknowledged here.
+   */
+  async take(
+    max: number,
+    learnerVersion: number,
+    blockMs: number,
+  ): Promise<{ messages: T[]; ids: string[] }> {
+    const delivered = await this.transport.consume(max, blockMs);
+    const messages: T[] = [];
+    const ids: string[] = [];
+    const discard: string[] = [];
+    for (const message of delivered) {
+      let decoded: T;
+      try {
+        decoded = this.decode(message.data);
+        if (decoded.policyVersion > learnerVersion) {
+          throw new ProximalError(
+            "MALFORMED_MESSAGE",
+            `${this.kind} message rejected: it claims weights version ${decoded.policyVersion}, ahead of the learner's ${learnerVersion} (an actor of an earlier learner of this run; it refreshes by itself).`,
+          );
+        }
+      } catch (error) {
+        if (!(error instanceof ProximalError)) throw error;
+        this.rejected++;
+        this.lastRejection = error.message;
+        discard.push(message.id);
+        continue;
+      }
+      this.lastSeen.set(decoded.actorId, Date.now());
+      const lag = learnerVersion - decoded.policyVersion;
+      if (this.options.maxPolicyLag !== null && lag > this.options.maxPolicyLag) {
+        this.dropped++;
+        discard.push(message.id);
+        continue;
+      }
+      this.lags.push(lag);
+      messages.push(decoded);
+      ids.push(message.id);
+    }
+    await this.transport.ack(discard);
+    return { messages, ids };
+  }
+
+  /**
+   * The next `count` valid messages with their ids (to {@link ack} after use).
    * @throws {@link ProximalError} `TRANSPORT_UNAVAILABLE` after `idleTimeoutMs` without one.
    */
-  async next(count: number, learnerVersion: number): Promise<{ trajectories: Trajectory[]; ids: string[] }> {
-    const trajectories: Trajectory[] = [];
+  async next(count: number, learnerVersion: number): Promise<{ messages: T[]; ids: string[] }> {
+    const messages: T[] = [];
     const ids: string[] = [];
     let lastArrival = Date.now();
-    while (trajectories.length < count) {
-      const messages = await this.transport.consume(count - trajectories.length, 200);
-      const discard: string[] = [];
-      for (const message of messages) {
-        let trajectory: Trajectory;
-        try {
-          trajectory = decodeTrajectory(message.data, this.expectation);
-          if (trajectory.policyVersion > learnerVersion) {
-            throw new ProximalError(
-              "MALFORMED_MESSAGE",
-              `trajectory message rejected: it claims weights version ${trajectory.policyVersion}, ahead of the learner's ${learnerVersion} (an actor of an earlier learner of this run; it refreshes by itself).`,
-            );
-          }
-        } catch (error) {
-          if (!(error instanceof ProximalError)) throw error;
-          this.rejected++;
-          this.lastRejection = error.message;
-          discard.push(message.id);
-          continue;
-        }
-        this.lastSeen.set(trajectory.actorId, Date.now());
-        const lag = learnerVersion - trajectory.policyVersion;
-        if (this.options.maxPolicyLag !== null && lag > this.options.maxPolicyLag) {
-          this.dropped++;
-          discard.push(message.id);
-          continue;
-        }
-        this.lags.push(lag);
-        trajectories.push(trajectory);
-        ids.push(message.id);
-        lastArrival = Date.now();
-      }
-      await this.transport.ack(discard);
-      if (trajectories.length < count && Date.now() - lastArrival > this.options.idleTimeoutMs) {
+    while (messages.length < count) {
+      const got = await this.take(count - messages.length, learnerVersion, 200);
+      messages.push(...got.messages);
+      ids.push(...got.ids);
+      if (got.messages.length > 0) lastArrival = Date.now();
+      if (messages.length < count && Date.now() - lastArrival > this.options.idleTimeoutMs) {
         throw new ProximalError(
           "TRANSPORT_UNAVAILABLE",
-          `no trajectory arrived for ${Math.round(this.options.idleTimeoutMs / 1000)} s (${this.rejected} rejected${this.lastRejection === null ? "" : `, last: ${this.lastRejection}`}). Start actors: proximal actor --connect <url> --run ${this.expectation.runId}.`,
+          `no ${this.kind} arrived for ${Math.round(this.options.idleTimeoutMs / 1000)} s (${this.rejected} rejected${this.lastRejection === null ? "" : `, last: ${this.lastRejection}`}). Start actors: proximal actor --connect <url> --run ${this.runId}.`,
         );
       }
     }
-    return { trajectories, ids };
+    return { messages, ids };
   }
 
-  /** Acknowledge trajectories the learner has trained on. */
+  /** Acknowledge messages the learner has used. */
   ack(ids: string[]): Promise<void> {
     return this.transport.ack(ids);
   }
@@ -108,5 +136,12 @@ export class RemoteTrajectories {
       "distributed/rejected": this.rejected,
       "distributed/dropped": this.dropped,
     };
+  }
+}
+
+/** {@link RemoteMessages} of IMPALA's trajectories, validated by `decodeTrajectory`. */
+export class RemoteTrajectories extends RemoteMessages<Trajectory> {
+  constructor(transport: Transport, expectation: TrajectoryExpectation, options: RemoteTrajectoriesOptions) {
+    super(transport, (bytes) => decodeTrajectory(bytes, expectation), expectation.runId, options);
   }
 }

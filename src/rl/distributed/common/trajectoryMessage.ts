@@ -12,12 +12,20 @@
  * `MALFORMED_MESSAGE` error naming the field; the learner counts it and drops it.
  */
 import { ProximalError } from "../../../errors.js";
+import {
+  checkCount,
+  checkDiscreteActions,
+  checkEpisodes,
+  checkFinite,
+  checkIdentity,
+  malformed,
+  readMessage,
+  writeMessage,
+} from "./wireFormat.js";
 
 /** Bumped whenever the layout changes; a learner rejects any other. */
 export const TRAJECTORY_SCHEMA = 1;
 const MAGIC = [0x50, 0x58, 0x54, 0x31]; // "PXT1"
-/** Headers are small (ids, sizes, a few episode returns); anything larger is not ours. */
-const MAX_HEADER_BYTES = 64 * 1024;
 
 /** How each step of a trajectory ended (Gymnasium's two flags as one byte). */
 export const StepEnd = { running: 0, terminated: 1, truncated: 2 } as const;
@@ -112,9 +120,7 @@ export function encodeTrajectory(trajectory: Trajectory): Uint8Array {
     episodeReturns: t.episodeReturns,
     episodeLengths: t.episodeLengths,
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerEnd = align4(8 + json.length);
-  const arrays: ArrayBufferView[] = [
+  return writeMessage(MAGIC, header, [
     t.observations,
     t.actions,
     t.rewards,
@@ -122,108 +128,34 @@ export function encodeTrajectory(trajectory: Trajectory): Uint8Array {
     t.finalObservations,
     t.nextObservations,
     t.ends, // last: the only one whose length is not a multiple of 4
-  ];
-  let total = headerEnd;
-  for (const a of arrays) total += a.byteLength;
-  const out = new Uint8Array(total);
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(4, json.length, true);
-  out.set(json, 8);
-  let offset = headerEnd;
-  for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
-    offset += a.byteLength;
-  }
-  return out;
+  ]);
 }
 
-function align4(n: number): number {
-  return n + ((4 - (n % 4)) % 4);
-}
-
-function malformed(message: string): ProximalError {
-  return new ProximalError("MALFORMED_MESSAGE", `trajectory message rejected: ${message}`);
-}
-
-function checkCount(header: Record<string, unknown>, name: keyof Header, min: number): number {
-  const value = header[name];
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 1e8) {
-    throw malformed(`header field ${name} is ${JSON.stringify(value)}, expected an integer >= ${min}.`);
-  }
-  return value;
-}
-
-function checkFinite(name: string, values: Float32Array): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw malformed(`${name}[${i}] is ${values[i]}, not a finite number.`);
-  }
-}
+const KIND = "trajectory";
 
 /**
  * Parse and validate a message against what the learner expects.
  * @throws {@link ProximalError} `MALFORMED_MESSAGE` naming the first problem found.
  */
 export function decodeTrajectory(bytes: Uint8Array, expected: TrajectoryExpectation): Trajectory {
-  if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw malformed(
-      `it does not start with the "PXT1" magic (${bytes.length} bytes): not a proximal trajectory.`,
-    );
-  }
-  // copy once so every typed array below is aligned and owns its memory (the transport's buffer may be pooled)
-  const data = bytes.slice();
-  const headerBytes = new DataView(data.buffer).getUint32(4, true);
-  if (headerBytes > MAX_HEADER_BYTES || 8 + headerBytes > data.length) {
-    throw malformed(`header length ${headerBytes} does not fit the ${data.length}-byte message.`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data.subarray(8, 8 + headerBytes)));
-  } catch (error) {
-    throw malformed(`the header is not JSON (${(error as Error).message}).`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-    throw malformed("the header is not an object.");
-  const h = raw as Record<string, unknown>;
-  if (h.schema !== TRAJECTORY_SCHEMA) {
-    throw malformed(
-      `schema ${JSON.stringify(h.schema)}, this learner reads schema ${TRAJECTORY_SCHEMA}. Run actors and learner from the same proximal version.`,
-    );
-  }
-  if (h.runId !== expected.runId) {
-    throw malformed(
-      `run id ${JSON.stringify(h.runId)} is not this learner's run ${JSON.stringify(expected.runId)} (an actor started with another --run).`,
-    );
-  }
-  if (typeof h.actorId !== "string" || h.actorId.length === 0 || h.actorId.length > 200) {
-    throw malformed(`actorId ${JSON.stringify(h.actorId)} is not a non-empty string.`);
-  }
-  const policyVersion = checkCount(h, "policyVersion", 0);
-  const numEnvs = checkCount(h, "numEnvs", 1);
-  const nSteps = checkCount(h, "nSteps", 1);
-  const observationSize = checkCount(h, "observationSize", 1);
-  const actionWidth = checkCount(h, "actionWidth", 1);
-  const truncatedSteps = checkCount(h, "truncatedSteps", 0);
+  const { data, header: h, headerEnd } = readMessage(bytes, MAGIC, KIND);
+  const actorId = checkIdentity(KIND, h, TRAJECTORY_SCHEMA, expected.runId);
+  const policyVersion = checkCount(KIND, h, "policyVersion", 0);
+  const numEnvs = checkCount(KIND, h, "numEnvs", 1);
+  const nSteps = checkCount(KIND, h, "nSteps", 1);
+  const observationSize = checkCount(KIND, h, "observationSize", 1);
+  const actionWidth = checkCount(KIND, h, "actionWidth", 1);
+  const truncatedSteps = checkCount(KIND, h, "truncatedSteps", 0);
   if (observationSize !== expected.observationSize || actionWidth !== expected.actionWidth) {
     throw malformed(
+      KIND,
       `observationSize ${observationSize} and actionWidth ${actionWidth} do not match the learner's env (${expected.observationSize} and ${expected.actionWidth}): the actor runs another env.`,
     );
   }
   const actionDtype = expected.discreteActions === null ? "F32" : "I32";
   if (h.actionDtype !== actionDtype)
-    throw malformed(`actionDtype ${JSON.stringify(h.actionDtype)}, expected "${actionDtype}".`);
-  const episodeReturns = h.episodeReturns;
-  const episodeLengths = h.episodeLengths;
-  if (
-    !Array.isArray(episodeReturns) ||
-    !Array.isArray(episodeLengths) ||
-    episodeReturns.length !== episodeLengths.length ||
-    !episodeReturns.every((r) => typeof r === "number" && Number.isFinite(r)) ||
-    !episodeLengths.every((n) => Number.isInteger(n) && n >= 1)
-  ) {
-    throw malformed(
-      "episodeReturns and episodeLengths must be lists of equal length of finite numbers and positive integers.",
-    );
-  }
+    throw malformed(KIND, `actionDtype ${JSON.stringify(h.actionDtype)}, expected "${actionDtype}".`);
+  const { episodeReturns, episodeLengths } = checkEpisodes(KIND, h);
   const steps = nSteps * numEnvs;
   const sizes = {
     observations: steps * observationSize,
@@ -233,11 +165,10 @@ export function decodeTrajectory(bytes: Uint8Array, expected: TrajectoryExpectat
     finalObservations: truncatedSteps * observationSize,
     nextObservations: numEnvs * observationSize,
   };
-  const headerEnd = align4(8 + headerBytes);
   const floats = Object.values(sizes).reduce((a, b) => a + b, 0);
   const expectedBytes = headerEnd + 4 * floats + steps;
   if (data.length !== expectedBytes) {
-    throw malformed(`it is ${data.length} bytes, but its header describes ${expectedBytes}.`);
+    throw malformed(KIND, `it is ${data.length} bytes, but its header describes ${expectedBytes}.`);
   }
   let offset = headerEnd;
   const take = <T>(n: number, make: (buffer: ArrayBuffer, offset: number, n: number) => T): T => {
@@ -256,31 +187,28 @@ export function decodeTrajectory(bytes: Uint8Array, expected: TrajectoryExpectat
   const finalObservations = take(sizes.finalObservations, f32);
   const nextObservations = take(sizes.nextObservations, f32);
   const ends = new Uint8Array(data.buffer, offset, steps);
-  checkFinite("observations", observations);
-  checkFinite("rewards", rewards);
-  checkFinite("finalObservations", finalObservations);
-  checkFinite("nextObservations", nextObservations);
+  checkFinite(KIND, "observations", observations);
+  checkFinite(KIND, "rewards", rewards);
+  checkFinite(KIND, "finalObservations", finalObservations);
+  checkFinite(KIND, "nextObservations", nextObservations);
   // a log-probability is ≤ 0 for discrete actions; densities can exceed 1, so only finiteness for Box
-  checkFinite("behaviourLogProbs", behaviourLogProbs);
-  if (actions instanceof Float32Array) checkFinite("actions", actions);
-  else {
-    const n = expected.discreteActions ?? 0;
-    for (let i = 0; i < actions.length; i++) {
-      if (actions[i] < 0 || actions[i] >= n)
-        throw malformed(`actions[${i}] is ${actions[i]}, outside Discrete(${n}).`);
-    }
-  }
+  checkFinite(KIND, "behaviourLogProbs", behaviourLogProbs);
+  if (actions instanceof Float32Array) checkFinite(KIND, "actions", actions);
+  else checkDiscreteActions(KIND, actions, expected.discreteActions ?? 0);
   let truncatedCount = 0;
   for (let i = 0; i < steps; i++) {
-    if (ends[i] > StepEnd.truncated) throw malformed(`ends[${i}] is ${ends[i]}, expected 0, 1 or 2.`);
+    if (ends[i] > StepEnd.truncated) throw malformed(KIND, `ends[${i}] is ${ends[i]}, expected 0, 1 or 2.`);
     if (ends[i] === StepEnd.truncated) truncatedCount++;
   }
   if (truncatedCount !== truncatedSteps) {
-    throw malformed(`${truncatedCount} steps are marked truncated, but the header says ${truncatedSteps}.`);
+    throw malformed(
+      KIND,
+      `${truncatedCount} steps are marked truncated, but the header says ${truncatedSteps}.`,
+    );
   }
   return {
     runId: expected.runId,
-    actorId: h.actorId,
+    actorId,
     policyVersion,
     numEnvs,
     nSteps,
@@ -293,7 +221,7 @@ export function decodeTrajectory(bytes: Uint8Array, expected: TrajectoryExpectat
     behaviourLogProbs,
     finalObservations,
     nextObservations,
-    episodeReturns: episodeReturns as number[],
-    episodeLengths: episodeLengths as number[],
+    episodeReturns,
+    episodeLengths,
   };
 }

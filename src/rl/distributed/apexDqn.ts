@@ -1,0 +1,367 @@
+/**
+ * Ape-X DQN (Horgan et al. 2018, "Distributed Prioritized Experience Replay", arXiv:1803.00933):
+ * many actors, each ε-greedy with its own fixed ε (`ε_i = ε^(1 + α·i/(N−1))`, §4.1), step envs with
+ * a copy of the Q-network that lags the learner's, and send n-step transitions with initial
+ * priorities they computed themselves (`|δ|`, {@link apexPriorities}); one learner adds them to a
+ * prioritised replay buffer, trains double DQN with a target network on prioritised minibatches,
+ * updates the sampled priorities, and publishes its weights every `publishInterval` updates
+ * (Algorithm 1 and 2). The gradient step is the family's (`DeepQAlgorithm`): Huber loss of
+ * `Q(s, a) − (G + γ^k Q_target(s', argmax_a Q(s', a)))`, importance-weighted, with priorities `|δ|`.
+ *
+ * Where the transitions come from:
+ * - `distributed: null` (default): {@link InProcessTransitionActors}, `numActors` actors stepping in
+ *   turn in this process, deterministically per seed (the learning tests use this path);
+ * - `distributed: "redis://host:6379"`: actors anywhere (`proximal actor --connect <url> --run <id>`)
+ *   publish to the run's Redis stream; the learner logs `distributed/actors`, `policyLag`,
+ *   `queueDepth`, `rejected` and `dropped`. Not deterministic: arrival order depends on timing.
+ *
+ * Timing differs from the paper's asynchronous learner, on purpose: the learner does one gradient
+ * step per `trainFreq` transitions received (a fixed replay ratio, as the single-process DQN), so
+ * the same budget means the same number of updates whether the actors are in process or remote.
+ * `numTimesteps` counts the transitions received.
+ */
+
+import { lookup } from "../../envs/registry.js";
+import { ProximalError } from "../../errors.js";
+import type { ModelSource } from "../../io/modelFiles.js";
+import type { DeepQOptions } from "../common/deepQAlgorithm.js";
+import { DeepQAlgorithm } from "../common/deepQAlgorithm.js";
+import { loadOffPolicyAlgorithm } from "../common/offPolicyAlgorithm.js";
+import type { EnvInput, LearnOptions, LoadOptions, UpdateStats } from "../common/onPolicyAlgorithm.js";
+import { checkInteger, yieldToEventLoop } from "../common/onPolicyAlgorithm.js";
+import { QPolicy } from "../common/qPolicy.js";
+import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
+import { InProcessActors } from "./common/inProcessActors.js";
+import { InProcessTransitionActors } from "./common/inProcessTransitionActors.js";
+import { openLearnerRun } from "./common/learnerRun.js";
+import { checkRunId, redisConnectionOptions } from "./common/redisTransport.js";
+import type { RunSpec } from "./common/remoteActor.js";
+import { RemoteMessages } from "./common/remoteTrajectories.js";
+import { decodeTransitions, type TransitionMessage } from "./common/transitionMessage.js";
+import type { PublishedWeights } from "./common/transport.js";
+import { encodeWeights } from "./common/weightsMessage.js";
+
+export { apexEpsilon, apexPriorities } from "./common/apexExploration.js";
+
+/**
+ * Options of {@link ApexDQN}: {@link DeepQOptions} (prioritised replay is always on; `noisy`,
+ * `distributional` and `quantile` are refused: the actors' priorities are scalar TD errors) plus the
+ * actors'. `numEnvs` is the envs of each actor; `trainFreq` is transitions received per gradient
+ * step; `targetUpdateInterval` counts gradient steps.
+ */
+export interface ApexDQNOptions
+  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "distributional" | "quantile"> {
+  /** In-process actors when `distributed` is null; with `distributed`, the size of the ε ladder. @defaultValue 4 */
+  numActors?: number;
+  /** ε of the ladder `ε_i = ε^(1 + α·i/(N−1))`. @defaultValue 0.4 (paper §4.1) */
+  actorEpsilon?: number;
+  /** α of the ladder. @defaultValue 7 (paper §4.1) */
+  actorEpsilonAlpha?: number;
+  /** Vector-env steps per actor message (the paper's local buffer: 50). @defaultValue 50 */
+  stepsPerMessage?: number;
+  /** Publish the learner's weights every this many gradient steps. @defaultValue 25 */
+  publishInterval?: number;
+  /** Drop (and count) messages collected with weights more than this many updates old; null keeps all. @defaultValue null */
+  maxPolicyLag?: number | null;
+  /**
+   * The server actors and learner meet on, `redis://host:6379` (or `rediss://`); credentials from
+   * `PROXIMAL_REDIS_USERNAME` / `PROXIMAL_REDIS_PASSWORD`, never in the URL. null: in-process actors.
+   * @defaultValue null
+   */
+  distributed?: string | null;
+  /** Run id shared by the learner and its actors (`proximal actor --run <id>`). @defaultValue "apex-dqn" */
+  runId?: string;
+  /** With `distributed`: fail when no message arrived for this many seconds. @defaultValue 120 */
+  idleTimeoutSeconds?: number;
+}
+
+/** Where the learner's transitions come from: in-process actors, or a transport. */
+interface TransitionSource {
+  /** The next messages (at least one), with the ids to acknowledge once they are in the replay buffer. */
+  next(version: number): Promise<{ messages: TransitionMessage[]; ids: string[] }>;
+  publish(weights: PublishedWeights): Promise<void>;
+  ack(ids: string[]): Promise<void>;
+  stats(): Promise<UpdateStats>;
+  close(): Promise<void>;
+}
+
+/**
+ * Ape-X DQN: dueling double DQN with n = 3 step returns and prioritised replay fed by actors.
+ *
+ * @example
+ * const model = new ApexDQN("CartPole-v1", { numActors: 4, seed: 1 });
+ * await model.learn({ totalTimesteps: 100_000 });
+ */
+export class ApexDQN extends DeepQAlgorithm {
+  readonly algorithmName = "ApexDQN";
+  readonly options: ApexDQNOptions;
+  readonly numActors: number;
+  readonly actorEpsilon: number;
+  readonly actorEpsilonAlpha: number;
+  readonly stepsPerMessage: number;
+  readonly publishInterval: number;
+  readonly runId: string;
+  private readonly envId: string | null;
+
+  constructor(env: EnvInput, options: ApexDQNOptions = {}) {
+    for (const name of ["noisy", "distributional", "quantile"] as const) {
+      if ((options as DeepQOptions)[name] != null && (options as DeepQOptions)[name] !== false) {
+        throw new ProximalError(
+          "INVALID_OPTION",
+          `ApexDQN does not take ${name}: its actors explore with a ladder of ε and compute scalar TD-error priorities. Remove the option (or use DQN/Rainbow).`,
+        );
+      }
+    }
+    if (options.prioritized === false) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        "ApexDQN always uses prioritised replay (the actors' priorities are the point of Ape-X); remove prioritized: false or use DQN.",
+      );
+    }
+    super(
+      env,
+      { ...options, prioritized: true, nStep: options.nStep ?? 3 },
+      {
+        learningRate: 1e-4,
+        bufferSize: 1_000_000,
+        learningStarts: 1000,
+        batchSize: 32,
+        tau: 1,
+        gamma: 0.99,
+        trainFreq: 4,
+        gradientSteps: 1,
+        targetUpdateInterval: 2500, // gradient steps (paper §4.1)
+        // only predict({ deterministic: false }) reads this ε; the actors use the ladder
+        explorationFraction: 1,
+        explorationInitialEps: 0.05,
+        explorationFinalEps: 0.05,
+        maxGradNorm: 40, // paper §4.1
+        double: true,
+        dueling: true,
+        noisy: false,
+        distributional: null,
+        adamEps: 1e-8,
+      },
+    );
+    this.options = options;
+    this.numActors = options.numActors ?? 4;
+    checkInteger(this.numActors, "numActors", 1);
+    this.actorEpsilon = options.actorEpsilon ?? 0.4;
+    this.actorEpsilonAlpha = options.actorEpsilonAlpha ?? 7;
+    if (!(this.actorEpsilon >= 0 && this.actorEpsilon <= 1) || !(this.actorEpsilonAlpha >= 0)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `actorEpsilon must be in [0, 1] and actorEpsilonAlpha >= 0, got ${this.actorEpsilon} and ${this.actorEpsilonAlpha} (the paper uses 0.4 and 7).`,
+      );
+    }
+    this.stepsPerMessage = options.stepsPerMessage ?? 50;
+    checkInteger(this.stepsPerMessage, "stepsPerMessage", 1);
+    this.publishInterval = options.publishInterval ?? 25;
+    checkInteger(this.publishInterval, "publishInterval", 1);
+    if (this.gradientSteps !== 1) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `ApexDQN sets its replay ratio with trainFreq (transitions per gradient step); gradientSteps must stay 1, got ${this.gradientSteps}.`,
+      );
+    }
+    const maxLag = options.maxPolicyLag ?? null;
+    if (maxLag !== null) checkInteger(maxLag, "maxPolicyLag", 0);
+    this.runId = checkRunId(options.runId ?? "apex-dqn");
+    // check the URL now, before a caller logs it or saves it with the options (it must hold no secret)
+    if (options.distributed != null) redisConnectionOptions(options.distributed, {});
+    this.envId = typeof env === "string" ? env : (this.env.id ?? null);
+    if (this.envId === null && ((options.distributed ?? null) !== null || this.numActors > 1)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        'ApexDQN\'s actors make their envs from an env id: give the env as a registered id (e.g. "CartPole-v1"), or numActors: 1 without distributed.',
+      );
+    }
+  }
+
+  /**
+   * Train until `totalTimesteps` transitions have arrived from the actors: add each message to the
+   * replay buffer with its actor-computed priorities, then one gradient step per `trainFreq`
+   * transitions once `learningStarts` transitions are stored; publish the weights every
+   * `publishInterval` steps and update the target network every `targetUpdateInterval` steps.
+   */
+  override async learn(options: LearnOptions): Promise<this> {
+    const { totalTimesteps } = options;
+    checkInteger(totalTimesteps, "totalTimesteps", 1);
+    if (options.resetNumTimesteps ?? true) {
+      this.numTimesteps = 0;
+      this.iteration = 0;
+    }
+    const fresh = this.numTimesteps === 0;
+    const source =
+      (this.options.distributed ?? null) === null
+        ? this.inProcessSource()
+        : await this.remoteSource(this.options.distributed as string, fresh);
+    const replay = this.replayBuffer as PrioritizedReplayBuffer;
+    const start = performance.now();
+    const startTimesteps = this.numTimesteps;
+    let owed = 0; // transitions received that no gradient step has paid for yet
+    let version = this.nUpdates;
+    try {
+      await source.publish(this.weights(version));
+      while (this.numTimesteps < totalTimesteps) {
+        const waitStart = performance.now();
+        const { messages, ids } = await source.next(version);
+        const waitSeconds = (performance.now() - waitStart) / 1000;
+        for (const m of messages) {
+          if (m.count > 0) replay.updatePriorities(replay.add(m.batch), m.priorities);
+          this.numTimesteps += m.count;
+          owed += m.count;
+          m.episodeReturns.forEach((r, i) => {
+            this.recordEpisode({ return: r, length: m.episodeLengths[i] });
+          });
+        }
+        await source.ack(ids);
+        this.progressRemaining = Math.max(0, 1 - this.numTimesteps / totalTimesteps);
+        const trainStart = performance.now();
+        let trainStats: UpdateStats = {};
+        let steps = 0;
+        if (this.numTimesteps >= this.learningStarts && replay.size >= this.batchSize) {
+          steps = Math.floor(owed / this.trainFreq);
+          owed -= steps * this.trainFreq;
+          for (let s = 0; s < steps; s++) {
+            trainStats = this.train(1);
+            if (this.nUpdates % this.targetUpdateInterval === 0) this.policy.updateTarget(this.tau);
+            if (this.nUpdates % this.publishInterval === 0) {
+              version = this.nUpdates;
+              await source.publish(this.weights(version));
+            }
+          }
+        } else owed = 0; // before learning starts nothing is owed (as DQN's learningStarts)
+        const trainSeconds = (performance.now() - trainStart) / 1000;
+        this.iteration++;
+        const elapsed = (performance.now() - start) / 1000;
+        const loss = trainStats["train/loss"];
+        if (loss !== undefined && !Number.isFinite(loss)) {
+          throw new ProximalError(
+            "NUMERICAL_ERROR",
+            `ApexDQN: the loss became ${loss} at update ${this.nUpdates}. Lower learningRate or keep maxGradNorm finite.`,
+          );
+        }
+        const stats: UpdateStats = {
+          "time/iteration": this.iteration,
+          "time/timesteps": this.numTimesteps,
+          "time/elapsedSeconds": elapsed,
+          "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
+          "time/waitSeconds": waitSeconds,
+          "time/trainSeconds": trainSeconds,
+          ...this.episodeStats(),
+          "train/nUpdates": this.nUpdates,
+          "train/stepsThisIteration": steps,
+          ...trainStats,
+          ...(await source.stats()),
+        };
+        if (options.onUpdate !== undefined && (await options.onUpdate(stats)) === false) break;
+        await yieldToEventLoop();
+      }
+    } finally {
+      await source.close();
+    }
+    return this;
+  }
+
+  /** The online network's weights as actors load them. */
+  private weights(version: number): PublishedWeights {
+    return { version, data: encodeWeights(this.policy.qNet, { runId: this.runId, version }) };
+  }
+
+  /** A Q-network like the learner's (the actors' copies). */
+  private newPolicyLikeLearner(): QPolicy {
+    return new QPolicy(
+      this.env.singleObservationSpace,
+      this.env.singleActionSpace,
+      this.rng.spawn(),
+      this.options.policy,
+      {
+        dueling: this.dueling,
+      },
+    );
+  }
+
+  private inProcessSource(): TransitionSource {
+    const actors = new InProcessTransitionActors({
+      envs: InProcessActors.makeEnvs(this.envId ?? "", this.numActors, this.env.numEnvs, this.seed, this.env),
+      createPolicy: () => this.newPolicyLikeLearner(),
+      rng: this.rng,
+      stepsPerMessage: this.stepsPerMessage,
+      nStep: this.nStep,
+      gamma: this.gamma,
+      epsilon: this.actorEpsilon,
+      epsilonAlpha: this.actorEpsilonAlpha,
+      runId: this.runId,
+      seed: this.seed,
+    });
+    let published: PublishedWeights | null = null;
+    return {
+      next: async () => ({ messages: actors.round(published as PublishedWeights, this.runId), ids: [] }),
+      publish: async (weights) => {
+        published = weights;
+      },
+      ack: async () => {},
+      stats: async () => ({}),
+      close: async () => {},
+    };
+  }
+
+  /** Transitions from the run's queue; a `fresh` learner first discards what an earlier learner of the run left there. */
+  private async remoteSource(url: string, fresh: boolean): Promise<TransitionSource> {
+    const envId = this.envId as string;
+    const spec: RunSpec = {
+      algorithm: this.algorithmName,
+      envId,
+      envModule: lookup(envId).moduleUrl ?? null,
+      numEnvs: this.env.numEnvs,
+      nSteps: this.stepsPerMessage,
+      policy: {},
+      // a few messages per actor waiting: the learner never starves, the data stays fresh
+      maxQueueDepth: 2 * this.numActors,
+      apex: {
+        qPolicy: this.options.policy ?? {},
+        dueling: this.dueling,
+        nStep: this.nStep,
+        gamma: this.gamma,
+        epsilon: this.actorEpsilon,
+        epsilonAlpha: this.actorEpsilonAlpha,
+        numActors: this.numActors,
+      },
+    };
+    const transport = await openLearnerRun(url, this.runId, spec, fresh);
+    const expectation = {
+      runId: this.runId,
+      observationSize: this.policy.observationSize,
+      nActions: this.policy.nActions,
+      maxSteps: this.nStep,
+    };
+    const remote = new RemoteMessages(
+      transport,
+      (bytes) => decodeTransitions(bytes, expectation),
+      this.runId,
+      {
+        maxPolicyLag: this.options.maxPolicyLag ?? null,
+        idleTimeoutMs: 1000 * (this.options.idleTimeoutSeconds ?? 120),
+      },
+      "transition",
+    );
+    return {
+      next: async (version) => {
+        // wait for one message, then take whatever else is already queued (up to one per actor)
+        const first = await remote.next(1, version);
+        const rest = await remote.take(2 * this.numActors, version, 1);
+        return { messages: [...first.messages, ...rest.messages], ids: [...first.ids, ...rest.ids] };
+      },
+      publish: (weights) => transport.putWeights(weights),
+      ack: (ids) => remote.ack(ids),
+      stats: () => remote.stats(),
+      close: () => transport.close(),
+    };
+  }
+
+  /** Rebuild an ApexDQN model saved with `save(target)`. */
+  static load(source: ModelSource, options: LoadOptions = {}): Promise<ApexDQN> {
+    return loadOffPolicyAlgorithm((env, opts) => new ApexDQN(env, opts as ApexDQNOptions), source, options);
+  }
+}

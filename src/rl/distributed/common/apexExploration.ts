@@ -1,0 +1,72 @@
+/**
+ * The two pieces of Ape-X (Horgan et al. 2018, "Distributed Prioritized Experience Replay",
+ * arXiv:1803.00933) that live on the actors: each actor's fixed exploration rate, and the initial
+ * priority it gives the transitions it sends.
+ */
+import { ProximalError } from "../../../errors.js";
+import { type TdTargetInputs, tdTargets } from "../../common/deepQLosses.js";
+
+/**
+ * The ε of actor i of N (Horgan et al. 2018, §4.1): `ε_i = ε^(1 + α·i/(N−1))`, so the actors span
+ * from ε (i = 0) to ε^(1+α) (i = N−1); one actor gets ε. The paper uses ε = 0.4 and α = 7. Each
+ * actor keeps its ε for the whole run (no annealing): the spread of behaviours replaces the schedule.
+ *
+ * @example
+ * apexEpsilon(0, 4); // 0.4
+ * apexEpsilon(3, 4); // 0.4^8 ≈ 6.6e-4
+ */
+export function apexEpsilon(index: number, numActors: number, epsilon = 0.4, alpha = 7): number {
+  if (
+    !Number.isInteger(numActors) ||
+    numActors < 1 ||
+    !Number.isInteger(index) ||
+    index < 0 ||
+    index >= numActors
+  ) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `apexEpsilon: actor index ${index} must be an integer in 0 … numActors − 1, with numActors (${numActors}) an integer >= 1.`,
+    );
+  }
+  if (!(epsilon >= 0 && epsilon <= 1) || !(alpha >= 0) || !Number.isFinite(alpha)) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `apexEpsilon: epsilon must be in [0, 1] and alpha a finite number >= 0, got ${epsilon} and ${alpha} (the paper uses 0.4 and 7).`,
+    );
+  }
+  if (numActors === 1) return epsilon;
+  return epsilon ** (1 + (alpha * index) / (numActors - 1));
+}
+
+/** Inputs of {@link apexPriorities}: the TD target's inputs and the actor's `Q(s, a)` of the taken actions. */
+export interface ApexPriorityInputs extends TdTargetInputs {
+  /** `Q(s_t, a_t)` of the actor's copy of the online network, [B]. */
+  qTaken: ArrayLike<number>;
+}
+
+/**
+ * Initial priorities of n-step transitions, computed by the actor that collected them (Horgan et al.
+ * 2018, §3 and Algorithm 1, line 9: "compute priorities" before adding to the replay): the absolute
+ * n-step TD error `p_t = |δ_t|`, `δ_t = G_t + γ^k (1 − done) Q(s_{t+k}, argmax_a Q(s_{t+k}, a)) − Q(s_t, a_t)`
+ * with `G_t = Σ_{j<k} γ^j r_{t+j}` (the paper's learner uses double Q-learning with a target network;
+ * an actor only has its copy of the online network, so that copy both chooses and values, as the
+ * paper's actors do with their local network). The replay buffer then stores `(p + ε)^α` like any
+ * other priority. Without these, new transitions would get the buffer's maximum priority and a
+ * flood from many actors would swamp the sampling (§3).
+ *
+ * @example
+ * // by hand: Q(s,a) = 1, r = 1, γ = 0.5, k = 1, max Q(s') = 2 → |1 + 0.5·2 − 1| = 1
+ * apexPriorities({ qTaken: [1], rewards: [1], dones: [0], nextQTarget: [2, 0], nActions: 2, gamma: 0.5 }); // [1]
+ */
+export function apexPriorities(inputs: ApexPriorityInputs): Float32Array {
+  const targets = tdTargets(inputs);
+  if (inputs.qTaken.length !== targets.length) {
+    throw new ProximalError(
+      "SHAPE_MISMATCH",
+      `apexPriorities: qTaken has ${inputs.qTaken.length} values for ${targets.length} transitions.`,
+    );
+  }
+  const out = new Float32Array(targets.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.abs(targets[i] - inputs.qTaken[i]);
+  return out;
+}
