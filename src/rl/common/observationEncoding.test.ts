@@ -7,6 +7,8 @@ import { Rng } from "../../random/rng.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { QCriticPolicy } from "../actorCritic.js";
 import { DQN } from "../dqn.js";
+import { Discriminator } from "../imitation/discriminator.js";
+import type { ICM } from "../intrinsic/icm.js";
 import { PPO } from "../ppo.js";
 import { encodeObservations, networkInputSize } from "./observationEncoding.js";
 import { ActorCriticPolicy } from "./policies.js";
@@ -84,6 +86,35 @@ describe("observation encoding", () => {
     );
     assert.equal(actions.length, 16);
     assert.ok(actions.every((a) => a >= 0 && a < 4));
+  });
+
+  test("ICM's encoder, RND's intrinsic critic and GAIL's discriminator read Discrete observations one-hot too", async () => {
+    const icm = new PPO("FrozenLake-v1", {
+      nSteps: 32,
+      batchSize: 32,
+      nEpochs: 1,
+      seed: 1,
+      intrinsicReward: { type: "icm", coef: 1 },
+    });
+    const networks = (icm.intrinsic?.module as ICM).networks;
+    assert.deepEqual(networks.encoder.stateDict()["layers.0.weight"].shape.at(-1), 16);
+    const rnd = new PPO("FrozenLake-v1", {
+      nSteps: 32,
+      batchSize: 32,
+      nEpochs: 1,
+      seed: 1,
+      intrinsicReward: { type: "rnd", coef: 1 },
+    });
+    assert.equal(rnd.intrinsic?.critic?.stateDict()["layers.0.weight"].shape.at(-1), 16);
+    await icm.learn({ totalTimesteps: 64 });
+    await rnd.learn({ totalTimesteps: 64 });
+    const discriminator = new Discriminator(new Discrete(16), new Discrete(4), new Rng(0));
+    const row = Array.from(discriminator.inputs(Float32Array.of(3), Int32Array.of(1), 1).values);
+    assert.equal(row.length, 20);
+    assert.deepEqual(
+      row.flatMap((v, i) => (v === 1 ? [i] : [])),
+      [3, 17],
+    );
   });
 
   test("DQN on FrozenLake-v1 trains and acts through the one-hot input", async () => {

@@ -14,6 +14,7 @@ import { Module } from "../../nn/module.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { Tensor } from "../../tensor/tensor.js";
+import { encodeObservations, networkInputSize } from "../common/observationEncoding.js";
 import { actionKindOf } from "../common/policies.js";
 
 /** Options of {@link Discriminator}. */
@@ -34,6 +35,9 @@ export interface DiscriminatorOptions {
  */
 export class Discriminator extends Module {
   readonly observationSize: number;
+  /** Width of the observation part of the input ({@link networkInputSize}: a Discrete index one-hot). */
+  readonly observationInputSize: number;
+  private readonly observationSpace: Space;
   /** Width of the encoded action (n for Discrete, Σ nvec for MultiDiscrete, dim for Box). */
   readonly actionEncodingSize: number;
   private readonly net: MLP;
@@ -47,7 +51,9 @@ export class Discriminator extends Module {
 
   constructor(observationSpace: Space, actionSpace: Space, rng: Rng, options: DiscriminatorOptions = {}) {
     super();
+    this.observationSpace = observationSpace;
     this.observationSize = flatSize(observationSpace);
+    this.observationInputSize = networkInputSize(observationSpace);
     const kind = actionKindOf(actionSpace);
     switch (kind.kind) {
       case "discrete":
@@ -84,20 +90,29 @@ export class Discriminator extends Module {
     const hidden = options.netArch ?? [32, 32];
     this.net = this.registerModule(
       "net",
-      new MLP([this.observationSize + this.actionEncodingSize, ...hidden, 1], {
+      new MLP([this.observationInputSize + this.actionEncodingSize, ...hidden, 1], {
         rng,
         activation: options.activation ?? "relu",
       }),
     );
   }
 
-  /** The network input `[batch, obsSize + actionEncodingSize]`: the observation, then the encoded action. */
+  /**
+   * The network input `[batch, obsInput + actionEncodingSize]`: the observation (a Discrete index
+   * one-hot, as the policies read it), then the encoded action.
+   */
   inputs(observations: Float32Array, actions: Int32Array | Float32Array, batch: number): Tensor {
-    const width = this.observationSize + this.actionEncodingSize;
+    const obsWidth = this.observationInputSize;
+    const width = obsWidth + this.actionEncodingSize;
+    const encoded = encodeObservations(
+      this.observationSpace,
+      observations.subarray(0, batch * this.observationSize),
+      batch,
+    );
     const out = new Float32Array(batch * width);
     for (let i = 0; i < batch; i++) {
-      out.set(observations.subarray(i * this.observationSize, (i + 1) * this.observationSize), i * width);
-      this.encode(actions, i, out, i * width + this.observationSize);
+      out.set(encoded.subarray(i * obsWidth, (i + 1) * obsWidth), i * width);
+      this.encode(actions, i, out, i * width + obsWidth);
     }
     return new Tensor(out, [batch, width]);
   }

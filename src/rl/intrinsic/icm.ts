@@ -30,6 +30,7 @@ import { Adam } from "../../optim/adam.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { encodeObservations, networkInputSize } from "../common/observationEncoding.js";
 import type { IntrinsicRewardModule, IntrinsicState, ResolvedIntrinsicOptions } from "./intrinsicReward.js";
 
 /**
@@ -107,6 +108,7 @@ export class ICM implements IntrinsicRewardModule {
   readonly actionSize: number;
   readonly networks: ICMNetworks;
   readonly optimizer: Adam;
+  private readonly observationSpace: Space;
 
   constructor(
     readonly options: ResolvedIntrinsicOptions,
@@ -128,7 +130,8 @@ export class ICM implements IntrinsicRewardModule {
         `intrinsicReward "icm" supports Discrete and Box actions, got ${JSON.stringify(actionSpace.toJSON())}. Use type "rnd", which does not look at actions.`,
       );
     }
-    this.networks = new ICMNetworks(this.observationSize, this.actionSize, options, rng);
+    this.observationSpace = observationSpace;
+    this.networks = new ICMNetworks(networkInputSize(observationSpace), this.actionSize, options, rng);
     this.optimizer = new Adam(this.networks.parameters(), { lr: options.learningRate });
   }
 
@@ -200,7 +203,9 @@ export class ICM implements IntrinsicRewardModule {
     const both = new Float32Array(2 * batch * size);
     both.set(observations.subarray(0, batch * size));
     both.set(nextObservations.subarray(0, batch * size), batch * size);
-    const encoded = this.networks.encoder.forward(new Tensor(both, [2 * batch, size]));
+    // the encoder reads Discrete indices one-hot, as the policies do (rl/common/observationEncoding.ts)
+    const input = encodeObservations(this.observationSpace, both, 2 * batch);
+    const encoded = this.networks.encoder.forward(new Tensor(input, [2 * batch, input.length / (2 * batch)]));
     const features = ops.narrow(encoded, 0, 0, batch);
     const next = ops.narrow(encoded, 0, batch, batch);
     const predicted = this.networks.forwardModel.forward(

@@ -26,6 +26,7 @@ import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { computeGae } from "../common/gae.js";
+import { encodeObservations, networkInputSize } from "../common/observationEncoding.js";
 import type { RolloutBuffer } from "../common/rolloutBuffer.js";
 import { createIntrinsicReward } from "./createIntrinsicReward.js";
 import type { IntrinsicRewardModule, IntrinsicState, ResolvedIntrinsicOptions } from "./intrinsicReward.js";
@@ -53,6 +54,7 @@ export class IntrinsicRollout {
   readonly critic: MLP | null;
   readonly criticOptimizer: Adam | null;
   readonly observationSize: number;
+  private readonly observationSpace: Space;
   /** s_{t+1} of every stored transition (the final observation where an episode ended). */
   readonly nextObservations: Float32Array; // [nSteps, numEnvs, obsSize]
   /** The intrinsic λ-returns of the last rollout (RND), the critic's regression target. */
@@ -69,12 +71,13 @@ export class IntrinsicRollout {
     criticHiddenSizes: number[],
   ) {
     this.options = options;
+    this.observationSpace = observationSpace;
     this.observationSize = flatSize(observationSpace);
     this.module = createIntrinsicReward(options, observationSpace, actionSpace, rng);
     this.nextObservations = new Float32Array(nSteps * numEnvs * this.observationSize);
     if (this.module.separateStream) {
       // the same shape and init as the policy's critic (orthogonal, value-head gain 1)
-      this.critic = new MLP([this.observationSize, ...criticHiddenSizes, 1], {
+      this.critic = new MLP([networkInputSize(observationSpace), ...criticHiddenSizes, 1], {
         rng: rng.spawn(),
         activation: "tanh",
         init: "orthogonal",
@@ -204,21 +207,27 @@ export class IntrinsicRollout {
     }
   }
 
-  private intrinsicValues(observations: Float32Array, batch: number): Float32Array {
-    const x = new Tensor(observations.subarray(0, batch * this.observationSize), [
+  /** Observations `[batch * observationSize]` as the critic reads them (Discrete indices one-hot). */
+  private criticInput(observations: Float32Array, batch: number): Tensor {
+    const input = encodeObservations(
+      this.observationSpace,
+      observations.subarray(0, batch * this.observationSize),
       batch,
-      this.observationSize,
-    ]);
-    return noGrad(() => Float32Array.from(this.critic!.forward(x).values));
+    );
+    return new Tensor(input, [batch, input.length / batch]);
+  }
+
+  private intrinsicValues(observations: Float32Array, batch: number): Float32Array {
+    return noGrad(() =>
+      Float32Array.from(this.critic!.forward(this.criticInput(observations, batch)).values),
+    );
   }
 
   /** One MSE step of V_int toward the intrinsic λ-returns of `rows`; returns the loss. */
   private criticStep(observations: Float32Array, rows: Int32Array, m: number): number {
     const targets = new Float32Array(m);
     for (let j = 0; j < m; j++) targets[j] = this.intrinsicReturns![rows[j]];
-    const values = ops.reshape(this.critic!.forward(new Tensor(observations, [m, this.observationSize])), [
-      m,
-    ]);
+    const values = ops.reshape(this.critic!.forward(this.criticInput(observations, m)), [m]);
     const loss = ops.mean(ops.square(ops.sub(values, new Tensor(targets, [m]))));
     this.criticOptimizer!.zeroGrad();
     loss.backward();
