@@ -96,7 +96,8 @@ describe("observation encoding", () => {
       seed: 1,
       intrinsicReward: { type: "icm", coef: 1 },
     });
-    const networks = (icm.intrinsic?.module as ICM).networks;
+    assert.ok(icm.intrinsic !== null);
+    const networks = (icm.intrinsic.module as ICM).networks;
     assert.deepEqual(networks.encoder.stateDict()["layers.0.weight"].shape.at(-1), 16);
     const rnd = new PPO("FrozenLake-v1", {
       nSteps: 32,
