@@ -13,6 +13,8 @@
  */
 import { MASKED_LOGIT } from "../../distributions/categorical.js";
 import { Box } from "../../envs/spaces/box.js";
+import { Discrete } from "../../envs/spaces/discrete.js";
+import type { Space } from "../../envs/spaces/space.js";
 import { ProximalError } from "../../errors.js";
 import type { Activation } from "../../nn/mlp.js";
 import { QCriticPolicy } from "../../rl/actorCritic.js";
@@ -145,8 +147,7 @@ function actorCriticGraph(
   input: string,
   mask: string | null,
 ): PolicyOutputs {
-  const obs =
-    policy.inputSize === policy.observationSize ? input : oneHotIndex(g, input, policy.discreteObservations);
+  const obs = networkInputGraph(g, input, policy.observationSpace);
   const dict = policy.stateDict();
   const act: Activation = policy.options.activation;
   const extra: PolicyOutputs["extra"] = [];
@@ -221,18 +222,13 @@ function actorCriticGraph(
 }
 
 /**
- * A Discrete observation's index `[batch, 1]` (float, as stored) as the one-hot row the network reads
- * (`rl/common/observationEncoding.ts`): Cast to int64, minus the space's `start`, OneHot of depth n
- * (opset 11), `[batch, 1, n]` reshaped to `[batch, n]`. Out of range, ONNX's OneHot gives a zero row
- * where the library throws.
+ * The stored observation `obs` as the network reads it (`rl/common/observationEncoding.ts`): unchanged,
+ * or for a Discrete space its index `[batch, 1]` (float) as a one-hot row: Cast to int64, minus the
+ * space's `start`, OneHot of depth n (opset 11), `[batch, 1, n]` reshaped to `[batch, n]`. Out of range,
+ * ONNX's OneHot gives a zero row where the library throws.
  */
-function oneHotIndex(g: GraphBuilder, obs: string, space: { n: number; start: number } | null): string {
-  if (space === null) {
-    throw new ProximalError(
-      "INTERNAL",
-      "a Q-network whose input is wider than its observation has no Discrete observation space",
-    );
-  }
+function networkInputGraph(g: GraphBuilder, obs: string, space: Space): string {
+  if (!(space instanceof Discrete)) return obs;
   const index = g.op("Sub", [
     g.op("Cast", [obs], { to: { int: ONNX_DATA_TYPE.int64 } }),
     g.int64Constant([space.start], []),
@@ -249,7 +245,7 @@ function oneHotIndex(g: GraphBuilder, obs: string, space: { n: number; start: nu
  */
 function qNetworkGraph(g: GraphBuilder, policy: QPolicy, input: string, mask: string | null): PolicyOutputs {
   let obs = input;
-  if (policy.inputSize !== policy.observationSize) obs = oneHotIndex(g, obs, policy.discreteObservations);
+  obs = networkInputGraph(g, obs, policy.observationSpace);
   const dict = policy.stateDict();
   const { activation: act, dueling, atoms, quantiles } = policy.options;
   const nActions = policy.nActions;

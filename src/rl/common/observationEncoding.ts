@@ -9,6 +9,7 @@ import { Discrete } from "../../envs/spaces/discrete.js";
 import { flatSize } from "../../envs/spaces/flatten.js";
 import type { Space } from "../../envs/spaces/space.js";
 import { ProximalError } from "../../errors.js";
+import { Tensor } from "../../tensor/tensor.js";
 
 /** Width of one observation as a network reads it: n for a Discrete space (one-hot), else `flatSize`. */
 export function networkInputSize(space: Space): number {
@@ -35,4 +36,9 @@ export function encodeObservations(space: Space, observations: Float32Array, bat
     out[i * n + index] = 1;
   }
   return out;
+}
+
+/** {@link encodeObservations} as the network's input tensor `[batch, networkInputSize(space)]`. */
+export function encodeObservationTensor(space: Space, observations: Float32Array, batch: number): Tensor {
+  return new Tensor(encodeObservations(space, observations, batch), [batch, networkInputSize(space)]);
 }

@@ -16,7 +16,7 @@ import { Module } from "../../nn/module.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { isGradEnabled, noGrad, Tensor } from "../../tensor/tensor.js";
-import { encodeObservations, networkInputSize } from "./observationEncoding.js";
+import { encodeObservationTensor, networkInputSize } from "./observationEncoding.js";
 
 /** Hidden layer sizes of the actor (`pi`) and critic (`vf`) networks (SB3's `net_arch`). */
 export interface NetArch {
@@ -108,7 +108,7 @@ export class ActorCriticPolicy extends Module {
   readonly observationSize: number;
   /** Width of the networks' input ({@link networkInputSize}: Discrete observations are one-hot). */
   readonly inputSize: number;
-  private readonly observationSpace: Space;
+  readonly observationSpace: Space;
   readonly action: ActionKind;
   readonly options: Required<Omit<PolicyOptions, "netArch">> & { netArch: NetArch };
   private readonly actor: MLP | null = null;
@@ -181,20 +181,13 @@ export class ActorCriticPolicy extends Module {
     }
   }
 
-  /** The Discrete observation space read one-hot (`n`, `start`), or null for other spaces (ONNX export). */
-  get discreteObservations(): { n: number; start: number } | null {
-    const space = this.observationSpace;
-    return space instanceof Discrete ? { n: space.n, start: space.start } : null;
-  }
-
   /**
    * Observations [batch, obsSize] as the networks read them: Discrete indices one-hot
    * (`rl/common/observationEncoding.ts`, as SB3's `preprocess_obs`), other spaces as they are.
    */
   protected networkInput(obs: Tensor): Tensor {
     if (this.inputSize === this.observationSize) return obs;
-    const batch = obs.shape[0];
-    return new Tensor(encodeObservations(this.observationSpace, obs.values, batch), [batch, this.inputSize]);
+    return encodeObservationTensor(this.observationSpace, obs.values, obs.shape[0]);
   }
 
   /** Actor output (logits or Gaussian means) and V(s) for observations [batch, obsSize]. */

@@ -12,7 +12,7 @@ import { NoisyLinear, noisyLayers } from "../../nn/noisyLinear.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
-import { encodeObservations, networkInputSize } from "./observationEncoding.js";
+import { encodeObservationTensor, networkInputSize } from "./observationEncoding.js";
 
 /** Options of {@link QPolicy} (SB3's `DQNPolicy` `net_arch` and `activation_fn`). */
 export interface QPolicyOptions {
@@ -204,14 +204,8 @@ export class QPolicy extends Module {
   readonly observationSize: number;
   /** Width of the network's input ({@link networkInputSize}: Discrete observations are one-hot). */
   readonly inputSize: number;
-  private readonly observationSpace: Space;
+  readonly observationSpace: Space;
   readonly nActions: number;
-
-  /** The Discrete observation space read one-hot (`n`, `start`), or null for other spaces (ONNX export). */
-  get discreteObservations(): { n: number; start: number } | null {
-    const space = this.observationSpace;
-    return space instanceof Discrete ? { n: space.n, start: space.start } : null;
-  }
   readonly options: Required<QPolicyOptions> & QNetworkVariant;
   readonly qNet: QNetwork;
   readonly qNetTarget: QNetwork;
@@ -269,7 +263,7 @@ export class QPolicy extends Module {
         `The Q-network expects observations of ${this.observationSize} values each; got ${obs.length} values for ${batch} rows.`,
       );
     }
-    return new Tensor(encodeObservations(this.observationSpace, obs, batch), [batch, this.inputSize]);
+    return encodeObservationTensor(this.observationSpace, obs, batch);
   }
 
   /** Online Q-values `[batch * nActions]`, without a graph. */

@@ -30,7 +30,7 @@ import { Adam } from "../../optim/adam.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
-import { encodeObservations, networkInputSize } from "../common/observationEncoding.js";
+import { encodeObservationTensor, networkInputSize } from "../common/observationEncoding.js";
 import type { IntrinsicRewardModule, IntrinsicState, ResolvedIntrinsicOptions } from "./intrinsicReward.js";
 
 /**
@@ -204,8 +204,9 @@ export class ICM implements IntrinsicRewardModule {
     both.set(observations.subarray(0, batch * size));
     both.set(nextObservations.subarray(0, batch * size), batch * size);
     // the encoder reads Discrete indices one-hot, as the policies do (rl/common/observationEncoding.ts)
-    const input = encodeObservations(this.observationSpace, both, 2 * batch);
-    const encoded = this.networks.encoder.forward(new Tensor(input, [2 * batch, input.length / (2 * batch)]));
+    const encoded = this.networks.encoder.forward(
+      encodeObservationTensor(this.observationSpace, both, 2 * batch),
+    );
     const features = ops.narrow(encoded, 0, 0, batch);
     const next = ops.narrow(encoded, 0, batch, batch);
     const predicted = this.networks.forwardModel.forward(

@@ -26,7 +26,7 @@ import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { computeGae } from "../common/gae.js";
-import { encodeObservations, networkInputSize } from "../common/observationEncoding.js";
+import { encodeObservationTensor, networkInputSize } from "../common/observationEncoding.js";
 import type { RolloutBuffer } from "../common/rolloutBuffer.js";
 import { createIntrinsicReward } from "./createIntrinsicReward.js";
 import type { IntrinsicRewardModule, IntrinsicState, ResolvedIntrinsicOptions } from "./intrinsicReward.js";
@@ -209,12 +209,11 @@ export class IntrinsicRollout {
 
   /** Observations `[batch * observationSize]` as the critic reads them (Discrete indices one-hot). */
   private criticInput(observations: Float32Array, batch: number): Tensor {
-    const input = encodeObservations(
+    return encodeObservationTensor(
       this.observationSpace,
       observations.subarray(0, batch * this.observationSize),
       batch,
     );
-    return new Tensor(input, [batch, input.length / batch]);
   }
 
   private intrinsicValues(observations: Float32Array, batch: number): Float32Array {
