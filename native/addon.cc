@@ -207,6 +207,40 @@ struct Args {
     return f32(i, length);
   }
 
+  /**
+   * The Float32Arrays of a JavaScript array argument, into `data` and `lengths` (cleared first); false
+   * with an error thrown when it is not an array of Float32Arrays.
+   */
+  bool f32List(size_t i, std::vector<float*>& data, std::vector<int64_t>& lengths) {
+    data.clear();
+    lengths.clear();
+    bool isArray = false;
+    if (i >= argc || napi_is_array(env, argv[i], &isArray) != napi_ok || !isArray) {
+      fail("is not an array of Float32Arrays", i);
+      return false;
+    }
+    uint32_t count = 0;
+    napi_get_array_length(env, argv[i], &count);
+    for (uint32_t j = 0; j < count; j++) {
+      napi_value element;
+      napi_typedarray_type type;
+      size_t len = 0;
+      void* ptr = nullptr;
+      bool isTyped = false;
+      if (napi_get_element(env, argv[i], j, &element) != napi_ok ||
+          napi_is_typedarray(env, element, &isTyped) != napi_ok || !isTyped ||
+          napi_get_typedarray_info(env, element, &type, &len, &ptr, nullptr, nullptr) != napi_ok ||
+          type != napi_float32_array) {
+        fail("has an element that is not a Float32Array", i);
+        return false;
+      }
+      static float empty[1];
+      data.push_back(ptr != nullptr ? static_cast<float*>(ptr) : empty);
+      lengths.push_back(static_cast<int64_t>(len));
+    }
+    return true;
+  }
+
   int64_t integer(size_t i) {
     int64_t v = 0;
     if (i >= argc || napi_get_value_int64(env, argv[i], &v) != napi_ok) fail("is not a number", i);
@@ -410,6 +444,82 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Lists of arrays for the multi-tensor kernels, reused across calls (no allocation per step once grown).
+thread_local std::vector<float*> listData[4];
+thread_local std::vector<int64_t> listLengths[4];
+
+/** adamSteps(ps, gs, ms, vs, ...hyperparameters): adamStep over every quadruple in one call. */
+napi_value AdamSteps(napi_env env, napi_callback_info info) {
+  Args a(env, info, "adamSteps");
+  for (size_t l = 0; l < 4; l++)
+    if (!a.f32List(l, listData[l], listLengths[l])) return nullptr;
+  PxAdamArgs args;
+  args.lr = static_cast<float>(a.number(4));
+  args.beta1 = static_cast<float>(a.number(5));
+  args.beta2 = static_cast<float>(a.number(6));
+  args.eps = static_cast<float>(a.number(7));
+  args.weightDecay = static_cast<float>(a.number(8));
+  args.decoupled = a.number(9) != 0;
+  args.biasCorrection1 = static_cast<float>(a.number(10));
+  args.biasCorrection2Sqrt = static_cast<float>(a.number(11));
+  if (a.failed) return nullptr;
+  const size_t count = listData[0].size();
+  for (size_t l = 1; l < 4; l++) {
+    if (listData[l].size() != count) {
+      a.fail("holds a different number of arrays than the parameters", l);
+      return nullptr;
+    }
+  }
+  // check every length before writing anything, so a bad call changes no parameter
+  for (size_t t = 0; t < count; t++)
+    for (size_t l = 1; l < 4; l++)
+      if (!a.fits(l, listLengths[l][t], listLengths[0][t])) return nullptr;
+  for (size_t t = 0; t < count; t++)
+    active->adamStep(listData[0][t], listData[1][t], listData[2][t], listData[3][t], listLengths[0][t], &args);
+  return nullptr;
+}
+
+/** polyakUpdate(targets, sources, tau): every target = (1 - tau)·target + tau·source in one call. */
+napi_value PolyakUpdate(napi_env env, napi_callback_info info) {
+  Args a(env, info, "polyakUpdate");
+  if (!a.f32List(0, listData[0], listLengths[0]) || !a.f32List(1, listData[1], listLengths[1])) return nullptr;
+  const double tau = a.number(2);
+  if (a.failed) return nullptr;
+  const size_t count = listData[0].size();
+  if (listData[1].size() != count) {
+    a.fail("holds a different number of arrays than the targets", 1);
+    return nullptr;
+  }
+  for (size_t t = 0; t < count; t++)
+    if (!a.fits(1, listLengths[1][t], listLengths[0][t])) return nullptr;
+  for (size_t t = 0; t < count; t++) {
+    if (tau == 1.0) memcpy(listData[0][t], listData[1][t], sizeof(float) * listLengths[0][t]);
+    else active->polyak(listData[0][t], listData[1][t], listLengths[0][t], tau);
+  }
+  return nullptr;
+}
+
+/** sumOfSquares(arrays): Σ x² over all of them, in double, in order. */
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sumOfSquares");
+  if (!a.f32List(0, listData[0], listLengths[0])) return nullptr;
+  double total = 0.0;
+  for (size_t t = 0; t < listData[0].size(); t++) total = active->sumSquares(listData[0][t], listLengths[0][t], total);
+  napi_value result;
+  napi_create_double(env, total, &result);
+  return result;
+}
+
+/** scaleInPlace(arrays, s): x *= s for every array. */
+napi_value ScaleInPlace(napi_env env, napi_callback_info info) {
+  Args a(env, info, "scaleInPlace");
+  if (!a.f32List(0, listData[0], listLengths[0])) return nullptr;
+  const double s = a.number(1);
+  if (a.failed) return nullptr;
+  for (size_t t = 0; t < listData[0].size(); t++) active->scale(listData[0][t], listLengths[0][t], s);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   napi_value result;
   napi_create_string_utf8(env, active->isa, NAPI_AUTO_LENGTH, &result);
@@ -495,6 +605,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"layerNormRows", LayerNormRows},
       {"layerNormBackwardRows", LayerNormBackwardRows},
       {"adamStep", AdamStep},
+      {"adamSteps", AdamSteps},
+      {"polyakUpdate", PolyakUpdate},
+      {"sumOfSquares", SumOfSquares},
+      {"scaleInPlace", ScaleInPlace},
       {"isa", Isa},
       {"setIsa", SetIsa},
       {"compiledIsas", CompiledIsas},

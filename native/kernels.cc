@@ -609,9 +609,30 @@ __attribute__((optimize("fp-contract=off"))) void adamStep(float* p, const float
   }
 }
 
+// The target networks' Polyak average with the JavaScript loop's arithmetic (float64 products and
+// sum, one rounding to float32): no FMA contraction, which would round (1-tau)·dst + tau·src once
+// instead of three times
+__attribute__((optimize("fp-contract=off"))) void polyak(float* dst, const float* src, int64_t n, double tau) {
+  const double keep = 1.0 - tau;
+  for (int64_t i = 0; i < n; i++)
+    dst[i] = static_cast<float>(keep * static_cast<double>(dst[i]) + tau * static_cast<double>(src[i]));
+}
+
+// Sequential on purpose: the reference adds the squares one after another, and reassociating the sum
+// (vector lanes) would change its last bits and so every clipped gradient. A float's square is exact
+// in double, so FMA contraction changes nothing here.
+double sumSquares(const float* x, int64_t n, double acc) {
+  for (int64_t i = 0; i < n; i++) acc += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return acc;
+}
+
+void scale(float* x, int64_t n, double s) {
+  for (int64_t i = 0; i < n; i++) x[i] = static_cast<float>(static_cast<double>(x[i]) * s);
+}
+
 }  // namespace
 
 extern "C" const PxKernels PX_TABLE = {
-    PX_ISA,  matmul, gemmRows, linear,        binary,         unary,    clamp, reduce,
-    softmaxRows, logsumexpRows, layerNormRows, layerNormBackwardRows, adamStep,
+    PX_ISA,        matmul,        gemmRows,      linear, binary, unary, clamp, reduce, softmaxRows, logsumexpRows,
+    layerNormRows, layerNormBackwardRows, adamStep, polyak, sumSquares, scale,
 };

@@ -37,6 +37,12 @@ struct PxKernels {
                                 const float* g, float* dx, float* dgamma, float* dbeta, int64_t rows,
                                 int64_t cols);
   void (*adamStep)(float* p, const float* g, float* m, float* v, int64_t n, const PxAdamArgs* args);
+  // dst = (1 - tau)·dst + tau·src, products and sum in double (no FMA), rounded to float on store
+  void (*polyak)(float* dst, const float* src, int64_t n, double tau);
+  // acc + Σ x[i]² accumulated in double one element after another (the order fixes the bits)
+  double (*sumSquares)(const float* x, int64_t n, double acc);
+  // x *= s, the product in double rounded to float on store
+  void (*scale)(float* x, int64_t n, double s);
 };
 
 extern "C" {

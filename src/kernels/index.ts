@@ -898,3 +898,15 @@ export function adamStep(
     store<f32>(p + off, param - (stepSize * mi) / denom);
   }
 }
+
+/**
+ * Polyak averaging dst = (1 - tau)·dst + tau·src with the JavaScript reference's arithmetic: both
+ * products and the sum in f64, one rounding to f32 on store (wasm has no implicit FMA).
+ */
+export function polyak(dst: usize, src: usize, n: i32, tau: f64): void {
+  const keep = 1.0 - tau;
+  for (let i = 0; i < n; i++) {
+    const off = (<usize>i) << 2;
+    store<f32>(dst + off, <f32>(keep * <f64>load<f32>(dst + off) + tau * <f64>load<f32>(src + off)));
+  }
+}

@@ -1,5 +1,5 @@
 import { ProximalError } from "../errors.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { getBackend, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -52,8 +52,9 @@ export function clipGradNorm(
   } else {
     // Σ_p ‖g_p‖^q equals Σ_i |g_i|^q, so the norm of the per-parameter norms is one pass over all grads
     if (normType === 2) {
-      // the common case without a pow per element (Math.pow dominated small PPO updates)
-      for (const g of grads) for (let i = 0; i < g.length; i++) total += g[i] * g[i];
+      // the common case, in one backend call without a pow per element (Math.pow dominated small
+      // PPO updates); the kernel adds the squares in this same order, in float64
+      total = getBackend().sumOfSquares(grads);
     } else {
       for (const g of grads) for (let i = 0; i < g.length; i++) total += Math.abs(g[i]) ** normType;
     }
@@ -67,7 +68,7 @@ export function clipGradNorm(
   }
   const scale = Math.min(maxNorm / (total + 1e-6), 1);
   if (scale < 1 || Number.isNaN(scale)) {
-    for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= scale;
+    getBackend().scaleInPlace(grads, scale);
   }
   return total;
 }

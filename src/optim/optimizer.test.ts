@@ -5,7 +5,7 @@ import { MLP } from "../nn/mlp.js";
 import { fixtureProblem } from "../nn/testing.js";
 import { Rng } from "../random/rng.js";
 import { mean, square, sub } from "../tensor/ops.js";
-import { tensor, withBackend, zeros } from "../tensor/tensor.js";
+import { availableBackends, getBackend, tensor, withBackend, zeros } from "../tensor/tensor.js";
 import { randomNormal, TEST_BACKENDS } from "../tensor/testing.js";
 import { Adam, AdamW } from "./adam.js";
 import { RMSprop } from "./rmsprop.js";
@@ -94,6 +94,50 @@ describe("Optimizer base", () => {
     assertCode(() => new SGD([p], { nesterov: true }), "INVALID_OPTION");
     assertCode(() => new RMSprop([p], { lr: -1 }), "INVALID_OPTION");
   });
+
+  for (const backend of availableBackends()) {
+    test(`Adam's one-call step equals adamStep per tensor, parameters at different step counts (${backend})`, () => {
+      withBackend(backend, () => {
+        const rng = new Rng(7);
+        const sizes = [300, 5, 700];
+        const params = sizes.map((n) => tensor(randomNormal(rng, n)).requireGrad());
+        const expected = params.map((p) => p.values.slice());
+        const moments = sizes.map((n) => [new Float32Array(n), new Float32Array(n)]);
+        const steps = [0, 0, 0];
+        const optimizer = new AdamW(params, { lr: 0.05 });
+        // the middle parameter gets no gradient in the second update, so the third runs two counts
+        for (const withGrad of [
+          [true, true, true],
+          [true, false, true],
+          [true, true, true],
+        ]) {
+          params.forEach((p, i) => {
+            p.grad = withGrad[i] ? tensor(randomNormal(rng, p.size)) : null;
+          });
+          optimizer.step();
+          params.forEach((p, i) => {
+            if (p.grad === null) return;
+            const t = ++steps[i];
+            getBackend().adamStep(expected[i], p.grad.values, moments[i][0], moments[i][1], {
+              lr: 0.05,
+              beta1: 0.9,
+              beta2: 0.999,
+              eps: 1e-8,
+              weightDecay: 0.01,
+              decoupled: true,
+              biasCorrection1: 1 - 0.9 ** t,
+              biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** t),
+            });
+          });
+        }
+        for (let i = 0; i < params.length; i++) {
+          const p = params[i];
+          assert.deepEqual(p.values, expected[i], `parameter ${i}`);
+        }
+        assert.deepEqual(optimizer.getState().json.steps, { 0: 3, 1: 2, 2: 3 });
+      });
+    });
+  }
 
   test("AdamW defaults to weightDecay 0.01, Adam to 0 (as torch)", () => {
     const p = zeros([1]).requireGrad();

@@ -120,18 +120,24 @@ export abstract class Optimizer<O extends BaseOptimizerOptions> {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (p.grad === null) continue;
-        let s = this.state.get(p);
-        if (s === undefined) {
-          s = { step: 0, buffers: {} };
-          for (const [name, fill] of Object.entries(this.initialBuffers(group.options))) {
-            s.buffers[name] = new Float32Array(p.size).fill(fill);
-          }
-          this.state.set(p, s);
-        }
+        const s = this.stateOf(p, group.options);
         s.step++;
         this.updateParameter(p.values, p.grad.values, s, group.options);
       }
     }
+  }
+
+  /** The state of `p`, created (step 0, buffers filled) on its first update. */
+  protected stateOf(p: Tensor, options: O): ParamState {
+    let s = this.state.get(p);
+    if (s === undefined) {
+      s = { step: 0, buffers: {} };
+      for (const [name, fill] of Object.entries(this.initialBuffers(options))) {
+        s.buffers[name] = new Float32Array(p.size).fill(fill);
+      }
+      this.state.set(p, s);
+    }
+    return s;
   }
 
   /** Clear the gradient of every parameter. */

@@ -36,6 +36,7 @@ import type { Schedule } from "../optim/schedules.js";
 import type { Rng } from "../random/rng.js";
 import * as ops from "../tensor/ops.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { polyakUpdate } from "./common/continuousLosses.js";
 import { explainedVariance } from "./common/gae.js";
 import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
 import { checkInteger, checkRange, loadAlgorithm, OnPolicyAlgorithm } from "./common/onPolicyAlgorithm.js";
@@ -274,13 +275,7 @@ export class QCriticPolicy extends ActorCriticPolicy {
    */
   updateTarget(tau: number): void {
     if (this.qCriticTarget === null) return;
-    const target = new Map(this.qCriticTarget.namedParameters());
-    for (const [name, p] of this.qCritic.namedParameters()) {
-      const src = p.data as Float32Array;
-      const dst = target.get(name)!.data as Float32Array;
-      if (tau === 1) dst.set(src);
-      else for (let i = 0; i < dst.length; i++) dst[i] = (1 - tau) * dst[i] + tau * src[i];
-    }
+    polyakUpdate(this.qCritic.namedParameters(), this.qCriticTarget.namedParameters(), tau);
   }
 
   /** Q(s, a) for bootstrapping, from the target network when there is one: [batch], no graph. */

@@ -144,4 +144,29 @@ export interface Backend {
   ): void;
   /** One Adam/AdamW step in place on p, m, v. */
   adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, args: AdamStepArgs): void;
+  /**
+   * {@link Backend.adamStep} on every `(p[i], g[i], m[i], v[i])` with the same hyperparameters, in
+   * one call: an optimizer step over a whole network crosses into the kernels once instead of once
+   * per tensor. Elementwise, so bit-identical to the per-tensor calls.
+   */
+  adamSteps(
+    p: Float32Array[],
+    g: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    args: AdamStepArgs,
+  ): void;
+  /**
+   * Polyak averaging of target networks over every pair, in one call:
+   * `target[i] = (1 - tau)·target[i] + tau·source[i]`, each product and the sum in float64, rounded
+   * to float32 on store (the arithmetic of the JavaScript loop it replaces); `tau = 1` copies.
+   */
+  polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void;
+  /**
+   * `Σ x²` over every element of every array, accumulated in float64 one element after another in
+   * order (clipGradNorm's total norm; the order fixes the bits).
+   */
+  sumOfSquares(x: Float32Array[]): number;
+  /** `x *= s` in place for every array, the product in float64 rounded on store. */
+  scaleInPlace(x: Float32Array[], s: number): void;
 }

@@ -392,5 +392,89 @@ export function describeKernelParity(label: string, other: Backend): void {
         });
       }
     });
+
+    describe("multi-tensor kernels", () => {
+      // tensors of a small network's sizes (a 17-wide bias, a 5x64 weight, ...), some below the wasm
+      // backend's small-op cutoff on their own
+      const sizes = [17, 320, 64, 1, 1031];
+
+      for (const [name, weightDecay, decoupled] of [
+        ["Adam", 0, false],
+        ["Adam with L2 weight decay", 0.1, false],
+        ["AdamW (decoupled decay)", 0.1, true],
+      ] as const) {
+        test(`adamSteps (${name}) is bit-identical to adamStep per tensor, 4 steps`, () => {
+          const rng = new Rng(21);
+          const p0 = sizes.map((n) => randomNormal(rng, n));
+          const grads = [1, 2, 3, 4].map(() => sizes.map((n) => randomNormal(rng, n)));
+          const run = (be: Backend, fused: boolean): Float32Array[] => {
+            const p = p0.map((x) => x.slice());
+            const m = sizes.map((n) => new Float32Array(n));
+            const v = sizes.map((n) => new Float32Array(n));
+            grads.forEach((g, i) => {
+              const t = i + 1;
+              const args: AdamStepArgs = {
+                lr: 1e-2,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weightDecay,
+                decoupled,
+                biasCorrection1: 1 - 0.9 ** t,
+                biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** t),
+              };
+              if (fused) be.adamSteps(p, g, m, v, args);
+              else for (let j = 0; j < p.length; j++) be.adamStep(p[j], g[j], m[j], v[j], args);
+            });
+            return [...p, ...m, ...v];
+          };
+          const perTensor = run(other, false);
+          const fused = run(other, true);
+          for (let i = 0; i < perTensor.length; i++) {
+            const x = perTensor[i];
+            assert.deepEqual(fused[i], x, `array ${i}`);
+          }
+          // and the cpu reference's per-tensor results (float64 rounded at each step = float32)
+          const reference = run(cpu, false);
+          for (let i = 0; i < reference.length; i++) {
+            const x = reference[i];
+            assertClose(fused[i], x, { label: `vs cpu, array ${i}` });
+          }
+        });
+      }
+
+      for (const tau of [0.005, 0.5, 1]) {
+        test(`polyakUpdate with tau ${tau} is bit-identical to the float64 JavaScript loop`, () => {
+          const rng = new Rng(22);
+          const source = sizes.map((n) => randomNormal(rng, n));
+          const target0 = sizes.map((n) => randomNormal(rng, n));
+          const expected = target0.map((dst, t) =>
+            tau === 1 ? source[t].slice() : dst.map((d, i) => (1 - tau) * d + tau * source[t][i]),
+          );
+          const target = target0.map((x) => x.slice());
+          other.polyakUpdate(target, source, tau);
+          for (let t = 0; t < target.length; t++) {
+            const x = target[t];
+            assert.deepEqual(x, expected[t], `tensor ${t}`);
+          }
+        });
+      }
+
+      test("sumOfSquares adds in order in float64 and scaleInPlace rounds a float64 product", () => {
+        const rng = new Rng(23);
+        const xs = sizes.map((n) => randomNormal(rng, n, 3));
+        let expected = 0;
+        for (const x of xs) for (let i = 0; i < x.length; i++) expected += x[i] * x[i];
+        assert.equal(other.sumOfSquares(xs), expected);
+        assert.equal(other.sumOfSquares([]), 0);
+        const scale = 0.123456789;
+        const scaled = xs.map((x) => x.map((v) => v * scale));
+        other.scaleInPlace(xs, scale);
+        for (let t = 0; t < xs.length; t++) {
+          const x = xs[t];
+          assert.deepEqual(x, scaled[t], `tensor ${t}`);
+        }
+      });
+    });
   });
 }

@@ -249,6 +249,35 @@ export class CpuBackend implements Backend {
       p[i] = f(param - f(f(stepSize * mi) / denom));
     }
   }
+
+  adamSteps(
+    p: Float32Array[],
+    g: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    args: AdamStepArgs,
+  ): void {
+    for (let t = 0; t < p.length; t++) this.adamStep(p[t], g[t], m[t], v[t], args);
+  }
+
+  polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void {
+    for (let t = 0; t < target.length; t++) {
+      const dst = target[t];
+      const src = source[t];
+      if (tau === 1) dst.set(src);
+      else for (let i = 0; i < dst.length; i++) dst[i] = (1 - tau) * dst[i] + tau * src[i];
+    }
+  }
+
+  sumOfSquares(x: Float32Array[]): number {
+    let total = 0;
+    for (const a of x) for (let i = 0; i < a.length; i++) total += a[i] * a[i];
+    return total;
+  }
+
+  scaleInPlace(x: Float32Array[], s: number): void {
+    for (const a of x) for (let i = 0; i < a.length; i++) a[i] *= s;
+  }
 }
 
 const BINARY_FNS: Record<BinaryOp, (x: number, y: number) => number> = {

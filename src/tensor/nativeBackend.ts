@@ -84,6 +84,23 @@ interface NativeAddon {
     biasCorrection1: number,
     biasCorrection2Sqrt: number,
   ): void;
+  adamSteps(
+    p: Float32Array[],
+    g: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: number,
+    biasCorrection1: number,
+    biasCorrection2Sqrt: number,
+  ): void;
+  polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void;
+  sumOfSquares(x: Float32Array[]): number;
+  scaleInPlace(x: Float32Array[], s: number): void;
   /** The instruction-set path in use: "avx512", "avx2" or "generic". */
   isa(): string;
   /** Switch paths by name; false where this CPU lacks it. */
@@ -271,6 +288,41 @@ export class NativeBackend implements Backend {
       args.biasCorrection2Sqrt,
     );
   }
+
+  adamSteps(
+    p: Float32Array[],
+    g: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    args: AdamStepArgs,
+  ): void {
+    this.k.adamSteps(
+      p,
+      g,
+      m,
+      v,
+      args.lr,
+      args.beta1,
+      args.beta2,
+      args.eps,
+      args.weightDecay,
+      +args.decoupled,
+      args.biasCorrection1,
+      args.biasCorrection2Sqrt,
+    );
+  }
+
+  polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void {
+    this.k.polyakUpdate(target, source, tau);
+  }
+
+  sumOfSquares(x: Float32Array[]): number {
+    return this.k.sumOfSquares(x);
+  }
+
+  scaleInPlace(x: Float32Array[], s: number): void {
+    this.k.scaleInPlace(x, s);
+  }
 }
 
 /** Where the build puts the addon and its status, relative to this module (dist/tensor/ or src/tensor/). */
@@ -326,6 +378,7 @@ function load(): NativeLoad {
   try {
     const addon = mod.createRequire(import.meta.url)(addonPath) as NativeAddon;
     if (typeof addon.setThreads !== "function") throw new Error("it predates the thread pool");
+    if (typeof addon.adamSteps !== "function") throw new Error("it predates the multi-tensor kernels");
     backend = new NativeBackend(addon);
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);

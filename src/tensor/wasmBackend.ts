@@ -80,6 +80,7 @@ interface KernelExports {
     biasCorrection1: number,
     biasCorrection2Sqrt: number,
   ): void;
+  polyak(dst: number, src: number, n: number, tau: number): void;
 }
 
 const BINARY_CODE = new Map<BinaryOp, number>(BINARY_OPS.map((op, i) => [op, i]));
@@ -397,6 +398,96 @@ export class WasmBackend implements Backend {
     this.get(pp, p);
     this.get(pm, m);
     this.get(pv, v);
+  }
+
+  /**
+   * Every parameter in one kernel call: the step is elementwise with shared hyperparameters, so the
+   * tensors are laid end to end in the arena (p's, g's, m's, v's each contiguous) and run as one.
+   */
+  adamSteps(
+    p: Float32Array[],
+    g: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    args: AdamStepArgs,
+  ): void {
+    let total = 0;
+    for (const a of p) total += a.length;
+    if (total < this.smallOpCutoff) {
+      this.cpu.adamSteps(p, g, m, v, args);
+      return;
+    }
+    this.reset();
+    const pp = this.putAll(p, total);
+    const pg = this.putAll(g, total);
+    const pm = this.putAll(m, total);
+    const pv = this.putAll(v, total);
+    this.k.adamStep(
+      pp,
+      pg,
+      pm,
+      pv,
+      total,
+      args.lr,
+      args.beta1,
+      args.beta2,
+      args.eps,
+      args.weightDecay,
+      args.decoupled ? 1 : 0,
+      args.biasCorrection1,
+      args.biasCorrection2Sqrt,
+    );
+    this.getAll(pp, p);
+    this.getAll(pm, m);
+    this.getAll(pv, v);
+  }
+
+  polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void {
+    let total = 0;
+    for (const a of target) total += a.length;
+    if (tau === 1 || total < this.smallOpCutoff) {
+      this.cpu.polyakUpdate(target, source, tau);
+      return;
+    }
+    this.reset();
+    const pd = this.putAll(target, total);
+    const ps = this.putAll(
+      source.map((s, i) => (s.length === target[i].length ? s : s.subarray(0, target[i].length))),
+      total,
+    );
+    this.k.polyak(pd, ps, total, tau);
+    this.getAll(pd, target);
+  }
+
+  // A sum of squares and a scaling read each element once: copying the arrays into wasm memory
+  // would cost as much as the TypeScript loop, and a vectorised sum would change the summation
+  // order (the norm's bits), so both stay with the reference.
+  sumOfSquares(x: Float32Array[]): number {
+    return this.cpu.sumOfSquares(x);
+  }
+
+  scaleInPlace(x: Float32Array[], s: number): void {
+    this.cpu.scaleInPlace(x, s);
+  }
+
+  /** Copy the arrays end to end (`total` floats in all) into the arena; returns the first's offset. */
+  private putAll(xs: Float32Array[], total: number): number {
+    const ptr = this.alloc(total);
+    let at = ptr >> 2;
+    for (const x of xs) {
+      this.heap.set(x, at);
+      at += x.length;
+    }
+    return ptr;
+  }
+
+  /** Copy consecutive arena floats from `ptr` back into each array in turn. */
+  private getAll(ptr: number, outs: Float32Array[]): void {
+    let at = ptr;
+    for (const out of outs) {
+      this.get(at, out);
+      at += out.length << 2;
+    }
   }
 }
 

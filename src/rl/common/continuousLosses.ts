@@ -6,7 +6,7 @@
  */
 import { ProximalError } from "../../errors.js";
 import * as ops from "../../tensor/ops.js";
-import { Tensor } from "../../tensor/tensor.js";
+import { getBackend, Tensor } from "../../tensor/tensor.js";
 
 /** Inputs of {@link clippedDoubleQTargets}: flat arrays of one minibatch of B transitions. */
 export interface ClippedDoubleQInputs {
@@ -207,6 +207,8 @@ export function polyakUpdate(online: [string, Tensor][], target: [string, Tensor
       `polyakUpdate: the online module has ${online.length} parameters, the target ${targets.size}; they must be copies of one architecture.`,
     );
   }
+  const sources: Float32Array[] = [];
+  const destinations: Float32Array[] = [];
   for (const [name, p] of online) {
     const t = targets.get(name);
     if (t === undefined || t.size !== p.size) {
@@ -215,9 +217,9 @@ export function polyakUpdate(online: [string, Tensor][], target: [string, Tensor
         `polyakUpdate: the target has no parameter ${name} of size ${p.size}.`,
       );
     }
-    const src = p.data as Float32Array;
-    const dst = t.data as Float32Array;
-    if (tau === 1) dst.set(src);
-    else for (let i = 0; i < dst.length; i++) dst[i] = (1 - tau) * dst[i] + tau * src[i];
+    sources.push(p.values);
+    destinations.push(t.values);
   }
+  // every tensor in one backend call, with the float64 arithmetic of `(1 - tau) * dst + tau * src`
+  getBackend().polyakUpdate(destinations, sources, tau);
 }

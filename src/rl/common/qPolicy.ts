@@ -12,6 +12,7 @@ import { NoisyLinear, noisyLayers } from "../../nn/noisyLinear.js";
 import type { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { polyakUpdate } from "./continuousLosses.js";
 import { encodeObservationTensor, networkInputSize } from "./observationEncoding.js";
 
 /** Options of {@link QPolicy} (SB3's `DQNPolicy` `net_arch` and `activation_fn`). */
@@ -284,15 +285,7 @@ export class QPolicy extends Module {
    * arXiv:1509.02971, §7; SB3 `polyak_update`); τ = 1 copies `θ` (the hard update of Mnih et al. 2015).
    */
   updateTarget(tau: number): void {
-    const online = this.qNet.namedParameters();
-    const target = new Map(this.qNetTarget.namedParameters());
-    for (const [name, p] of online) {
-      const t = target.get(name)!;
-      const src = p.data as Float32Array;
-      const dst = t.data as Float32Array;
-      if (tau === 1) dst.set(src);
-      else for (let i = 0; i < dst.length; i++) dst[i] = (1 - tau) * dst[i] + tau * src[i];
-    }
+    polyakUpdate(this.qNet.namedParameters(), this.qNetTarget.namedParameters(), tau);
   }
 }
 
