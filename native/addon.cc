@@ -267,6 +267,32 @@ struct Args {
   }
 };
 
+/** C (+)= op(A)·op(B) for `batch` products, split into row blocks across the pool (the matmul kernel). */
+void runMatmul(const float* pa, const float* pb, float* pc, int64_t batch, int64_t m, int64_t k, int64_t n, bool transA,
+               bool transB, int64_t strideA, int64_t strideB, bool accumulate) {
+  // A [m,k] row-major: element (i,p) at i*k + p; transposed (stored [k,m]): at p*m + i
+  const int64_t rsA = transA ? 1 : k, csA = transA ? m : 1;
+  forRowBlocks(batch, m, k, n, [&](int64_t t, int64_t i0, int64_t i1) {
+    active->gemmRows(pa + t * strideA + i0 * rsA, rsA, csA, pb + t * strideB, transB, pc + t * m * n + i0 * n, i1 - i0,
+                     k, n, accumulate, m);
+  });
+}
+
+/**
+ * out = x·wᵀ + bias, then (act >= 0) the unary kernel `act` over each row block while it is in cache:
+ * per element the same computation as the linear kernel followed by the unary one.
+ */
+void runLinear(const float* x, const float* w, const float* bias, float* out, int64_t m, int64_t k, int64_t n,
+               int act) {
+  forRowBlocks(1, m, k, n, [&](int64_t, int64_t i0, int64_t i1) {
+    // the bias first, then the product accumulated onto it: one pass over the output for both
+    if (bias != nullptr)
+      for (int64_t i = i0; i < i1; i++) memcpy(out + i * n, bias, sizeof(float) * n);
+    active->gemmRows(x + i0 * k, k, 1, w, 1, out + i0 * n, i1 - i0, k, n, bias != nullptr, m);
+    if (act >= 0) active->unary(act, out + i0 * n, out + i0 * n, (i1 - i0) * n);
+  });
+}
+
 napi_value Matmul(napi_env env, napi_callback_info info) {
   Args a(env, info, "matmul");
   int64_t la, lb, lc;
@@ -281,33 +307,75 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   if (!a.fits(0, la, (batch - 1) * strideA + m * k) || !a.fits(1, lb, (batch - 1) * strideB + k * n) ||
       !a.fits(2, lc, batch * m * n))
     return nullptr;
-  // A [m,k] row-major: element (i,p) at i*k + p; transposed (stored [k,m]): at p*m + i
-  const int64_t rsA = transA ? 1 : k, csA = transA ? m : 1;
-  forRowBlocks(batch, m, k, n, [&](int64_t t, int64_t i0, int64_t i1) {
-    active->gemmRows(pa + t * strideA + i0 * rsA, rsA, csA, pb + t * strideB, transB != 0, pc + t * m * n + i0 * n,
-                     i1 - i0, k, n, accumulate != 0, m);
-  });
+  runMatmul(pa, pb, pc, batch, m, k, n, transA != 0, transB != 0, strideA, strideB, accumulate != 0);
   return nullptr;
 }
 
-napi_value Linear(napi_env env, napi_callback_info info) {
-  Args a(env, info, "linear");
+// Unary op codes (src/tensor/backend.ts UNARY_OPS) of the activations linearAct fuses: 0 relu, 1 tanh
+constexpr int FUSED_UNARY[2] = {5, 4};
+// ...and binary op codes (BINARY_OPS) of their gradients: reluBackward, tanhBackward
+constexpr int FUSED_BACKWARD[2] = {8, 7};
+
+/** linear(x, w, bias, out, m, k, n) and linearAct(x, w, bias, out, m, k, n, act). */
+napi_value LinearImpl(napi_env env, napi_callback_info info, bool withAct) {
+  Args a(env, info, withAct ? "linearAct" : "linear");
   int64_t lx, lw, lbias, lo;
   const float* x = a.f32(0, &lx);
   const float* w = a.f32(1, &lw);
   const float* bias = a.f32OrNull(2, &lbias);
   float* out = a.f32(3, &lo);
   const int64_t m = a.integer(4), k = a.integer(5), n = a.integer(6);
+  const int64_t act = withAct ? a.integer(7) : -1;
   if (a.failed) return nullptr;
+  if (withAct && act > 1) {
+    a.fail("is not an activation code (0 relu, 1 tanh)", 7);
+    return nullptr;
+  }
   if (!a.fits(0, lx, m * k) || !a.fits(1, lw, n * k) || (bias != nullptr && !a.fits(2, lbias, n)) ||
       !a.fits(3, lo, m * n))
     return nullptr;
-  forRowBlocks(1, m, k, n, [&](int64_t, int64_t i0, int64_t i1) {
-    // the bias first, then the product accumulated onto it: one pass over the output for both
-    if (bias != nullptr)
-      for (int64_t i = i0; i < i1; i++) memcpy(out + i * n, bias, sizeof(float) * n);
-    active->gemmRows(x + i0 * k, k, 1, w, 1, out + i0 * n, i1 - i0, k, n, bias != nullptr, m);
-  });
+  runLinear(x, w, bias, out, m, k, n, withAct ? FUSED_UNARY[act] : -1);
+  return nullptr;
+}
+
+napi_value Linear(napi_env env, napi_callback_info info) { return LinearImpl(env, info, false); }
+napi_value LinearAct(napi_env env, napi_callback_info info) { return LinearImpl(env, info, true); }
+
+// The pre-activation gradient of linearActBackward, reused across calls.
+thread_local std::vector<float> dzScratch;
+
+/**
+ * linearActBackward(x, w, y, g, dx|null, dw|null, db|null, m, k, n, act): dz = act'(y)·g, then
+ * dx = dz·w, dw = dzᵀ·x and db = Σ_rows dz, each through the same kernel (and thread split) as the
+ * unfused matmul and reduce calls, so with the same bits.
+ */
+napi_value LinearActBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "linearActBackward");
+  int64_t lx, lw, ly, lg, ldx, ldw, ldb;
+  const float* x = a.f32(0, &lx);
+  const float* w = a.f32(1, &lw);
+  const float* y = a.f32(2, &ly);
+  const float* g = a.f32(3, &lg);
+  float* dx = a.f32OrNull(4, &ldx);
+  float* dw = a.f32OrNull(5, &ldw);
+  float* db = a.f32OrNull(6, &ldb);
+  const int64_t m = a.integer(7), k = a.integer(8), n = a.integer(9), act = a.integer(10);
+  if (a.failed) return nullptr;
+  if (act > 1) {
+    a.fail("is not an activation code (0 relu, 1 tanh)", 10);
+    return nullptr;
+  }
+  if (!a.fits(0, lx, m * k) || !a.fits(1, lw, n * k) || !a.fits(2, ly, m * n) || !a.fits(3, lg, m * n) ||
+      (dx != nullptr && !a.fits(4, ldx, m * k)) || (dw != nullptr && !a.fits(5, ldw, n * k)) ||
+      (db != nullptr && !a.fits(6, ldb, n)))
+    return nullptr;
+  dzScratch.resize(static_cast<size_t>(m * n > 0 ? m * n : 1));
+  float* dz = dzScratch.data();
+  if (m * n > 0) active->binary(FUSED_BACKWARD[act], y, g, dz, 1, m * n, 0, 1, 0, 1);
+  // the unfused matmul returns early on an empty output and the reduce writes zeros for no rows
+  if (dx != nullptr && m > 0 && k > 0) runMatmul(dz, w, dx, 1, m, n, k, false, false, 0, 0, false);
+  if (dw != nullptr && n > 0 && k > 0) runMatmul(dz, x, dw, 1, n, m, k, true, false, 0, 0, false);
+  if (db != nullptr) active->reduce(0, dz, db, 1, m, n);
   return nullptr;
 }
 
@@ -596,6 +664,8 @@ napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {
       {"matmul", Matmul},
       {"linear", Linear},
+      {"linearAct", LinearAct},
+      {"linearActBackward", LinearActBackward},
       {"binary", Binary},
       {"unary", Unary},
       {"clamp", Clamp},

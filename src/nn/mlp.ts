@@ -1,6 +1,6 @@
 import { ProximalError } from "../errors.js";
 import type { Rng } from "../random/rng.js";
-import { gelu, relu, tanh } from "../tensor/ops.js";
+import { gelu, linearAct, relu, tanh } from "../tensor/ops.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Linear, type LinearInit } from "./linear.js";
 import { Module } from "./module.js";
@@ -86,14 +86,23 @@ export class MLP extends Module {
     }
   }
 
-  /** x [..., sizes[0]] -> [..., sizes.at(-1)] */
+  /**
+   * x [..., sizes[0]] -> [..., sizes.at(-1)]. A layer followed by relu or tanh runs as one fused op
+   * (`linearAct`: the same values as the layer then the activation), unless an adapter (LoRA) is
+   * attached, which needs the layer's own output.
+   */
   forward(x: Tensor): Tensor {
     let h = x;
     const n = this.layers.length;
     for (let i = 0; i < n; i++) {
-      h = this.layers.at(i).forward(h);
-      if (i + 1 < n) h = applyActivation(h, this.activation);
-      else if (this.outputActivation !== undefined) h = applyActivation(h, this.outputActivation);
+      const layer = this.layers.at(i);
+      const activation = i + 1 < n ? this.activation : this.outputActivation;
+      if (activation !== undefined && activation !== "gelu" && layer.adapter === null) {
+        h = linearAct(h, layer.weight, layer.bias, activation);
+      } else {
+        h = layer.forward(h);
+        if (activation !== undefined) h = applyActivation(h, activation);
+      }
     }
     return h;
   }

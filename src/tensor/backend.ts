@@ -44,6 +44,9 @@ export type UnaryOp = (typeof UNARY_OPS)[number];
 
 export type ReduceOp = "sum" | "max";
 
+/** Activations fused into a linear layer's kernel (`Backend.linearAct`). */
+export type FusedActivation = "relu" | "tanh";
+
 /** Hyperparameters of one Adam/AdamW step (PyTorch semantics). */
 export interface AdamStepArgs {
   lr: number;
@@ -92,6 +95,40 @@ export interface Backend {
     m: number,
     k: number,
     n: number,
+  ): void;
+  /**
+   * `out = act(x · wᵀ + bias)`: {@link Backend.linear} with the activation applied in the same call,
+   * while the rows are in cache. The same bits as `linear` followed by `unary(act)`.
+   */
+  linearAct(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void;
+  /**
+   * The backward pass of {@link Backend.linearAct} in one call, from its output `y` [m, n] and the
+   * output's gradient `g`: the pre-activation gradient `dz = relu/tanh backward(y, g)` (relu's from
+   * its output: `y <= 0` exactly where the input was), then `dx = dz · w` [m, k], `dw = dzᵀ · x`
+   * [n, k] and `db = Σ_rows dz` [n]; a null output is skipped. The same bits as the unfused
+   * `binary` + two `matmul` + `reduce` calls, which is how the cpu and wasm backends run it.
+   */
+  linearActBackward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    g: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
   ): void;
   /**
    * `out[o,i] = a[o*aOuter + i*aInner] op b[o*bOuter + i*bInner]` over an [outer, inner] view.

@@ -393,6 +393,66 @@ export function describeKernelParity(label: string, other: Backend): void {
       }
     });
 
+    describe("linearAct", () => {
+      // rows 1-2 reach the native dot-product path; 300x64x64 crosses the wasm small-op cutoffs
+      const shapes = [
+        [1, 5, 3],
+        [2, 16, 8],
+        [9, 17, 5],
+        [300, 64, 64],
+      ];
+      for (const act of ["relu", "tanh"] as const) {
+        test(`${act}: forward is linear then unary, bit for bit, and close to the cpu reference`, () => {
+          const rng = new Rng(31);
+          for (const [m, k, n] of shapes) {
+            const x = randomNormal(rng, m * k);
+            const w = randomNormal(rng, n * k);
+            const bias = randomNormal(rng, n);
+            for (const b of [bias, null]) {
+              const fused = new Float32Array(m * n);
+              other.linearAct(x, w, b, fused, m, k, n, act);
+              const unfused = new Float32Array(m * n);
+              other.linear(x, w, b, unfused, m, k, n);
+              other.unary(act, unfused, unfused);
+              assert.deepEqual(fused, unfused, `${m}x${k}x${n}`);
+              const reference = new Float32Array(m * n);
+              cpu.linearAct(x, w, b, reference, m, k, n, act);
+              // tanh is 1-Lipschitz and relu too: the linear layer's error bound carries over
+              const bound = new Float32Array(m * n);
+              cpu.linear(absArray(x), absArray(w), b && absArray(b), bound, m, k, n);
+              assertClose(fused, reference, { scale: bound, label: `${m}x${k}x${n} vs cpu` });
+            }
+          }
+        });
+
+        test(`${act}: backward is the unfused binary, matmul and reduce calls, bit for bit`, () => {
+          const rng = new Rng(32);
+          for (const [m, k, n] of shapes) {
+            const x = randomNormal(rng, m * k);
+            const w = randomNormal(rng, n * k);
+            const y = new Float32Array(m * n);
+            other.linearAct(x, w, randomNormal(rng, n), y, m, k, n, act);
+            const g = randomNormal(rng, m * n);
+            const [dx, dw, db] = [m * k, n * k, n].map((len) => new Float32Array(len));
+            other.linearActBackward(x, w, y, g, dx, dw, db, m, k, n, act);
+            const dz = new Float32Array(m * n);
+            other.binary(act === "relu" ? "reluBackward" : "tanhBackward", y, g, dz, 1, m * n, 0, 1, 0, 1);
+            const [ex, ew, eb] = [m * k, n * k, n].map((len) => new Float32Array(len));
+            other.matmul(dz, w, ex, 1, m, n, k, false, false, 0, 0, false);
+            other.matmul(dz, x, ew, 1, n, m, k, true, false, 0, 0, false);
+            other.reduce("sum", dz, eb, 1, m, n);
+            assert.deepEqual(dx, ex, `dx ${m}x${k}x${n}`);
+            assert.deepEqual(dw, ew, `dw ${m}x${k}x${n}`);
+            assert.deepEqual(db, eb, `db ${m}x${k}x${n}`);
+            // skipped outputs: only the weight's gradient
+            const onlyDw = new Float32Array(n * k);
+            other.linearActBackward(x, w, y, g, null, onlyDw, null, m, k, n, act);
+            assert.deepEqual(onlyDw, ew);
+          }
+        });
+      }
+    });
+
     describe("multi-tensor kernels", () => {
       // tensors of a small network's sizes (a 17-wide bias, a 5x64 weight, ...), some below the wasm
       // backend's small-op cutoff on their own

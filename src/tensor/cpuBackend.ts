@@ -1,4 +1,5 @@
-import type { AdamStepArgs, Backend, BinaryOp, ReduceOp, UnaryOp } from "./backend.js";
+import type { AdamStepArgs, Backend, BinaryOp, FusedActivation, ReduceOp, UnaryOp } from "./backend.js";
+import { allocFloat32, releaseFloat32 } from "./storage.js";
 
 /**
  * The plain-TypeScript backend: the readable reference every wasm kernel is tested against, and the
@@ -58,6 +59,36 @@ export class CpuBackend implements Backend {
     this.matmul(x, w, out, 1, m, k, n, false, true, 0, 0, false);
     if (bias === null) return;
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] += bias[j];
+  }
+
+  linearAct(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void {
+    this.linear(x, w, bias, out, m, k, n);
+    this.unary(act, out, out);
+  }
+
+  linearActBackward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    g: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void {
+    linearActBackwardSteps(this, x, w, y, g, dx, dw, db, m, k, n, act);
   }
 
   binary(
@@ -333,3 +364,29 @@ const UNARY_FNS: Record<UnaryOp, (x: number) => number> = {
   reciprocal: (x) => 1 / x,
   erf,
 };
+
+/**
+ * {@link Backend.linearActBackward} as the unfused kernels of `backend`, in the order the unfused
+ * ops' gradient rules call them: the activation's gradient, then dx, dw and db.
+ */
+export function linearActBackwardSteps(
+  backend: Backend,
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  g: Float32Array,
+  dx: Float32Array | null,
+  dw: Float32Array | null,
+  db: Float32Array | null,
+  m: number,
+  k: number,
+  n: number,
+  act: FusedActivation,
+): void {
+  const dz = allocFloat32(m * n);
+  backend.binary(act === "relu" ? "reluBackward" : "tanhBackward", y, g, dz, 1, m * n, 0, 1, 0, 1);
+  if (dx !== null) backend.matmul(dz, w, dx, 1, m, n, k, false, false, 0, 0, false);
+  if (dw !== null) backend.matmul(dz, x, dw, 1, n, m, k, true, false, 0, 0, false);
+  if (db !== null) backend.reduce("sum", dz, db, 1, m, n);
+  releaseFloat32(dz);
+}

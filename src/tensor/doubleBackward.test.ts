@@ -99,6 +99,16 @@ describe("double backward: Hessian-vector products against differences of the fi
       [normal([4, 3]), normal([5, 3]), normal([5])],
       ([x, w, b]) => ops.linear(x, w, b),
     ],
+    [
+      "linearAct tanh (fused; the second derivative runs through the unfused rules)",
+      [normal([4, 3]), normal([5, 3]), normal([5])],
+      ([x, w, b]) => ops.linearAct(x, w, b, "tanh"),
+    ],
+    [
+      "linearAct relu, pre-activations off the kink",
+      [normal([4, 3]), normal([5, 3], 0.1), { shape: [5], data: Float32Array.from([1, -1, 1.2, -0.9, 1.1]) }],
+      ([x, w, b]) => ops.linearAct(x, w, b, "relu"),
+    ],
     ["softmax", [normal([3, 5], 2)], ([x]) => ops.softmax(x)],
     ["logSoftmax", [normal([3, 5], 2)], ([x]) => ops.logSoftmax(x)],
     [

@@ -207,6 +207,20 @@ describe("finite-difference gradient checks (cpu backend)", () => {
     }
     test("linear with bias on a 3-D input", () =>
       gradcheck([normal([2, 3, 4]), normal([5, 4]), normal([5])], ([x, w, b]) => ops.linear(x, w, b)));
+    test("linearAct tanh (fused linear + tanh) on a 3-D input", () =>
+      gradcheck([normal([2, 3, 4]), normal([5, 4]), normal([5])], ([x, w, b]) =>
+        ops.linearAct(x, w, b, "tanh"),
+      ));
+    test("linearAct relu (fused linear + relu), pre-activations off the kink", () => {
+      // small weights and biases of ±1 keep |x·Wᵀ + b| > 0.3, far beyond a step's reach; half the
+      // outputs are cut by relu, half pass
+      const bias = Float32Array.from([1, -1, 1.2, -0.9, 1.1]);
+      gradcheck([normal([2, 3, 4]), normal([5, 4], 0.1), { shape: [5], data: bias }], ([x, w, b]) =>
+        ops.linearAct(x, w, b, "relu"),
+      );
+    });
+    test("linearAct without bias, input not requiring a gradient for the weight's sake", () =>
+      gradcheck([normal([3, 4]), normal([2, 4])], ([x, w]) => ops.linearAct(x, w, null, "tanh")));
   });
 
   describe("nn", () => {

@@ -1,5 +1,5 @@
 import { ProximalError } from "../errors.js";
-import type { AdamStepArgs, Backend, BinaryOp, ReduceOp, UnaryOp } from "./backend.js";
+import type { AdamStepArgs, Backend, BinaryOp, FusedActivation, ReduceOp, UnaryOp } from "./backend.js";
 import { BINARY_OPS, UNARY_OPS } from "./backend.js";
 
 /**
@@ -29,6 +29,29 @@ interface NativeAddon {
     m: number,
     k: number,
     n: number,
+  ): void;
+  linearAct(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: number,
+  ): void;
+  linearActBackward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    g: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+    act: number,
   ): void;
   binary(
     op: number,
@@ -208,6 +231,35 @@ export class NativeBackend implements Backend {
     this.k.linear(x, w, bias, out, m, k, n);
   }
 
+  linearAct(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void {
+    this.k.linearAct(x, w, bias, out, m, k, n, act === "relu" ? 0 : 1);
+  }
+
+  linearActBackward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    g: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void {
+    this.k.linearActBackward(x, w, y, g, dx, dw, db, m, k, n, act === "relu" ? 0 : 1);
+  }
+
   binary(
     op: BinaryOp,
     a: Float32Array,
@@ -378,7 +430,7 @@ function load(): NativeLoad {
   try {
     const addon = mod.createRequire(import.meta.url)(addonPath) as NativeAddon;
     if (typeof addon.setThreads !== "function") throw new Error("it predates the thread pool");
-    if (typeof addon.adamSteps !== "function") throw new Error("it predates the multi-tensor kernels");
+    if (typeof addon.linearActBackward !== "function") throw new Error("it predates the fused kernels");
     backend = new NativeBackend(addon);
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);

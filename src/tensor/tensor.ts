@@ -409,6 +409,15 @@ export function withBackend<T>(name: BackendName, fn: () => T): T {
 // graph construction and the backward pass
 
 /**
+ * Whether an op on these inputs records the graph now: gradients are enabled and some input requires
+ * them. Ops test it before building their inputs list and gradient closure, so a forward pass under
+ * {@link noGrad} (acting, evaluation, target values) allocates neither.
+ */
+export function recording(a: Tensor, b?: Tensor | null, c?: Tensor | null): boolean {
+  return gradEnabled && (a.requiresGrad || b?.requiresGrad === true || c?.requiresGrad === true);
+}
+
+/**
  * Wrap an op's output: when recording and some input needs gradients, remember the inputs and the
  * gradient rule. Every op in ops.ts ends with this call.
  */

@@ -1,7 +1,7 @@
 import { ProximalError } from "../errors.js";
-import type { AdamStepArgs, Backend, BinaryOp, ReduceOp, UnaryOp } from "./backend.js";
+import type { AdamStepArgs, Backend, BinaryOp, FusedActivation, ReduceOp, UnaryOp } from "./backend.js";
 import { BINARY_OPS, UNARY_OPS } from "./backend.js";
-import { CpuBackend } from "./cpuBackend.js";
+import { CpuBackend, linearActBackwardSteps } from "./cpuBackend.js";
 import { WASM_KERNELS_BASE64 } from "./wasmBinary.generated.js";
 
 /** The exports of src/kernels/index.ts (pointers are byte offsets into `memory`). */
@@ -221,11 +221,65 @@ export class WasmBackend implements Backend {
     k: number,
     n: number,
   ): void {
+    this.get(this.linearInArena(x, w, bias, m, k, n), out);
+  }
+
+  /**
+   * The linear layer and its activation before the result leaves wasm memory: one copy out instead
+   * of a copy out, in and out again. The activation runs where `unary` would run it (the kernel, or
+   * below the same size cutoffs the TypeScript loop), so the bits are those of `linear` then `unary`.
+   */
+  linearAct(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void {
+    const po = this.linearInArena(x, w, bias, m, k, n);
+    if (out.length < (act === "tanh" ? this.transcendentalCutoff : this.smallOpCutoff)) {
+      this.get(po, out);
+      this.cpu.unary(act, out, out);
+      return;
+    }
+    this.k.unary(UNARY_CODE.get(act)!, po, po, out.length);
+    this.get(po, out);
+  }
+
+  /** The unfused kernels in order (each copies its operands in and out, as the unfused ops would). */
+  linearActBackward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    g: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation,
+  ): void {
+    linearActBackwardSteps(this, x, w, y, g, dx, dw, db, m, k, n, act);
+  }
+
+  /** x·wᵀ + bias into the arena; returns the result's offset (valid until the next reset). */
+  private linearInArena(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+  ): number {
     this.reset();
     const px = this.put(x);
     const pw = this.put(w);
     const pb = bias === null ? 0 : this.put(bias);
-    const po = this.alloc(out.length);
+    const po = this.alloc(m * n);
     if (m <= SMALL_BATCH_ROWS) {
       // few rows (rollouts): dot products against W's rows beat transposing W first
       this.k.matmulNT(px, pw, pb, po, m, k, n);
@@ -234,7 +288,7 @@ export class WasmBackend implements Backend {
       this.k.transpose(pw, pwT, 1, n, k);
       this.k.linear(px, pwT, pb, po, m, k, n);
     }
-    this.get(po, out);
+    return po;
   }
 
   binary(
