@@ -37,6 +37,7 @@ import {
   LOG_STD_MAX,
   LOG_STD_MIN,
   sacActorLoss,
+  squashedGaussianAction,
   squashedGaussianSample,
 } from "./common/continuousLosses.js";
 import type { ContinuousPolicyOptions } from "./common/continuousPolicies.js";
@@ -335,8 +336,7 @@ export class SAC extends OffPolicyAlgorithm {
     const scaled = noGrad(() => {
       const head = policy.actor.forward(rowsTensor(observations, batch, size, "actor"));
       if (options.deterministic ?? false) return ops.tanh(head.mean).values;
-      return squashedGaussianSample(head.mean, head.logStd, this.normals(batch * policy.actionDim)).actions
-        .values;
+      return squashedGaussianAction(head.mean, head.logStd, this.normals(batch * policy.actionDim)).values;
     });
     return unscaleAction(scaled, this.boxSpace);
   }

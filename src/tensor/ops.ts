@@ -11,7 +11,7 @@ import {
   stridesOf,
 } from "./shape.js";
 import { allocFloat32 } from "./storage.js";
-import { getBackend, isGradEnabled, record, recording, Tensor } from "./tensor.js";
+import { type GradientRule, getBackend, isGradEnabled, record, recording, Tensor } from "./tensor.js";
 
 // Every op of the engine, each defined once: forward (through the current backend's kernels) and,
 // right below it, its gradient rule. Rules use differentiable ops only, so gradients can be
@@ -44,6 +44,15 @@ export function zerosLike(x: Tensor): Tensor {
 /** Ones with the shape of `x` (float32). */
 export function onesLike(x: Tensor): Tensor {
   return new Tensor(new Float32Array(x.size).fill(1), x.shape);
+}
+
+/**
+ * The inputs an op recorded, for its gradient rule. Rules read them from the node rather than
+ * capturing them, so an op builds no closure (nor the context a closure needs) unless it records:
+ * a forward pass under noGrad allocates only its results.
+ */
+function inputsOf(node: Tensor): Tensor[] {
+  return node.inputs as Tensor[];
 }
 
 /** Constant float tensor (never requires gradients). */
@@ -85,37 +94,58 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
   const x = asTensor(a);
   const y = asTensor(b);
-  return record(binaryForward("add", x, y), [x, y], (g) => [sumToShape(g, x.shape), sumToShape(g, y.shape)]);
+  const out = binaryForward("add", x, y);
+  return recording(x, y) ? record(out, [x, y], addRule) : out;
+}
+
+function addRule(g: Tensor, node: Tensor): Tensor[] {
+  const [x, y] = inputsOf(node);
+  return [sumToShape(g, x.shape), sumToShape(g, y.shape)];
 }
 
 /** `a - b`. d(a-b) = da - db */
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   const x = asTensor(a);
   const y = asTensor(b);
-  return record(binaryForward("sub", x, y), [x, y], (g) => [
-    sumToShape(g, x.shape),
-    y.requiresGrad ? sumToShape(neg(g), y.shape) : null,
-  ]);
+  const out = binaryForward("sub", x, y);
+  return recording(x, y) ? record(out, [x, y], subRule) : out;
+}
+
+function subRule(g: Tensor, node: Tensor): (Tensor | null)[] {
+  const [x, y] = inputsOf(node);
+  return [sumToShape(g, x.shape), y.requiresGrad ? sumToShape(neg(g), y.shape) : null];
 }
 
 /** `a * b`. d(ab) = b da + a db */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   const x = asTensor(a);
   const y = asTensor(b);
-  return record(binaryForward("mul", x, y), [x, y], (g) => [
+  const out = binaryForward("mul", x, y);
+  return recording(x, y) ? record(out, [x, y], mulRule) : out;
+}
+
+function mulRule(g: Tensor, node: Tensor): (Tensor | null)[] {
+  const [x, y] = inputsOf(node);
+  return [
     x.requiresGrad ? sumToShape(mul(g, y), x.shape) : null,
     y.requiresGrad ? sumToShape(mul(g, x), y.shape) : null,
-  ]);
+  ];
 }
 
 /** `a / b`. d(a/b) = da / b - (a/b²) db */
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
   const x = asTensor(a);
   const y = asTensor(b);
-  return record(binaryForward("div", x, y), [x, y], (g, out) => [
+  const out = binaryForward("div", x, y);
+  return recording(x, y) ? record(out, [x, y], divRule) : out;
+}
+
+function divRule(g: Tensor, node: Tensor): (Tensor | null)[] {
+  const [x, y] = inputsOf(node);
+  return [
     x.requiresGrad ? sumToShape(div(g, y), x.shape) : null,
-    y.requiresGrad ? sumToShape(neg(div(mul(g, out), y)), y.shape) : null,
-  ]);
+    y.requiresGrad ? sumToShape(neg(div(mul(g, node), y)), y.shape) : null,
+  ];
 }
 
 /** `a ** b`. d(a^b) = b a^(b-1) da + a^b ln(a) db */
@@ -142,7 +172,13 @@ export function minimum(a: Tensor | number, b: Tensor | number): Tensor {
 }
 
 function extremum(op: "maximum" | "minimum", x: Tensor, y: Tensor): Tensor {
-  return record(binaryForward(op, x, y), [x, y], (g, out) => {
+  const result = binaryForward(op, x, y);
+  return recording(x, y) ? record(result, [x, y], extremumRule(op)) : result;
+}
+
+function extremumRule(op: "maximum" | "minimum"): GradientRule {
+  return (g, out) => {
+    const [x, y] = inputsOf(out);
     // weight of x: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask)
     const xe = expandData(x.values, x.shape, out.shape);
     const ye = expandData(y.values, y.shape, out.shape);
@@ -156,7 +192,7 @@ function extremum(op: "maximum" | "minimum", x: Tensor, y: Tensor): Tensor {
       x.requiresGrad ? sumToShape(mul(g, maskX), x.shape) : null,
       y.requiresGrad ? sumToShape(mul(g, sub(1, maskX)), y.shape) : null,
     ];
-  });
+  };
 }
 
 function compare(a: Tensor | number, b: Tensor | number, test: (x: number, y: number) => boolean): Tensor {
@@ -229,28 +265,43 @@ function unaryForward(op: UnaryOp, x: Tensor): Tensor {
 
 /** `-x`. d(-x) = -dx */
 export function neg(x: Tensor): Tensor {
-  return record(unaryForward("neg", x), [x], (g) => [neg(g)]);
+  const out = unaryForward("neg", x);
+  return recording(x) ? record(out, [x], negRule) : out;
 }
+
+const negRule: GradientRule = (g) => [neg(g)];
 
 /** `e^x`. d(e^x) = e^x dx (reuses the output) */
 export function exp(x: Tensor): Tensor {
-  return record(unaryForward("exp", x), [x], (g, out) => [mul(g, out)]);
+  const out = unaryForward("exp", x);
+  return recording(x) ? record(out, [x], expRule) : out;
 }
+
+const expRule: GradientRule = (g, node) => [mul(g, node)];
 
 /** Natural log. d(ln x) = dx / x */
 export function log(x: Tensor): Tensor {
-  return record(unaryForward("log", x), [x], (g) => [div(g, x)]);
+  const out = unaryForward("log", x);
+  return recording(x) ? record(out, [x], logRule) : out;
 }
+
+const logRule: GradientRule = (g, node) => [div(g, inputsOf(node)[0])];
 
 /** Square root. d(√x) = dx / (2√x) */
 export function sqrt(x: Tensor): Tensor {
-  return record(unaryForward("sqrt", x), [x], (g, out) => [div(mul(g, 0.5), out)]);
+  const out = unaryForward("sqrt", x);
+  return recording(x) ? record(out, [x], sqrtRule) : out;
 }
+
+const sqrtRule: GradientRule = (g, node) => [div(mul(g, 0.5), node)];
 
 /** `x²`. d(x²) = 2x dx */
 export function square(x: Tensor): Tensor {
-  return record(unaryForward("square", x), [x], (g) => [mul(g, mul(x, 2))]);
+  const out = unaryForward("square", x);
+  return recording(x) ? record(out, [x], squareRule) : out;
 }
+
+const squareRule: GradientRule = (g, node) => [mul(g, mul(inputsOf(node)[0], 2))];
 
 /** `1/x`. d(1/x) = -dx / x² */
 export function reciprocal(x: Tensor): Tensor {
@@ -259,8 +310,11 @@ export function reciprocal(x: Tensor): Tensor {
 
 /** Hyperbolic tangent. d(tanh x) = (1 - tanh² x) dx (reuses the output, one fused kernel) */
 export function tanh(x: Tensor): Tensor {
-  return record(unaryForward("tanh", x), [x], (g, out) => [tanhBackward(out, g)]);
+  const out = unaryForward("tanh", x);
+  return recording(x) ? record(out, [x], tanhRule) : out;
 }
+
+const tanhRule: GradientRule = (g, node) => [tanhBackward(node, g)];
 
 /**
  * The tanh gradient `g·(1 - y²)` as one kernel (y = tanh output). Differentiable itself, for
@@ -275,8 +329,11 @@ function tanhBackward(y: Tensor, g: Tensor): Tensor {
 
 /** `max(x, 0)`. d relu = [x > 0] dx. NOTE: the gradient at exactly 0 is 0, as in PyTorch. */
 export function relu(x: Tensor): Tensor {
-  return record(unaryForward("relu", x), [x], (g) => [reluBackward(x, g)]);
+  const out = unaryForward("relu", x);
+  return recording(x) ? record(out, [x], reluRule) : out;
 }
+
+const reluRule: GradientRule = (g, node) => [reluBackward(inputsOf(node)[0], g)];
 
 /**
  * The relu gradient `x <= 0 ? 0 : g` as one kernel (x = relu input), PyTorch's threshold_backward:
@@ -293,13 +350,19 @@ function reluBackward(x: Tensor, g: Tensor): Tensor {
 
 /** Logistic sigmoid. dσ = σ(1 - σ) dx (reuses the output) */
 export function sigmoid(x: Tensor): Tensor {
-  return record(unaryForward("sigmoid", x), [x], (g, out) => [mul(g, mul(out, sub(1, out)))]);
+  const out = unaryForward("sigmoid", x);
+  return recording(x) ? record(out, [x], sigmoidRule) : out;
 }
+
+const sigmoidRule: GradientRule = (g, node) => [mul(g, mul(node, sub(1, node)))];
 
 /** `log(1 + e^x)`, stable for large |x|. d softplus = σ(x) dx */
 export function softplus(x: Tensor): Tensor {
-  return record(unaryForward("softplus", x), [x], (g) => [mul(g, sigmoid(x))]);
+  const out = unaryForward("softplus", x);
+  return recording(x) ? record(out, [x], softplusRule) : out;
 }
+
+const softplusRule: GradientRule = (g, node) => [mul(g, sigmoid(inputsOf(node)[0]))];
 
 /** `|x|`. d|x| = sign(x) dx (0 at 0, as in PyTorch) */
 export function abs(x: Tensor): Tensor {
@@ -344,14 +407,20 @@ export function clamp(x: Tensor, min: number, max: number): Tensor {
     throw new ProximalError("INVALID_ARGUMENT", `clamp: min (${min}) is greater than max (${max}).`);
   const out = floatOut(x.shape);
   getBackend().clamp(requireFloat(x, "clamp"), out, min, max);
-  return record(new Tensor(out, x.shape), [x], (g) => {
+  const y = new Tensor(out, x.shape);
+  return recording(x) ? record(y, [x], clampRule(min, max)) : y;
+}
+
+function clampRule(min: number, max: number): GradientRule {
+  return (g, node) => {
+    const x = inputsOf(node)[0];
     const xd = x.values;
     const lo = Math.fround(min);
     const hi = Math.fround(max);
     const mask = new Float32Array(x.size);
     for (let i = 0; i < mask.length; i++) mask[i] = xd[i] >= lo && xd[i] <= hi ? 1 : 0;
     return [mul(g, constant(mask, x.shape))];
-  });
+  };
 }
 
 // ============================================================================================
@@ -416,7 +485,15 @@ export function sum(x: Tensor, axis?: number | number[], keepdims = false): Tens
     axes.length === 0
       ? requireFloat(x, "sum").slice()
       : reduceData("sum", requireFloat(x, "sum"), x.shape, axes);
-  return record(new Tensor(data, shape), [x], (g) => [expand(reshape(g, keptShape(x.shape, axes)), x.shape)]);
+  const out = new Tensor(data, shape);
+  return recording(x) ? record(out, [x], sumRule(axes)) : out;
+}
+
+function sumRule(axes: number[]): GradientRule {
+  return (g, node) => {
+    const x = inputsOf(node)[0];
+    return [expand(reshape(g, keptShape(x.shape, axes)), x.shape)];
+  };
 }
 
 /** Mean over `axis` (all axes when omitted). */
@@ -493,8 +570,11 @@ export function variance(x: Tensor, axis?: number | number[], keepdims = false, 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const resolved = resolveShape(shape, x.size, x.shape);
   if (shapesEqual(resolved, x.shape)) return x;
-  return record(new Tensor(x.data, resolved, x.dtype), [x], (g) => [reshape(g, x.shape)]);
+  const out = new Tensor(x.data, resolved, x.dtype);
+  return recording(x) ? record(out, [x], reshapeRule) : out;
 }
+
+const reshapeRule: GradientRule = (g, node) => [reshape(g, inputsOf(node)[0].shape)];
 
 function resolveShape(shape: Shape, size: number, from: Shape): number[] {
   const out = shape.slice();
@@ -843,7 +923,12 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const out = new Float32Array(index.size);
   const map = gatherMap(x.shape, index.shape, a, ids);
   for (let i = 0; i < out.length; i++) out[i] = xd[map[i]];
-  return record(new Tensor(out, index.shape), [x], (g) => [scatterAdd(g, map, x.shape, index)]);
+  const y = new Tensor(out, index.shape);
+  return recording(x) ? record(y, [x], gatherRule(map, index)) : y;
+}
+
+function gatherRule(map: Int32Array, index: Tensor): GradientRule {
+  return (g, node) => [scatterAdd(g, map, inputsOf(node)[0].shape, index)];
 }
 
 /** For each index element, the flat offset into x it reads. */
@@ -907,8 +992,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const cols = x.shape[a];
   const out = floatOut(x.shape);
   getBackend().softmaxRows(requireFloat(x, "softmax"), out, x.size / Math.max(cols, 1), cols, false);
-  return record(new Tensor(out, x.shape), [x], (g, y) => [mul(y, sub(g, sum(mul(g, y), -1, true)))]);
+  const y = new Tensor(out, x.shape);
+  return recording(x) ? record(y, [x], softmaxRule) : y;
 }
+
+const softmaxRule: GradientRule = (g, y) => [mul(y, sub(g, sum(mul(g, y), -1, true)))];
 
 /** Log-softmax over `axis` (default last), stable. d logsoftmax = g - softmax(x) Σ g */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
@@ -917,8 +1005,11 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const cols = x.shape[a];
   const out = floatOut(x.shape);
   getBackend().softmaxRows(requireFloat(x, "logSoftmax"), out, x.size / Math.max(cols, 1), cols, true);
-  return record(new Tensor(out, x.shape), [x], (g, y) => [sub(g, mul(exp(y), sum(g, -1, true)))]);
+  const y = new Tensor(out, x.shape);
+  return recording(x) ? record(y, [x], logSoftmaxRule) : y;
 }
+
+const logSoftmaxRule: GradientRule = (g, y) => [sub(g, mul(exp(y), sum(g, -1, true)))];
 
 /**
  * Mean cross-entropy of `logits` [..., C] against int32 `targets` [...]: `-mean(log softmax[target])`.
@@ -1137,7 +1228,7 @@ function checkLinear(x: Tensor, weight: Tensor, bias: Tensor | null): [number, n
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const [outFeatures, inFeatures] = checkLinear(x, weight, bias ?? null);
   const rows = x.size / Math.max(inFeatures, 1);
-  const shape = [...x.shape.slice(0, -1), outFeatures];
+  const shape = x.rank === 2 ? [x.shape[0], outFeatures] : [...x.shape.slice(0, -1), outFeatures];
   const out = floatOut(shape);
   getBackend().linear(
     requireFloat(x, "linear"),
@@ -1148,8 +1239,14 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     inFeatures,
     outFeatures,
   );
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(new Tensor(out, shape), inputs, (g) => linearGradients(x, weight, bias ?? null, g));
+  const y = new Tensor(out, shape);
+  if (!recording(x, weight, bias)) return y;
+  return record(y, bias ? [x, weight, bias] : [x, weight], linearRule);
+}
+
+function linearRule(g: Tensor, node: Tensor): (Tensor | null)[] {
+  const [x, weight, bias] = inputsOf(node);
+  return linearGradients(x, weight, bias ?? null, g);
 }
 
 /** The gradients of `x · Wᵀ + b` from the output's gradient `g`: dx = g·W, dW = gᵀ·x, db = Σ_rows g. */
@@ -1177,7 +1274,7 @@ function linearGradients(x: Tensor, weight: Tensor, bias: Tensor | null, g: Tens
 export function linearAct(x: Tensor, weight: Tensor, bias: Tensor | null, act: FusedActivation): Tensor {
   const [outFeatures, inFeatures] = checkLinear(x, weight, bias);
   const rows = x.size / Math.max(inFeatures, 1);
-  const shape = [...x.shape.slice(0, -1), outFeatures];
+  const shape = x.rank === 2 ? [x.shape[0], outFeatures] : [...x.shape.slice(0, -1), outFeatures];
   const out = floatOut(shape);
   getBackend().linearAct(
     requireFloat(x, "linearAct"),
@@ -1191,33 +1288,40 @@ export function linearAct(x: Tensor, weight: Tensor, bias: Tensor | null, act: F
   );
   const y = new Tensor(out, shape);
   if (!recording(x, weight, bias)) return y;
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(y, inputs, (g, output) => {
-    if (isGradEnabled()) {
-      // createGraph: differentiable rules, as the unfused ops would record them
-      const dz = act === "relu" ? reluBackward(output, g) : tanhBackward(output, g);
-      return linearGradients(x, weight, bias, dz);
-    }
-    const dx = x.requiresGrad ? floatOut(x.shape) : null;
-    const dw = weight.requiresGrad ? floatOut(weight.shape) : null;
-    const db = bias?.requiresGrad ? floatOut(bias.shape) : null;
-    getBackend().linearActBackward(
-      requireFloat(x, "linearAct"),
-      weight.values,
-      output.values,
-      requireFloat(g, "linearAct"),
-      dx,
-      dw,
-      db,
-      rows,
-      inFeatures,
-      outFeatures,
-      act,
-    );
-    return [
-      dx && new Tensor(dx, x.shape),
-      dw && new Tensor(dw, weight.shape),
-      ...(bias ? [db && new Tensor(db, bias.shape)] : []),
-    ];
-  });
+  return record(y, bias ? [x, weight, bias] : [x, weight], act === "relu" ? linearReluRule : linearTanhRule);
+}
+
+const linearReluRule: GradientRule = (g, node) => linearActGradients(g, node, "relu");
+const linearTanhRule: GradientRule = (g, node) => linearActGradients(g, node, "tanh");
+
+function linearActGradients(g: Tensor, output: Tensor, act: FusedActivation): (Tensor | null)[] {
+  const [x, weight, bias = null] = inputsOf(output);
+  if (isGradEnabled()) {
+    // createGraph: differentiable rules, as the unfused ops would record them
+    const dz = act === "relu" ? reluBackward(output, g) : tanhBackward(output, g);
+    return linearGradients(x, weight, bias, dz);
+  }
+  const [outFeatures, inFeatures] = weight.shape;
+  const rows = x.size / Math.max(inFeatures, 1);
+  const dx = x.requiresGrad ? floatOut(x.shape) : null;
+  const dw = weight.requiresGrad ? floatOut(weight.shape) : null;
+  const db = bias?.requiresGrad ? floatOut(bias.shape) : null;
+  getBackend().linearActBackward(
+    requireFloat(x, "linearAct"),
+    weight.values,
+    output.values,
+    requireFloat(g, "linearAct"),
+    dx,
+    dw,
+    db,
+    rows,
+    inFeatures,
+    outFeatures,
+    act,
+  );
+  return [
+    dx && new Tensor(dx, x.shape),
+    dw && new Tensor(dw, weight.shape),
+    ...(bias ? [db && new Tensor(db, bias.shape)] : []),
+  ];
 }

@@ -185,12 +185,30 @@ export function squashedGaussianSample(
   rawLogStd: Tensor,
   eps: Float32Array,
 ): { actions: Tensor; logProb: Tensor } {
-  const logStd = ops.clamp(rawLogStd, LOG_STD_MIN, LOG_STD_MAX);
-  const epsilon = new Tensor(eps, mean.shape);
-  const u = ops.add(mean, ops.mul(ops.exp(logStd), epsilon));
+  const { logStd, epsilon, u } = gaussianDraw(mean, rawLogStd, eps);
   const epsTerm = ops.mul(ops.square(epsilon), -0.5);
   const gaussian = ops.sum(ops.sub(epsTerm, ops.add(logStd, HALF_LOG_2PI)), -1);
   return { actions: ops.tanh(u), logProb: ops.sub(gaussian, tanhLogDetJacobian(u)) };
+}
+
+/**
+ * Only the actions of {@link squashedGaussianSample}, `tanh(mean + exp(clamp(logStd)) ⊙ eps)`, with
+ * the same ops in the same order (so the same values): acting needs no log-probability, whose sums
+ * were most of an action's work.
+ */
+export function squashedGaussianAction(mean: Tensor, rawLogStd: Tensor, eps: Float32Array): Tensor {
+  return ops.tanh(gaussianDraw(mean, rawLogStd, eps).u);
+}
+
+/** The pre-squash Gaussian draw `u = mean + exp(logStd) ⊙ eps`, logStd clamped as SB3. */
+function gaussianDraw(
+  mean: Tensor,
+  rawLogStd: Tensor,
+  eps: Float32Array,
+): { logStd: Tensor; epsilon: Tensor; u: Tensor } {
+  const logStd = ops.clamp(rawLogStd, LOG_STD_MIN, LOG_STD_MAX);
+  const epsilon = new Tensor(eps, mean.shape);
+  return { logStd, epsilon, u: ops.add(mean, ops.mul(ops.exp(logStd), epsilon)) };
 }
 
 /**
