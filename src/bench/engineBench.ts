@@ -212,9 +212,12 @@ export function makeProximalStep(batch: number): () => void {
   let t = 0;
   const step = () => {
     let h = obs;
+    // hidden layers as the MLP runs them: linear + tanh fused (ops.linearAct)
     for (let l = 0; l < 3; l++) {
-      h = ops.linear(h, params[2 * l], params[2 * l + 1]);
-      if (l < 2) h = ops.tanh(h);
+      h =
+        l < 2
+          ? ops.linearAct(h, params[2 * l], params[2 * l + 1], "tanh")
+          : ops.linear(h, params[2 * l], params[2 * l + 1]);
     }
     const logProbs = ops.takeAlongLastAxis(ops.logSoftmax(h), actions);
     const ratio = ops.exp(ops.sub(logProbs, oldLogProbs));
@@ -226,9 +229,13 @@ export function makeProximalStep(batch: number): () => void {
     for (const p of params) p.zeroGrad();
     loss.backward();
     t++;
-    const kernels = getBackend();
-    for (let i = 0; i < params.length; i++) {
-      kernels.adamStep(params[i].values, params[i].grad!.values, moments[i].m, moments[i].v, {
+    // every parameter in one kernel call, as the Adam optimizer does
+    getBackend().adamSteps(
+      params.map((p) => p.values),
+      params.map((p) => p.grad!.values),
+      moments.map((s) => s.m),
+      moments.map((s) => s.v),
+      {
         lr: 3e-4,
         beta1: 0.9,
         beta2: 0.999,
@@ -237,8 +244,8 @@ export function makeProximalStep(batch: number): () => void {
         decoupled: false,
         biasCorrection1: 1 - 0.9 ** t,
         biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** t),
-      });
-    }
+      },
+    );
   };
   return step;
 }

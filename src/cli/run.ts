@@ -1,25 +1,16 @@
 import { Command, CommanderError } from "commander";
-import { listBenchSuites, runBenchSuite } from "../bench/suites.js";
+import { listBenchSuites } from "../bench/suites.js";
 import { ProximalError } from "../errors.js";
 import { VERSION } from "../version.js";
 import type { ActorFlags } from "./actor.js";
-import { actorCommand } from "./actor.js";
 import type { EnjoyFlags } from "./enjoy.js";
-import { enjoyCommand } from "./enjoy.js";
 import type { EvalFlags } from "./evaluate.js";
-import { evalCommand } from "./evaluate.js";
 import type { ExportOnnxFlags } from "./exportOnnx.js";
-import { exportOnnxCommand } from "./exportOnnx.js";
-import { infoCommand } from "./info.js";
-import { algosCommand, envsCommand } from "./listings.js";
 import { registerLmCommands } from "./lm.js";
 import type { PlotFlags } from "./plot.js";
-import { plotCommand } from "./plot.js";
 import type { RecordFlags } from "./record.js";
-import { recordCommand } from "./record.js";
 import { registerRlhfCommands } from "./rlhf.js";
 import type { TrainFlags } from "./train.js";
-import { trainCommand } from "./train.js";
 
 /** Exit status for each error code: 2 for bad input the user can fix, 1 for everything else. */
 export function exitCodeFor(error: unknown): number {
@@ -99,7 +90,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--run <id>", "with --distributed: the run id actors join (default: the run directory's name)")
     .option("--json", "JSON lines on stdout even on a terminal")
     .action(async (algo: string | undefined, options: TrainFlags) => {
-      status = await trainCommand(algo, options);
+      status = await (await import("./train.js")).trainCommand(algo, options);
     });
 
   program
@@ -124,7 +115,7 @@ export async function runCli(argv: string[]): Promise<number> {
     )
     .option("--json", "JSON lines on stdout")
     .action(async (options: ActorFlags) => {
-      status = await actorCommand(options);
+      status = await (await import("./actor.js")).actorCommand(options);
     });
 
   program
@@ -140,7 +131,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--force", "replace an existing --out directory")
     .option("--json", 'print { "out", "envId", "episodes", "steps", "meanReturn", ... }')
     .action(async (dir: string, options: RecordFlags) => {
-      status = await recordCommand(dir, options);
+      status = await (await import("./record.js")).recordCommand(dir, options);
     });
 
   program
@@ -154,7 +145,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--best", "use the run's best model (model/best) instead of the final one")
     .option("--json", 'print { "meanReturn", "stdReturn", "meanLength", "episodes" }')
     .action(async (dir: string, options: EvalFlags) => {
-      status = await evalCommand(dir, options);
+      status = await (await import("./evaluate.js")).evalCommand(dir, options);
     });
 
   program
@@ -168,7 +159,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option("--stochastic", "sample actions from the policy instead of taking the most likely one")
     .option("--best", "use the run's best model")
     .action(async (dir: string, options: EnjoyFlags) => {
-      status = await enjoyCommand(dir, options);
+      status = await (await import("./enjoy.js")).enjoyCommand(dir, options);
     });
 
   program
@@ -188,7 +179,7 @@ export async function runCli(argv: string[]): Promise<number> {
     )
     .option("--json", 'print { "out", "bytes", "model" }')
     .action(async (dir: string, options: ExportOnnxFlags) => {
-      status = await exportOnnxCommand(dir, options);
+      status = await (await import("./exportOnnx.js")).exportOnnxCommand(dir, options);
     });
 
   program
@@ -203,7 +194,7 @@ export async function runCli(argv: string[]): Promise<number> {
     )
     .option("--title <text>", "figure title")
     .action(async (runs: string[], options: PlotFlags) => {
-      status = await plotCommand(runs, options);
+      status = await (await import("./plot.js")).plotCommand(runs, options);
     });
 
   program
@@ -211,7 +202,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .description("list the registered environments with their spaces and presets")
     .option("--json", "print JSON")
     .action(async (options: { json?: boolean }) => {
-      status = await envsCommand(options);
+      status = await (await import("./listings.js")).envsCommand(options);
     });
 
   program
@@ -220,7 +211,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument("[name]", "an algorithm, to list its options")
     .option("--json", "print JSON")
     .action(async (name: string | undefined, options: { json?: boolean }) => {
-      status = await algosCommand(name, options);
+      status = await (await import("./listings.js")).algosCommand(name, options);
     });
 
   program
@@ -231,7 +222,7 @@ export async function runCli(argv: string[]): Promise<number> {
       'print { "version", "node", "platform", "backend", "backendReason", "simd", "threads", "cores" }',
     )
     .action(async (options: { json?: boolean }) => {
-      status = await infoCommand(options);
+      status = await (await import("./info.js")).infoCommand(options);
     });
 
   program
@@ -252,7 +243,7 @@ export async function runCli(argv: string[]): Promise<number> {
         if (seed !== undefined && !Number.isInteger(seed)) {
           throw new ProximalError("INVALID_OPTION", `--seed must be an integer, got "${options.seed}".`);
         }
-        await runBenchSuite(suite, {
+        await (await import("../bench/suites.js")).runBenchSuite(suite, {
           json: options.json === true,
           quick: options.quick === true,
           ...(seed === undefined ? {} : { seed }),

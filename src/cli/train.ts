@@ -30,7 +30,7 @@ import type { Predictor } from "../rl/common/evaluation.js";
 import { evaluatePolicy } from "../rl/common/evaluation.js";
 import type { UpdateStats } from "../rl/common/onPolicyAlgorithm.js";
 import { VERSION } from "../version.js";
-import { spawnLocalActors } from "./actor.js";
+import type { spawnLocalActors } from "./actor.js";
 import type { AlgorithmClass } from "./algorithms.js";
 import { ALGORITHMS, loadAlgorithmClass } from "./algorithms.js";
 import type { RunConfig } from "./config.js";
@@ -176,7 +176,12 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
       `proximal: learner of run ${runId} on ${flags.distributed}; more actors: proximal actor --connect ${flags.distributed} --run ${runId}\n`,
     );
     if (localActors > 0)
-      actors = spawnLocalActors(localActors, { url: flags.distributed, runId, seed: config.seed });
+      // imported here: the distributed modules are not loaded for a local run
+      actors = (await import("./actor.js")).spawnLocalActors(localActors, {
+        url: flags.distributed,
+        runId,
+        seed: config.seed,
+      });
   }
   try {
     return await trainLoop({

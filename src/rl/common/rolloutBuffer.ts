@@ -1,5 +1,6 @@
 import { ProximalError } from "../../errors.js";
 import type { Rng } from "../../random/rng.js";
+import { allocFloat32 } from "../../tensor/storage.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { computeGae } from "./gae.js";
 
@@ -135,15 +136,18 @@ export class RolloutBuffer {
     const m = indices.length;
     const obsSize = this.obsSize;
     const width = this.actionWidth;
-    const obs = new Float32Array(m * obsSize);
-    const actions = this.actionDtype === "int32" ? new Int32Array(m * width) : new Float32Array(m * width);
-    const oldValues = new Float32Array(m);
-    const oldLogProbs = new Float32Array(m);
-    const advantages = new Float32Array(m);
-    const returns = new Float32Array(m);
+    // tensor storage (slabs and the pool) rather than a fresh buffer per array, and rows copied
+    // element by element: a subarray view per row was the largest allocation of a PPO update
+    const obs = allocFloat32(m * obsSize);
+    const actions = this.actionDtype === "int32" ? new Int32Array(m * width) : allocFloat32(m * width);
+    const oldValues = allocFloat32(m);
+    const oldLogProbs = allocFloat32(m);
+    const advantages = allocFloat32(m);
+    const returns = allocFloat32(m);
+    const source = this.observations;
     for (let j = 0; j < m; j++) {
       const i = indices[j];
-      obs.set(this.observations.subarray(i * obsSize, (i + 1) * obsSize), j * obsSize);
+      for (let k = 0, from = i * obsSize, to = j * obsSize; k < obsSize; k++) obs[to + k] = source[from + k];
       for (let k = 0; k < width; k++) actions[j * width + k] = this.actions[i * width + k];
       oldValues[j] = this.values[i];
       oldLogProbs[j] = this.logProbs[i];
