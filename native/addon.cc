@@ -491,6 +491,20 @@ napi_value LayerNormBackwardRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** Adam's hyperparameters from arguments first..first+7 (lr, betas, eps, decay, decoupled, corrections). */
+PxAdamArgs adamArgs(Args& a, size_t first) {
+  PxAdamArgs args;
+  args.lr = static_cast<float>(a.number(first));
+  args.beta1 = static_cast<float>(a.number(first + 1));
+  args.beta2 = static_cast<float>(a.number(first + 2));
+  args.eps = static_cast<float>(a.number(first + 3));
+  args.weightDecay = static_cast<float>(a.number(first + 4));
+  args.decoupled = a.number(first + 5) != 0;
+  args.biasCorrection1 = static_cast<float>(a.number(first + 6));
+  args.biasCorrection2Sqrt = static_cast<float>(a.number(first + 7));
+  return args;
+}
+
 napi_value AdamStep(napi_env env, napi_callback_info info) {
   Args a(env, info, "adamStep");
   int64_t lp, lg, lm, lv;
@@ -498,15 +512,7 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   const float* g = a.f32(1, &lg);
   float* m = a.f32(2, &lm);
   float* v = a.f32(3, &lv);
-  PxAdamArgs args;
-  args.lr = static_cast<float>(a.number(4));
-  args.beta1 = static_cast<float>(a.number(5));
-  args.beta2 = static_cast<float>(a.number(6));
-  args.eps = static_cast<float>(a.number(7));
-  args.weightDecay = static_cast<float>(a.number(8));
-  args.decoupled = a.number(9) != 0;
-  args.biasCorrection1 = static_cast<float>(a.number(10));
-  args.biasCorrection2Sqrt = static_cast<float>(a.number(11));
+  const PxAdamArgs args = adamArgs(a, 4);
   if (a.failed || !a.fits(1, lg, lp) || !a.fits(2, lm, lp) || !a.fits(3, lv, lp)) return nullptr;
   active->adamStep(p, g, m, v, lp, &args);
   return nullptr;
@@ -521,15 +527,7 @@ napi_value AdamSteps(napi_env env, napi_callback_info info) {
   Args a(env, info, "adamSteps");
   for (size_t l = 0; l < 4; l++)
     if (!a.f32List(l, listData[l], listLengths[l])) return nullptr;
-  PxAdamArgs args;
-  args.lr = static_cast<float>(a.number(4));
-  args.beta1 = static_cast<float>(a.number(5));
-  args.beta2 = static_cast<float>(a.number(6));
-  args.eps = static_cast<float>(a.number(7));
-  args.weightDecay = static_cast<float>(a.number(8));
-  args.decoupled = a.number(9) != 0;
-  args.biasCorrection1 = static_cast<float>(a.number(10));
-  args.biasCorrection2Sqrt = static_cast<float>(a.number(11));
+  const PxAdamArgs args = adamArgs(a, 4);
   if (a.failed) return nullptr;
   const size_t count = listData[0].size();
   for (size_t l = 1; l < 4; l++) {

@@ -425,33 +425,7 @@ export class WasmBackend implements Backend {
   }
 
   adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, args: AdamStepArgs): void {
-    if (p.length < this.smallOpCutoff) {
-      this.cpu.adamStep(p, g, m, v, args);
-      return;
-    }
-    this.reset();
-    const pp = this.put(p);
-    const pg = this.put(g);
-    const pm = this.put(m);
-    const pv = this.put(v);
-    this.k.adamStep(
-      pp,
-      pg,
-      pm,
-      pv,
-      p.length,
-      args.lr,
-      args.beta1,
-      args.beta2,
-      args.eps,
-      args.weightDecay,
-      args.decoupled ? 1 : 0,
-      args.biasCorrection1,
-      args.biasCorrection2Sqrt,
-    );
-    this.get(pp, p);
-    this.get(pm, m);
-    this.get(pv, v);
+    this.adamSteps([p], [g], [m], [v], args);
   }
 
   /**
