@@ -135,6 +135,47 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     assert.equal(config.options.runId, "run");
   });
 
+  test("train ppo --distributed runs PPO with a bound on policy lag, fed by local actors", async () => {
+    const r = await cli(
+      [
+        "train",
+        "ppo",
+        "--env",
+        "CartPole-v1",
+        "--distributed",
+        server.url,
+        "--local-actors",
+        "2",
+        "--total-timesteps",
+        "800",
+        "--set",
+        "nSteps=32",
+        "--set",
+        "trajectoriesPerUpdate=2",
+        "--set",
+        "maxPolicyLag=1",
+        "--out",
+        "ppo-run",
+        "--json",
+      ],
+      { PROXIMAL_REDIS_PASSWORD: PASSWORD },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const rows = readFileSync(join(work, "ppo-run", "progress.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const last = rows[rows.length - 1];
+    assert.ok(last.timesteps >= 800);
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
+    assert.equal(typeof last["distributed/droppedStale"], "number");
+    assert.ok(rows.every((row) => row["distributed/maxPolicyLag"] <= 1));
+    const config = JSON.parse(readFileSync(join(work, "ppo-run", "config.json"), "utf8"));
+    assert.equal(config.algorithm, "DistributedPPO");
+    assert.equal(config.options.maxPolicyLag, 1);
+  });
+
   test("train apex-dqn with local actors: the actors send transitions, the learner trains on them", async () => {
     const r = await cli(
       [

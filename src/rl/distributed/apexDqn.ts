@@ -13,7 +13,7 @@
  *   turn in this process, deterministically per seed (the learning tests use this path);
  * - `distributed: "redis://host:6379"`: actors anywhere (`proximal actor --connect <url> --run <id>`)
  *   publish to the run's Redis stream; the learner logs `distributed/actors`, `policyLag`,
- *   `queueDepth`, `rejected` and `dropped`. Not deterministic: arrival order depends on timing.
+ *   `queueDepth`, `rejected` and `droppedStale`. Not deterministic: arrival order depends on timing.
  *
  * Timing differs from the paper's asynchronous learner, on purpose: the learner does one gradient
  * step per `trainFreq` transitions received (a fixed replay ratio, as the single-process DQN), so

@@ -81,7 +81,7 @@ describe("RemoteTrajectories", () => {
       trajectories.map((t) => t.policyVersion),
       [6, 5, 6],
     );
-    assert.equal(remote.dropped, 1);
+    assert.equal(remote.droppedStale, 1);
     assert.equal(remote.rejected, 2);
     assert.match(remote.lastRejection ?? "", /version 9, ahead of the learner's 6/);
     // the dropped and rejected ones are acknowledged at once; the used ones only when the caller says so
