@@ -40,7 +40,8 @@ describe("DistributedPPO (in-process actors)", () => {
         }),
     });
     assert.equal(rows.length, 7);
-    for (const row of rows) assert.equal(row.dropped, 2 * Math.floor((row.iteration - 1) / 2), JSON.stringify(row));
+    for (const row of rows)
+      assert.equal(row.dropped, 2 * Math.floor((row.iteration - 1) / 2), JSON.stringify(row));
     assert.deepEqual(
       rows.map((r) => r.lag),
       [0, 1, 0, 1, 0, 1, 0],
@@ -75,10 +76,7 @@ describe("DistributedPPO (in-process actors)", () => {
       () => new DistributedPPO("CartPole-v1", { nSteps: 8, trajectoriesPerUpdate: 2, batchSize: 64 }),
       isInvalid(/batchSize \(64\) is larger than an update/),
     );
-    assert.throws(
-      () => new DistributedPPO("CartPole-v1", { maxPolicyLag: -1 }),
-      isInvalid(/maxPolicyLag/),
-    );
+    assert.throws(() => new DistributedPPO("CartPole-v1", { maxPolicyLag: -1 }), isInvalid(/maxPolicyLag/));
     assert.throws(
       () => new DistributedPPO("CartPole-v1", { intrinsicReward: { kind: "rnd" } } as never),
       isInvalid(/intrinsicReward/),

@@ -39,8 +39,8 @@ import {
 import { RolloutBuffer } from "../common/rolloutBuffer.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
 import { resolveSchedule } from "../common/scheduleSpec.js";
-import { StepEnd } from "./common/trajectoryMessage.js";
 import { TrajectoryLearner, type TrajectoryLearnerOptions } from "./common/trajectoryLearner.js";
+import { StepEnd } from "./common/trajectoryMessage.js";
 
 /**
  * Options of {@link DistributedPPO}: {@link OnPolicyOptions} (without `intrinsicReward`, which is
@@ -135,7 +135,8 @@ export class DistributedPPO extends TrajectoryLearner {
       );
     }
     this.clipRange = resolveSchedule(options.clipRange ?? 0.2, "clipRange");
-    this.clipRangeVf = options.clipRangeVf == null ? null : resolveSchedule(options.clipRangeVf, "clipRangeVf");
+    this.clipRangeVf =
+      options.clipRangeVf == null ? null : resolveSchedule(options.clipRangeVf, "clipRangeVf");
     const clip0 = this.clipRange(1);
     if (!(clip0 > 0)) throw new ProximalError("INVALID_OPTION", `clipRange must be > 0, got ${clip0}.`);
     // Adam with eps 1e-5, as SB3's ActorCriticPolicy and CleanRL

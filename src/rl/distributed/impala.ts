@@ -38,8 +38,8 @@ import { explainedVariance } from "../common/gae.js";
 import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "../common/onPolicyAlgorithm.js";
 import { checkInteger, loadAlgorithm } from "../common/onPolicyAlgorithm.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
-import { StepEnd } from "./common/trajectoryMessage.js";
 import { TrajectoryLearner, type TrajectoryLearnerOptions } from "./common/trajectoryLearner.js";
+import { StepEnd } from "./common/trajectoryMessage.js";
 import { computeVtrace } from "./common/vtrace.js";
 
 /**
@@ -49,15 +49,15 @@ import { computeVtrace } from "./common/vtrace.js";
  */
 export interface IMPALAOptions
   extends Omit<
-    OnPolicyOptions,
-    | "gaeLambda"
-    | "normalizeAdvantage"
-    | "intrinsicReward"
-    | "learningRate"
-    | "nSteps"
-    | "entCoef"
-    | "maxGradNorm"
-  >,
+      OnPolicyOptions,
+      | "gaeLambda"
+      | "normalizeAdvantage"
+      | "intrinsicReward"
+      | "learningRate"
+      | "nSteps"
+      | "entCoef"
+      | "maxGradNorm"
+    >,
     TrajectoryLearnerOptions {
   /** RMSprop learning rate, or a schedule of progress remaining (1 → 0). @defaultValue 6e-4 (paper, Atari) */
   learningRate?: ScheduleLike;

@@ -1,12 +1,7 @@
 import { lookup } from "../../../envs/registry.js";
 import { ProximalError } from "../../../errors.js";
 import { noGrad } from "../../../tensor/tensor.js";
-import type {
-  EnvInput,
-  LearnOptions,
-  OnPolicyOptions,
-  UpdateStats,
-} from "../../common/onPolicyAlgorithm.js";
+import type { EnvInput, LearnOptions, OnPolicyOptions, UpdateStats } from "../../common/onPolicyAlgorithm.js";
 import { checkInteger, OnPolicyAlgorithm, yieldToEventLoop } from "../../common/onPolicyAlgorithm.js";
 import { ActorCriticPolicy } from "../../common/policies.js";
 import { InProcessActors } from "./inProcessActors.js";
@@ -184,12 +179,11 @@ export abstract class TrajectoryLearner extends OnPolicyAlgorithm {
       next: async (count, version) => {
         const trajectories: Trajectory[] = [];
         while (trajectories.length < count) {
-          const { kept, stale, lags: keptLags } = splitByPolicyLag(
-            [actors.next(version)],
-            (t) => t.policyVersion,
-            version,
-            this.maxPolicyLag,
-          );
+          const {
+            kept,
+            stale,
+            lags: keptLags,
+          } = splitByPolicyLag([actors.next(version)], (t) => t.policyVersion, version, this.maxPolicyLag);
           trajectories.push(...kept);
           lags.push(...keptLags);
           droppedStale += stale.length;
