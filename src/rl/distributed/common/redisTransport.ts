@@ -93,6 +93,11 @@ export class RedisTransport implements Transport {
    * (the group's pending list, from id 0); null once it has read them all and moved on to new ones.
    */
   private pendingCursor: string | null = "0";
+  /**
+   * Messages delivered to this learner and not yet acknowledged. After a reconnection the pending
+   * list is read again (see {@link consume}); these are skipped there, since the learner holds them.
+   */
+  private readonly held = new Set<string>();
 
   private constructor(
     private readonly client: RedisClient,
@@ -166,8 +171,8 @@ export class RedisTransport implements Transport {
     return new RedisTransport(client, keys, maxQueueLength);
   }
 
-  async publish(message: Uint8Array): Promise<void> {
-    await this.client.xadd(
+  async publish(message: Uint8Array): Promise<string> {
+    const id = await this.client.xadd(
       this.keys.trajectories,
       "MAXLEN",
       "~",
@@ -176,6 +181,7 @@ export class RedisTransport implements Transport {
       "data",
       Buffer.from(message.buffer, message.byteOffset, message.byteLength),
     );
+    return String(id);
   }
 
   async consume(maxMessages: number, blockMs: number): Promise<DeliveredMessage[]> {
@@ -183,6 +189,14 @@ export class RedisTransport implements Transport {
     if (this.reader === null) {
       this.reader = this.client.duplicate();
       this.reader.on("error", () => {});
+      let connections = 0;
+      this.reader.on("ready", () => {
+        // a read the server executed (and, with appendfsync always, persisted) whose reply the
+        // connection lost put its entries in the group's pending list and nowhere else: after a
+        // reconnection (a broker restart, a network cut) read the pending list again, or they
+        // would never be delivered
+        if (++connections > 1) this.pendingCursor = "0";
+      });
     }
     // first the group's pending list (id 0: delivered before, e.g. to a learner that then crashed), then new entries (">")
     const from = this.pendingCursor ?? ">";
@@ -199,31 +213,36 @@ export class RedisTransport implements Transport {
       this.keys.trajectories,
       from,
     )) as [Buffer, [Buffer, Buffer[] | null][]][] | null;
-    if (
-      this.pendingCursor !== null &&
-      (reply === null || reply.every(([, entries]) => entries.length === 0))
-    ) {
+    // a reconnection during the read moved the cursor back to "0": leave it there
+    const pendingRead = from !== ">" && this.pendingCursor === from;
+    if (pendingRead && (reply === null || reply.every(([, entries]) => entries.length === 0))) {
       this.pendingCursor = null;
       return this.consume(maxMessages, blockMs);
     }
     if (reply === null) return [];
     const out: DeliveredMessage[] = [];
+    let lastId: string | null = null;
     for (const [, entries] of reply) {
-      for (const [id, fields] of entries) {
+      for (const [idBytes, fields] of entries) {
+        const id = idBytes.toString();
+        lastId = id;
+        if (this.held.has(id)) continue; // re-read from the pending list, but already in the learner's hands
         // a foreign writer may add entries without our field: deliver them empty, so they are rejected and counted
         let data = new Uint8Array(0);
         for (let i = 0; fields !== null && i + 1 < fields.length; i += 2) {
           if (fields[i].toString() === "data") data = new Uint8Array(fields[i + 1]);
         }
-        out.push({ id: id.toString(), data });
+        out.push({ id, data });
+        this.held.add(id);
       }
     }
-    if (this.pendingCursor !== null && out.length > 0) this.pendingCursor = out[out.length - 1].id;
+    if (pendingRead && lastId !== null) this.pendingCursor = lastId;
     return out;
   }
 
   async ack(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
+    for (const id of ids) this.held.delete(id);
     // XDEL as well: an acknowledged trajectory is used up, and memory should not wait for MAXLEN trimming
     await this.client
       .multi()
@@ -272,6 +291,7 @@ export class RedisTransport implements Transport {
       .xgroup("SETID", this.keys.trajectories, "learner", "$")
       .exec();
     this.pendingCursor = null;
+    this.held.clear();
   }
 
   async putRunSpec(spec: string): Promise<void> {

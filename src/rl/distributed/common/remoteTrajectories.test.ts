@@ -10,8 +10,10 @@ class MemoryTransport implements Transport {
   queue: DeliveredMessage[] = [];
   acked: string[] = [];
   private nextId = 0;
-  async publish(message: Uint8Array): Promise<void> {
-    this.queue.push({ id: String(this.nextId++), data: message });
+  async publish(message: Uint8Array): Promise<string> {
+    const id = String(this.nextId++);
+    this.queue.push({ id, data: message });
+    return id;
   }
   async consume(maxMessages: number): Promise<DeliveredMessage[]> {
     return this.queue.splice(0, maxMessages);
