@@ -3,7 +3,8 @@
  * `proximal train impala|apex-dqn --distributed <url> --run <id>`, on this machine or another. It reads the
  * env, sizes and network from the run's description, follows the learner's weights, and publishes
  * trajectories until Ctrl-C (or `--max-trajectories`). Credentials come from the environment
- * (`PROXIMAL_REDIS_USERNAME`, `PROXIMAL_REDIS_PASSWORD`, `PROXIMAL_REDIS_CA`), never from flags.
+ * (`PROXIMAL_REDIS_USERNAME`, `PROXIMAL_REDIS_PASSWORD`, `PROXIMAL_REDIS_TLS_CA`, `PROXIMAL_REDIS_TLS_CERT`,
+ * `PROXIMAL_REDIS_TLS_KEY`), never from flags.
  *
  * {@link spawnLocalActors} starts such actors as child processes for `train --local-actors N`.
  */

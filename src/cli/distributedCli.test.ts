@@ -6,6 +6,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type RedisServerHandle, startRedisServer } from "../rl/distributed/common/localRedisServer.js";
+import {
+  makeTestCertificates,
+  opensslMissing,
+  type TestCertificates,
+} from "../rl/distributed/common/tlsCertificates.test.util.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 const PASSWORD = "cli-Secret-4f2a9";
@@ -212,5 +217,88 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
     assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
     assert.equal(last["distributed/rejected"], 0);
+  });
+});
+
+describe("proximal train --distributed rediss:// (TLS only, client certificates, a password)", {
+  timeout: 180_000,
+}, () => {
+  let server: RedisServerHandle | null = null;
+  let work = "";
+  let certificates: TestCertificates;
+  let skip: string | null = opensslMissing();
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "proximal-dist-tls-"));
+    if (skip !== null) return;
+    certificates = makeTestCertificates(work);
+    try {
+      server = await startRedisServer({
+        requirePassword: PASSWORD,
+        tls: {
+          certFile: certificates.serverCertFile,
+          keyFile: certificates.serverKeyFile,
+          caFile: certificates.caFile,
+          authClients: true,
+        },
+      });
+    } catch (error) {
+      if (/Bad directive|tls/i.test(String((error as Error).message)))
+        skip = "redis-server was built without TLS";
+      else throw error;
+    }
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test("a learner and its local actors train over TLS; no secret reaches the output or the run directory", async (t) => {
+    if (skip !== null) return t.skip(skip);
+    const r = await cli(
+      trainImpala(
+        "--distributed",
+        (server as RedisServerHandle).url,
+        "--local-actors",
+        "1",
+        "--total-timesteps",
+        "320",
+        "--set",
+        "nSteps=16",
+        "--set",
+        "batchSize=2",
+        "--out",
+        "tls-run",
+        "--json",
+      ),
+      {
+        PROXIMAL_REDIS_PASSWORD: PASSWORD,
+        PROXIMAL_REDIS_TLS_CA: certificates.caFile,
+        PROXIMAL_REDIS_TLS_CERT: certificates.clientCertFile,
+        PROXIMAL_REDIS_TLS_KEY: certificates.clientKeyFile,
+      },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // the secrets: the password and the client's private key (any line of its PEM body)
+    const keyLines = readFileSync(certificates.clientKeyFile, "utf8")
+      .split("\n")
+      .filter((line) => line.length > 20 && !line.startsWith("-----"));
+    assert.ok(keyLines.length > 0);
+    const secrets = [PASSWORD, ...keyLines];
+    for (const secret of secrets) {
+      assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), "a secret was printed");
+    }
+    const files = filesUnder(join(work, "tls-run"));
+    assert.ok(files.length > 3);
+    for (const file of files) {
+      const text = readFileSync(file);
+      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret is in ${file}`);
+    }
+    const rows = readFileSync(join(work, "tls-run", "progress.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.ok(rows[rows.length - 1].timesteps >= 320);
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
   });
 });
