@@ -6,7 +6,7 @@
  * `PPO.load("runs/x")`, `loadPreset(...)`): it reaches the file system at call time through
  * `process.getBuiltinModule` (see nodeBuiltin.ts), which bundlers cannot follow. What lives here is
  * what has no browser meaning at all: atomic file writes, model directories as archives, run logs,
- * and IMPALA and Ape-X DQN with their actors across machines (a Redis client).
+ * and IMPALA, PPO with a bound on policy lag and Ape-X DQN with their actors across machines (a Redis client).
  */
 
 export { writeFileAtomic, writeJsonAtomic } from "./io/atomicWrite.js";
@@ -27,5 +27,7 @@ export { decodeTrajectory, encodeTrajectory, StepEnd } from "./rl/distributed/co
 export type { TransitionExpectation, TransitionMessage } from "./rl/distributed/common/transitionMessage.js";
 export { decodeTransitions, encodeTransitions } from "./rl/distributed/common/transitionMessage.js";
 export type { DeliveredMessage, PublishedWeights, Transport } from "./rl/distributed/common/transport.js";
+export type { DistributedPPOOptions } from "./rl/distributed/distributedPpo.js";
+export { DistributedPPO } from "./rl/distributed/distributedPpo.js";
 export type { IMPALAOptions, ImpalaLossInputs } from "./rl/distributed/impala.js";
 export { IMPALA, impalaLoss } from "./rl/distributed/impala.js";

@@ -192,6 +192,7 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
                 policyVersion: 0,
                 count: 1,
                 observationSize: 4,
+                actionWidth: 1,
                 batch: {
                   observations: new Float32Array(4),
                   nextObservations: new Float32Array(4),

@@ -31,6 +31,7 @@ import type { EnvInput, LearnOptions, LoadOptions, UpdateStats } from "../common
 import { checkInteger, yieldToEventLoop } from "../common/onPolicyAlgorithm.js";
 import { QPolicy } from "../common/qPolicy.js";
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
+import { apexDqnActing, apexEpsilon } from "./common/apexExploration.js";
 import { InProcessActors } from "./common/inProcessActors.js";
 import { InProcessTransitionActors } from "./common/inProcessTransitionActors.js";
 import { openLearnerRun } from "./common/learnerRun.js";
@@ -285,13 +286,16 @@ export class ApexDQN extends DeepQAlgorithm {
   private inProcessSource(): TransitionSource {
     const actors = new InProcessTransitionActors({
       envs: InProcessActors.makeEnvs(this.envId ?? "", this.numActors, this.env.numEnvs, this.seed, this.env),
-      createPolicy: () => this.newPolicyLikeLearner(),
+      createActing: (k, n) =>
+        apexDqnActing(
+          this.newPolicyLikeLearner(),
+          apexEpsilon(k, n, this.actorEpsilon, this.actorEpsilonAlpha),
+          this.gamma,
+        ),
       rng: this.rng,
       stepsPerMessage: this.stepsPerMessage,
       nStep: this.nStep,
       gamma: this.gamma,
-      epsilon: this.actorEpsilon,
-      epsilonAlpha: this.actorEpsilonAlpha,
       runId: this.runId,
       seed: this.seed,
     });
@@ -334,6 +338,7 @@ export class ApexDQN extends DeepQAlgorithm {
       runId: this.runId,
       observationSize: this.policy.observationSize,
       nActions: this.policy.nActions,
+      actionWidth: 1,
       maxSteps: this.nStep,
     };
     const remote = new RemoteMessages(

@@ -6,7 +6,7 @@ import type { Module } from "../../../nn/module.js";
 import { Rng } from "../../../random/rng.js";
 import { ActorCriticPolicy, type PolicyOptions } from "../../common/policies.js";
 import { QPolicy, type QPolicyOptions } from "../../common/qPolicy.js";
-import { apexEpsilon } from "./apexExploration.js";
+import { apexDqnActing, apexEpsilon } from "./apexExploration.js";
 import { TrajectoryCollector } from "./trajectoryCollector.js";
 import { encodeTrajectory } from "./trajectoryMessage.js";
 import { TransitionCollector } from "./transitionCollector.js";
@@ -182,8 +182,12 @@ function apexActor(
   const policy = new QPolicy(env.singleObservationSpace, env.singleActionSpace, rng.spawn(), apex.qPolicy, {
     dueling: apex.dueling,
   });
-  const collector = new TransitionCollector(env, policy, rng, {
-    epsilon: apexEpsilon(index, apex.numActors, apex.epsilon, apex.epsilonAlpha),
+  const acting = apexDqnActing(
+    policy,
+    apexEpsilon(index, apex.numActors, apex.epsilon, apex.epsilonAlpha),
+    apex.gamma,
+  );
+  const collector = new TransitionCollector(env, acting, rng, {
     nStep: apex.nStep,
     gamma: apex.gamma,
     stepsPerMessage: spec.nSteps,
