@@ -70,6 +70,13 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
       "PPO with a bound on policy lag: actors in-process or across machines (what train ppo --distributed runs)",
     envById: true,
   },
+  "apex-d4pg": {
+    className: "ApexD4PG",
+    module: "../rl/distributed/apexD4pg.js",
+    summary:
+      "D4PG with Ape-X actors (noisy deterministic actor, actor-side priorities), in-process or across machines (what train d4pg --distributed runs; Box actions)",
+    envById: true,
+  },
   trpo: { className: "TRPO", module: "../rl/trpo.js", summary: "Trust Region Policy Optimization" },
   reinforce: {
     className: "REINFORCE",

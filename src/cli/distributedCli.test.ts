@@ -181,6 +181,50 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     assert.equal(config.options.maxPolicyLag, 1);
   });
 
+  test("train d4pg --distributed runs D4PG with Ape-X actors (Box actions) fed by local actors", async () => {
+    const r = await cli(
+      [
+        "train",
+        "d4pg",
+        "--env",
+        "Pendulum-v1",
+        "--distributed",
+        server.url,
+        "--local-actors",
+        "2",
+        "--total-timesteps",
+        "400",
+        "--set",
+        "stepsPerMessage=10",
+        "--set",
+        "learningStarts=100",
+        "--set",
+        "batchSize=16",
+        "--set",
+        "atoms=11",
+        "--set",
+        "policy.netArch=[16]",
+        "--out",
+        "d4pg-run",
+        "--json",
+      ],
+      { PROXIMAL_REDIS_PASSWORD: PASSWORD },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const rows = readFileSync(join(work, "d4pg-run", "progress.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const last = rows[rows.length - 1];
+    assert.ok(last.timesteps >= 400);
+    assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
+    assert.equal(last["distributed/rejected"], 0);
+    const config = JSON.parse(readFileSync(join(work, "d4pg-run", "config.json"), "utf8"));
+    assert.equal(config.algorithm, "ApexD4PG");
+  });
+
   test("train apex-dqn with local actors: the actors send transitions, the learner trains on them", async () => {
     const r = await cli(
       [

@@ -84,7 +84,7 @@ export interface TrainFlags {
  * move: the CLI name of the class that trains it with remote actors (saved in the run's config, so
  * `--resume` rebuilds the same one).
  */
-const DISTRIBUTED_VARIANT: Record<string, string> = { ppo: "distributed-ppo" };
+const DISTRIBUTED_VARIANT: Record<string, string> = { ppo: "distributed-ppo", d4pg: "apex-d4pg" };
 
 /** Exit status of an interrupted run (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;

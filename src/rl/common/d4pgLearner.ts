@@ -79,6 +79,11 @@ export function d4pgReplayOptions<T extends OffPolicyOptions>(options: T): T {
   return { ...options, nStep: options.nStep ?? 5, prioritized: options.prioritized ?? true };
 }
 
+/** The exploration noise the options ask for: Gaussian σ = 0.3 unless given (null: none). */
+export function d4pgActionNoise(options: D4PGLearnerOptions): ActionNoiseOptions | null {
+  return options.actionNoise === undefined ? { type: "normal", sigma: 0.3 } : options.actionNoise;
+}
+
 /** D4PG's networks, gradient step and exploration (see this file's header). */
 export abstract class D4PGLearner extends OffPolicyAlgorithm {
   readonly policy: DistributionalActorCriticPolicy;
@@ -98,8 +103,7 @@ export abstract class D4PGLearner extends OffPolicyAlgorithm {
     this.boxSpace = continuousActionSpace(this.actionSpace, algorithm);
     this.targetUpdateInterval = options.targetUpdateInterval ?? 100;
     checkInteger(this.targetUpdateInterval, "targetUpdateInterval", 1);
-    const noise =
-      options.actionNoise === undefined ? { type: "normal" as const, sigma: 0.3 } : options.actionNoise;
+    const noise = d4pgActionNoise(options);
     this.actionNoise = noise === null ? null : new ActionNoise(noise, this.env.numEnvs, this.boxSpace.size);
     this.policy = new DistributionalActorCriticPolicy(
       this.env.singleObservationSpace,
