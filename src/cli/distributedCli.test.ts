@@ -7,8 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type RedisServerHandle, startRedisServer } from "../rl/distributed/common/localRedisServer.js";
 import {
-  makeTestCertificates,
-  opensslMissing,
+  startTlsRedisServer,
   type TestCertificates,
 } from "../rl/distributed/common/tlsCertificates.test.util.js";
 
@@ -41,6 +40,14 @@ function cli(args: string[], env: Record<string, string>, cwd: string, timeoutMs
 
 /** `train impala --env CartPole-v1` with `extra` flags. */
 const trainImpala = (...extra: string[]) => ["train", "impala", "--env", "CartPole-v1", ...extra];
+
+/** The rows of a run's progress.jsonl. */
+function progressRows(runDir: string): Record<string, number>[] {
+  return readFileSync(join(runDir, "progress.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+}
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -128,10 +135,7 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     for (const file of files) {
       assert.ok(!readFileSync(file).includes(PASSWORD), `the password is in ${file}`);
     }
-    const rows = readFileSync(join(work, "run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "run"));
     const last = rows[rows.length - 1];
     assert.ok(last.timesteps >= 1200);
     assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
@@ -167,10 +171,7 @@ describe("proximal train impala --distributed / proximal actor, on a server that
       work,
     );
     assert.equal(r.status, 0, r.stderr);
-    const rows = readFileSync(join(work, "ppo-run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "ppo-run"));
     const last = rows[rows.length - 1];
     assert.ok(last.timesteps >= 800);
     assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
@@ -212,10 +213,7 @@ describe("proximal train impala --distributed / proximal actor, on a server that
       work,
     );
     assert.equal(r.status, 0, r.stderr);
-    const rows = readFileSync(join(work, "d4pg-run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "d4pg-run"));
     const last = rows[rows.length - 1];
     assert.ok(last.timesteps >= 400);
     assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
@@ -252,10 +250,7 @@ describe("proximal train impala --distributed / proximal actor, on a server that
       work,
     );
     assert.equal(r.status, 0, r.stderr);
-    const rows = readFileSync(join(work, "apex-run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "apex-run"));
     const last = rows[rows.length - 1];
     assert.ok(last.timesteps >= 800);
     assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
@@ -270,26 +265,12 @@ describe("proximal train --distributed rediss:// (TLS only, client certificates,
   let server: RedisServerHandle | null = null;
   let work = "";
   let certificates: TestCertificates;
-  let skip: string | null = opensslMissing();
+  let skip: string | null = null;
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "proximal-dist-tls-"));
-    if (skip !== null) return;
-    certificates = makeTestCertificates(work);
-    try {
-      server = await startRedisServer({
-        requirePassword: PASSWORD,
-        tls: {
-          certFile: certificates.serverCertFile,
-          keyFile: certificates.serverKeyFile,
-          caFile: certificates.caFile,
-          authClients: true,
-        },
-      });
-    } catch (error) {
-      if (/Bad directive|tls/i.test(String((error as Error).message)))
-        skip = "redis-server was built without TLS";
-      else throw error;
-    }
+    const started = await startTlsRedisServer(work, { requirePassword: PASSWORD });
+    if ("skip" in started) skip = started.skip;
+    else ({ server, certificates } = started);
   });
   after(async () => {
     await server?.stop();
@@ -338,10 +319,7 @@ describe("proximal train --distributed rediss:// (TLS only, client certificates,
       const text = readFileSync(file);
       for (const secret of secrets) assert.ok(!text.includes(secret), `a secret is in ${file}`);
     }
-    const rows = readFileSync(join(work, "tls-run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "tls-run"));
     assert.ok(rows[rows.length - 1].timesteps >= 320);
     assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
   });

@@ -20,7 +20,7 @@ import { ApexD4PG } from "./apexD4pg.js";
 import { apexD4pgActing } from "./common/apexD4pgActing.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
 import { RedisTransport } from "./common/redisTransport.js";
-import { runRemoteActor } from "./common/remoteActor.js";
+import { oneDiscreteTransition, startInProcessActors } from "./common/remoteActors.test.util.js";
 import { TransitionCollector } from "./common/transitionCollector.js";
 import { decodeTransitions, encodeTransitions } from "./common/transitionMessage.js";
 
@@ -209,24 +209,7 @@ describe("ApexD4PG across a real redis-server", { timeout: 120_000 }, () => {
       numActors: 2,
       idleTimeoutSeconds: 30,
     });
-    const stop = new AbortController();
-    const versions: number[] = [];
-    const actors = [1, 2].map((seed) =>
-      (async () => {
-        const transport = await RedisTransport.connect(server.url, { runId, role: "actor" });
-        try {
-          return await runRemoteActor(transport, {
-            runId,
-            actorId: `actor-${seed}`,
-            seed,
-            signal: stop.signal,
-            onTrajectory: ({ version }) => void versions.push(version),
-          });
-        } finally {
-          await transport.close();
-        }
-      })(),
-    );
+    const actors = startInProcessActors(server.url, runId, [1, 2]);
     const intruder = await RedisTransport.connect(server.url, { runId, role: "actor" });
     let last: Record<string, number> = {};
     let injected = false;
@@ -238,43 +221,24 @@ describe("ApexD4PG across a real redis-server", { timeout: 120_000 }, () => {
           if (!injected) {
             injected = true;
             // discrete actions on a Box run, then random bytes
-            await intruder.publish(
-              encodeTransitions({
-                runId,
-                actorId: "x",
-                policyVersion: 0,
-                count: 1,
-                observationSize: 3,
-                actionWidth: 1,
-                batch: {
-                  observations: new Float32Array(3),
-                  nextObservations: new Float32Array(3),
-                  actions: new Int32Array(1),
-                  rewards: new Float32Array(1),
-                  terminated: new Uint8Array(1),
-                  truncated: new Uint8Array(1),
-                  steps: Int32Array.from([1]),
-                },
-                priorities: new Float32Array(1),
-                episodeReturns: [],
-                episodeLengths: [],
-              }),
-            );
+            await intruder.publish(encodeTransitions(oneDiscreteTransition(runId, 3)));
             await intruder.publish(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
           }
         },
       });
     } finally {
-      stop.abort();
       await intruder.close();
     }
-    const results = await Promise.all(actors);
+    const results = await actors.stop();
     assert.ok(model.numTimesteps >= 600);
     assert.equal(model.replayBuffer.size, model.numTimesteps);
     assert.ok(model.nUpdates > 0, "the learner never trained");
     assert.equal(last["distributed/rejected"], 2);
     assert.equal(last["distributed/actors"], 2);
     assert.ok(results.every((r) => r.trajectories > 0));
-    assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
+    assert.ok(
+      Math.max(...actors.versions) > 0,
+      `actors only ever acted with versions ${[...new Set(actors.versions)]}`,
+    );
   });
 });

@@ -35,7 +35,6 @@ import {
 import { DistributionalActorCriticPolicy } from "../common/distributionalActorCritic.js";
 import { loadOffPolicyAlgorithm } from "../common/offPolicyAlgorithm.js";
 import type { EnvInput, LearnOptions, LoadOptions } from "../common/onPolicyAlgorithm.js";
-import { checkInteger } from "../common/onPolicyAlgorithm.js";
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import { apexD4pgActing, D4PGActingNetworks } from "./common/apexD4pgActing.js";
 import {
@@ -125,16 +124,7 @@ export class ApexD4PG extends D4PGLearner {
    * `targetUpdateInterval` steps), the actor and critic published every `publishInterval` steps.
    */
   override async learn(options: LearnOptions): Promise<this> {
-    checkInteger(options.totalTimesteps, "totalTimesteps", 1);
-    if (options.resetNumTimesteps ?? true) {
-      this.numTimesteps = 0;
-      this.iteration = 0;
-    }
-    const fresh = this.numTimesteps === 0;
-    const source =
-      (this.options.distributed ?? null) === null
-        ? this.inProcessSource()
-        : await this.remoteSource(this.options.distributed as string, fresh);
+    const url = this.options.distributed ?? null;
     await runApexLearner(
       this,
       {
@@ -147,7 +137,7 @@ export class ApexD4PG extends D4PGLearner {
         weights: (version) => this.weights(version),
         lossHint: "Lower learningRate, or widen [vMin, vMax] to cover the env's returns.",
       },
-      source,
+      (fresh) => (url === null ? this.inProcessSource() : this.remoteSource(url, fresh)),
       options,
     );
     return this;

@@ -27,7 +27,6 @@ import type { DeepQOptions } from "../common/deepQAlgorithm.js";
 import { DeepQAlgorithm } from "../common/deepQAlgorithm.js";
 import { loadOffPolicyAlgorithm } from "../common/offPolicyAlgorithm.js";
 import type { EnvInput, LearnOptions, LoadOptions } from "../common/onPolicyAlgorithm.js";
-import { checkInteger } from "../common/onPolicyAlgorithm.js";
 import { QPolicy } from "../common/qPolicy.js";
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import { apexDqnActing, apexEpsilon } from "./common/apexExploration.js";
@@ -167,16 +166,7 @@ export class ApexDQN extends DeepQAlgorithm {
    * `targetUpdateInterval` steps.
    */
   override async learn(options: LearnOptions): Promise<this> {
-    checkInteger(options.totalTimesteps, "totalTimesteps", 1);
-    if (options.resetNumTimesteps ?? true) {
-      this.numTimesteps = 0;
-      this.iteration = 0;
-    }
-    const fresh = this.numTimesteps === 0;
-    const source =
-      (this.options.distributed ?? null) === null
-        ? this.inProcessSource()
-        : await this.remoteSource(this.options.distributed as string, fresh);
+    const url = this.options.distributed ?? null;
     await runApexLearner(
       this,
       {
@@ -193,7 +183,7 @@ export class ApexDQN extends DeepQAlgorithm {
         weights: (version) => this.weights(version),
         lossHint: "Lower learningRate or keep maxGradNorm finite.",
       },
-      source,
+      (fresh) => (url === null ? this.inProcessSource() : this.remoteSource(url, fresh)),
       options,
     );
     return this;

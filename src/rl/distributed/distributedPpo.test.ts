@@ -8,8 +8,8 @@ import { ProximalError } from "../../errors.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
 import { RedisTransport } from "./common/redisTransport.js";
-import { runRemoteActor } from "./common/remoteActor.js";
-import { encodeTrajectory, StepEnd, type Trajectory } from "./common/trajectoryMessage.js";
+import { oneStepTrajectory, startInProcessActors } from "./common/remoteActors.test.util.js";
+import { encodeTrajectory } from "./common/trajectoryMessage.js";
 import { DistributedPPO } from "./distributedPpo.js";
 
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
@@ -128,28 +128,6 @@ const LEARNING_OPTIONS = {
   learningRate: 1e-3,
 };
 
-/** A valid CartPole trajectory of one step, collected with weights `policyVersion`. */
-function oneStepTrajectory(runId: string, policyVersion: number): Trajectory {
-  return {
-    runId,
-    actorId: "stale-actor",
-    policyVersion,
-    numEnvs: 1,
-    nSteps: 1,
-    observationSize: 4,
-    actionWidth: 1,
-    observations: new Float32Array(4),
-    actions: Int32Array.of(1),
-    rewards: Float32Array.of(1),
-    ends: Uint8Array.of(StepEnd.running),
-    behaviourLogProbs: Float32Array.of(-0.7),
-    finalObservations: new Float32Array(0),
-    nextObservations: new Float32Array(4),
-    episodeReturns: [],
-    episodeLengths: [],
-  };
-}
-
 describe("DistributedPPO across a real redis-server", { timeout: 120_000 }, () => {
   let server: RedisServerHandle;
   before(async () => {
@@ -172,24 +150,7 @@ describe("DistributedPPO across a real redis-server", { timeout: 120_000 }, () =
       idleTimeoutSeconds: 30,
       policy: { netArch: [16] },
     });
-    const stop = new AbortController();
-    const versions: number[] = [];
-    const actors = [1, 2].map((seed) =>
-      (async () => {
-        const transport = await RedisTransport.connect(server.url, { runId, role: "actor" });
-        try {
-          return await runRemoteActor(transport, {
-            runId,
-            actorId: `actor-${seed}`,
-            seed,
-            signal: stop.signal,
-            onTrajectory: ({ version }) => void versions.push(version),
-          });
-        } finally {
-          await transport.close();
-        }
-      })(),
-    );
+    const actors = startInProcessActors(server.url, runId, [1, 2]);
     const intruder = await RedisTransport.connect(server.url, { runId, role: "actor" });
     let last: Record<string, number> = {};
     let injectedAt = -1;
@@ -201,16 +162,15 @@ describe("DistributedPPO across a real redis-server", { timeout: 120_000 }, () =
           if (injectedAt < 0 && stats["time/iteration"] >= 5) {
             injectedAt = stats["time/iteration"];
             // weights 5 updates old (the bound is 2), then another run's trajectory
-            await intruder.publish(encodeTrajectory(oneStepTrajectory(runId, 0)));
+            await intruder.publish(encodeTrajectory(oneStepTrajectory(runId, 0, "stale-actor")));
             await intruder.publish(encodeTrajectory(oneStepTrajectory("another-run", injectedAt)));
           }
         },
       });
     } finally {
-      stop.abort();
       await intruder.close();
     }
-    const results = await Promise.all(actors);
+    const results = await actors.stop();
     assert.ok(injectedAt > 0);
     assert.ok(model.numTimesteps >= 1600);
     assert.equal(last["distributed/rejected"], 1);
@@ -220,6 +180,9 @@ describe("DistributedPPO across a real redis-server", { timeout: 120_000 }, () =
     // the two actors and the sender of the stale trajectory (valid, so heard from)
     assert.equal(last["distributed/actors"], 3);
     assert.ok(results.every((r) => r.trajectories > 0));
-    assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
+    assert.ok(
+      Math.max(...actors.versions) > 0,
+      `actors only ever acted with versions ${[...new Set(actors.versions)]}`,
+    );
   });
 });

@@ -136,7 +136,7 @@ export interface ApexLearnerHooks {
  * Train until `totalTimesteps` transitions have arrived from the actors: add each message to the
  * replay buffer with its actor-computed priorities, then one gradient step per `trainFreq`
  * transitions once `learningStarts` transitions are stored; publish the weights every
- * `publishInterval` steps. Closes `source` when done.
+ * `publishInterval` steps. Closes the source when done.
  *
  * Timing differs from the paper's asynchronous learner, on purpose: a fixed replay ratio (gradient
  * steps per transition received), so the same budget means the same number of updates whether the
@@ -145,10 +145,17 @@ export interface ApexLearnerHooks {
 export async function runApexLearner(
   host: ApexLearnerState,
   hooks: ApexLearnerHooks,
-  source: TransitionSource,
+  /** Opens the source; `fresh` (nothing learned yet: not a resume) discards an earlier learner's leftovers. */
+  openSource: (fresh: boolean) => TransitionSource | Promise<TransitionSource>,
   options: LearnOptions,
 ): Promise<void> {
   const { totalTimesteps } = options;
+  checkInteger(totalTimesteps, "totalTimesteps", 1);
+  if (options.resetNumTimesteps ?? true) {
+    host.numTimesteps = 0;
+    host.iteration = 0;
+  }
+  const source = await openSource(host.numTimesteps === 0);
   const replay = hooks.replay;
   const start = performance.now();
   const startTimesteps = host.numTimesteps;

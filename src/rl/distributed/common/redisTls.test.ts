@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ProximalError } from "../../../errors.js";
-import { type RedisServerHandle, startRedisServer } from "./localRedisServer.js";
+import type { RedisServerHandle } from "./localRedisServer.js";
 import { RedisTransport, redisConnectionOptions } from "./redisTransport.js";
-import { makeTestCertificates, opensslMissing, type TestCertificates } from "./tlsCertificates.test.util.js";
+import { startTlsRedisServer, type TestCertificates } from "./tlsCertificates.test.util.js";
 
 const isCode = (code: string, pattern?: RegExp) => (e: unknown) =>
   e instanceof ProximalError && e.code === code && (pattern === undefined || pattern.test(e.message));
@@ -20,26 +20,12 @@ describe("RedisTransport over TLS (rediss://)", { timeout: 60_000 }, () => {
   let server: RedisServerHandle | null = null;
   let certificates: TestCertificates;
   let dir = "";
-  let skip: string | null = opensslMissing();
+  let skip: string | null = null;
   before(async () => {
-    if (skip !== null) return;
     dir = mkdtempSync(join(tmpdir(), "proximal-tls-"));
-    certificates = makeTestCertificates(dir);
-    try {
-      server = await startRedisServer({
-        tls: {
-          certFile: certificates.serverCertFile,
-          keyFile: certificates.serverKeyFile,
-          caFile: certificates.caFile,
-          authClients: true,
-        },
-      });
-    } catch (error) {
-      // a redis-server built without TLS refuses the tls-* directives at start
-      if (/Bad directive|tls/i.test(String((error as Error).message)))
-        skip = "redis-server was built without TLS";
-      else throw error;
-    }
+    const started = await startTlsRedisServer(dir);
+    if ("skip" in started) skip = started.skip;
+    else ({ server, certificates } = started);
   });
   after(async () => {
     await server?.stop();

@@ -3,6 +3,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type RedisServerHandle, startRedisServer } from "./localRedisServer.js";
 
 /** PEM files under one directory. */
 export interface TestCertificates {
@@ -78,4 +79,34 @@ export function makeTestCertificates(dir: string): TestCertificates {
     clientCertFile: file("client.crt"),
     clientKeyFile: file("client.key"),
   };
+}
+
+/**
+ * A redis-server that serves TLS only and asks every client for a certificate, with certificates
+ * made in `dir`; or the reason it cannot run here (no openssl, a redis-server built without TLS).
+ */
+export async function startTlsRedisServer(
+  dir: string,
+  options: { requirePassword?: string } = {},
+): Promise<{ server: RedisServerHandle; certificates: TestCertificates } | { skip: string }> {
+  const missing = opensslMissing();
+  if (missing !== null) return { skip: missing };
+  const certificates = makeTestCertificates(dir);
+  try {
+    const server = await startRedisServer({
+      ...options,
+      tls: {
+        certFile: certificates.serverCertFile,
+        keyFile: certificates.serverKeyFile,
+        caFile: certificates.caFile,
+        authClients: true,
+      },
+    });
+    return { server, certificates };
+  } catch (error) {
+    // a redis-server built without TLS refuses the tls-* directives at start
+    if (/Bad directive|tls/i.test(String((error as Error).message)))
+      return { skip: "redis-server was built without TLS" };
+    throw error;
+  }
 }
