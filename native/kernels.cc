@@ -401,6 +401,7 @@ void binary(int op, const float* a, const float* b, float* out, int64_t outer, i
     case 5: PX_BINARY(isnan_(x) || isnan_(y) ? x + y : (x < y ? x : y)); break;
     case 6: PX_BINARY(powf(x, y)); break;
     case 7: PX_BINARY(y * (1.0f - x * x)); break;
+    case 8: PX_BINARY(x <= 0.0f ? 0.0f : y); break;
     default: break;
   }
 #undef PX_BINARY

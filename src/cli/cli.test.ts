@@ -46,6 +46,56 @@ after(async () => {
 });
 
 describe("proximal train", () => {
+  test("--log-every writes a row at the first update past each multiple, at evaluations and at the end; a stopped and resumed run logs the same rows", async () => {
+    // SAC updates after every env step: without --log-every this would be 1,300 rows
+    const sac = [
+      "train",
+      "sac",
+      "--env",
+      "Pendulum-v1",
+      "--set",
+      "policy.netArch=[16]",
+      "--set",
+      "batchSize=16",
+    ];
+    const saved = ["--set", "saveReplayBuffer=true"];
+    const base = [...sac, ...saved, "--total-timesteps", "1300", "--seed", "2"];
+    const logged = ["--log-every", "500", "--eval-every", "800", "--eval-episodes", "1"];
+    const whole = cli(...base, ...logged, "--out", "log-whole", "--json");
+    assert.equal(whole.status, 0, whole.stderr);
+    const rowsOf = async (dir: string) =>
+      (await readFile(join(work, dir, "progress.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, number>);
+    const rows = await rowsOf("log-whole");
+    assert.deepEqual(
+      rows.map((r) => r.timesteps),
+      [500, 800, 1000, 1300],
+    );
+    assert.equal(typeof rows[1]["eval/meanReturn"], "number");
+    const updates = jsonLines(whole.stdout).filter((l) => l.event === "update");
+    assert.deepEqual(
+      updates.map((l) => l.timesteps),
+      [500, 800, 1000, 1300],
+    );
+    const config = JSON.parse(await readFile(join(work, "log-whole", "config.json"), "utf8"));
+    assert.equal(config.logEvery, 500);
+    const stopped = cli(...base, ...logged, "--out", "log-split", "--stop-after", "650");
+    assert.equal(stopped.status, 0, stopped.stderr);
+    const resumed = cli("train", "--resume", "log-split");
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.deepEqual(
+      (await rowsOf("log-split")).map((r) => [r.timesteps, r["train/loss"], r["eval/meanReturn"]]),
+      rows.map((r) => [r.timesteps, r["train/loss"], r["eval/meanReturn"]]),
+    );
+    const defaulted = cli(...sac, "--total-timesteps", "3000", "--out", "log-default");
+    assert.equal(defaulted.status, 0, defaulted.stderr);
+    const defaultRows = await rowsOf("log-default");
+    assert.equal(defaultRows.length, 1000, "a thousandth of the total: a row every 3 timesteps");
+    assert.equal(defaultRows.at(-1)?.timesteps, 3000);
+  });
+
   test("writes config, progress (JSONL, CSV), TensorBoard events, checkpoints and the model", async () => {
     const r = cli(
       "train",

@@ -78,6 +78,10 @@ export async function runCli(argv: string[]): Promise<number> {
       "checkpoint every n timesteps (episodes, for a run budgeted in episodes; default: a tenth of the total)",
     )
     .option(
+      "--log-every <n>",
+      "write a progress row (progress.jsonl/csv, TensorBoard, stdout) at the first update at or after every n timesteps (episodes, for a run budgeted in episodes), at each evaluation and at the end (default: a thousandth of the total, so a run logs about 1,000 rows)",
+    )
+    .option(
       "--stop-after <n>",
       "stop at the first update boundary at or after n timesteps (episodes, for a run budgeted in episodes), as Ctrl-C would",
     )

@@ -366,7 +366,8 @@ export function transpose(x: usize, out: usize, batch: i32, rows: i32, cols: i32
 
 // ---------------------------------------------------------------------------------------------
 // elementwise binary: op codes shared with src/tensor/backend.ts (BINARY_OPS)
-// 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum, 6 pow, 7 tanhBackward (g·(1 - y²))
+// 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum, 6 pow, 7 tanhBackward (g·(1 - y²)),
+// 8 reluBackward (x <= 0 ? 0 : g, x = relu input)
 
 @inline
 function binaryV(op: i32, x: v128, y: v128): v128 {
@@ -383,9 +384,13 @@ function binaryV(op: i32, x: v128, y: v128): v128 {
       return maxV(x, y);
     case 5:
       return minV(x, y);
-    default:
-      // 7: tanh backward, x = tanh output y, y = incoming gradient g: g·(1 - y²)
+    case 7:
+      // tanh backward, x = tanh output y, y = incoming gradient g: g·(1 - y²)
       return f32x4.mul(y, f32x4.sub(f32x4.splat(1), f32x4.mul(x, x)));
+    default:
+      // 8: relu backward, x = relu input, y = incoming gradient: clear the lanes where x <= 0
+      // (a NaN input compares false and keeps its gradient, as PyTorch's threshold_backward)
+      return v128.andnot(y, f32x4.le(x, f32x4.splat(0)));
   }
 }
 
@@ -417,8 +422,10 @@ function binaryS(op: i32, x: f32, y: f32): f32 {
       return x != x || y != y ? NaN : Mathf.min(x, y);
     case 6:
       return Mathf.pow(x, y);
-    default:
+    case 7:
       return y * (<f32>1 - x * x);
+    default:
+      return x <= 0 ? 0 : y;
   }
 }
 

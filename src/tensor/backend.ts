@@ -9,7 +9,17 @@
 export type BackendName = "cpu" | "wasm" | "native";
 
 /** Elementwise binary ops; the index is the op code the wasm kernels use. */
-export const BINARY_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "pow", "tanhBackward"] as const;
+export const BINARY_OPS = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "maximum",
+  "minimum",
+  "pow",
+  "tanhBackward",
+  "reluBackward",
+] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
 /** Elementwise unary ops; the index is the op code the wasm kernels use. */
@@ -85,7 +95,9 @@ export interface Backend {
   ): void;
   /**
    * `out[o,i] = a[o*aOuter + i*aInner] op b[o*bOuter + i*bInner]` over an [outer, inner] view.
-   * `tanhBackward` is the fused tanh gradient `b·(1 - a²)` (a = tanh output, b = incoming gradient).
+   * `tanhBackward` is the fused tanh gradient `b·(1 - a²)` (a = tanh output, b = incoming gradient);
+   * `reluBackward` the fused relu gradient `a <= 0 ? 0 : b` (a = relu input, b = incoming gradient;
+   * PyTorch's `threshold_backward`, so a NaN input passes the gradient through).
    */
   binary(
     op: BinaryOp,

@@ -260,6 +260,7 @@ const BINARY_FNS: Record<BinaryOp, (x: number, y: number) => number> = {
   minimum: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? Number.NaN : Math.min(x, y)),
   pow: (x, y) => x ** y,
   tanhBackward: (y, g) => g * (1 - y * y),
+  reluBackward: (x, g) => (x <= 0 ? 0 : g),
 };
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

@@ -101,6 +101,18 @@ describe("double backward: Hessian-vector products against differences of the fi
     ],
     ["softmax", [normal([3, 5], 2)], ([x]) => ops.softmax(x)],
     ["logSoftmax", [normal([3, 5], 2)], ([x]) => ops.logSoftmax(x)],
+    [
+      // the second derivative flows through relu's gradient kernel into b; inputs stay off the kink
+      "relu times a tensor (both operands)",
+      [
+        {
+          shape: [3, 4],
+          data: Float32Array.from(randomUniform(new Rng(11), 12, 0.5, 1.5), (v, i) => (i % 3 ? v : -v)),
+        },
+        normal([3, 4]),
+      ],
+      ([a, b]) => ops.mul(ops.relu(ops.mul(a, b)), b),
+    ],
   ];
   for (const [name, inputs, fn] of cases) {
     test(name, () => checkHessianVectorProduct(inputs, fn, ++seed));

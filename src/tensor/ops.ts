@@ -275,7 +275,20 @@ function tanhBackward(y: Tensor, g: Tensor): Tensor {
 
 /** `max(x, 0)`. d relu = [x > 0] dx. NOTE: the gradient at exactly 0 is 0, as in PyTorch. */
 export function relu(x: Tensor): Tensor {
-  return record(unaryForward("relu", x), [x], (g) => [mul(g, gt(x, 0))]);
+  return record(unaryForward("relu", x), [x], (g) => [reluBackward(x, g)]);
+}
+
+/**
+ * The relu gradient `x <= 0 ? 0 : g` as one kernel (x = relu input), PyTorch's threshold_backward:
+ * measured, the mask-and-multiply it replaces was 16% of a SAC update's time. Differentiable itself
+ * for double backward: ∂/∂g = [x > 0] (the same kernel on the incoming gradient), ∂/∂x = 0 almost
+ * everywhere.
+ */
+function reluBackward(x: Tensor, g: Tensor): Tensor {
+  return record(binaryForward("reluBackward", x, g), [x, g], (gg) => [
+    null,
+    g.requiresGrad ? sumToShape(reluBackward(x, gg), g.shape) : null,
+  ]);
 }
 
 /** Logistic sigmoid. dσ = σ(1 - σ) dx (reuses the output) */
