@@ -41,6 +41,37 @@ function cli(args: string[], env: Record<string, string>, cwd: string, timeoutMs
 /** `train impala --env CartPole-v1` with `extra` flags. */
 const trainImpala = (...extra: string[]) => ["train", "impala", "--env", "CartPole-v1", ...extra];
 
+/**
+ * `train <algo> --env <envId> --distributed <url> --local-actors 2 --total-timesteps <total> --set
+ * <each of sets> --out <out> --json`.
+ */
+function trainWithLocalActors(
+  algo: string,
+  envId: string,
+  url: string,
+  total: number,
+  out: string,
+  sets: string[],
+): string[] {
+  const setFlags = sets.flatMap((s) => ["--set", s]);
+  return [
+    "train",
+    algo,
+    "--env",
+    envId,
+    "--distributed",
+    url,
+    "--local-actors",
+    "2",
+    "--total-timesteps",
+    String(total),
+    ...setFlags,
+    "--out",
+    out,
+    "--json",
+  ];
+}
+
 /** The rows of a run's progress.jsonl. */
 function progressRows(runDir: string): Record<string, number>[] {
   return readFileSync(join(runDir, "progress.jsonl"), "utf8")
@@ -146,27 +177,11 @@ describe("proximal train impala --distributed / proximal actor, on a server that
 
   test("train ppo --distributed runs PPO with a bound on policy lag, fed by local actors", async () => {
     const r = await cli(
-      [
-        "train",
-        "ppo",
-        "--env",
-        "CartPole-v1",
-        "--distributed",
-        server.url,
-        "--local-actors",
-        "2",
-        "--total-timesteps",
-        "800",
-        "--set",
+      trainWithLocalActors("ppo", "CartPole-v1", server.url, 800, "ppo-run", [
         "nSteps=32",
-        "--set",
         "trajectoriesPerUpdate=2",
-        "--set",
         "maxPolicyLag=1",
-        "--out",
-        "ppo-run",
-        "--json",
-      ],
+      ]),
       { PROXIMAL_REDIS_PASSWORD: PASSWORD },
       work,
     );
@@ -184,31 +199,13 @@ describe("proximal train impala --distributed / proximal actor, on a server that
 
   test("train d4pg --distributed runs D4PG with Ape-X actors (Box actions) fed by local actors", async () => {
     const r = await cli(
-      [
-        "train",
-        "d4pg",
-        "--env",
-        "Pendulum-v1",
-        "--distributed",
-        server.url,
-        "--local-actors",
-        "2",
-        "--total-timesteps",
-        "400",
-        "--set",
+      trainWithLocalActors("d4pg", "Pendulum-v1", server.url, 400, "d4pg-run", [
         "stepsPerMessage=10",
-        "--set",
         "learningStarts=100",
-        "--set",
         "batchSize=16",
-        "--set",
         "atoms=11",
-        "--set",
         "policy.netArch=[16]",
-        "--out",
-        "d4pg-run",
-        "--json",
-      ],
+      ]),
       { PROXIMAL_REDIS_PASSWORD: PASSWORD },
       work,
     );
@@ -225,27 +222,11 @@ describe("proximal train impala --distributed / proximal actor, on a server that
 
   test("train apex-dqn with local actors: the actors send transitions, the learner trains on them", async () => {
     const r = await cli(
-      [
-        "train",
-        "apex-dqn",
-        "--env",
-        "CartPole-v1",
-        "--distributed",
-        server.url,
-        "--local-actors",
-        "2",
-        "--total-timesteps",
-        "800",
-        "--set",
+      trainWithLocalActors("apex-dqn", "CartPole-v1", server.url, 800, "apex-run", [
         "stepsPerMessage=20",
-        "--set",
         "learningStarts=200",
-        "--set",
         "batchSize=16",
-        "--out",
-        "apex-run",
-        "--json",
-      ],
+      ]),
       { PROXIMAL_REDIS_PASSWORD: PASSWORD },
       work,
     );

@@ -19,8 +19,7 @@ import { evaluatePolicy } from "../common/evaluation.js";
 import { ApexD4PG } from "./apexD4pg.js";
 import { apexD4pgActing } from "./common/apexD4pgActing.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
-import { RedisTransport } from "./common/redisTransport.js";
-import { oneDiscreteTransition, startInProcessActors } from "./common/remoteActors.test.util.js";
+import { learnBesideActors, oneDiscreteTransition } from "./common/remoteActors.test.util.js";
 import { TransitionCollector } from "./common/transitionCollector.js";
 import { decodeTransitions, encodeTransitions } from "./common/transitionMessage.js";
 
@@ -209,36 +208,26 @@ describe("ApexD4PG across a real redis-server", { timeout: 120_000 }, () => {
       numActors: 2,
       idleTimeoutSeconds: 30,
     });
-    const actors = startInProcessActors(server.url, runId, [1, 2]);
-    const intruder = await RedisTransport.connect(server.url, { runId, role: "actor" });
-    let last: Record<string, number> = {};
-    let injected = false;
-    try {
-      await model.learn({
-        totalTimesteps: 600,
-        onUpdate: async (stats) => {
-          last = stats;
-          if (!injected) {
-            injected = true;
-            // discrete actions on a Box run, then random bytes
-            await intruder.publish(encodeTransitions(oneDiscreteTransition(runId, 3)));
-            await intruder.publish(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
-          }
-        },
-      });
-    } finally {
-      await intruder.close();
-    }
-    const results = await actors.stop();
+    const {
+      last,
+      injected,
+      actors: results,
+      versions,
+    } = await learnBesideActors(model, server.url, runId, {
+      totalTimesteps: 600,
+      intrusions: [
+        // discrete actions on a Box run, then random bytes
+        encodeTransitions(oneDiscreteTransition(runId, 3)),
+        Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      ],
+    });
+    assert.ok(injected);
     assert.ok(model.numTimesteps >= 600);
     assert.equal(model.replayBuffer.size, model.numTimesteps);
     assert.ok(model.nUpdates > 0, "the learner never trained");
     assert.equal(last["distributed/rejected"], 2);
     assert.equal(last["distributed/actors"], 2);
     assert.ok(results.every((r) => r.trajectories > 0));
-    assert.ok(
-      Math.max(...actors.versions) > 0,
-      `actors only ever acted with versions ${[...new Set(actors.versions)]}`,
-    );
+    assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
   });
 });

@@ -38,6 +38,7 @@ import type { EnvInput, LearnOptions, LoadOptions } from "../common/onPolicyAlgo
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import { apexD4pgActing, D4PGActingNetworks } from "./common/apexD4pgActing.js";
 import {
+  type ApexActorOptions,
   apexRunSpec,
   inProcessTransitionSource,
   remoteTransitionSource,
@@ -45,8 +46,6 @@ import {
   runApexLearner,
   type TransitionSource,
 } from "./common/apexLearner.js";
-import { InProcessActors } from "./common/inProcessActors.js";
-import { InProcessTransitionActors } from "./common/inProcessTransitionActors.js";
 import type { PublishedWeights } from "./common/transport.js";
 import { encodeWeights } from "./common/weightsMessage.js";
 
@@ -55,24 +54,11 @@ import { encodeWeights } from "./common/weightsMessage.js";
  * actors'. `numEnvs` is the envs of each actor; `trainFreq` is transitions received per gradient
  * step; `actionNoise` is every actor's exploration noise.
  */
-export interface ApexD4PGOptions extends D4PGLearnerOptions {
-  /** In-process actors when `distributed` is null; with `distributed`, the actors the learner plans for. @defaultValue 4 */
-  numActors?: number;
-  /** Vector-env steps per actor message (Ape-X's local buffer of 50). @defaultValue 50 */
-  stepsPerMessage?: number;
+export interface ApexD4PGOptions extends D4PGLearnerOptions, ApexActorOptions {
   /** Publish the actor and critic every this many gradient steps. @defaultValue 100 (D4PG's actorUpdateInterval) */
   publishInterval?: number;
-  /** Drop (and count) messages collected with weights more than this many updates old; null keeps all. @defaultValue null */
-  maxPolicyLag?: number | null;
-  /**
-   * The server actors and learner meet on, `redis://host:6379` (or `rediss://`); credentials and TLS
-   * files from `PROXIMAL_REDIS_*`, never in the URL. null: in-process actors. @defaultValue null
-   */
-  distributed?: string | null;
   /** Run id shared by the learner and its actors (`proximal actor --run <id>`). @defaultValue "apex-d4pg" */
   runId?: string;
-  /** With `distributed`: fail when no message arrived for this many seconds. @defaultValue 120 */
-  idleTimeoutSeconds?: number;
 }
 
 /**
@@ -89,7 +75,8 @@ export class ApexD4PG extends D4PGLearner {
   readonly stepsPerMessage: number;
   readonly publishInterval: number;
   readonly runId: string;
-  private readonly envId: string | null;
+  /** The env id actors make their envs from (null: an env object, in-process with one actor only). */
+  readonly envId: string | null;
   /** The networks actors load (the learner's actor and critic, not their targets). */
   private readonly actingNetworks: D4PGActingNetworks;
 
@@ -155,30 +142,21 @@ export class ApexD4PG extends D4PGLearner {
   }
 
   private inProcessSource(): TransitionSource {
-    const actors = new InProcessTransitionActors({
-      envs: InProcessActors.makeEnvs(this.envId ?? "", this.numActors, this.env.numEnvs, this.seed, this.env),
-      createActing: () =>
-        apexD4pgActing(
-          new DistributionalActorCriticPolicy(
-            this.env.singleObservationSpace,
-            this.boxSpace,
-            this.rng.spawn(),
-            this.policy.options,
-            this.policy.options,
-            [],
-          ),
-          this.actorNoise(),
+    return inProcessTransitionSource(this, () =>
+      apexD4pgActing(
+        new DistributionalActorCriticPolicy(
+          this.env.singleObservationSpace,
           this.boxSpace,
-          this.gamma,
+          this.rng.spawn(),
+          this.policy.options,
+          this.policy.options,
+          [],
         ),
-      rng: this.rng,
-      stepsPerMessage: this.stepsPerMessage,
-      nStep: this.nStep,
-      gamma: this.gamma,
-      runId: this.runId,
-      seed: this.seed,
-    });
-    return inProcessTransitionSource(actors, this.runId);
+        this.actorNoise(),
+        this.boxSpace,
+        this.gamma,
+      ),
+    );
   }
 
   /** Transitions from the run's queue; a `fresh` learner first discards what an earlier learner of the run left there. */

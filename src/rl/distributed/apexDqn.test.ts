@@ -10,8 +10,7 @@ import { ProximalError } from "../../errors.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import { ApexDQN } from "./apexDqn.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
-import { RedisTransport } from "./common/redisTransport.js";
-import { oneDiscreteTransition, startInProcessActors } from "./common/remoteActors.test.util.js";
+import { learnBesideActors, oneDiscreteTransition } from "./common/remoteActors.test.util.js";
 import { encodeTransitions } from "./common/transitionMessage.js";
 
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
@@ -155,27 +154,20 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
       idleTimeoutSeconds: 30,
       policy: { netArch: [16] },
     });
-    const actors = startInProcessActors(server.url, runId, [1, 2]);
-    const intruder = await RedisTransport.connect(server.url, { runId, role: "actor" });
-    let last: Record<string, number> = {};
-    let injected = false;
-    try {
-      await model.learn({
-        totalTimesteps: 1200,
-        onUpdate: async (stats) => {
-          last = stats;
-          if (!injected) {
-            injected = true;
-            // another run's transitions and random bytes on this run's queue
-            await intruder.publish(encodeTransitions(oneDiscreteTransition("another-run", 4)));
-            await intruder.publish(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
-          }
-        },
-      });
-    } finally {
-      await intruder.close();
-    }
-    const results = await actors.stop();
+    const {
+      last,
+      injected,
+      actors: results,
+      versions,
+    } = await learnBesideActors(model, server.url, runId, {
+      totalTimesteps: 1200,
+      intrusions: [
+        // another run's transitions and random bytes on this run's queue
+        encodeTransitions(oneDiscreteTransition("another-run", 4)),
+        Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      ],
+    });
+    assert.ok(injected);
     assert.ok(model.numTimesteps >= 1200);
     assert.equal(model.replayBuffer.size, model.numTimesteps);
     assert.ok(model.nUpdates > 0, "the learner never trained");
@@ -183,9 +175,6 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
     assert.equal(last["distributed/actors"], 2);
     assert.ok(results.every((r) => r.trajectories > 0));
     // the actors followed the learner's published weights
-    assert.ok(
-      Math.max(...actors.versions) > 0,
-      `actors only ever acted with versions ${[...new Set(actors.versions)]}`,
-    );
+    assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
   });
 });

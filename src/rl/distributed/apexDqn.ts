@@ -31,6 +31,7 @@ import { QPolicy } from "../common/qPolicy.js";
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import { apexDqnActing, apexEpsilon } from "./common/apexExploration.js";
 import {
+  type ApexActorOptions,
   apexRunSpec,
   inProcessTransitionSource,
   remoteTransitionSource,
@@ -38,8 +39,6 @@ import {
   runApexLearner,
   type TransitionSource,
 } from "./common/apexLearner.js";
-import { InProcessActors } from "./common/inProcessActors.js";
-import { InProcessTransitionActors } from "./common/inProcessTransitionActors.js";
 import type { PublishedWeights } from "./common/transport.js";
 import { encodeWeights } from "./common/weightsMessage.js";
 
@@ -52,29 +51,18 @@ export { apexEpsilon, apexPriorities } from "./common/apexExploration.js";
  * step; `targetUpdateInterval` counts gradient steps.
  */
 export interface ApexDQNOptions
-  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "distributional" | "quantile"> {
+  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "distributional" | "quantile">,
+    ApexActorOptions {
   /** In-process actors when `distributed` is null; with `distributed`, the size of the ε ladder. @defaultValue 4 */
   numActors?: number;
   /** ε of the ladder `ε_i = ε^(1 + α·i/(N−1))`. @defaultValue 0.4 (paper §4.1) */
   actorEpsilon?: number;
   /** α of the ladder. @defaultValue 7 (paper §4.1) */
   actorEpsilonAlpha?: number;
-  /** Vector-env steps per actor message (the paper's local buffer: 50). @defaultValue 50 */
-  stepsPerMessage?: number;
   /** Publish the learner's weights every this many gradient steps. @defaultValue 25 */
   publishInterval?: number;
-  /** Drop (and count) messages collected with weights more than this many updates old; null keeps all. @defaultValue null */
-  maxPolicyLag?: number | null;
-  /**
-   * The server actors and learner meet on, `redis://host:6379` (or `rediss://`); credentials from
-   * `PROXIMAL_REDIS_USERNAME` / `PROXIMAL_REDIS_PASSWORD`, never in the URL. null: in-process actors.
-   * @defaultValue null
-   */
-  distributed?: string | null;
   /** Run id shared by the learner and its actors (`proximal actor --run <id>`). @defaultValue "apex-dqn" */
   runId?: string;
-  /** With `distributed`: fail when no message arrived for this many seconds. @defaultValue 120 */
-  idleTimeoutSeconds?: number;
 }
 
 /**
@@ -93,7 +81,8 @@ export class ApexDQN extends DeepQAlgorithm {
   readonly stepsPerMessage: number;
   readonly publishInterval: number;
   readonly runId: string;
-  private readonly envId: string | null;
+  /** The env id actors make their envs from (null: an env object, in-process with one actor only). */
+  readonly envId: string | null;
 
   constructor(env: EnvInput, options: ApexDQNOptions = {}) {
     for (const name of ["noisy", "distributional", "quantile"] as const) {
@@ -208,22 +197,13 @@ export class ApexDQN extends DeepQAlgorithm {
   }
 
   private inProcessSource(): TransitionSource {
-    const actors = new InProcessTransitionActors({
-      envs: InProcessActors.makeEnvs(this.envId ?? "", this.numActors, this.env.numEnvs, this.seed, this.env),
-      createActing: (k, n) =>
-        apexDqnActing(
-          this.newPolicyLikeLearner(),
-          apexEpsilon(k, n, this.actorEpsilon, this.actorEpsilonAlpha),
-          this.gamma,
-        ),
-      rng: this.rng,
-      stepsPerMessage: this.stepsPerMessage,
-      nStep: this.nStep,
-      gamma: this.gamma,
-      runId: this.runId,
-      seed: this.seed,
-    });
-    return inProcessTransitionSource(actors, this.runId);
+    return inProcessTransitionSource(this, (k, n) =>
+      apexDqnActing(
+        this.newPolicyLikeLearner(),
+        apexEpsilon(k, n, this.actorEpsilon, this.actorEpsilonAlpha),
+        this.gamma,
+      ),
+    );
   }
 
   /** Transitions from the run's queue; a `fresh` learner first discards what an earlier learner of the run left there. */

@@ -7,8 +7,7 @@ import { make } from "../../envs/make.js";
 import { ProximalError } from "../../errors.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
-import { RedisTransport } from "./common/redisTransport.js";
-import { oneStepTrajectory, startInProcessActors } from "./common/remoteActors.test.util.js";
+import { learnBesideActors, oneStepTrajectory } from "./common/remoteActors.test.util.js";
 import { encodeTrajectory } from "./common/trajectoryMessage.js";
 import { DistributedPPO } from "./distributedPpo.js";
 
@@ -150,28 +149,21 @@ describe("DistributedPPO across a real redis-server", { timeout: 120_000 }, () =
       idleTimeoutSeconds: 30,
       policy: { netArch: [16] },
     });
-    const actors = startInProcessActors(server.url, runId, [1, 2]);
-    const intruder = await RedisTransport.connect(server.url, { runId, role: "actor" });
-    let last: Record<string, number> = {};
-    let injectedAt = -1;
-    try {
-      await model.learn({
-        totalTimesteps: 1600,
-        onUpdate: async (stats) => {
-          last = stats;
-          if (injectedAt < 0 && stats["time/iteration"] >= 5) {
-            injectedAt = stats["time/iteration"];
-            // weights 5 updates old (the bound is 2), then another run's trajectory
-            await intruder.publish(encodeTrajectory(oneStepTrajectory(runId, 0, "stale-actor")));
-            await intruder.publish(encodeTrajectory(oneStepTrajectory("another-run", injectedAt)));
-          }
-        },
-      });
-    } finally {
-      await intruder.close();
-    }
-    const results = await actors.stop();
-    assert.ok(injectedAt > 0);
+    const {
+      last,
+      injected,
+      actors: results,
+      versions,
+    } = await learnBesideActors(model, server.url, runId, {
+      totalTimesteps: 1600,
+      intrusions: [
+        // weights at least 5 updates old (the bound is 2), then another run's trajectory
+        encodeTrajectory(oneStepTrajectory(runId, 0, "stale-actor")),
+        encodeTrajectory(oneStepTrajectory("another-run", 0)),
+      ],
+      injectAt: 5,
+    });
+    assert.ok(injected);
     assert.ok(model.numTimesteps >= 1600);
     assert.equal(last["distributed/rejected"], 1);
     // the injected one, plus any a slow actor sent more than 2 updates late
@@ -180,9 +172,6 @@ describe("DistributedPPO across a real redis-server", { timeout: 120_000 }, () =
     // the two actors and the sender of the stale trajectory (valid, so heard from)
     assert.equal(last["distributed/actors"], 3);
     assert.ok(results.every((r) => r.trajectories > 0));
-    assert.ok(
-      Math.max(...actors.versions) > 0,
-      `actors only ever acted with versions ${[...new Set(actors.versions)]}`,
-    );
+    assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
   });
 });

@@ -6,15 +6,19 @@
  * `learningStarts` are stored, and publishes the weights every `publishInterval` steps.
  */
 import { lookup } from "../../../envs/registry.js";
+import type { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../../../errors.js";
+import type { Rng } from "../../../random/rng.js";
 import type { LearnOptions, UpdateStats } from "../../common/onPolicyAlgorithm.js";
 import { checkInteger, yieldToEventLoop } from "../../common/onPolicyAlgorithm.js";
 import type { PrioritizedReplayBuffer } from "../../replay/prioritizedReplayBuffer.js";
-import type { InProcessTransitionActors } from "./inProcessTransitionActors.js";
+import { InProcessActors } from "./inProcessActors.js";
+import { InProcessTransitionActors } from "./inProcessTransitionActors.js";
 import { openLearnerRun } from "./learnerRun.js";
 import { checkRunId, redisConnectionOptions } from "./redisTransport.js";
 import type { RunSpec } from "./remoteActor.js";
 import { RemoteMessages } from "./remoteTrajectories.js";
+import type { TransitionActing } from "./transitionCollector.js";
 import {
   decodeTransitions,
   type TransitionExpectation,
@@ -32,14 +36,47 @@ export interface TransitionSource {
   close(): Promise<void>;
 }
 
-/** Transitions from in-process actors, one round (a message per actor) at a time, with the last published weights. */
+/** What {@link inProcessTransitionSource} reads of the learner. */
+export interface InProcessApexLearner {
+  readonly envId: string | null;
+  readonly env: VectorRecordEpisodeStatistics;
+  readonly numActors: number;
+  readonly seed: number;
+  readonly rng: Rng;
+  readonly stepsPerMessage: number;
+  readonly nStep: number;
+  readonly gamma: number;
+  readonly runId: string;
+}
+
+/**
+ * Transitions from `learner.numActors` in-process actors ({@link InProcessTransitionActors}: actor 0
+ * steps the learner's env, the others envs made from its id), one round (a message per actor) at a
+ * time, acting with the last published weights; `createActing` builds actor k of n's way of acting.
+ */
 export function inProcessTransitionSource(
-  actors: InProcessTransitionActors,
-  runId: string,
+  learner: InProcessApexLearner,
+  createActing: (k: number, numActors: number) => TransitionActing,
 ): TransitionSource {
+  const actors = new InProcessTransitionActors({
+    envs: InProcessActors.makeEnvs(
+      learner.envId ?? "",
+      learner.numActors,
+      learner.env.numEnvs,
+      learner.seed,
+      learner.env,
+    ),
+    createActing,
+    rng: learner.rng,
+    stepsPerMessage: learner.stepsPerMessage,
+    nStep: learner.nStep,
+    gamma: learner.gamma,
+    runId: learner.runId,
+    seed: learner.seed,
+  });
   let published: PublishedWeights | null = null;
   return {
-    next: async () => ({ messages: actors.round(published as PublishedWeights, runId), ids: [] }),
+    next: async () => ({ messages: actors.round(published as PublishedWeights, learner.runId), ids: [] }),
     publish: async (weights) => {
       published = weights;
     },
@@ -222,14 +259,28 @@ export async function runApexLearner(
   }
 }
 
-/** The options every Ape-X learner shares (see `ApexDQNOptions`, `ApexD4PGOptions`). */
+/**
+ * The options every Ape-X learner shares (`ApexDQNOptions` and `ApexD4PGOptions` add their own,
+ * with their run id and publication interval).
+ */
 export interface ApexActorOptions {
+  /** In-process actors when `distributed` is null; with `distributed`, the actors the learner plans for. @defaultValue 4 */
   numActors?: number;
+  /** Vector-env steps per actor message (Ape-X's local buffer of 50). @defaultValue 50 */
   stepsPerMessage?: number;
+  /** Publish the learner's weights every this many gradient steps. */
   publishInterval?: number;
+  /** Drop (and count) messages collected with weights more than this many updates old; null keeps all. @defaultValue null */
   maxPolicyLag?: number | null;
+  /**
+   * The server actors and learner meet on, `redis://host:6379` (or `rediss://`); credentials and TLS
+   * files from `PROXIMAL_REDIS_*`, never in the URL. null: in-process actors. @defaultValue null
+   */
   distributed?: string | null;
+  /** Run id shared by the learner and its actors (`proximal actor --run <id>`). */
   runId?: string;
+  /** With `distributed`: fail when no message arrived for this many seconds. @defaultValue 120 */
+  idleTimeoutSeconds?: number;
 }
 
 /** {@link ApexActorOptions} resolved and checked, with the env id actors make their envs from. */

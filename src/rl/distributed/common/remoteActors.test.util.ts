@@ -1,5 +1,6 @@
 // Test helpers for the distributed learners: remote actors run in the test's own process (each with
 // its own connection, as `proximal actor` has), and small hand-made messages.
+import type { LearnOptions, UpdateStats } from "../../common/onPolicyAlgorithm.js";
 import { RedisTransport } from "./redisTransport.js";
 import { runRemoteActor } from "./remoteActor.js";
 import { StepEnd, type Trajectory } from "./trajectoryMessage.js";
@@ -81,4 +82,36 @@ export function oneDiscreteTransition(runId: string, observationSize: number): T
     episodeReturns: [],
     episodeLengths: [],
   };
+}
+
+/**
+ * Train a distributed learner of `runId` for `totalTimesteps` beside in-process actors (seeds 1
+ * and 2), publishing `intrusions` on the run's queue once, after update `injectAt`; the last
+ * update's statistics, and what the actors did.
+ */
+export async function learnBesideActors(
+  model: { learn(options: LearnOptions): Promise<unknown> },
+  url: string,
+  runId: string,
+  options: { totalTimesteps: number; intrusions: Uint8Array[]; injectAt?: number },
+): Promise<{ last: UpdateStats; injected: boolean; actors: { trajectories: number }[]; versions: number[] }> {
+  const actors = startInProcessActors(url, runId, [1, 2]);
+  const intruder = await RedisTransport.connect(url, { runId, role: "actor" });
+  let last: UpdateStats = {};
+  let injected = false;
+  try {
+    await model.learn({
+      totalTimesteps: options.totalTimesteps,
+      onUpdate: async (stats) => {
+        last = stats;
+        if (!injected && stats["time/iteration"] >= (options.injectAt ?? 1)) {
+          injected = true;
+          for (const message of options.intrusions) await intruder.publish(message);
+        }
+      },
+    });
+  } finally {
+    await intruder.close();
+  }
+  return { last, injected, actors: await actors.stop(), versions: actors.versions };
 }
