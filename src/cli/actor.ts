@@ -1,9 +1,10 @@
 /**
  * `proximal actor --connect <url> --run <id>`: an actor for a learner started with
- * `proximal train impala|apex-dqn --distributed <url> --run <id>`, on this machine or another. It reads the
+ * `proximal train impala|ppo|apex-dqn|d4pg --distributed <url> --run <id>`, on this machine or another. It reads the
  * env, sizes and network from the run's description, follows the learner's weights, and publishes
  * trajectories until Ctrl-C (or `--max-trajectories`). Credentials come from the environment
- * (`PROXIMAL_REDIS_USERNAME`, `PROXIMAL_REDIS_PASSWORD`, `PROXIMAL_REDIS_CA`), never from flags.
+ * (`PROXIMAL_REDIS_USERNAME`, `PROXIMAL_REDIS_PASSWORD`, `PROXIMAL_REDIS_TLS_CA`, `PROXIMAL_REDIS_TLS_CERT`,
+ * `PROXIMAL_REDIS_TLS_KEY`), never from flags.
  *
  * {@link spawnLocalActors} starts such actors as child processes for `train --local-actors N`.
  */

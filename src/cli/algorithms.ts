@@ -63,6 +63,20 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
       "Ape-X DQN: actors with an ε ladder and actor-side priorities feed one prioritised replay, in-process or across machines (--distributed)",
     envById: true,
   },
+  "distributed-ppo": {
+    className: "DistributedPPO",
+    module: "../rl/distributed/distributedPpo.js",
+    summary:
+      "PPO with a bound on policy lag: actors in-process or across machines (what train ppo --distributed runs)",
+    envById: true,
+  },
+  "apex-d4pg": {
+    className: "ApexD4PG",
+    module: "../rl/distributed/apexD4pg.js",
+    summary:
+      "D4PG with Ape-X actors (noisy deterministic actor, actor-side priorities), in-process or across machines (what train d4pg --distributed runs; Box actions)",
+    envById: true,
+  },
   trpo: { className: "TRPO", module: "../rl/trpo.js", summary: "Trust Region Policy Optimization" },
   reinforce: {
     className: "REINFORCE",

@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type RedisServerHandle, startRedisServer } from "../rl/distributed/common/localRedisServer.js";
+import {
+  startTlsRedisServer,
+  type TestCertificates,
+} from "../rl/distributed/common/tlsCertificates.test.util.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 const PASSWORD = "cli-Secret-4f2a9";
@@ -36,6 +40,45 @@ function cli(args: string[], env: Record<string, string>, cwd: string, timeoutMs
 
 /** `train impala --env CartPole-v1` with `extra` flags. */
 const trainImpala = (...extra: string[]) => ["train", "impala", "--env", "CartPole-v1", ...extra];
+
+/**
+ * `train <algo> --env <envId> --distributed <url> --local-actors 2 --total-timesteps <total> --set
+ * <each of sets> --out <out> --json`.
+ */
+function trainWithLocalActors(
+  algo: string,
+  envId: string,
+  url: string,
+  total: number,
+  out: string,
+  sets: string[],
+): string[] {
+  const setFlags = sets.flatMap((s) => ["--set", s]);
+  return [
+    "train",
+    algo,
+    "--env",
+    envId,
+    "--distributed",
+    url,
+    "--local-actors",
+    "2",
+    "--total-timesteps",
+    String(total),
+    ...setFlags,
+    "--out",
+    out,
+    "--json",
+  ];
+}
+
+/** The rows of a run's progress.jsonl. */
+function progressRows(runDir: string): Record<string, number>[] {
+  return readFileSync(join(runDir, "progress.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+}
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -123,10 +166,7 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     for (const file of files) {
       assert.ok(!readFileSync(file).includes(PASSWORD), `the password is in ${file}`);
     }
-    const rows = readFileSync(join(work, "run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "run"));
     const last = rows[rows.length - 1];
     assert.ok(last.timesteps >= 1200);
     assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
@@ -135,41 +175,133 @@ describe("proximal train impala --distributed / proximal actor, on a server that
     assert.equal(config.options.runId, "run");
   });
 
-  test("train apex-dqn with local actors: the actors send transitions, the learner trains on them", async () => {
+  test("train ppo --distributed runs PPO with a bound on policy lag, fed by local actors", async () => {
     const r = await cli(
-      [
-        "train",
-        "apex-dqn",
-        "--env",
-        "CartPole-v1",
-        "--distributed",
-        server.url,
-        "--local-actors",
-        "2",
-        "--total-timesteps",
-        "800",
-        "--set",
-        "stepsPerMessage=20",
-        "--set",
-        "learningStarts=200",
-        "--set",
-        "batchSize=16",
-        "--out",
-        "apex-run",
-        "--json",
-      ],
+      trainWithLocalActors("ppo", "CartPole-v1", server.url, 800, "ppo-run", [
+        "nSteps=32",
+        "trajectoriesPerUpdate=2",
+        "maxPolicyLag=1",
+      ]),
       { PROXIMAL_REDIS_PASSWORD: PASSWORD },
       work,
     );
     assert.equal(r.status, 0, r.stderr);
-    const rows = readFileSync(join(work, "apex-run", "progress.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = progressRows(join(work, "ppo-run"));
+    const last = rows[rows.length - 1];
+    assert.ok(last.timesteps >= 800);
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
+    assert.equal(typeof last["distributed/droppedStale"], "number");
+    assert.ok(rows.every((row) => row["distributed/maxPolicyLag"] <= 1));
+    const config = JSON.parse(readFileSync(join(work, "ppo-run", "config.json"), "utf8"));
+    assert.equal(config.algorithm, "DistributedPPO");
+    assert.equal(config.options.maxPolicyLag, 1);
+  });
+
+  test("train d4pg --distributed runs D4PG with Ape-X actors (Box actions) fed by local actors", async () => {
+    const r = await cli(
+      trainWithLocalActors("d4pg", "Pendulum-v1", server.url, 400, "d4pg-run", [
+        "stepsPerMessage=10",
+        "learningStarts=100",
+        "batchSize=16",
+        "atoms=11",
+        "policy.netArch=[16]",
+      ]),
+      { PROXIMAL_REDIS_PASSWORD: PASSWORD },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const rows = progressRows(join(work, "d4pg-run"));
+    const last = rows[rows.length - 1];
+    assert.ok(last.timesteps >= 400);
+    assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
+    assert.equal(last["distributed/rejected"], 0);
+    const config = JSON.parse(readFileSync(join(work, "d4pg-run", "config.json"), "utf8"));
+    assert.equal(config.algorithm, "ApexD4PG");
+  });
+
+  test("train apex-dqn with local actors: the actors send transitions, the learner trains on them", async () => {
+    const r = await cli(
+      trainWithLocalActors("apex-dqn", "CartPole-v1", server.url, 800, "apex-run", [
+        "stepsPerMessage=20",
+        "learningStarts=200",
+        "batchSize=16",
+      ]),
+      { PROXIMAL_REDIS_PASSWORD: PASSWORD },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const rows = progressRows(join(work, "apex-run"));
     const last = rows[rows.length - 1];
     assert.ok(last.timesteps >= 800);
     assert.ok(last["train/nUpdates"] > 0, "the learner never trained");
     assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
     assert.equal(last["distributed/rejected"], 0);
+  });
+});
+
+describe("proximal train --distributed rediss:// (TLS only, client certificates, a password)", {
+  timeout: 180_000,
+}, () => {
+  let server: RedisServerHandle | null = null;
+  let work = "";
+  let certificates: TestCertificates;
+  let skip: string | null = null;
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "proximal-dist-tls-"));
+    const started = await startTlsRedisServer(work, { requirePassword: PASSWORD });
+    if ("skip" in started) skip = started.skip;
+    else ({ server, certificates } = started);
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test("a learner and its local actors train over TLS; no secret reaches the output or the run directory", async (t) => {
+    if (skip !== null) return t.skip(skip);
+    const r = await cli(
+      trainImpala(
+        "--distributed",
+        (server as RedisServerHandle).url,
+        "--local-actors",
+        "1",
+        "--total-timesteps",
+        "320",
+        "--set",
+        "nSteps=16",
+        "--set",
+        "batchSize=2",
+        "--out",
+        "tls-run",
+        "--json",
+      ),
+      {
+        PROXIMAL_REDIS_PASSWORD: PASSWORD,
+        PROXIMAL_REDIS_TLS_CA: certificates.caFile,
+        PROXIMAL_REDIS_TLS_CERT: certificates.clientCertFile,
+        PROXIMAL_REDIS_TLS_KEY: certificates.clientKeyFile,
+      },
+      work,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // the secrets: the password and the client's private key (any line of its PEM body)
+    const keyLines = readFileSync(certificates.clientKeyFile, "utf8")
+      .split("\n")
+      .filter((line) => line.length > 20 && !line.startsWith("-----"));
+    assert.ok(keyLines.length > 0);
+    const secrets = [PASSWORD, ...keyLines];
+    for (const secret of secrets) {
+      assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), "a secret was printed");
+    }
+    const files = filesUnder(join(work, "tls-run"));
+    assert.ok(files.length > 3);
+    for (const file of files) {
+      const text = readFileSync(file);
+      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret is in ${file}`);
+    }
+    const rows = progressRows(join(work, "tls-run"));
+    assert.ok(rows[rows.length - 1].timesteps >= 320);
+    assert.ok(rows.some((row) => row["distributed/actors"] >= 1));
   });
 });

@@ -66,6 +66,7 @@ async function declarations(): Promise<Map<string, InterfaceDecl>> {
     "rl/imitation",
     "rl/imitation/common",
     "rl/distributed",
+    "rl/distributed/common",
     "nn",
   ]) {
     let files: string[] = [];

@@ -80,6 +80,13 @@ export interface TrainFlags {
   run?: string;
 }
 
+/**
+ * `train <algo> --distributed <url>` for an algorithm whose single-process class has no actors to
+ * move: the CLI name of the class that trains it with remote actors (saved in the run's config, so
+ * `--resume` rebuilds the same one).
+ */
+const DISTRIBUTED_VARIANT: Record<string, string> = { ppo: "distributed-ppo", d4pg: "apex-d4pg" };
+
 /** Exit status of an interrupted run (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -112,7 +119,8 @@ export async function trainCommand(algo: string | undefined, flags: TrainFlags):
   const evalEvery = optionalInteger(flags.evalEvery, "--eval-every", 1) ?? null;
   const evalEpisodes = optionalInteger(flags.evalEpisodes, "--eval-episodes", 1) ?? 5;
   const { config, cls } = await resolveConfig({
-    algo,
+    // an algorithm whose single-process class cannot take remote actors names its distributed one
+    algo: flags.distributed === undefined ? algo : (DISTRIBUTED_VARIANT[algo] ?? algo),
     envId: flags.env,
     preset: flags.preset,
     configFile: flags.config,

@@ -9,7 +9,9 @@
  * - `numActors` actor workers (§3, "K independent actors") that step their own envs with the latest
  *   actor weights and exploration noise and feed one replay buffer owned by the learner.
  * The losses are `common/distributionalLosses.ts`, the networks `common/distributionalActorCritic.ts`,
- * the loop and checkpoints {@link OffPolicyAlgorithm}'s, the actor workers `d4pgActor.ts`.
+ * the gradient step and exploration `common/d4pgLearner.ts` (shared with the Ape-X-style
+ * `ApexD4PG` across machines), the loop and checkpoints `OffPolicyAlgorithm`'s, the actor workers
+ * `d4pgActor.ts`.
  *
  * Two modes:
  * - `numActors: 0` (the default): one process, the ordinary off-policy loop (collect `trainFreq`
@@ -33,33 +35,21 @@
  */
 
 import type * as WorkerThreads from "node:worker_threads";
-import type { Box } from "../envs/spaces/box.js";
 import { ProximalError } from "../errors.js";
 import type { ModelSource } from "../io/modelFiles.js";
 import { nodeBuiltin } from "../nodeBuiltin.js";
-import { Adam } from "../optim/adam.js";
-import * as ops from "../tensor/ops.js";
-import { noGrad, Tensor } from "../tensor/tensor.js";
 import { warnOnce } from "../warnOnce.js";
 import { startWorker } from "../workerThread.js";
-import type { ActionNoiseOptions } from "./common/actionNoise.js";
-import { ActionNoise } from "./common/actionNoise.js";
-import { clipUnit, noisyEnvActions, predictDeterministic, scaleAction } from "./common/actionScaling.js";
-import type { ContinuousPolicyOptions } from "./common/continuousPolicies.js";
-import { rowsTensor, updateTargetModule } from "./common/continuousPolicies.js";
-import { continuousActionSpace } from "./common/deterministicActorCritic.js";
-import { DistributionalActorCriticPolicy } from "./common/distributionalActorCritic.js";
 import {
-  categoricalMeans,
-  distributionalActorLoss,
-  distributionalCriticLoss,
-} from "./common/distributionalLosses.js";
-import type { OffPolicyOptions } from "./common/offPolicyAlgorithm.js";
-import { loadOffPolicyAlgorithm, OffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
+  D4PG_DEFAULTS,
+  D4PGLearner,
+  type D4PGLearnerOptions,
+  d4pgReplayOptions,
+} from "./common/d4pgLearner.js";
+import { loadOffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
 import type { EnvInput, LearnOptions, LoadOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
 import { checkInteger, yieldToEventLoop } from "./common/onPolicyAlgorithm.js";
 import { optionsToJSON } from "./common/savedModel.js";
-import { PrioritizedReplayBuffer } from "./replay/prioritizedReplayBuffer.js";
 import type { TransitionBatch } from "./replay/replayBuffer.js";
 
 export type { ActionNoiseOptions } from "./common/actionNoise.js";
@@ -76,28 +66,9 @@ export const ACTOR_LEAD_STEPS = 256;
 const EXIT_TIMEOUT_MS = 2000;
 
 /**
- * Options of {@link D4PG} (besides {@link OffPolicyOptions}). Defaults: the paper's where it states
- * them (Barth-Maron et al. 2018, §4 and App. C), Acme's `d4pg` (agents/jax/d4pg) where it does not.
+ * Options of {@link D4PG}: the learner's ({@link D4PGLearnerOptions}) and its actor threads'.
  */
-export interface D4PGOptions extends OffPolicyOptions {
-  /** Atoms of the critic's categorical support. @defaultValue 51 (paper §4, Acme, C51) */
-  atoms?: number;
-  /**
-   * Smallest return of the support. @defaultValue -150 (Acme's D4PG control-suite examples, rewards in
-   * [0, 1]); pick it from your env's reward range: see `presets/d4pg/paper.yaml` for Pendulum.
-   */
-  vMin?: number;
-  /** Largest return of the support. @defaultValue 150 (Acme, as vMin) */
-  vMax?: number;
-  /**
-   * Exploration noise added to `μ(s)` in the scaled space [−1, 1] before clipping, the same σ for every
-   * actor (Acme's D4PG: Gaussian, σ = 0.3; the paper's actors add Gaussian noise too, App. C; Ape-X's
-   * per-actor ε ladder is not used). null turns exploration off after `learningStarts`.
-   * @defaultValue { type: "normal", sigma: 0.3 }
-   */
-  actionNoise?: ActionNoiseOptions | null;
-  /** Actor and critic hidden layers. @defaultValue netArch [400, 300] (paper App. C), ReLU */
-  policy?: ContinuousPolicyOptions;
+export interface D4PGOptions extends D4PGLearnerOptions {
   /**
    * Actor worker threads. 0 runs the actor loop in the learner's thread (deterministic per seed).
    * Each actor steps `numEnvs` envs of its own; the env must then be given by id.
@@ -111,11 +82,6 @@ export interface D4PGOptions extends OffPolicyOptions {
    * updates every 1000 actor steps; 100 learner steps keeps actors close to the learner on Pendulum)
    */
   actorUpdateInterval?: number;
-  /**
-   * Gradient steps between target-network updates `θ' ← τθ + (1−τ)θ'`.
-   * @defaultValue 100 with tau 1: hard copies every 100 steps (paper App. C, Acme `target_update_period`)
-   */
-  targetUpdateInterval?: number;
   /**
    * A module (file URL or absolute path) every actor worker imports before making its env, so that
    * envs registered with `register(...)` in that module exist in the worker threads too.
@@ -155,17 +121,11 @@ export const actorControl = { stop: 0, consumed: 1, version: 2, length: 3 } as c
  * const model = new D4PG("Pendulum-v1", { vMin: -1630, vMax: 0, numActors: 2 });
  * await model.learn({ totalTimesteps: 20_000 });
  */
-export class D4PG extends OffPolicyAlgorithm {
+export class D4PG extends D4PGLearner {
   readonly algorithmName = "D4PG";
   readonly options: D4PGOptions;
-  readonly policy: DistributionalActorCriticPolicy;
   readonly numActors: number;
   readonly actorUpdateInterval: number;
-  readonly targetUpdateInterval: number;
-  readonly actionNoise: ActionNoise | null;
-  /** One Adam over two parameter groups (0: actor, 1: critic), stepped one module at a time. */
-  protected readonly optimizer: Adam;
-  protected readonly boxSpace: Box;
   private readonly envId: string | null;
   /** Env steps received from each actor in the last threaded `learn` (empty in the synchronous mode). */
   actorSteps: number[] = [];
@@ -176,23 +136,8 @@ export class D4PG extends OffPolicyAlgorithm {
   private running = 0;
 
   constructor(env: EnvInput, options: D4PGOptions = {}) {
-    super(
-      env,
-      // the paper's n = 5 (§4) and prioritised sampling (Algorithm 1) unless switched off
-      { ...options, nStep: options.nStep ?? 5, prioritized: options.prioritized ?? true },
-      {
-        learningRate: 1e-4, // paper App. C: Adam, 1e-4 for actor and critic
-        bufferSize: 1_000_000, // paper App. C
-        learningStarts: 100, // SB3's off-policy default (the paper starts once the buffer has a batch)
-        batchSize: 256, // paper App. C
-        tau: 1, // hard target copies every targetUpdateInterval steps (paper App. C, Acme)
-        gamma: 0.99,
-        trainFreq: 1,
-        gradientSteps: 1,
-      },
-    );
+    super(env, d4pgReplayOptions(options), D4PG_DEFAULTS, "D4PG");
     this.options = options;
-    this.boxSpace = continuousActionSpace(this.actionSpace, "D4PG");
     this.envId = typeof env === "string" ? env : null;
     this.numActors = options.numActors ?? 0;
     checkInteger(this.numActors, "numActors", 0);
@@ -204,127 +149,6 @@ export class D4PG extends OffPolicyAlgorithm {
     }
     this.actorUpdateInterval = options.actorUpdateInterval ?? 100;
     checkInteger(this.actorUpdateInterval, "actorUpdateInterval", 1);
-    this.targetUpdateInterval = options.targetUpdateInterval ?? 100;
-    checkInteger(this.targetUpdateInterval, "targetUpdateInterval", 1);
-    const noise =
-      options.actionNoise === undefined ? { type: "normal" as const, sigma: 0.3 } : options.actionNoise;
-    this.actionNoise = noise === null ? null : new ActionNoise(noise, this.env.numEnvs, this.boxSpace.size);
-    this.policy = new DistributionalActorCriticPolicy(
-      this.env.singleObservationSpace,
-      this.boxSpace,
-      this.rng.spawn(),
-      options.policy,
-      { atoms: options.atoms ?? 51, vMin: options.vMin ?? -150, vMax: options.vMax ?? 150 },
-      [400, 300],
-    );
-    this.optimizer = new Adam(
-      [{ params: this.policy.actor.parameters() }, { params: this.policy.critic.parameters() }],
-      { lr: this.learningRate(1) },
-    );
-  }
-
-  /** `clip(μ(s) + noise, −1, 1)`, rescaled to the env's bounds. */
-  protected explore(observations: Float32Array): Float32Array {
-    const batch = observations.length / this.policy.observationSize;
-    const scaled = this.policy.actions(observations, batch);
-    const noise = this.actionNoise?.sample(this.rng, this.progressRemaining) ?? null;
-    return noisyEnvActions(scaled, noise, this.boxSpace);
-  }
-
-  protected override bufferActions(actions: Int32Array | Float32Array): Float32Array {
-    // the buffer holds [−1, 1] actions, as DDPG's (SB3's buffer_action)
-    return clipUnit(scaleAction(actions, this.boxSpace));
-  }
-
-  protected override onEpisodesDone(dones: Uint8Array): void {
-    this.actionNoise?.reset(dones);
-  }
-
-  protected onStep(): void {}
-
-  protected train(gradientSteps: number): UpdateStats {
-    const lr = this.updateLearningRate();
-    const policy = this.policy;
-    const { vMin, vMax } = policy.options;
-    const d = policy.actionDim;
-    const obsSize = policy.observationSize;
-    let criticLossSum = 0;
-    let actorLossSum = 0;
-    let qSum = 0;
-    for (let step = 0; step < gradientSteps; step++) {
-      this.nUpdates++;
-      const batch = this.sampleReplay();
-      const b = batch.size;
-      const obs = rowsTensor(batch.observations, b, obsSize, "observations");
-      const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
-      const nextProbs = noGrad(() => {
-        const nextActions = policy.actorTarget.forward(nextObs);
-        return ops.softmax(policy.criticTarget.forward(nextObs, nextActions), -1).values;
-      });
-      const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
-      const logits = policy.critic.forward(obs, actions);
-      const { loss: lossZ, perSample } = distributionalCriticLoss({
-        logits,
-        nextProbs,
-        rewards: batch.rewards,
-        dones: batch.dones,
-        steps: batch.steps,
-        gamma: this.gamma,
-        vMin,
-        vMax,
-        weights: batch.weights === undefined ? null : new Tensor(batch.weights, [b]),
-      });
-      // Rainbow's priorities: the per-sample loss (Hessel et al. 2018, §"Prioritized replay")
-      if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
-        this.replayBuffer.updatePriorities(batch.indices, perSample);
-      }
-      this.optimizer.zeroGrad();
-      lossZ.backward();
-      this.optimizer.step();
-      criticLossSum += lossZ.item();
-      const q = categoricalMeans(
-        noGrad(() => ops.softmax(logits, -1).values),
-        policy.support,
-      );
-      for (let i = 0; i < b; i++) qSum += q[i] / b;
-
-      const lossPi = distributionalActorLoss(
-        policy.critic.forward(obs, policy.actor.forward(obs)),
-        policy.support,
-      );
-      this.optimizer.zeroGrad();
-      lossPi.backward();
-      // the actor loss also reaches the critic's weights; only the actor steps on it
-      policy.critic.zeroGrad();
-      this.optimizer.step();
-      actorLossSum += lossPi.item();
-
-      if (this.nUpdates % this.targetUpdateInterval === 0) {
-        updateTargetModule(policy.critic, policy.criticTarget, this.tau);
-        updateTargetModule(policy.actor, policy.actorTarget, this.tau);
-      }
-    }
-    return {
-      "train/loss": criticLossSum / gradientSteps,
-      "train/criticLoss": criticLossSum / gradientSteps,
-      "train/actorLoss": actorLossSum / gradientSteps,
-      "train/qValue": qSum / gradientSteps,
-      "train/learningRate": lr,
-      "train/nUpdates": this.nUpdates,
-    };
-  }
-
-  protected override rolloutStats(): UpdateStats {
-    if (this.actionNoise === null) return {};
-    return { "rollout/actionNoiseSigma": this.actionNoise.sigmaAt(this.progressRemaining) };
-  }
-
-  /** Actions in the env's units: `μ(s)` rescaled to the bounds (`predictDeterministic`). */
-  predict(
-    observations: Float32Array,
-    _options: { deterministic?: boolean; actionMask?: Uint8Array } = {},
-  ): Float32Array {
-    return predictDeterministic(this.policy, observations, this.boxSpace);
   }
 
   /** Train for `totalTimesteps` env steps (over all actors in the threaded mode). */
@@ -521,15 +345,6 @@ export class D4PG extends OffPolicyAlgorithm {
       await Promise.all(workers.map((worker) => worker.terminate()));
     }
     return this;
-  }
-
-  override trainingState(): Record<string, unknown> {
-    return { ...super.trainingState(), actionNoise: this.actionNoise?.state() ?? null };
-  }
-
-  override restoreTrainingState(state: Record<string, unknown>): void {
-    super.restoreTrainingState(state);
-    if (this.actionNoise !== null && state.actionNoise != null) this.actionNoise.loadState(state.actionNoise);
   }
 
   /** Rebuild a D4PG model saved with `save(target)` (a directory path, a `ModelArchive`, archive bytes or IndexedDB) (with its replay buffer when `saveReplayBuffer` was set). */

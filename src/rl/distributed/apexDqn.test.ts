@@ -10,8 +10,7 @@ import { ProximalError } from "../../errors.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import { ApexDQN } from "./apexDqn.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
-import { RedisTransport } from "./common/redisTransport.js";
-import { runRemoteActor } from "./common/remoteActor.js";
+import { learnBesideActors, oneDiscreteTransition } from "./common/remoteActors.test.util.js";
 import { encodeTransitions } from "./common/transitionMessage.js";
 
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
@@ -155,66 +154,20 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
       idleTimeoutSeconds: 30,
       policy: { netArch: [16] },
     });
-    const stop = new AbortController();
-    const versions: number[] = [];
-    const actors = [1, 2].map((seed) =>
-      (async () => {
-        const transport = await RedisTransport.connect(server.url, { runId, role: "actor" });
-        try {
-          return await runRemoteActor(transport, {
-            runId,
-            actorId: `actor-${seed}`,
-            seed,
-            actorIndex: seed - 1,
-            signal: stop.signal,
-            onTrajectory: ({ version }) => void versions.push(version),
-          });
-        } finally {
-          await transport.close();
-        }
-      })(),
-    );
-    const intruder = await RedisTransport.connect(server.url, { runId, role: "actor" });
-    let last: Record<string, number> = {};
-    let injected = false;
-    try {
-      await model.learn({
-        totalTimesteps: 1200,
-        onUpdate: async (stats) => {
-          last = stats;
-          if (!injected) {
-            injected = true;
-            // another run's transitions and random bytes on this run's queue
-            await intruder.publish(
-              encodeTransitions({
-                runId: "another-run",
-                actorId: "x",
-                policyVersion: 0,
-                count: 1,
-                observationSize: 4,
-                batch: {
-                  observations: new Float32Array(4),
-                  nextObservations: new Float32Array(4),
-                  actions: new Int32Array(1),
-                  rewards: new Float32Array(1),
-                  terminated: new Uint8Array(1),
-                  truncated: new Uint8Array(1),
-                  steps: Int32Array.from([1]),
-                },
-                priorities: new Float32Array(1),
-                episodeReturns: [],
-                episodeLengths: [],
-              }),
-            );
-            await intruder.publish(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
-          }
-        },
-      });
-    } finally {
-      stop.abort();
-      await intruder.close();
-    }
-    const results = await Promise.all(actors);
+    const {
+      last,
+      injected,
+      actors: results,
+      versions,
+    } = await learnBesideActors(model, server.url, runId, {
+      totalTimesteps: 1200,
+      intrusions: [
+        // another run's transitions and random bytes on this run's queue
+        encodeTransitions(oneDiscreteTransition("another-run", 4)),
+        Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      ],
+    });
+    assert.ok(injected);
     assert.ok(model.numTimesteps >= 1200);
     assert.equal(model.replayBuffer.size, model.numTimesteps);
     assert.ok(model.nUpdates > 0, "the learner never trained");

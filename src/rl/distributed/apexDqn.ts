@@ -13,7 +13,7 @@
  *   turn in this process, deterministically per seed (the learning tests use this path);
  * - `distributed: "redis://host:6379"`: actors anywhere (`proximal actor --connect <url> --run <id>`)
  *   publish to the run's Redis stream; the learner logs `distributed/actors`, `policyLag`,
- *   `queueDepth`, `rejected` and `dropped`. Not deterministic: arrival order depends on timing.
+ *   `queueDepth`, `rejected` and `droppedStale`. Not deterministic: arrival order depends on timing.
  *
  * Timing differs from the paper's asynchronous learner, on purpose: the learner does one gradient
  * step per `trainFreq` transitions received (a fixed replay ratio, as the single-process DQN), so
@@ -21,23 +21,24 @@
  * `numTimesteps` counts the transitions received.
  */
 
-import { lookup } from "../../envs/registry.js";
 import { ProximalError } from "../../errors.js";
 import type { ModelSource } from "../../io/modelFiles.js";
 import type { DeepQOptions } from "../common/deepQAlgorithm.js";
 import { DeepQAlgorithm } from "../common/deepQAlgorithm.js";
 import { loadOffPolicyAlgorithm } from "../common/offPolicyAlgorithm.js";
-import type { EnvInput, LearnOptions, LoadOptions, UpdateStats } from "../common/onPolicyAlgorithm.js";
-import { checkInteger, yieldToEventLoop } from "../common/onPolicyAlgorithm.js";
+import type { EnvInput, LearnOptions, LoadOptions } from "../common/onPolicyAlgorithm.js";
 import { QPolicy } from "../common/qPolicy.js";
 import type { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
-import { InProcessActors } from "./common/inProcessActors.js";
-import { InProcessTransitionActors } from "./common/inProcessTransitionActors.js";
-import { openLearnerRun } from "./common/learnerRun.js";
-import { checkRunId, redisConnectionOptions } from "./common/redisTransport.js";
-import type { RunSpec } from "./common/remoteActor.js";
-import { RemoteMessages } from "./common/remoteTrajectories.js";
-import { decodeTransitions, type TransitionMessage } from "./common/transitionMessage.js";
+import { apexDqnActing, apexEpsilon } from "./common/apexExploration.js";
+import {
+  type ApexActorOptions,
+  apexRunSpec,
+  inProcessTransitionSource,
+  remoteTransitionSource,
+  resolveApexOptions,
+  runApexLearner,
+  type TransitionSource,
+} from "./common/apexLearner.js";
 import type { PublishedWeights } from "./common/transport.js";
 import { encodeWeights } from "./common/weightsMessage.js";
 
@@ -50,39 +51,18 @@ export { apexEpsilon, apexPriorities } from "./common/apexExploration.js";
  * step; `targetUpdateInterval` counts gradient steps.
  */
 export interface ApexDQNOptions
-  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "distributional" | "quantile"> {
+  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "distributional" | "quantile">,
+    ApexActorOptions {
   /** In-process actors when `distributed` is null; with `distributed`, the size of the ε ladder. @defaultValue 4 */
   numActors?: number;
   /** ε of the ladder `ε_i = ε^(1 + α·i/(N−1))`. @defaultValue 0.4 (paper §4.1) */
   actorEpsilon?: number;
   /** α of the ladder. @defaultValue 7 (paper §4.1) */
   actorEpsilonAlpha?: number;
-  /** Vector-env steps per actor message (the paper's local buffer: 50). @defaultValue 50 */
-  stepsPerMessage?: number;
   /** Publish the learner's weights every this many gradient steps. @defaultValue 25 */
   publishInterval?: number;
-  /** Drop (and count) messages collected with weights more than this many updates old; null keeps all. @defaultValue null */
-  maxPolicyLag?: number | null;
-  /**
-   * The server actors and learner meet on, `redis://host:6379` (or `rediss://`); credentials from
-   * `PROXIMAL_REDIS_USERNAME` / `PROXIMAL_REDIS_PASSWORD`, never in the URL. null: in-process actors.
-   * @defaultValue null
-   */
-  distributed?: string | null;
   /** Run id shared by the learner and its actors (`proximal actor --run <id>`). @defaultValue "apex-dqn" */
   runId?: string;
-  /** With `distributed`: fail when no message arrived for this many seconds. @defaultValue 120 */
-  idleTimeoutSeconds?: number;
-}
-
-/** Where the learner's transitions come from: in-process actors, or a transport. */
-interface TransitionSource {
-  /** The next messages (at least one), with the ids to acknowledge once they are in the replay buffer. */
-  next(version: number): Promise<{ messages: TransitionMessage[]; ids: string[] }>;
-  publish(weights: PublishedWeights): Promise<void>;
-  ack(ids: string[]): Promise<void>;
-  stats(): Promise<UpdateStats>;
-  close(): Promise<void>;
 }
 
 /**
@@ -101,7 +81,8 @@ export class ApexDQN extends DeepQAlgorithm {
   readonly stepsPerMessage: number;
   readonly publishInterval: number;
   readonly runId: string;
-  private readonly envId: string | null;
+  /** The env id actors make their envs from (null: an env object, in-process with one actor only). */
+  readonly envId: string | null;
 
   constructor(env: EnvInput, options: ApexDQNOptions = {}) {
     for (const name of ["noisy", "distributional", "quantile"] as const) {
@@ -144,8 +125,6 @@ export class ApexDQN extends DeepQAlgorithm {
       },
     );
     this.options = options;
-    this.numActors = options.numActors ?? 4;
-    checkInteger(this.numActors, "numActors", 1);
     this.actorEpsilon = options.actorEpsilon ?? 0.4;
     this.actorEpsilonAlpha = options.actorEpsilonAlpha ?? 7;
     if (!(this.actorEpsilon >= 0 && this.actorEpsilon <= 1) || !(this.actorEpsilonAlpha >= 0)) {
@@ -154,113 +133,48 @@ export class ApexDQN extends DeepQAlgorithm {
         `actorEpsilon must be in [0, 1] and actorEpsilonAlpha >= 0, got ${this.actorEpsilon} and ${this.actorEpsilonAlpha} (the paper uses 0.4 and 7).`,
       );
     }
-    this.stepsPerMessage = options.stepsPerMessage ?? 50;
-    checkInteger(this.stepsPerMessage, "stepsPerMessage", 1);
-    this.publishInterval = options.publishInterval ?? 25;
-    checkInteger(this.publishInterval, "publishInterval", 1);
-    if (this.gradientSteps !== 1) {
-      throw new ProximalError(
-        "INVALID_OPTION",
-        `ApexDQN sets its replay ratio with trainFreq (transitions per gradient step); gradientSteps must stay 1, got ${this.gradientSteps}.`,
-      );
-    }
-    const maxLag = options.maxPolicyLag ?? null;
-    if (maxLag !== null) checkInteger(maxLag, "maxPolicyLag", 0);
-    this.runId = checkRunId(options.runId ?? "apex-dqn");
-    // check the URL now, before a caller logs it or saves it with the options (it must hold no secret)
-    if (options.distributed != null) redisConnectionOptions(options.distributed, {});
-    this.envId = typeof env === "string" ? env : (this.env.id ?? null);
-    if (this.envId === null && ((options.distributed ?? null) !== null || this.numActors > 1)) {
-      throw new ProximalError(
-        "INVALID_OPTION",
-        'ApexDQN\'s actors make their envs from an env id: give the env as a registered id (e.g. "CartPole-v1"), or numActors: 1 without distributed.',
-      );
-    }
+    const settings = resolveApexOptions(options, {
+      algorithm: "ApexDQN",
+      env,
+      madeEnvId: this.env.id ?? null,
+      gradientSteps: this.gradientSteps,
+      defaultRunId: "apex-dqn",
+      defaultPublishInterval: 25,
+    });
+    this.numActors = settings.numActors;
+    this.stepsPerMessage = settings.stepsPerMessage;
+    this.publishInterval = settings.publishInterval;
+    this.runId = settings.runId;
+    this.envId = settings.envId;
   }
 
   /**
-   * Train until `totalTimesteps` transitions have arrived from the actors: add each message to the
-   * replay buffer with its actor-computed priorities, then one gradient step per `trainFreq`
-   * transitions once `learningStarts` transitions are stored; publish the weights every
-   * `publishInterval` steps and update the target network every `targetUpdateInterval` steps.
+   * Train until `totalTimesteps` transitions have arrived from the actors ({@link runApexLearner}):
+   * one gradient step per `trainFreq` transitions once `learningStarts` are stored, the weights
+   * published every `publishInterval` steps and the target network updated every
+   * `targetUpdateInterval` steps.
    */
   override async learn(options: LearnOptions): Promise<this> {
-    const { totalTimesteps } = options;
-    checkInteger(totalTimesteps, "totalTimesteps", 1);
-    if (options.resetNumTimesteps ?? true) {
-      this.numTimesteps = 0;
-      this.iteration = 0;
-    }
-    const fresh = this.numTimesteps === 0;
-    const source =
-      (this.options.distributed ?? null) === null
-        ? this.inProcessSource()
-        : await this.remoteSource(this.options.distributed as string, fresh);
-    const replay = this.replayBuffer as PrioritizedReplayBuffer;
-    const start = performance.now();
-    const startTimesteps = this.numTimesteps;
-    let owed = 0; // transitions received that no gradient step has paid for yet
-    let version = this.nUpdates;
-    try {
-      await source.publish(this.weights(version));
-      while (this.numTimesteps < totalTimesteps) {
-        const waitStart = performance.now();
-        const { messages, ids } = await source.next(version);
-        const waitSeconds = (performance.now() - waitStart) / 1000;
-        for (const m of messages) {
-          if (m.count > 0) replay.updatePriorities(replay.add(m.batch), m.priorities);
-          this.numTimesteps += m.count;
-          owed += m.count;
-          m.episodeReturns.forEach((r, i) => {
-            this.recordEpisode({ return: r, length: m.episodeLengths[i] });
-          });
-        }
-        await source.ack(ids);
-        this.progressRemaining = Math.max(0, 1 - this.numTimesteps / totalTimesteps);
-        const trainStart = performance.now();
-        let trainStats: UpdateStats = {};
-        let steps = 0;
-        if (this.numTimesteps >= this.learningStarts && replay.size >= this.batchSize) {
-          steps = Math.floor(owed / this.trainFreq);
-          owed -= steps * this.trainFreq;
-          for (let s = 0; s < steps; s++) {
-            trainStats = this.train(1);
-            if (this.nUpdates % this.targetUpdateInterval === 0) this.policy.updateTarget(this.tau);
-            if (this.nUpdates % this.publishInterval === 0) {
-              version = this.nUpdates;
-              await source.publish(this.weights(version));
-            }
-          }
-        } else owed = 0; // before learning starts nothing is owed (as DQN's learningStarts)
-        const trainSeconds = (performance.now() - trainStart) / 1000;
-        this.iteration++;
-        const elapsed = (performance.now() - start) / 1000;
-        const loss = trainStats["train/loss"];
-        if (loss !== undefined && !Number.isFinite(loss)) {
-          throw new ProximalError(
-            "NUMERICAL_ERROR",
-            `ApexDQN: the loss became ${loss} at update ${this.nUpdates}. Lower learningRate or keep maxGradNorm finite.`,
-          );
-        }
-        const stats: UpdateStats = {
-          "time/iteration": this.iteration,
-          "time/timesteps": this.numTimesteps,
-          "time/elapsedSeconds": elapsed,
-          "time/stepsPerSecond": (this.numTimesteps - startTimesteps) / Math.max(elapsed, 1e-9),
-          "time/waitSeconds": waitSeconds,
-          "time/trainSeconds": trainSeconds,
-          ...this.episodeStats(),
-          "train/nUpdates": this.nUpdates,
-          "train/stepsThisIteration": steps,
-          ...trainStats,
-          ...(await source.stats()),
-        };
-        if (options.onUpdate !== undefined && (await options.onUpdate(stats)) === false) break;
-        await yieldToEventLoop();
-      }
-    } finally {
-      await source.close();
-    }
+    const url = this.options.distributed ?? null;
+    await runApexLearner(
+      this,
+      {
+        replay: this.replayBuffer as PrioritizedReplayBuffer,
+        setProgressRemaining: (remaining) => {
+          this.progressRemaining = remaining;
+        },
+        recordEpisode: (episode) => this.recordEpisode(episode),
+        gradientStep: () => {
+          const stats = this.train(1);
+          if (this.nUpdates % this.targetUpdateInterval === 0) this.policy.updateTarget(this.tau);
+          return stats;
+        },
+        weights: (version) => this.weights(version),
+        lossHint: "Lower learningRate or keep maxGradNorm finite.",
+      },
+      (fresh) => (url === null ? this.inProcessSource() : this.remoteSource(url, fresh)),
+      options,
+    );
     return this;
   }
 
@@ -283,81 +197,49 @@ export class ApexDQN extends DeepQAlgorithm {
   }
 
   private inProcessSource(): TransitionSource {
-    const actors = new InProcessTransitionActors({
-      envs: InProcessActors.makeEnvs(this.envId ?? "", this.numActors, this.env.numEnvs, this.seed, this.env),
-      createPolicy: () => this.newPolicyLikeLearner(),
-      rng: this.rng,
-      stepsPerMessage: this.stepsPerMessage,
-      nStep: this.nStep,
-      gamma: this.gamma,
-      epsilon: this.actorEpsilon,
-      epsilonAlpha: this.actorEpsilonAlpha,
-      runId: this.runId,
-      seed: this.seed,
-    });
-    let published: PublishedWeights | null = null;
-    return {
-      next: async () => ({ messages: actors.round(published as PublishedWeights, this.runId), ids: [] }),
-      publish: async (weights) => {
-        published = weights;
-      },
-      ack: async () => {},
-      stats: async () => ({}),
-      close: async () => {},
-    };
+    return inProcessTransitionSource(this, (k, n) =>
+      apexDqnActing(
+        this.newPolicyLikeLearner(),
+        apexEpsilon(k, n, this.actorEpsilon, this.actorEpsilonAlpha),
+        this.gamma,
+      ),
+    );
   }
 
   /** Transitions from the run's queue; a `fresh` learner first discards what an earlier learner of the run left there. */
-  private async remoteSource(url: string, fresh: boolean): Promise<TransitionSource> {
+  private remoteSource(url: string, fresh: boolean): Promise<TransitionSource> {
     const envId = this.envId as string;
-    const spec: RunSpec = {
-      algorithm: this.algorithmName,
-      envId,
-      envModule: lookup(envId).moduleUrl ?? null,
-      numEnvs: this.env.numEnvs,
-      nSteps: this.stepsPerMessage,
-      policy: {},
-      // a few messages per actor waiting: the learner never starves, the data stays fresh
-      maxQueueDepth: 2 * this.numActors,
-      apex: {
-        qPolicy: this.options.policy ?? {},
-        dueling: this.dueling,
-        nStep: this.nStep,
-        gamma: this.gamma,
-        epsilon: this.actorEpsilon,
-        epsilonAlpha: this.actorEpsilonAlpha,
-        numActors: this.numActors,
-      },
-    };
-    const transport = await openLearnerRun(url, this.runId, spec, fresh);
-    const expectation = {
+    return remoteTransitionSource({
+      url,
       runId: this.runId,
-      observationSize: this.policy.observationSize,
-      nActions: this.policy.nActions,
-      maxSteps: this.nStep,
-    };
-    const remote = new RemoteMessages(
-      transport,
-      (bytes) => decodeTransitions(bytes, expectation),
-      this.runId,
-      {
-        maxPolicyLag: this.options.maxPolicyLag ?? null,
-        idleTimeoutMs: 1000 * (this.options.idleTimeoutSeconds ?? 120),
+      fresh,
+      spec: {
+        ...apexRunSpec(this.algorithmName, envId, {
+          numEnvs: this.env.numEnvs,
+          stepsPerMessage: this.stepsPerMessage,
+          numActors: this.numActors,
+        }),
+        apex: {
+          qPolicy: this.options.policy ?? {},
+          dueling: this.dueling,
+          nStep: this.nStep,
+          gamma: this.gamma,
+          epsilon: this.actorEpsilon,
+          epsilonAlpha: this.actorEpsilonAlpha,
+          numActors: this.numActors,
+        },
       },
-      "transition",
-    );
-    return {
-      next: async (version) => {
-        // wait for one message, then take whatever else is already queued (up to one per actor)
-        const first = await remote.next(1, version);
-        const rest = await remote.take(2 * this.numActors, version, 1);
-        return { messages: [...first.messages, ...rest.messages], ids: [...first.ids, ...rest.ids] };
+      expectation: {
+        runId: this.runId,
+        observationSize: this.policy.observationSize,
+        nActions: this.policy.nActions,
+        actionWidth: 1,
+        maxSteps: this.nStep,
       },
-      publish: (weights) => transport.putWeights(weights),
-      ack: (ids) => remote.ack(ids),
-      stats: () => remote.stats(),
-      close: () => transport.close(),
-    };
+      numActors: this.numActors,
+      maxPolicyLag: this.options.maxPolicyLag ?? null,
+      idleTimeoutSeconds: this.options.idleTimeoutSeconds ?? 120,
+    });
   }
 
   /** Rebuild an ApexDQN model saved with `save(target)`. */

@@ -14,7 +14,8 @@ import { stopChildProcesses } from "../../childProcesses.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
 import { RedisTransport } from "./common/redisTransport.js";
 import { runRemoteActor } from "./common/remoteActor.js";
-import { encodeTrajectory, StepEnd } from "./common/trajectoryMessage.js";
+import { oneStepTrajectory } from "./common/remoteActors.test.util.js";
+import { encodeTrajectory } from "./common/trajectoryMessage.js";
 import { IMPALA } from "./impala.js";
 
 const cliMain = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
@@ -158,24 +159,7 @@ describe("distributed IMPALA faults (real redis-server, real actor processes)", 
     const model = learner(server.url, "reject");
     const actor = startActor(server.url, "reject", 4);
     const intruder = await RedisTransport.connect(server.url, { runId: "reject", role: "actor" });
-    const foreign = {
-      runId: "another-run",
-      actorId: "x",
-      policyVersion: 0,
-      numEnvs: 1,
-      nSteps: 1,
-      observationSize: 4,
-      actionWidth: 1,
-      observations: new Float32Array(4),
-      actions: Int32Array.of(1),
-      rewards: Float32Array.of(1),
-      ends: Uint8Array.of(StepEnd.running),
-      behaviourLogProbs: Float32Array.of(-0.7),
-      finalObservations: new Float32Array(0),
-      nextObservations: new Float32Array(4),
-      episodeReturns: [],
-      episodeLengths: [],
-    };
+    const foreign = oneStepTrajectory("another-run", 0);
     const wrongEnv = {
       ...foreign,
       runId: "reject",

@@ -19,46 +19,28 @@
  * - `distributed: "redis://host:6379"`: actors anywhere (`proximal actor --connect <url> --run <id>`)
  *   publish to the run's Redis stream ({@link RedisTransport}); the learner publishes its weights
  *   and the run's description after every update, and logs `distributed/actors`, `policyLag`,
- *   `queueDepth`, `rejected` and `dropped`. Not deterministic: arrival order depends on timing.
+ *   `queueDepth`, `rejected` and `droppedStale`. Not deterministic: arrival order depends on timing.
  *
  * Defaults follow the paper's Table G.1 where it applies to small control tasks (unroll length 20,
  * RMSprop with decay 0.99 and momentum 0, entropy cost 0.01, baseline cost 0.5, gradient-norm clip
- * 40, ρ̄ = c̄ = 1); the learning rate 6e-4 is the paper's Atari value. Rollout bookkeeping, `save`,
- * `load` and `predict` come from {@link OnPolicyAlgorithm}; this file holds the loss and the learner
- * loop.
+ * 40, ρ̄ = c̄ = 1); the learning rate 6e-4 is the paper's Atari value. The learner loop (actors,
+ * transport, policy-lag bound) comes from {@link TrajectoryLearner}, `save`, `load` and `predict`
+ * from `OnPolicyAlgorithm`; this file holds the loss and the update.
  */
 
-import { lookup } from "../../envs/registry.js";
 import { ProximalError } from "../../errors.js";
 import type { ModelSource } from "../../io/modelFiles.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { RMSprop } from "../../optim/rmsprop.js";
 import * as ops from "../../tensor/ops.js";
-import { noGrad, Tensor } from "../../tensor/tensor.js";
+import { Tensor } from "../../tensor/tensor.js";
 import { explainedVariance } from "../common/gae.js";
-import type {
-  EnvInput,
-  LearnOptions,
-  LoadOptions,
-  OnPolicyOptions,
-  UpdateStats,
-} from "../common/onPolicyAlgorithm.js";
-import {
-  checkInteger,
-  loadAlgorithm,
-  OnPolicyAlgorithm,
-  yieldToEventLoop,
-} from "../common/onPolicyAlgorithm.js";
-import { ActorCriticPolicy } from "../common/policies.js";
+import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "../common/onPolicyAlgorithm.js";
+import { checkInteger, loadAlgorithm } from "../common/onPolicyAlgorithm.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
-import { InProcessActors } from "./common/inProcessActors.js";
-import { openLearnerRun } from "./common/learnerRun.js";
-import { checkRunId, redisConnectionOptions } from "./common/redisTransport.js";
-import type { RunSpec } from "./common/remoteActor.js";
-import { RemoteTrajectories } from "./common/remoteTrajectories.js";
-import { StepEnd, type Trajectory } from "./common/trajectoryMessage.js";
+import { TrajectoryLearner, type TrajectoryLearnerOptions } from "./common/trajectoryLearner.js";
+import { StepEnd } from "./common/trajectoryMessage.js";
 import { computeVtrace } from "./common/vtrace.js";
-import { encodeWeights } from "./common/weightsMessage.js";
 
 /**
  * Options of {@link IMPALA}: {@link OnPolicyOptions} without GAE's `gaeLambda`, `normalizeAdvantage`
@@ -67,15 +49,16 @@ import { encodeWeights } from "./common/weightsMessage.js";
  */
 export interface IMPALAOptions
   extends Omit<
-    OnPolicyOptions,
-    | "gaeLambda"
-    | "normalizeAdvantage"
-    | "intrinsicReward"
-    | "learningRate"
-    | "nSteps"
-    | "entCoef"
-    | "maxGradNorm"
-  > {
+      OnPolicyOptions,
+      | "gaeLambda"
+      | "normalizeAdvantage"
+      | "intrinsicReward"
+      | "learningRate"
+      | "nSteps"
+      | "entCoef"
+      | "maxGradNorm"
+    >,
+    TrajectoryLearnerOptions {
   /** RMSprop learning rate, or a schedule of progress remaining (1 → 0). @defaultValue 6e-4 (paper, Atari) */
   learningRate?: ScheduleLike;
   /** Unroll length: steps per env in one trajectory. @defaultValue 20 (paper, Table G.1) */
@@ -86,24 +69,14 @@ export interface IMPALAOptions
   maxGradNorm?: number;
   /** Trajectories per update (the paper's batch size). @defaultValue 4 */
   batchSize?: number;
-  /** In-process actors, used when `distributed` is null (see the class comment). @defaultValue 4 */
-  numActors?: number;
   /** ρ̄ of V-trace: the truncation of the importance weights. @defaultValue 1 (paper §5) */
   rhoBar?: number;
   /** c̄ of V-trace: the truncation of the traces. @defaultValue 1 (paper §5) */
   cBar?: number;
   /** Drop (and count) trajectories more than this many updates old; null keeps all (V-trace corrects them). @defaultValue null */
   maxPolicyLag?: number | null;
-  /**
-   * The server actors and learner meet on, `redis://host:6379` (or `rediss://` for TLS); credentials
-   * from `PROXIMAL_REDIS_USERNAME` / `PROXIMAL_REDIS_PASSWORD`, never in the URL. null trains with
-   * in-process actors. @defaultValue null
-   */
-  distributed?: string | null;
   /** Run id shared by the learner and its actors (`proximal actor --run <id>`). @defaultValue "impala" */
   runId?: string;
-  /** With `distributed`: fail when no trajectory arrived for this many seconds. @defaultValue 120 */
-  idleTimeoutSeconds?: number;
   /** RMSprop decay. @defaultValue 0.99 (paper, Table G.1) */
   rmsPropAlpha?: number;
   /** RMSprop epsilon. @defaultValue 1e-5 (SB3's A2C; the paper's 0.01 is for Atari's reward scale) */
@@ -138,15 +111,6 @@ export function impalaLoss(inputs: ImpalaLossInputs): {
   return { loss, policyLoss, valueLoss, entropyLoss };
 }
 
-/** Where the learner's trajectories come from: in-process actors, or a transport. */
-interface TrajectorySource {
-  next(count: number, version: number): Promise<{ trajectories: Trajectory[]; ids: string[] }>;
-  /** After an update: publish the weights of `version`, acknowledge what was used. */
-  afterUpdate(version: number, ids: string[]): Promise<void>;
-  stats(): Promise<UpdateStats>;
-  close(): Promise<void>;
-}
-
 /**
  * IMPALA with the paper's defaults.
  *
@@ -154,30 +118,30 @@ interface TrajectorySource {
  * const model = new IMPALA("CartPole-v1", { numActors: 4, seed: 1 });
  * await model.learn({ totalTimesteps: 200_000 });
  */
-export class IMPALA extends OnPolicyAlgorithm {
+export class IMPALA extends TrajectoryLearner {
   readonly algorithmName: string = "IMPALA";
   readonly options: IMPALAOptions;
   protected readonly optimizer: RMSprop;
   readonly batchSize: number;
-  readonly numActors: number;
   readonly rhoBar: number;
   readonly cBar: number;
-  readonly runId: string;
-  private readonly envId: string | null;
-  /** The trajectories of the update in progress (what {@link train} reads). */
-  private batch: Trajectory[] = [];
 
   constructor(env: EnvInput, options: IMPALAOptions = {}) {
-    super(env, options, {
-      learningRate: 6e-4,
-      nSteps: 20,
-      gamma: 0.99,
-      gaeLambda: 1,
-      entCoef: 0.01,
-      vfCoef: 0.5,
-      maxGradNorm: 40,
-      normalizeAdvantage: false,
-    });
+    super(
+      env,
+      options,
+      {
+        learningRate: 6e-4,
+        nSteps: 20,
+        gamma: 0.99,
+        gaeLambda: 1,
+        entCoef: 0.01,
+        vfCoef: 0.5,
+        maxGradNorm: 40,
+        normalizeAdvantage: false,
+      },
+      { runId: options.runId, defaultRunId: "impala", maxPolicyLag: options.maxPolicyLag ?? null },
+    );
     this.options = options;
     for (const name of ["gaeLambda", "normalizeAdvantage", "intrinsicReward"] as const) {
       if ((options as OnPolicyOptions)[name] !== undefined) {
@@ -189,8 +153,6 @@ export class IMPALA extends OnPolicyAlgorithm {
     }
     this.batchSize = options.batchSize ?? 4;
     checkInteger(this.batchSize, "batchSize", 1);
-    this.numActors = options.numActors ?? 4;
-    checkInteger(this.numActors, "numActors", 1);
     this.rhoBar = options.rhoBar ?? 1;
     this.cBar = options.cBar ?? 1;
     for (const [name, value] of [
@@ -200,18 +162,6 @@ export class IMPALA extends OnPolicyAlgorithm {
       if (!(value > 0))
         throw new ProximalError("INVALID_OPTION", `${name} must be > 0 (the paper uses 1), got ${value}.`);
     }
-    const maxLag = options.maxPolicyLag ?? null;
-    if (maxLag !== null) checkInteger(maxLag, "maxPolicyLag", 0);
-    this.runId = checkRunId(options.runId ?? "impala");
-    // check the URL now, before a caller logs it or saves it with the options (it must hold no secret)
-    if (options.distributed != null) redisConnectionOptions(options.distributed, {});
-    this.envId = typeof env === "string" ? env : (this.env.id ?? null);
-    if ((options.distributed ?? null) === null && this.numActors > 1 && this.envId === null) {
-      throw new ProximalError(
-        "INVALID_OPTION",
-        `${this.numActors} in-process actors need an env id to make their envs from; give the env as a registered id (e.g. "CartPole-v1") or set numActors: 1.`,
-      );
-    }
     this.optimizer = new RMSprop(this.policy.parameters(), {
       lr: this.learningRate(1),
       alpha: options.rmsPropAlpha ?? 0.99,
@@ -219,62 +169,9 @@ export class IMPALA extends OnPolicyAlgorithm {
     });
   }
 
-  /**
-   * Train until `totalTimesteps` environment steps have arrived from the actors (dropped trajectories
-   * count: they were stepped); one update per `batchSize` trajectories.
-   */
-  override async learn(options: LearnOptions): Promise<this> {
-    const { totalTimesteps } = options;
-    checkInteger(totalTimesteps, "totalTimesteps", 1);
-    if (options.resetNumTimesteps ?? true) {
-      this.numTimesteps = 0;
-      this.iteration = 0;
-    }
-    // a fresh run (not a resume: nothing learned yet) must not train on what an earlier learner of
-    // its run id left queued
-    const fresh = this.numTimesteps === 0;
-    const source =
-      this.options.distributed == null
-        ? this.inProcessSource()
-        : await this.remoteSource(this.options.distributed, fresh);
-    const start = performance.now();
-    const startTimesteps = this.numTimesteps;
-    try {
-      await source.afterUpdate(this.iteration, []);
-      while (this.numTimesteps < totalTimesteps) {
-        const waitStart = performance.now();
-        const { trajectories, ids } = await source.next(this.batchSize, this.iteration);
-        const waitSeconds = (performance.now() - waitStart) / 1000;
-        for (const t of trajectories) {
-          this.numTimesteps += t.nSteps * t.numEnvs;
-          t.episodeReturns.forEach((r, i) => {
-            this.recordEpisode({ return: r, length: t.episodeLengths[i] });
-          });
-        }
-        this.batch = trajectories;
-        this.progressRemaining = Math.max(0, 1 - this.numTimesteps / totalTimesteps);
-        const trainStart = performance.now();
-        const trainStats = this.train();
-        const trainSeconds = (performance.now() - trainStart) / 1000;
-        this.iteration++;
-        await source.afterUpdate(this.iteration, ids);
-        this.checkFiniteLoss(trainStats);
-        const stats: UpdateStats = {
-          ...this.timeStats(start, startTimesteps),
-          "time/waitSeconds": waitSeconds,
-          "time/trainSeconds": trainSeconds,
-          ...this.episodeStats(),
-          ...trainStats,
-          ...(await source.stats()),
-        };
-        if (options.onUpdate !== undefined && (await options.onUpdate(stats)) === false) break;
-        await yieldToEventLoop();
-      }
-    } finally {
-      this.batch = [];
-      await source.close();
-    }
-    return this;
+  /** Trajectories per update: `batchSize`. */
+  get trajectoriesPerUpdate(): number {
+    return this.batchSize;
   }
 
   /** One V-trace update on {@link batch}. */
@@ -345,103 +242,6 @@ export class IMPALA extends OnPolicyAlgorithm {
       "train/gradNorm": gradNorm,
       "train/learningRate": lr,
     };
-  }
-
-  /** r_t, plus γ·V(final observation) on truncated steps (truncation is not termination). */
-  private bootstrappedRewards(t: Trajectory): Float32Array {
-    const rewards = t.rewards.slice();
-    const truncated: number[] = [];
-    t.ends.forEach((e, i) => {
-      if (e === StepEnd.truncated) truncated.push(i);
-    });
-    if (truncated.length === 0) return rewards;
-    const finals = this.valuesOf(t.finalObservations, truncated.length);
-    truncated.forEach((i, j) => {
-      rewards[i] += this.gamma * finals[j];
-    });
-    return rewards;
-  }
-
-  private valuesOf(observations: Float32Array, batch: number): Float32Array {
-    return noGrad(() => this.policy.predictValues(this.policy.observationTensor(observations, batch)).values);
-  }
-
-  private inProcessSource(): TrajectorySource {
-    const numEnvs = this.env.numEnvs;
-    const actors = new InProcessActors(this.policy, {
-      envs: InProcessActors.makeEnvs(this.envId ?? "", this.numActors, numEnvs, this.seed, this.env),
-      createPolicy: () => this.newPolicyLikeLearner(),
-      rng: this.rng,
-      nSteps: this.nSteps,
-      runId: this.runId,
-      seed: this.seed,
-    });
-    return {
-      next: async (count, version) => ({
-        trajectories: Array.from({ length: count }, () => actors.next(version)),
-        ids: [],
-      }),
-      afterUpdate: async () => {},
-      stats: async () => ({}),
-      close: async () => {},
-    };
-  }
-
-  /** Trajectories from the run's queue; a `fresh` learner first discards what an earlier learner of the run left there. */
-  private async remoteSource(url: string, fresh: boolean): Promise<TrajectorySource> {
-    if (this.envId === null) {
-      throw new ProximalError(
-        "INVALID_OPTION",
-        'distributed actors make their envs from an id: give the env as a registered id (e.g. "CartPole-v1").',
-      );
-    }
-    const policy = this.policy;
-    const spec: RunSpec = {
-      algorithm: this.algorithmName,
-      envId: this.envId,
-      envModule: lookup(this.envId).moduleUrl ?? null,
-      numEnvs: this.env.numEnvs,
-      nSteps: this.nSteps,
-      policy: policy.options,
-      // two batches waiting: the learner never starves, and the data is at most ~2 updates stale
-      maxQueueDepth: 2 * this.batchSize,
-    };
-    const transport = await openLearnerRun(url, this.runId, spec, fresh);
-    const remote = new RemoteTrajectories(
-      transport,
-      {
-        runId: this.runId,
-        observationSize: policy.observationSize,
-        actionWidth: policy.actionWidth,
-        discreteActions: policy.action.kind === "discrete" ? policy.action.n : null,
-      },
-      {
-        maxPolicyLag: this.options.maxPolicyLag ?? null,
-        idleTimeoutMs: 1000 * (this.options.idleTimeoutSeconds ?? 120),
-      },
-    );
-    return {
-      next: async (count, version) => {
-        const { messages, ids } = await remote.next(count, version);
-        return { trajectories: messages, ids };
-      },
-      afterUpdate: async (version, ids) => {
-        await transport.putWeights({ version, data: encodeWeights(policy, { runId: this.runId, version }) });
-        await remote.ack(ids);
-      },
-      stats: () => remote.stats(),
-      close: () => transport.close(),
-    };
-  }
-
-  /** A network with the learner's architecture (for the in-process actors' copies). */
-  private newPolicyLikeLearner(): ActorCriticPolicy {
-    return new ActorCriticPolicy(
-      this.env.singleObservationSpace,
-      this.env.singleActionSpace,
-      this.rng.spawn(),
-      this.options.policy,
-    );
   }
 
   /** Rebuild an IMPALA model saved with `save(target)`. */

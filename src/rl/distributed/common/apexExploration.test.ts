@@ -5,7 +5,7 @@ import { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecord
 import { ProximalError } from "../../../errors.js";
 import { Rng } from "../../../random/rng.js";
 import { QPolicy } from "../../common/qPolicy.js";
-import { apexEpsilon, apexPriorities } from "./apexExploration.js";
+import { apexDqnActing, apexEpsilon, apexPriorities } from "./apexExploration.js";
 import { TransitionCollector } from "./transitionCollector.js";
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
@@ -63,8 +63,7 @@ describe("apexPriorities()", () => {
     const policy = new QPolicy(env.singleObservationSpace, env.singleActionSpace, new Rng(3), {
       netArch: [8],
     });
-    const collector = new TransitionCollector(env, policy, new Rng(4), {
-      epsilon: 0.3,
+    const collector = new TransitionCollector(env, apexDqnActing(policy, 0.3, 0.9), new Rng(4), {
       nStep: 3,
       gamma: 0.9,
       stepsPerMessage: 40,

@@ -1,10 +1,12 @@
 /**
- * The two pieces of Ape-X (Horgan et al. 2018, "Distributed Prioritized Experience Replay",
- * arXiv:1803.00933) that live on the actors: each actor's fixed exploration rate, and the initial
- * priority it gives the transitions it sends.
+ * The pieces of Ape-X DQN (Horgan et al. 2018, "Distributed Prioritized Experience Replay",
+ * arXiv:1803.00933) that live on the actors: each actor's fixed exploration rate, the initial
+ * priority it gives the transitions it sends, and the two as the actor's way of acting.
  */
 import { ProximalError } from "../../../errors.js";
 import { type TdTargetInputs, tdTargets } from "../../common/deepQLosses.js";
+import type { QPolicy } from "../../common/qPolicy.js";
+import type { TransitionActing } from "./transitionCollector.js";
 
 /**
  * The ε of actor i of N (Horgan et al. 2018, §4.1): `ε_i = ε^(1 + α·i/(N−1))`, so the actors span
@@ -69,4 +71,40 @@ export function apexPriorities(inputs: ApexPriorityInputs): Float32Array {
   const out = new Float32Array(targets.length);
   for (let i = 0; i < out.length; i++) out[i] = Math.abs(targets[i] - inputs.qTaken[i]);
   return out;
+}
+
+/**
+ * Ape-X DQN's way of acting ({@link TransitionActing}): ε-greedy on the actor's copy of the
+ * Q-network with its fixed ε ({@link apexEpsilon}), one ε draw per env (each env of the actor
+ * explores on its own, Algorithm 1's π_θ ε-greedy), and {@link apexPriorities} from the same copy.
+ */
+export function apexDqnActing(policy: QPolicy, epsilon: number, gamma: number): TransitionActing {
+  const nActions = policy.nActions;
+  return {
+    network: policy.qNet,
+    observationSize: policy.observationSize,
+    actionWidth: 1,
+    actionDtype: "int32",
+    act(observations, n, rng) {
+      const greedy = policy.greedyActions(policy.qValues(observations, n), n);
+      const actions = new Int32Array(n);
+      for (let i = 0; i < n; i++) actions[i] = rng.uniform() < epsilon ? rng.integer(nActions) : greedy[i];
+      return { envActions: actions, bufferActions: actions };
+    },
+    episodesDone() {},
+    priorities(batch, count) {
+      const q = policy.qValues(batch.observations, count);
+      const qTaken = new Float32Array(count);
+      for (let i = 0; i < count; i++) qTaken[i] = q[i * nActions + batch.actions[i]];
+      return apexPriorities({
+        qTaken,
+        rewards: batch.rewards,
+        dones: batch.terminated,
+        steps: batch.steps,
+        nextQTarget: policy.qValues(batch.nextObservations, count),
+        nActions,
+        gamma,
+      });
+    },
+  };
 }

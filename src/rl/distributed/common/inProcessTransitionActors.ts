@@ -1,8 +1,6 @@
 import type { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecordEpisodeStatistics.js";
 import type { Rng } from "../../../random/rng.js";
-import type { QPolicy } from "../../common/qPolicy.js";
-import { apexEpsilon } from "./apexExploration.js";
-import { TransitionCollector } from "./transitionCollector.js";
+import { type TransitionActing, TransitionCollector } from "./transitionCollector.js";
 import type { TransitionMessage } from "./transitionMessage.js";
 import type { PublishedWeights } from "./transport.js";
 import { loadWeights } from "./weightsMessage.js";
@@ -10,9 +8,10 @@ import { loadWeights } from "./weightsMessage.js";
 /**
  * Ape-X's actors simulated in one process, deterministically (as IMPALA's `InProcessActors`): in
  * each round every actor loads the learner's last published weights if they changed, then each
- * collects one message of transitions with its copy and its own ε from the ladder ({@link apexEpsilon}).
- * Actors therefore act with weights up to `publishInterval` updates old, as remote ones do, but on a
- * fixed schedule, so a seed gives the same run every time.
+ * collects one message of transitions with its copy and its own way of acting (Ape-X DQN: its ε
+ * from the ladder; Ape-X D4PG: its noise). Actors therefore act with weights up to
+ * `publishInterval` updates old, as remote ones do, but on a fixed schedule, so a seed gives the
+ * same run every time.
  *
  * Actor k steps env `envs[k]` (made by `InProcessActors.makeEnvs`, seeded `seed + 7919·k`) with its
  * own generator.
@@ -23,22 +22,19 @@ export class InProcessTransitionActors {
 
   constructor(options: {
     envs: VectorRecordEpisodeStatistics[];
-    /** Builds the actors' copies of the learner's network (same spaces and options). */
-    createPolicy: () => QPolicy;
+    /** Builds actor k's way of acting, around its own copy of the learner's network. */
+    createActing: (k: number, numActors: number) => TransitionActing;
     rng: Rng;
     stepsPerMessage: number;
     nStep: number;
     gamma: number;
-    epsilon: number;
-    epsilonAlpha: number;
     runId: string;
     seed: number;
   }) {
     const n = options.envs.length;
     this.collectors = options.envs.map(
       (env, k) =>
-        new TransitionCollector(env, options.createPolicy(), options.rng.spawn(), {
-          epsilon: apexEpsilon(k, n, options.epsilon, options.epsilonAlpha),
+        new TransitionCollector(env, options.createActing(k, n), options.rng.spawn(), {
           nStep: options.nStep,
           gamma: options.gamma,
           stepsPerMessage: options.stepsPerMessage,
@@ -54,7 +50,7 @@ export class InProcessTransitionActors {
   round(weights: PublishedWeights, runId: string): TransitionMessage[] {
     return this.collectors.map((collector, k) => {
       if (this.loaded[k] !== weights.version)
-        this.loaded[k] = loadWeights(collector.policy.qNet, weights.data, runId);
+        this.loaded[k] = loadWeights(collector.acting.network, weights.data, runId);
       return collector.collect(this.loaded[k]);
     });
   }

@@ -60,12 +60,35 @@ export async function startRedisServer(
     port?: number;
     /** `appendfsync`: "always" (the tests: nothing acknowledged is lost) or "everysec" (README's production setting). @defaultValue "always" */
     fsync?: "always" | "everysec";
+    /**
+     * Serve TLS only (`tls-port`, no plain port; `rediss://` URL) with these PEM files; `authClients`
+     * asks every client for a certificate signed by `caFile` (`tls-auth-clients yes`).
+     */
+    tls?: { certFile: string; keyFile: string; caFile: string; authClients: boolean };
   } = {},
 ): Promise<RedisServerHandle> {
   const binary = redisServerBinary();
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "proximal-redis-"));
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dataDir, "--save", ""];
+  const tls = options.tls;
+  const args =
+    tls === undefined
+      ? ["--port", String(port)]
+      : [
+          "--port",
+          "0",
+          "--tls-port",
+          String(port),
+          "--tls-cert-file",
+          tls.certFile,
+          "--tls-key-file",
+          tls.keyFile,
+          "--tls-ca-cert-file",
+          tls.caFile,
+          "--tls-auth-clients",
+          tls.authClients ? "yes" : "no",
+        ];
+  args.push("--bind", "127.0.0.1", "--dir", dataDir, "--save", "");
   args.push(
     "--appendonly",
     "yes",
@@ -98,7 +121,7 @@ export async function startRedisServer(
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls === undefined ? "redis" : "rediss"}://127.0.0.1:${port}`,
     port,
     process: child,
     dataDir,

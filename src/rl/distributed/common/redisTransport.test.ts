@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
 import { ProximalError } from "../../../errors.js";
 import { type RedisServerHandle, startRedisServer } from "./localRedisServer.js";
 import { RedisTransport, redisConnectionOptions } from "./redisTransport.js";
@@ -63,6 +64,49 @@ describe("RedisTransport on a real redis-server", { timeout: 60_000 }, () => {
       );
     } finally {
       await Promise.all([second.close(), actor.close()]);
+    }
+  });
+
+  test("after a reconnection the learner gets what the server delivered but the connection lost, and nothing it holds twice", async () => {
+    const actor = await RedisTransport.connect(server.url, { runId: "lost-reply", role: "actor" });
+    const learner = await RedisTransport.connect(server.url, { runId: "lost-reply", role: "learner" });
+    const raw = new Redis({
+      host: "127.0.0.1",
+      port: server.port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
+    raw.on("error", () => {});
+    await raw.connect();
+    try {
+      for (let i = 0; i < 3; i++) await actor.publish(Uint8Array.of(i));
+      const held = await learner.consume(1, 100);
+      assert.deepEqual(
+        held.map((m) => m.data[0]),
+        [0],
+      );
+      // the server hands message 1 to the learner's consumer, and the reply never arrives
+      await raw.call(
+        "XREADGROUP",
+        "GROUP",
+        "learner",
+        "learner",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "proximal:lost-reply:trajectories",
+        ">",
+      );
+      await raw.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"); // every other connection drops
+      const got: number[] = [];
+      for (let i = 0; i < 20 && got.length < 2; i++) {
+        for (const m of await learner.consume(10, 100)) got.push(m.data[0]);
+      }
+      assert.deepEqual(got.sort(), [1, 2]);
+      assert.deepEqual(await learner.consume(10, 50), []);
+    } finally {
+      raw.disconnect();
+      await Promise.all([learner.close(), actor.close()]);
     }
   });
 

@@ -11,11 +11,16 @@
  *
  * Credentials never travel in the URL (a URL ends up in shell history, process lists and run
  * configs): `redis://host:port` or `rediss://host:port` (TLS) only, with the user and password from
- * `PROXIMAL_REDIS_USERNAME` / `PROXIMAL_REDIS_PASSWORD` and an extra CA file from `PROXIMAL_REDIS_CA`.
+ * `PROXIMAL_REDIS_USERNAME` / `PROXIMAL_REDIS_PASSWORD` and the TLS files from
+ * `PROXIMAL_REDIS_TLS_CA` (the CA that signed the server's certificate, when it is not in the
+ * system's store) and `PROXIMAL_REDIS_TLS_CERT` / `PROXIMAL_REDIS_TLS_KEY` (this client's
+ * certificate and key, for a server with `tls-auth-clients yes`). Their contents are read here
+ * and never logged; an error names the variable, never what it holds.
  * Persistence is the server's (`appendonly yes`); see README "Across machines". Node only (it is
  * not reachable from the browser-safe main entry).
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { Redis as RedisClient, RedisOptions } from "ioredis";
 import { ProximalError } from "../../../errors.js";
 import type { DeliveredMessage, PublishedWeights, Transport } from "./transport.js";
@@ -74,15 +79,62 @@ export function redisConnectionOptions(url: string, env: Record<string, string |
   };
   if (env.PROXIMAL_REDIS_USERNAME) options.username = env.PROXIMAL_REDIS_USERNAME;
   if (env.PROXIMAL_REDIS_PASSWORD) options.password = env.PROXIMAL_REDIS_PASSWORD;
-  if (parsed.protocol === "rediss:") {
-    const ca = env.PROXIMAL_REDIS_CA;
-    options.tls = { servername: options.host, ...(ca ? { ca: readFileSync(ca) } : {}) };
+  const tls = tlsOptions(env);
+  // SNI carries host names only (RFC 6066); an IP address is checked against the certificate's SAN without it
+  if (parsed.protocol === "rediss:")
+    options.tls = { ...(isIP(options.host ?? "") ? {} : { servername: options.host }), ...tls };
+  else if (Object.keys(tls).length > 0) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      "PROXIMAL_REDIS_TLS_* is set but the URL is redis:// (no TLS); use rediss://host:port, or unset the variables.",
+    );
   }
   return options;
 }
 
+/** The CA, certificate and key of {@link redisConnectionOptions}, read from the files the environment names. */
+function tlsOptions(env: Record<string, string | undefined>): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  if (env.PROXIMAL_REDIS_CA) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      "PROXIMAL_REDIS_CA was renamed PROXIMAL_REDIS_TLS_CA (beside PROXIMAL_REDIS_TLS_CERT and PROXIMAL_REDIS_TLS_KEY); rename the variable.",
+    );
+  }
+  const read = (variable: string): Buffer | undefined => {
+    const path = env[variable];
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `cannot read the file ${variable} names (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable PEM file.`,
+      );
+    }
+  };
+  const ca = read("PROXIMAL_REDIS_TLS_CA");
+  const cert = read("PROXIMAL_REDIS_TLS_CERT");
+  const key = read("PROXIMAL_REDIS_TLS_KEY");
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      "PROXIMAL_REDIS_TLS_CERT and PROXIMAL_REDIS_TLS_KEY go together (the client's certificate and its key); set both or neither.",
+    );
+  }
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
 function isAuthError(error: unknown): boolean {
   return /NOAUTH|WRONGPASS|NOPERM|invalid password|invalid username/i.test(String((error as Error)?.message));
+}
+
+/** A TLS handshake that failed on either side: an unverified server certificate, or a client certificate refused. */
+function isTlsError(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException | null;
+  return (
+    /certificate|self[- ]signed|SSL|TLS|handshake|alert/i.test(String(e?.message)) ||
+    /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(String(e?.code))
+  );
 }
 
 /** {@link Transport} on Redis Streams (see this file's header); make one with {@link RedisTransport.connect}. */
@@ -93,6 +145,11 @@ export class RedisTransport implements Transport {
    * (the group's pending list, from id 0); null once it has read them all and moved on to new ones.
    */
   private pendingCursor: string | null = "0";
+  /**
+   * Messages delivered to this learner and not yet acknowledged. After a reconnection the pending
+   * list is read again (see {@link consume}); these are skipped there, since the learner holds them.
+   */
+  private readonly held = new Set<string>();
 
   private constructor(
     private readonly client: RedisClient,
@@ -114,6 +171,9 @@ export class RedisTransport implements Transport {
     const { Redis } = await import("ioredis");
     let connected = false;
     const started = Date.now();
+    // ioredis reports connection errors as events; an AUTH refusal during its ready check arrives only
+    // there (the awaited connect just sees the connection close), so keep the last one
+    let lastError: unknown = null;
     const client = new Redis({
       ...connection,
       lazyConnect: true,
@@ -124,13 +184,15 @@ export class RedisTransport implements Transport {
       // a command waits through up to 20 reconnection attempts (~20 s with the delays below: a
       // broker restart), then fails, so a learner or actor never hangs on a server that is gone
       maxRetriesPerRequest: 20,
-      // until the first connection: retry briefly, then fail; afterwards keep reconnecting
+      // until the first connection: retry briefly (a TLS refusal not at all: it will not change),
+      // then fail; afterwards keep reconnecting
       retryStrategy: (times) =>
-        connected ? Math.min(100 * times, 2000) : Date.now() - started > connectTimeoutMs ? null : 200,
+        connected
+          ? Math.min(100 * times, 2000)
+          : Date.now() - started > connectTimeoutMs || isTlsError(lastError)
+            ? null
+            : 200,
     });
-    // ioredis reports connection errors as events; an AUTH refusal during its ready check arrives only
-    // there (the awaited connect just sees the connection close), so keep the last one
-    let lastError: unknown = null;
     client.on("error", (error) => {
       lastError = error;
     });
@@ -146,6 +208,18 @@ export class RedisTransport implements Transport {
         throw new ProximalError(
           "TRANSPORT_AUTH",
           `the Redis server at ${where} refused the connection (${String((cause as Error).message).split("\n")[0]}). Set PROXIMAL_REDIS_PASSWORD (and PROXIMAL_REDIS_USERNAME for an ACL user other than "default").`,
+        );
+      }
+      const tlsError = [error, lastError].find(isTlsError);
+      // a server that asks for client certificates closes the connection on a client without one
+      // (reset, where an unreachable server refuses the connection)
+      const resetByTlsServer = /^(ECONNRESET|EPIPE)$/.test(
+        String((lastError as NodeJS.ErrnoException)?.code),
+      );
+      if (connection.tls !== undefined && (tlsError !== undefined || resetByTlsServer)) {
+        throw new ProximalError(
+          "TRANSPORT_AUTH",
+          `the TLS handshake with the Redis server at ${where} failed (${String(((tlsError ?? lastError) as Error).message).split("\n")[0]}). Point PROXIMAL_REDIS_TLS_CA at the CA that signed the server's certificate, and, if the server asks for client certificates (tls-auth-clients), PROXIMAL_REDIS_TLS_CERT / PROXIMAL_REDIS_TLS_KEY at this client's.`,
         );
       }
       throw new ProximalError(
@@ -166,8 +240,8 @@ export class RedisTransport implements Transport {
     return new RedisTransport(client, keys, maxQueueLength);
   }
 
-  async publish(message: Uint8Array): Promise<void> {
-    await this.client.xadd(
+  async publish(message: Uint8Array): Promise<string> {
+    const id = await this.client.xadd(
       this.keys.trajectories,
       "MAXLEN",
       "~",
@@ -176,6 +250,7 @@ export class RedisTransport implements Transport {
       "data",
       Buffer.from(message.buffer, message.byteOffset, message.byteLength),
     );
+    return String(id);
   }
 
   async consume(maxMessages: number, blockMs: number): Promise<DeliveredMessage[]> {
@@ -183,6 +258,14 @@ export class RedisTransport implements Transport {
     if (this.reader === null) {
       this.reader = this.client.duplicate();
       this.reader.on("error", () => {});
+      let connections = 0;
+      this.reader.on("ready", () => {
+        // a read the server executed (and, with appendfsync always, persisted) whose reply the
+        // connection lost put its entries in the group's pending list and nowhere else: after a
+        // reconnection (a broker restart, a network cut) read the pending list again, or they
+        // would never be delivered
+        if (++connections > 1) this.pendingCursor = "0";
+      });
     }
     // first the group's pending list (id 0: delivered before, e.g. to a learner that then crashed), then new entries (">")
     const from = this.pendingCursor ?? ">";
@@ -199,31 +282,36 @@ export class RedisTransport implements Transport {
       this.keys.trajectories,
       from,
     )) as [Buffer, [Buffer, Buffer[] | null][]][] | null;
-    if (
-      this.pendingCursor !== null &&
-      (reply === null || reply.every(([, entries]) => entries.length === 0))
-    ) {
+    // a reconnection during the read moved the cursor back to "0": leave it there
+    const pendingRead = from !== ">" && this.pendingCursor === from;
+    if (pendingRead && (reply === null || reply.every(([, entries]) => entries.length === 0))) {
       this.pendingCursor = null;
       return this.consume(maxMessages, blockMs);
     }
     if (reply === null) return [];
     const out: DeliveredMessage[] = [];
+    let lastId: string | null = null;
     for (const [, entries] of reply) {
-      for (const [id, fields] of entries) {
+      for (const [idBytes, fields] of entries) {
+        const id = idBytes.toString();
+        lastId = id;
+        if (this.held.has(id)) continue; // re-read from the pending list, but already in the learner's hands
         // a foreign writer may add entries without our field: deliver them empty, so they are rejected and counted
         let data = new Uint8Array(0);
         for (let i = 0; fields !== null && i + 1 < fields.length; i += 2) {
           if (fields[i].toString() === "data") data = new Uint8Array(fields[i + 1]);
         }
-        out.push({ id: id.toString(), data });
+        out.push({ id, data });
+        this.held.add(id);
       }
     }
-    if (this.pendingCursor !== null && out.length > 0) this.pendingCursor = out[out.length - 1].id;
+    if (pendingRead && lastId !== null) this.pendingCursor = lastId;
     return out;
   }
 
   async ack(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
+    for (const id of ids) this.held.delete(id);
     // XDEL as well: an acknowledged trajectory is used up, and memory should not wait for MAXLEN trimming
     await this.client
       .multi()
@@ -272,6 +360,7 @@ export class RedisTransport implements Transport {
       .xgroup("SETID", this.keys.trajectories, "learner", "$")
       .exec();
     this.pendingCursor = null;
+    this.held.clear();
   }
 
   async putRunSpec(spec: string): Promise<void> {

@@ -4,12 +4,19 @@ import { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecord
 import { ProximalError } from "../../../errors.js";
 import type { Module } from "../../../nn/module.js";
 import { Rng } from "../../../random/rng.js";
+import { ActionNoise, type ActionNoiseOptions } from "../../common/actionNoise.js";
+import { continuousActionSpace } from "../../common/deterministicActorCritic.js";
+import {
+  DistributionalActorCriticPolicy,
+  type DistributionalPolicyOptions,
+} from "../../common/distributionalActorCritic.js";
 import { ActorCriticPolicy, type PolicyOptions } from "../../common/policies.js";
 import { QPolicy, type QPolicyOptions } from "../../common/qPolicy.js";
-import { apexEpsilon } from "./apexExploration.js";
+import { apexD4pgActing } from "./apexD4pgActing.js";
+import { apexDqnActing, apexEpsilon } from "./apexExploration.js";
 import { TrajectoryCollector } from "./trajectoryCollector.js";
 import { encodeTrajectory } from "./trajectoryMessage.js";
-import { TransitionCollector } from "./transitionCollector.js";
+import { type TransitionActing, TransitionCollector } from "./transitionCollector.js";
 import { encodeTransitions } from "./transitionMessage.js";
 import type { Transport } from "./transport.js";
 import { loadWeights } from "./weightsMessage.js";
@@ -31,8 +38,20 @@ export interface RunSpec {
   policy: PolicyOptions;
   /** Actors pause while more messages than this wait for the learner (bounds the policy lag). */
   maxQueueDepth: number;
-  /** Present for an Ape-X run: actors send n-step transitions instead of trajectories (`nSteps` is then the steps per message). */
+  /** Present for an Ape-X DQN run: actors send n-step transitions instead of trajectories (`nSteps` is then the steps per message). */
   apex?: ApexRunSpec;
+  /** Present for an Ape-X D4PG run: actors send n-step transitions of Box actions (`nSteps` is then the steps per message). */
+  apexD4pg?: ApexD4PGRunSpec;
+}
+
+/** What an Ape-X D4PG actor needs to build its networks and act ({@link apexD4pgActing}). */
+export interface ApexD4PGRunSpec {
+  /** The learner's resolved network options (hidden layers, activation, atoms, vMin, vMax). */
+  policy: DistributionalPolicyOptions;
+  /** Every actor's exploration noise (null: greedy). */
+  actionNoise: ActionNoiseOptions | null;
+  nStep: number;
+  gamma: number;
 }
 
 /** What an Ape-X actor needs to build its Q-network and act ({@link TransitionCollector}). */
@@ -104,9 +123,18 @@ export async function runRemoteActor(
     make(spec.envId, { numEnvs: spec.numEnvs, seed: options.seed, autoresetMode: "same-step" }),
   );
   const actor =
-    spec.apex === undefined
-      ? impalaActor(spec, env, rng, options)
-      : apexActor(spec, spec.apex, env, rng, options);
+    spec.apex !== undefined
+      ? transitionActor(spec, apexDqnActorActing(spec.apex, env, rng, options), spec.apex, env, rng, options)
+      : spec.apexD4pg !== undefined
+        ? transitionActor(
+            spec,
+            apexD4pgActorActing(spec.apexD4pg, env, rng),
+            spec.apexD4pg,
+            env,
+            rng,
+            options,
+          )
+        : impalaActor(spec, env, rng, options);
   let loaded = -1;
   let count = 0;
   try {
@@ -168,22 +196,55 @@ function impalaActor(
   };
 }
 
-/** An Ape-X actor: n-step transitions with priorities, ε from its place on the ladder. */
-function apexActor(
-  spec: RunSpec,
+/** An Ape-X DQN actor's way of acting: ε-greedy with the ε of its place on the ladder. */
+function apexDqnActorActing(
   apex: ApexRunSpec,
   env: VectorRecordEpisodeStatistics,
   rng: Rng,
   options: RemoteActorOptions,
-): ActorLoop {
+): TransitionActing {
   const n = apex.numActors;
   // more actors than the ladder has rungs share them round-robin
   const index = (((options.actorIndex ?? options.seed) % n) + n) % n;
   const policy = new QPolicy(env.singleObservationSpace, env.singleActionSpace, rng.spawn(), apex.qPolicy, {
     dueling: apex.dueling,
   });
-  const collector = new TransitionCollector(env, policy, rng, {
-    epsilon: apexEpsilon(index, apex.numActors, apex.epsilon, apex.epsilonAlpha),
+  return apexDqnActing(
+    policy,
+    apexEpsilon(index, apex.numActors, apex.epsilon, apex.epsilonAlpha),
+    apex.gamma,
+  );
+}
+
+/** An Ape-X D4PG actor's way of acting: the deterministic actor plus the run's noise. */
+function apexD4pgActorActing(
+  apex: ApexD4PGRunSpec,
+  env: VectorRecordEpisodeStatistics,
+  rng: Rng,
+): TransitionActing {
+  const box = continuousActionSpace(env.singleActionSpace, "ApexD4PG");
+  const policy = new DistributionalActorCriticPolicy(
+    env.singleObservationSpace,
+    box,
+    rng.spawn(),
+    apex.policy,
+    apex.policy,
+    [],
+  );
+  const noise = apex.actionNoise === null ? null : new ActionNoise(apex.actionNoise, env.numEnvs, box.size);
+  return apexD4pgActing(policy, noise, box, apex.gamma);
+}
+
+/** An Ape-X actor: n-step transitions with the priorities its way of acting gives them. */
+function transitionActor(
+  spec: RunSpec,
+  acting: TransitionActing,
+  apex: { nStep: number; gamma: number },
+  env: VectorRecordEpisodeStatistics,
+  rng: Rng,
+  options: RemoteActorOptions,
+): ActorLoop {
+  const collector = new TransitionCollector(env, acting, rng, {
     nStep: apex.nStep,
     gamma: apex.gamma,
     stepsPerMessage: spec.nSteps,
@@ -192,7 +253,7 @@ function apexActor(
     seed: options.seed,
   });
   return {
-    network: policy.qNet,
+    network: acting.network,
     collect: (version) => {
       const message = collector.collect(version);
       return { bytes: encodeTransitions(message), episodeReturns: message.episodeReturns };
@@ -212,6 +273,24 @@ function validApexSpec(apex: ApexRunSpec): boolean {
   );
 }
 
+function validApexD4pgSpec(apex: ApexD4PGRunSpec): boolean {
+  const p = apex?.policy;
+  return (
+    typeof apex === "object" &&
+    apex !== null &&
+    typeof p === "object" &&
+    p !== null &&
+    Array.isArray(p.netArch) &&
+    p.netArch.every((h) => Number.isInteger(h) && h > 0) &&
+    Number.isInteger(p.atoms) &&
+    p.atoms > 1 &&
+    [p.vMin, p.vMax, apex.gamma].every((x) => typeof x === "number" && Number.isFinite(x)) &&
+    p.vMin < p.vMax &&
+    Number.isInteger(apex.nStep) &&
+    (apex.actionNoise === null || typeof apex.actionNoise === "object")
+  );
+}
+
 function parseRunSpec(text: string): RunSpec {
   let spec: Partial<RunSpec>;
   try {
@@ -226,7 +305,8 @@ function parseRunSpec(text: string): RunSpec {
     !Number.isInteger(spec.nSteps) ||
     !Number.isInteger(spec.maxQueueDepth) ||
     typeof spec.policy !== "object" ||
-    (spec.apex !== undefined && !validApexSpec(spec.apex))
+    (spec.apex !== undefined && !validApexSpec(spec.apex)) ||
+    (spec.apexD4pg !== undefined && !validApexD4pgSpec(spec.apexD4pg))
   ) {
     throw new ProximalError(
       "MALFORMED_MESSAGE",

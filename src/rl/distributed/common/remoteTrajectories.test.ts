@@ -10,8 +10,10 @@ class MemoryTransport implements Transport {
   queue: DeliveredMessage[] = [];
   acked: string[] = [];
   private nextId = 0;
-  async publish(message: Uint8Array): Promise<void> {
-    this.queue.push({ id: String(this.nextId++), data: message });
+  async publish(message: Uint8Array): Promise<string> {
+    const id = String(this.nextId++);
+    this.queue.push({ id, data: message });
+    return id;
   }
   async consume(maxMessages: number): Promise<DeliveredMessage[]> {
     return this.queue.splice(0, maxMessages);
@@ -81,7 +83,7 @@ describe("RemoteTrajectories", () => {
       trajectories.map((t) => t.policyVersion),
       [6, 5, 6],
     );
-    assert.equal(remote.dropped, 1);
+    assert.equal(remote.droppedStale, 1);
     assert.equal(remote.rejected, 2);
     assert.match(remote.lastRejection ?? "", /version 9, ahead of the learner's 6/);
     // the dropped and rejected ones are acknowledged at once; the used ones only when the caller says so

@@ -1,5 +1,6 @@
 import { ProximalError } from "../../../errors.js";
 import type { UpdateStats } from "../../common/onPolicyAlgorithm.js";
+import { splitByPolicyLag } from "./policyLag.js";
 import { decodeTrajectory, type Trajectory, type TrajectoryExpectation } from "./trajectoryMessage.js";
 import type { Transport } from "./transport.js";
 
@@ -30,8 +31,8 @@ export interface VersionedMessage {
 export class RemoteMessages<T extends VersionedMessage> {
   /** Messages that failed validation (wrong run, schema, sizes, bytes). */
   rejected = 0;
-  /** Valid messages dropped for a policy lag above `maxPolicyLag`. */
-  dropped = 0;
+  /** Valid messages dropped for a policy lag above `maxPolicyLag` ({@link splitByPolicyLag}). */
+  droppedStale = 0;
   /** Why the last message was rejected (for logs; never contains message bytes). */
   lastRejection: string | null = null;
   private readonly lastSeen = new Map<string, number>();
@@ -57,8 +58,7 @@ export class RemoteMessages<T extends VersionedMessage> {
     blockMs: number,
   ): Promise<{ messages: T[]; ids: string[] }> {
     const delivered = await this.transport.consume(max, blockMs);
-    const messages: T[] = [];
-    const ids: string[] = [];
+    const valid: { decoded: T; id: string }[] = [];
     const discard: string[] = [];
     for (const message of delivered) {
       let decoded: T;
@@ -78,16 +78,19 @@ export class RemoteMessages<T extends VersionedMessage> {
         continue;
       }
       this.lastSeen.set(decoded.actorId, Date.now());
-      const lag = learnerVersion - decoded.policyVersion;
-      if (this.options.maxPolicyLag !== null && lag > this.options.maxPolicyLag) {
-        this.dropped++;
-        discard.push(message.id);
-        continue;
-      }
-      this.lags.push(lag);
-      messages.push(decoded);
-      ids.push(message.id);
+      valid.push({ decoded, id: message.id });
     }
+    const { kept, lags, stale } = splitByPolicyLag(
+      valid,
+      (v) => v.decoded.policyVersion,
+      learnerVersion,
+      this.options.maxPolicyLag,
+    );
+    this.droppedStale += stale.length;
+    for (const v of stale) discard.push(v.id);
+    this.lags.push(...lags);
+    const messages = kept.map((v) => v.decoded);
+    const ids = kept.map((v) => v.id);
     await this.transport.ack(discard);
     return { messages, ids };
   }
@@ -134,7 +137,7 @@ export class RemoteMessages<T extends VersionedMessage> {
       "distributed/maxPolicyLag": lags.length === 0 ? 0 : Math.max(...lags),
       "distributed/queueDepth": await this.transport.queueDepth(),
       "distributed/rejected": this.rejected,
-      "distributed/dropped": this.dropped,
+      "distributed/droppedStale": this.droppedStale,
     };
   }
 }

@@ -1,16 +1,39 @@
 import type { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecordEpisodeStatistics.js";
+import type { Module } from "../../../nn/module.js";
 import type { Rng } from "../../../random/rng.js";
-import type { QPolicy } from "../../common/qPolicy.js";
 import { transitionNextObservations } from "../../common/transitionNext.js";
 import { NStepAdder } from "../../replay/nStepAdder.js";
 import type { TransitionBatch } from "../../replay/replayBuffer.js";
-import { apexPriorities } from "./apexExploration.js";
 import type { TransitionMessage } from "./transitionMessage.js";
 
-/** What an Ape-X actor needs besides its env and network. */
+/**
+ * How an Ape-X actor acts and rates what it collected: Ape-X DQN's ε-greedy Q-network
+ * (`apexDqnActing`), Ape-X D4PG's deterministic actor with exploration noise (`apexD4pgActing`).
+ */
+export interface TransitionActing {
+  /** The network the learner's published weights are loaded into. */
+  readonly network: Module;
+  readonly observationSize: number;
+  /** Numbers per action: 1 for Discrete, the dimension for Box. */
+  readonly actionWidth: number;
+  readonly actionDtype: "int32" | "float32";
+  /**
+   * Actions for `n` envs at `observations`: what the env is given, and what the replay stores
+   * (the same for Discrete; scaled to [−1, 1] for Box).
+   */
+  act(
+    observations: Float32Array,
+    n: number,
+    rng: Rng,
+  ): { envActions: Int32Array | Float32Array; bufferActions: Int32Array | Float32Array };
+  /** The envs whose episode ended on the last step (1 = ended): resets per-episode state such as correlated noise. */
+  episodesDone(dones: Uint8Array): void;
+  /** Initial priorities of `count` completed n-step transitions (Horgan et al. 2018, Algorithm 1, line 9). */
+  priorities(batch: TransitionMessage["batch"], count: number): Float32Array;
+}
+
+/** What an Ape-X actor needs besides its env and its way of acting. */
 export interface TransitionCollectorOptions {
-  /** This actor's fixed ε ({@link apexEpsilon}). */
-  epsilon: number;
   /** n of the n-step returns. */
   nStep: number;
   gamma: number;
@@ -22,12 +45,13 @@ export interface TransitionCollectorOptions {
 }
 
 /**
- * An Ape-X actor's stepping loop (Horgan et al. 2018, Algorithm 1, actor): ε-greedy steps with the
- * actor's copy of the Q-network, n-step transitions from an {@link NStepAdder} (episode ends and
- * truncation handled as in the single-process DQN), and every `stepsPerMessage` steps the transitions
- * completed so far with their initial priorities ({@link apexPriorities}) computed by the same copy.
- * The same loop serves the in-process actors of `ApexDQN` and `proximal actor`, so the deterministic
- * learning tests exercise the code that runs across machines.
+ * An Ape-X actor's stepping loop (Horgan et al. 2018, Algorithm 1, actor): steps chosen by its
+ * {@link TransitionActing} with the actor's copy of the network, n-step transitions from an
+ * {@link NStepAdder} (episode ends and truncation handled as in the single-process DQN and D4PG),
+ * and every `stepsPerMessage` steps the transitions completed so far with their initial priorities
+ * computed by the same copy. The same loop serves the in-process actors of `ApexDQN` and
+ * `ApexD4PG` and `proximal actor`, so the deterministic learning tests exercise the code that runs
+ * across machines.
  */
 export class TransitionCollector {
   private observations: Float32Array | null = null;
@@ -35,8 +59,8 @@ export class TransitionCollector {
 
   constructor(
     private readonly env: VectorRecordEpisodeStatistics,
-    /** The actor's network; the caller loads the learner's weights into `policy.qNet` between messages. */
-    readonly policy: QPolicy,
+    /** How the actor acts; the caller loads the learner's weights into `acting.network` between messages. */
+    readonly acting: TransitionActing,
     private readonly rng: Rng,
     private readonly options: TransitionCollectorOptions,
   ) {
@@ -44,7 +68,9 @@ export class TransitionCollector {
       nSteps: options.nStep,
       gamma: options.gamma,
       numEnvs: env.numEnvs,
-      obsSize: policy.observationSize,
+      obsSize: acting.observationSize,
+      actionWidth: acting.actionWidth,
+      actionDtype: acting.actionDtype,
     });
   }
 
@@ -52,30 +78,28 @@ export class TransitionCollector {
   collect(policyVersion: number): TransitionMessage {
     const env = this.env;
     const n = env.numEnvs;
-    const obsSize = this.policy.observationSize;
-    const nActions = this.policy.nActions;
+    const acting = this.acting;
+    const obsSize = acting.observationSize;
     this.observations ??= env.reset({ seed: this.options.seed }).observations.slice();
     const parts: TransitionBatch[] = [];
     const episodeReturns: number[] = [];
     const episodeLengths: number[] = [];
-    this.policy.eval();
+    acting.network.eval();
     let current = this.observations;
     for (let t = 0; t < this.options.stepsPerMessage; t++) {
-      const greedy = this.policy.greedyActions(this.policy.qValues(current, n), n);
-      const actions = new Int32Array(n);
-      // one ε draw per env: each env of the actor explores on its own (Algorithm 1, π_θ ε-greedy)
-      for (let i = 0; i < n; i++)
-        actions[i] = this.rng.uniform() < this.options.epsilon ? this.rng.integer(nActions) : greedy[i];
-      const result = env.step(actions);
+      const { envActions, bufferActions } = acting.act(current, n, this.rng);
+      const result = env.step(envActions);
       const terminated = result.terminated.slice();
       const truncated = result.truncated.slice();
       const dones = new Uint8Array(n);
       for (let i = 0; i < n; i++) dones[i] = terminated[i] === 1 || truncated[i] === 1 ? 1 : 0;
       const transitionNext = transitionNextObservations(result, dones, obsSize);
       let next = result.observations;
-      if (result.finalObservations === null && dones.some((d) => d === 1)) {
+      if (dones.some((d) => d === 1)) {
+        acting.episodesDone(dones);
         // an env without same-step autoreset: reset the finished ones now
-        next = env.reset({ options: { resetMask: dones } }).observations;
+        if (result.finalObservations === null)
+          next = env.reset({ options: { resetMask: dones } }).observations;
       }
       for (const episode of env.drainEpisodes()) {
         episodeReturns.push(episode.return);
@@ -83,7 +107,7 @@ export class TransitionCollector {
       }
       const completed = this.adder.add({
         observations: current,
-        actions,
+        actions: bufferActions,
         rewards: result.rewards.slice(),
         nextObservations: transitionNext,
         terminated,
@@ -93,31 +117,17 @@ export class TransitionCollector {
       current = next.slice(0, n * obsSize);
     }
     this.observations = current;
-    const batch = concatBatches(parts, obsSize);
+    const batch = concatBatches(parts, obsSize, acting);
     const count = batch.rewards.length;
-    const qTaken = new Float32Array(count);
-    let priorities: Float32Array = new Float32Array(0);
-    if (count > 0) {
-      const q = this.policy.qValues(batch.observations, count);
-      for (let i = 0; i < count; i++) qTaken[i] = q[i * nActions + batch.actions[i]];
-      priorities = apexPriorities({
-        qTaken,
-        rewards: batch.rewards,
-        dones: batch.terminated,
-        steps: batch.steps,
-        nextQTarget: this.policy.qValues(batch.nextObservations, count),
-        nActions,
-        gamma: this.options.gamma,
-      });
-    }
     return {
       runId: this.options.runId,
       actorId: this.options.actorId,
       policyVersion,
       count,
       observationSize: obsSize,
+      actionWidth: acting.actionWidth,
       batch,
-      priorities,
+      priorities: count > 0 ? acting.priorities(batch, count) : new Float32Array(0),
       episodeReturns,
       episodeLengths,
     };
@@ -125,12 +135,17 @@ export class TransitionCollector {
 }
 
 /** The n-step adder's outputs of several steps as one batch. */
-function concatBatches(parts: TransitionBatch[], obsSize: number): TransitionMessage["batch"] {
+function concatBatches(
+  parts: TransitionBatch[],
+  obsSize: number,
+  action: { actionWidth: number; actionDtype: "int32" | "float32" },
+): TransitionMessage["batch"] {
   const count = parts.reduce((s, p) => s + p.rewards.length, 0);
+  const width = action.actionWidth;
   const out: TransitionMessage["batch"] = {
     observations: new Float32Array(count * obsSize),
     nextObservations: new Float32Array(count * obsSize),
-    actions: new Int32Array(count),
+    actions: action.actionDtype === "int32" ? new Int32Array(count * width) : new Float32Array(count * width),
     rewards: new Float32Array(count),
     terminated: new Uint8Array(count),
     truncated: new Uint8Array(count),
@@ -140,7 +155,7 @@ function concatBatches(parts: TransitionBatch[], obsSize: number): TransitionMes
   for (const p of parts) {
     out.observations.set(p.observations, row * obsSize);
     out.nextObservations.set(p.nextObservations, row * obsSize);
-    out.actions.set(p.actions, row);
+    out.actions.set(p.actions, row * width);
     out.rewards.set(p.rewards, row);
     out.terminated.set(p.terminated, row);
     out.truncated.set(p.truncated, row);

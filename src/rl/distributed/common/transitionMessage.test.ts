@@ -8,7 +8,7 @@ import {
   type TransitionMessage,
 } from "./transitionMessage.js";
 
-const expected = { runId: "run-a", observationSize: 2, nActions: 3, maxSteps: 3 };
+const expected = { runId: "run-a", observationSize: 2, nActions: 3, actionWidth: 1, maxSteps: 3 };
 
 function message(): TransitionMessage {
   return {
@@ -17,6 +17,7 @@ function message(): TransitionMessage {
     policyVersion: 7,
     count: 3,
     observationSize: 2,
+    actionWidth: 1,
     batch: {
       observations: Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
       nextObservations: Float32Array.from([1.1, 1.2, 1.3, 1.4, 1.5, 1 / 3]),
@@ -86,7 +87,7 @@ describe("transition messages", () => {
           withHeader(good, (h) => void (h.schema = TRANSITION_SCHEMA + 1)),
           expected,
         ),
-      rejected(/schema 2/),
+      rejected(new RegExp(`schema ${TRANSITION_SCHEMA + 1}`)),
     );
     assert.throws(() => decodeTransitions(good.subarray(0, good.length - 1), expected), rejected(/bytes/));
     assert.throws(
@@ -105,6 +106,26 @@ describe("transition messages", () => {
     const flag = message();
     flag.batch.terminated[0] = 2;
     assert.throws(() => decodeTransitions(encodeTransitions(flag), expected), rejected(/terminated\[0\]/));
+  });
+
+  test("Box actions: float32 rows of actionWidth round-trip bit-exact; outside [−1, 1], NaN or the wrong dtype are rejected", () => {
+    const box = { ...expected, nActions: null, actionWidth: 2 };
+    const m = message();
+    m.actionWidth = 2;
+    m.batch.actions = Float32Array.from([0.5, -1, 1, 1 / 3, -0.25, 0]);
+    const back = decodeTransitions(encodeTransitions(m), box);
+    assert.equal(back.actionWidth, 2);
+    assert.deepEqual(back.batch.actions, m.batch.actions);
+    assert.deepEqual(back.batch.observations, m.batch.observations);
+    assert.throws(() => decodeTransitions(encodeTransitions(m), expected), rejected(/actionWidth 2/));
+    assert.throws(
+      () => decodeTransitions(encodeTransitions(message()), { ...box, actionWidth: 1 }),
+      rejected(/actionDtype "I32", expected "F32"/),
+    );
+    const outside = { ...m, batch: { ...m.batch, actions: Float32Array.from([0, 0, 1.5, 0, 0, 0]) } };
+    assert.throws(() => decodeTransitions(encodeTransitions(outside), box), rejected(/actions\[2\] is 1.5/));
+    const nan = { ...m, batch: { ...m.batch, actions: Float32Array.from([0, 0, 0, Number.NaN, 0, 0]) } };
+    assert.throws(() => decodeTransitions(encodeTransitions(nan), box), rejected(/actions\[3\] is NaN/));
   });
 
   test("an IMPALA trajectory is not a transition message", async () => {

@@ -3,12 +3,14 @@
  * Algorithm 1: actors compute the initial priorities and add transitions with them to the shared
  * replay), and their wire format: the envelope of `wireFormat.ts` behind the magic `"PXQ1"`, a JSON
  * header (run id, schema, sizes, the episodes that ended) and the arrays observations,
- * nextObservations, rewards, priorities (float32), actions, steps (int32), terminated, truncated (u8).
+ * nextObservations, rewards, priorities (float32), actions (int32 for Ape-X DQN's Discrete actions,
+ * float32 in [−1, 1] for Ape-X D4PG's scaled Box actions, `actionWidth` per transition), steps
+ * (int32), terminated, truncated (u8).
  *
  * {@link decodeTransitions} checks everything the learner relies on before a transition reaches the
  * replay buffer: the magic, the schema, the run id, the sizes against the learner's env, the exact
- * byte length, finite values, actions inside Discrete(n), priorities ≥ 0, steps within 1 … nStep and
- * flags 0 or 1. A message that fails any check is a `MALFORMED_MESSAGE` error naming the field; the
+ * byte length, finite values, actions inside Discrete(n) or [−1, 1], priorities ≥ 0, steps within
+ * 1 … nStep and flags 0 or 1. A message that fails any check is a `MALFORMED_MESSAGE` error naming the field; the
  * learner counts it and drops it.
  */
 import { ProximalError } from "../../../errors.js";
@@ -25,11 +27,11 @@ import {
 } from "./wireFormat.js";
 
 /** Bumped whenever the layout changes; a learner rejects any other. */
-export const TRANSITION_SCHEMA = 1;
+export const TRANSITION_SCHEMA = 2; // 2: actionWidth and float32 actions
 const MAGIC = [0x50, 0x58, 0x51, 0x31]; // "PXQ1"
 const KIND = "transition";
 
-/** `count` n-step transitions with discrete actions, collected by one actor with one version of the weights. */
+/** `count` n-step transitions collected by one actor with one version of the weights. */
 export interface TransitionMessage {
   runId: string;
   actorId: string;
@@ -37,8 +39,13 @@ export interface TransitionMessage {
   policyVersion: number;
   count: number;
   observationSize: number;
-  /** The transitions, as the replay buffer stores them (`steps` always present; no action masks). */
-  batch: Required<Omit<TransitionBatch, "nextActionMasks">> & { actions: Int32Array };
+  /** Numbers per action: 1 for Discrete, the dimension for Box. */
+  actionWidth: number;
+  /**
+   * The transitions, as the replay buffer stores them (`steps` always present; no action masks):
+   * Int32Array actions for Discrete, Float32Array scaled to [−1, 1] for Box, `[count * actionWidth]`.
+   */
+  batch: Required<Omit<TransitionBatch, "nextActionMasks">>;
   /** Initial priorities `|δ_i|` computed by the actor ({@link apexPriorities}), `[count]`. */
   priorities: Float32Array;
   /** Returns and lengths of the episodes that ended while the actor collected these transitions. */
@@ -50,8 +57,10 @@ export interface TransitionMessage {
 export interface TransitionExpectation {
   runId: string;
   observationSize: number;
-  /** Number of discrete actions. */
-  nActions: number;
+  /** Number of discrete actions, or null for Box actions (float32, scaled to [−1, 1]). */
+  nActions: number | null;
+  /** Numbers per action: 1 for Discrete, the dimension for Box. */
+  actionWidth: number;
   /** Largest `steps` a transition may have (the run's n). */
   maxSteps: number;
 }
@@ -65,7 +74,7 @@ export function encodeTransitions(message: TransitionMessage): Uint8Array {
     ["nextObservations", b.nextObservations.length, m.count * m.observationSize],
     ["rewards", b.rewards.length, m.count],
     ["priorities", m.priorities.length, m.count],
-    ["actions", b.actions.length, m.count],
+    ["actions", b.actions.length, m.count * m.actionWidth],
     ["steps", b.steps.length, m.count],
     ["terminated", b.terminated.length, m.count],
     ["truncated", b.truncated.length, m.count],
@@ -74,7 +83,7 @@ export function encodeTransitions(message: TransitionMessage): Uint8Array {
     if (actual !== expected) {
       throw new ProximalError(
         "SHAPE_MISMATCH",
-        `encodeTransitions: ${name} has ${actual} values, expected ${expected} (count ${m.count}, observationSize ${m.observationSize}).`,
+        `encodeTransitions: ${name} has ${actual} values, expected ${expected} (count ${m.count}, observationSize ${m.observationSize}, actionWidth ${m.actionWidth}).`,
       );
     }
   }
@@ -85,6 +94,8 @@ export function encodeTransitions(message: TransitionMessage): Uint8Array {
     policyVersion: m.policyVersion,
     count: m.count,
     observationSize: m.observationSize,
+    actionWidth: m.actionWidth,
+    actionDtype: b.actions instanceof Int32Array ? "I32" : "F32",
     episodeReturns: m.episodeReturns,
     episodeLengths: m.episodeLengths,
   };
@@ -110,15 +121,20 @@ export function decodeTransitions(bytes: Uint8Array, expected: TransitionExpecta
   const policyVersion = checkCount(KIND, h, "policyVersion", 0);
   const count = checkCount(KIND, h, "count", 1);
   const observationSize = checkCount(KIND, h, "observationSize", 1);
-  if (observationSize !== expected.observationSize) {
+  const actionWidth = checkCount(KIND, h, "actionWidth", 1);
+  if (observationSize !== expected.observationSize || actionWidth !== expected.actionWidth) {
     throw malformed(
       KIND,
-      `observationSize ${observationSize} does not match the learner's env (${expected.observationSize}): the actor runs another env.`,
+      `observationSize ${observationSize} and actionWidth ${actionWidth} do not match the learner's env (${expected.observationSize} and ${expected.actionWidth}): the actor runs another env.`,
     );
   }
+  const actionDtype = expected.nActions === null ? "F32" : "I32";
+  if (h.actionDtype !== actionDtype)
+    throw malformed(KIND, `actionDtype ${JSON.stringify(h.actionDtype)}, expected "${actionDtype}".`);
   const { episodeReturns, episodeLengths } = checkEpisodes(KIND, h);
   const obsValues = count * observationSize;
-  const expectedBytes = headerEnd + 4 * (2 * obsValues + 4 * count) + 2 * count;
+  const actionValues = count * actionWidth;
+  const expectedBytes = headerEnd + 4 * (2 * obsValues + 3 * count + actionValues) + 2 * count;
   if (data.length !== expectedBytes) {
     throw malformed(KIND, `it is ${data.length} bytes, but its header describes ${expectedBytes}.`);
   }
@@ -137,7 +153,7 @@ export function decodeTransitions(bytes: Uint8Array, expected: TransitionExpecta
   const nextObservations = f32(obsValues);
   const rewards = f32(count);
   const priorities = f32(count);
-  const actions = i32(count);
+  const actions = actionDtype === "I32" ? i32(actionValues) : f32(actionValues);
   const steps = i32(count);
   const terminated = new Uint8Array(data.buffer, offset, count);
   const truncated = new Uint8Array(data.buffer, offset + count, count);
@@ -145,7 +161,15 @@ export function decodeTransitions(bytes: Uint8Array, expected: TransitionExpecta
   checkFinite(KIND, "nextObservations", nextObservations);
   checkFinite(KIND, "rewards", rewards);
   checkFinite(KIND, "priorities", priorities);
-  checkDiscreteActions(KIND, actions, expected.nActions);
+  if (actions instanceof Int32Array) checkDiscreteActions(KIND, actions, expected.nActions ?? 0);
+  else {
+    checkFinite(KIND, "actions", actions);
+    // the replay stores Box actions scaled to [−1, 1] (clipped by the actor, as the learner's own buffer)
+    for (let i = 0; i < actions.length; i++) {
+      if (actions[i] < -1 || actions[i] > 1)
+        throw malformed(KIND, `actions[${i}] is ${actions[i]}, outside the scaled action range [−1, 1].`);
+    }
+  }
   for (let i = 0; i < count; i++) {
     if (priorities[i] < 0)
       throw malformed(KIND, `priorities[${i}] is ${priorities[i]}, a priority is |δ| >= 0.`);
@@ -168,6 +192,7 @@ export function decodeTransitions(bytes: Uint8Array, expected: TransitionExpecta
     policyVersion,
     count,
     observationSize,
+    actionWidth,
     batch: { observations, actions, rewards, nextObservations, terminated, truncated, steps },
     priorities,
     episodeReturns,

@@ -23,8 +23,11 @@ export interface PublishedWeights {
 
 /** The messaging engine as the learner and actors see it (see this file's header). */
 export interface Transport {
-  /** Append one trajectory to the run's queue; resolves once the engine has accepted it. */
-  publish(message: Uint8Array): Promise<void>;
+  /**
+   * Append one message to the run's queue; resolves with the id the engine gave it once the engine
+   * has accepted it (with persistence on, accepted means it survives a broker restart).
+   */
+  publish(message: Uint8Array): Promise<string>;
   /**
    * Up to `maxMessages` messages not yet delivered to this learner, waiting at most `blockMs` for the
    * first one; an empty list after the wait.
