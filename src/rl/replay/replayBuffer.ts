@@ -257,8 +257,11 @@ export class ReplayBuffer {
           `ReplayBuffer.gather: index ${i} is outside the filled part 0…${this.filled - 1}. Use indices returned by sample().`,
         );
       }
-      observations.set(this.observations.subarray(i * obsSize, (i + 1) * obsSize), j * obsSize);
-      nextObservations.set(this.nextObservations.subarray(i * obsSize, (i + 1) * obsSize), j * obsSize);
+      // element copies: a subarray view per row was two allocations per sampled transition
+      for (let k = 0, from = i * obsSize, to = j * obsSize; k < obsSize; k++) {
+        observations[to + k] = this.observations[from + k];
+        nextObservations[to + k] = this.nextObservations[from + k];
+      }
       for (let k = 0; k < actionWidth; k++) actions[j * actionWidth + k] = this.actions[i * actionWidth + k];
       rewards[j] = this.rewards[i];
       terminated[j] = this.terminated[i];
