@@ -4,9 +4,24 @@
  * SIMD, src/kernels/) or `native` (C++ with AVX-512/AVX2 in an N-API addon, native/; Node only, when
  * it was built). All take and return plain typed arrays, so the frontend (tensor.ts, ops.ts) never
  * knows which one ran; tests run every kernel on each and require the same results.
- * The interface stays open for later backends (threads, WebGPU): a backend only adds kernels here.
+ * The interface stays open for later backends: a backend only adds kernels here.
  */
 export type BackendName = "cpu" | "wasm" | "native";
+
+/**
+ * Backend names kept for backends that do not exist yet. `webgpu` is the slot for a GPU backend
+ * (issue #16): it would implement this same interface, its kernels dispatching compute shaders over
+ * GPU buffers and reading results back into the typed arrays the frontend holds. None is built: this
+ * machine has no GPU to test one on, so asking for it (`setBackend`, `PROXIMAL_BACKEND`) fails with
+ * `BACKEND_UNAVAILABLE` instead of being an unknown name or quietly running on another backend.
+ */
+export const RESERVED_BACKENDS = ["webgpu"] as const;
+export type ReservedBackendName = (typeof RESERVED_BACKENDS)[number];
+
+/** The error for a reserved backend name: what exists instead. */
+export function reservedBackendMessage(name: ReservedBackendName, how: string): string {
+  return `${how} asks for the ${name} backend, a name reserved for a future GPU backend: proximal has none yet. Use "native" (Node) or "wasm" (browsers and Node), or unset it for the default.`;
+}
 
 /** Elementwise binary ops; the index is the op code the wasm kernels use. */
 export const BINARY_OPS = [

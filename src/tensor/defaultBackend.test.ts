@@ -3,8 +3,11 @@ import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
+import type { BackendName } from "./backend.js";
+import { RESERVED_BACKENDS } from "./backend.js";
 import { chooseDefaultBackend, NATIVE_IS_DEFAULT } from "./defaultBackend.js";
 import { loadNativeBackend } from "./nativeBackend.js";
+import { availableBackends, backendInfo, setBackend } from "./tensor.js";
 
 // The package entry as users load it, run in a fresh process so PROXIMAL_BACKEND and node flags apply
 // from the start (the choice is made once per process).
@@ -149,6 +152,34 @@ describe("chooseDefaultBackend()", () => {
       () => chooseDefaultBackend({ requested: "wasm", wasmFailure: "no SIMD here" }),
       (e: unknown) =>
         e instanceof ProximalError && e.code === "BACKEND_UNAVAILABLE" && /no SIMD here/.test(e.message),
+    );
+  });
+
+  test("PROXIMAL_BACKEND=webgpu, the slot reserved for a GPU backend, is BACKEND_UNAVAILABLE naming what exists", () => {
+    assert.throws(
+      () => chooseDefaultBackend({ requested: "webgpu", wasmFailure: undefined, nativeFailure: undefined }),
+      (e: unknown) =>
+        e instanceof ProximalError &&
+        e.code === "BACKEND_UNAVAILABLE" &&
+        e.message.includes("PROXIMAL_BACKEND=webgpu") &&
+        e.message.includes('"native"') &&
+        e.message.includes('"wasm"'),
+    );
+  });
+
+  test("setBackend of the reserved webgpu name throws BACKEND_UNAVAILABLE, leaves the backend as it was, and availableBackends never lists it", () => {
+    const before = backendInfo().name;
+    assert.throws(
+      () => setBackend("webgpu" as BackendName),
+      (e: unknown) =>
+        e instanceof ProximalError &&
+        e.code === "BACKEND_UNAVAILABLE" &&
+        /setBackend\("webgpu"\)/.test(e.message),
+    );
+    assert.equal(backendInfo().name, before);
+    assert.deepEqual(
+      availableBackends().filter((n) => (RESERVED_BACKENDS as readonly string[]).includes(n)),
+      [],
     );
   });
 
