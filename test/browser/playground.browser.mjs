@@ -82,7 +82,7 @@ describe("the playground in Chromium", () => {
     await page.selectOption("#algorithm", "PPO");
     await page.selectOption("#preset", "fast");
     // the preset's options are in the form; a smaller budget keeps the test short
-    assert.equal(await page.inputValue('#options [name="nEpochs"]'), "20");
+    assert.equal(await page.inputValue('#options [name="nEpochs"]'), "10");
     await page.fill('#options [name="totalTimesteps"]', "20480");
     await page.click("#start");
     await morePoints(0);
