@@ -1,3 +1,5 @@
+import { ProximalError } from "../errors.js";
+
 /**
  * The kernel interface. Every numerical loop of the tensor engine runs through one `Backend`:
  * `cpu` (plain TypeScript, the readable reference), `wasm` (AssemblyScript compiled to WebAssembly
@@ -16,11 +18,17 @@ export type BackendName = "cpu" | "wasm" | "native";
  * `BACKEND_UNAVAILABLE` instead of being an unknown name or quietly running on another backend.
  */
 export const RESERVED_BACKENDS = ["webgpu"] as const;
-export type ReservedBackendName = (typeof RESERVED_BACKENDS)[number];
 
-/** The error for a reserved backend name: what exists instead. */
-export function reservedBackendMessage(name: ReservedBackendName, how: string): string {
-  return `${how} asks for the ${name} backend, a name reserved for a future GPU backend: proximal has none yet. Use "native" (Node) or "wasm" (browsers and Node), or unset it for the default.`;
+/**
+ * Throws `BACKEND_UNAVAILABLE` when `name` is a reserved backend name, saying what exists instead;
+ * `how` names the request (`setBackend("webgpu")`, `PROXIMAL_BACKEND=webgpu`). Other names pass.
+ */
+export function rejectReservedBackend(name: string, how: string): void {
+  if (!(RESERVED_BACKENDS as readonly string[]).includes(name)) return;
+  throw new ProximalError(
+    "BACKEND_UNAVAILABLE",
+    `${how} asks for the ${name} backend, a name reserved for a future GPU backend: proximal has none yet. Use "native" (Node) or "wasm" (browsers and Node), or unset it for the default.`,
+  );
 }
 
 /** Elementwise binary ops; the index is the op code the wasm kernels use. */

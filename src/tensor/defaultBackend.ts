@@ -1,6 +1,6 @@
 import { didYouMean, ProximalError } from "../errors.js";
-import type { BackendName, ReservedBackendName } from "./backend.js";
-import { RESERVED_BACKENDS, reservedBackendMessage } from "./backend.js";
+import type { BackendName } from "./backend.js";
+import { rejectReservedBackend } from "./backend.js";
 
 /** Which backend runs the kernels, and why: what a bug report about speed or numerics needs. */
 export interface BackendInfo {
@@ -77,7 +77,7 @@ export function nativeIsDefaultHere(): boolean {
  * - `PROXIMAL_BACKEND=native` chooses native; without the addon, wasm with a one-line `warning`.
  * - `PROXIMAL_BACKEND=cpu` or `=wasm` chooses explicitly; `wasm` throws `BACKEND_UNAVAILABLE` where
  *   the kernels do not load, rather than quietly running several times slower.
- * - a reserved name (`webgpu`: {@link RESERVED_BACKENDS}) throws `BACKEND_UNAVAILABLE`.
+ * - a reserved name (`webgpu`: `RESERVED_BACKENDS` in backend.ts) throws `BACKEND_UNAVAILABLE`.
  * - any other value throws `INVALID_OPTION` naming the valid values.
  */
 export function chooseDefaultBackend(request: BackendRequest): DefaultBackendChoice {
@@ -130,12 +130,7 @@ export function chooseDefaultBackend(request: BackendRequest): DefaultBackendCho
       }
       return { name: "wasm", reason: "PROXIMAL_BACKEND=wasm" };
     default:
-      if ((RESERVED_BACKENDS as readonly string[]).includes(requested)) {
-        throw new ProximalError(
-          "BACKEND_UNAVAILABLE",
-          reservedBackendMessage(requested as ReservedBackendName, `PROXIMAL_BACKEND=${requested}`),
-        );
-      }
+      rejectReservedBackend(requested, `PROXIMAL_BACKEND=${requested}`);
       throw new ProximalError(
         "INVALID_OPTION",
         `PROXIMAL_BACKEND is "${requested}", which is not a backend. Set it to "cpu", "wasm" or "native", or unset it for the default (native on Node where its addon is built, else wasm).${didYouMean(requested, VALID_NAMES)}`,

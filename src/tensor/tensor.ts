@@ -1,7 +1,7 @@
 import { ProximalError } from "../errors.js";
 import { warnOnce } from "../warnOnce.js";
-import type { Backend, BackendName, ReservedBackendName } from "./backend.js";
-import { RESERVED_BACKENDS, reservedBackendMessage } from "./backend.js";
+import type { Backend, BackendName } from "./backend.js";
+import { rejectReservedBackend } from "./backend.js";
 import { CpuBackend } from "./cpuBackend.js";
 import type { BackendInfo } from "./defaultBackend.js";
 import { chooseDefaultBackend, nativeIsDefaultHere, requestedBackend } from "./defaultBackend.js";
@@ -376,12 +376,7 @@ export function setBackend(name: BackendName): void {
       break;
     default:
       name satisfies never;
-      if ((RESERVED_BACKENDS as readonly string[]).includes(name as string)) {
-        throw new ProximalError(
-          "BACKEND_UNAVAILABLE",
-          reservedBackendMessage(name as ReservedBackendName, `setBackend("${name as string}")`),
-        );
-      }
+      rejectReservedBackend(name as string, `setBackend("${name as string}")`);
       throw new ProximalError(
         "INVALID_ARGUMENT",
         `Unknown backend "${name as string}". Use "cpu", "wasm" or "native".`,
