@@ -13,7 +13,7 @@ import { Tensor } from "../../tensor/tensor.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import { ActorCriticPolicy } from "../common/policies.js";
 import { InProcessActors } from "./common/inProcessActors.js";
-import { IMPALA, impalaLoss } from "./impala.js";
+import { IMPALA, impalaLoss, preprocessRewards } from "./impala.js";
 
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
 
@@ -40,6 +40,22 @@ describe("impalaLoss()", () => {
       Array.from(values.grad?.values ?? new Float32Array(0)).map((g) => +g.toFixed(6)),
       [-0.5 / 3, -1 / 3, 0].map((g) => +g.toFixed(6)),
     );
+  });
+});
+
+describe("preprocessRewards()", () => {
+  test("scales, then clips to ±clip, into a new array", () => {
+    const rewards = Float32Array.from([-100, -0.5, 0, 2, 250]);
+    assert.deepEqual(Array.from(preprocessRewards(rewards, 0.01, Infinity)), [
+      Math.fround(-1),
+      Math.fround(-0.005),
+      0,
+      Math.fround(0.02),
+      Math.fround(2.5),
+    ]);
+    // the paper's Atari clip: sign-preserving, large rewards saturate at ±1
+    assert.deepEqual(Array.from(preprocessRewards(rewards, 1, 1)), [-1, -0.5, 0, 1, 1]);
+    assert.equal(rewards[0], -100, "the input was written to");
   });
 });
 
@@ -123,6 +139,36 @@ describe("IMPALA (in-process actors)", () => {
       () => new IMPALA("CartPole-v1", { distributed: "redis://u:p@host:6379" }),
       isInvalid(/contains credentials/),
     );
+  });
+
+  test("rewardScale changes the update; the default trains on the env's rewards unchanged", async () => {
+    const run = async (options: { rewardScale?: number; rewardClip?: number }) => {
+      const model = new IMPALA("CartPole-v1", {
+        seed: 5,
+        numActors: 2,
+        nSteps: 8,
+        policy: { netArch: [16] },
+        ...options,
+      });
+      const returns: number[] = [];
+      await model.learn({
+        totalTimesteps: 640,
+        onUpdate: (stats) => {
+          if (stats["rollout/episodeReturn"] !== undefined) returns.push(stats["rollout/episodeReturn"]);
+        },
+      });
+      return { weights: Array.from(model.policy.parameters()[0].values), returns };
+    };
+    const plain = await run({});
+    // scale 1 and an infinite clip are the identity: the same weights as the default, bit for bit
+    assert.deepEqual((await run({ rewardScale: 1, rewardClip: Infinity })).weights, plain.weights);
+    const scaled = await run({ rewardScale: 0.1 });
+    assert.notDeepEqual(scaled.weights, plain.weights);
+    // episode statistics stay in the env's units (CartPole: +1 a step, so returns >= 8)
+    assert.ok(scaled.returns.length > 0 && scaled.returns.every((r) => r >= 8), `${scaled.returns}`);
+    const isInvalid = (e: unknown) => e instanceof ProximalError && e.code === "INVALID_OPTION";
+    assert.throws(() => new IMPALA("CartPole-v1", { rewardScale: 0 }), isInvalid);
+    assert.throws(() => new IMPALA("CartPole-v1", { rewardClip: -1 }), isInvalid);
   });
 
   test("save and load keep the policy", async () => {

@@ -81,6 +81,26 @@ export interface IMPALAOptions
   rmsPropAlpha?: number;
   /** RMSprop epsilon. @defaultValue 1e-5 (SB3's A2C; the paper's 0.01 is for Atari's reward scale) */
   rmsPropEps?: number;
+  /**
+   * The learner trains on `clip(rewardScale · r, −rewardClip, rewardClip)` ({@link preprocessRewards});
+   * episode statistics stay in the env's units. Rescaling keeps the critic's targets near 1 so the
+   * value loss does not dominate the clipped gradient norm. @defaultValue 1
+   */
+  rewardScale?: number;
+  /** Clip the scaled rewards to ±this (the paper clips Atari's to ±1, §5.3); Infinity: no clip. @defaultValue Infinity */
+  rewardClip?: number;
+}
+
+/**
+ * IMPALA's reward preprocessing: `clip(scale · r, −clip, clip)` per step, into a new array. The
+ * paper clips Atari rewards to [−1, 1] (Espeholt et al. 2018, §5.3, "reward clipping"); a scale
+ * alone keeps the sign and the ordering of returns on envs whose rewards carry the task's shaping
+ * (LunarLander's ±100 landing and crash), which clipping would flatten.
+ */
+export function preprocessRewards(rewards: Float32Array, scale: number, clip: number): Float32Array {
+  const out = new Float32Array(rewards.length);
+  for (let i = 0; i < rewards.length; i++) out[i] = Math.min(clip, Math.max(-clip, scale * rewards[i]));
+  return out;
 }
 
 /** Inputs of {@link impalaLoss}, one row per step of the batch. */
@@ -125,6 +145,8 @@ export class IMPALA extends TrajectoryLearner {
   readonly batchSize: number;
   readonly rhoBar: number;
   readonly cBar: number;
+  readonly rewardScale: number;
+  readonly rewardClip: number;
 
   constructor(env: EnvInput, options: IMPALAOptions = {}) {
     super(
@@ -161,6 +183,14 @@ export class IMPALA extends TrajectoryLearner {
     ] as const) {
       if (!(value > 0))
         throw new ProximalError("INVALID_OPTION", `${name} must be > 0 (the paper uses 1), got ${value}.`);
+    }
+    this.rewardScale = options.rewardScale ?? 1;
+    this.rewardClip = options.rewardClip ?? Number.POSITIVE_INFINITY;
+    if (!(this.rewardScale > 0 && Number.isFinite(this.rewardScale)) || !(this.rewardClip > 0)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `rewardScale must be a finite number > 0 and rewardClip > 0 (Infinity: no clip), got ${this.rewardScale} and ${this.rewardClip}.`,
+      );
     }
     this.optimizer = new RMSprop(this.policy.parameters(), {
       lr: this.learningRate(1),
@@ -205,7 +235,7 @@ export class IMPALA extends TrajectoryLearner {
       const out = computeVtrace({
         behaviourLogProbs: t.behaviourLogProbs,
         targetLogProbs: logProb.values.subarray(row, row + n),
-        rewards: this.bootstrappedRewards(t),
+        rewards: this.bootstrappedRewards(t, this.learnerRewards(t.rewards)),
         values: values.values.subarray(row, row + n),
         dones: t.ends.map((e) => (e === StepEnd.running ? 0 : 1)),
         bootstrapValues: this.valuesOf(t.nextObservations, t.numEnvs),
@@ -242,6 +272,12 @@ export class IMPALA extends TrajectoryLearner {
       "train/gradNorm": gradNorm,
       "train/learningRate": lr,
     };
+  }
+
+  /** The rewards the learner trains on: a copy of the env's, preprocessed when the options ask for it. */
+  private learnerRewards(rewards: Float32Array): Float32Array {
+    if (this.rewardScale === 1 && this.rewardClip === Number.POSITIVE_INFINITY) return rewards.slice();
+    return preprocessRewards(rewards, this.rewardScale, this.rewardClip);
   }
 
   /** Rebuild an IMPALA model saved with `save(target)`. */

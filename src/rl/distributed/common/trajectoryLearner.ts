@@ -143,9 +143,12 @@ export abstract class TrajectoryLearner extends OnPolicyAlgorithm {
     return this;
   }
 
-  /** r_t, plus γ·V(final observation) on truncated steps (truncation is not termination). */
-  protected bootstrappedRewards(t: Trajectory): Float32Array {
-    const rewards = t.rewards.slice();
+  /**
+   * r_t, plus γ·V(final observation) on truncated steps (truncation is not termination). `rewards`
+   * replaces the trajectory's own (a copy the caller preprocessed, in the critic's units); it is
+   * written to.
+   */
+  protected bootstrappedRewards(t: Trajectory, rewards: Float32Array = t.rewards.slice()): Float32Array {
     const truncated: number[] = [];
     t.ends.forEach((e, i) => {
       if (e === StepEnd.truncated) truncated.push(i);
