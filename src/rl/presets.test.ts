@@ -6,6 +6,8 @@ import { describe, test } from "node:test";
 import { tunedEntries } from "../bench/presetsBench.js";
 import { registry } from "../envs/registry.js";
 import { A2C } from "./a2c.js";
+import { ApexDQN } from "./distributed/apexDqn.js";
+import { IMPALA } from "./distributed/impala.js";
 import { DQN } from "./dqn.js";
 import { PPO } from "./ppo.js";
 import { listPresets, loadPreset, loadPresetFile, parsePresetText, parseScheduleValue } from "./presets.js";
@@ -83,6 +85,30 @@ describe("loadPreset()", () => {
     assert.deepEqual(fast.options.distributional, { atoms: 51, vMin: 0, vMax: 100 });
     const entries = await tunedEntries();
     assert.ok(entries.some((e) => e.algo === "DQN" && e.preset === "fast" && e.env === "CartPole-v1"));
+  });
+
+  test("the tuned Ape-X DQN and IMPALA presets build their algorithms with 4 actors", async () => {
+    assert.deepEqual(await listPresets("ApexDQN"), ["tuned"]);
+    const apex = await loadPreset("tuned", "CartPole-v1", "ApexDQN");
+    assert.equal(apex.totalTimesteps, 100_000);
+    assert.deepEqual(apex.options.learningRate, { schedule: "linear", initial: 1e-3 });
+    const model = new ApexDQN("CartPole-v1", apex.options);
+    assert.equal(model.numActors, 4);
+    assert.equal(model.tau, 0.005);
+    model.env.close();
+    assert.deepEqual(await listPresets("IMPALA"), ["tuned"]);
+    for (const [envId, preset] of Object.entries(await loadPresetFile("tuned", "IMPALA"))) {
+      assert.ok(registry.has(envId), `${envId} is not a registered env`);
+      assert.equal(preset.options.numActors, 4);
+      assert.ok(preset.totalTimesteps !== null);
+      if (envId.startsWith("LunarLander")) continue;
+      new IMPALA(envId, preset.options).env.close();
+    }
+    // deployment options are not preset options
+    await assert.rejects(
+      parsePresetText("CartPole-v1:\n  options:\n    distributed: redis://h:6379\n", "t", "ApexDQN"),
+      { code: "INVALID_OPTION" },
+    );
   });
 
   test("an algorithm without a presets/<algorithm>/ folder has no presets", async () => {

@@ -169,6 +169,36 @@ const optionNames: Record<string, readonly string[]> = {
     "targetUpdateInterval",
     "actorEnvModule",
   ],
+  // ApexDQNOptions: the DQN family's without the options it refuses (noisy nets, C51, QR-DQN) and
+  // gradientSteps (its replay ratio is trainFreq), plus the actors'; not `distributed`, `runId` or
+  // `idleTimeoutSeconds`, which belong to a deployment, not to a tuning
+  APEXDQN: [
+    ...DQN_FAMILY_OPTION_NAMES.filter(
+      (name) => !["noisy", "noisySigma0", "distributional", "quantile", "gradientSteps"].includes(name),
+    ),
+    "numActors",
+    "actorEpsilon",
+    "actorEpsilonAlpha",
+    "publishInterval",
+    "stepsPerMessage",
+    "maxPolicyLag",
+  ],
+  // IMPALAOptions: the on-policy names but GAE's and intrinsicReward (V-trace gives the targets),
+  // plus its own (deployment options left out, as for ApexDQN)
+  IMPALA: [
+    ...ON_POLICY_OPTION_NAMES.filter(
+      (name) => name !== "gaeLambda" && name !== "normalizeAdvantage" && name !== "intrinsicReward",
+    ),
+    "numActors",
+    "batchSize",
+    "rhoBar",
+    "cBar",
+    "maxPolicyLag",
+    "rmsPropAlpha",
+    "rmsPropEps",
+    "rewardScale",
+    "rewardClip",
+  ],
   // GAILOptions: PPO's (its inner RL step), then the discriminator's
   GAIL: [
     ...PPO_OPTION_NAMES,
