@@ -663,9 +663,26 @@ __attribute__((optimize("fp-contract=off"))) void polyak(float* dst, const float
 // Sequential on purpose: the reference adds the squares one after another, and reassociating the sum
 // (vector lanes) would change its last bits and so every clipped gradient. A float's square is exact
 // in double, so FMA contraction changes nothing here.
+// Σ x² in the order Backend.sumOfSquares defines: 16 lanes (element i into lane i mod 16, each in
+// index order), lanes added pairwise ((0+1), (2+3), ... then again) and the result added to acc.
+// A float's square is exact in double, so FMA and multiply-then-add give the same bits. One chain
+// of dependent adds (the old order) ran at a quarter of an add per cycle: 14% of a DQN step.
 double sumSquares(const float* x, int64_t n, double acc) {
-  for (int64_t i = 0; i < n; i++) acc += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return acc;
+  vd4 s0 = vd4{}, s1 = vd4{}, s2 = vd4{}, s3 = vd4{};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const vd4 a = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i), vd4);
+    const vd4 b = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 4), vd4);
+    const vd4 c = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 8), vd4);
+    const vd4 d = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 12), vd4);
+    s0 += a * a, s1 += b * b, s2 += c * c, s3 += d * d;
+  }
+  double lanes[16];
+  for (int j = 0; j < 4; j++) lanes[j] = s0[j], lanes[4 + j] = s1[j], lanes[8 + j] = s2[j], lanes[12 + j] = s3[j];
+  for (; i < n; i++) lanes[i & 15] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  for (int width = 8; width >= 1; width /= 2)
+    for (int j = 0; j < width; j++) lanes[j] = lanes[2 * j] + lanes[2 * j + 1];
+  return acc + lanes[0];
 }
 
 void scale(float* x, int64_t n, double s) {
