@@ -528,7 +528,8 @@ export function describeKernelParity(label: string, other: Backend): void {
         for (const x of xs) {
           let level: number[] = new Array(16).fill(0);
           for (let i = 0; i < x.length; i++) level[i % 16] += x[i] * x[i];
-          while (level.length > 1) level = level.filter((_, j) => j % 2 === 0).map((v, j) => v + level[2 * j + 1]);
+          while (level.length > 1)
+            level = level.filter((_, j) => j % 2 === 0).map((v, j) => v + level[2 * j + 1]);
           expected += level[0];
         }
         assert.equal(other.sumOfSquares(xs), expected);
