@@ -13,7 +13,7 @@
 // Results are deterministic for a given ISA path and shape; avx512 and avx2 sum every GEMM output in
 // the same order (KC below is shared by all paths) and both use FMA, so they give the same bits
 // (nativeParity.test.ts checks it), except on the dot-product path (one or two rows times a
-// transposed B, or an output at most NARROW_COLS wide), whose lane count is the vector width.
+// transposed B), whose lane count is the vector width.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,11 +200,6 @@ inline float dot(const float* __restrict x, const float* __restrict y, int64_t n
 // products against B's rows instead of packing Bᵀ: packing would copy all of B to use each value once
 // (1x256x256: 27 µs packed, a few µs as dot products).
 constexpr int64_t DOT_ROWS = 2;
-// Outputs at most this wide (a value head's 1 column, a first layer's gradient into 3-8 inputs) with
-// A's rows contiguous also use dot products, against Bᵀ's rows (B transposed into scratch first when
-// it is row-major, n·k floats): the micro-tile would compute NR columns to keep n of them. Measured
-// (2026-12-02, avx512, one thread): 256x256x1 x·Wᵀ 21.4 µs as tiles; g·W into 4 columns 21 µs.
-constexpr int64_t NARROW_COLS = 8;
 thread_local Scratch<float> narrowScratch;
 
 /**
@@ -264,18 +259,10 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
     return;
   }
   const int64_t ldb = transB ? k : n;
-  if (csA == 1 && ((transB && fullM <= DOT_ROWS) || n <= NARROW_COLS)) {
-    // dot products of A's rows with Bᵀ's rows (B's own rows when transB)
-    const float* bt = b;
-    if (!transB) {
-      float* t = narrowScratch.get(n * k);
-      for (int64_t p = 0; p < k; p++)
-        for (int64_t j = 0; j < n; j++) t[j * k + p] = b[p * n + j];
-      bt = t;
-    }
+  if (transB && csA == 1 && fullM <= DOT_ROWS) {
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) {
-        const float d = dot(a + i * rsA, bt + j * k, k);
+        const float d = dot(a + i * rsA, b + j * k, k);
         c[i * n + j] = accumulate ? c[i * n + j] + d : d;
       }
     return;
