@@ -135,17 +135,18 @@ const MicroFn MICRO[15] = {nullptr,    micro<1>,  micro<2>,  micro<3>,  micro<4>
 
 typedef float v4 __attribute__((vector_size(16)));
 
-/** Pack columns j0..j0+nr of rows p0..p0+kc of B (row-major [k, n], or [n, k] when transB) as [kc][NR]. */
-void packPanel(const float* b, bool transB, int64_t k, int64_t n, int64_t p0, int64_t kc, int64_t j0,
-               int64_t nr, float* __restrict dst) {
+/** Pack columns j0..j0+nr of rows p0..p0+kc of B (row-major [k, n], or [n, k] when transB; ldb floats
+ * between stored rows) as [kc][NR]. */
+void packPanel(const float* b, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nr,
+               float* __restrict dst) {
   if (transB) {
     // 4x4 blocks transposed in registers: reads and writes both stay 16-byte contiguous
     int64_t jj = 0;
     for (; jj + 4 <= nr; jj += 4) {
-      const float* s0 = b + (j0 + jj) * k + p0;
-      const float* s1 = s0 + k;
-      const float* s2 = s1 + k;
-      const float* s3 = s2 + k;
+      const float* s0 = b + (j0 + jj) * ldb + p0;
+      const float* s1 = s0 + ldb;
+      const float* s2 = s1 + ldb;
+      const float* s3 = s2 + ldb;
       int64_t p = 0;
       for (; p + 4 <= kc; p += 4) {
         const v4 r0 = *reinterpret_cast<const v4u*>(s0 + p), r1 = *reinterpret_cast<const v4u*>(s1 + p);
@@ -165,12 +166,12 @@ void packPanel(const float* b, bool transB, int64_t k, int64_t n, int64_t p0, in
       }
     }
     for (; jj < nr; jj++) {
-      const float* src = b + (j0 + jj) * k + p0;
+      const float* src = b + (j0 + jj) * ldb + p0;
       for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = src[p];
     }
   } else {
     for (int64_t p = 0; p < kc; p++) {
-      const float* src = b + (p0 + p) * n + j0;
+      const float* src = b + (p0 + p) * ldb + j0;
       for (int64_t jj = 0; jj < nr; jj++) dst[p * NR + jj] = src[jj];
     }
   }
@@ -199,28 +200,16 @@ inline float dot(const float* __restrict x, const float* __restrict y, int64_t n
 // products against B's rows instead of packing Bᵀ: packing would copy all of B to use each value once
 // (1x256x256: 27 µs packed, a few µs as dot products).
 constexpr int64_t DOT_ROWS = 2;
+thread_local Scratch<float> narrowScratch;
 
 /**
- * C[m,n] (+)= A·B with A read through (rsA, csA) and B row-major [k,n] or, when transB, [n,k]. The
- * shape-dependent choices (dot products, packing B) follow `fullM`, the height of the whole product
- * when this call computes one row block of it: every element of C is then the same sequence of
- * FMAs however the rows are split.
+ * The tiled product: C[m,n] (+)= A·B with A read through (rsA, csA) and B row-major [k,n] or, when
+ * transB, [n,k], with `ldb` floats between B's stored rows. Packing follows `fullM`, the height of
+ * the whole product, but only changes where B is read from, never the sum: every element of C is
+ * Σ_p A[i,p]·B[p,j] as FMAs in p order within each KC block, blocks added in order.
  */
-void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB, float* c, int64_t m, int64_t k,
-          int64_t n, bool accumulate, int64_t fullM) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (!accumulate) memset(c, 0, sizeof(float) * m * n);
-    return;
-  }
-  if (transB && csA == 1 && fullM <= DOT_ROWS) {
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) {
-        const float d = dot(a + i * rsA, b + j * k, k);
-        c[i * n + j] = accumulate ? c[i * n + j] + d : d;
-      }
-    return;
-  }
+void gemmTiles(const float* a, int64_t rsA, int64_t csA, const float* b, int64_t ldb, bool transB, float* c,
+               int64_t m, int64_t k, int64_t n, bool accumulate, int64_t fullM) {
   float* pack = packScratch.get(KC * NC);
   alignas(64) float tile[MR * NR];
   // row-major B is read in place when few row panels reuse it; past that, contiguous panels pay
@@ -232,7 +221,7 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
       const bool add = accumulate || pc > 0;
       for (int64_t jr = 0; jr < nc; jr += NR) {
         const int64_t nr = imin(NR, nc - jr);
-        if (packB || nr < NR) packPanel(b, transB, k, n, pc, kc, jc + jr, nr, pack + (jr / NR) * kc * NR);
+        if (packB || nr < NR) packPanel(b, ldb, transB, pc, kc, jc + jr, nr, pack + (jr / NR) * kc * NR);
       }
       for (int64_t ir = 0; ir < m; ir += MR) {
         const int64_t mr = imin(MR, m - ir);
@@ -242,7 +231,7 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
           const int64_t nr = imin(NR, nc - jr);
           float* cp = c + ir * n + jc + jr;
           if (!packB && nr == NR) {
-            kernel(kc, ap, rsA, csA, b + pc * n + jc + jr, n, cp, n, add);
+            kernel(kc, ap, rsA, csA, b + pc * ldb + jc + jr, ldb, cp, n, add);
           } else if (nr == NR) {
             kernel(kc, ap, rsA, csA, pack + (jr / NR) * kc * NR, NR, cp, n, add);
           } else {
@@ -254,6 +243,46 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
       }
     }
   }
+}
+
+/**
+ * C[m,n] (+)= A·B with A read through (rsA, csA) and B row-major [k,n] or, when transB, [n,k]. The
+ * shape-dependent choices (dot products, packing B, the transposed product) follow `fullM`, `n` and
+ * the strides, never the row block: when this call computes one row block of a product, every
+ * element of C is the same sequence of operations however the rows are split.
+ */
+void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB, float* c, int64_t m, int64_t k,
+          int64_t n, bool accumulate, int64_t fullM) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate) memset(c, 0, sizeof(float) * m * n);
+    return;
+  }
+  const int64_t ldb = transB ? k : n;
+  if (transB && csA == 1 && fullM <= DOT_ROWS) {
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        const float d = dot(a + i * rsA, b + j * k, k);
+        c[i * n + j] = accumulate ? c[i * n + j] + d : d;
+      }
+    return;
+  }
+  if (rsA == 1 && csA != 1 && n < NR && fullM >= NR) {
+    // A read down its columns (gᵀ·x, a layer's weight gradient) into a narrow C: tiles of Cᵀ = Bᵀ·Aᵀ
+    // are full width where C's would be mostly padding (256x256x4: 21 µs as C's tiles). Same sum
+    // for every element (the FMAs commute, and Cᵀ starts from C when accumulating), so the same bits.
+    float* ct = narrowScratch.get(n * m);
+    if (accumulate)
+      for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) ct[j * m + i] = c[i * n + j];
+    // Bᵀ as the left operand: (j, p) is B's (p, j); Aᵀ as row-major [k, m] with csA between rows
+    if (transB) gemmTiles(b, k, 1, a, csA, false, ct, n, k, m, accumulate, n);
+    else gemmTiles(b, 1, n, a, csA, false, ct, n, k, m, accumulate, n);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) c[i * n + j] = ct[j * m + i];
+    return;
+  }
+  gemmTiles(a, rsA, csA, b, ldb, transB, c, m, k, n, accumulate, fullM);
 }
 
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n, int transA,
@@ -621,9 +650,26 @@ __attribute__((optimize("fp-contract=off"))) void polyak(float* dst, const float
 // Sequential on purpose: the reference adds the squares one after another, and reassociating the sum
 // (vector lanes) would change its last bits and so every clipped gradient. A float's square is exact
 // in double, so FMA contraction changes nothing here.
+// Σ x² in the order Backend.sumOfSquares defines: 16 lanes (element i into lane i mod 16, each in
+// index order), lanes added pairwise ((0+1), (2+3), ... then again) and the result added to acc.
+// A float's square is exact in double, so FMA and multiply-then-add give the same bits. One chain
+// of dependent adds (the old order) ran at a quarter of an add per cycle: 14% of a DQN step.
 double sumSquares(const float* x, int64_t n, double acc) {
-  for (int64_t i = 0; i < n; i++) acc += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return acc;
+  vd4 s0 = vd4{}, s1 = vd4{}, s2 = vd4{}, s3 = vd4{};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const vd4 a = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i), vd4);
+    const vd4 b = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 4), vd4);
+    const vd4 c = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 8), vd4);
+    const vd4 d = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 12), vd4);
+    s0 += a * a, s1 += b * b, s2 += c * c, s3 += d * d;
+  }
+  double lanes[16];
+  for (int j = 0; j < 4; j++) lanes[j] = s0[j], lanes[4 + j] = s1[j], lanes[8 + j] = s2[j], lanes[12 + j] = s3[j];
+  for (; i < n; i++) lanes[i & 15] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  for (int width = 8; width >= 1; width /= 2)
+    for (int j = 0; j < width; j++) lanes[j] = lanes[2 * j] + lanes[2 * j + 1];
+  return acc + lanes[0];
 }
 
 void scale(float* x, int64_t n, double s) {

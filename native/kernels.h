@@ -17,8 +17,9 @@ struct PxKernels {
   void (*matmul)(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
                  int transA, int transB, int64_t strideA, int64_t strideB, int accumulate);
   // Rows [0, m) of a GEMM whose full height is fullM: C[m,n] (+)= A·B, A read through (rsA, csA), B
-  // row-major [k,n] or, when transB, [n,k]. The packing and dot-product choices follow fullM, so a
-  // product split into row blocks (threads) gives the same bits as the whole one.
+  // row-major [k,n] or, when transB, [n,k]. The packing, dot-product and narrow-output choices follow
+  // fullM, n and the strides, never the block, so a product split into row blocks (threads) gives the
+  // same bits as the whole one.
   void (*gemmRows)(const float* a, int64_t rsA, int64_t csA, const float* b, int transB, float* c, int64_t m,
                    int64_t k, int64_t n, int accumulate, int64_t fullM);
   // out[m,n] = x[m,k] · w[n,k]ᵀ + bias[n] (bias may be null)

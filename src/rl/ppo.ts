@@ -20,6 +20,7 @@ import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import type { Schedule } from "../optim/schedules.js";
 import * as ops from "../tensor/ops.js";
+import { withScopedStorage } from "../tensor/storage.js";
 import { noGrad } from "../tensor/tensor.js";
 import { explainedVariance } from "./common/gae.js";
 import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
@@ -166,48 +167,54 @@ export class PPO extends OnPolicyAlgorithm {
     let stopped = false;
     for (let epoch = 0; epoch < this.nEpochs && !stopped; epoch++) {
       for (const batch of this.buffer.minibatches(this.batchSize, this.rng)) {
-        const { values, logProb, entropy } = this.policy.evaluateActions(
-          batch.observations,
-          batch.actions,
-          batch.actionMasks,
-        );
-        let advantages = batch.advantages;
-        // a one-element minibatch has no std; normalising it would give NaN
-        if (this.normalizeAdvantage && batch.size > 1) advantages = normalizeAdvantages(advantages);
-        const logRatio = ops.sub(logProb, batch.oldLogProbs);
-        const ratio = ops.exp(logRatio);
-        const policyLoss =
-          this.objective === "clip"
-            ? clippedSurrogateLoss(ratio, advantages, clipRange)
-            : klPenaltyLoss(ratio, logRatio, advantages, this.klCoef);
-        const vLoss = valueLoss(values, batch.oldValues, batch.returns, clipRangeVf);
-        const entropyLoss = ops.neg(ops.mean(entropy));
-        const loss = ops.add(
-          ops.add(policyLoss, ops.mul(entropyLoss, this.entCoef)),
-          ops.mul(vLoss, this.vfCoef),
-        );
+        // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
+        withScopedStorage(() => {
+          const { values, logProb, entropy } = this.policy.evaluateActions(
+            batch.observations,
+            batch.actions,
+            batch.actionMasks,
+          );
+          let advantages = batch.advantages;
+          // a one-element minibatch has no std; normalising it would give NaN
+          if (this.normalizeAdvantage && batch.size > 1) advantages = normalizeAdvantages(advantages);
+          const logRatio = ops.sub(logProb, batch.oldLogProbs);
+          const ratio = ops.exp(logRatio);
+          const policyLoss =
+            this.objective === "clip"
+              ? clippedSurrogateLoss(ratio, advantages, clipRange)
+              : klPenaltyLoss(ratio, logRatio, advantages, this.klCoef);
+          const vLoss = valueLoss(values, batch.oldValues, batch.returns, clipRangeVf);
+          const entropyLoss = ops.neg(ops.mean(entropy));
+          const loss = ops.add(
+            ops.add(policyLoss, ops.mul(entropyLoss, this.entCoef)),
+            ops.mul(vLoss, this.vfCoef),
+          );
 
-        // diagnostics without a graph: k3 and k1 KL estimates, fraction of clipped ratios
-        const { kl, klK1, clipFraction } = noGrad(() =>
-          ratioDiagnostics(ratio.values, logRatio.values, clipRange),
-        );
-        if (this.targetKl !== null && kl > 1.5 * this.targetKl) {
-          stopped = true; // SB3: stop before taking a step that would overshoot the KL target
-          break;
-        }
-        this.optimizer.zeroGrad();
-        loss.backward();
-        gradNormSum += clipGradNorm(params, this.maxGradNorm);
-        this.optimizer.step();
+          // diagnostics without a graph: k3 and k1 KL estimates, fraction of clipped ratios
+          const { kl, klK1, clipFraction } = noGrad(() =>
+            ratioDiagnostics(ratio.values, logRatio.values, clipRange),
+          );
+          if (this.targetKl !== null && kl > 1.5 * this.targetKl) {
+            stopped = true; // SB3: stop before taking a step that would overshoot the KL target
+            return;
+          }
+          this.optimizer.zeroGrad();
+          loss.backward();
+          gradNormSum += clipGradNorm(params, this.maxGradNorm);
+          this.optimizer.step();
 
-        policyLossSum += policyLoss.item();
-        valueLossSum += vLoss.item();
-        entropySum += -entropyLoss.item();
-        lossSum += loss.item();
-        klSum += kl;
-        klK1Sum += klK1;
-        clipFractionSum += clipFraction;
-        minibatches++;
+          policyLossSum += policyLoss.item();
+          valueLossSum += vLoss.item();
+          entropySum += -entropyLoss.item();
+          lossSum += loss.item();
+          klSum += kl;
+          klK1Sum += klK1;
+          clipFractionSum += clipFraction;
+          minibatches++;
+          // no gradient may outlive the scope that owns its buffer
+          this.optimizer.zeroGrad();
+        });
+        if (stopped) break;
       }
       if (!stopped) epochsDone++;
     }

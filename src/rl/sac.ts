@@ -28,6 +28,7 @@ import { Module } from "../nn/module.js";
 import { Adam } from "../optim/adam.js";
 import type { Rng } from "../random/rng.js";
 import * as ops from "../tensor/ops.js";
+import { withScopedStorage } from "../tensor/storage.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { clipUnit, scaleAction, unscaleAction } from "./common/actionScaling.js";
 import {
@@ -241,63 +242,68 @@ export class SAC extends OffPolicyAlgorithm {
     const obsSize = policy.observationSize;
     const sums = { critic: 0, actor: 0, entCoef: 0, entCoefLoss: 0, q: 0, logProb: 0 };
     for (let step = 0; step < gradientSteps; step++) {
-      const batch = this.sampleReplay();
-      const b = batch.size;
-      const obs = rowsTensor(batch.observations, b, obsSize, "observations");
-      const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
-      const head = policy.actor.forward(obs);
-      const pi = squashedGaussianSample(head.mean, head.logStd, this.normals(b * d));
-      const logProb = pi.logProb.values;
+      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
+      withScopedStorage(() => {
+        const batch = this.sampleReplay();
+        const b = batch.size;
+        const obs = rowsTensor(batch.observations, b, obsSize, "observations");
+        const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
+        const head = policy.actor.forward(obs);
+        const pi = squashedGaussianSample(head.mean, head.logStd, this.normals(b * d));
+        const logProb = pi.logProb.values;
 
-      // temperature first, with log π as a constant; the α of this step is the value before its update
-      const alpha = this.entCoef;
-      if (policy.logEntCoef !== null) {
-        const lossAlpha = entCoefLoss(policy.logEntCoef, logProb, this.targetEntropy);
-        this.optimizer.zeroGrad();
-        lossAlpha.backward();
-        this.optimizer.step();
-        sums.entCoefLoss += lossAlpha.item();
-      }
+        // temperature first, with log π as a constant; the α of this step is the value before its update
+        const alpha = this.entCoef;
+        if (policy.logEntCoef !== null) {
+          const lossAlpha = entCoefLoss(policy.logEntCoef, logProb, this.targetEntropy);
+          this.optimizer.zeroGrad();
+          lossAlpha.backward();
+          this.optimizer.step();
+          sums.entCoefLoss += lossAlpha.item();
+        }
 
-      const targets = noGrad(() => {
-        const nextHead = policy.actor.forward(nextObs);
-        const next = squashedGaussianSample(nextHead.mean, nextHead.logStd, this.normals(b * d));
-        const nextQ = policy.criticTarget.forward(nextObs, next.actions).map((q) => q.values);
-        return clippedDoubleQTargets({
-          rewards: batch.rewards,
-          dones: batch.dones,
-          steps: batch.steps,
-          nextQ,
-          nextLogProb: next.logProb.values,
-          entCoef: alpha,
-          gamma: this.gamma,
+        const targets = noGrad(() => {
+          const nextHead = policy.actor.forward(nextObs);
+          const next = squashedGaussianSample(nextHead.mean, nextHead.logStd, this.normals(b * d));
+          const nextQ = policy.criticTarget.forward(nextObs, next.actions).map((q) => q.values);
+          return clippedDoubleQTargets({
+            rewards: batch.rewards,
+            dones: batch.dones,
+            steps: batch.steps,
+            nextQ,
+            nextLogProb: next.logProb.values,
+            entCoef: alpha,
+            gamma: this.gamma,
+          });
         });
+        const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
+        const q = policy.critic.forward(obs, actions);
+        const lossQ = continuousCriticLoss(q, new Tensor(targets, [b]), 0.5);
+        this.optimizer.zeroGrad();
+        lossQ.backward();
+        this.optimizer.step();
+
+        const lossPi = sacActorLoss(pi.logProb, policy.critic.forward(obs, pi.actions), alpha);
+        this.optimizer.zeroGrad();
+        lossPi.backward();
+        // the actor loss also reaches the critics' weights; only the actor steps on it
+        policy.critic.zeroGrad();
+        this.optimizer.step();
+
+        if (step % this.targetUpdateInterval === 0)
+          updateTargetModule(policy.critic, policy.criticTarget, this.tau);
+
+        sums.critic += lossQ.item();
+        sums.actor += lossPi.item();
+        sums.entCoef += alpha;
+        const q1 = q[0].values;
+        for (let i = 0; i < b; i++) {
+          sums.q += q1[i] / b;
+          sums.logProb += logProb[i] / b;
+        }
+        // no gradient may outlive the scope that owns its buffer
+        this.optimizer.zeroGrad();
       });
-      const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
-      const q = policy.critic.forward(obs, actions);
-      const lossQ = continuousCriticLoss(q, new Tensor(targets, [b]), 0.5);
-      this.optimizer.zeroGrad();
-      lossQ.backward();
-      this.optimizer.step();
-
-      const lossPi = sacActorLoss(pi.logProb, policy.critic.forward(obs, pi.actions), alpha);
-      this.optimizer.zeroGrad();
-      lossPi.backward();
-      // the actor loss also reaches the critics' weights; only the actor steps on it
-      policy.critic.zeroGrad();
-      this.optimizer.step();
-
-      if (step % this.targetUpdateInterval === 0)
-        updateTargetModule(policy.critic, policy.criticTarget, this.tau);
-
-      sums.critic += lossQ.item();
-      sums.actor += lossPi.item();
-      sums.entCoef += alpha;
-      const q1 = q[0].values;
-      for (let i = 0; i < b; i++) {
-        sums.q += q1[i] / b;
-        sums.logProb += logProb[i] / b;
-      }
     }
     this.nUpdates += gradientSteps;
     const n = gradientSteps;

@@ -80,6 +80,9 @@ if (native === null) {
           [1, 256, 256], // rollout: one row (dot-product path with transposed B)
           [2, 65, 33], // two rows, odd K
           [300, 20, 9], // many rows: B packed even when row-major
+          [256, 256, 1], // a value head: narrow output (Cᵀ's tiles when A is read down its columns)
+          [256, 64, 4], // a first layer's weight gradient into 4 inputs: narrow
+          [40, 300, 3], // narrow, K over one 256 block
           [7, 0, 5], // empty K: zeros (or C unchanged when accumulating)
         ];
         for (const [m, k, n] of shapes) {
@@ -172,6 +175,37 @@ if (native === null) {
     backend.setIsa(best);
   });
 
+  test("a narrow output read down A's columns gives the bits of the same columns of a wide product", () => {
+    // gᵀ·x into n < NR columns runs as tiles of Cᵀ = Bᵀ·Aᵀ; each element must still be the tiled
+    // product's own sum, which a product 32+ columns wide (no narrow path) computes
+    const rng = new Rng(25);
+    for (const isa of runnable) {
+      backend.setIsa(isa as "avx512" | "avx2" | "generic");
+      for (const [m, k, n] of [
+        [256, 256, 4],
+        [40, 300, 3],
+        [25, 33, 7],
+      ]) {
+        for (const accumulate of [false, true]) {
+          const wide = 48;
+          const a = randomNormal(rng, k * m); // stored [k, m]: read transposed
+          const bWide = randomNormal(rng, k * wide);
+          const b = new Float32Array(k * n);
+          for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) b[p * n + j] = bWide[p * wide + j];
+          const startWide = randomNormal(rng, m * wide);
+          const start = new Float32Array(m * n);
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) start[i * n + j] = startWide[i * wide + j];
+          backend.matmul(a, bWide, startWide, 1, m, k, wide, true, false, 0, 0, accumulate);
+          backend.matmul(a, b, start, 1, m, k, n, true, false, 0, 0, accumulate);
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++)
+              assert.equal(start[i * n + j], startWide[i * wide + j], `${isa} ${m}x${k}x${n} (${i}, ${j})`);
+        }
+      }
+    }
+    backend.setIsa(best);
+  });
+
   describe("threads", () => {
     const initial = backend.threads;
     // shapes above the threading threshold (2^24 multiply-adds), with row counts that do and do not
@@ -181,6 +215,8 @@ if (native === null) {
       [1, 2048, 96, 96, false, true, false],
       [1, 197, 300, 400, true, false, true],
       [5, 50, 300, 256, false, false, false],
+      [1, 4096, 1024, 4, true, false, true], // narrow output, A transposed: Cᵀ's tiles in row blocks
+      [1, 4096, 1024, 4, false, false, false], // narrow output, A row-major: C's own tiles in row blocks
       [1, 64, 32, 32, false, false, false],
     ];
     for (const isa of runnable) {

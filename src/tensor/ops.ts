@@ -10,7 +10,7 @@ import {
   sizeOf,
   stridesOf,
 } from "./shape.js";
-import { allocFloat32 } from "./storage.js";
+import { allocFloat32ForOverwrite } from "./storage.js";
 import { type GradientRule, getBackend, isGradEnabled, record, recording, Tensor } from "./tensor.js";
 
 // Every op of the engine, each defined once: forward (through the current backend's kernels) and,
@@ -18,8 +18,9 @@ import { type GradientRule, getBackend, isGradEnabled, record, recording, Tensor
 // differentiated again (except layerNorm, whose fused backward kernel is first-order only).
 // Ops are grouped under banners: elementwise binary, unary, reduce, movement, nn, matmul.
 
+/** An op's output array. Every op below writes its output in full, so a reused buffer is not zeroed first. */
 function floatOut(shape: Shape): Float32Array {
-  return allocFloat32(sizeOf(shape));
+  return allocFloat32ForOverwrite(sizeOf(shape));
 }
 
 function requireFloat(x: Tensor, op: string): Float32Array {

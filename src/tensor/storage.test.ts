@@ -4,7 +4,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Rng } from "../random/rng.js";
 import * as ops from "./ops.js";
-import { allocFloat32, setPoolCollected, storageStats } from "./storage.js";
+import { allocFloat32, setPoolCollected, storageStats, withScopedStorage } from "./storage.js";
 import type { Tensor } from "./tensor.js";
 import { grad, tensor, withBackend } from "./tensor.js";
 import { randomNormal, TEST_BACKENDS } from "./testing.js";
@@ -142,5 +142,90 @@ describe("the backward pass gives consumed gradients back to the pool", () => {
     lossOf(x, w).backward(undefined, { createGraph: true });
     assert.equal(storageStats().released, before);
     assert.equal(x.grad!.values.length, rows * cols);
+  });
+});
+
+describe("a leaf keeps the backward pass's own gradient when nothing else uses it", () => {
+  const n = 10_240;
+  const rng = new Rng(5);
+  const aData = randomNormal(rng, n);
+  const bData = randomNormal(rng, n);
+
+  test("one gradient passed to two leaves (add) is not shared between them; a second pass accumulates", () => {
+    const a = tensor(aData.slice(), [n]).requireGrad();
+    const b = tensor(bData.slice(), [n]).requireGrad();
+    const loss = () => ops.sum(ops.mul(ops.add(a, b), ops.add(a, b)));
+    loss().backward();
+    assert.notEqual(a.grad!.data.buffer, b.grad!.data.buffer);
+    for (let i = 0; i < n; i += 997) {
+      const expected = 2 * (aData[i] + bData[i]);
+      assert.ok(Math.abs(a.grad!.values[i] - expected) < 1e-4, `a.grad[${i}]`);
+      assert.ok(Math.abs(b.grad!.values[i] - expected) < 1e-4, `b.grad[${i}]`);
+    }
+    loss().backward();
+    for (let i = 0; i < n; i += 997) {
+      const expected = 4 * (aData[i] + bData[i]);
+      assert.ok(Math.abs(a.grad!.values[i] - expected) < 1e-4, `a.grad[${i}] after two passes`);
+      assert.ok(Math.abs(b.grad!.values[i] - expected) < 1e-4, `b.grad[${i}] after two passes`);
+    }
+  });
+
+  test("a leaf's gradient survives the release of the other gradients of its pass", () => {
+    const a = tensor(aData.slice(), [n]).requireGrad();
+    ops.sum(ops.tanh(ops.mul(a, a))).backward();
+    const first = a.grad!.values.slice();
+    assert.equal(first.length, n);
+    // more passes reuse pooled buffers; the first gradient must not be one of them
+    const c = tensor(bData.slice(), [n]).requireGrad();
+    for (let k = 0; k < 3; k++) ops.sum(ops.tanh(ops.mul(c, c))).backward();
+    assert.deepEqual(a.grad!.values, first);
+    for (let i = 0; i < n; i += 997) {
+      const t = Math.tanh(aData[i] * aData[i]);
+      assert.ok(Math.abs(first[i] - 2 * aData[i] * (1 - t * t)) < 1e-4, `a.grad[${i}]`);
+    }
+  });
+});
+
+describe("withScopedStorage", () => {
+  test("releases the large arrays made inside it, and only those", () => {
+    const before = allocFloat32(LARGE);
+    const kept = tensor(randomNormal(new Rng(6), LARGE), [LARGE]);
+    let inside: Float32Array[] = [];
+    let small: Float32Array | null = null;
+    let sumInside = 0;
+    withScopedStorage(() => {
+      const y = ops.mul(kept, kept);
+      inside = [allocFloat32(LARGE), y.data as Float32Array, ops.add(y, 1).data as Float32Array];
+      small = allocFloat32(16);
+      sumInside = ops.sum(y).item();
+    });
+    assert.ok(sumInside > 0);
+    for (const array of inside) assert.equal(array.length, 0, "a scoped array was not released");
+    assert.equal(small!.length, 16);
+    assert.equal(before.length, LARGE);
+    assert.equal(kept.values.length, LARGE);
+  });
+
+  test("releases on a throw too, and nested scopes release their own arrays at their own end", () => {
+    let outerArray: Float32Array | null = null;
+    let innerArray: Float32Array | null = null;
+    assert.throws(
+      () =>
+        withScopedStorage(() => {
+          outerArray = allocFloat32(LARGE);
+          withScopedStorage(() => {
+            innerArray = allocFloat32(LARGE);
+          });
+          assert.equal(innerArray!.length, 0);
+          assert.equal(outerArray.length, LARGE);
+          throw new Error("boom");
+        }),
+      /boom/,
+    );
+    assert.equal(outerArray!.length, 0);
+    // outside every scope, nothing is released
+    const free = allocFloat32(LARGE);
+    withScopedStorage(() => {});
+    assert.equal(free.length, LARGE);
   });
 });

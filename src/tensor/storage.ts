@@ -97,7 +97,7 @@ export function storageStats(): {
   return { pooling: moveBuffer !== null, poolCollected, ...stats, pooledBytes };
 }
 
-function allocLarge(n: number): Float32Array {
+function allocLarge(n: number, zeroed: boolean): Float32Array {
   if (moveBuffer === null) return new Float32Array(n);
   const reused = pool.get(n * 4)?.pop();
   let array: Float32Array;
@@ -107,11 +107,38 @@ function allocLarge(n: number): Float32Array {
   } else {
     stats.recycled++;
     pooledBytes -= reused.byteLength;
-    array = new Float32Array(reused).fill(0);
+    array = new Float32Array(reused);
+    if (zeroed) array.fill(0);
   }
   managed.add(array);
   if (poolCollected) registry?.register(array, array.buffer as Movable, array);
+  scoped?.push(array);
   return array;
+}
+
+/** Large arrays allocated inside the innermost `withScopedStorage` call (null: outside any). */
+let scoped: Float32Array[] | null = null;
+
+/**
+ * Run `fn`, then give every large array allocated during it back to the pool (`releaseFloat32`),
+ * without waiting for the garbage collector. For a training step whose intermediate tensors
+ * (activations, gradients, losses) all die with it: on Node, where only the backward pass's own
+ * gradients were pooled, a SAC gradient step otherwise makes ~18 fresh 256 KiB buffers for the
+ * collector to find. `fn` must let no such array escape (a result, a field, a parameter's `.grad`:
+ * call `zeroGrad()` inside): a released array becomes empty, so a missed reference reads
+ * `undefined` (and tests catch it) instead of another tensor's values. Arrays made with
+ * `new Float32Array` (optimizer state, replay storage) are never released. Scopes nest.
+ */
+export function withScopedStorage(fn: () => void): void {
+  const outer = scoped;
+  const mine: Float32Array[] = [];
+  scoped = mine;
+  try {
+    fn();
+  } finally {
+    scoped = outer;
+    for (const array of mine) releaseFloat32(array);
+  }
 }
 
 /**
@@ -133,7 +160,20 @@ export function releaseFloat32(array: Float32Array): boolean {
 
 /** A zero-filled Float32Array of length `n`. */
 export function allocFloat32(n: number): Float32Array {
-  if (n > SMALL_LIMIT) return allocLarge(n);
+  if (n > SMALL_LIMIT) return allocLarge(n, true);
+  return allocSmall(n);
+}
+
+/**
+ * A Float32Array of length `n` whose values are unspecified (a reused buffer keeps what it held):
+ * for a kernel's output that the kernel writes in full, which need not be zero-filled first.
+ */
+export function allocFloat32ForOverwrite(n: number): Float32Array {
+  if (n > SMALL_LIMIT) return allocLarge(n, false);
+  return allocSmall(n);
+}
+
+function allocSmall(n: number): Float32Array {
   if (n === 0) return new Float32Array(0);
   const bytes = (n * 4 + 15) & ~15; // keep 16-byte alignment for SIMD-friendly copies
   if (offset + bytes > SLAB_BYTES) {

@@ -522,8 +522,8 @@ function runBackward(
       }
       if (node.gradientRule === null || node.inputs === null) {
         if (capture === null) {
-          accumulateLeaf(node, g, createGraph);
           grads.take(node);
+          accumulateLeaf(node, g, createGraph, !createGraph && node.grad === null && grads.adopt(g, node));
           grads.releaseUnused(node);
         }
         continue;
@@ -607,6 +607,23 @@ class PendingGradients {
   }
 
   /**
+   * Whether a leaf may keep `g` (just taken) as its gradient instead of a copy: true when the pass
+   * would otherwise release it, i.e. no entry, pin or forward tensor of `node` uses its buffer, and
+   * `g` spans its whole buffer (a view into a larger gradient could be released with it). The
+   * buffer is then pinned, so this pass never releases it. Saves a copy of every large weight's
+   * gradient per backward pass (3% of a SAC run).
+   */
+  adopt(g: Tensor, node: Tensor): boolean {
+    if (!this.releasing) return false;
+    const data = g.data;
+    const buffer = data.buffer;
+    if (data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return false;
+    if ((this.uses.get(buffer) ?? 0) > 0 || this.pinned.has(buffer) || sharesData(node, buffer)) return false;
+    this.pinned.add(buffer);
+    return true;
+  }
+
+  /**
    * Release the dropped gradients that no entry uses any more. Called once a node's rule has run
    * and all of its input gradients are stored, since a rule may pass the same tensor to several
    * inputs (add) or return a view of its output gradient (reshape).
@@ -642,14 +659,15 @@ function sharesData(node: Tensor, buffer: ArrayBufferLike): boolean {
   return false;
 }
 
-function accumulateLeaf(leaf: Tensor, g: Tensor, createGraph: boolean): void {
+function accumulateLeaf(leaf: Tensor, g: Tensor, createGraph: boolean, adopt: boolean): void {
   const shaped =
     g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i])
       ? g
       : g.reshape(leaf.shape);
   if (leaf.grad === null) {
     // a gradient tensor may be shared by several leaves (add passes it through), so own a copy
-    leaf.grad = createGraph ? shaped : shaped.detach().clone();
+    // unless the pass says nothing else uses it (`adopt`)
+    leaf.grad = createGraph ? shaped : adopt ? shaped.detach() : shaped.detach().clone();
     if (!createGraph) ownedGrads.add(leaf.grad);
   } else if (createGraph) {
     leaf.grad = ops.add(leaf.grad, shaped);

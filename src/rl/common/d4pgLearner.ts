@@ -12,6 +12,7 @@
 import type { Box } from "../../envs/spaces/box.js";
 import { Adam } from "../../optim/adam.js";
 import * as ops from "../../tensor/ops.js";
+import { withScopedStorage } from "../../tensor/storage.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import type { ActionNoiseOptions } from "./actionNoise.js";
@@ -148,57 +149,60 @@ export abstract class D4PGLearner extends OffPolicyAlgorithm {
     let actorLossSum = 0;
     let qSum = 0;
     for (let step = 0; step < gradientSteps; step++) {
-      this.nUpdates++;
-      const batch = this.sampleReplay();
-      const b = batch.size;
-      const obs = rowsTensor(batch.observations, b, obsSize, "observations");
-      const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
-      const nextProbs = noGrad(() => {
-        const nextActions = policy.actorTarget.forward(nextObs);
-        return ops.softmax(policy.criticTarget.forward(nextObs, nextActions), -1).values;
+      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
+      withScopedStorage(() => {
+        this.nUpdates++;
+        const batch = this.sampleReplay();
+        const b = batch.size;
+        const obs = rowsTensor(batch.observations, b, obsSize, "observations");
+        const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
+        const nextProbs = noGrad(() => {
+          const nextActions = policy.actorTarget.forward(nextObs);
+          return ops.softmax(policy.criticTarget.forward(nextObs, nextActions), -1).values;
+        });
+        const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
+        const logits = policy.critic.forward(obs, actions);
+        const { loss: lossZ, perSample } = distributionalCriticLoss({
+          logits,
+          nextProbs,
+          rewards: batch.rewards,
+          dones: batch.dones,
+          steps: batch.steps,
+          gamma: this.gamma,
+          vMin,
+          vMax,
+          weights: batch.weights === undefined ? null : new Tensor(batch.weights, [b]),
+        });
+        // Rainbow's priorities: the per-sample loss (Hessel et al. 2018, §"Prioritized replay")
+        if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
+          this.replayBuffer.updatePriorities(batch.indices, perSample);
+        }
+        this.optimizer.zeroGrad();
+        lossZ.backward();
+        this.optimizer.step();
+        criticLossSum += lossZ.item();
+        const q = categoricalMeans(
+          noGrad(() => ops.softmax(logits, -1).values),
+          policy.support,
+        );
+        for (let i = 0; i < b; i++) qSum += q[i] / b;
+        const lossPi = distributionalActorLoss(
+          policy.critic.forward(obs, policy.actor.forward(obs)),
+          policy.support,
+        );
+        this.optimizer.zeroGrad();
+        lossPi.backward();
+        // the actor loss also reaches the critic's weights; only the actor steps on it
+        policy.critic.zeroGrad();
+        this.optimizer.step();
+        actorLossSum += lossPi.item();
+        if (this.nUpdates % this.targetUpdateInterval === 0) {
+          updateTargetModule(policy.critic, policy.criticTarget, this.tau);
+          updateTargetModule(policy.actor, policy.actorTarget, this.tau);
+        }
+        // no gradient may outlive the scope that owns its buffer
+        this.optimizer.zeroGrad();
       });
-      const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
-      const logits = policy.critic.forward(obs, actions);
-      const { loss: lossZ, perSample } = distributionalCriticLoss({
-        logits,
-        nextProbs,
-        rewards: batch.rewards,
-        dones: batch.dones,
-        steps: batch.steps,
-        gamma: this.gamma,
-        vMin,
-        vMax,
-        weights: batch.weights === undefined ? null : new Tensor(batch.weights, [b]),
-      });
-      // Rainbow's priorities: the per-sample loss (Hessel et al. 2018, §"Prioritized replay")
-      if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
-        this.replayBuffer.updatePriorities(batch.indices, perSample);
-      }
-      this.optimizer.zeroGrad();
-      lossZ.backward();
-      this.optimizer.step();
-      criticLossSum += lossZ.item();
-      const q = categoricalMeans(
-        noGrad(() => ops.softmax(logits, -1).values),
-        policy.support,
-      );
-      for (let i = 0; i < b; i++) qSum += q[i] / b;
-
-      const lossPi = distributionalActorLoss(
-        policy.critic.forward(obs, policy.actor.forward(obs)),
-        policy.support,
-      );
-      this.optimizer.zeroGrad();
-      lossPi.backward();
-      // the actor loss also reaches the critic's weights; only the actor steps on it
-      policy.critic.zeroGrad();
-      this.optimizer.step();
-      actorLossSum += lossPi.item();
-
-      if (this.nUpdates % this.targetUpdateInterval === 0) {
-        updateTargetModule(policy.critic, policy.criticTarget, this.tau);
-        updateTargetModule(policy.actor, policy.actorTarget, this.tau);
-      }
     }
     return {
       "train/loss": criticLossSum / gradientSteps,

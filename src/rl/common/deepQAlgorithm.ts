@@ -4,6 +4,7 @@ import { Adam } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import type { Schedule } from "../../optim/schedules.js";
 import * as ops from "../../tensor/ops.js";
+import { withScopedStorage } from "../../tensor/storage.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import {
@@ -321,28 +322,33 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
     let gradNormSum = 0;
     let qSum = 0;
     for (let step = 0; step < gradientSteps; step++) {
-      if (this.noisy) {
-        // independent noise for the online and target networks at every gradient step
-        // (Fortunato et al. 2018, Algorithm 1: ε for the online, ε' for the target network)
-        this.policy.qNet.resetNoise(this.rng);
-        this.policy.qNetTarget.resetNoise(this.rng);
-      }
-      const batch = this.sampleReplay();
-      const { loss, priorities, meanQ } =
-        this.quantile !== null
-          ? this.quantileLoss(batch)
-          : this.distributional === null
-            ? this.scalarLoss(batch)
-            : this.distributionalLoss(batch);
-      if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
-        this.replayBuffer.updatePriorities(batch.indices, priorities);
-      }
-      this.optimizer.zeroGrad();
-      loss.backward();
-      gradNormSum += clipGradNorm(params, this.maxGradNorm);
-      this.optimizer.step();
-      lossSum += loss.item();
-      qSum += meanQ;
+      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
+      withScopedStorage(() => {
+        if (this.noisy) {
+          // independent noise for the online and target networks at every gradient step
+          // (Fortunato et al. 2018, Algorithm 1: ε for the online, ε' for the target network)
+          this.policy.qNet.resetNoise(this.rng);
+          this.policy.qNetTarget.resetNoise(this.rng);
+        }
+        const batch = this.sampleReplay();
+        const { loss, priorities, meanQ } =
+          this.quantile !== null
+            ? this.quantileLoss(batch)
+            : this.distributional === null
+              ? this.scalarLoss(batch)
+              : this.distributionalLoss(batch);
+        if (this.replayBuffer instanceof PrioritizedReplayBuffer) {
+          this.replayBuffer.updatePriorities(batch.indices, priorities);
+        }
+        this.optimizer.zeroGrad();
+        loss.backward();
+        gradNormSum += clipGradNorm(params, this.maxGradNorm);
+        this.optimizer.step();
+        lossSum += loss.item();
+        qSum += meanQ;
+        // no gradient may outlive the scope that owns its buffer
+        this.optimizer.zeroGrad();
+      });
     }
     this.nUpdates += gradientSteps;
     return {

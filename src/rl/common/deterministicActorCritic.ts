@@ -13,6 +13,7 @@ import { ProximalError } from "../../errors.js";
 import { Module } from "../../nn/module.js";
 import { Adam } from "../../optim/adam.js";
 import type { Rng } from "../../random/rng.js";
+import { withScopedStorage } from "../../tensor/storage.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { ActionNoiseOptions } from "./actionNoise.js";
 import { ActionNoise } from "./actionNoise.js";
@@ -236,57 +237,61 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
     let actorUpdates = 0;
     let qSum = 0;
     for (let step = 0; step < gradientSteps; step++) {
-      this.nUpdates++;
-      const batch = this.sampleReplay();
-      const b = batch.size;
-      const obs = rowsTensor(batch.observations, b, obsSize, "observations");
-      const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
-      const targets = noGrad(() => {
-        let nextActions = policy.actorTarget.forward(nextObs).values;
-        if (this.targetPolicyNoise > 0) {
-          const normals = new Float32Array(b * d);
-          for (let i = 0; i < normals.length; i++) normals[i] = this.rng.normal();
-          nextActions = smoothTargetActions(
-            nextActions,
-            normals,
-            this.targetPolicyNoise,
-            this.targetNoiseClip,
-          );
-        }
-        const nextQ = policy.criticTarget
-          .forward(nextObs, new Tensor(nextActions, [b, d]))
-          .map((q) => q.values);
-        return clippedDoubleQTargets({
-          rewards: batch.rewards,
-          dones: batch.dones,
-          steps: batch.steps,
-          nextQ,
-          gamma: this.gamma,
+      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
+      withScopedStorage(() => {
+        this.nUpdates++;
+        const batch = this.sampleReplay();
+        const b = batch.size;
+        const obs = rowsTensor(batch.observations, b, obsSize, "observations");
+        const nextObs = rowsTensor(batch.nextObservations, b, obsSize, "next observations");
+        const targets = noGrad(() => {
+          let nextActions = policy.actorTarget.forward(nextObs).values;
+          if (this.targetPolicyNoise > 0) {
+            const normals = new Float32Array(b * d);
+            for (let i = 0; i < normals.length; i++) normals[i] = this.rng.normal();
+            nextActions = smoothTargetActions(
+              nextActions,
+              normals,
+              this.targetPolicyNoise,
+              this.targetNoiseClip,
+            );
+          }
+          const nextQ = policy.criticTarget
+            .forward(nextObs, new Tensor(nextActions, [b, d]))
+            .map((q) => q.values);
+          return clippedDoubleQTargets({
+            rewards: batch.rewards,
+            dones: batch.dones,
+            steps: batch.steps,
+            nextQ,
+            gamma: this.gamma,
+          });
         });
-      });
-      const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
-      const q = policy.critic.forward(obs, actions);
-      const lossQ = continuousCriticLoss(q, new Tensor(targets, [b]));
-      this.optimizer.zeroGrad();
-      lossQ.backward();
-      this.optimizer.step();
-      criticLossSum += lossQ.item();
-      const q1 = q[0].values;
-      for (let i = 0; i < b; i++) qSum += q1[i] / b;
-
-      // delayed policy updates (Fujimoto et al. 2018, §5.2), counted on all updates as SB3's _n_updates
-      if (this.nUpdates % this.policyDelay === 0) {
-        const lossPi = deterministicActorLoss(policy.critic.q1(obs, policy.actor.forward(obs)));
+        const actions = rowsTensor(batch.actions as Float32Array, b, d, "actions");
+        const q = policy.critic.forward(obs, actions);
+        const lossQ = continuousCriticLoss(q, new Tensor(targets, [b]));
         this.optimizer.zeroGrad();
-        lossPi.backward();
-        // the actor loss also reaches the critic's weights; only the actor steps on it
-        policy.critic.zeroGrad();
+        lossQ.backward();
         this.optimizer.step();
-        actorLossSum += lossPi.item();
-        actorUpdates++;
-        updateTargetModule(policy.critic, policy.criticTarget, this.tau);
-        updateTargetModule(policy.actor, policy.actorTarget, this.tau);
-      }
+        criticLossSum += lossQ.item();
+        const q1 = q[0].values;
+        for (let i = 0; i < b; i++) qSum += q1[i] / b;
+        // delayed policy updates (Fujimoto et al. 2018, §5.2), counted on all updates as SB3's _n_updates
+        if (this.nUpdates % this.policyDelay === 0) {
+          const lossPi = deterministicActorLoss(policy.critic.q1(obs, policy.actor.forward(obs)));
+          this.optimizer.zeroGrad();
+          lossPi.backward();
+          // the actor loss also reaches the critic's weights; only the actor steps on it
+          policy.critic.zeroGrad();
+          this.optimizer.step();
+          actorLossSum += lossPi.item();
+          actorUpdates++;
+          updateTargetModule(policy.critic, policy.criticTarget, this.tau);
+          updateTargetModule(policy.actor, policy.actorTarget, this.tau);
+        }
+        // no gradient may outlive the scope that owns its buffer
+        this.optimizer.zeroGrad();
+      });
     }
     const stats: UpdateStats = {
       "train/loss": criticLossSum / gradientSteps,
