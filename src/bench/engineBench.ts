@@ -105,7 +105,8 @@ export async function run(options: BenchOptions): Promise<void> {
   const matmul: MatmulRow[] = [];
   for (const shape of MATMUL_SHAPES) {
     const { m, k, n, transA, transB } = shape;
-    for (const wasm of wasmBuilds) {
+    const wasmGflops = measureMatmulAlternating(wasmBuilds, shape, options.quick);
+    wasmBuilds.forEach((wasm, i) => {
       matmul.push({
         m,
         k,
@@ -116,9 +117,9 @@ export async function run(options: BenchOptions): Promise<void> {
         backend: "wasm",
         wasmBuild: wasm.build,
         fma: wasm.fma,
-        gflops: measureMatmul(wasm, shape, options.quick),
+        gflops: wasmGflops[i],
       });
-    }
+    });
     const runs: [BackendName, number][] = [];
     if (native !== null) {
       runs.push(["native", 1]);
@@ -185,26 +186,52 @@ export async function run(options: BenchOptions): Promise<void> {
   );
 }
 
+/** GFLOP/s of one product on `kernels`, timed over ~0.3 s (0.03 s quick) of repeated calls. */
 function measureMatmul(kernels: Backend, shape: MatmulShape, quick: boolean): number {
+  const run = matmulCall(kernels, shape);
+  for (let i = 0; i < 3; i++) run();
+  return timeMatmul(run, shape, quick ? 0.03 : 0.3);
+}
+
+/**
+ * GFLOP/s of one product on each of `backends` (the wasm builds), measured in alternating rounds:
+ * 7 rounds of ~0.06 s each (one of 0.03 s quick), the median per backend, so that load from other
+ * processes slows every build alike and the builds compare within the same minutes.
+ */
+function measureMatmulAlternating(backends: Backend[], shape: MatmulShape, quick: boolean): number[] {
+  const runs = backends.map((kernels) => matmulCall(kernels, shape));
+  for (const run of runs) for (let i = 0; i < 3; i++) run();
+  const rounds = quick ? 1 : 7;
+  const samples: number[][] = runs.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    runs.forEach((run, i) => {
+      samples[i].push(timeMatmul(run, shape, quick ? 0.03 : 0.06));
+    });
+  }
+  return samples.map(median);
+}
+
+/** A closure running the product of `shape` on `kernels`, on seeded inputs. */
+function matmulCall(kernels: Backend, shape: MatmulShape): () => void {
   const { m, k, n, transA, transB } = shape;
   const rng = new Rng(0);
   const a = Float32Array.from({ length: m * k }, () => rng.normal());
   const b = Float32Array.from({ length: k * n }, () => rng.normal());
   const c = new Float32Array(m * n);
-  const flops = 2 * m * k * n;
-  const run = () => kernels.matmul(a, b, c, 1, m, k, n, transA, transB, 0, 0, false);
-  for (let i = 0; i < 3; i++) run();
-  // repeat until ~0.3 s (0.03 s quick) of work so tiny products are timed over many calls
-  const budget = quick ? 0.03 : 0.3;
+  return () => kernels.matmul(a, b, c, 1, m, k, n, transA, transB, 0, 0, false);
+}
+
+/** GFLOP/s of `run` repeated until `seconds` of work, so tiny products are timed over many calls. */
+function timeMatmul(run: () => void, shape: MatmulShape, seconds: number): number {
   let reps = 0;
   const start = performance.now();
   let elapsed = 0;
-  while (elapsed < budget * 1000) {
+  while (elapsed < seconds * 1000) {
     run();
     reps++;
     elapsed = performance.now() - start;
   }
-  return (flops * reps) / (elapsed / 1000) / 1e9;
+  return (2 * shape.m * shape.k * shape.n * reps) / (elapsed / 1000) / 1e9;
 }
 
 /** Inputs shared by both implementations: observations, actions, advantages, old log-probs. */

@@ -140,7 +140,7 @@ export class WasmBackend implements Backend {
   private readonly base: number;
   private top: number;
 
-  constructor(exports: KernelExports, build: WasmBuild = "simd128", fma = false) {
+  constructor(exports: KernelExports, build: WasmBuild, fma: boolean) {
     this.k = exports;
     this.build = build;
     this.fma = fma;
