@@ -630,3 +630,4 @@ export {
   withBackend,
   zeros,
 } from "./tensor/tensor.js";
+export type { WasmBuild } from "./tensor/wasmBuild.js";

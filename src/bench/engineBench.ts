@@ -1,10 +1,13 @@
 import { createRequire } from "node:module";
 import { Rng } from "../random/rng.js";
-import type { BackendName } from "../tensor/backend.js";
+import type { Backend, BackendName } from "../tensor/backend.js";
 import { loadNativeBackend } from "../tensor/nativeBackend.js";
 import * as ops from "../tensor/ops.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { getBackend, tensor, withBackend } from "../tensor/tensor.js";
+import { loadWasmBuild, wasmBuildInfo } from "../tensor/wasmBackend.js";
+import type { WasmBuild } from "../tensor/wasmBuild.js";
+import { WASM_BUILDS, wasmBuildLabel } from "../tensor/wasmBuild.js";
 import type { BenchOptions } from "./suites.js";
 import { printTable } from "./suites.js";
 
@@ -50,6 +53,10 @@ interface MatmulRow {
   backend: BackendName;
   /** The native kernels' instruction-set path; absent for the other backends. */
   isa?: string;
+  /** The wasm kernels' build (every build this runtime loads is measured); absent for the other backends. */
+  wasmBuild?: WasmBuild;
+  /** Whether that wasm build's multiply-adds ran fused (relaxed SIMD on a CPU with FMA). */
+  fma?: boolean;
   gflops: number;
 }
 
@@ -62,6 +69,8 @@ interface TrainStepRow {
   /** Timed calls of proximal cpu and TensorFlow.js cpu (the same for both). */
   timedStepsCpu: number;
   proximalMs: number;
+  /** The wasm build `proximalMs` ran on (`PROXIMAL_WASM_RELAXED=0` picks SIMD128), e.g. `"relaxed-simd fma"`. */
+  proximalWasmBuild: string;
   /** proximal on the native backend; null where the addon is not built. */
   proximalNativeMs: number | null;
   proximalCpuMs: number;
@@ -88,16 +97,36 @@ export async function run(options: BenchOptions): Promise<void> {
   }
   const native = loadNativeBackend();
   const defaultThreads = native?.threads ?? 1;
+  // both wasm builds where the runtime loads both, so relaxed SIMD is compared with SIMD128 in one run
+  const wasmBuilds = WASM_BUILDS.flatMap((build) => {
+    const backend = loadWasmBuild(build);
+    return backend === null ? [] : [backend];
+  });
   const matmul: MatmulRow[] = [];
   for (const shape of MATMUL_SHAPES) {
-    const runs: [BackendName, number][] = [["wasm", 1]];
+    const { m, k, n, transA, transB } = shape;
+    const wasmGflops = measureMatmulAlternating(wasmBuilds, shape, options.quick);
+    wasmBuilds.forEach((wasm, i) => {
+      matmul.push({
+        m,
+        k,
+        n,
+        transA,
+        transB,
+        threads: 1,
+        backend: "wasm",
+        wasmBuild: wasm.build,
+        fma: wasm.fma,
+        gflops: wasmGflops[i],
+      });
+    });
+    const runs: [BackendName, number][] = [];
     if (native !== null) {
       runs.push(["native", 1]);
       if (defaultThreads > 1) runs.push(["native", defaultThreads]);
     }
     if (shape.cpu) runs.push(["cpu", 1]);
     for (const [backend, threads] of runs) {
-      const { m, k, n, transA, transB } = shape;
       native?.setThreads(threads);
       try {
         matmul.push({
@@ -109,7 +138,7 @@ export async function run(options: BenchOptions): Promise<void> {
           threads,
           backend,
           ...(backend === "native" && native !== null ? { isa: native.isa } : {}),
-          gflops: measureMatmul(backend, shape, options.quick),
+          gflops: withBackend(backend, () => measureMatmul(getBackend(), shape, options.quick)),
         });
       } finally {
         native?.setThreads(defaultThreads);
@@ -126,7 +155,12 @@ export async function run(options: BenchOptions): Promise<void> {
   }
   printTable(
     matmul.map((r) => ({
-      backend: r.isa === undefined ? r.backend : `${r.backend} (${r.isa})`,
+      backend:
+        r.isa !== undefined
+          ? `${r.backend} (${r.isa})`
+          : r.wasmBuild !== undefined
+            ? `${r.backend} (${wasmBuildLabel(r.wasmBuild, r.fma === true)})`
+            : r.backend,
       m: r.m,
       k: r.k,
       n: r.n,
@@ -141,6 +175,7 @@ export async function run(options: BenchOptions): Promise<void> {
       batch: r.batch,
       "warm-up": r.warmupSteps,
       "proximal wasm ms": r.proximalMs,
+      "wasm build": r.proximalWasmBuild,
       "proximal native ms": r.proximalNativeMs ?? "n/a",
       "proximal cpu ms": r.proximalCpuMs,
       "tfjs wasm ms": r.tfjsWasmMs ?? "n/a",
@@ -151,29 +186,52 @@ export async function run(options: BenchOptions): Promise<void> {
   );
 }
 
-function measureMatmul(backend: BackendName, shape: MatmulShape, quick: boolean): number {
+/** GFLOP/s of one product on `kernels`, timed over ~0.3 s (0.03 s quick) of repeated calls. */
+function measureMatmul(kernels: Backend, shape: MatmulShape, quick: boolean): number {
+  const run = matmulCall(kernels, shape);
+  for (let i = 0; i < 3; i++) run();
+  return timeMatmul(run, shape, quick ? 0.03 : 0.3);
+}
+
+/**
+ * GFLOP/s of one product on each of `backends` (the wasm builds), measured in alternating rounds:
+ * 7 rounds of ~0.06 s each (one of 0.03 s quick), the median per backend, so that load from other
+ * processes slows every build alike and the builds compare within the same minutes.
+ */
+function measureMatmulAlternating(backends: Backend[], shape: MatmulShape, quick: boolean): number[] {
+  const runs = backends.map((kernels) => matmulCall(kernels, shape));
+  for (const run of runs) for (let i = 0; i < 3; i++) run();
+  const rounds = quick ? 1 : 7;
+  const samples: number[][] = runs.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    runs.forEach((run, i) => {
+      samples[i].push(timeMatmul(run, shape, quick ? 0.03 : 0.06));
+    });
+  }
+  return samples.map(median);
+}
+
+/** A closure running the product of `shape` on `kernels`, on seeded inputs. */
+function matmulCall(kernels: Backend, shape: MatmulShape): () => void {
   const { m, k, n, transA, transB } = shape;
   const rng = new Rng(0);
   const a = Float32Array.from({ length: m * k }, () => rng.normal());
   const b = Float32Array.from({ length: k * n }, () => rng.normal());
   const c = new Float32Array(m * n);
-  const flops = 2 * m * k * n;
-  return withBackend(backend, () => {
-    const kernels = getBackend();
-    const run = () => kernels.matmul(a, b, c, 1, m, k, n, transA, transB, 0, 0, false);
-    for (let i = 0; i < 3; i++) run();
-    // repeat until ~0.3 s (0.03 s quick) of work so tiny products are timed over many calls
-    const budget = quick ? 0.03 : 0.3;
-    let reps = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    while (elapsed < budget * 1000) {
-      run();
-      reps++;
-      elapsed = performance.now() - start;
-    }
-    return (flops * reps) / (elapsed / 1000) / 1e9;
-  });
+  return () => kernels.matmul(a, b, c, 1, m, k, n, transA, transB, 0, 0, false);
+}
+
+/** GFLOP/s of `run` repeated until `seconds` of work, so tiny products are timed over many calls. */
+function timeMatmul(run: () => void, shape: MatmulShape, seconds: number): number {
+  let reps = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < seconds * 1000) {
+    run();
+    reps++;
+    elapsed = performance.now() - start;
+  }
+  return (2 * shape.m * shape.k * shape.n * reps) / (elapsed / 1000) / 1e9;
 }
 
 /** Inputs shared by both implementations: observations, actions, advantages, old log-probs. */
@@ -384,6 +442,7 @@ async function measureTrainStep(batch: number, quick: boolean, withNative: boole
     timedSteps: reps,
     timedStepsCpu: cpuReps,
     proximalMs: median(proximalTimes),
+    proximalWasmBuild: wasmBuildInfo()?.label ?? "none",
     proximalNativeMs: nativeTimes.length > 0 ? median(nativeTimes) : null,
     proximalCpuMs,
     tfjsWasmMs: tfWasm ? median(tfTimes) : null,

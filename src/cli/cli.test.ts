@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readEventFile } from "../io/tfevents.test.util.js";
 import { loadNativeBackend, nativeLoadFailure } from "../tensor/nativeBackend.js";
+import { wasmBuildInfo } from "../tensor/wasmBackend.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 let work = "";
@@ -607,6 +608,9 @@ describe("proximal info", () => {
           ? `fallback: native backend unavailable (${nativeLoadFailure()})`
           : `default: native kernels loaded (${isa})`,
       simd: true,
+      // the same build this process loads (same runtime, same PROXIMAL_WASM_RELAXED)
+      wasmBuild: wasmBuildInfo()?.build,
+      wasmFma: wasmBuildInfo()?.fma,
       nativeIsa: isa,
       // the native backend's products run on every core by default; wasm on the calling thread
       threads: isa === null ? 1 : availableParallelism(),
@@ -626,6 +630,16 @@ describe("proximal info", () => {
         : /^backend +native \(default: native kernels loaded \(\w+\)\)$/m,
     );
     assert.match(r.stdout, /^simd +yes /m);
+    const wasm = wasmBuildInfo();
+    assert.ok(wasm !== null);
+    assert.ok(
+      r.stdout
+        .split("\n")
+        .includes(
+          `wasm     ${wasm.label} (${wasm.reason}${wasm.build === "relaxed-simd" ? "; PROXIMAL_WASM_RELAXED=0 for simd128" : ""})`,
+        ),
+      r.stdout,
+    );
     const isa = loadNativeBackend()?.isa;
     assert.match(
       r.stdout,
@@ -640,6 +654,26 @@ describe("proximal info", () => {
     assert.equal(r.status, 0, r.stderr);
     const info = JSON.parse(r.stdout) as { backend: string; backendReason: string; simd: boolean };
     assert.deepEqual([info.backend, info.backendReason, info.simd], ["cpu", "PROXIMAL_BACKEND=cpu", true]);
+  });
+
+  test("PROXIMAL_WASM_RELAXED=0 reports the SIMD128 build; a bad value exits 2 naming the accepted values", () => {
+    const run = (value: string) =>
+      spawnSync(process.execPath, [MAIN, "info"], {
+        cwd: work,
+        encoding: "utf8",
+        env: { ...process.env, PROXIMAL_WASM_RELAXED: value },
+      });
+    const forced = run("0");
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.match(forced.stdout, /^wasm +simd128 \(PROXIMAL_WASM_RELAXED=0\)$/m);
+    const bad = run("fma");
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stdout, "");
+    assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /^proximal: PROXIMAL_WASM_RELAXED is "fma", which is not a valid value. Set it to "0"/,
+    );
   });
 
   test("an invalid PROXIMAL_BACKEND exits 2 with one line naming the valid values", () => {

@@ -3,6 +3,8 @@
 import { availableParallelism } from "node:os";
 import { nativeLoadFailure } from "../tensor/nativeBackend.js";
 import { backendInfo } from "../tensor/tensor.js";
+import { wasmBuildInfo, wasmLoadFailure } from "../tensor/wasmBackend.js";
+import type { WasmBuild } from "../tensor/wasmBuild.js";
 import { VERSION } from "../version.js";
 
 /** The runtime a result was produced on. */
@@ -19,6 +21,10 @@ export interface RuntimeInfo {
   backendReason: string;
   /** Whether the WebAssembly SIMD kernels load on this runtime. */
   simd: boolean;
+  /** The wasm kernels' build, `"relaxed-simd"` or `"simd128"`; null where they do not load. */
+  wasmBuild: WasmBuild | null;
+  /** Whether the wasm build's matmul multiply-adds are fused (relaxed SIMD on a CPU with FMA). */
+  wasmFma: boolean;
   /** The native kernels' instruction-set path (avx512, avx2, generic), null where the addon does not load. */
   nativeIsa: string | null;
   /** Threads the engine runs a kernel on. */
@@ -37,6 +43,8 @@ export function runtimeInfo(): RuntimeInfo {
     backend: backend.name,
     backendReason: backend.reason,
     simd: backend.simd,
+    wasmBuild: backend.wasmBuild,
+    wasmFma: backend.wasmFma,
     nativeIsa: backend.nativeIsa,
     threads: backend.threads,
     cores: availableParallelism(),
@@ -54,10 +62,18 @@ export async function infoCommand(flags: { json?: boolean }): Promise<number> {
     `node     ${info.node} (${info.platform})`,
     `backend  ${info.backend} (${info.backendReason})`,
     `simd     ${info.simd ? "yes" : "no"} (WebAssembly SIMD kernels ${info.simd ? "load" : "do not load"})`,
+    `wasm     ${wasmLine()}`,
     `native   ${info.nativeIsa === null ? `no (${nativeLoadFailure() ?? "not loaded"})` : `yes (${info.nativeIsa} kernels)`}`,
     `threads  ${info.threads}`,
     `cores    ${info.cores}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
+}
+
+/** The wasm kernels' build and why, e.g. `relaxed-simd fma (the runtime has relaxed SIMD)`. */
+function wasmLine(): string {
+  const wasm = wasmBuildInfo();
+  if (wasm === null) return `no (${wasmLoadFailure()})`;
+  return `${wasm.label} (${wasm.reason}${wasm.build === "relaxed-simd" ? "; PROXIMAL_WASM_RELAXED=0 for simd128" : ""})`;
 }

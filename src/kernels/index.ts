@@ -1,15 +1,34 @@
 // proximal's WebAssembly kernels, written in AssemblyScript and compiled with SIMD by
-// `npm run build:wasm` (scripts/buildWasm.mjs). Every pointer is a byte offset into this module's
+// `npm run build:wasm` (scripts/buildWasm.mjs), twice: a SIMD128 build and a relaxed-SIMD build whose
+// matmul multiply-adds may fuse (see `madd`). Every pointer is a byte offset into this module's
 // memory, managed from JavaScript (src/tensor/wasmBackend.ts); nothing here allocates.
 // Each kernel has a plain-TypeScript twin in src/tensor/cpuBackend.ts that is the readable reference;
 // tests run both on the same inputs.
+
+// ---------------------------------------------------------------------------------------------
+// multiply-add
+
+/**
+ * c + a·b on four lanes: the inner step of every matmul loop. ASC_FEATURE_RELAXED_SIMD is a
+ * compile-time constant, so each build holds one branch only. The relaxed-SIMD build (compiled with
+ * `--enable relaxed-simd`) uses f32x4.relaxed_madd, which the engine runs as one fused instruction
+ * with one rounding where the CPU has it (x86 FMA3, ARM NEON) and as a multiply then an add
+ * elsewhere: the result is exact to within one rounding either way, but its bits depend on the CPU.
+ * The SIMD128 build multiplies then adds, the same bits on every machine.
+ */
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
 
 // ---------------------------------------------------------------------------------------------
 // matmul
 
 /**
  * C[m,n] (+)= A[m,k] · B[k,n], all row-major and contiguous. Register-blocked 4 rows × 8 columns:
- * 8 f32x4 accumulators stay in registers while p runs over k (no FMA in baseline SIMD, so mul+add).
+ * 8 f32x4 accumulators stay in registers while p runs over k (`madd`: fused in the relaxed-SIMD
+ * build where the CPU fuses, mul+add in the SIMD128 build, which has no FMA).
  */
 export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32): void {
   matmulStrided(a, b, c, m, k, n, accumulate, k, 1);
@@ -74,14 +93,14 @@ export function matmulStrided(
         const v1 = f32x4.splat(load<f32>(a1p + pa));
         const v2 = f32x4.splat(load<f32>(a2p + pa));
         const v3 = f32x4.splat(load<f32>(a3p + pa));
-        x00 = f32x4.add(x00, f32x4.mul(v0, b0));
-        x01 = f32x4.add(x01, f32x4.mul(v0, b1));
-        x10 = f32x4.add(x10, f32x4.mul(v1, b0));
-        x11 = f32x4.add(x11, f32x4.mul(v1, b1));
-        x20 = f32x4.add(x20, f32x4.mul(v2, b0));
-        x21 = f32x4.add(x21, f32x4.mul(v2, b1));
-        x30 = f32x4.add(x30, f32x4.mul(v3, b0));
-        x31 = f32x4.add(x31, f32x4.mul(v3, b1));
+        x00 = madd(v0, b0, x00);
+        x01 = madd(v0, b1, x01);
+        x10 = madd(v1, b0, x10);
+        x11 = madd(v1, b1, x11);
+        x20 = madd(v2, b0, x20);
+        x21 = madd(v2, b1, x21);
+        x30 = madd(v3, b0, x30);
+        x31 = madd(v3, b1, x31);
         bp += rowB;
       }
       v128.store(c0p + off, x00);
@@ -109,10 +128,10 @@ export function matmulStrided(
       let pa: usize = 0;
       for (let p = 0; p < k; p++, pa += colA) {
         const b0 = v128.load(bp);
-        x0 = f32x4.add(x0, f32x4.mul(f32x4.splat(load<f32>(a0p + pa)), b0));
-        x1 = f32x4.add(x1, f32x4.mul(f32x4.splat(load<f32>(a1p + pa)), b0));
-        x2 = f32x4.add(x2, f32x4.mul(f32x4.splat(load<f32>(a2p + pa)), b0));
-        x3 = f32x4.add(x3, f32x4.mul(f32x4.splat(load<f32>(a3p + pa)), b0));
+        x0 = madd(f32x4.splat(load<f32>(a0p + pa)), b0, x0);
+        x1 = madd(f32x4.splat(load<f32>(a1p + pa)), b0, x1);
+        x2 = madd(f32x4.splat(load<f32>(a2p + pa)), b0, x2);
+        x3 = madd(f32x4.splat(load<f32>(a3p + pa)), b0, x3);
         bp += rowB;
       }
       v128.store(c0p + off, x0);
@@ -157,8 +176,8 @@ export function matmulStrided(
       let bp = b + off;
       for (let p = 0; p < k; p++) {
         const v = f32x4.splat(load<f32>(ap + <usize>p * colA));
-        x0 = f32x4.add(x0, f32x4.mul(v, v128.load(bp)));
-        x1 = f32x4.add(x1, f32x4.mul(v, v128.load(bp, 16)));
+        x0 = madd(v, v128.load(bp), x0);
+        x1 = madd(v, v128.load(bp, 16), x1);
         bp += rowB;
       }
       v128.store(cp + off, x0);
@@ -169,7 +188,7 @@ export function matmulStrided(
       let x0 = accumulate ? v128.load(cp + off) : f32x4.splat(0);
       let bp = b + off;
       for (let p = 0; p < k; p++) {
-        x0 = f32x4.add(x0, f32x4.mul(f32x4.splat(load<f32>(ap + <usize>p * colA)), v128.load(bp)));
+        x0 = madd(f32x4.splat(load<f32>(ap + <usize>p * colA)), v128.load(bp), x0);
         bp += rowB;
       }
       v128.store(cp + off, x0);
@@ -262,14 +281,14 @@ export function matmulNT(a: usize, b: usize, bias: usize, c: usize, m: i32, k: i
         const y1 = v128.load(b1 + off);
         const y2 = v128.load(b2 + off);
         const y3 = v128.load(b3 + off);
-        s00 = f32x4.add(s00, f32x4.mul(x0, y0));
-        s01 = f32x4.add(s01, f32x4.mul(x0, y1));
-        s02 = f32x4.add(s02, f32x4.mul(x0, y2));
-        s03 = f32x4.add(s03, f32x4.mul(x0, y3));
-        s10 = f32x4.add(s10, f32x4.mul(x1, y0));
-        s11 = f32x4.add(s11, f32x4.mul(x1, y1));
-        s12 = f32x4.add(s12, f32x4.mul(x1, y2));
-        s13 = f32x4.add(s13, f32x4.mul(x1, y3));
+        s00 = madd(x0, y0, s00);
+        s01 = madd(x0, y1, s01);
+        s02 = madd(x0, y2, s02);
+        s03 = madd(x0, y3, s03);
+        s10 = madd(x1, y0, s10);
+        s11 = madd(x1, y1, s11);
+        s12 = madd(x1, y2, s12);
+        s13 = madd(x1, y3, s13);
       }
       // lane sums of four accumulators at once: r[q] = Σ lanes of s0q
       let r0 = horizontalSums(s00, s01, s02, s03);
@@ -281,8 +300,8 @@ export function matmulNT(a: usize, b: usize, bias: usize, c: usize, m: i32, k: i
           3,
           load<f32>(b3 + off),
         );
-        r0 = f32x4.add(r0, f32x4.mul(f32x4.splat(load<f32>(a0 + off)), y));
-        r1 = f32x4.add(r1, f32x4.mul(f32x4.splat(load<f32>(a1 + off)), y));
+        r0 = madd(f32x4.splat(load<f32>(a0 + off)), y, r0);
+        r1 = madd(f32x4.splat(load<f32>(a1 + off)), y, r1);
       }
       if (bias != 0) {
         const bv = v128.load(bias + ((<usize>j) << 2));

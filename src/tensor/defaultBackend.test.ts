@@ -8,12 +8,17 @@ import { RESERVED_BACKENDS } from "./backend.js";
 import { chooseDefaultBackend, NATIVE_IS_DEFAULT } from "./defaultBackend.js";
 import { loadNativeBackend } from "./nativeBackend.js";
 import { availableBackends, backendInfo, setBackend } from "./tensor.js";
+import { relaxedMaddFuses, relaxedSimdSupported } from "./wasmBuild.js";
+import { NODE_MAJOR, RELAXED_FLAG } from "./wasmBuild.test.util.js";
 
 // The package entry as users load it, run in a fresh process so PROXIMAL_BACKEND and node flags apply
 // from the start (the choice is made once per process).
 const ENTRY = new URL("../index.js", import.meta.url).href;
 // the native addon's path in this checkout (null where it is not built); a child process reports the same
 const NATIVE_ISA = loadNativeBackend()?.isa ?? null;
+// the wasm build a child without flags loads: relaxed SIMD where the runtime has it (Node >= 22)
+const WASM_BUILD = relaxedSimdSupported() ? "relaxed-simd" : "simd128";
+const WASM_FMA = WASM_BUILD === "relaxed-simd" && relaxedMaddFuses();
 
 interface ChildResult {
   status: number;
@@ -23,6 +28,8 @@ interface ChildResult {
     name?: string;
     reason?: string;
     simd?: boolean;
+    wasmBuild?: string | null;
+    wasmFma?: boolean;
     nativeIsa?: string | null;
     threads?: number;
     sum?: number;
@@ -46,6 +53,7 @@ function runChild(env: Record<string, string>, nodeFlags: string[] = []): ChildR
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   if (!("PROXIMAL_BACKEND" in env)) delete childEnv.PROXIMAL_BACKEND;
   if (!("PROXIMAL_THREADS" in env)) delete childEnv.PROXIMAL_THREADS;
+  if (!("PROXIMAL_WASM_RELAXED" in env)) delete childEnv.PROXIMAL_WASM_RELAXED;
   const r = spawnSync(process.execPath, [...nodeFlags, "--input-type=module", "-e", script], {
     env: childEnv,
     encoding: "utf8",
@@ -203,6 +211,8 @@ describe("the backend a fresh Node process runs on", () => {
         name: "native",
         reason: `default: native kernels loaded (${NATIVE_ISA})`,
         simd: true,
+        wasmBuild: WASM_BUILD,
+        wasmFma: WASM_FMA,
         nativeIsa: NATIVE_ISA,
         threads: availableParallelism(),
         sum: 14,
@@ -227,6 +237,8 @@ describe("the backend a fresh Node process runs on", () => {
       name: "wasm",
       reason: "fallback: native backend unavailable (PROXIMAL_NATIVE=0 disables it)",
       simd: true,
+      wasmBuild: WASM_BUILD,
+      wasmFma: WASM_FMA,
       nativeIsa: null,
       threads: 1,
       sum: 14,
@@ -247,6 +259,8 @@ describe("the backend a fresh Node process runs on", () => {
       name: "cpu",
       reason: "PROXIMAL_BACKEND=cpu",
       simd: true,
+      wasmBuild: WASM_BUILD,
+      wasmFma: WASM_FMA,
       nativeIsa: NATIVE_ISA,
       threads: 1,
       sum: 14,
@@ -307,5 +321,50 @@ describe("the backend a fresh Node process runs on", () => {
     const { report } = runChild({ PROXIMAL_BACKEND: "wasm" }, ["--jitless"]);
     assert.equal(report.code, "BACKEND_UNAVAILABLE");
     assert.match(report.message ?? "", /no WebAssembly.*PROXIMAL_BACKEND/);
+  });
+});
+
+describe("the wasm build a fresh Node process loads (PROXIMAL_WASM_RELAXED)", () => {
+  test("unset: relaxed SIMD where the runtime has it (Node >= 22; Node 20 with its V8 flag), else SIMD128", () => {
+    const plain = runChild({ PROXIMAL_BACKEND: "wasm" }).report;
+    assert.deepEqual([plain.name, plain.wasmBuild, plain.wasmFma], ["wasm", WASM_BUILD, WASM_FMA]);
+    assert.equal(plain.sum, 14);
+    if (NODE_MAJOR === 20) {
+      assert.equal(plain.wasmBuild, "simd128");
+      const flagged = runChild({ PROXIMAL_BACKEND: "wasm" }, [RELAXED_FLAG]).report;
+      assert.equal(flagged.wasmBuild, "relaxed-simd");
+      assert.equal(typeof flagged.wasmFma, "boolean");
+      assert.equal(flagged.sum, 14);
+    }
+  });
+
+  test("0 forces SIMD128, whose multiply-adds never fuse, even where relaxed SIMD is available", () => {
+    const flags = NODE_MAJOR === 20 ? [RELAXED_FLAG] : [];
+    const { report } = runChild({ PROXIMAL_BACKEND: "wasm", PROXIMAL_WASM_RELAXED: "0" }, flags);
+    assert.deepEqual(
+      [report.name, report.wasmBuild, report.wasmFma, report.sum],
+      ["wasm", "simd128", false, 14],
+    );
+  });
+
+  test("1 requires relaxed SIMD: BACKEND_UNAVAILABLE on a runtime without it", () => {
+    const { report } = runChild({ PROXIMAL_BACKEND: "wasm", PROXIMAL_WASM_RELAXED: "1" });
+    if (WASM_BUILD === "relaxed-simd") {
+      assert.deepEqual([report.wasmBuild, report.sum], ["relaxed-simd", 14]);
+    } else {
+      assert.equal(report.code, "BACKEND_UNAVAILABLE");
+      assert.match(report.message ?? "", /^PROXIMAL_WASM_RELAXED=1 asks for the relaxed-SIMD wasm kernels/);
+    }
+  });
+
+  test("any other value is an INVALID_OPTION error naming the accepted values, whatever the backend", () => {
+    for (const backend of ["wasm", "cpu"]) {
+      const { report } = runChild({ PROXIMAL_BACKEND: backend, PROXIMAL_WASM_RELAXED: "on" });
+      assert.equal(report.code, "INVALID_OPTION");
+      assert.match(
+        report.message ?? "",
+        /^PROXIMAL_WASM_RELAXED is "on", which is not a valid value. Set it to "0" .*"1" .*or unset/,
+      );
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { didYouMean, ProximalError } from "../errors.js";
 import type { BackendName } from "./backend.js";
 import { rejectReservedBackend } from "./backend.js";
+import type { WasmBuild } from "./wasmBuild.js";
 
 /** Which backend runs the kernels, and why: what a bug report about speed or numerics needs. */
 export interface BackendInfo {
@@ -14,6 +15,17 @@ export interface BackendInfo {
   reason: string;
   /** Whether the WebAssembly SIMD kernels load on this runtime (whichever backend is active). */
   simd: boolean;
+  /**
+   * The build of the wasm kernels that loads, whichever backend is active: `"relaxed-simd"` where
+   * the runtime has relaxed SIMD (unless `PROXIMAL_WASM_RELAXED=0`), else `"simd128"`; null where
+   * the kernels do not load.
+   */
+  wasmBuild: WasmBuild | null;
+  /**
+   * Whether that build's matmul multiply-adds run fused, with one rounding: the relaxed-SIMD build on
+   * a CPU the engine fuses `relaxed_madd` on (x86 with FMA3, ARM). Always false for SIMD128.
+   */
+  wasmFma: boolean;
   /**
    * The native addon's instruction-set path (`"avx512"`, `"avx2"` or `"generic"`) where the addon
    * loads, whichever backend is active; null where it is not built or does not load.

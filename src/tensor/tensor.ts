@@ -337,15 +337,19 @@ export function getBackend(): Backend {
 }
 
 /**
- * The active backend, why it was chosen, whether WebAssembly SIMD is available, the native kernels'
+ * The active backend, why it was chosen, whether WebAssembly SIMD is available and which build of
+ * the wasm kernels loads (relaxed SIMD, fused or not, or SIMD128), the native kernels'
  * instruction-set path, and the thread count.
  */
 export function backendInfo(): BackendInfo {
   const backend = getBackend();
+  const wasm = loadWasmBackend();
   return {
     name: backend.name,
     reason: currentReason,
-    simd: loadWasmBackend() !== null,
+    simd: wasm !== null,
+    wasmBuild: wasm?.build ?? null,
+    wasmFma: wasm?.fma ?? false,
     nativeIsa: loadNativeBackend()?.isa ?? null,
     // the native backend splits large products across its threads; wasm and cpu run on the caller's
     threads: backend.name === "native" ? (loadNativeBackend()?.threads ?? 1) : 1,

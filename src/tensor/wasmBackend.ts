@@ -2,7 +2,15 @@ import { ProximalError } from "../errors.js";
 import type { AdamStepArgs, Backend, BinaryOp, FusedActivation, ReduceOp, UnaryOp } from "./backend.js";
 import { BINARY_OPS, UNARY_OPS } from "./backend.js";
 import { CpuBackend, linearActBackwardSteps } from "./cpuBackend.js";
-import { WASM_KERNELS_BASE64 } from "./wasmBinary.generated.js";
+import { WASM_KERNELS_BASE64, WASM_KERNELS_RELAXED_BASE64 } from "./wasmBinary.generated.js";
+import type { WasmBuild, WasmBuildChoice } from "./wasmBuild.js";
+import {
+  chooseWasmBuild,
+  relaxedMaddFuses,
+  relaxedSimdSupported,
+  requestedWasmBuild,
+  wasmBuildLabel,
+} from "./wasmBuild.js";
 
 /** The exports of src/kernels/index.ts (pointers are byte offsets into `memory`). */
 interface KernelExports {
@@ -106,6 +114,13 @@ const TRANSCENDENTAL = new Set<UnaryOp>([
  */
 export class WasmBackend implements Backend {
   readonly name = "wasm" as const;
+  /** Which build of the kernels this is (relaxed SIMD or SIMD128). */
+  readonly build: WasmBuild;
+  /**
+   * Whether the matmul multiply-adds run fused (one rounding): the relaxed-SIMD build on an engine
+   * and CPU that fuse `relaxed_madd` ({@link relaxedMaddFuses}); never the SIMD128 build.
+   */
+  readonly fma: boolean;
   /**
    * Elementwise, reduction and row ops on fewer elements than this run the TypeScript loop instead:
    * below it, copying operands in and out of wasm memory costs more than the arithmetic (measured:
@@ -125,8 +140,10 @@ export class WasmBackend implements Backend {
   private readonly base: number;
   private top: number;
 
-  constructor(exports: KernelExports) {
+  constructor(exports: KernelExports, build: WasmBuild, fma: boolean) {
     this.k = exports;
+    this.build = build;
+    this.fma = fma;
     // the module's own static data sits below __heap_base (a few hundred bytes); the arena starts at
     // the first 64 KiB page boundary above it
     const heapBase = exports.__heap_base ? Number(exports.__heap_base.value) : 0;
@@ -519,34 +536,87 @@ export class WasmBackend implements Backend {
   }
 }
 
-/** The outcome of instantiating the kernels: the backend, or why it could not be built. */
+/** The outcome of instantiating one build of the kernels: the backend, or why it could not be built. */
 type WasmLoad = { backend: WasmBackend; failure?: undefined } | { backend: null; failure: unknown };
 
-let cached: WasmLoad | undefined;
+const builds = new Map<WasmBuild, WasmLoad>();
+/** The build chosen for the wasm backend (PROXIMAL_WASM_RELAXED and the runtime), once per process. */
+let chosen: WasmBuildChoice | undefined;
 
-function loadOnce(): WasmLoad {
-  if (cached !== undefined) return cached;
+/** Instantiate `build` (once; later calls return the same outcome). */
+function loadBuild(build: WasmBuild): WasmLoad {
+  const known = builds.get(build);
+  if (known !== undefined) return known;
+  let load: WasmLoad;
   try {
     if (typeof WebAssembly === "undefined") {
       // e.g. `node --jitless`, or a browser with WebAssembly disabled by policy
       throw new Error("this JavaScript runtime has no WebAssembly");
     }
-    const bytes = decodeBase64(WASM_KERNELS_BASE64);
+    const relaxed = build === "relaxed-simd";
+    const bytes = decodeBase64(relaxed ? WASM_KERNELS_RELAXED_BASE64 : WASM_KERNELS_BASE64);
     const module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(module, { env: { abort: wasmAbort } });
-    cached = { backend: new WasmBackend(instance.exports as unknown as KernelExports) };
+    const exports = instance.exports as unknown as KernelExports;
+    load = { backend: new WasmBackend(exports, build, relaxed && relaxedMaddFuses()) };
   } catch (error) {
-    cached = { backend: null, failure: error };
+    load = { backend: null, failure: error };
   }
-  return cached;
+  builds.set(build, load);
+  return load;
+}
+
+/**
+ * The build the wasm backend runs: PROXIMAL_WASM_RELAXED where set, else relaxed SIMD where the
+ * runtime validates it (see chooseWasmBuild). A bad PROXIMAL_WASM_RELAXED throws its ProximalError
+ * here, on every call, rather than turning into a quiet fallback.
+ */
+function chosenBuild(): WasmBuildChoice {
+  chosen ??= chooseWasmBuild(requestedWasmBuild(), relaxedSimdSupported());
+  return chosen;
+}
+
+function loadOnce(): WasmLoad {
+  return loadBuild(chosenBuild().build);
 }
 
 /**
  * Instantiate the kernels synchronously from the embedded binary (once; later calls return the same
  * backend); null where WebAssembly SIMD is unavailable, with the cause in {@link wasmLoadFailure}.
+ * The build is the relaxed-SIMD one where the runtime has relaxed SIMD, else SIMD128
+ * (`PROXIMAL_WASM_RELAXED=0` forces SIMD128); {@link wasmBuildInfo} says which.
  */
 export function loadWasmBackend(): WasmBackend | null {
   return loadOnce().backend;
+}
+
+/**
+ * One build of the kernels, whichever the wasm backend runs (benchmarks and tests compare the two);
+ * null where this runtime cannot load it (relaxed SIMD on Node 20 without its flag).
+ */
+export function loadWasmBuild(build: WasmBuild): WasmBackend | null {
+  return loadBuild(build).backend;
+}
+
+/** The wasm backend's build, whether its multiply-adds are fused, its label and why it was chosen. */
+export interface WasmBuildInfo {
+  build: WasmBuild;
+  fma: boolean;
+  /** `"relaxed-simd fma"`, `"simd128"`, ... (wasmBuildLabel). */
+  label: string;
+  reason: string;
+}
+
+/** Which build the wasm backend runs and why; null where the kernels do not load. */
+export function wasmBuildInfo(): WasmBuildInfo | null {
+  const { backend } = loadOnce();
+  if (backend === null) return null;
+  return {
+    build: backend.build,
+    fma: backend.fma,
+    label: wasmBuildLabel(backend.build, backend.fma),
+    reason: chosenBuild().reason,
+  };
 }
 
 /** Why the kernels failed to load (the error's message), or undefined when they loaded. */

@@ -59,6 +59,8 @@ window.harness = {
       : null;
     return {
       backend: backendInfo().name,
+      wasmBuild: backendInfo().wasmBuild,
+      wasmFma: backendInfo().wasmFma,
       steps,
       seconds,
       stepsPerSecond: steps / seconds,
