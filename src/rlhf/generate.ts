@@ -132,7 +132,13 @@ export function generate(
         // first step: the whole prompt; later: only the token generated last
         const start = step === 0 ? 0 : length - 1;
         const input = new Tensor(columns(ids, batch, total, start, length), [batch, length - start]);
-        const out = model.forward(input, { attentionMask: maskSoFar, cache: cache, useCache: true });
+        // the cache is preallocated for the whole sequence, filled in place step by step
+        const out = model.forward(input, {
+          attentionMask: maskSoFar,
+          cache,
+          useCache: true,
+          cacheLength: total,
+        });
         cache = out.cache;
         logits = lastPosition(out.logits);
       } else {
