@@ -677,12 +677,29 @@ void scale(float* x, int64_t n, double s) {
 // scores in a thread-local scratch of `keys` floats instead of a [queries, keys] matrix in memory,
 // and keys/values read in place from a KV cache preallocated for `capacity` positions.
 
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+
+// The lanes' sum as a tree of halves (4 levels at 16 lanes) rather than 15 dependent scalar adds,
+// which made the latency of the reduction, not the multiply-adds, the cost of a 64-wide dot product
+inline float hsum(vf v) {
+#if PX_VF == 16
+  const v8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const v4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+#elif PX_VF == 8
+  const v4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  const v4 q = v;
+#endif
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
 inline float dotRow(const float* a, const float* b, int64_t n) {
   vf acc = vf{};
   int64_t d = 0;
   for (; d + VF <= n; d += VF) acc += loadu(a + d) * loadu(b + d);
-  float s = 0.0f;
-  for (int l = 0; l < VF; l++) s += acc[l];
+  float s = hsum(acc);
   for (; d < n; d++) s += a[d] * b[d];
   return s;
 }
