@@ -13,7 +13,7 @@
 // Results are deterministic for a given ISA path and shape; avx512 and avx2 sum every GEMM output in
 // the same order (KC below is shared by all paths) and both use FMA, so they give the same bits
 // (nativeParity.test.ts checks it), except on the dot-product path (one or two rows times a
-// transposed B, or an output at most NARROW_COLS wide), whose lane count is the vector width.
+// transposed B), whose lane count is the vector width.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,11 +200,6 @@ inline float dot(const float* __restrict x, const float* __restrict y, int64_t n
 // products against B's rows instead of packing Bᵀ: packing would copy all of B to use each value once
 // (1x256x256: 27 µs packed, a few µs as dot products).
 constexpr int64_t DOT_ROWS = 2;
-// Outputs at most this wide (a value head's 1 column, a first layer's gradient into 3-8 inputs) with
-// A's rows contiguous also use dot products, against Bᵀ's rows (B transposed into scratch first when
-// it is row-major, n·k floats): the micro-tile would compute NR columns to keep n of them. Measured
-// (2026-12-02, avx512, one thread): 256x256x1 x·Wᵀ 21.4 µs as tiles; g·W into 4 columns 21 µs.
-constexpr int64_t NARROW_COLS = 8;
 thread_local Scratch<float> narrowScratch;
 
 /**
@@ -264,18 +259,10 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
     return;
   }
   const int64_t ldb = transB ? k : n;
-  if (csA == 1 && ((transB && fullM <= DOT_ROWS) || n <= NARROW_COLS)) {
-    // dot products of A's rows with Bᵀ's rows (B's own rows when transB)
-    const float* bt = b;
-    if (!transB) {
-      float* t = narrowScratch.get(n * k);
-      for (int64_t p = 0; p < k; p++)
-        for (int64_t j = 0; j < n; j++) t[j * k + p] = b[p * n + j];
-      bt = t;
-    }
+  if (transB && csA == 1 && fullM <= DOT_ROWS) {
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) {
-        const float d = dot(a + i * rsA, bt + j * k, k);
+        const float d = dot(a + i * rsA, b + j * k, k);
         c[i * n + j] = accumulate ? c[i * n + j] + d : d;
       }
     return;
@@ -663,9 +650,26 @@ __attribute__((optimize("fp-contract=off"))) void polyak(float* dst, const float
 // Sequential on purpose: the reference adds the squares one after another, and reassociating the sum
 // (vector lanes) would change its last bits and so every clipped gradient. A float's square is exact
 // in double, so FMA contraction changes nothing here.
+// Σ x² in the order Backend.sumOfSquares defines: 16 lanes (element i into lane i mod 16, each in
+// index order), lanes added pairwise ((0+1), (2+3), ... then again) and the result added to acc.
+// A float's square is exact in double, so FMA and multiply-then-add give the same bits. One chain
+// of dependent adds (the old order) ran at a quarter of an add per cycle: 14% of a DQN step.
 double sumSquares(const float* x, int64_t n, double acc) {
-  for (int64_t i = 0; i < n; i++) acc += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return acc;
+  vd4 s0 = vd4{}, s1 = vd4{}, s2 = vd4{}, s3 = vd4{};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const vd4 a = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i), vd4);
+    const vd4 b = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 4), vd4);
+    const vd4 c = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 8), vd4);
+    const vd4 d = __builtin_convertvector(*reinterpret_cast<const v4u*>(x + i + 12), vd4);
+    s0 += a * a, s1 += b * b, s2 += c * c, s3 += d * d;
+  }
+  double lanes[16];
+  for (int j = 0; j < 4; j++) lanes[j] = s0[j], lanes[4 + j] = s1[j], lanes[8 + j] = s2[j], lanes[12 + j] = s3[j];
+  for (; i < n; i++) lanes[i & 15] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  for (int width = 8; width >= 1; width /= 2)
+    for (int j = 0; j < width; j++) lanes[j] = lanes[2 * j] + lanes[2 * j + 1];
+  return acc + lanes[0];
 }
 
 void scale(float* x, int64_t n, double s) {

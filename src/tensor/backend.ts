@@ -223,8 +223,11 @@ export interface Backend {
    */
   polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void;
   /**
-   * `Σ x²` over every element of every array, accumulated in float64 one element after another in
-   * order (clipGradNorm's total norm; the order fixes the bits).
+   * `Σ x²` over every element of every array in float64 (clipGradNorm's total norm), in an order every
+   * backend follows, since it fixes the bits: within an array, element i goes to lane i mod 16 (each
+   * lane in index order), the 16 lanes are added pairwise ((0+1), (2+3), …, then the 8 sums likewise,
+   * down to one), and the arrays' sums are added in order. Sixteen independent chains let a vector
+   * unit run it (one chain of dependent adds was 14% of a DQN step).
    */
   sumOfSquares(x: Float32Array[]): number;
   /** `x *= s` in place for every array, the product in float64 rounded on store. */

@@ -571,11 +571,18 @@ export function describeKernelParity(label: string, other: Backend): void {
         });
       }
 
-      test("sumOfSquares adds in order in float64 and scaleInPlace rounds a float64 product", () => {
+      test("sumOfSquares adds in float64 in the order the Backend defines; scaleInPlace rounds a float64 product", () => {
         const rng = new Rng(23);
         const xs = sizes.map((n) => randomNormal(rng, n, 3));
+        // the order spelled out: 16 lanes by index mod 16, a pairwise tree, arrays in order
         let expected = 0;
-        for (const x of xs) for (let i = 0; i < x.length; i++) expected += x[i] * x[i];
+        for (const x of xs) {
+          let level: number[] = new Array(16).fill(0);
+          for (let i = 0; i < x.length; i++) level[i % 16] += x[i] * x[i];
+          while (level.length > 1)
+            level = level.filter((_, j) => j % 2 === 0).map((v, j) => v + level[2 * j + 1]);
+          expected += level[0];
+        }
         assert.equal(other.sumOfSquares(xs), expected);
         assert.equal(other.sumOfSquares([]), 0);
         const scale = 0.123456789;

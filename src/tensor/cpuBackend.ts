@@ -302,7 +302,14 @@ export class CpuBackend implements Backend {
 
   sumOfSquares(x: Float32Array[]): number {
     let total = 0;
-    for (const a of x) for (let i = 0; i < a.length; i++) total += a[i] * a[i];
+    const lanes = new Float64Array(16);
+    for (const a of x) {
+      lanes.fill(0);
+      for (let i = 0; i < a.length; i++) lanes[i & 15] += a[i] * a[i];
+      for (let width = 8; width >= 1; width >>= 1)
+        for (let j = 0; j < width; j++) lanes[j] = lanes[2 * j] + lanes[2 * j + 1];
+      total += lanes[0];
+    }
     return total;
   }
 

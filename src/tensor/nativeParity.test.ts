@@ -80,7 +80,7 @@ if (native === null) {
           [1, 256, 256], // rollout: one row (dot-product path with transposed B)
           [2, 65, 33], // two rows, odd K
           [300, 20, 9], // many rows: B packed even when row-major
-          [256, 256, 1], // a value head: narrow output, dot products (or Cᵀ's tiles when A is transposed)
+          [256, 256, 1], // a value head: narrow output (Cᵀ's tiles when A is read down its columns)
           [256, 64, 4], // a first layer's weight gradient into 4 inputs: narrow
           [40, 300, 3], // narrow, K over one 256 block
           [7, 0, 5], // empty K: zeros (or C unchanged when accumulating)
@@ -160,7 +160,7 @@ if (native === null) {
     for (const [m, k, n] of [
       [64, 256, 256],
       [13, 300, 530],
-      [3, 5, 40], // (n <= 8 would take the dot-product path, whose lanes differ by width)
+      [3, 5, 7],
     ]) {
       const a = randomNormal(rng, m * k);
       const b = randomNormal(rng, k * n);
@@ -216,7 +216,7 @@ if (native === null) {
       [1, 197, 300, 400, true, false, true],
       [5, 50, 300, 256, false, false, false],
       [1, 4096, 1024, 4, true, false, true], // narrow output, A transposed: Cᵀ's tiles in row blocks
-      [1, 4096, 1024, 4, false, false, false], // narrow output: dot products in row blocks
+      [1, 4096, 1024, 4, false, false, false], // narrow output, A row-major: C's own tiles in row blocks
       [1, 64, 32, 32, false, false, false],
     ];
     for (const isa of runnable) {
