@@ -173,6 +173,9 @@ describe("GPT's in-place KV cache", () => {
     };
     generate(spy, prompts, { maxNewTokens: 5 });
     assert.deepEqual(seen, [11, 11, 11, 11, 11]); // longest prompt 6 + 5 new tokens
+    // never more than the model's context (32 positions), whatever the budget asks
+    const capped = noGrad(() => gpt.forward(narrow2(ids, 4), { cache: null, cacheLength: 1000 }));
+    assert.equal(capped.cache?.layers[0].maxLength, 32);
   });
 
   test("a step past a fixed cacheLength is INVALID_ARGUMENT naming the limit and how to raise it", () => {

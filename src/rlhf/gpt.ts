@@ -79,8 +79,9 @@ export interface GPTForwardOptions {
    */
   cache?: GPTCache | null;
   /**
-   * Positions to preallocate when this call starts a cache (the prompt plus every token to come); a
-   * step past it throws. @defaultValue none: the cache starts small and doubles when full
+   * Positions to preallocate when this call starts a cache (the prompt plus every token to come; at
+   * most the model's context is allocated); a step past it throws. @defaultValue none: the cache
+   * starts small and doubles when full
    */
   cacheLength?: number;
   /** Return the updated cache in {@link GPTOutput.cache}. @defaultValue true when `cache` is given */

@@ -38,8 +38,9 @@ export interface CausalLMForwardOptions {
    */
   cache?: CausalLMCache | null;
   /**
-   * Positions to preallocate when this call starts a cache (the prompt plus every token to come); a
-   * step past it throws. @defaultValue none: the cache starts small and doubles when full
+   * Positions to preallocate when this call starts a cache (the prompt plus every token to come; at
+   * most the model's context is allocated); a step past it throws. @defaultValue none: the cache
+   * starts small and doubles when full
    */
   cacheLength?: number;
   /** Return the updated cache. @defaultValue true when `cache` is given */
@@ -175,7 +176,9 @@ export function newLayerCaches(
         `cacheLength must be an integer of at least this call's ${total} positions (the prompt plus every token to come), got ${cacheLength}.`,
       );
     }
-    return Array.from({ length: numLayers }, () => new KVCache(batch, heads, headDim, cacheLength));
+    // never more than the model's context: no call can fill more (forward checks it first)
+    const length = Math.min(cacheLength, maxPositions);
+    return Array.from({ length: numLayers }, () => new KVCache(batch, heads, headDim, length));
   }
   const start = Math.min(maxPositions, Math.max(total, DEFAULT_CACHE_LENGTH));
   return Array.from(
