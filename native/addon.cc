@@ -147,7 +147,7 @@ bool supported(const PxKernels* k) {
   return k == &px_kernels_generic;
 }
 
-constexpr size_t MAX_ARGS = 14;
+constexpr size_t MAX_ARGS = 16;
 
 struct Args {
   napi_env env;
@@ -442,6 +442,43 @@ napi_value SoftmaxRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value Attention(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attention");
+  int64_t lq, lk, lv, lm, lo;
+  const float* q = a.f32(0, &lq);
+  const float* k = a.f32(1, &lk);
+  const float* v = a.f32(2, &lv);
+  const float* mask = a.f32OrNull(3, &lm);
+  float* out = a.f32(4, &lo);
+  const int64_t batch = a.integer(5), heads = a.integer(6), kvHeads = a.integer(7), queries = a.integer(8),
+                keys = a.integer(9), hd = a.integer(10), capacity = a.integer(11), causal = a.integer(12);
+  if (a.failed) return nullptr;
+  if (kvHeads == 0 || heads % kvHeads != 0 || keys > capacity) {
+    a.fail("is inconsistent: kvHeads must divide heads and keys must be <= capacity", 7);
+    return nullptr;
+  }
+  const int64_t blocks = batch * heads;
+  if (!a.fits(0, lq, blocks * queries * hd) || !a.fits(1, lk, batch * kvHeads * capacity * hd) ||
+      !a.fits(2, lv, batch * kvHeads * capacity * hd) || !a.fits(4, lo, blocks * queries * hd) ||
+      (mask != nullptr && !a.fits(3, lm, batch * keys)))
+    return nullptr;
+  // blocks are independent (each output row is computed by one thread in a fixed order), so any
+  // split across threads gives the same bits; small calls (one decoding step) stay on this thread
+  const int64_t macs = 2 * blocks * queries * keys * hd;
+  std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
+  if (numThreads <= 1 || pool == nullptr || macs < PARALLEL_MIN_MACS || blocks < 2 || !lock.owns_lock()) {
+    active->attention(q, k, v, mask, out, heads, kvHeads, queries, keys, hd, capacity, causal != 0, 0, blocks);
+    return nullptr;
+  }
+  const int64_t tasks = blocks < numThreads ? blocks : numThreads;
+  const std::function<void(int)> task = [&](int index) {
+    const int64_t first = blocks * index / tasks, last = blocks * (index + 1) / tasks;
+    active->attention(q, k, v, mask, out, heads, kvHeads, queries, keys, hd, capacity, causal != 0, first, last);
+  };
+  pool->run(static_cast<int>(tasks), task);
+  return nullptr;
+}
+
 napi_value LogsumexpRows(napi_env env, napi_callback_info info) {
   Args a(env, info, "logsumexpRows");
   int64_t lx, lo;
@@ -677,6 +714,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"polyakUpdate", PolyakUpdate},
       {"sumOfSquares", SumOfSquares},
       {"scaleInPlace", ScaleInPlace},
+      {"attention", Attention},
       {"isa", Isa},
       {"setIsa", SetIsa},
       {"compiledIsas", CompiledIsas},

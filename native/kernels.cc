@@ -676,9 +676,86 @@ void scale(float* x, int64_t n, double s) {
   for (int64_t i = 0; i < n; i++) x[i] = static_cast<float>(static_cast<double>(x[i]) * s);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Attention, fused: scores, softmax and the weighted sum of values per query row, with the row's
+// scores in a thread-local scratch of `keys` floats instead of a [queries, keys] matrix in memory,
+// and keys/values read in place from a KV cache preallocated for `capacity` positions.
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+
+// The lanes' sum as a tree of halves (4 levels at 16 lanes) rather than 15 dependent scalar adds,
+// which made the latency of the reduction, not the multiply-adds, the cost of a 64-wide dot product
+inline float hsum(vf v) {
+#if PX_VF == 16
+  const v8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const v4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+#elif PX_VF == 8
+  const v4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  const v4 q = v;
+#endif
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+inline float dotRow(const float* a, const float* b, int64_t n) {
+  vf acc = vf{};
+  int64_t d = 0;
+  for (; d + VF <= n; d += VF) acc += loadu(a + d) * loadu(b + d);
+  float s = hsum(acc);
+  for (; d < n; d++) s += a[d] * b[d];
+  return s;
+}
+
+thread_local Scratch<float> scoreScratch;
+
+void attention(const float* q, const float* k, const float* v, const float* mask, float* out, int64_t heads,
+               int64_t kvHeads, int64_t queries, int64_t keys, int64_t hd, int64_t capacity, int causal,
+               int64_t first, int64_t last) {
+  // 1/√headDim rounded once from double, as the TypeScript reference's Math.fround(1 / Math.sqrt(d))
+  const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(hd)));
+  const int64_t groups = heads / kvHeads;
+  float* p = scoreScratch.get(keys > 0 ? keys : 1);
+  for (int64_t block = first; block < last; block++) {
+    const int64_t b = block / heads, h = block % heads;
+    const int64_t kvOffset = (b * kvHeads + h / groups) * capacity * hd;
+    const float* kb = k + kvOffset;
+    const float* vb = v + kvOffset;
+    const float* mb = mask != nullptr ? mask + b * keys : nullptr;
+    for (int64_t i = 0; i < queries; i++) {
+      const float* qi = q + (block * queries + i) * hd;
+      float* oi = out + (block * queries + i) * hd;
+      int64_t visible = causal ? imin(keys, i + keys - queries + 1) : keys;
+      if (visible < 0) visible = 0;
+      float m = -__builtin_inff();
+      for (int64_t j = 0; j < visible; j++) {
+        float score = dotRow(qi, kb + j * hd, hd) * scale;
+        if (mb != nullptr) score += mb[j];
+        p[j] = score;
+        m = score > m ? score : m;
+      }
+      if (m == -__builtin_inff()) m = 0.0f;
+      for (int64_t j = 0; j < visible; j++) p[j] = pxexp(p[j] - m);
+      const double sum = sumDouble(p, visible);
+      if (sum == 0.0) {  // every key masked out: NaN, as softmax over a row of -inf (torch 1.13)
+        for (int64_t d = 0; d < hd; d++) oi[d] = __builtin_nanf("");
+        continue;
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t d = 0; d < hd; d++) oi[d] = 0.0f;
+      for (int64_t j = 0; j < visible; j++) {
+        const float w = p[j] * inv;
+        const float* vj = vb + j * hd;
+        for (int64_t d = 0; d < hd; d++) oi[d] += w * vj[d];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" const PxKernels PX_TABLE = {
     PX_ISA,        matmul,        gemmRows,      linear, binary, unary, clamp, reduce, softmaxRows, logsumexpRows,
-    layerNormRows, layerNormBackwardRows, adamStep, polyak, sumSquares, scale,
+    layerNormRows, layerNormBackwardRows, adamStep, polyak, sumSquares, scale, attention,
 };

@@ -44,6 +44,12 @@ struct PxKernels {
   double (*sumSquares)(const float* x, int64_t n, double acc);
   // x *= s, the product in double rounded to float on store
   void (*scale)(float* x, int64_t n, double s);
+  // Fused attention over blocks [first, last) of the batch·heads blocks (Backend.attention in
+  // src/tensor/backend.ts): q, out [batch, heads, queries, hd]; k, v [batch, kvHeads, capacity, hd],
+  // the first `keys` positions read; mask additive [batch, keys] or null
+  void (*attention)(const float* q, const float* k, const float* v, const float* mask, float* out, int64_t heads,
+                    int64_t kvHeads, int64_t queries, int64_t keys, int64_t hd, int64_t capacity, int causal,
+                    int64_t first, int64_t last);
 };
 
 extern "C" {

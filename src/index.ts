@@ -153,8 +153,8 @@ export type {
 export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, writeSafetensors } from "./io/safetensors.js";
 export type { TarEntry } from "./io/tar.js";
 export { readTar, writeTar } from "./io/tar.js";
-export type { KVCache, MultiHeadSelfAttentionOptions } from "./nn/attention.js";
-export { MultiHeadSelfAttention } from "./nn/attention.js";
+export type { MultiHeadSelfAttentionOptions } from "./nn/attention.js";
+export { KVCache, MultiHeadSelfAttention } from "./nn/attention.js";
 export { Dropout } from "./nn/dropout.js";
 export type { EmbeddingOptions } from "./nn/embedding.js";
 // nn

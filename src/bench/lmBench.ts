@@ -50,8 +50,8 @@ interface LmFigures {
  * `proximal bench lm`: tokens per second of a 4-layer, 256-wide, 4-head GPT (vocabulary 4096,
  * context 128) for training (forward, next-token cross-entropy, backward, AdamW step on batches of
  * 4 x 128 tokens) and for cached sampling (8 prompts of 16 tokens extended to 128 positions, one
- * token per sequence per step). The same model and work in PyTorch (scripts/bench/lmTorch.py, one
- * thread, as proximal's engine) runs as a subprocess when /usr/bin/python3 has torch, and the ratio
+ * token per sequence per step), on one thread (`PROXIMAL_THREADS=n` sets n on the native backend). The
+ * same model and work in PyTorch (scripts/bench/lmTorch.py, on the same thread count) runs as a subprocess when /usr/bin/python3 has torch, and the ratio
  * is printed; otherwise the torch columns are skipped with a note.
  *
  * `--arch llama --size <size>` measures a Llama-family model at a real model's size instead
@@ -79,9 +79,9 @@ export async function run(options: BenchOptions): Promise<void> {
     genBatch: 8,
     promptLength: 16,
     genRepeats: options.quick ? 1 : 2,
-    threads: 1,
+    threads: benchThreads(getBackend().name),
   };
-  // one thread, as torch's side: the native backend's default is every core
+  // the same thread count as torch's side: the native backend's default is every core
   if (getBackend().name === "native") setNumThreads(workload.threads);
   const gpt = new GPT(workload, { rng: new Rng(0) });
   const train = measureTraining(gpt, workload);
@@ -124,6 +124,23 @@ export async function run(options: BenchOptions): Promise<void> {
     },
   ]);
   if (note !== null) console.log(note);
+}
+
+/**
+ * Threads of both sides: `PROXIMAL_THREADS` on the native backend (the issue's 1- and 2-thread rows),
+ * else 1 (the default, and always on wasm, whose kernels run on one thread).
+ */
+function benchThreads(backend: string): number {
+  const requested = process.env.PROXIMAL_THREADS;
+  if (backend !== "native" || requested === undefined || requested === "") return 1;
+  const threads = Number(requested);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `bench lm: PROXIMAL_THREADS must be a positive integer, got "${requested}". Unset it for one thread.`,
+    );
+  }
+  return threads;
 }
 
 function measureTraining(gpt: GPT, w: LmWorkload): Rate {

@@ -929,3 +929,104 @@ export function polyak(dst: usize, src: usize, n: i32, tau: f64): void {
     store<f32>(dst + off, <f32>(keep * <f64>load<f32>(dst + off) + tau * <f64>load<f32>(src + off)));
   }
 }
+
+@inline
+function dotRow(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let d = 0;
+  for (; d + 4 <= n; d += 4) {
+    const off = (<usize>d) << 2;
+    acc = f32x4.add(acc, f32x4.mul(v128.load(a + off), v128.load(b + off)));
+  }
+  let s: f32 =
+    f32x4.extract_lane(acc, 0) +
+    f32x4.extract_lane(acc, 1) +
+    (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; d < n; d++) s += load<f32>(a + ((<usize>d) << 2)) * load<f32>(b + ((<usize>d) << 2));
+  return s;
+}
+
+/**
+ * Fused attention (Backend.attention in src/tensor/backend.ts): per query row, its scores into
+ * `scores` (`keys` floats of scratch), their softmax, and the weighted sum of values, so no
+ * [queries, keys] matrix is written. q, out [batch, heads, queries, hd]; k, v [batch, kvHeads,
+ * capacity, hd], the first `keys` positions read; query head h reads key/value head h / (heads /
+ * kvHeads); `mask` additive [batch, keys], 0 for none; `causal` aligns queries to the end of the keys.
+ */
+export function attention(
+  q: usize,
+  k: usize,
+  v: usize,
+  mask: usize,
+  out: usize,
+  scores: usize,
+  batch: i32,
+  heads: i32,
+  kvHeads: i32,
+  queries: i32,
+  keys: i32,
+  hd: i32,
+  capacity: i32,
+  causal: i32,
+): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
+  const groups = heads / kvHeads;
+  const row = (<usize>hd) << 2;
+  const hd4 = hd & ~3;
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      const kvOffset = <usize>(b * kvHeads + h / groups) * <usize>capacity * row;
+      const kb = k + kvOffset;
+      const vb = v + kvOffset;
+      const mb: usize = mask == 0 ? 0 : mask + ((<usize>b * <usize>keys) << 2);
+      for (let i = 0; i < queries; i++) {
+        const block = <usize>((b * heads + h) * queries + i) * row;
+        const qi = q + block;
+        const oi = out + block;
+        let visible = causal != 0 ? min(keys, i + keys - queries + 1) : keys;
+        if (visible < 0) visible = 0;
+        let m: f32 = -Infinity;
+        for (let j = 0; j < visible; j++) {
+          let score = dotRow(qi, kb + <usize>j * row, hd) * scale;
+          if (mb != 0) score += load<f32>(mb + ((<usize>j) << 2));
+          store<f32>(scores + ((<usize>j) << 2), score);
+          m = Mathf.max(m, score);
+        }
+        if (m == -Infinity) m = 0;
+        const mv = f32x4.splat(m);
+        let j = 0;
+        for (; j + 4 <= visible; j += 4) {
+          const at = scores + ((<usize>j) << 2);
+          v128.store(at, expV(f32x4.sub(v128.load(at), mv)));
+        }
+        for (; j < visible; j++) {
+          const at = scores + ((<usize>j) << 2);
+          store<f32>(at, expS(load<f32>(at) - m));
+        }
+        let sum: f64 = 0;
+        for (j = 0; j < visible; j++) sum += <f64>load<f32>(scores + ((<usize>j) << 2));
+        if (sum == 0) {
+          // every key masked out: NaN, as softmax over a row of -Infinity (torch 1.13)
+          for (let d = 0; d < hd; d++) store<f32>(oi + ((<usize>d) << 2), NaN);
+          continue;
+        }
+        const inv = <f32>(1.0 / sum);
+        memory.fill(oi, 0, row);
+        for (j = 0; j < visible; j++) {
+          const w = load<f32>(scores + ((<usize>j) << 2)) * inv;
+          const wv = f32x4.splat(w);
+          const vj = vb + <usize>j * row;
+          let d = 0;
+          for (; d < hd4; d += 4) {
+            const off = (<usize>d) << 2;
+            v128.store(oi + off, f32x4.add(v128.load(oi + off), f32x4.mul(wv, v128.load(vj + off))));
+          }
+          for (; d < hd; d++) {
+            const off = (<usize>d) << 2;
+            store<f32>(oi + off, load<f32>(oi + off) + w * load<f32>(vj + off));
+          }
+        }
+      }
+    }
+  }
+}

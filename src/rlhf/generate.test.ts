@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { ProximalError } from "../errors.js";
+import { stepwiseLogits } from "../nn/models/testing.js";
 import { Rng } from "../random/rng.js";
-import { assertClose } from "../tensor/testing.js";
+import { noGrad, Tensor, tensor, withBackend } from "../tensor/tensor.js";
+import { assertClose, TEST_BACKENDS } from "../tensor/testing.js";
 import { generate, leftPad, sampleToken } from "./generate.js";
 import { GPT } from "./gpt.js";
 
@@ -128,3 +130,115 @@ describe("leftPad()", () => {
     assert.deepEqual(attentionMask.toArray(), [1, 1, 1, 0, 0, 1]);
   });
 });
+
+describe("GPT's in-place KV cache", () => {
+  // prompts of 3, 1 and 5 tokens left-padded to 5, then 4 more columns
+  const ids = tensor(
+    Int32Array.from([
+      0, 0, 5, 17, 42, 8, 9, 10, 11, 0, 0, 0, 0, 3, 60, 1, 2, 3, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ]),
+    [3, 9],
+  );
+  const mask = tensor(
+    Int32Array.from([0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+    [3, 9],
+  );
+
+  for (const backend of TEST_BACKENDS) {
+    test(`step by step, in place and by concatenation, gives the full pass's logits (${backend})`, () => {
+      withBackend(backend, () => {
+        const full = noGrad(() => gpt.forward(ids, { attentionMask: mask }).logits as Tensor);
+        const inPlace = stepwiseLogits(gpt, ids, mask, 5, { inference: true, cacheLength: 9 });
+        const concatenated = stepwiseLogits(gpt, ids, mask, 5, { inference: false });
+        assertClose(inPlace.values, full.values, { atol: 1e-4, rtol: 0, label: "in place" });
+        assertClose(concatenated.values, full.values, { atol: 1e-4, rtol: 0, label: "concatenated" });
+        assertClose(inPlace.values, concatenated.values, {
+          atol: 1e-4,
+          rtol: 0,
+          label: "in place vs concatenated",
+        });
+      });
+    });
+  }
+
+  test("generate() preallocates the cache for the prompt plus maxNewTokens and fills it in place", () => {
+    const seen: number[] = [];
+    const spy = {
+      forward: (input: Tensor, options: Parameters<typeof gpt.forward>[1] = {}) => {
+        const out = gpt.forward(input, options);
+        seen.push(out.cache?.layers[0].maxLength ?? -1);
+        if (seen.length > 1) assert.equal(out.cache?.layers, options.cache?.layers, "the same layer caches");
+        return out;
+      },
+    };
+    generate(spy, prompts, { maxNewTokens: 5 });
+    assert.deepEqual(seen, [11, 11, 11, 11, 11]); // longest prompt 6 + 5 new tokens
+    // never more than the model's context (32 positions), whatever the budget asks
+    const capped = noGrad(() => gpt.forward(narrow2(ids, 4), { cache: null, cacheLength: 1000 }));
+    assert.equal(capped.cache?.layers[0].maxLength, 32);
+  });
+
+  test("a step past a fixed cacheLength is INVALID_ARGUMENT naming the limit and how to raise it", () => {
+    noGrad(() => {
+      const first = gpt.forward(narrow2(ids, 4), {
+        attentionMask: narrow2(mask, 4),
+        cache: null,
+        cacheLength: 4,
+      });
+      assert.throws(
+        () =>
+          gpt.forward(tensor(Int32Array.from([1, 2, 3]), [3, 1]), {
+            attentionMask: narrow2(mask, 5),
+            cache: first.cache,
+          }),
+        (e: unknown) =>
+          e instanceof ProximalError &&
+          e.code === "INVALID_ARGUMENT" &&
+          /exceed its maxLength 4/.test(e.message) &&
+          /cacheLength/.test(e.message),
+      );
+      assert.throws(
+        () => gpt.forward(narrow2(ids, 4), { cache: null, cacheLength: 3 }),
+        (e: unknown) =>
+          e instanceof ProximalError &&
+          e.code === "INVALID_OPTION" &&
+          /at least this call's 4 positions/.test(e.message),
+      );
+    });
+  });
+
+  test("an older cache object after a later call advanced its layers is INVALID_ARGUMENT; useCache false leaves a cache as it was", () => {
+    noGrad(() => {
+      const first = gpt.forward(narrow2(ids, 4), { attentionMask: narrow2(mask, 4), cache: null });
+      const peek = gpt.forward(tensor(Int32Array.from([1, 2, 3]), [3, 1]), {
+        attentionMask: narrow2(mask, 5),
+        cache: first.cache,
+        useCache: false,
+      });
+      assert.equal(peek.cache, null);
+      assert.equal(first.cache?.layers[0].length, 4, "read, not advanced");
+      const second = gpt.forward(tensor(Int32Array.from([1, 2, 3]), [3, 1]), {
+        attentionMask: narrow2(mask, 5),
+        cache: first.cache,
+      });
+      assertClose((second.logits as Tensor).values, (peek.logits as Tensor).values, { atol: 1e-6, rtol: 0 });
+      assert.throws(
+        () =>
+          gpt.forward(tensor(Int32Array.from([1, 2, 3]), [3, 1]), {
+            attentionMask: narrow2(mask, 5),
+            cache: first.cache,
+          }),
+        (e: unknown) =>
+          e instanceof ProximalError && e.code === "INVALID_ARGUMENT" && /updated in place/.test(e.message),
+      );
+    });
+  });
+});
+
+/** The first `n` columns of a [B, L] tensor. */
+function narrow2(t: Tensor, n: number): Tensor {
+  return new Tensor(
+    Int32Array.from({ length: t.shape[0] * n }, (_, i) => t.data[Math.floor(i / n) * t.shape[1] + (i % n)]),
+    [t.shape[0], n],
+  );
+}

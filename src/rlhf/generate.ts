@@ -121,6 +121,7 @@ export function generate(
   const finished = new Uint8Array(batch);
   const stepLogits: Float32Array[] = [];
   let vocab = 0;
+  let weights = new Float64Array(0); // sampling scratch, reused across rows and steps
 
   noGrad(() => {
     let cache: GPTCache | null = null;
@@ -132,7 +133,13 @@ export function generate(
         // first step: the whole prompt; later: only the token generated last
         const start = step === 0 ? 0 : length - 1;
         const input = new Tensor(columns(ids, batch, total, start, length), [batch, length - start]);
-        const out = model.forward(input, { attentionMask: maskSoFar, cache: cache, useCache: true });
+        // the cache is preallocated for the whole sequence, filled in place step by step
+        const out = model.forward(input, {
+          attentionMask: maskSoFar,
+          cache,
+          useCache: true,
+          cacheLength: total,
+        });
         cache = out.cache;
         logits = lastPosition(out.logits);
       } else {
@@ -150,11 +157,20 @@ export function generate(
           continue;
         }
         const row = scaled.subarray(b * vocab, (b + 1) * vocab);
-        const token = doSample ? sampleToken(row, topK, topP, options.rng as Rng) : argmax(row);
+        let token: number;
+        if (doSample) {
+          // one pass of exponentials serves the draw and the token's log-probability
+          if (weights.length !== vocab) weights = new Float64Array(vocab);
+          const { max, sum } = softmaxWeights(row, weights);
+          token = drawToken(weights, topK, topP, options.rng as Rng);
+          logProbs[position] = row[token] - max - Math.log(sum);
+        } else {
+          token = argmax(row);
+          logProbs[position] = logSoftmaxAt(row, token);
+        }
         ids[b * total + length] = token;
         mask[b * total + length] = 1;
         responseIds[position] = token;
-        logProbs[position] = logSoftmaxAt(row, token);
         responseMask[position] = 1;
         responseLengths[b]++;
         if (stopIds.has(token)) finished[b] = 1;
@@ -265,11 +281,30 @@ function logSoftmaxAt(row: Float32Array, index: number): number {
 
 /** Draw from softmax(row) restricted to the top-k tokens, then to the top-p nucleus. */
 export function sampleToken(row: Float32Array, topK: number, topP: number, rng: Rng): number {
-  const vocab = row.length;
+  const weights = new Float64Array(row.length);
+  softmaxWeights(row, weights);
+  return drawToken(weights, topK, topP, rng);
+}
+
+/**
+ * `weights[i] = exp(row[i] - max)`, unnormalised softmax weights; returns the max and their sum, added
+ * in order (the same bits as {@link logSoftmaxAt}'s), so `row[t] - max - log(sum)` is t's log-probability.
+ */
+function softmaxWeights(row: Float32Array, weights: Float64Array): { max: number; sum: number } {
   let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < vocab; i++) if (row[i] > max) max = row[i];
-  const weights = new Float64Array(vocab);
-  for (let i = 0; i < vocab; i++) weights[i] = Math.exp(row[i] - max);
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) {
+    const w = Math.exp(row[i] - max);
+    weights[i] = w;
+    sum += w;
+  }
+  return { max, sum };
+}
+
+/** Draw from unnormalised weights (overwritten) restricted to the top-k, then to the top-p nucleus. */
+function drawToken(weights: Float64Array, topK: number, topP: number, rng: Rng): number {
+  const vocab = weights.length;
   if ((topK > 0 && topK < vocab) || topP < 1) {
     // most likely first; ties keep the lower id first, so the order is deterministic
     const order = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => weights[b] - weights[a] || a - b);

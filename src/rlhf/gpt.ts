@@ -1,17 +1,21 @@
 import { ProximalError } from "../errors.js";
 import { readSafetensors, type SafetensorEntry, writeSafetensors } from "../io/safetensors.js";
-import type { KVCache } from "../nn/attention.js";
+import { attendWithCache, type KVCache } from "../nn/attention.js";
 import { Embedding } from "../nn/embedding.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { LayerNorm } from "../nn/layerNorm.js";
 import { Linear } from "../nn/linear.js";
-import { additivePaddingMask, positionIdsFromMask } from "../nn/models/causalLm.js";
+import {
+  additivePaddingMask,
+  checkCacheLayers,
+  newLayerCaches,
+  positionIdsFromMask,
+} from "../nn/models/causalLm.js";
 import { Module } from "../nn/module.js";
 import { ModuleList } from "../nn/moduleList.js";
 import { Rng } from "../random/rng.js";
 import {
   add,
-  concat,
   gelu,
   linear,
   narrow,
@@ -44,9 +48,12 @@ export interface GPTConfig {
   initializerRange?: number;
 }
 
-/** Per-layer keys and values of the positions seen so far, for incremental decoding. */
+/**
+ * Per-layer keys and values of the positions seen so far, for incremental decoding. The layers'
+ * caches are written in place ({@link KVCache}): pass the cache the last call returned.
+ */
 export interface GPTCache {
-  /** One entry per block, each `k`/`v` of shape [batch, nHead, length, headDim]. */
+  /** One entry per block, each holding [batch, nHead, length, headDim] keys and values. */
   layers: KVCache[];
   /** Number of cached positions. */
   length: number;
@@ -66,8 +73,17 @@ export interface GPTForwardOptions {
    * so left padding does not shift positions; without one, `pastLength, pastLength + 1, ...`
    */
   positionIds?: Tensor | null;
-  /** Keys and values from an earlier call (null: start a cache). @defaultValue no cache */
+  /**
+   * Keys and values from an earlier call (null: start a cache). It is advanced in place and returned
+   * (with `useCache: false` it is read but left as it was). @defaultValue no cache
+   */
   cache?: GPTCache | null;
+  /**
+   * Positions to preallocate when this call starts a cache (the prompt plus every token to come; at
+   * most the model's context is allocated); a step past it throws. @defaultValue none: the cache
+   * starts small and doubles when full
+   */
+  cacheLength?: number;
   /** Return the updated cache in {@link GPTOutput.cache}. @defaultValue true when `cache` is given */
   useCache?: boolean;
   /** Apply the LM head; turn off for value or reward heads that only need hidden states. @defaultValue true */
@@ -100,8 +116,11 @@ export class GPTAttention extends Module {
     this.c_proj = this.registerModule("c_proj", new Linear(nEmbd, nEmbd, { rng }));
   }
 
-  /** x [B, T, d]; `mask` additive [B, 1, 1, S]; returns [B, T, d] and the keys/values [B, H, S, hd]. */
-  forward(x: Tensor, mask: Tensor | null, past: KVCache | null): { output: Tensor; kv: KVCache } {
+  /**
+   * x [B, T, d]; `mask` additive [B, 1, 1, S]; returns [B, T, d]. With a cache, this call's keys and
+   * values are written into it (in place) and attention covers the cached positions too.
+   */
+  forward(x: Tensor, mask: Tensor | null, cache: KVCache | null): Tensor {
     const [batch, time, width] = x.shape;
     const h = this.nHead;
     const hd = this.headDim;
@@ -109,15 +128,14 @@ export class GPTAttention extends Module {
     const qkv = permute(reshape(this.c_attn.forward(x), [batch, time, 3, h, hd]), [2, 0, 3, 1, 4]);
     const split = (i: number): Tensor => reshape(narrow(qkv, 0, i, 1), [batch, h, time, hd]);
     const q = split(0);
-    let k = split(1);
-    let v = split(2);
-    if (past !== null) {
-      k = concat([past.k, k], 2);
-      v = concat([past.v, v], 2);
-    }
-    const heads = scaledDotProductAttention(q, k, v, { causal: true, mask: mask ?? undefined });
+    const k = split(1);
+    const v = split(2);
+    const heads =
+      cache === null
+        ? scaledDotProductAttention(q, k, v, { causal: true, mask: mask ?? undefined })
+        : attendWithCache(q, k, v, cache, { causal: true, mask });
     const merged = reshape(permute(heads, [0, 2, 1, 3]), [batch, time, width]);
-    return { output: this.c_proj.forward(merged), kv: { k, v } };
+    return this.c_proj.forward(merged);
   }
 }
 
@@ -153,10 +171,10 @@ export class GPTBlock extends Module {
     this.mlp = this.registerModule("mlp", new GPTMLP(config.nEmbd, rng));
   }
 
-  forward(x: Tensor, mask: Tensor | null, past: KVCache | null): { output: Tensor; kv: KVCache } {
-    const { output: attended, kv } = this.attn.forward(this.ln_1.forward(x), mask, past);
-    const h = add(x, attended);
-    return { output: add(h, this.mlp.forward(this.ln_2.forward(h))), kv };
+  /** x [B, T, d] → [B, T, d]; the cache (if any) is advanced in place by this call's positions. */
+  forward(x: Tensor, mask: Tensor | null, cache: KVCache | null): Tensor {
+    const h = add(x, this.attn.forward(this.ln_1.forward(x), mask, cache));
+    return add(h, this.mlp.forward(this.ln_2.forward(h)));
   }
 }
 
@@ -233,12 +251,7 @@ export class GPT extends Module {
         `GPT.forward: ${total} positions (${pastLength} cached + ${time} new) exceed nPositions ${this.config.nPositions}. Shorten the prompt or the number of new tokens.`,
       );
     }
-    if (past !== null && past.layers.length !== this.config.nLayer) {
-      throw new ProximalError(
-        "INVALID_ARGUMENT",
-        `GPT.forward: the cache has ${past.layers.length} layers, the model ${this.config.nLayer}. Pass the cache this model returned.`,
-      );
-    }
+    if (past !== null) checkCacheLayers("GPT", past, this.config.nLayer);
     const mask = options.attentionMask ?? null;
     if (mask !== null && (mask.rank !== 2 || mask.shape[0] !== batch || mask.shape[1] !== total)) {
       throw new ProximalError(
@@ -249,19 +262,22 @@ export class GPT extends Module {
     const positions = options.positionIds ?? positionIdsFromMask(batch, time, pastLength, mask);
     const additiveMask = mask === null ? null : additivePaddingMask(mask);
 
+    const useCache = options.useCache ?? options.cache !== undefined;
+    const c = this.config;
+    const layers = newLayerCaches(past, useCache, c.nLayer, [batch, c.nHead, c.nEmbd / c.nHead], {
+      total,
+      cacheLength: options.cacheLength,
+      maxPositions: c.nPositions,
+    });
     let x = add(this.wte.forward(ids), this.wpe.forward(positions));
-    const layers: KVCache[] = [];
     let i = 0;
     for (const block of this.h) {
-      const { output, kv } = block.forward(x, additiveMask, past?.layers[i] ?? null);
-      x = output;
-      layers.push(kv);
+      x = block.forward(x, additiveMask, layers?.[i] ?? null);
       i++;
     }
     const hidden = this.ln_f.forward(x);
     const logits = options.computeLogits === false ? null : linear(hidden, this.wte.weight); // tied head
-    const useCache = options.useCache ?? options.cache !== undefined;
-    return { logits, hidden, cache: useCache ? { layers, length: total } : null };
+    return { logits, hidden, cache: useCache && layers !== null ? { layers, length: total } : null };
   }
 
   /**

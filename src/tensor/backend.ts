@@ -232,4 +232,30 @@ export interface Backend {
   sumOfSquares(x: Float32Array[]): number;
   /** `x *= s` in place for every array, the product in float64 rounded on store. */
   scaleInPlace(x: Float32Array[], s: number): void;
+  /**
+   * Scaled dot-product attention (Vaswani et al. 2017, arXiv:1706.03762, eq. 1) in one call, no
+   * score matrix kept: for each of the `batch·heads` blocks and each query row i,
+   * `out[i] = Σ_j softmax_j(q[i]·k[j]/√headDim + mask[j]) v[j]` over keys j < `keys`, and with
+   * `causal` only j <= i + keys − queries (queries aligned to the end of the keys, as a KV cache
+   * needs). q and out are [batch, heads, queries, headDim]; k and v [batch, kvHeads, capacity,
+   * headDim], of which the first `keys` positions are read (a preallocated KV cache); query head h
+   * reads key/value head ⌊h·kvHeads/heads⌋ (grouped-query attention; kvHeads divides heads). `mask`
+   * is additive [batch, keys] (padding: a large negative value) or null. Softmax denominators in
+   * float64, as {@link Backend.softmaxRows}; a row whose keys are all masked out is NaN, as softmax's.
+   */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    capacity: number,
+    causal: boolean,
+  ): void;
 }

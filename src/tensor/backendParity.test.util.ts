@@ -260,6 +260,57 @@ export function describeKernelParity(label: string, other: Backend): void {
       });
     });
 
+    describe("attention (fused)", () => {
+      // [batch, heads, kvHeads, queries, keys, headDim, capacity, causal, padded]: prefill, a decoding
+      // step reading a preallocated cache (capacity > keys), grouped-query heads, head sizes that
+      // are not a multiple of any vector width (5, 13) and one that is (64), left padding
+      const cases: [number, number, number, number, number, number, number, boolean, boolean][] = [
+        [2, 4, 4, 5, 5, 8, 5, true, false],
+        [2, 4, 2, 1, 9, 13, 16, true, true],
+        [1, 3, 1, 3, 7, 5, 7, false, true],
+        [3, 2, 2, 4, 6, 64, 10, true, true],
+        [1, 1, 1, 1, 1, 3, 1, true, false],
+        [2, 2, 1, 17, 17, 17, 20, true, false],
+      ];
+      test("matches the cpu reference on every case", () => {
+        const rng = new Rng(11);
+        for (const [batch, heads, kvHeads, queries, keys, hd, capacity, causal, padded] of cases) {
+          const q = randomNormal(rng, batch * heads * queries * hd);
+          const k = randomNormal(rng, batch * kvHeads * capacity * hd);
+          const v = randomNormal(rng, batch * kvHeads * capacity * hd);
+          let mask: Float32Array | null = null;
+          if (padded) {
+            // HF's padding value on the first b keys of sequence b
+            mask = new Float32Array(batch * keys);
+            for (let b = 0; b < batch; b++)
+              for (let j = 0; j < Math.min(b, keys - 1); j++) mask[b * keys + j] = -3.4028234663852886e38;
+          }
+          const [[c], [w]] = both([batch * heads * queries * hd], (be, [out]) =>
+            be.attention(q, k, v, mask, out, batch, heads, kvHeads, queries, keys, hd, capacity, causal),
+          );
+          // outputs are convex combinations of values: errors in the scores (dot products of hd
+          // terms) move the weights by ~hd·6e-8 relative, so the bound is max|v| at a looser rtol
+          assertClose(w, c, {
+            scale: maxAbs(v),
+            rtol: 1e-4,
+            label: `attention ${batch}x${heads}/${kvHeads}x${queries}x${keys}x${hd} cap ${capacity} causal ${causal} padded ${padded}`,
+          });
+        }
+      });
+
+      test("a query with no visible key (causal, more queries than keys) is NaN, as softmax's", () => {
+        const q = Float32Array.from([1, 0, 0, 1]);
+        const kv = Float32Array.from([2, 3]);
+        const [[c], [w]] = both([4], (be, [out]) =>
+          be.attention(q, kv, kv, null, out, 1, 1, 1, 2, 1, 2, 1, true),
+        );
+        for (const out of [c, w]) {
+          assert.ok(Number.isNaN(out[0]) && Number.isNaN(out[1]), `first query: ${out}`);
+          assert.deepEqual(Array.from(out.subarray(2)), [2, 3]);
+        }
+      });
+    });
+
     describe("softmax family", () => {
       for (const log of [false, true]) {
         test(`${log ? "logSoftmax" : "softmax"}Rows over rows of every size`, () => {

@@ -316,6 +316,56 @@ export class CpuBackend implements Backend {
   scaleInPlace(x: Float32Array[], s: number): void {
     for (const a of x) for (let i = 0; i < a.length; i++) a[i] *= s;
   }
+
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    capacity: number,
+    causal: boolean,
+  ): void {
+    const scale = Math.fround(1 / Math.sqrt(headDim));
+    const groups = heads / kvHeads;
+    const scores = new Float32Array(keys);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        const kv = (b * kvHeads + Math.floor(h / groups)) * capacity * headDim;
+        for (let i = 0; i < queries; i++) {
+          const qi = ((b * heads + h) * queries + i) * headDim;
+          const visible = causal ? Math.min(keys, i + keys - queries + 1) : keys;
+          let m = Number.NEGATIVE_INFINITY;
+          for (let j = 0; j < visible; j++) {
+            let dot = 0;
+            for (let d = 0; d < headDim; d++) dot += q[qi + d] * k[kv + j * headDim + d];
+            const score = Math.fround(Math.fround(dot) * scale) + (mask === null ? 0 : mask[b * keys + j]);
+            scores[j] = score;
+            m = Math.max(m, Math.fround(score));
+          }
+          if (m === Number.NEGATIVE_INFINITY) m = 0;
+          let sum = 0;
+          for (let j = 0; j < visible; j++) {
+            scores[j] = Math.exp(scores[j] - m);
+            sum += scores[j];
+          }
+          // every key masked out: NaN, as softmax over a row of -Infinity (torch 1.13)
+          const inv = sum === 0 ? Number.NaN : 1 / sum;
+          for (let d = 0; d < headDim; d++) {
+            let acc = 0;
+            for (let j = 0; j < visible; j++) acc += scores[j] * v[kv + j * headDim + d];
+            out[qi + d] = acc * inv;
+          }
+        }
+      }
+    }
+  }
 }
 
 const BINARY_FNS: Record<BinaryOp, (x: number, y: number) => number> = {

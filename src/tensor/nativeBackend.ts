@@ -124,6 +124,21 @@ interface NativeAddon {
   polyakUpdate(target: Float32Array[], source: Float32Array[], tau: number): void;
   sumOfSquares(x: Float32Array[]): number;
   scaleInPlace(x: Float32Array[], s: number): void;
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    capacity: number,
+    causal: number,
+  ): void;
   /** The instruction-set path in use: "avx512", "avx2" or "generic". */
   isa(): string;
   /** Switch paths by name; false where this CPU lacks it. */
@@ -374,6 +389,24 @@ export class NativeBackend implements Backend {
 
   scaleInPlace(x: Float32Array[], s: number): void {
     this.k.scaleInPlace(x, s);
+  }
+
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    capacity: number,
+    causal: boolean,
+  ): void {
+    this.k.attention(q, k, v, mask, out, batch, heads, kvHeads, queries, keys, headDim, capacity, +causal);
   }
 }
 

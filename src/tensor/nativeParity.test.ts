@@ -266,6 +266,32 @@ if (native === null) {
       });
     }
 
+    test("fused attention gives the same bits on 1, 2 and 3 threads (blocks split across the pool)", (t) => {
+      t.after(() => backend.setThreads(initial));
+      const rng = new Rng(32);
+      // above the threading threshold: 2·(2·5 blocks)·96·96·100 = 18M multiply-adds; 10 blocks do not
+      // divide evenly into 3 threads; grouped-query heads, a cache with room to spare, left padding
+      const [batch, heads, kvHeads, queries, keys, hd, capacity] = [2, 5, 5, 96, 96, 100, 120];
+      const q = randomNormal(rng, batch * heads * queries * hd);
+      const k = randomNormal(rng, batch * kvHeads * capacity * hd);
+      const v = randomNormal(rng, batch * kvHeads * capacity * hd);
+      const mask = new Float32Array(batch * keys);
+      mask.fill(-3.4028234663852886e38, keys, keys + 7);
+      for (const groupHeads of [kvHeads, 1]) {
+        const outs = [1, 2, 3].map((threads) => {
+          backend.setThreads(threads);
+          const out = new Float32Array(q.length);
+          backend.attention(q, k, v, mask, out, batch, heads, groupHeads, queries, keys, hd, capacity, true);
+          return out;
+        });
+        assert.deepEqual(outs[1], outs[0], `kvHeads ${groupHeads}, 2 threads`);
+        assert.deepEqual(outs[2], outs[0], `kvHeads ${groupHeads}, 3 threads`);
+        const reference = new Float32Array(q.length);
+        cpu.attention(q, k, v, mask, reference, batch, heads, groupHeads, queries, keys, hd, capacity, true);
+        assertClose(outs[0], reference, { scale: 4, rtol: 1e-4, label: `kvHeads ${groupHeads}` });
+      }
+    });
+
     test("the thread count must be an integer from 1 to 256", () => {
       for (const bad of [0, -1, 1.5, 257, Number.NaN]) {
         assert.throws(

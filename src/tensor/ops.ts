@@ -1106,6 +1106,10 @@ export function causalMask(t: number, s = t): Tensor {
  * Scaled dot-product attention (Vaswani et al. 2017, eq. 1): `softmax(q kᵀ/√d + mask) v` for
  * q [..., T, d], k and v [..., S, d]. `causal` masks keys after each query (aligned at the end, so a
  * KV cache with S > T works); `mask` is an extra additive mask broadcast to [..., T, S].
+ *
+ * When no input records a gradient and the shapes allow it (rank 4, no mask or a per-key padding mask
+ * [B, 1, 1, S]), it runs as {@link fusedAttention}: one backend call, no score matrix. Otherwise it is
+ * composed of differentiable ops (matmul, softmax, matmul), whose gradient rules give the backward.
  */
 export function scaledDotProductAttention(
   q: Tensor,
@@ -1113,6 +1117,7 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: { causal?: boolean; mask?: Tensor } = {},
 ): Tensor {
+  if (fusable(q, k, v, options.mask)) return fusedAttention(q, k, v, options);
   const d = q.shape[q.rank - 1];
   const t = q.shape[q.rank - 2];
   const s = k.shape[k.rank - 2];
@@ -1120,6 +1125,94 @@ export function scaledDotProductAttention(
   if (options.causal) scores = add(scores, causalMask(t, s));
   if (options.mask !== undefined) scores = add(scores, options.mask);
   return matmul(softmax(scores, -1), v);
+}
+
+/** Whether {@link scaledDotProductAttention} can run as {@link fusedAttention} (same result, no tape). */
+function fusable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): boolean {
+  if (recording(q, k, v) || (mask !== undefined && recording(mask))) return false;
+  if (q.rank !== 4 || k.rank !== 4 || !shapesEqual(k.shape, v.shape)) return false;
+  if (q.shape[0] !== k.shape[0] || q.shape[1] !== k.shape[1] || q.shape[3] !== k.shape[3]) return false;
+  if ([q, k, v].some((t) => t.dtype !== "float32")) return false;
+  if (mask === undefined) return true;
+  const m = mask.shape;
+  return (
+    mask.dtype === "float32" &&
+    mask.rank === 4 &&
+    m[0] === q.shape[0] &&
+    m[1] === 1 &&
+    m[2] === 1 &&
+    m[3] === k.shape[2]
+  );
+}
+
+/**
+ * Scaled dot-product attention (Vaswani et al. 2017, eq. 1) in one backend call
+ * ({@link Backend.attention}): scores, causal mask, softmax and the weighted sum of values per query
+ * row, without a [T, S] score matrix in memory, reading keys and values in place from a preallocated
+ * KV cache. For inference: it records no gradient (training uses {@link scaledDotProductAttention}'s
+ * composed ops, whose rules give the backward) and throws when an input requires one.
+ *
+ * q [B, H, T, d]; k and v [B, Hkv, capacity, d], of which the first `length` positions (default: all)
+ * are the keys; H a multiple of Hkv, query head h reading key/value head ⌊h / (H/Hkv)⌋ (grouped-query
+ * attention, Ainslie et al. 2023, §2.2, without repeating k and v). `causal` aligns queries to the
+ * end of the keys; `mask` is an additive per-key mask [B, 1, 1, length] (HF's padding mask).
+ * Returns [B, H, T, d].
+ */
+export function fusedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: { length?: number; causal?: boolean; mask?: Tensor } = {},
+): Tensor {
+  const fail = (message: string): never => {
+    throw new ProximalError("SHAPE_MISMATCH", `fusedAttention: ${message}`);
+  };
+  if (recording(q, k, v) || (options.mask !== undefined && recording(options.mask))) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      "fusedAttention records no gradient, but an input requires one. Use scaledDotProductAttention for training, or run under noGrad().",
+    );
+  }
+  if (q.rank !== 4 || k.rank !== 4 || !shapesEqual(k.shape, v.shape)) {
+    fail(
+      `q must be [B, H, T, d] and k, v both [B, Hkv, capacity, d], got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}.`,
+    );
+  }
+  const [batch, heads, queries, headDim] = q.shape;
+  const [kBatch, kvHeads, capacity, kDim] = k.shape;
+  if (kBatch !== batch || kDim !== headDim || heads % kvHeads !== 0) {
+    fail(
+      `k and v ${formatShape(k.shape)} must share q's batch and head size ${formatShape(q.shape)}, with a number of heads that divides q's.`,
+    );
+  }
+  const length = options.length ?? capacity;
+  if (!Number.isInteger(length) || length < 0 || length > capacity) {
+    fail(`length must be an integer from 0 to the keys' capacity ${capacity}, got ${length}.`);
+  }
+  const mask = options.mask;
+  if (mask !== undefined) {
+    const m = mask.shape;
+    if (mask.rank !== 4 || m[0] !== batch || m[1] !== 1 || m[2] !== 1 || m[3] !== length) {
+      fail(`mask must be an additive per-key mask [${batch}, 1, 1, ${length}], got ${formatShape(m)}.`);
+    }
+  }
+  const out = floatOut(q.shape);
+  getBackend().attention(
+    requireFloat(q, "fusedAttention"),
+    requireFloat(k, "fusedAttention"),
+    requireFloat(v, "fusedAttention"),
+    mask === undefined ? null : requireFloat(mask, "fusedAttention"),
+    out,
+    batch,
+    heads,
+    kvHeads,
+    queries,
+    length,
+    headDim,
+    capacity,
+    options.causal ?? false,
+  );
+  return new Tensor(out, q.shape);
 }
 
 // ============================================================================================

@@ -14,6 +14,22 @@ import {
 
 /** The exports of src/kernels/index.ts (pointers are byte offsets into `memory`). */
 interface KernelExports {
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    mask: number,
+    out: number,
+    scores: number,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    capacity: number,
+    causal: number,
+  ): void;
   memory: WebAssembly.Memory;
   __heap_base?: WebAssembly.Global;
   matmulBatched(
@@ -513,6 +529,58 @@ export class WasmBackend implements Backend {
 
   scaleInPlace(x: Float32Array[], s: number): void {
     this.cpu.scaleInPlace(x, s);
+  }
+
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    capacity: number,
+    causal: boolean,
+  ): void {
+    this.reset();
+    const pq = this.put(q.length === out.length ? q : q.subarray(0, out.length));
+    // only the filled positions of a preallocated cache cross into wasm memory, packed
+    const pk = this.putRows(k, batch * kvHeads, keys * headDim, capacity * headDim);
+    const pv = this.putRows(v, batch * kvHeads, keys * headDim, capacity * headDim);
+    const pm = mask === null ? 0 : this.put(mask.subarray(0, batch * keys));
+    const po = this.alloc(out.length);
+    const scores = this.alloc(keys);
+    this.k.attention(
+      pq,
+      pk,
+      pv,
+      pm,
+      po,
+      scores,
+      batch,
+      heads,
+      kvHeads,
+      queries,
+      keys,
+      headDim,
+      keys,
+      +causal,
+    );
+    this.get(po, out);
+  }
+
+  /** The first `width` floats of each of `rows` rows `stride` apart, packed into the arena. */
+  private putRows(x: Float32Array, rows: number, width: number, stride: number): number {
+    if (width === stride) return this.put(x.subarray(0, rows * width));
+    const ptr = this.alloc(rows * width);
+    const heap = this.heap;
+    let at = ptr >> 2;
+    for (let r = 0; r < rows; r++, at += width) heap.set(x.subarray(r * stride, r * stride + width), at);
+    return ptr;
   }
 
   /** Copy the arrays end to end (`total` floats in all) into the arena; returns the first's offset. */

@@ -1,15 +1,18 @@
 import { ProximalError } from "../../errors.js";
 import { Tensor } from "../../tensor/tensor.js";
-import type { KVCache } from "../attention.js";
+import { DEFAULT_CACHE_LENGTH, KVCache } from "../attention.js";
 
 // What every decoder-only language model in nn/models shares: the forward options and output that
 // rlhf's `generate()` and trainers call, the KV-cache shape, and Hugging Face's padding conventions.
 // The field names match rlhf/gpt.ts's GPTForwardOptions/GPTOutput/GPTCache, so a Llama drops into
 // everything written for the GPT.
 
-/** Per-layer keys and values of the positions seen so far, for incremental decoding. */
+/**
+ * Per-layer keys and values of the positions seen so far, for incremental decoding. The layers'
+ * caches are written in place ({@link KVCache}): pass the cache the last call returned.
+ */
 export interface CausalLMCache {
-  /** One entry per layer, each `k`/`v` of shape [batch, numKeyValueHeads, length, headDim]. */
+  /** One entry per layer, each holding [batch, numKeyValueHeads, length, headDim] keys and values. */
   layers: KVCache[];
   /** Number of cached positions. */
   length: number;
@@ -29,8 +32,17 @@ export interface CausalLMForwardOptions {
    * shift positions; without one, `pastLength, pastLength + 1, ...`
    */
   positionIds?: Tensor | null;
-  /** Keys and values from an earlier call (null: start a cache). @defaultValue no cache */
+  /**
+   * Keys and values from an earlier call (null: start a cache). It is advanced in place and returned
+   * (with `useCache: false` it is read but left as it was). @defaultValue no cache
+   */
   cache?: CausalLMCache | null;
+  /**
+   * Positions to preallocate when this call starts a cache (the prompt plus every token to come; at
+   * most the model's context is allocated); a step past it throws. @defaultValue none: the cache
+   * starts small and doubles when full
+   */
+  cacheLength?: number;
   /** Return the updated cache. @defaultValue true when `cache` is given */
   useCache?: boolean;
   /** Apply the LM head; turn off for value or reward heads that only need hidden states. @defaultValue true */
@@ -98,12 +110,7 @@ export function checkForwardInputs(
   const [batch, time] = ids.shape;
   const past = options.cache ?? null;
   const pastLength = past?.length ?? 0;
-  if (past !== null && past.layers.length !== numLayers) {
-    throw new ProximalError(
-      "INVALID_ARGUMENT",
-      `${model}.forward: the cache has ${past.layers.length} layers, the model ${numLayers}. Pass the cache this model returned.`,
-    );
-  }
+  if (past !== null) checkCacheLayers(model, past, numLayers);
   const mask = options.attentionMask ?? null;
   const total = pastLength + time;
   if (mask !== null && (mask.rank !== 2 || mask.shape[0] !== batch || mask.shape[1] !== total)) {
@@ -123,4 +130,59 @@ export function checkForwardInputs(
     );
   }
   return pastLength;
+}
+
+/**
+ * Check a cache from an earlier call: one layer per model layer, each holding `cache.length`
+ * positions (a cache object from before a later call advanced its layers in place fails here).
+ */
+export function checkCacheLayers(model: string, cache: CausalLMCache, numLayers: number): void {
+  if (cache.layers.length !== numLayers) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${model}.forward: the cache has ${cache.layers.length} layers, the model ${numLayers}. Pass the cache this model returned.`,
+    );
+  }
+  const stale = cache.layers.find((layer) => layer.length !== cache.length);
+  if (stale !== undefined) {
+    throw new ProximalError(
+      "INVALID_ARGUMENT",
+      `${model}.forward: the cache says ${cache.length} positions but its layers hold ${stale.length}. Caches are updated in place: pass the cache the last call returned, or clone() each layer before branching a decoding.`,
+    );
+  }
+}
+
+/**
+ * The per-layer caches a forward call writes into: the given cache's (copies when `useCache` is
+ * false, so it is read but not advanced), else new ones when caching (`cacheLength` positions, fixed;
+ * without it, growable from the call's own length or {@link DEFAULT_CACHE_LENGTH}), else null.
+ * `shape` is [batch, heads, headDim] of each layer's keys and values.
+ */
+export function newLayerCaches(
+  past: CausalLMCache | null,
+  useCache: boolean,
+  numLayers: number,
+  shape: [number, number, number],
+  lengths: { total: number; cacheLength: number | undefined; maxPositions: number },
+): KVCache[] | null {
+  if (past !== null) return useCache ? past.layers : past.layers.map((layer) => layer.clone());
+  if (!useCache) return null;
+  const [batch, heads, headDim] = shape;
+  const { total, cacheLength, maxPositions } = lengths;
+  if (cacheLength !== undefined) {
+    if (!Number.isInteger(cacheLength) || cacheLength < total) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `cacheLength must be an integer of at least this call's ${total} positions (the prompt plus every token to come), got ${cacheLength}.`,
+      );
+    }
+    // never more than the model's context: no call can fill more (forward checks it first)
+    const length = Math.min(cacheLength, maxPositions);
+    return Array.from({ length: numLayers }, () => new KVCache(batch, heads, headDim, length));
+  }
+  const start = Math.min(maxPositions, Math.max(total, DEFAULT_CACHE_LENGTH));
+  return Array.from(
+    { length: numLayers },
+    () => new KVCache(batch, heads, headDim, start, { growable: true }),
+  );
 }

@@ -6,9 +6,10 @@ import { loadPretrained } from "../../io/pretrained.js";
 import { Rng } from "../../random/rng.js";
 import { generate } from "../../rlhf/generate.js";
 import { logSoftmax, mul, narrow, sum, takeAlongLastAxis } from "../../tensor/ops.js";
-import { noGrad, type Tensor, tensor } from "../../tensor/tensor.js";
-import { assertClose, maxAbs } from "../../tensor/testing.js";
+import { noGrad, type Tensor, tensor, withBackend } from "../../tensor/tensor.js";
+import { assertClose, maxAbs, TEST_BACKENDS } from "../../tensor/testing.js";
 import { LlamaForCausalLM } from "./llama.js";
+import { stepwiseLogits } from "./testing.js";
 
 // fixtures/torch/llama/: scripts/fixtures/makeLlamaFixtures.py, torch 1.13 float32; tiny random
 // models written in HF's folder layout with a reference forward from the published architectures
@@ -174,6 +175,35 @@ describe("LlamaForCausalLM", () => {
       assert.deepEqual(rest.cache?.layers[0].k.shape, [2, 2, 7, 4]);
     });
   });
+
+  for (const backend of TEST_BACKENDS) {
+    test(`grouped-query cache, in place and by concatenation, gives the full pass's logits and tokens (${backend})`, () => {
+      withBackend(backend, () => {
+        // 4 query heads on 2 key/value heads; prompts of 2, 4 and 3 tokens left-padded to 4
+        const model = new LlamaForCausalLM(config, { rng: new Rng(5) });
+        const ids = tensor(
+          Int32Array.from([0, 0, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 0, 11, 12, 13, 14, 15]),
+          [3, 6],
+        );
+        const mask = tensor(Int32Array.from([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1]), [3, 6]);
+        const full = noGrad(() => model.forward(ids, { attentionMask: mask }).logits as Tensor);
+        const inPlace = stepwiseLogits(model, ids, mask, 4, { inference: true });
+        const concatenated = stepwiseLogits(model, ids, mask, 4, { inference: false });
+        const scale = maxAbs(full.values);
+        assertClose(inPlace.values, full.values, { rtol: 1e-5, scale, label: "in place" });
+        assertClose(concatenated.values, full.values, { rtol: 1e-5, scale, label: "concatenated" });
+        const prompts = [
+          [7, 8],
+          [1, 2, 3, 4],
+          [11, 12, 13],
+        ];
+        const cached = generate(model, prompts, { maxNewTokens: 6, outputLogits: true });
+        const uncached = generate(model, prompts, { maxNewTokens: 6, outputLogits: true, useCache: false });
+        assert.deepEqual(cached.sequences.toArray(), uncached.sequences.toArray());
+        assertClose(cached.logits!.values, uncached.logits!.values, { rtol: 1e-5, scale });
+      });
+    });
+  }
 
   test("left padding does not change a prompt's logits", () => {
     const model = new LlamaForCausalLM(config, { rng: new Rng(4) });

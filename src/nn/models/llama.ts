@@ -1,18 +1,8 @@
 import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
-import {
-  add,
-  concat,
-  expand,
-  linear,
-  mul,
-  permute,
-  reshape,
-  scaledDotProductAttention,
-  sigmoid,
-} from "../../tensor/ops.js";
+import { add, linear, mul, permute, reshape, scaledDotProductAttention, sigmoid } from "../../tensor/ops.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import type { KVCache } from "../attention.js";
+import { attendWithCache, type KVCache, repeatHeads } from "../attention.js";
 import { Embedding } from "../embedding.js";
 import { normal_ } from "../init.js";
 import { Linear } from "../linear.js";
@@ -32,6 +22,7 @@ import {
   type CausalLMForwardOptions,
   type CausalLMOutput,
   checkForwardInputs,
+  newLayerCaches,
   positionIdsFromMask,
 } from "./causalLm.js";
 
@@ -136,19 +127,17 @@ export class LlamaAttention extends Module {
       : null;
   }
 
-  /** x [B, T, hidden]; `mask` additive [B, 1, 1, S] or null; returns [B, T, hidden] and the cache entry. */
-  forward(
-    x: Tensor,
-    rope: RopeTables,
-    mask: Tensor | null,
-    past: KVCache | null,
-  ): { output: Tensor; kv: KVCache } {
+  /**
+   * x [B, T, hidden]; `mask` additive [B, 1, 1, S] or null; returns [B, T, hidden]. With a cache, this
+   * call's keys and values are written into it (in place) and attention covers the cached positions.
+   */
+  forward(x: Tensor, rope: RopeTables, mask: Tensor | null, cache: KVCache | null): Tensor {
     const [batch, time] = x.shape;
     const hd = this.headDim;
     const heads = (t: Tensor, n: number): Tensor => permute(reshape(t, [batch, time, n, hd]), [0, 2, 1, 3]);
     let q = heads(this.q_proj.forward(x), this.numHeads); // [B, H, T, hd]
     let k = heads(this.k_proj.forward(x), this.numKeyValueHeads); // [B, Hkv, T, hd]
-    let v = heads(this.v_proj.forward(x), this.numKeyValueHeads);
+    const v = heads(this.v_proj.forward(x), this.numKeyValueHeads);
     if (this.q_norm !== null && this.k_norm !== null) {
       // Qwen3 normalises each head before rotating it (HF Qwen3Attention)
       q = this.q_norm.forward(q);
@@ -156,31 +145,18 @@ export class LlamaAttention extends Module {
     }
     q = applyRotaryEmbedding(q, rope);
     k = applyRotaryEmbedding(k, rope);
-    if (past !== null) {
-      k = concat([past.k, k], 2);
-      v = concat([past.v, v], 2);
-    }
-    const attended = scaledDotProductAttention(q, this.repeatKv(k), this.repeatKv(v), {
-      causal: true,
-      mask: mask ?? undefined,
-    });
-    const merged = reshape(permute(attended, [0, 2, 1, 3]), [batch, time, this.numHeads * hd]);
-    return { output: this.o_proj.forward(merged), kv: { k, v } };
-  }
-
-  /** [B, Hkv, S, hd] → [B, H, S, hd], key/value head j serving query heads j·groups … (j+1)·groups − 1. */
-  private repeatKv(t: Tensor): Tensor {
     const groups = this.numHeads / this.numKeyValueHeads;
-    if (groups === 1) return t;
-    const [batch, kvHeads, length, hd] = t.shape;
-    const expanded = expand(reshape(t, [batch, kvHeads, 1, length, hd]), [
-      batch,
-      kvHeads,
-      groups,
-      length,
-      hd,
-    ]);
-    return reshape(expanded, [batch, kvHeads * groups, length, hd]);
+    // with a cache (and in inference) the fused kernel reads each key/value head for its query
+    // heads in place; without, the composed ops need k and v repeated to every query head
+    const attended =
+      cache === null
+        ? scaledDotProductAttention(q, repeatHeads(k, groups), repeatHeads(v, groups), {
+            causal: true,
+            mask: mask ?? undefined,
+          })
+        : attendWithCache(q, k, v, cache, { causal: true, mask });
+    const merged = reshape(permute(attended, [0, 2, 1, 3]), [batch, time, this.numHeads * hd]);
+    return this.o_proj.forward(merged);
   }
 }
 
@@ -236,20 +212,10 @@ export class LlamaDecoderLayer extends Module {
     this.mlp = this.registerModule("mlp", new LlamaMLP(config, rng));
   }
 
-  forward(
-    x: Tensor,
-    rope: RopeTables,
-    mask: Tensor | null,
-    past: KVCache | null,
-  ): { output: Tensor; kv: KVCache } {
-    const { output: attended, kv } = this.self_attn.forward(
-      this.input_layernorm.forward(x),
-      rope,
-      mask,
-      past,
-    );
-    const h = add(x, attended);
-    return { output: add(h, this.mlp.forward(this.post_attention_layernorm.forward(h))), kv };
+  /** x [B, T, hidden] → [B, T, hidden]; the cache (if any) is advanced in place by this call's positions. */
+  forward(x: Tensor, rope: RopeTables, mask: Tensor | null, cache: KVCache | null): Tensor {
+    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), rope, mask, cache));
+    return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
   }
 }
 
@@ -351,13 +317,16 @@ export class LlamaForCausalLM extends Module {
     const rope = ropeTables(positions, this.inverseFrequencies);
     const additiveMask = mask === null ? null : additivePaddingMask(mask);
 
+    const useCache = options.useCache ?? options.cache !== undefined;
+    const layers = newLayerCaches(past, useCache, c.numHiddenLayers, [batch, c.numKeyValueHeads, c.headDim], {
+      total,
+      cacheLength: options.cacheLength,
+      maxPositions: c.maxPositionEmbeddings,
+    });
     let x = this.model.embed_tokens.forward(ids);
-    const layers: KVCache[] = [];
     let i = 0;
     for (const layer of this.model.layers) {
-      const { output, kv } = layer.forward(x, rope, additiveMask, past?.layers[i] ?? null);
-      x = output;
-      layers.push(kv);
+      x = layer.forward(x, rope, additiveMask, layers?.[i] ?? null);
       i++;
     }
     const hidden = this.model.norm.forward(x);
@@ -365,8 +334,7 @@ export class LlamaForCausalLM extends Module {
     if (options.computeLogits !== false) {
       logits = linear(hidden, this.lm_head === null ? this.model.embed_tokens.weight : this.lm_head.weight);
     }
-    const useCache = options.useCache ?? options.cache !== undefined;
-    const cache: CausalLMCache | null = useCache ? { layers, length: total } : null;
+    const cache: CausalLMCache | null = useCache && layers !== null ? { layers, length: total } : null;
     return { logits, hidden, cache };
   }
 }
