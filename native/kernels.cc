@@ -647,9 +647,6 @@ __attribute__((optimize("fp-contract=off"))) void polyak(float* dst, const float
     dst[i] = static_cast<float>(keep * static_cast<double>(dst[i]) + tau * static_cast<double>(src[i]));
 }
 
-// Sequential on purpose: the reference adds the squares one after another, and reassociating the sum
-// (vector lanes) would change its last bits and so every clipped gradient. A float's square is exact
-// in double, so FMA contraction changes nothing here.
 // Σ x² in the order Backend.sumOfSquares defines: 16 lanes (element i into lane i mod 16, each in
 // index order), lanes added pairwise ((0+1), (2+3), ... then again) and the result added to acc.
 // A float's square is exact in double, so FMA and multiply-then-add give the same bits. One chain
@@ -682,7 +679,6 @@ void scale(float* x, int64_t n, double s) {
 // and keys/values read in place from a KV cache preallocated for `capacity` positions.
 
 typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
 
 // The lanes' sum as a tree of halves (4 levels at 16 lanes) rather than 15 dependent scalar adds,
 // which made the latency of the reduction, not the multiply-adds, the cost of a 64-wide dot product

@@ -20,7 +20,6 @@ import { Adam } from "../optim/adam.js";
 import { clipGradNorm } from "../optim/clipGradNorm.js";
 import type { Schedule } from "../optim/schedules.js";
 import * as ops from "../tensor/ops.js";
-import { withScopedStorage } from "../tensor/storage.js";
 import { noGrad } from "../tensor/tensor.js";
 import { explainedVariance } from "./common/gae.js";
 import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
@@ -35,6 +34,7 @@ import {
 } from "./common/ppoLosses.js";
 import type { ScheduleLike } from "./common/scheduleSpec.js";
 import { resolveSchedule } from "./common/scheduleSpec.js";
+import { scopedGradientStep } from "./common/scopedGradientStep.js";
 
 // the losses live in common/ (the distributed PPO uses them too); re-exported for the public API
 export { adaptKlCoef, clippedSurrogateLoss, klPenaltyLoss, valueLoss } from "./common/ppoLosses.js";
@@ -167,8 +167,7 @@ export class PPO extends OnPolicyAlgorithm {
     let stopped = false;
     for (let epoch = 0; epoch < this.nEpochs && !stopped; epoch++) {
       for (const batch of this.buffer.minibatches(this.batchSize, this.rng)) {
-        // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
-        withScopedStorage(() => {
+        scopedGradientStep(this.optimizer, () => {
           const { values, logProb, entropy } = this.policy.evaluateActions(
             batch.observations,
             batch.actions,
@@ -211,8 +210,6 @@ export class PPO extends OnPolicyAlgorithm {
           klK1Sum += klK1;
           clipFractionSum += clipFraction;
           minibatches++;
-          // no gradient may outlive the scope that owns its buffer
-          this.optimizer.zeroGrad();
         });
         if (stopped) break;
       }

@@ -28,7 +28,6 @@ import { Module } from "../nn/module.js";
 import { Adam } from "../optim/adam.js";
 import type { Rng } from "../random/rng.js";
 import * as ops from "../tensor/ops.js";
-import { withScopedStorage } from "../tensor/storage.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { clipUnit, scaleAction, unscaleAction } from "./common/actionScaling.js";
 import {
@@ -56,6 +55,7 @@ import type { OffPolicyOptions } from "./common/offPolicyAlgorithm.js";
 import { loadOffPolicyAlgorithm, OffPolicyAlgorithm } from "./common/offPolicyAlgorithm.js";
 import type { EnvInput, LoadOptions, UpdateStats } from "./common/onPolicyAlgorithm.js";
 import { checkInteger } from "./common/onPolicyAlgorithm.js";
+import { scopedGradientStep } from "./common/scopedGradientStep.js";
 
 export type { ContinuousPolicyOptions } from "./common/continuousPolicies.js";
 
@@ -242,8 +242,7 @@ export class SAC extends OffPolicyAlgorithm {
     const obsSize = policy.observationSize;
     const sums = { critic: 0, actor: 0, entCoef: 0, entCoefLoss: 0, q: 0, logProb: 0 };
     for (let step = 0; step < gradientSteps; step++) {
-      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
-      withScopedStorage(() => {
+      scopedGradientStep(this.optimizer, () => {
         const batch = this.sampleReplay();
         const b = batch.size;
         const obs = rowsTensor(batch.observations, b, obsSize, "observations");
@@ -301,8 +300,6 @@ export class SAC extends OffPolicyAlgorithm {
           sums.q += q1[i] / b;
           sums.logProb += logProb[i] / b;
         }
-        // no gradient may outlive the scope that owns its buffer
-        this.optimizer.zeroGrad();
       });
     }
     this.nUpdates += gradientSteps;

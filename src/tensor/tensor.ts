@@ -527,7 +527,7 @@ function runBackward(
       if (node.gradientRule === null || node.inputs === null) {
         if (capture === null) {
           grads.take(node);
-          accumulateLeaf(node, g, createGraph, !createGraph && node.grad === null && grads.adopt(g, node));
+          accumulateLeaf(node, g, createGraph, grads);
           grads.releaseUnused(node);
         }
         continue;
@@ -663,7 +663,7 @@ function sharesData(node: Tensor, buffer: ArrayBufferLike): boolean {
   return false;
 }
 
-function accumulateLeaf(leaf: Tensor, g: Tensor, createGraph: boolean, adopt: boolean): void {
+function accumulateLeaf(leaf: Tensor, g: Tensor, createGraph: boolean, grads: PendingGradients): void {
   const shaped =
     g.shape.length === leaf.shape.length && g.shape.every((d, i) => d === leaf.shape[i])
       ? g
@@ -671,7 +671,7 @@ function accumulateLeaf(leaf: Tensor, g: Tensor, createGraph: boolean, adopt: bo
   if (leaf.grad === null) {
     // a gradient tensor may be shared by several leaves (add passes it through), so own a copy
     // unless the pass says nothing else uses it (`adopt`)
-    leaf.grad = createGraph ? shaped : adopt ? shaped.detach() : shaped.detach().clone();
+    leaf.grad = createGraph ? shaped : grads.adopt(g, leaf) ? shaped.detach() : shaped.detach().clone();
     if (!createGraph) ownedGrads.add(leaf.grad);
   } else if (createGraph) {
     leaf.grad = ops.add(leaf.grad, shaped);

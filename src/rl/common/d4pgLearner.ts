@@ -12,7 +12,6 @@
 import type { Box } from "../../envs/spaces/box.js";
 import { Adam } from "../../optim/adam.js";
 import * as ops from "../../tensor/ops.js";
-import { withScopedStorage } from "../../tensor/storage.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import type { ActionNoiseOptions } from "./actionNoise.js";
@@ -31,6 +30,7 @@ import type { OffPolicyDefaults, OffPolicyOptions } from "./offPolicyAlgorithm.j
 import { OffPolicyAlgorithm } from "./offPolicyAlgorithm.js";
 import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
 import { checkInteger } from "./onPolicyAlgorithm.js";
+import { scopedGradientStep } from "./scopedGradientStep.js";
 
 /**
  * Options of every D4PG learner (besides {@link OffPolicyOptions}). Defaults: the paper's where it
@@ -149,8 +149,7 @@ export abstract class D4PGLearner extends OffPolicyAlgorithm {
     let actorLossSum = 0;
     let qSum = 0;
     for (let step = 0; step < gradientSteps; step++) {
-      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
-      withScopedStorage(() => {
+      scopedGradientStep(this.optimizer, () => {
         this.nUpdates++;
         const batch = this.sampleReplay();
         const b = batch.size;
@@ -200,8 +199,6 @@ export abstract class D4PGLearner extends OffPolicyAlgorithm {
           updateTargetModule(policy.critic, policy.criticTarget, this.tau);
           updateTargetModule(policy.actor, policy.actorTarget, this.tau);
         }
-        // no gradient may outlive the scope that owns its buffer
-        this.optimizer.zeroGrad();
       });
     }
     return {

@@ -4,7 +4,6 @@ import { Adam } from "../../optim/adam.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import type { Schedule } from "../../optim/schedules.js";
 import * as ops from "../../tensor/ops.js";
-import { withScopedStorage } from "../../tensor/storage.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import { PrioritizedReplayBuffer } from "../replay/prioritizedReplayBuffer.js";
 import {
@@ -20,6 +19,7 @@ import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
 import { checkRange } from "./onPolicyAlgorithm.js";
 import type { QPolicyOptions } from "./qPolicy.js";
 import { QPolicy } from "./qPolicy.js";
+import { scopedGradientStep } from "./scopedGradientStep.js";
 
 /**
  * The categorical return distribution of C51 (Bellemare et al. 2017, arXiv:1707.06887): `atoms`
@@ -322,8 +322,7 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
     let gradNormSum = 0;
     let qSum = 0;
     for (let step = 0; step < gradientSteps; step++) {
-      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
-      withScopedStorage(() => {
+      scopedGradientStep(this.optimizer, () => {
         if (this.noisy) {
           // independent noise for the online and target networks at every gradient step
           // (Fortunato et al. 2018, Algorithm 1: ε for the online, ε' for the target network)
@@ -346,8 +345,6 @@ export abstract class DeepQAlgorithm extends OffPolicyAlgorithm {
         this.optimizer.step();
         lossSum += loss.item();
         qSum += meanQ;
-        // no gradient may outlive the scope that owns its buffer
-        this.optimizer.zeroGrad();
       });
     }
     this.nUpdates += gradientSteps;

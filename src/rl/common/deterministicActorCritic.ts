@@ -13,7 +13,6 @@ import { ProximalError } from "../../errors.js";
 import { Module } from "../../nn/module.js";
 import { Adam } from "../../optim/adam.js";
 import type { Rng } from "../../random/rng.js";
-import { withScopedStorage } from "../../tensor/storage.js";
 import { noGrad, Tensor } from "../../tensor/tensor.js";
 import type { ActionNoiseOptions } from "./actionNoise.js";
 import { ActionNoise } from "./actionNoise.js";
@@ -44,6 +43,7 @@ import type { OffPolicyDefaults, OffPolicyOptions } from "./offPolicyAlgorithm.j
 import { OffPolicyAlgorithm } from "./offPolicyAlgorithm.js";
 import type { EnvInput, UpdateStats } from "./onPolicyAlgorithm.js";
 import { checkInteger } from "./onPolicyAlgorithm.js";
+import { scopedGradientStep } from "./scopedGradientStep.js";
 
 /** Options DDPG and TD3 share (besides {@link OffPolicyOptions}). */
 export interface DeterministicActorCriticOptions extends OffPolicyOptions {
@@ -237,8 +237,7 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
     let actorUpdates = 0;
     let qSum = 0;
     for (let step = 0; step < gradientSteps; step++) {
-      // every tensor of the step dies with it: its buffers go back to the pool at once (storage.ts)
-      withScopedStorage(() => {
+      scopedGradientStep(this.optimizer, () => {
         this.nUpdates++;
         const batch = this.sampleReplay();
         const b = batch.size;
@@ -289,8 +288,6 @@ export abstract class DeterministicActorCriticAlgorithm extends OffPolicyAlgorit
           updateTargetModule(policy.critic, policy.criticTarget, this.tau);
           updateTargetModule(policy.actor, policy.actorTarget, this.tau);
         }
-        // no gradient may outlive the scope that owns its buffer
-        this.optimizer.zeroGrad();
       });
     }
     const stats: UpdateStats = {
