@@ -150,3 +150,32 @@ describe("value-based rows (DQN, Rainbow)", () => {
     assert.ok(result.meanReturn !== null && result.meanReturn > 0);
   });
 });
+
+describe("distributed rows (issue #18)", () => {
+  test("Ape-X DQN and IMPALA run their tuned presets at the presets' budgets", async () => {
+    const rows = selectRuns(["ApexDQN", "IMPALA"]);
+    assert.deepEqual(
+      rows.map((r) => `${r.algo}:${r.env}`),
+      ["ApexDQN:CartPole-v1", "IMPALA:CartPole-v1", "IMPALA:LunarLander-v3"],
+    );
+    for (const spec of rows) {
+      const resolved = await resolveBenchConfig(spec);
+      assert.equal(resolved.config, "tuned");
+      assert.equal(resolved.options.numActors, 4, `${spec.algo}:${spec.env}: the issue's 4 actors`);
+      const preset = await loadPreset("tuned", spec.env, spec.algo);
+      assert.equal(spec.steps, preset.totalTimesteps, `${spec.algo}:${spec.env}: the preset's budget`);
+    }
+  });
+
+  test("an IMPALA row with in-process actors trains and evaluates through learnOnce", async () => {
+    const result = await learnOnce(
+      { algo: "IMPALA", env: "CartPole-v1", steps: 800, preset: "tuned" },
+      0,
+      800,
+      2,
+    );
+    assert.equal(result.status, "ok", result.error);
+    assert.equal(result.config, "tuned");
+    assert.ok(result.meanReturn !== null && result.meanReturn >= 8 && result.meanReturn <= 500);
+  });
+});

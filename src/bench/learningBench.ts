@@ -101,10 +101,19 @@ export const RUNS: RunSpec[] = [
     preset: "rnd",
     overrides: { intrinsicReward: { type: "none" } },
   },
+  // issue #18: the distributed family with 4 in-process actors (deterministic per seed; across
+  // processes is `train --distributed`), beside the single-process rows above at the same budget
+  { algo: "ApexDQN", env: "CartPole-v1", steps: 100_000, preset: "tuned" },
+  { algo: "IMPALA", env: "CartPole-v1", steps: 200_000, preset: "tuned" },
+  { algo: "IMPALA", env: "LunarLander-v3", steps: 2_000_000, preset: "tuned" },
 ];
 
-/** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`). */
-const MODULE_NAMES: Record<string, string> = { ActorCritic: "actorCritic" };
+/** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`, `src/rl/distributed/`). */
+const MODULE_NAMES: Record<string, string> = {
+  ActorCritic: "actorCritic",
+  ApexDQN: "distributed/apexDqn",
+  IMPALA: "distributed/impala",
+};
 
 const SEEDS = [0, 1, 2];
 const EVAL_EPISODES = 20;
