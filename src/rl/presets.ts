@@ -193,6 +193,7 @@ const optionNames: Record<string, readonly string[]> = {
     "batchSize",
     "rhoBar",
     "cBar",
+    "vtraceLambda",
     "maxPolicyLag",
     "rmsPropAlpha",
     "rmsPropEps",

@@ -171,6 +171,27 @@ describe("IMPALA (in-process actors)", () => {
     assert.throws(() => new IMPALA("CartPole-v1", { rewardClip: -1 }), isInvalid);
   });
 
+  test("vtraceLambda reaches V-trace: 1 is the default bit for bit, below 1 changes the update", async () => {
+    const weights = async (options: { vtraceLambda?: number }) => {
+      const model = new IMPALA("CartPole-v1", {
+        seed: 6,
+        numActors: 2,
+        nSteps: 8,
+        policy: { netArch: [16] },
+        ...options,
+      });
+      await model.learn({ totalTimesteps: 640 });
+      return Array.from(model.policy.parameters()[0].values);
+    };
+    const plain = await weights({});
+    assert.deepEqual(await weights({ vtraceLambda: 1 }), plain);
+    assert.notDeepEqual(await weights({ vtraceLambda: 0.9 }), plain);
+    const isInvalid = (e: unknown) =>
+      e instanceof ProximalError && e.code === "INVALID_OPTION" && /vtraceLambda/.test(e.message);
+    assert.throws(() => new IMPALA("CartPole-v1", { vtraceLambda: 1.5 }), isInvalid);
+    assert.throws(() => new IMPALA("CartPole-v1", { vtraceLambda: Number.NaN }), isInvalid);
+  });
+
   test("save and load keep the policy", async () => {
     const dir = mkdtempSync(join(tmpdir(), "impala-"));
     try {

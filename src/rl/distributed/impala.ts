@@ -73,6 +73,11 @@ export interface IMPALAOptions
   rhoBar?: number;
   /** c̄ of V-trace: the truncation of the traces. @defaultValue 1 (paper §5) */
   cBar?: number;
+  /**
+   * λ of V-trace's traces, `c_i = λ·min(c̄, π/μ)` (paper §4.2, Remark 2): below 1 it shortens the
+   * targets' effective horizon, trading bias for variance as GAE's λ does. @defaultValue 1 (paper)
+   */
+  vtraceLambda?: number;
   /** Drop (and count) trajectories more than this many updates old; null keeps all (V-trace corrects them). @defaultValue null */
   maxPolicyLag?: number | null;
   /** Run id shared by the learner and its actors (`proximal actor --run <id>`). @defaultValue "impala" */
@@ -145,6 +150,7 @@ export class IMPALA extends TrajectoryLearner {
   readonly batchSize: number;
   readonly rhoBar: number;
   readonly cBar: number;
+  readonly vtraceLambda: number;
   readonly rewardScale: number;
   readonly rewardClip: number;
 
@@ -183,6 +189,13 @@ export class IMPALA extends TrajectoryLearner {
     ] as const) {
       if (!(value > 0))
         throw new ProximalError("INVALID_OPTION", `${name} must be > 0 (the paper uses 1), got ${value}.`);
+    }
+    this.vtraceLambda = options.vtraceLambda ?? 1;
+    if (!(this.vtraceLambda >= 0 && this.vtraceLambda <= 1)) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `vtraceLambda must be in [0, 1] (the paper uses 1), got ${this.vtraceLambda}.`,
+      );
     }
     this.rewardScale = options.rewardScale ?? 1;
     this.rewardClip = options.rewardClip ?? Number.POSITIVE_INFINITY;
@@ -243,6 +256,7 @@ export class IMPALA extends TrajectoryLearner {
         gamma: this.gamma,
         rhoBar: this.rhoBar,
         cBar: this.cBar,
+        lambda: this.vtraceLambda,
       });
       vs.set(out.vs, row);
       pgAdvantages.set(out.pgAdvantages, row);
