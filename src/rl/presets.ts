@@ -169,12 +169,12 @@ const optionNames: Record<string, readonly string[]> = {
     "targetUpdateInterval",
     "actorEnvModule",
   ],
-  // ApexDQNOptions: the DQN family's without the options it refuses (noisy nets, C51, QR-DQN) and
+  // ApexDQNOptions: the DQN family's without the options it refuses (noisy nets, QR-DQN) and
   // gradientSteps (its replay ratio is trainFreq), plus the actors'; not `distributed`, `runId` or
   // `idleTimeoutSeconds`, which belong to a deployment, not to a tuning
   APEXDQN: [
     ...DQN_FAMILY_OPTION_NAMES.filter(
-      (name) => !["noisy", "noisySigma0", "distributional", "quantile", "gradientSteps"].includes(name),
+      (name) => !["noisy", "noisySigma0", "quantile", "gradientSteps"].includes(name),
     ),
     "numActors",
     "actorEpsilon",

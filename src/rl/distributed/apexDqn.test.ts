@@ -81,6 +81,26 @@ describe("ApexDQN (in-process actors)", () => {
     );
   });
 
+  test("a categorical (C51) learner: the actors build the same network and the run is deterministic", async () => {
+    const run = async () => {
+      const model = new ApexDQN("CartPole-v1", {
+        seed: 7,
+        numActors: 2,
+        stepsPerMessage: 16,
+        learningStarts: 64,
+        batchSize: 16,
+        publishInterval: 3,
+        distributional: { atoms: 11, vMin: 0, vMax: 50 },
+        policy: { netArch: [16] },
+      });
+      await model.learn({ totalTimesteps: 400 });
+      assert.ok(model.nUpdates >= 50);
+      assert.equal(model.policy.qNet.atoms, 11);
+      return Array.from(model.policy.qNet.parameters()[0].values);
+    };
+    assert.deepEqual(await run(), await run());
+  });
+
   test("save and load keep the Q-network", async () => {
     const dir = mkdtempSync(join(tmpdir(), "apex-"));
     try {
@@ -175,6 +195,31 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
     assert.equal(last["distributed/actors"], 2);
     assert.ok(results.every((r) => r.trajectories > 0));
     // the actors followed the learner's published weights
+    assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
+  });
+
+  test("remote actors of a C51 learner build its categorical network from the run spec", async () => {
+    const runId = "apex-c51";
+    const model = new ApexDQN("CartPole-v1", {
+      distributed: server.url,
+      runId,
+      numActors: 2,
+      stepsPerMessage: 20,
+      learningStarts: 100,
+      batchSize: 16,
+      publishInterval: 5,
+      idleTimeoutSeconds: 30,
+      distributional: { atoms: 11, vMin: 0, vMax: 50 },
+      policy: { netArch: [16] },
+    });
+    const { last, actors, versions } = await learnBesideActors(model, server.url, runId, {
+      totalTimesteps: 600,
+      intrusions: [],
+    });
+    assert.ok(model.nUpdates > 0, "the learner never trained");
+    assert.equal(last["distributed/rejected"] ?? 0, 0);
+    assert.ok(actors.every((r) => r.trajectories > 0));
+    // loading the learner's categorical weights would fail on a scalar-headed copy
     assert.ok(Math.max(...versions) > 0, `actors only ever acted with versions ${[...new Set(versions)]}`);
   });
 });

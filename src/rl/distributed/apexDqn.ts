@@ -42,16 +42,17 @@ import {
 import type { PublishedWeights } from "./common/transport.js";
 import { encodeWeights } from "./common/weightsMessage.js";
 
-export { apexEpsilon, apexPriorities } from "./common/apexExploration.js";
+export { apexCategoricalPriorities, apexEpsilon, apexPriorities } from "./common/apexExploration.js";
 
 /**
- * Options of {@link ApexDQN}: {@link DeepQOptions} (prioritised replay is always on; `noisy`,
- * `distributional` and `quantile` are refused: the actors' priorities are scalar TD errors) plus the
+ * Options of {@link ApexDQN}: {@link DeepQOptions} (prioritised replay is always on; `noisy` and
+ * `quantile` are refused: the actors explore with their ε ladder and give TD-error priorities, or
+ * with `distributional` (C51, an extension of the paper's DQN learner) cross-entropy ones) plus the
  * actors'. `numEnvs` is the envs of each actor; `trainFreq` is transitions received per gradient
  * step; `targetUpdateInterval` counts gradient steps.
  */
 export interface ApexDQNOptions
-  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "distributional" | "quantile">,
+  extends Omit<DeepQOptions, "noisy" | "noisySigma0" | "quantile">,
     ApexActorOptions {
   /** In-process actors when `distributed` is null; with `distributed`, the size of the ε ladder. @defaultValue 4 */
   numActors?: number;
@@ -85,11 +86,11 @@ export class ApexDQN extends DeepQAlgorithm {
   readonly envId: string | null;
 
   constructor(env: EnvInput, options: ApexDQNOptions = {}) {
-    for (const name of ["noisy", "distributional", "quantile"] as const) {
+    for (const name of ["noisy", "quantile"] as const) {
       if ((options as DeepQOptions)[name] != null && (options as DeepQOptions)[name] !== false) {
         throw new ProximalError(
           "INVALID_OPTION",
-          `ApexDQN does not take ${name}: its actors explore with a ladder of ε and compute scalar TD-error priorities. Remove the option (or use DQN/Rainbow).`,
+          `ApexDQN does not take ${name}: ${name === "noisy" ? "its actors explore with a ladder of ε" : "its actors compute TD-error or C51 cross-entropy priorities, not quantile ones"}. Remove the option (or use DQN/Rainbow).`,
         );
       }
     }
@@ -190,9 +191,7 @@ export class ApexDQN extends DeepQAlgorithm {
       this.env.singleActionSpace,
       this.rng.spawn(),
       this.options.policy,
-      {
-        dueling: this.dueling,
-      },
+      { dueling: this.dueling, ...(this.distributional ?? {}) },
     );
   }
 
@@ -222,6 +221,7 @@ export class ApexDQN extends DeepQAlgorithm {
         apex: {
           qPolicy: this.options.policy ?? {},
           dueling: this.dueling,
+          distributional: this.distributional,
           nStep: this.nStep,
           gamma: this.gamma,
           epsilon: this.actorEpsilon,

@@ -5,7 +5,7 @@ import { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecord
 import { ProximalError } from "../../../errors.js";
 import { Rng } from "../../../random/rng.js";
 import { QPolicy } from "../../common/qPolicy.js";
-import { apexDqnActing, apexEpsilon, apexPriorities } from "./apexExploration.js";
+import { apexCategoricalPriorities, apexDqnActing, apexEpsilon, apexPriorities } from "./apexExploration.js";
 import { TransitionCollector } from "./transitionCollector.js";
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
@@ -84,5 +84,97 @@ describe("apexPriorities()", () => {
       const td = m.batch.rewards[i] + 0.9 ** k * bootstrap - q[2 * i + m.batch.actions[i]];
       assert.ok(Math.abs(m.priorities[i] - Math.abs(td)) < 1e-5, `row ${i}: ${m.priorities[i]} vs |${td}|`);
     }
+  });
+});
+
+describe("apexCategoricalPriorities()", () => {
+  test("C51 cross-entropy of the projected n-step target, against hand values", () => {
+    // support [0, 1], one action, γ = 0.5
+    // row 0: terminal, r = 1 → m = [0, 1]; p(s, a) = softmax([0, 0]) = [1/2, 1/2] → ln 2
+    // row 1: r = 0, k = 1, p(s') = softmax([0, ln 3]) = [1/4, 3/4]; 0.5·z = [0, 0.5] → the 3/4 at 0.5
+    //   splits evenly: m = [5/8, 3/8]; p(s, a) = [1/4, 3/4] → −(5/8 ln 1/4 + 3/8 ln 3/4)
+    const p = apexCategoricalPriorities({
+      takenLogits: Float32Array.from([0, 0, 0, Math.log(3)]),
+      nextLogits: Float32Array.from([5, -5, 0, Math.log(3)]),
+      support: [0, 1],
+      vMin: 0,
+      vMax: 1,
+      rewards: [1, 0],
+      dones: [1, 0],
+      steps: [1, 1],
+      nActions: 1,
+      gamma: 0.5,
+    });
+    close(p, [Math.LN2, -((5 / 8) * Math.log(1 / 4) + (3 / 8) * Math.log(3 / 4))], 1e-6);
+  });
+
+  test("refuses logits of the wrong size", () => {
+    assert.throws(
+      () =>
+        apexCategoricalPriorities({
+          takenLogits: new Float32Array(3),
+          nextLogits: new Float32Array(4),
+          support: [0, 1],
+          vMin: 0,
+          vMax: 1,
+          rewards: [1, 0],
+          dones: [1, 0],
+          nActions: 1,
+          gamma: 0.5,
+        }),
+      (e: unknown) => e instanceof ProximalError && e.code === "SHAPE_MISMATCH",
+    );
+  });
+
+  test("an actor with a categorical network sends its cross-entropy priorities", () => {
+    const env = new VectorRecordEpisodeStatistics(
+      make("CartPole-v1", { numEnvs: 2, autoresetMode: "same-step" }),
+    );
+    const policy = new QPolicy(
+      env.singleObservationSpace,
+      env.singleActionSpace,
+      new Rng(3),
+      { netArch: [8] },
+      { dueling: true, atoms: 5, vMin: 0, vMax: 20 },
+    );
+    const collector = new TransitionCollector(env, apexDqnActing(policy, 0.3, 0.9), new Rng(4), {
+      nStep: 3,
+      gamma: 0.9,
+      stepsPerMessage: 30,
+      runId: "r",
+      actorId: "a",
+      seed: 5,
+    });
+    const m = collector.collect(0);
+    assert.ok(m.count > 0);
+    const logits = (obs: Float32Array) => {
+      const out: number[] = [];
+      for (let i = 0; i < m.count; i++) {
+        const row = policy.qNet.forwardLogits(policy.observationTensor(obs.subarray(i * 4, i * 4 + 4), 1));
+        out.push(...row.values);
+      }
+      return Float32Array.from(out);
+    };
+    const all = logits(m.batch.observations);
+    const taken = new Float32Array(m.count * 5);
+    for (let i = 0; i < m.count; i++) {
+      const from = (i * 2 + m.batch.actions[i]) * 5;
+      taken.set(all.subarray(from, from + 5), i * 5);
+    }
+    const expected = apexCategoricalPriorities({
+      takenLogits: taken,
+      nextLogits: logits(m.batch.nextObservations),
+      support: policy.qNet.support as Float32Array,
+      vMin: 0,
+      vMax: 20,
+      rewards: m.batch.rewards,
+      dones: m.batch.terminated,
+      steps: m.batch.steps,
+      nActions: 2,
+      gamma: 0.9,
+    });
+    close(m.priorities, Array.from(expected), 1e-5);
+    // a cross-entropy of 5 atoms: positive, and not the scalar |TD| path (CartPole's rewards are 1 a step)
+    assert.ok(m.priorities.every((p) => p > 0 && Number.isFinite(p)));
   });
 });

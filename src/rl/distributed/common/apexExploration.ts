@@ -3,10 +3,14 @@
  * arXiv:1803.00933) that live on the actors: each actor's fixed exploration rate, the initial
  * priority it gives the transitions it sends, and the two as the actor's way of acting.
  */
+import { categoricalCrossEntropy } from "../../../distributions/categoricalReturns.js";
 import { ProximalError } from "../../../errors.js";
-import { type TdTargetInputs, tdTargets } from "../../common/deepQLosses.js";
+import * as ops from "../../../tensor/ops.js";
+import { noGrad, Tensor } from "../../../tensor/tensor.js";
+import { categoricalTargets, type TdTargetInputs, tdTargets } from "../../common/deepQLosses.js";
 import type { QPolicy } from "../../common/qPolicy.js";
 import type { TransitionActing } from "./transitionCollector.js";
+import type { TransitionMessage } from "./transitionMessage.js";
 
 /**
  * The ε of actor i of N (Horgan et al. 2018, §4.1): `ε_i = ε^(1 + α·i/(N−1))`, so the actors span
@@ -73,10 +77,64 @@ export function apexPriorities(inputs: ApexPriorityInputs): Float32Array {
   return out;
 }
 
+/** Inputs of {@link apexCategoricalPriorities}: C51 logits of the actor's copy of the online network. */
+export interface ApexCategoricalPriorityInputs {
+  /** Atom logits of the taken actions at `s_t`, [B * N]. */
+  takenLogits: Float32Array;
+  /** Atom logits of every action at `s_{t+k}`, [B * A * N]. */
+  nextLogits: Float32Array;
+  /** The support `z_j`, [N]. */
+  support: ArrayLike<number>;
+  vMin: number;
+  vMax: number;
+  rewards: ArrayLike<number>;
+  dones: ArrayLike<number>;
+  steps?: ArrayLike<number>;
+  nActions: number;
+  gamma: number;
+}
+
+/**
+ * Initial priorities of n-step transitions for an Ape-X actor whose Q-network is categorical (C51,
+ * Bellemare et al. 2017): the cross-entropy `−Σ_j m_j log p_j(s_t, a_t)` between the projected
+ * target `m` ({@link categoricalTargets}: `r + γ^k (1 − done) z` under `p(s_{t+k}, a*)`,
+ * `a* = argmax_a Σ_j z_j p_j(s_{t+k}, a)`) and the predicted distribution. It is the quantity the
+ * learner's prioritised C51 update writes back as the priority (Hessel et al. 2018, §"Prioritized
+ * replay": the KL loss, which differs from this cross-entropy by the target's entropy only), so the
+ * actors' and the learner's priorities are on one scale. As for {@link apexPriorities}, the actor's
+ * one network both chooses and values the bootstrap.
+ */
+export function apexCategoricalPriorities(inputs: ApexCategoricalPriorityInputs): Float32Array {
+  const atoms = inputs.support.length;
+  const b = inputs.rewards.length;
+  if (inputs.takenLogits.length !== b * atoms || inputs.nextLogits.length !== b * inputs.nActions * atoms) {
+    throw new ProximalError(
+      "SHAPE_MISMATCH",
+      `apexCategoricalPriorities: expected ${b * atoms} taken logits and ${b * inputs.nActions * atoms} next logits (${b} rows, ${inputs.nActions} actions, ${atoms} atoms), got ${inputs.takenLogits.length} and ${inputs.nextLogits.length}.`,
+    );
+  }
+  return noGrad(() => {
+    const nextProbs = ops.softmax(new Tensor(inputs.nextLogits, [b * inputs.nActions, atoms]), -1).values;
+    const target = categoricalTargets({
+      nextProbs,
+      support: inputs.support,
+      rewards: inputs.rewards,
+      dones: inputs.dones,
+      steps: inputs.steps,
+      nActions: inputs.nActions,
+      gamma: inputs.gamma,
+      vMin: inputs.vMin,
+      vMax: inputs.vMax,
+    });
+    return categoricalCrossEntropy(new Tensor(inputs.takenLogits, [b, atoms]), target).perSample;
+  });
+}
+
 /**
  * Ape-X DQN's way of acting ({@link TransitionActing}): ε-greedy on the actor's copy of the
  * Q-network with its fixed ε ({@link apexEpsilon}), one ε draw per env (each env of the actor
- * explores on its own, Algorithm 1's π_θ ε-greedy), and {@link apexPriorities} from the same copy.
+ * explores on its own, Algorithm 1's π_θ ε-greedy), and {@link apexPriorities} from the same copy
+ * ({@link apexCategoricalPriorities} when the network is categorical).
  */
 export function apexDqnActing(policy: QPolicy, epsilon: number, gamma: number): TransitionActing {
   const nActions = policy.nActions;
@@ -93,6 +151,8 @@ export function apexDqnActing(policy: QPolicy, epsilon: number, gamma: number): 
     },
     episodesDone() {},
     priorities(batch, count) {
+      const support = policy.qNet.support;
+      if (support !== null) return categoricalPriorities(policy, support, batch, count, gamma);
       const q = policy.qValues(batch.observations, count);
       const qTaken = new Float32Array(count);
       for (let i = 0; i < count; i++) qTaken[i] = q[i * nActions + batch.actions[i]];
@@ -107,4 +167,36 @@ export function apexDqnActing(policy: QPolicy, epsilon: number, gamma: number): 
       });
     },
   };
+}
+
+/** {@link apexCategoricalPriorities} of a message's transitions, from the actor's categorical network. */
+function categoricalPriorities(
+  policy: QPolicy,
+  support: Float32Array,
+  batch: TransitionMessage["batch"],
+  count: number,
+  gamma: number,
+): Float32Array {
+  const nActions = policy.nActions;
+  const atoms = support.length;
+  const logitsOf = (obs: Float32Array) =>
+    noGrad(() => policy.qNet.forwardLogits(policy.observationTensor(obs, count)).values);
+  const all = logitsOf(batch.observations);
+  const takenLogits = new Float32Array(count * atoms);
+  for (let i = 0; i < count; i++) {
+    const from = (i * nActions + batch.actions[i]) * atoms;
+    takenLogits.set(all.subarray(from, from + atoms), i * atoms);
+  }
+  return apexCategoricalPriorities({
+    takenLogits,
+    nextLogits: logitsOf(batch.nextObservations),
+    support,
+    vMin: support[0],
+    vMax: support[atoms - 1],
+    rewards: batch.rewards,
+    dones: batch.terminated,
+    steps: batch.steps,
+    nActions,
+    gamma,
+  });
 }

@@ -58,6 +58,8 @@ export interface ApexD4PGRunSpec {
 export interface ApexRunSpec {
   qPolicy: QPolicyOptions;
   dueling: boolean;
+  /** C51's support when the Q-network is categorical; null or absent: scalar Q-values. */
+  distributional?: { atoms: number; vMin: number; vMax: number } | null;
   nStep: number;
   gamma: number;
   /** ε and α of the actors' ε ladder ({@link apexEpsilon}) over `numActors` actors. */
@@ -208,6 +210,7 @@ function apexDqnActorActing(
   const index = (((options.actorIndex ?? options.seed) % n) + n) % n;
   const policy = new QPolicy(env.singleObservationSpace, env.singleActionSpace, rng.spawn(), apex.qPolicy, {
     dueling: apex.dueling,
+    ...(apex.distributional ?? {}),
   });
   return apexDqnActing(
     policy,
@@ -267,6 +270,10 @@ function validApexSpec(apex: ApexRunSpec): boolean {
     apex !== null &&
     typeof apex.qPolicy === "object" &&
     typeof apex.dueling === "boolean" &&
+    (apex.distributional == null ||
+      (Number.isInteger(apex.distributional.atoms) &&
+        apex.distributional.atoms > 1 &&
+        apex.distributional.vMin < apex.distributional.vMax)) &&
     Number.isInteger(apex.nStep) &&
     Number.isInteger(apex.numActors) &&
     [apex.gamma, apex.epsilon, apex.epsilonAlpha].every((x) => typeof x === "number" && Number.isFinite(x))
