@@ -95,6 +95,8 @@ describe("loadPreset()", () => {
     const model = new ApexDQN("CartPole-v1", apex.options);
     assert.equal(model.numActors, 4);
     assert.equal(model.tau, 0.005);
+    // the categorical head chosen in the second tuning round (the preset's header)
+    assert.equal(model.policy.qNet.atoms, 51);
     model.env.close();
     assert.deepEqual(await listPresets("IMPALA"), ["tuned"]);
     for (const [envId, preset] of Object.entries(await loadPresetFile("tuned", "IMPALA"))) {

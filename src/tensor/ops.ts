@@ -678,7 +678,13 @@ function permuteData<T extends Float32Array | Int32Array>(data: T, shape: Shape,
   return out;
 }
 
-/** Broadcast `data` of shape `from` to shape `to` (NumPy rules), as a new contiguous array. */
+/**
+ * Broadcast `data` of shape `from` to shape `to` (NumPy rules), as a new contiguous array. The
+ * trailing axes that are all kept (or all broadcast) form one block moved at a time, a copy of a
+ * source run (or a fill with one source value); only the axes before it are walked index by index.
+ * An index walk per element was 28% of a C51 learner's time (a [B, 1, atoms] value stream broadcast
+ * over actions); the output is the same copy either way.
+ */
 export function expandData<T extends Float32Array | Int32Array>(data: T, from: Shape, to: Shape): T {
   if (shapesEqual(from, to)) return data;
   const n = sizeOf(to);
@@ -690,11 +696,27 @@ export function expandData<T extends Float32Array | Int32Array>(data: T, from: S
   const rank = to.length;
   const padded = [...new Array<number>(rank - from.length).fill(1), ...from];
   const inStrides = stridesOf(padded).map((s, i) => (padded[i] === 1 ? 0 : s));
-  const index = new Array<number>(rank).fill(0);
+  // the innermost block: trailing axes of one kind (size-1 axes on both sides join either kind)
+  const broadcast = (ax: number) => padded[ax] === 1 && to[ax] !== 1;
+  let fillBlock = false;
+  for (let ax = rank - 1; ax >= 0; ax--) {
+    if (to[ax] !== 1) {
+      fillBlock = broadcast(ax);
+      break;
+    }
+  }
+  let outer = rank;
+  let block = 1;
+  while (outer > 0 && (to[outer - 1] === 1 || broadcast(outer - 1) === fillBlock)) {
+    block *= to[--outer];
+  }
+  const index = new Array<number>(outer).fill(0);
   let src = 0;
-  for (let o = 0; o < n; o++) {
-    out[o] = data[src];
-    for (let ax = rank - 1; ax >= 0; ax--) {
+  for (let o = 0; o < n; o += block) {
+    if (fillBlock) out.fill(data[src], o, o + block);
+    else if (block >= 16) out.set(data.subarray(src, src + block), o);
+    else for (let j = 0; j < block; j++) out[o + j] = data[src + j];
+    for (let ax = outer - 1; ax >= 0; ax--) {
       index[ax]++;
       src += inStrides[ax];
       if (index[ax] < to[ax]) break;
