@@ -8,7 +8,7 @@ import { make } from "../../envs/make.js";
 import { SyncVectorEnv } from "../../envs/vector/syncVectorEnv.js";
 import { ProximalError } from "../../errors.js";
 import { evaluatePolicy } from "../common/evaluation.js";
-import { ApexDQN } from "./apexDqn.js";
+import { ApexDQN, type ApexDQNOptions } from "./apexDqn.js";
 import { type RedisServerHandle, startRedisServer } from "./common/localRedisServer.js";
 import { learnBesideActors, oneDiscreteTransition } from "./common/remoteActors.test.util.js";
 import { encodeTransitions } from "./common/transitionMessage.js";
@@ -161,9 +161,9 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
     await server?.stop();
   });
 
-  test("remote actors feed the learner transitions; foreign messages are rejected and counted", async () => {
-    const runId = "apex-plumbing";
-    const model = new ApexDQN("CartPole-v1", {
+  /** A learner of two remote actors on the test's server, small enough to train within seconds. */
+  const remoteLearner = (runId: string, extra: ApexDQNOptions = {}) =>
+    new ApexDQN("CartPole-v1", {
       distributed: server.url,
       runId,
       numActors: 2,
@@ -173,7 +173,12 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
       publishInterval: 5,
       idleTimeoutSeconds: 30,
       policy: { netArch: [16] },
+      ...extra,
     });
+
+  test("remote actors feed the learner transitions; foreign messages are rejected and counted", async () => {
+    const runId = "apex-plumbing";
+    const model = remoteLearner(runId);
     const {
       last,
       injected,
@@ -200,18 +205,7 @@ describe("ApexDQN across a real redis-server", { timeout: 120_000 }, () => {
 
   test("remote actors of a C51 learner build its categorical network from the run spec", async () => {
     const runId = "apex-c51";
-    const model = new ApexDQN("CartPole-v1", {
-      distributed: server.url,
-      runId,
-      numActors: 2,
-      stepsPerMessage: 20,
-      learningStarts: 100,
-      batchSize: 16,
-      publishInterval: 5,
-      idleTimeoutSeconds: 30,
-      distributional: { atoms: 11, vMin: 0, vMax: 50 },
-      policy: { netArch: [16] },
-    });
+    const model = remoteLearner(runId, { distributional: { atoms: 11, vMin: 0, vMax: 50 } });
     const { last, actors, versions } = await learnBesideActors(model, server.url, runId, {
       totalTimesteps: 600,
       intrusions: [],

@@ -4,7 +4,7 @@ import { make } from "../../../envs/make.js";
 import { VectorRecordEpisodeStatistics } from "../../../envs/vector/vectorRecordEpisodeStatistics.js";
 import { ProximalError } from "../../../errors.js";
 import { Rng } from "../../../random/rng.js";
-import { QPolicy } from "../../common/qPolicy.js";
+import { type QNetworkVariant, QPolicy } from "../../common/qPolicy.js";
 import { apexCategoricalPriorities, apexDqnActing, apexEpsilon, apexPriorities } from "./apexExploration.js";
 import { TransitionCollector } from "./transitionCollector.js";
 
@@ -12,6 +12,32 @@ const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
   assert.equal(a.length, b.length);
   for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) < tol, `[${i}] ${a[i]} vs ${b[i]}`);
 };
+
+/**
+ * One message of an ε = 0.3 actor on 2 CartPole envs (3-step, γ 0.9) with a [8] Q-network of the
+ * given variant, and that network, to recompute the priorities from.
+ */
+function actorMessage(variant: Partial<QNetworkVariant>, stepsPerMessage: number) {
+  const env = new VectorRecordEpisodeStatistics(
+    make("CartPole-v1", { numEnvs: 2, autoresetMode: "same-step" }),
+  );
+  const policy = new QPolicy(
+    env.singleObservationSpace,
+    env.singleActionSpace,
+    new Rng(3),
+    { netArch: [8] },
+    variant,
+  );
+  const collector = new TransitionCollector(env, apexDqnActing(policy, 0.3, 0.9), new Rng(4), {
+    nStep: 3,
+    gamma: 0.9,
+    stepsPerMessage,
+    runId: "r",
+    actorId: "a",
+    seed: 5,
+  });
+  return { policy, m: collector.collect(0) };
+}
 
 describe("apexEpsilon()", () => {
   test("ε_i = ε^(1 + α·i/(N−1)) with the paper's ε 0.4, α 7", () => {
@@ -57,21 +83,7 @@ describe("apexPriorities()", () => {
   });
 
   test("an actor's message carries |TD| of its own network for every transition", () => {
-    const env = new VectorRecordEpisodeStatistics(
-      make("CartPole-v1", { numEnvs: 2, autoresetMode: "same-step" }),
-    );
-    const policy = new QPolicy(env.singleObservationSpace, env.singleActionSpace, new Rng(3), {
-      netArch: [8],
-    });
-    const collector = new TransitionCollector(env, apexDqnActing(policy, 0.3, 0.9), new Rng(4), {
-      nStep: 3,
-      gamma: 0.9,
-      stepsPerMessage: 40,
-      runId: "r",
-      actorId: "a",
-      seed: 5,
-    });
-    const m = collector.collect(0);
+    const { policy, m } = actorMessage({}, 40);
     // 2 envs × 40 steps, minus at most n − 1 = 2 steps per env still waiting in the n-step window
     assert.ok(m.count >= 76 && m.count <= 80, `count ${m.count}`);
     assert.ok(m.episodeReturns.length > 0, "no CartPole episode ended in 40 steps under ε 0.3");
@@ -127,25 +139,7 @@ describe("apexCategoricalPriorities()", () => {
   });
 
   test("an actor with a categorical network sends its cross-entropy priorities", () => {
-    const env = new VectorRecordEpisodeStatistics(
-      make("CartPole-v1", { numEnvs: 2, autoresetMode: "same-step" }),
-    );
-    const policy = new QPolicy(
-      env.singleObservationSpace,
-      env.singleActionSpace,
-      new Rng(3),
-      { netArch: [8] },
-      { dueling: true, atoms: 5, vMin: 0, vMax: 20 },
-    );
-    const collector = new TransitionCollector(env, apexDqnActing(policy, 0.3, 0.9), new Rng(4), {
-      nStep: 3,
-      gamma: 0.9,
-      stepsPerMessage: 30,
-      runId: "r",
-      actorId: "a",
-      seed: 5,
-    });
-    const m = collector.collect(0);
+    const { policy, m } = actorMessage({ dueling: true, atoms: 5, vMin: 0, vMax: 20 }, 30);
     assert.ok(m.count > 0);
     const logits = (obs: Float32Array) => {
       const out: number[] = [];
