@@ -13,9 +13,31 @@ import { Tensor } from "../../tensor/tensor.js";
 import { evaluatePolicy } from "../common/evaluation.js";
 import { ActorCriticPolicy } from "../common/policies.js";
 import { InProcessActors } from "./common/inProcessActors.js";
-import { IMPALA, impalaLoss, preprocessRewards } from "./impala.js";
+import { IMPALA, type IMPALAOptions, impalaLoss, preprocessRewards } from "./impala.js";
 
 const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK set)" : false;
+
+/**
+ * 640 steps of a small in-process IMPALA (2 actors, 8-step unrolls, a [16] network, seed 5 unless
+ * `options` says otherwise): its first weight matrix and the training returns it logged.
+ */
+async function smallRun(options: IMPALAOptions): Promise<{ weights: number[]; returns: number[] }> {
+  const model = new IMPALA("CartPole-v1", {
+    seed: 5,
+    numActors: 2,
+    nSteps: 8,
+    policy: { netArch: [16] },
+    ...options,
+  });
+  const returns: number[] = [];
+  await model.learn({
+    totalTimesteps: 640,
+    onUpdate: (stats) => {
+      if (stats["rollout/episodeReturn"] !== undefined) returns.push(stats["rollout/episodeReturn"]);
+    },
+  });
+  return { weights: Array.from(model.policy.parameters()[0].values), returns };
+}
 
 describe("impalaLoss()", () => {
   test("is -mean(A·log π) + vfCoef·mean((v - V)²) - entCoef·mean(H), with gradients only through π and V", () => {
@@ -108,16 +130,7 @@ describe("IMPALA (in-process actors)", () => {
   });
 
   test("a seed gives the same weights every time", async () => {
-    const run = async () => {
-      const model = new IMPALA("CartPole-v1", {
-        seed: 5,
-        numActors: 2,
-        nSteps: 8,
-        policy: { netArch: [16] },
-      });
-      await model.learn({ totalTimesteps: 640 });
-      return Array.from(model.policy.parameters()[0].values);
-    };
+    const run = async () => (await smallRun({})).weights;
     assert.deepEqual(await run(), await run());
   });
 
@@ -142,27 +155,10 @@ describe("IMPALA (in-process actors)", () => {
   });
 
   test("rewardScale changes the update; the default trains on the env's rewards unchanged", async () => {
-    const run = async (options: { rewardScale?: number; rewardClip?: number }) => {
-      const model = new IMPALA("CartPole-v1", {
-        seed: 5,
-        numActors: 2,
-        nSteps: 8,
-        policy: { netArch: [16] },
-        ...options,
-      });
-      const returns: number[] = [];
-      await model.learn({
-        totalTimesteps: 640,
-        onUpdate: (stats) => {
-          if (stats["rollout/episodeReturn"] !== undefined) returns.push(stats["rollout/episodeReturn"]);
-        },
-      });
-      return { weights: Array.from(model.policy.parameters()[0].values), returns };
-    };
-    const plain = await run({});
+    const plain = await smallRun({});
     // scale 1 and an infinite clip are the identity: the same weights as the default, bit for bit
-    assert.deepEqual((await run({ rewardScale: 1, rewardClip: Infinity })).weights, plain.weights);
-    const scaled = await run({ rewardScale: 0.1 });
+    assert.deepEqual((await smallRun({ rewardScale: 1, rewardClip: Infinity })).weights, plain.weights);
+    const scaled = await smallRun({ rewardScale: 0.1 });
     assert.notDeepEqual(scaled.weights, plain.weights);
     // episode statistics stay in the env's units (CartPole: +1 a step, so returns >= 8)
     assert.ok(scaled.returns.length > 0 && scaled.returns.every((r) => r >= 8), `${scaled.returns}`);
@@ -172,17 +168,7 @@ describe("IMPALA (in-process actors)", () => {
   });
 
   test("vtraceLambda reaches V-trace: 1 is the default bit for bit, below 1 changes the update", async () => {
-    const weights = async (options: { vtraceLambda?: number }) => {
-      const model = new IMPALA("CartPole-v1", {
-        seed: 6,
-        numActors: 2,
-        nSteps: 8,
-        policy: { netArch: [16] },
-        ...options,
-      });
-      await model.learn({ totalTimesteps: 640 });
-      return Array.from(model.policy.parameters()[0].values);
-    };
+    const weights = async (options: IMPALAOptions) => (await smallRun(options)).weights;
     const plain = await weights({});
     assert.deepEqual(await weights({ vtraceLambda: 1 }), plain);
     assert.notDeepEqual(await weights({ vtraceLambda: 0.9 }), plain);
