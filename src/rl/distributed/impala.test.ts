@@ -178,6 +178,12 @@ describe("IMPALA (in-process actors)", () => {
     assert.throws(() => new IMPALA("CartPole-v1", { vtraceLambda: Number.NaN }), isInvalid);
   });
 
+  test("normalizeAdvantage changes the update; false is the default bit for bit", async () => {
+    const plain = (await smallRun({})).weights;
+    assert.deepEqual((await smallRun({ normalizeAdvantage: false })).weights, plain);
+    assert.notDeepEqual((await smallRun({ normalizeAdvantage: true })).weights, plain);
+  });
+
   test("save and load keep the policy", async () => {
     const dir = mkdtempSync(join(tmpdir(), "impala-"));
     try {

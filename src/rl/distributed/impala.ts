@@ -34,7 +34,7 @@ import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { RMSprop } from "../../optim/rmsprop.js";
 import * as ops from "../../tensor/ops.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { explainedVariance } from "../common/gae.js";
+import { explainedVariance, normalizeInPlace } from "../common/gae.js";
 import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "../common/onPolicyAlgorithm.js";
 import { checkInteger, loadAlgorithm } from "../common/onPolicyAlgorithm.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
@@ -43,9 +43,9 @@ import { StepEnd } from "./common/trajectoryMessage.js";
 import { computeVtrace } from "./common/vtrace.js";
 
 /**
- * Options of {@link IMPALA}: {@link OnPolicyOptions} without GAE's `gaeLambda`, `normalizeAdvantage`
- * (V-trace gives the advantages) and `intrinsicReward` (not wired into V-trace), with IMPALA's own
- * defaults (paper, Table G.1) for the ones it redeclares. `numEnvs` is the envs of each actor.
+ * Options of {@link IMPALA}: {@link OnPolicyOptions} without GAE's `gaeLambda` (V-trace gives the
+ * advantages) and `intrinsicReward` (not wired into V-trace), with IMPALA's own defaults (paper,
+ * Table G.1) for the ones it redeclares. `numEnvs` is the envs of each actor.
  */
 export interface IMPALAOptions
   extends Omit<
@@ -92,6 +92,12 @@ export interface IMPALAOptions
    * value loss does not dominate the clipped gradient norm. @defaultValue 1
    */
   rewardScale?: number;
+  /**
+   * Normalise the V-trace policy-gradient advantages of each batch to mean 0 and std 1, as PPO does
+   * (SB3's `normalize_advantage`); not in the paper. It fixes the advantages' scale against the
+   * entropy cost whatever the rewards' scale. @defaultValue false (paper)
+   */
+  normalizeAdvantage?: boolean;
   /** Clip the scaled rewards to ±this (the paper clips Atari's to ±1, §5.3); Infinity: no clip. @defaultValue Infinity */
   rewardClip?: number;
 }
@@ -171,7 +177,7 @@ export class IMPALA extends TrajectoryLearner {
       { runId: options.runId, defaultRunId: "impala", maxPolicyLag: options.maxPolicyLag ?? null },
     );
     this.options = options;
-    for (const name of ["gaeLambda", "normalizeAdvantage", "intrinsicReward"] as const) {
+    for (const name of ["gaeLambda", "intrinsicReward"] as const) {
       if ((options as OnPolicyOptions)[name] !== undefined) {
         throw new ProximalError(
           "INVALID_OPTION",
@@ -263,6 +269,7 @@ export class IMPALA extends TrajectoryLearner {
       for (const ratio of out.ratios) if (ratio > this.rhoBar) clippedRatios++;
       row += n;
     }
+    if (this.normalizeAdvantage) normalizeInPlace(pgAdvantages);
     const parts = impalaLoss({
       logProb,
       values,
