@@ -51,8 +51,11 @@ export interface OnPolicyOptions {
   gamma?: number;
   /** GAE λ (1 = Monte-Carlo returns minus the baseline, 0 = one-step TD). */
   gaeLambda?: number;
-  /** Entropy bonus coefficient c2. @defaultValue 0 */
-  entCoef?: number;
+  /**
+   * Entropy bonus coefficient c2, or a schedule of progress remaining (1 → 0), e.g.
+   * `{ schedule: "linear", initial: 0.01 }` anneals it to 0 over the run. @defaultValue 0
+   */
+  entCoef?: ScheduleLike;
   /** Value loss coefficient c1. @defaultValue 0.5 */
   vfCoef?: number;
   /** Global gradient-norm clip (`clip_grad_norm_`); Infinity disables it. @defaultValue 0.5 */
@@ -189,7 +192,8 @@ export abstract class OnPolicyAlgorithm {
   readonly nSteps: number;
   readonly gamma: number;
   readonly gaeLambda: number;
-  readonly entCoef: number;
+  /** The entropy coefficient's schedule; {@link entCoef} reads it at the current progress. */
+  protected readonly entCoefSchedule: Schedule;
   readonly vfCoef: number;
   readonly maxGradNorm: number;
   readonly normalizeAdvantage: boolean;
@@ -235,7 +239,10 @@ export abstract class OnPolicyAlgorithm {
     checkInteger(this.nSteps, "nSteps", 1);
     this.gamma = checkRange(options.gamma ?? defaults.gamma, "gamma", 0, 1);
     this.gaeLambda = checkRange(options.gaeLambda ?? defaults.gaeLambda, "gaeLambda", 0, 1);
-    this.entCoef = checkRange(options.entCoef ?? defaults.entCoef, "entCoef", 0, Number.POSITIVE_INFINITY);
+    this.entCoefSchedule = resolveSchedule(options.entCoef ?? defaults.entCoef, "entCoef");
+    // a schedule is checked where it starts and ends (linear and cosine ones stay between the two)
+    checkRange(this.entCoefSchedule(1), "entCoef", 0, Number.POSITIVE_INFINITY);
+    checkRange(this.entCoefSchedule(0), "entCoef (at the end of its schedule)", 0, Number.POSITIVE_INFINITY);
     this.vfCoef = checkRange(options.vfCoef ?? defaults.vfCoef, "vfCoef", 0, Number.POSITIVE_INFINITY);
     this.maxGradNorm = options.maxGradNorm ?? defaults.maxGradNorm;
     if (!(this.maxGradNorm > 0)) {
@@ -294,6 +301,11 @@ export abstract class OnPolicyAlgorithm {
   /** Transitions per rollout: `nSteps * numEnvs`. */
   get rolloutSize(): number {
     return this.nSteps * this.env.numEnvs;
+  }
+
+  /** The entropy coefficient now: its schedule at the current progress remaining. */
+  get entCoef(): number {
+    return this.entCoefSchedule(this.progressRemaining);
   }
 
   /** One update from the filled buffer; returns its diagnostics (`train/...` keys). */

@@ -184,6 +184,33 @@ describe("IMPALA (in-process actors)", () => {
     assert.notDeepEqual((await smallRun({ normalizeAdvantage: true })).weights, plain);
   });
 
+  test("entCoef takes a schedule: a constant one is the number bit for bit, a linear one anneals", async () => {
+    const plain = (await smallRun({})).weights;
+    assert.deepEqual((await smallRun({ entCoef: { schedule: "constant", initial: 0.01 } })).weights, plain);
+    const model = new IMPALA("CartPole-v1", {
+      seed: 5,
+      numActors: 2,
+      nSteps: 8,
+      policy: { netArch: [16] },
+      entCoef: { schedule: "linear", initial: 0.01 },
+    });
+    const coefs: number[] = [];
+    await model.learn({ totalTimesteps: 640, onUpdate: (stats) => void coefs.push(stats["train/entCoef"]) });
+    // progress remaining after update k of 4 trajectories of 8 steps: 1 - 32k/640
+    assert.equal(coefs.length, 20);
+    assert.ok(Math.abs(coefs[0] - 0.01 * (1 - 32 / 640)) < 1e-12, `${coefs[0]}`);
+    assert.equal(coefs[19], 0);
+    for (let i = 1; i < coefs.length; i++) assert.ok(coefs[i] < coefs[i - 1]);
+    assert.notDeepEqual(Array.from(model.policy.parameters()[0].values), plain);
+    const isInvalid = (e: unknown) =>
+      e instanceof ProximalError && e.code === "INVALID_OPTION" && /entCoef/.test(e.message);
+    assert.throws(
+      () => new IMPALA("CartPole-v1", { entCoef: { schedule: "linear", initial: 0.01, final: -1 } }),
+      isInvalid,
+    );
+    assert.throws(() => new IMPALA("CartPole-v1", { entCoef: -0.1 }), isInvalid);
+  });
+
   test("save and load keep the policy", async () => {
     const dir = mkdtempSync(join(tmpdir(), "impala-"));
     try {

@@ -63,8 +63,8 @@ export interface IMPALAOptions
   learningRate?: ScheduleLike;
   /** Unroll length: steps per env in one trajectory. @defaultValue 20 (paper, Table G.1) */
   nSteps?: number;
-  /** Entropy cost. @defaultValue 0.01 (paper, Table G.1) */
-  entCoef?: number;
+  /** Entropy cost, or a schedule of progress remaining (1 → 0). @defaultValue 0.01 (paper, Table G.1) */
+  entCoef?: ScheduleLike;
   /** Global gradient-norm clip; Infinity disables it. @defaultValue 40 (paper, Table G.1) */
   maxGradNorm?: number;
   /** Trajectories per update (the paper's batch size). @defaultValue 4 */
@@ -292,6 +292,7 @@ export class IMPALA extends TrajectoryLearner {
       "train/clippedRhoFraction": clippedRatios / rows,
       "train/gradNorm": gradNorm,
       "train/learningRate": lr,
+      "train/entCoef": this.entCoef,
     };
   }
 
