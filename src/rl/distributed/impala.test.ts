@@ -211,6 +211,31 @@ describe("IMPALA (in-process actors)", () => {
     assert.throws(() => new IMPALA("CartPole-v1", { entCoef: -0.1 }), isInvalid);
   });
 
+  test("replayBatch adds replayed trajectories from the second update on; 0 is the default bit for bit", async () => {
+    const plain = (await smallRun({})).weights;
+    assert.deepEqual((await smallRun({ replayBatch: 0 })).weights, plain);
+    const model = new IMPALA("CartPole-v1", {
+      seed: 5,
+      numActors: 2,
+      nSteps: 8,
+      policy: { netArch: [16] },
+      replayBatch: 3,
+      replayCapacity: 6,
+    });
+    const replayed: number[] = [];
+    await model.learn({
+      totalTimesteps: 640,
+      onUpdate: (stats) => void replayed.push(stats["train/replayedTrajectories"]),
+    });
+    // the replay is empty at the first update only; fresh trajectories still count the budget alone
+    assert.deepEqual(replayed, [0, ...new Array(19).fill(3)]);
+    assert.equal(model.numTimesteps, 640);
+    assert.notDeepEqual(Array.from(model.policy.parameters()[0].values), plain);
+    const isInvalid = (e: unknown) => e instanceof ProximalError && e.code === "INVALID_OPTION";
+    assert.throws(() => new IMPALA("CartPole-v1", { replayBatch: -1 }), isInvalid);
+    assert.throws(() => new IMPALA("CartPole-v1", { replayBatch: 2, replayCapacity: 0 }), isInvalid);
+  });
+
   test("save and load keep the policy", async () => {
     const dir = mkdtempSync(join(tmpdir(), "impala-"));
     try {

@@ -32,6 +32,7 @@ import { ProximalError } from "../../errors.js";
 import type { ModelSource } from "../../io/modelFiles.js";
 import { clipGradNorm } from "../../optim/clipGradNorm.js";
 import { RMSprop } from "../../optim/rmsprop.js";
+import { Rng } from "../../random/rng.js";
 import * as ops from "../../tensor/ops.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { explainedVariance, normalizeInPlace } from "../common/gae.js";
@@ -39,7 +40,7 @@ import type { EnvInput, LoadOptions, OnPolicyOptions, UpdateStats } from "../com
 import { checkInteger, loadAlgorithm } from "../common/onPolicyAlgorithm.js";
 import type { ScheduleLike } from "../common/scheduleSpec.js";
 import { TrajectoryLearner, type TrajectoryLearnerOptions } from "./common/trajectoryLearner.js";
-import { StepEnd } from "./common/trajectoryMessage.js";
+import { StepEnd, type Trajectory } from "./common/trajectoryMessage.js";
 import { computeVtrace } from "./common/vtrace.js";
 
 /**
@@ -98,6 +99,16 @@ export interface IMPALAOptions
    * entropy cost whatever the rewards' scale. @defaultValue false (paper)
    */
   normalizeAdvantage?: boolean;
+  /**
+   * Replayed trajectories added to each update's batch, drawn uniformly (with replacement) from the
+   * last `replayCapacity` trajectories the learner trained on; V-trace corrects for their older
+   * behaviour policy. The paper evaluates V-trace with experience replay (Espeholt et al. 2018,
+   * §5.2.2, Table 2); replay reuses each trajectory, as PPO's epochs do. 0 turns it off.
+   * @defaultValue 0 (paper's main runs)
+   */
+  replayBatch?: number;
+  /** Trajectories the replay keeps (oldest dropped first); used when `replayBatch` > 0. @defaultValue 1000 */
+  replayCapacity?: number;
   /** Clip the scaled rewards to ±this (the paper clips Atari's to ±1, §5.3); Infinity: no clip. @defaultValue Infinity */
   rewardClip?: number;
 }
@@ -159,6 +170,13 @@ export class IMPALA extends TrajectoryLearner {
   readonly vtraceLambda: number;
   readonly rewardScale: number;
   readonly rewardClip: number;
+  readonly replayBatch: number;
+  readonly replayCapacity: number;
+  /** The last `replayCapacity` trajectories trained on (a ring; not saved with the model). */
+  private readonly replay: Trajectory[] = [];
+  private replayNext = 0;
+  /** Draws the replayed trajectories: its own stream, so replay off leaves the run's draws unchanged. */
+  private readonly replayRng: Rng;
 
   constructor(env: EnvInput, options: IMPALAOptions = {}) {
     super(
@@ -211,6 +229,11 @@ export class IMPALA extends TrajectoryLearner {
         `rewardScale must be a finite number > 0 and rewardClip > 0 (Infinity: no clip), got ${this.rewardScale} and ${this.rewardClip}.`,
       );
     }
+    this.replayBatch = options.replayBatch ?? 0;
+    checkInteger(this.replayBatch, "replayBatch", 0);
+    this.replayCapacity = options.replayCapacity ?? 1000;
+    checkInteger(this.replayCapacity, "replayCapacity", 1);
+    this.replayRng = new Rng(this.seed).spawn();
     this.optimizer = new RMSprop(this.policy.parameters(), {
       lr: this.learningRate(1),
       alpha: options.rmsPropAlpha ?? 0.99,
@@ -223,19 +246,20 @@ export class IMPALA extends TrajectoryLearner {
     return this.batchSize;
   }
 
-  /** One V-trace update on {@link batch}. */
+  /** One V-trace update on {@link batch}, with `replayBatch` replayed trajectories. */
   protected train(): UpdateStats {
     const lr = this.updateLearningRate();
     const policy = this.policy;
     const obsSize = policy.observationSize;
-    const rows = this.batch.reduce((n, t) => n + t.nSteps * t.numEnvs, 0);
+    const batch = this.withReplay(this.batch);
+    const rows = batch.reduce((n, t) => n + t.nSteps * t.numEnvs, 0);
     const observations = new Float32Array(rows * obsSize);
     const actions =
       policy.action.kind === "box"
         ? new Float32Array(rows * policy.actionWidth)
         : new Int32Array(rows * policy.actionWidth);
     let row = 0;
-    for (const t of this.batch) {
+    for (const t of batch) {
       observations.set(t.observations, row * obsSize);
       actions.set(t.actions, row * policy.actionWidth);
       row += t.nSteps * t.numEnvs;
@@ -249,7 +273,7 @@ export class IMPALA extends TrajectoryLearner {
     const pgAdvantages = new Float32Array(rows);
     let clippedRatios = 0;
     row = 0;
-    for (const t of this.batch) {
+    for (const t of batch) {
       const n = t.nSteps * t.numEnvs;
       const out = computeVtrace({
         behaviourLogProbs: t.behaviourLogProbs,
@@ -293,7 +317,26 @@ export class IMPALA extends TrajectoryLearner {
       "train/gradNorm": gradNorm,
       "train/learningRate": lr,
       "train/entCoef": this.entCoef,
+      "train/replayedTrajectories": batch.length - this.batch.length,
     };
+  }
+
+  /**
+   * `fresh` plus `replayBatch` trajectories drawn from the replay (none while it is empty), then
+   * `fresh` enters the replay, overwriting the oldest once it holds `replayCapacity`.
+   */
+  private withReplay(fresh: Trajectory[]): Trajectory[] {
+    if (this.replayBatch === 0) return fresh;
+    const batch = fresh.slice();
+    if (this.replay.length > 0) {
+      for (let i = 0; i < this.replayBatch; i++) batch.push(this.replay[this.replayRng.integer(this.replay.length)]);
+    }
+    for (const t of fresh) {
+      if (this.replay.length < this.replayCapacity) this.replay.push(t);
+      else this.replay[this.replayNext] = t;
+      this.replayNext = (this.replayNext + 1) % this.replayCapacity;
+    }
+    return batch;
   }
 
   /** The rewards the learner trains on: a copy of the env's, preprocessed when the options ask for it. */
