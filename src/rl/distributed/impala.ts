@@ -329,7 +329,8 @@ export class IMPALA extends TrajectoryLearner {
     if (this.replayBatch === 0) return fresh;
     const batch = fresh.slice();
     if (this.replay.length > 0) {
-      for (let i = 0; i < this.replayBatch; i++) batch.push(this.replay[this.replayRng.integer(this.replay.length)]);
+      for (let i = 0; i < this.replayBatch; i++)
+        batch.push(this.replay[this.replayRng.integer(this.replay.length)]);
     }
     for (const t of fresh) {
       if (this.replay.length < this.replayCapacity) this.replay.push(t);
