@@ -369,6 +369,13 @@ inline float pxtanh(float x) {
   return __builtin_fabsf(x) < 0.0004f ? x : t;
 }
 
+/** d/dx of GPT-2's tanh GELU: ½(1 + t) + ½x(1 − t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³)). */
+inline float pxgeluTanhDerivative(float x) {
+  const float c = 0.7978845608028654f;
+  const float t = pxtanh(c * (x + 0.044715f * x * x * x));
+  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * c * (1.0f + 0.134145f * x * x);
+}
+
 inline float pxsigmoid(float x) {
   const float e = pxexp(-__builtin_fabsf(x));
   const float s = 1.0f / (1.0f + e);
@@ -431,6 +438,7 @@ void binary(int op, const float* a, const float* b, float* out, int64_t outer, i
     case 6: PX_BINARY(powf(x, y)); break;
     case 7: PX_BINARY(y * (1.0f - x * x)); break;
     case 8: PX_BINARY(x <= 0.0f ? 0.0f : y); break;
+    case 9: PX_BINARY(y * pxgeluTanhDerivative(x)); break;
     default: break;
   }
 #undef PX_BINARY

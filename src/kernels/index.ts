@@ -386,7 +386,7 @@ export function transpose(x: usize, out: usize, batch: i32, rows: i32, cols: i32
 // ---------------------------------------------------------------------------------------------
 // elementwise binary: op codes shared with src/tensor/backend.ts (BINARY_OPS)
 // 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum, 6 pow, 7 tanhBackward (g·(1 - y²)),
-// 8 reluBackward (x <= 0 ? 0 : g, x = relu input)
+// 8 reluBackward (x <= 0 ? 0 : g, x = relu input), 9 geluTanhBackward (g·gelu'(x), x = GELU input)
 
 @inline
 function binaryV(op: i32, x: v128, y: v128): v128 {
@@ -406,11 +406,26 @@ function binaryV(op: i32, x: v128, y: v128): v128 {
     case 7:
       // tanh backward, x = tanh output y, y = incoming gradient g: g·(1 - y²)
       return f32x4.mul(y, f32x4.sub(f32x4.splat(1), f32x4.mul(x, x)));
+    case 9:
+      return f32x4.mul(y, geluTanhDerivativeV(x));
     default:
       // 8: relu backward, x = relu input, y = incoming gradient: clear the lanes where x <= 0
       // (a NaN input compares false and keeps its gradient, as PyTorch's threshold_backward)
       return v128.andnot(y, f32x4.le(x, f32x4.splat(0)));
   }
+}
+
+// gelu'(x) of the tanh form: ½(1 + t) + ½x(1 − t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³))
+@inline
+function geluTanhDerivativeV(x: v128): v128 {
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const x2 = f32x4.mul(x, x);
+  const t = tanhV(f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x2, x)))));
+  const inner = f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), f32x4.add(one, f32x4.mul(f32x4.splat(<f32>0.134145), x2)));
+  const left = f32x4.mul(half, f32x4.add(one, t));
+  const right = f32x4.mul(f32x4.mul(half, x), f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), inner));
+  return f32x4.add(left, right);
 }
 
 // NaN-propagating max/min, as torch.maximum/minimum (f32x4.max also propagates NaN)
@@ -443,6 +458,8 @@ function binaryS(op: i32, x: f32, y: f32): f32 {
       return Mathf.pow(x, y);
     case 7:
       return y * (<f32>1 - x * x);
+    case 9:
+      return y * f32x4.extract_lane(geluTanhDerivativeV(f32x4.splat(x)), 0);
     default:
       return x <= 0 ? 0 : y;
   }

@@ -42,6 +42,7 @@ export const BINARY_OPS = [
   "pow",
   "tanhBackward",
   "reluBackward",
+  "geluTanhBackward",
 ] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
@@ -157,7 +158,9 @@ export interface Backend {
    * `out[o,i] = a[o*aOuter + i*aInner] op b[o*bOuter + i*bInner]` over an [outer, inner] view.
    * `tanhBackward` is the fused tanh gradient `b·(1 - a²)` (a = tanh output, b = incoming gradient);
    * `reluBackward` the fused relu gradient `a <= 0 ? 0 : b` (a = relu input, b = incoming gradient;
-   * PyTorch's `threshold_backward`, so a NaN input passes the gradient through).
+   * PyTorch's `threshold_backward`, so a NaN input passes the gradient through); `geluTanhBackward`
+   * the fused gradient of GPT-2's tanh GELU `b·gelu'(a)` (a = GELU input, b = incoming gradient),
+   * `gelu'(x) = ½(1 + t) + ½x(1 − t²)·c(1 + 3·0.044715x²)`, `t = tanh(c(x + 0.044715x³))`, `c = √(2/π)`.
    */
   binary(
     op: BinaryOp,

@@ -378,7 +378,14 @@ const BINARY_FNS: Record<BinaryOp, (x: number, y: number) => number> = {
   pow: (x, y) => x ** y,
   tanhBackward: (y, g) => g * (1 - y * y),
   reluBackward: (x, g) => (x <= 0 ? 0 : g),
+  geluTanhBackward: (x, g) => g * geluTanhDerivative(x),
 };
+
+/** d/dx of GPT-2's tanh GELU `½x(1 + tanh(c(x + 0.044715x³)))`, c = √(2/π). */
+function geluTanhDerivative(x: number): number {
+  const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+}
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 

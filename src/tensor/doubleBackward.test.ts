@@ -122,6 +122,12 @@ describe("double backward: Hessian-vector products against differences of the fi
         normal([3, 4]),
       ],
       ([a, b]) => ops.mul(ops.relu(ops.mul(a, b)), b),
+    ], // the fused gradient kernel's own rule: gelu'' for x, the same kernel for the incoming gradient
+    ["gelu, tanh form", [normal([3, 4], 1.5)], ([x]) => ops.gelu(x, "tanh")],
+    [
+      "gelu, tanh form, times a tensor (both operands)",
+      [normal([3, 4], 1.5), normal([3, 4])],
+      ([a, b]) => ops.mul(ops.gelu(ops.mul(a, b), "tanh"), b),
     ],
   ];
   for (const [name, inputs, fn] of cases) {

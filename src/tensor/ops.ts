@@ -385,14 +385,8 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  */
 export function gelu(x: Tensor, approximate: "tanh" | "none" = "tanh"): Tensor {
   if (approximate === "tanh") {
-    // d/dx = 0.5(1 + t) + 0.5x(1 - t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³))
-    return record(unaryForward("geluTanh", x), [x], (g) => {
-      const x2 = square(x);
-      const t = tanh(mul(mul(x, add(mul(x2, 0.044715), 1)), GELU_C));
-      const left = mul(add(t, 1), 0.5);
-      const right = mul(mul(mul(x, sub(1, square(t))), add(mul(x2, 3 * 0.044715), 1)), 0.5 * GELU_C);
-      return [mul(g, add(left, right))];
-    });
+    const out = unaryForward("geluTanh", x);
+    return recording(x) ? record(out, [x], geluTanhRule) : out;
   }
   // d/dx = Φ(x) + x φ(x), Φ = ½(1 + erf(x/√2)), φ = e^(-x²/2)/√(2π)
   return record(unaryForward("geluErf", x), [x], (g) => {
@@ -400,6 +394,33 @@ export function gelu(x: Tensor, approximate: "tanh" | "none" = "tanh"): Tensor {
     const pdf = mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
     return [mul(g, add(cdf, mul(x, pdf)))];
   });
+}
+
+const geluTanhRule: GradientRule = (g, node) => [geluTanhBackward(inputsOf(node)[0], g)];
+
+/**
+ * The tanh-GELU gradient `g·gelu'(x)` as one kernel (x = GELU input), with
+ * `gelu'(x) = ½(1 + t) + ½x(1 − t²)·u'`, `t = tanh(u)`, `u = c(x + 0.044715x³)`, `c = √(2/π)`:
+ * composed, it took 15 elementwise passes and as many activation-sized buffers, 10-15% of a GPT
+ * training step in a profile (BENCHMARKS.md, "lm"). Differentiable itself, for double backward:
+ * ∂/∂g = gelu'(x) (the same kernel on the incoming gradient), ∂/∂x = g·gelu''(x) with
+ * `gelu''(x) = (1 − t²)(u' + ½x(u'' − 2t·u'²))`.
+ */
+function geluTanhBackward(x: Tensor, g: Tensor): Tensor {
+  return record(binaryForward("geluTanhBackward", x, g), [x, g], (gg) => [
+    x.requiresGrad ? sumToShape(mul(mul(gg, g), geluTanhSecondDerivative(x)), x.shape) : null,
+    g.requiresGrad ? sumToShape(geluTanhBackward(x, gg), g.shape) : null,
+  ]);
+}
+
+/** gelu''(x) of the tanh form, from differentiable ops (see {@link geluTanhBackward}). */
+function geluTanhSecondDerivative(x: Tensor): Tensor {
+  const x2 = square(x);
+  const t = tanh(mul(mul(x, add(mul(x2, 0.044715), 1)), GELU_C));
+  const du = mul(add(mul(x2, 3 * 0.044715), 1), GELU_C);
+  const ddu = mul(x, 6 * 0.044715 * GELU_C);
+  const curvature = sub(ddu, mul(mul(t, square(du)), 2));
+  return mul(sub(1, square(t)), add(du, mul(mul(x, 0.5), curvature)));
 }
 
 /** Clamp into `[min, max]` (either may be ±Infinity). Gradient passes where min <= x <= max. */
