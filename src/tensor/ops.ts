@@ -10,7 +10,7 @@ import {
   sizeOf,
   stridesOf,
 } from "./shape.js";
-import { allocFloat32ForOverwrite } from "./storage.js";
+import { allocFloat32, allocFloat32ForOverwrite } from "./storage.js";
 import { type GradientRule, getBackend, isGradEnabled, record, recording, Tensor } from "./tensor.js";
 
 // Every op of the engine, each defined once: forward (through the current backend's kernels) and,
@@ -807,7 +807,7 @@ function clampIndex(i: number, size: number): number {
 
 /** Place `g` into zeros of `shape` at offset `starts`. Its gradient is the matching slice. */
 function padInto(g: Tensor, shape: Shape, starts: number[]): Tensor {
-  const data = new Float32Array(sizeOf(shape));
+  const data = allocFloat32(sizeOf(shape));
   copyBlock(g.values, g.shape, new Array<number>(g.rank).fill(0), data, shape, starts, g.shape, false);
   return record(new Tensor(data, shape), [g], (gg) => [
     slice(
@@ -844,12 +844,22 @@ function copyBlock(
     srcOff += srcStart[i] * ss[i];
     dstOff += dstStart[i] * ds[i];
   }
+  // trailing axes the block spans in full in both arrays are contiguous in both: copy them as one
+  // row (a narrow of the middle axis of [4, 128, 4096] logits is 4 rows, not 508)
+  let last = rank - 1;
+  let rowLen = size[last];
+  while (last > 0 && size[last] === srcShape[last] && size[last] === dstShape[last]) {
+    last--;
+    rowLen *= size[last];
+  }
   const index = new Array<number>(rank).fill(0);
-  const rowLen = size[rank - 1];
   for (let done = 0; done < n; done += rowLen) {
     if (addInto) for (let j = 0; j < rowLen; j++) dst[dstOff + j] += src[srcOff + j];
+    // a typed-array set is a memcpy from a few dozen elements on (an indexed loop was 5-11% of a GPT
+    // training step in a profile, in narrow's forward and its gradient)
+    else if (rowLen >= 32) dst.set(src.subarray(srcOff, srcOff + rowLen), dstOff);
     else for (let j = 0; j < rowLen; j++) dst[dstOff + j] = src[srcOff + j];
-    for (let ax = rank - 2; ax >= 0; ax--) {
+    for (let ax = last - 1; ax >= 0; ax--) {
       index[ax]++;
       srcOff += ss[ax];
       dstOff += ds[ax];
