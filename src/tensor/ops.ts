@@ -676,7 +676,12 @@ function permuteData<T extends Float32Array | Int32Array>(data: T, shape: Shape,
   const inStrides = stridesOf(shape);
   const outShape = axes.map((a) => shape[a]);
   const strides = axes.map((a) => inStrides[a]); // input stride for each output axis
-  const out = new (data.constructor as { new (n: number): T })(data.length);
+  // every element is written below, so a pooled buffer need not be zeroed first
+  const out = (
+    data instanceof Float32Array
+      ? allocFloat32ForOverwrite(data.length)
+      : new (data.constructor as { new (n: number): T })(data.length)
+  ) as T;
   const n = data.length;
   if (n === 0) return out;
   // iterate output in order with an odometer over output axes
@@ -685,8 +690,12 @@ function permuteData<T extends Float32Array | Int32Array>(data: T, shape: Shape,
   const last = rank - 1;
   const lastSize = outShape[last];
   const lastStride = strides[last];
+  // the last axis kept in place (attention's head split and merge, [B, T, H, D] <-> [B, H, T, D]):
+  // rows of D contiguous in both, copied with a typed-array set
+  const rowCopy = lastStride === 1 && lastSize >= 32;
   for (let o = 0; o < n; o += lastSize) {
-    for (let j = 0; j < lastSize; j++) out[o + j] = data[src + j * lastStride];
+    if (rowCopy) out.set(data.subarray(src, src + lastSize), o);
+    else for (let j = 0; j < lastSize; j++) out[o + j] = data[src + j * lastStride];
     // advance the odometer on axes before the last
     for (let ax = last - 1; ax >= 0; ax--) {
       index[ax]++;

@@ -5,16 +5,17 @@ import * as ops from "./ops.js";
 import { grad, tensor } from "./tensor.js";
 
 // slice, concat and slice's gradient (zeros with the block placed in) share one block copy that
-// merges trailing axes spanned in full and copies long rows with a typed-array set; checked here
-// against one element at a time, on shapes that exercise short rows, long rows and merged axes.
+// merges trailing axes spanned in full and copies long rows with a typed-array set, and permute
+// copies whole rows when it keeps the last axis; checked here against one element at a time, on
+// shapes that exercise short rows, long rows and merged axes.
 
 /** Row-major flat index of `index` in `shape`. */
-function flat(index: number[], shape: number[]): number {
+function flat(index: number[], shape: readonly number[]): number {
   return index.reduce((acc, i, ax) => acc * shape[ax] + i, 0);
 }
 
 /** Every index of `shape`, in row-major order. */
-function* indices(shape: number[]): Generator<number[]> {
+function* indices(shape: readonly number[]): Generator<number[]> {
   const n = shape.reduce((a, b) => a * b, 1);
   for (let o = 0; o < n; o++) {
     const index = new Array<number>(shape.length);
@@ -79,6 +80,42 @@ describe("block copies", () => {
       }
     }
     assert.equal(checked, 4 * shapes.reduce((a, s) => a + s.length, 0));
+  });
+
+  test("permute matches element-by-element indexing for every order of the axes", () => {
+    const rng = new Rng(7);
+    const permutations = (n: number): number[][] =>
+      n === 1
+        ? [[0]]
+        : permutations(n - 1).flatMap((p) =>
+            Array.from({ length: n }, (_, at) => [...p.slice(0, at), n - 1, ...p.slice(at)]),
+          );
+    let rowCopies = 0;
+    for (const shape of [
+      [2, 3, 4, 40],
+      [3, 5, 33],
+      [2, 7, 3],
+    ]) {
+      for (const axes of permutations(shape.length)) {
+        const data = randomData(
+          rng,
+          shape.reduce((a, b) => a * b, 1),
+        );
+        const y = ops.permute(tensor(data, shape), axes);
+        const outShape = axes.map((a) => shape[a]);
+        assert.deepEqual(y.shape, outShape);
+        for (const index of indices(outShape)) {
+          const src = new Array<number>(shape.length);
+          axes.forEach((a, i) => {
+            src[a] = index[i];
+          });
+          assert.equal(y.values[flat(index, outShape)], data[flat(src, shape)]);
+        }
+        if (axes[axes.length - 1] === shape.length - 1 && shape[shape.length - 1] >= 32) rowCopies++;
+      }
+    }
+    // orders that keep a long last axis in place (the row-copy path): 3! + 2!
+    assert.equal(rowCopies, 8);
   });
 
   test("concat matches element-by-element placement on every axis", () => {
