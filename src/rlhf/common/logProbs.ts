@@ -1,5 +1,5 @@
 import { ProximalError } from "../../errors.js";
-import { concat, div, logSoftmax, mul, narrow, sum, takeAlongLastAxis } from "../../tensor/ops.js";
+import { concat, div, logSoftmax, logSoftmaxAt, mul, narrow, sum } from "../../tensor/ops.js";
 import { noGrad, Tensor, zeros } from "../../tensor/tensor.js";
 import type { CausalLM } from "../generate.js";
 import { rowTokenCounts, type SequenceBatch } from "./sequenceBatch.js";
@@ -80,7 +80,7 @@ export function logProbsFromLogits(
   let scores = narrow(logits, 1, time - predicted - 1, predicted); // [batch, predicted, vocab]
   if (temperature !== 1) scores = div(scores, temperature);
   const targets = narrow(inputIds, 1, time - predicted, predicted); // [batch, predicted]
-  let logp = takeAlongLastAxis(logSoftmax(scores, -1), targets); // [batch, predicted]
+  let logp = logSoftmaxAt(scores, targets); // [batch, predicted]
   if (predicted < responseLength) logp = concat([zeros([batch, 1]), logp], 1);
   return mul(logp, mask);
 }
