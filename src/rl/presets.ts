@@ -186,9 +186,7 @@ const optionNames: Record<string, readonly string[]> = {
   // IMPALAOptions: the on-policy names but GAE's and intrinsicReward (V-trace gives the targets),
   // plus its own (deployment options left out, as for ApexDQN)
   IMPALA: [
-    ...ON_POLICY_OPTION_NAMES.filter(
-      (name) => name !== "gaeLambda" && name !== "normalizeAdvantage" && name !== "intrinsicReward",
-    ),
+    ...ON_POLICY_OPTION_NAMES.filter((name) => name !== "gaeLambda" && name !== "intrinsicReward"),
     "numActors",
     "batchSize",
     "rhoBar",
@@ -199,6 +197,8 @@ const optionNames: Record<string, readonly string[]> = {
     "rmsPropEps",
     "rewardScale",
     "rewardClip",
+    "replayBatch",
+    "replayCapacity",
   ],
   // GAILOptions: PPO's (its inner RL step), then the discriminator's
   GAIL: [
