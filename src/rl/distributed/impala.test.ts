@@ -11,6 +11,7 @@ import { ProximalError } from "../../errors.js";
 import { Rng } from "../../random/rng.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { evaluatePolicy } from "../common/evaluation.js";
+import type { UpdateStats } from "../common/onPolicyAlgorithm.js";
 import { ActorCriticPolicy } from "../common/policies.js";
 import { InProcessActors } from "./common/inProcessActors.js";
 import { IMPALA, type IMPALAOptions, impalaLoss, preprocessRewards } from "./impala.js";
@@ -21,7 +22,9 @@ const quick = process.env.PROXIMAL_QUICK ? "slow learning test (PROXIMAL_QUICK s
  * 640 steps of a small in-process IMPALA (2 actors, 8-step unrolls, a [16] network, seed 5 unless
  * `options` says otherwise): its first weight matrix and the training returns it logged.
  */
-async function smallRun(options: IMPALAOptions): Promise<{ weights: number[]; returns: number[] }> {
+async function smallRun(
+  options: IMPALAOptions,
+): Promise<{ weights: number[]; returns: number[]; updates: UpdateStats[]; numTimesteps: number }> {
   const model = new IMPALA("CartPole-v1", {
     seed: 5,
     numActors: 2,
@@ -30,13 +33,20 @@ async function smallRun(options: IMPALAOptions): Promise<{ weights: number[]; re
     ...options,
   });
   const returns: number[] = [];
+  const updates: UpdateStats[] = [];
   await model.learn({
     totalTimesteps: 640,
     onUpdate: (stats) => {
+      updates.push(stats);
       if (stats["rollout/episodeReturn"] !== undefined) returns.push(stats["rollout/episodeReturn"]);
     },
   });
-  return { weights: Array.from(model.policy.parameters()[0].values), returns };
+  return {
+    weights: Array.from(model.policy.parameters()[0].values),
+    returns,
+    updates,
+    numTimesteps: model.numTimesteps,
+  };
 }
 
 describe("impalaLoss()", () => {
@@ -187,21 +197,14 @@ describe("IMPALA (in-process actors)", () => {
   test("entCoef takes a schedule: a constant one is the number bit for bit, a linear one anneals", async () => {
     const plain = (await smallRun({})).weights;
     assert.deepEqual((await smallRun({ entCoef: { schedule: "constant", initial: 0.01 } })).weights, plain);
-    const model = new IMPALA("CartPole-v1", {
-      seed: 5,
-      numActors: 2,
-      nSteps: 8,
-      policy: { netArch: [16] },
-      entCoef: { schedule: "linear", initial: 0.01 },
-    });
-    const coefs: number[] = [];
-    await model.learn({ totalTimesteps: 640, onUpdate: (stats) => void coefs.push(stats["train/entCoef"]) });
+    const annealed = await smallRun({ entCoef: { schedule: "linear", initial: 0.01 } });
+    const coefs = annealed.updates.map((stats) => stats["train/entCoef"]);
     // progress remaining after update k of 4 trajectories of 8 steps: 1 - 32k/640
     assert.equal(coefs.length, 20);
     assert.ok(Math.abs(coefs[0] - 0.01 * (1 - 32 / 640)) < 1e-12, `${coefs[0]}`);
     assert.equal(coefs[19], 0);
     for (let i = 1; i < coefs.length; i++) assert.ok(coefs[i] < coefs[i - 1]);
-    assert.notDeepEqual(Array.from(model.policy.parameters()[0].values), plain);
+    assert.notDeepEqual(annealed.weights, plain);
     const isInvalid = (e: unknown) =>
       e instanceof ProximalError && e.code === "INVALID_OPTION" && /entCoef/.test(e.message);
     assert.throws(
@@ -214,23 +217,12 @@ describe("IMPALA (in-process actors)", () => {
   test("replayBatch adds replayed trajectories from the second update on; 0 is the default bit for bit", async () => {
     const plain = (await smallRun({})).weights;
     assert.deepEqual((await smallRun({ replayBatch: 0 })).weights, plain);
-    const model = new IMPALA("CartPole-v1", {
-      seed: 5,
-      numActors: 2,
-      nSteps: 8,
-      policy: { netArch: [16] },
-      replayBatch: 3,
-      replayCapacity: 6,
-    });
-    const replayed: number[] = [];
-    await model.learn({
-      totalTimesteps: 640,
-      onUpdate: (stats) => void replayed.push(stats["train/replayedTrajectories"]),
-    });
+    const replaying = await smallRun({ replayBatch: 3, replayCapacity: 6 });
+    const replayed = replaying.updates.map((stats) => stats["train/replayedTrajectories"]);
     // the replay is empty at the first update only; fresh trajectories still count the budget alone
     assert.deepEqual(replayed, [0, ...new Array(19).fill(3)]);
-    assert.equal(model.numTimesteps, 640);
-    assert.notDeepEqual(Array.from(model.policy.parameters()[0].values), plain);
+    assert.equal(replaying.numTimesteps, 640);
+    assert.notDeepEqual(replaying.weights, plain);
     const isInvalid = (e: unknown) => e instanceof ProximalError && e.code === "INVALID_OPTION";
     assert.throws(() => new IMPALA("CartPole-v1", { replayBatch: -1 }), isInvalid);
     assert.throws(() => new IMPALA("CartPole-v1", { replayBatch: 2, replayCapacity: 0 }), isInvalid);
