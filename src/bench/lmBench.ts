@@ -1,10 +1,11 @@
+import os from "node:os";
 import { ProximalError } from "../errors.js";
 import { AdamW } from "../optim/adam.js";
 import { Rng } from "../random/rng.js";
 import { generate } from "../rlhf/generate.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
 import { crossEntropy, narrow, reshape } from "../tensor/ops.js";
-import { getBackend, setNumThreads, Tensor } from "../tensor/tensor.js";
+import { availableBackends, getBackend, setNumThreads, Tensor, withBackend } from "../tensor/tensor.js";
 import { runLlamaLmBench } from "./lmLlamaBench.js";
 import { type Rate, rate, runTorchScript, torchNote } from "./lmMeasure.js";
 import type { BenchOptions } from "./suites.js";
@@ -20,39 +21,93 @@ interface LmWorkload extends GPTConfig {
   threads: number;
 }
 
-interface LmFigures {
+/** torch's figures at one thread count (scripts/bench/lmTorch.py). */
+interface TorchFigures {
+  trainTokensPerSecond: number;
+  generateTokensPerSecond: number;
+  trainTokensPerCpuSecond: number;
+  generateTokensPerCpuSecond: number;
+  threads: number;
+  version: string;
+  /** The BLAS library torch's matmuls ran on (Debian's torch uses whatever libblas.so.3 resolves to). */
+  blas: string;
+  blasLibrary: string | null;
+  /** OpenBLAS's own thread count (null for other BLASes). */
+  blasThreads: number | null;
+  /** Process CPU seconds per wall second over torch's timed work: about 1 on one core. */
+  cpuPerWall: number;
+}
+
+/** One backend at one thread count, against torch at the same thread count. */
+interface LmRow {
   backend: string;
+  threads: number;
   trainTokensPerSecond: number;
   generateTokensPerSecond: number;
   /** Per CPU second of the whole Node process (its GC and compiler threads count against it). */
   trainTokensPerCpuSecond: number;
   generateTokensPerCpuSecond: number;
-  torch: {
-    trainTokensPerSecond: number;
-    generateTokensPerSecond: number;
-    trainTokensPerCpuSecond: number;
-    generateTokensPerCpuSecond: number;
-    threads: number;
-    version: string;
-    /** The BLAS library torch's matmuls ran on (Debian's torch uses whatever libblas.so.3 resolves to). */
-    blas: string;
-    blasLibrary: string | null;
-    /** OpenBLAS's own thread count (null for other BLASes). */
-    blasThreads: number | null;
-    /** Process CPU seconds per wall second over torch's timed work: about 1 on one core. */
-    cpuPerWall: number;
-  } | null;
-  torchNote: string | null;
-  workload: LmWorkload;
+  /** proximal / torch, tokens per wall second and per CPU second (null without torch). */
+  trainRatio: number | null;
+  generateRatio: number | null;
+  trainCpuRatio: number | null;
+  generateCpuRatio: number | null;
+  torch: TorchFigures | null;
+}
+
+interface LmReport {
+  rows: LmRow[];
+  /** torch's BLAS, named once for the whole report (null without torch). */
+  torchBlas: string | null;
+  torchNotes: string[];
+  workload: Omit<LmWorkload, "threads">;
+}
+
+/** A backend and a thread count to measure. */
+export interface LmConfiguration {
+  backend: "native" | "wasm" | "cpu";
+  threads: number;
+}
+
+/**
+ * What `bench lm` measures, in order: the active backend at 1 thread and at every core (native only;
+ * `PROXIMAL_THREADS=n` measures n alone), then wasm at 1 thread beside native (wasm's kernels run on
+ * one thread). Each is compared with torch at its own thread count.
+ */
+export function lmConfigurations(context: {
+  active: "native" | "wasm" | "cpu";
+  wasmAvailable: boolean;
+  threadsEnv: string | undefined;
+  cores: number;
+}): LmConfiguration[] {
+  const { active, wasmAvailable, threadsEnv, cores } = context;
+  if (active !== "native") return [{ backend: active, threads: 1 }];
+  let threads: number[];
+  if (threadsEnv === undefined || threadsEnv === "") {
+    threads = cores > 1 ? [1, cores] : [1];
+  } else {
+    const n = Number(threadsEnv);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new ProximalError(
+        "INVALID_OPTION",
+        `bench lm: PROXIMAL_THREADS must be a positive integer, got "${threadsEnv}". Unset it to measure 1 thread and every core.`,
+      );
+    }
+    threads = [n];
+  }
+  const rows: LmConfiguration[] = threads.map((t) => ({ backend: "native", threads: t }));
+  if (wasmAvailable) rows.push({ backend: "wasm", threads: 1 });
+  return rows;
 }
 
 /**
  * `proximal bench lm`: tokens per second of a 4-layer, 256-wide, 4-head GPT (vocabulary 4096,
  * context 128) for training (forward, next-token cross-entropy, backward, AdamW step on batches of
  * 4 x 128 tokens) and for cached sampling (8 prompts of 16 tokens extended to 128 positions, one
- * token per sequence per step), on one thread (`PROXIMAL_THREADS=n` sets n on the native backend). The
- * same model and work in PyTorch (scripts/bench/lmTorch.py, on the same thread count) runs as a subprocess when /usr/bin/python3 has torch, and the ratio
- * is printed; otherwise the torch columns are skipped with a note.
+ * token per sequence per step). On the native backend it measures 1 thread, every core, and wasm
+ * beside them (`lmConfigurations`). The same model and work in PyTorch (scripts/bench/lmTorch.py, on
+ * the same thread count) runs as a subprocess when /usr/bin/python3 has torch, and the ratios are
+ * printed; otherwise the torch columns are skipped with a note.
  *
  * `--arch llama --size <size>` measures a Llama-family model at a real model's size instead
  * (src/bench/lmLlamaBench.ts, e.g. SmolLM2-135M's shape with random weights).
@@ -68,7 +123,7 @@ export async function run(options: BenchOptions): Promise<void> {
       `bench lm: --size applies to --arch llama (the GPT workload has one size), got --size ${options.size}. Add --arch llama, or drop --size.`,
     );
   }
-  const workload: LmWorkload = {
+  const shape: Omit<LmWorkload, "threads"> = {
     vocabSize: 4096,
     nPositions: 128,
     nEmbd: 256,
@@ -79,68 +134,82 @@ export async function run(options: BenchOptions): Promise<void> {
     genBatch: 8,
     promptLength: 16,
     genRepeats: options.quick ? 1 : 2,
-    threads: benchThreads(getBackend().name),
   };
-  // the same thread count as torch's side: the native backend's default is every core
-  if (getBackend().name === "native") setNumThreads(workload.threads);
-  const gpt = new GPT(workload, { rng: new Rng(0) });
-  const train = measureTraining(gpt, workload);
-  const generation = measureGeneration(gpt, workload);
-  const { torch, note } = runTorchReference(workload);
-  const figures: LmFigures = {
-    backend: getBackend().name,
-    trainTokensPerSecond: train.perSecond,
-    generateTokensPerSecond: generation.perSecond,
-    trainTokensPerCpuSecond: train.perCpuSecond,
-    generateTokensPerCpuSecond: generation.perCpuSecond,
-    torch,
-    torchNote: note,
-    workload,
+  const active = getBackend().name as LmConfiguration["backend"];
+  const configurations = lmConfigurations({
+    active,
+    wasmAvailable: availableBackends().includes("wasm"),
+    threadsEnv: process.env.PROXIMAL_THREADS,
+    cores: os.availableParallelism(),
+  });
+  // torch runs once per thread count, right after the first proximal row at that count
+  const torchAt = new Map<number, { torch: TorchFigures | null; note: string | null }>();
+  const rows: LmRow[] = [];
+  for (const configuration of configurations) {
+    const workload: LmWorkload = { ...shape, threads: configuration.threads };
+    const { train, generation } = withBackend(configuration.backend, () => {
+      if (configuration.backend === "native") setNumThreads(configuration.threads);
+      const gpt = new GPT(workload, { rng: new Rng(0) });
+      return { train: measureTraining(gpt, workload), generation: measureGeneration(gpt, workload) };
+    });
+    if (!torchAt.has(configuration.threads)) torchAt.set(configuration.threads, runTorchReference(workload));
+    const torch = torchAt.get(configuration.threads)!.torch;
+    const ratio = (ours: number, theirs: number | undefined) => (theirs === undefined ? null : ours / theirs);
+    rows.push({
+      backend: configuration.backend,
+      threads: configuration.threads,
+      trainTokensPerSecond: train.perSecond,
+      generateTokensPerSecond: generation.perSecond,
+      trainTokensPerCpuSecond: train.perCpuSecond,
+      generateTokensPerCpuSecond: generation.perCpuSecond,
+      trainRatio: ratio(train.perSecond, torch?.trainTokensPerSecond),
+      generateRatio: ratio(generation.perSecond, torch?.generateTokensPerSecond),
+      trainCpuRatio: ratio(train.perCpuSecond, torch?.trainTokensPerCpuSecond),
+      generateCpuRatio: ratio(generation.perCpuSecond, torch?.generateTokensPerCpuSecond),
+      torch,
+    });
+  }
+  if (active === "native") setNumThreads(configurations[0]!.threads);
+  const torches = [...torchAt.values()];
+  const firstTorch = torches.find((t) => t.torch !== null)?.torch ?? null;
+  const report: LmReport = {
+    rows,
+    torchBlas: firstTorch === null ? null : firstTorch.blas,
+    torchNotes: [...new Set(torches.map((t) => t.note).filter((n): n is string => n !== null))],
+    workload: shape,
   };
   if (options.json) {
-    console.log(JSON.stringify(figures));
+    console.log(JSON.stringify(report));
     return;
   }
-  const ratio = (ours: number, theirs: number | undefined) =>
-    theirs === undefined ? "n/a" : `${(ours / theirs).toFixed(2)}x`;
-  printTable([
-    {
-      work: "train (fwd+bwd+AdamW)",
-      "proximal tokens/s": Math.round(train.perSecond),
-      "torch tokens/s": torch === null ? "n/a" : Math.round(torch.trainTokensPerSecond),
-      "proximal / torch": ratio(train.perSecond, torch?.trainTokensPerSecond),
-      "proximal tokens/CPU s": Math.round(train.perCpuSecond),
-      "torch tokens/CPU s": torch === null ? "n/a" : Math.round(torch.trainTokensPerCpuSecond),
-      "proximal / torch (CPU)": ratio(train.perCpuSecond, torch?.trainTokensPerCpuSecond),
-    },
-    {
-      work: "generate (KV cache)",
-      "proximal tokens/s": Math.round(generation.perSecond),
-      "torch tokens/s": torch === null ? "n/a" : Math.round(torch.generateTokensPerSecond),
-      "proximal / torch": ratio(generation.perSecond, torch?.generateTokensPerSecond),
-      "proximal tokens/CPU s": Math.round(generation.perCpuSecond),
-      "torch tokens/CPU s": torch === null ? "n/a" : Math.round(torch.generateTokensPerCpuSecond),
-      "proximal / torch (CPU)": ratio(generation.perCpuSecond, torch?.generateTokensPerCpuSecond),
-    },
-  ]);
-  if (note !== null) console.log(note);
-}
-
-/**
- * Threads of both sides: `PROXIMAL_THREADS` on the native backend (the issue's 1- and 2-thread rows),
- * else 1 (the default, and always on wasm, whose kernels run on one thread).
- */
-function benchThreads(backend: string): number {
-  const requested = process.env.PROXIMAL_THREADS;
-  if (backend !== "native" || requested === undefined || requested === "") return 1;
-  const threads = Number(requested);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new ProximalError(
-      "INVALID_OPTION",
-      `bench lm: PROXIMAL_THREADS must be a positive integer, got "${requested}". Unset it for one thread.`,
-    );
-  }
-  return threads;
+  const fixed = (r: number | null) => (r === null ? "n/a" : `${r.toFixed(2)}x`);
+  const torchCell = (r: LmRow, value: (t: TorchFigures) => number) =>
+    r.torch === null ? "n/a" : Math.round(value(r.torch));
+  printTable(
+    rows.flatMap((r) => [
+      {
+        backend: `${r.backend} ${r.threads}T`,
+        work: "train (fwd+bwd+AdamW)",
+        "proximal tokens/s": Math.round(r.trainTokensPerSecond),
+        "torch tokens/s": torchCell(r, (t) => t.trainTokensPerSecond),
+        "proximal / torch": fixed(r.trainRatio),
+        "proximal tokens/CPU s": Math.round(r.trainTokensPerCpuSecond),
+        "torch tokens/CPU s": torchCell(r, (t) => t.trainTokensPerCpuSecond),
+        "proximal / torch (CPU)": fixed(r.trainCpuRatio),
+      },
+      {
+        backend: `${r.backend} ${r.threads}T`,
+        work: "generate (KV cache)",
+        "proximal tokens/s": Math.round(r.generateTokensPerSecond),
+        "torch tokens/s": torchCell(r, (t) => t.generateTokensPerSecond),
+        "proximal / torch": fixed(r.generateRatio),
+        "proximal tokens/CPU s": Math.round(r.generateTokensPerCpuSecond),
+        "torch tokens/CPU s": torchCell(r, (t) => t.generateTokensPerCpuSecond),
+        "proximal / torch (CPU)": fixed(r.generateCpuRatio),
+      },
+    ]),
+  );
+  for (const note of report.torchNotes) console.log(note);
 }
 
 function measureTraining(gpt: GPT, w: LmWorkload): Rate {
@@ -177,7 +246,7 @@ function measureGeneration(gpt: GPT, w: LmWorkload): Rate {
   });
 }
 
-function runTorchReference(w: LmWorkload): { torch: LmFigures["torch"]; note: string | null } {
+function runTorchReference(w: LmWorkload): { torch: TorchFigures | null; note: string | null } {
   const { parsed, note } = runTorchScript(w);
   if (parsed === null) return { torch: null, note };
   return {
