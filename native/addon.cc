@@ -341,6 +341,90 @@ napi_value LinearImpl(napi_env env, napi_callback_info info, bool withAct) {
 napi_value Linear(napi_env env, napi_callback_info info) { return LinearImpl(env, info, false); }
 napi_value LinearAct(napi_env env, napi_callback_info info) { return LinearImpl(env, info, true); }
 
+/** packedLinearSize(k, n): floats of W [n, k] packed for linearPacked on the active path. */
+napi_value PackedLinearSize(napi_env env, napi_callback_info info) {
+  Args a(env, info, "packedLinearSize");
+  const int64_t k = a.integer(0), n = a.integer(1);
+  if (a.failed) return nullptr;
+  napi_value result;
+  napi_create_int64(env, active->packedLinearSize(k, n), &result);
+  return result;
+}
+
+/** packLinear(w, dst, k, n): W [n, k] packed into dst (packedLinearSize(k, n) floats). */
+napi_value PackLinear(napi_env env, napi_callback_info info) {
+  Args a(env, info, "packLinear");
+  int64_t lw, ld;
+  const float* w = a.f32(0, &lw);
+  float* dst = a.f32(1, &ld);
+  const int64_t k = a.integer(2), n = a.integer(3);
+  if (a.failed) return nullptr;
+  if (!a.fits(0, lw, n * k) || !a.fits(1, ld, active->packedLinearSize(k, n))) return nullptr;
+  active->packLinear(w, k, n, dst);
+  return nullptr;
+}
+
+// Below this many rows a prepacked product is split across the pool by column panels rather than by
+// rows: cached generation's 8 rows are fewer than one row block (ROW_QUANTUM), so a row split would
+// leave every thread but one idle. Each output element's sum is the same either way.
+constexpr int64_t COLUMN_SPLIT_MAX_ROWS = 2 * ROW_QUANTUM;
+
+/**
+ * linearPacked(x, w, packed, nr, bias, out, m, k, n, act): linear or linearAct (act -1 none, 0 relu,
+ * 1 tanh) with W read from its packed form (packLinear on a path with panel width nr); the same bits.
+ */
+napi_value LinearPacked(napi_env env, napi_callback_info info) {
+  Args a(env, info, "linearPacked");
+  int64_t lx, lw, lp, lbias, lo;
+  const float* x = a.f32(0, &lx);
+  const float* w = a.f32(1, &lw);
+  const float* packed = a.f32(2, &lp);
+  const int64_t nr = a.integer(3);
+  const float* bias = a.f32OrNull(4, &lbias);
+  float* out = a.f32(5, &lo);
+  const int64_t m = a.integer(6), k = a.integer(7), n = a.integer(8);
+  double actArg = a.number(9);
+  if (a.failed) return nullptr;
+  const int act = static_cast<int>(actArg);
+  if (actArg != act || act < -1 || act > 1) {
+    a.fail("is not an activation code (-1 none, 0 relu, 1 tanh)", 9);
+    return nullptr;
+  }
+  if (nr != active->nr) {
+    // packed on another instruction-set path (setIsa since): its panels have another width
+    a.fail("was packed for another panel width than the active path's", 3);
+    return nullptr;
+  }
+  if (!a.fits(0, lx, m * k) || !a.fits(1, lw, n * k) || !a.fits(2, lp, active->packedLinearSize(k, n)) ||
+      (bias != nullptr && !a.fits(4, lbias, n)) || !a.fits(5, lo, m * n))
+    return nullptr;
+  if (m == 0 || n == 0) return nullptr;
+  const int unaryOp = act >= 0 ? FUSED_UNARY[act] : -1;
+  // columns [j0, j1) of rows [i0, i1): bias, product, activation, while the block is in cache
+  auto block = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    if (bias != nullptr)
+      for (int64_t i = i0; i < i1; i++) memcpy(out + i * n + j0, bias + j0, sizeof(float) * (j1 - j0));
+    active->linearPackedRows(x + i0 * k, w, packed, out + i0 * n, i1 - i0, k, n, j0, j1, bias != nullptr, m);
+    if (unaryOp >= 0)
+      for (int64_t i = i0; i < i1; i++) active->unary(unaryOp, out + i * n + j0, out + i * n + j0, j1 - j0);
+  };
+  const int64_t panels = (n + nr - 1) / nr;
+  if (m <= COLUMN_SPLIT_MAX_ROWS && numThreads > 1 && panels > 1 && m * k * n >= PARALLEL_MIN_MACS / 4) {
+    std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
+    if (lock.owns_lock() && pool != nullptr) {
+      const int64_t tasks = panels < numThreads ? panels : numThreads;
+      const std::function<void(int)> task = [&](int index) {
+        const int64_t j0 = (panels * index / tasks) * nr, j1 = (panels * (index + 1) / tasks) * nr;
+        block(0, m, j0, j1 < n ? j1 : n);
+      };
+      pool->run(static_cast<int>(tasks), task);
+      return nullptr;
+    }
+  }
+  forRowBlocks(1, m, k, n, [&](int64_t, int64_t i0, int64_t i1) { block(i0, i1, 0, n); });
+  return nullptr;
+}
+
 // The pre-activation gradient of linearActBackward, reused across calls.
 thread_local std::vector<float> dzScratch;
 
@@ -701,6 +785,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"linear", Linear},
       {"linearAct", LinearAct},
       {"linearActBackward", LinearActBackward},
+      {"packedLinearSize", PackedLinearSize},
+      {"packLinear", PackLinear},
+      {"linearPacked", LinearPacked},
       {"binary", Binary},
       {"unary", Unary},
       {"clamp", Clamp},

@@ -50,6 +50,14 @@ struct PxKernels {
   void (*attention)(const float* q, const float* k, const float* v, const float* mask, float* out, int64_t heads,
                     int64_t kvHeads, int64_t queries, int64_t keys, int64_t hd, int64_t capacity, int causal,
                     int64_t first, int64_t last);
+  // Prepacked linear weights (kernels.cc, "Prepacked weights"): the GEMM's column panel width, the
+  // packed size of W [n, k], W packed, and rows [0, m) x columns [j0, j1) of out = x · Wᵀ from it
+  // (j0, j1 multiples of nr or j1 = n), the same bits as linear's product
+  int64_t nr;
+  int64_t (*packedLinearSize)(int64_t k, int64_t n);
+  void (*packLinear)(const float* w, int64_t k, int64_t n, float* dst);
+  void (*linearPackedRows)(const float* x, const float* w, const float* packed, float* c, int64_t m, int64_t k,
+                           int64_t n, int64_t j0, int64_t j1, int accumulate, int64_t fullM);
 };
 
 extern "C" {

@@ -610,6 +610,7 @@ export type { BackendName } from "./tensor/backend.js";
 export type { BackendInfo } from "./tensor/defaultBackend.js";
 /** Every tensor operation as a function (`ops.matmul(a, b)`, `ops.softmax(x, -1)`), with its gradient. */
 export * as ops from "./tensor/ops.js";
+export { DEFAULT_PACK_BUDGET_BYTES, withPackedWeights } from "./tensor/packedWeights.js";
 export type { Shape } from "./tensor/shape.js";
 export type { BackwardOptions, DType, TensorData, TensorOptions } from "./tensor/tensor.js";
 export {

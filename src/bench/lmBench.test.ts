@@ -7,11 +7,14 @@ import { lmConfigurations } from "./lmBench.js";
 // figures, and wasm beside native, in one output). No speed is checked here.
 describe("bench lm configurations", () => {
   test("native measures 1 thread, every core, then wasm on one thread", () => {
-    assert.deepEqual(lmConfigurations({ active: "native", wasmAvailable: true, threadsEnv: undefined, cores: 2 }), [
-      { backend: "native", threads: 1 },
-      { backend: "native", threads: 2 },
-      { backend: "wasm", threads: 1 },
-    ]);
+    assert.deepEqual(
+      lmConfigurations({ active: "native", wasmAvailable: true, threadsEnv: undefined, cores: 2 }),
+      [
+        { backend: "native", threads: 1 },
+        { backend: "native", threads: 2 },
+        { backend: "wasm", threads: 1 },
+      ],
+    );
   });
 
   test("one core gives one native row; no wasm build gives no wasm row", () => {

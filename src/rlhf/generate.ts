@@ -1,6 +1,7 @@
 import { ProximalError } from "../errors.js";
 import type { Rng } from "../random/rng.js";
 import { narrow } from "../tensor/ops.js";
+import { withPackedWeights } from "../tensor/packedWeights.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import type { GPTCache, GPTForwardOptions } from "./gpt.js";
 
@@ -8,6 +9,11 @@ import type { GPTCache, GPTForwardOptions } from "./gpt.js";
 export interface CausalLM {
   /** Logits of the next token at every position (and the cache, when asked for), as {@link GPT.forward}. */
   forward(ids: Tensor, options?: GPTForwardOptions): { logits: Tensor | null; cache: GPTCache | null };
+  /**
+   * The model's weights, when it has them (every Module): generation packs them once for the linear
+   * kernel instead of on every step ({@link withPackedWeights}; the same bits).
+   */
+  parameters?(): Tensor[];
 }
 
 /**
@@ -123,61 +129,64 @@ export function generate(
   let vocab = 0;
   let weights = new Float64Array(0); // sampling scratch, reused across rows and steps
 
-  noGrad(() => {
-    let cache: GPTCache | null = null;
-    for (let step = 0; step < maxNewTokens; step++) {
-      const length = promptLength + step;
-      const maskSoFar = new Tensor(columns(mask, batch, total, 0, length), [batch, length]);
-      let logits: Tensor;
-      if (useCache) {
-        // first step: the whole prompt; later: only the token generated last
-        const start = step === 0 ? 0 : length - 1;
-        const input = new Tensor(columns(ids, batch, total, start, length), [batch, length - start]);
-        // the cache is preallocated for the whole sequence, filled in place step by step
-        const out = model.forward(input, {
-          attentionMask: maskSoFar,
-          cache,
-          useCache: true,
-          cacheLength: total,
-        });
-        cache = out.cache;
-        logits = lastPosition(out.logits);
-      } else {
-        const input = new Tensor(columns(ids, batch, total, 0, length), [batch, length]);
-        logits = lastPosition(model.forward(input, { attentionMask: maskSoFar }).logits);
-      }
-      vocab = logits.shape[1];
-      const scaled = logits.values;
-      if (temperature !== 1) for (let i = 0; i < scaled.length; i++) scaled[i] /= temperature;
-      if (options.outputLogits) stepLogits.push(scaled.slice());
-      for (let b = 0; b < batch; b++) {
-        const position = b * maxNewTokens + step;
-        if (finished[b]) {
-          ids[b * total + length] = padTokenId;
-          continue;
-        }
-        const row = scaled.subarray(b * vocab, (b + 1) * vocab);
-        let token: number;
-        if (doSample) {
-          // one pass of exponentials serves the draw and the token's log-probability
-          if (weights.length !== vocab) weights = new Float64Array(vocab);
-          const { max, sum } = softmaxWeights(row, weights);
-          token = drawToken(weights, topK, topP, options.rng as Rng);
-          logProbs[position] = row[token] - max - Math.log(sum);
+  // the weights do not change while decoding: pack them once for the linear kernel
+  withPackedWeights(model.parameters?.() ?? [], () =>
+    noGrad(() => {
+      let cache: GPTCache | null = null;
+      for (let step = 0; step < maxNewTokens; step++) {
+        const length = promptLength + step;
+        const maskSoFar = new Tensor(columns(mask, batch, total, 0, length), [batch, length]);
+        let logits: Tensor;
+        if (useCache) {
+          // first step: the whole prompt; later: only the token generated last
+          const start = step === 0 ? 0 : length - 1;
+          const input = new Tensor(columns(ids, batch, total, start, length), [batch, length - start]);
+          // the cache is preallocated for the whole sequence, filled in place step by step
+          const out = model.forward(input, {
+            attentionMask: maskSoFar,
+            cache,
+            useCache: true,
+            cacheLength: total,
+          });
+          cache = out.cache;
+          logits = lastPosition(out.logits);
         } else {
-          token = argmax(row);
-          logProbs[position] = logSoftmaxAt(row, token);
+          const input = new Tensor(columns(ids, batch, total, 0, length), [batch, length]);
+          logits = lastPosition(model.forward(input, { attentionMask: maskSoFar }).logits);
         }
-        ids[b * total + length] = token;
-        mask[b * total + length] = 1;
-        responseIds[position] = token;
-        responseMask[position] = 1;
-        responseLengths[b]++;
-        if (stopIds.has(token)) finished[b] = 1;
+        vocab = logits.shape[1];
+        const scaled = logits.values;
+        if (temperature !== 1) for (let i = 0; i < scaled.length; i++) scaled[i] /= temperature;
+        if (options.outputLogits) stepLogits.push(scaled.slice());
+        for (let b = 0; b < batch; b++) {
+          const position = b * maxNewTokens + step;
+          if (finished[b]) {
+            ids[b * total + length] = padTokenId;
+            continue;
+          }
+          const row = scaled.subarray(b * vocab, (b + 1) * vocab);
+          let token: number;
+          if (doSample) {
+            // one pass of exponentials serves the draw and the token's log-probability
+            if (weights.length !== vocab) weights = new Float64Array(vocab);
+            const { max, sum } = softmaxWeights(row, weights);
+            token = drawToken(weights, topK, topP, options.rng as Rng);
+            logProbs[position] = row[token] - max - Math.log(sum);
+          } else {
+            token = argmax(row);
+            logProbs[position] = logSoftmaxAt(row, token);
+          }
+          ids[b * total + length] = token;
+          mask[b * total + length] = 1;
+          responseIds[position] = token;
+          responseMask[position] = 1;
+          responseLengths[b]++;
+          if (stopIds.has(token)) finished[b] = 1;
+        }
+        if (finished.every((f) => f === 1)) break;
       }
-      if (finished.every((f) => f === 1)) break;
-    }
-  });
+    }),
+  );
 
   let logitsOut: Tensor | null = null;
   if (options.outputLogits) {

@@ -86,6 +86,16 @@ export interface AdamStepArgs {
   biasCorrection2Sqrt: number;
 }
 
+/**
+ * A linear layer's weight packed once by {@link Backend.packLinearWeight}, for a backend whose linear
+ * kernel otherwise repacks it on every call. `layout` names the packing (the native path and its
+ * panel width): a pack is only used where the backend's current layout is the same.
+ */
+export interface PackedWeight {
+  readonly data: Float32Array;
+  readonly layout: string;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /**
@@ -133,6 +143,27 @@ export interface Backend {
     k: number,
     n: number,
     act: FusedActivation,
+  ): void;
+  /**
+   * Optional, for backends whose linear kernel copies the weight into panels on every call (native):
+   * the layout packs are made in now, W [n, k] packed in it, and {@link Backend.linear} /
+   * {@link Backend.linearAct} (act null: none) reading W from that pack, with the same bits.
+   * `packedLinearMinRows` is the fewest rows at which the kernel would pack (below, it reads W in
+   * place, so a pack would only cost memory). Used by `withPackedWeights` (tensor/packedWeights.ts).
+   */
+  readonly packedLinearMinRows?: number;
+  packedLinearLayout?(): string;
+  packLinearWeight?(w: Float32Array, k: number, n: number): PackedWeight;
+  linearPacked?(
+    x: Float32Array,
+    w: Float32Array,
+    packed: PackedWeight,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation | null,
   ): void;
   /**
    * The backward pass of {@link Backend.linearAct} in one call, from its output `y` [m, n] and the

@@ -1,5 +1,13 @@
 import { ProximalError } from "../errors.js";
-import type { AdamStepArgs, Backend, BinaryOp, FusedActivation, ReduceOp, UnaryOp } from "./backend.js";
+import type {
+  AdamStepArgs,
+  Backend,
+  BinaryOp,
+  FusedActivation,
+  PackedWeight,
+  ReduceOp,
+  UnaryOp,
+} from "./backend.js";
 import { BINARY_OPS, UNARY_OPS } from "./backend.js";
 
 /**
@@ -33,6 +41,20 @@ interface NativeAddon {
   linearAct(
     x: Float32Array,
     w: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: number,
+  ): void;
+  packedLinearSize(k: number, n: number): number;
+  packLinear(w: Float32Array, dst: Float32Array, k: number, n: number): void;
+  linearPacked(
+    x: Float32Array,
+    w: Float32Array,
+    packed: Float32Array,
+    nr: number,
     bias: Float32Array | null,
     out: Float32Array,
     m: number,
@@ -209,6 +231,7 @@ export class NativeBackend implements Backend {
    * BACKEND_UNAVAILABLE where this CPU or build lacks it.
    */
   setIsa(isa: NativeIsa): void {
+    this.layout = null;
     if (!this.k.setIsa(isa)) {
       throw new ProximalError(
         "BACKEND_UNAVAILABLE",
@@ -257,6 +280,53 @@ export class NativeBackend implements Backend {
     act: FusedActivation,
   ): void {
     this.k.linearAct(x, w, bias, out, m, k, n, act === "relu" ? 0 : 1);
+  }
+
+  /** The addon's dot-product path takes one or two rows (native/kernels.cc DOT_ROWS): no packing there. */
+  readonly packedLinearMinRows = 3;
+
+  private layout: { name: string; panelWidth: number } | null = null;
+
+  /** Packs follow the path and its panel width (setIsa can change both): "avx512/32" etc. */
+  packedLinearLayout(): string {
+    return this.packLayout().name;
+  }
+
+  private packLayout(): { name: string; panelWidth: number } {
+    if (this.layout === null) {
+      // one column of one row packs into one panel: its size is the panel width
+      const panelWidth = this.k.packedLinearSize(1, 1);
+      this.layout = { name: `${this.k.isa()}/${panelWidth}`, panelWidth };
+    }
+    return this.layout;
+  }
+
+  packLinearWeight(w: Float32Array, k: number, n: number): PackedWeight {
+    const data = new Float32Array(this.k.packedLinearSize(k, n));
+    this.k.packLinear(w, data, k, n);
+    return { data, layout: this.packedLinearLayout() };
+  }
+
+  linearPacked(
+    x: Float32Array,
+    w: Float32Array,
+    packed: PackedWeight,
+    bias: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: FusedActivation | null,
+  ): void {
+    const layout = this.packLayout();
+    if (packed.layout !== layout.name) {
+      throw new ProximalError(
+        "INVALID_ARGUMENT",
+        `linearPacked: the weight was packed as ${packed.layout}, but the kernels now use ${layout.name} (the instruction-set path changed). Pack it again.`,
+      );
+    }
+    const code = act === null ? -1 : act === "relu" ? 0 : 1;
+    this.k.linearPacked(x, w, packed.data, layout.panelWidth, bias, out, m, k, n, code);
   }
 
   linearActBackward(
@@ -464,6 +534,7 @@ function load(): NativeLoad {
     const addon = mod.createRequire(import.meta.url)(addonPath) as NativeAddon;
     if (typeof addon.setThreads !== "function") throw new Error("it predates the thread pool");
     if (typeof addon.linearActBackward !== "function") throw new Error("it predates the fused kernels");
+    if (typeof addon.linearPacked !== "function") throw new Error("it predates the prepacked weights");
     backend = new NativeBackend(addon);
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);

@@ -1,5 +1,6 @@
 import { ProximalError } from "../errors.js";
 import type { BinaryOp, FusedActivation, UnaryOp } from "./backend.js";
+import { packedWeightFor } from "./packedWeights.js";
 import type { Shape } from "./shape.js";
 import {
   broadcastShapes,
@@ -1440,15 +1441,25 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const rows = x.size / Math.max(inFeatures, 1);
   const shape = x.rank === 2 ? [x.shape[0], outFeatures] : [...x.shape.slice(0, -1), outFeatures];
   const out = floatOut(shape);
-  getBackend().linear(
-    requireFloat(x, "linear"),
-    requireFloat(weight, "linear"),
-    bias ? bias.values : null,
-    out,
-    rows,
-    inFeatures,
-    outFeatures,
-  );
+  const backend = getBackend();
+  const xs = requireFloat(x, "linear");
+  const ws = requireFloat(weight, "linear");
+  const packed = packedWeightFor(weight, rows, backend);
+  if (packed !== null) {
+    backend.linearPacked!(
+      xs,
+      ws,
+      packed,
+      bias ? bias.values : null,
+      out,
+      rows,
+      inFeatures,
+      outFeatures,
+      null,
+    );
+  } else {
+    backend.linear(xs, ws, bias ? bias.values : null, out, rows, inFeatures, outFeatures);
+  }
   const y = new Tensor(out, shape);
   if (!recording(x, weight, bias)) return y;
   return record(y, bias ? [x, weight, bias] : [x, weight], linearRule);
@@ -1486,16 +1497,15 @@ export function linearAct(x: Tensor, weight: Tensor, bias: Tensor | null, act: F
   const rows = x.size / Math.max(inFeatures, 1);
   const shape = x.rank === 2 ? [x.shape[0], outFeatures] : [...x.shape.slice(0, -1), outFeatures];
   const out = floatOut(shape);
-  getBackend().linearAct(
-    requireFloat(x, "linearAct"),
-    requireFloat(weight, "linearAct"),
-    bias ? bias.values : null,
-    out,
-    rows,
-    inFeatures,
-    outFeatures,
-    act,
-  );
+  const backend = getBackend();
+  const xs = requireFloat(x, "linearAct");
+  const ws = requireFloat(weight, "linearAct");
+  const packed = packedWeightFor(weight, rows, backend);
+  if (packed !== null) {
+    backend.linearPacked!(xs, ws, packed, bias ? bias.values : null, out, rows, inFeatures, outFeatures, act);
+  } else {
+    backend.linearAct(xs, ws, bias ? bias.values : null, out, rows, inFeatures, outFeatures, act);
+  }
   const y = new Tensor(out, shape);
   if (!recording(x, weight, bias)) return y;
   return record(y, bias ? [x, weight, bias] : [x, weight], act === "relu" ? linearReluRule : linearTanhRule);
