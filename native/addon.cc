@@ -366,7 +366,10 @@ napi_value PackLinear(napi_env env, napi_callback_info info) {
 
 // Below this many rows a prepacked product is split across the pool by column panels rather than by
 // rows: cached generation's 8 rows are fewer than one row block (ROW_QUANTUM), so a row split would
-// leave every thread but one idle. Each output element's sum is the same either way.
+// leave every thread but one idle. Each output element's sum is the same either way. The split waits
+// for the same PARALLEL_MIN_MACS as the row split: splitting the bench GPT's head (8x256x4096, 8.4M
+// multiply-adds) from a quarter of it measured no faster on 2 threads (2,071-2,498 tokens/s against
+// 2,227-2,518 unsplit, alternating, 2026-12-02).
 constexpr int64_t COLUMN_SPLIT_MAX_ROWS = 2 * ROW_QUANTUM;
 
 /**
@@ -409,7 +412,7 @@ napi_value LinearPacked(napi_env env, napi_callback_info info) {
       for (int64_t i = i0; i < i1; i++) active->unary(unaryOp, out + i * n + j0, out + i * n + j0, j1 - j0);
   };
   const int64_t panels = (n + nr - 1) / nr;
-  if (m <= COLUMN_SPLIT_MAX_ROWS && numThreads > 1 && panels > 1 && m * k * n >= PARALLEL_MIN_MACS / 4) {
+  if (m <= COLUMN_SPLIT_MAX_ROWS && numThreads > 1 && panels > 1 && m * k * n >= PARALLEL_MIN_MACS) {
     std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
     if (lock.owns_lock() && pool != nullptr) {
       const int64_t tasks = panels < numThreads ? panels : numThreads;
