@@ -8,6 +8,7 @@ import type { Backend, PackedWeight } from "./backend.js";
 import { loadNativeBackend } from "./nativeBackend.js";
 import { linear, linearAct } from "./ops.js";
 import { packedWeightFor, packedWeightStats, withPackedWeights } from "./packedWeights.js";
+import { storageStats } from "./storage.js";
 import { Tensor, withBackend } from "./tensor.js";
 import { randomNormal } from "./testing.js";
 
@@ -250,11 +251,22 @@ describe("withPackedWeights", () => {
     withBackend("native", () => {
       const plain = linear(x, weight, bias).values.slice();
       const relu = linearAct(x, weight, bias, "relu").values.slice();
+      let pack: PackedWeight | null = null;
       withPackedWeights([weight], () => {
         assert.deepEqual(linear(x, weight, bias).values, plain);
         assert.deepEqual(linearAct(x, weight, bias, "relu").values, relu);
         assert.equal(packedWeightStats()?.weights, 1);
+        pack = packedWeightFor(weight, 6, native);
       });
+      assert.ok(pack !== null);
+      // a pack big enough for the storage pool is handed back when the scope ends
+      const big = new Tensor(randomNormal(rng, 64 * 128), [64, 128]);
+      let bigPack: PackedWeight | null = null;
+      withPackedWeights([big], () => {
+        bigPack = packedWeightFor(big, 8, native);
+        assert.ok((bigPack?.data.length ?? 0) > 0);
+      });
+      if (storageStats().pooling) assert.equal((bigPack as PackedWeight | null)?.data.length, 0);
     });
   });
 

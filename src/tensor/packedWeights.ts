@@ -8,11 +8,14 @@
  * {@link withPackedWeights} each listed weight is packed once, on its first use at enough rows, and
  * every later product reads the pack: the same operations in the same order, so the same bits.
  *
- * The listed weights must not change inside the scope (generation, evaluation): a pack is a copy.
+ * The listed weights must not change inside the scope (generation, evaluation): a pack is a copy. The
+ * packs' memory returns to the storage pool (tensor/storage.ts) when the scope ends, so the next
+ * scope refills it instead of faulting in fresh pages.
  * Backends without the optional packing methods (cpu, wasm) run as they always do.
  */
 import { ProximalError } from "../errors.js";
 import type { Backend, PackedWeight } from "./backend.js";
+import { releaseFloat32 } from "./storage.js";
 import type { Tensor } from "./tensor.js";
 
 /** Memory the packs of one scope may take before further weights run unpacked (1 GiB). */
@@ -48,10 +51,13 @@ export function withPackedWeights<T>(
   }
   const previous = scope;
   scope = { allowed: new Set(weights), packs: new Map(), overBudget: new Set(), bytes: 0, budgetBytes };
+  const mine = scope;
   try {
     return fn();
   } finally {
     scope = previous;
+    // the packs' memory goes back to the storage pool for the next scope (or any tensor)
+    for (const pack of mine.packs.values()) releaseFloat32(pack.data);
   }
 }
 
@@ -76,12 +82,14 @@ export function packedWeightFor(weight: Tensor, rows: number, backend: Backend):
     if (pack.layout === layout) return pack;
     scope.packs.delete(weight); // packed for another instruction-set path: pack again
     scope.bytes -= pack.data.byteLength;
+    releaseFloat32(pack.data);
   }
   if (weight.dtype !== "float32" || weight.rank !== 2 || scope.overBudget.has(weight)) return null;
   const [n, k] = weight.shape;
   pack = backend.packLinearWeight(weight.values, k, n);
   if (scope.bytes + pack.data.byteLength > scope.budgetBytes) {
     scope.overBudget.add(weight);
+    releaseFloat32(pack.data);
     return null;
   }
   scope.packs.set(weight, pack);
