@@ -71,6 +71,22 @@ describe("Rng", () => {
     assert.throws(() => rng.categorical([1, Number.NaN]), RangeError);
   });
 
+  test("categoricalWithTotal draws what categorical draws, given the sum in index order", () => {
+    const source = new Rng(6);
+    for (let trial = 0; trial < 200; trial++) {
+      const weights = Float64Array.from({ length: 1 + source.integer(50) }, () =>
+        source.uniform() < 0.3 ? 0 : Math.exp(10 * source.uniform() - 5),
+      );
+      weights[source.integer(weights.length)] = 1;
+      let total = 0;
+      for (const w of weights) total += w;
+      const a = new Rng(100 + trial);
+      const b = new Rng(100 + trial);
+      for (let i = 0; i < 20; i++)
+        assert.equal(b.categoricalWithTotal(weights, total), a.categorical(weights));
+    }
+  });
+
   test("permutation contains every index once", () => {
     const p = new Rng(5).permutation(50);
     assert.deepEqual(

@@ -116,6 +116,15 @@ export class Rng {
     if (!(total > 0) || !Number.isFinite(total)) {
       throw new RangeError(`Rng.categorical: weights must have a positive finite sum, got ${total}.`);
     }
+    return this.categoricalWithTotal(weights, total);
+  }
+
+  /**
+   * {@link categorical} for a caller that already holds the weights' sum, added in index order (so
+   * the same draw, bit for bit), and knows them to be valid (non-negative, a positive finite sum):
+   * it skips the pass that checks and sums them. Token sampling computes the sum with the weights.
+   */
+  categoricalWithTotal(weights: ArrayLike<number>, total: number): number {
     const target = this.uniform() * total;
     let cumulative = 0;
     let last = 0;

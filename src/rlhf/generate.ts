@@ -170,7 +170,7 @@ export function generate(
             // one pass of exponentials serves the draw and the token's log-probability
             if (weights.length !== vocab) weights = new Float64Array(vocab);
             const { max, sum } = softmaxWeights(row, weights);
-            token = drawToken(weights, topK, topP, options.rng as Rng);
+            token = drawToken(weights, topK, topP, options.rng as Rng, sum);
             logProbs[position] = row[token] - max - Math.log(sum);
           } else {
             token = argmax(row);
@@ -311,10 +311,17 @@ function softmaxWeights(row: Float32Array, weights: Float64Array): { max: number
   return { max, sum };
 }
 
-/** Draw from unnormalised weights (overwritten) restricted to the top-k, then to the top-p nucleus. */
-function drawToken(weights: Float64Array, topK: number, topP: number, rng: Rng): number {
+/**
+ * Draw from unnormalised weights (overwritten) restricted to the top-k, then to the top-p nucleus.
+ * `sum`, when given, is the weights' sum in index order, which an unfiltered draw reuses.
+ */
+function drawToken(weights: Float64Array, topK: number, topP: number, rng: Rng, sum?: number): number {
   const vocab = weights.length;
-  if ((topK > 0 && topK < vocab) || topP < 1) {
+  const filtered = (topK > 0 && topK < vocab) || topP < 1;
+  // exponentials of finite logits are >= 0 and the max's is 1, so a finite sum is a valid total;
+  // a non-finite one (a NaN logit) goes through categorical's checks and their error
+  if (!filtered && sum !== undefined && Number.isFinite(sum)) return rng.categoricalWithTotal(weights, sum);
+  if (filtered) {
     // most likely first; ties keep the lower id first, so the order is deterministic
     const order = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => weights[b] - weights[a] || a - b);
     let keep = topK > 0 ? Math.min(topK, vocab) : vocab;
