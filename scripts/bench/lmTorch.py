@@ -326,7 +326,8 @@ def main():
         loss.backward()
         opt.step()
 
-    train_step()  # warm-up
+    for _ in range(c.get("warmup", 1)):
+        train_step()
     train_cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(c["trainSteps"]):
@@ -348,7 +349,8 @@ def main():
                     break
                 logits, cache = model(token, cache)
 
-    generate()  # warm-up
+    for _ in range(c.get("warmup", 1)):
+        generate()
     gen_cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(c["genRepeats"]):
