@@ -599,6 +599,7 @@ async function trainLoop(args: LoopArgs): Promise<number> {
   } finally {
     process.off("SIGINT", onSigint);
     await events.close();
+    await log.close();
     reporter.close();
   }
 }

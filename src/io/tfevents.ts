@@ -26,6 +26,7 @@
  */
 import { ProximalError } from "../errors.js";
 import { maskedCrc32c } from "./crc32c.js";
+import { writeAllSync } from "./syncAppend.js";
 
 /** The event file of a run and its length in bytes when a checkpoint was written. */
 export interface EventsPosition {
@@ -145,8 +146,9 @@ export class TfEventsWriter {
     await this.append(encodeEvent({ wallTime, step, scalars: finite }));
   }
 
+  /** One synchronous write per record (see {@link ProgressLog.append} for why not asynchronous). */
   private async append(data: Uint8Array): Promise<void> {
-    await this.handle.write(encodeRecord(data));
+    writeAllSync(this.handle.fd, encodeRecord(data));
   }
 
   async close(): Promise<void> {
