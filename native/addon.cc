@@ -566,6 +566,52 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/**
+ * attentionBackward(q, k, v, mask|null, dOut, dq, dk, dv, batch, heads, kvHeads, queries, keys, hd,
+ * causal): the kernel over the batch·kvHeads key/value blocks, split across the pool when large.
+ */
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attentionBackward");
+  int64_t lq, lk, lv, lm, lg, ldq, ldk, ldv;
+  const float* q = a.f32(0, &lq);
+  const float* k = a.f32(1, &lk);
+  const float* v = a.f32(2, &lv);
+  const float* mask = a.f32OrNull(3, &lm);
+  const float* dout = a.f32(4, &lg);
+  float* dq = a.f32(5, &ldq);
+  float* dk = a.f32(6, &ldk);
+  float* dv = a.f32(7, &ldv);
+  const int64_t batch = a.integer(8), heads = a.integer(9), kvHeads = a.integer(10), queries = a.integer(11),
+                keys = a.integer(12), hd = a.integer(13), causal = a.integer(14);
+  if (a.failed) return nullptr;
+  if (kvHeads == 0 || heads % kvHeads != 0) {
+    a.fail("is inconsistent: kvHeads must divide heads", 10);
+    return nullptr;
+  }
+  const int64_t qSize = batch * heads * queries * hd, kvSize = batch * kvHeads * keys * hd;
+  if (!a.fits(0, lq, qSize) || !a.fits(1, lk, kvSize) || !a.fits(2, lv, kvSize) ||
+      (mask != nullptr && !a.fits(3, lm, batch * keys)) || !a.fits(4, lg, qSize) || !a.fits(5, ldq, qSize) ||
+      !a.fits(6, ldk, kvSize) || !a.fits(7, ldv, kvSize))
+    return nullptr;
+  const int64_t blocks = batch * kvHeads;
+  if (blocks == 0 || hd == 0) return nullptr;
+  const int64_t macs = 4 * batch * heads * queries * keys * hd;
+  std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
+  if (numThreads <= 1 || pool == nullptr || macs < PARALLEL_MIN_MACS || blocks < 2 || !lock.owns_lock()) {
+    active->attentionBackward(q, k, v, mask, dout, dq, dk, dv, heads, kvHeads, queries, keys, hd, causal != 0, 0,
+                              blocks);
+    return nullptr;
+  }
+  const int64_t tasks = blocks < numThreads ? blocks : numThreads;
+  const std::function<void(int)> task = [&](int index) {
+    const int64_t first = blocks * index / tasks, last = blocks * (index + 1) / tasks;
+    active->attentionBackward(q, k, v, mask, dout, dq, dk, dv, heads, kvHeads, queries, keys, hd, causal != 0, first,
+                              last);
+  };
+  pool->run(static_cast<int>(tasks), task);
+  return nullptr;
+}
+
 napi_value LogsumexpRows(napi_env env, napi_callback_info info) {
   Args a(env, info, "logsumexpRows");
   int64_t lx, lo;
@@ -805,6 +851,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sumOfSquares", SumOfSquares},
       {"scaleInPlace", ScaleInPlace},
       {"attention", Attention},
+      {"attentionBackward", AttentionBackward},
       {"isa", Isa},
       {"setIsa", SetIsa},
       {"compiledIsas", CompiledIsas},

@@ -848,10 +848,86 @@ void attention(const float* q, const float* k, const float* v, const float* mask
   }
 }
 
+/**
+ * The gradient of `attention` (Backend.attentionBackward in src/tensor/backend.ts) for key/value
+ * blocks [firstKv, lastKv) of the batch·kvHeads ones: each row's softmax is recomputed as the forward
+ * pass computes it (same scores, max, exponentials and float64 sum), then dp_j = dOut·v_j,
+ * D = Σ_j p_j dp_j, ds_j = p_j (dp_j − D), and dq, dk, dv take their sums one key at a time. A
+ * block's dk and dv are written only by the task that owns it, so any split gives the same bits.
+ */
+void attentionBackward(const float* q, const float* k, const float* v, const float* mask, const float* dout, float* dq,
+                       float* dk, float* dv, int64_t heads, int64_t kvHeads, int64_t queries, int64_t keys, int64_t hd,
+                       int causal, int64_t firstKv, int64_t lastKv) {
+  const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(hd)));
+  const int64_t groups = heads / kvHeads;
+  float* p = scoreScratch.get(keys > 0 ? 2 * keys : 2);
+  float* dp = p + (keys > 0 ? keys : 1);
+  for (int64_t kvBlock = firstKv; kvBlock < lastKv; kvBlock++) {
+    const int64_t b = kvBlock / kvHeads, g = kvBlock % kvHeads;
+    const float* kb = k + kvBlock * keys * hd;
+    const float* vb = v + kvBlock * keys * hd;
+    float* dkb = dk + kvBlock * keys * hd;
+    float* dvb = dv + kvBlock * keys * hd;
+    memset(dkb, 0, sizeof(float) * keys * hd);
+    memset(dvb, 0, sizeof(float) * keys * hd);
+    const float* mb = mask != nullptr ? mask + b * keys : nullptr;
+    bool poisoned = false;  // a fully masked row: NaN through the whole block, after its other rows
+    for (int64_t hh = 0; hh < groups; hh++) {
+      const int64_t block = b * heads + g * groups + hh;
+      for (int64_t i = 0; i < queries; i++) {
+        const float* qi = q + (block * queries + i) * hd;
+        const float* gi = dout + (block * queries + i) * hd;
+        float* dqi = dq + (block * queries + i) * hd;
+        int64_t visible = causal ? imin(keys, i + keys - queries + 1) : keys;
+        if (visible < 0) visible = 0;
+        float m = -__builtin_inff();
+        for (int64_t j = 0; j < visible; j++) {
+          float score = dotRow(qi, kb + j * hd, hd) * scale;
+          if (mb != nullptr) score += mb[j];
+          p[j] = score;
+          m = score > m ? score : m;
+        }
+        double sum = 0.0;
+        if (m != -__builtin_inff()) {
+          for (int64_t j = 0; j < visible; j++) p[j] = pxexp(p[j] - m);
+          sum = sumDouble(p, visible);
+        }
+        if (sum == 0.0) {
+          for (int64_t d = 0; d < hd; d++) dqi[d] = __builtin_nanf("");
+          poisoned = true;
+          continue;
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        float dot = 0.0f;
+        for (int64_t j = 0; j < visible; j++) {
+          p[j] *= inv;
+          dp[j] = dotRow(gi, vb + j * hd, hd);
+          dot += p[j] * dp[j];
+        }
+        for (int64_t d = 0; d < hd; d++) dqi[d] = 0.0f;
+        for (int64_t j = 0; j < visible; j++) {
+          const float ds = p[j] * (dp[j] - dot) * scale;
+          const float pj = p[j];
+          const float* kj = kb + j * hd;
+          float* dkj = dkb + j * hd;
+          float* dvj = dvb + j * hd;
+          for (int64_t d = 0; d < hd; d++) {
+            dqi[d] += ds * kj[d];
+            dkj[d] += ds * qi[d];
+            dvj[d] += pj * gi[d];
+          }
+        }
+      }
+    }
+    if (poisoned)
+      for (int64_t x = 0; x < keys * hd; x++) dkb[x] = dvb[x] = __builtin_nanf("");
+  }
+}
+
 }  // namespace
 
 extern "C" const PxKernels PX_TABLE = {
     PX_ISA,        matmul,        gemmRows,      linear, binary, unary, clamp, reduce, softmaxRows, logsumexpRows,
     layerNormRows, layerNormBackwardRows, adamStep, polyak, sumSquares, scale, attention,
-    NR,            packedLinearSize, packLinear, linearPackedRows,
+    NR,            packedLinearSize, packLinear, linearPackedRows, attentionBackward,
 };

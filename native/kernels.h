@@ -58,6 +58,11 @@ struct PxKernels {
   void (*packLinear)(const float* w, int64_t k, int64_t n, float* dst);
   void (*linearPackedRows)(const float* x, const float* w, const float* packed, float* c, int64_t m, int64_t k,
                            int64_t n, int64_t j0, int64_t j1, int accumulate, int64_t fullM);
+  // The gradient of attention (Backend.attentionBackward) for key/value blocks [firstKv, lastKv) of the
+  // batch·kvHeads ones; k, v, dk, dv [batch, kvHeads, keys, hd]
+  void (*attentionBackward)(const float* q, const float* k, const float* v, const float* mask, const float* dout,
+                            float* dq, float* dk, float* dv, int64_t heads, int64_t kvHeads, int64_t queries,
+                            int64_t keys, int64_t hd, int causal, int64_t firstKv, int64_t lastKv);
 };
 
 extern "C" {

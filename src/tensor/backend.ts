@@ -292,4 +292,31 @@ export interface Backend {
     capacity: number,
     causal: boolean,
   ): void;
+  /**
+   * Optional (cpu, native): the gradient of {@link Backend.attention} for training, in one call and
+   * without a score matrix, recomputing each row's softmax as the forward pass did (FlashAttention's
+   * backward, Dao et al. 2022, arXiv:2205.14135, Algorithm 4, one row at a time): with
+   * `p = softmax(s)`, `s_j = q·k_j/√d + mask_j`, `dp_j = dOut·v_j` and `D = Σ_j p_j dp_j`,
+   * `ds_j = p_j (dp_j − D)`, `dq = Σ_j ds_j k_j/√d`, `dk_j += ds_j q/√d`, `dv_j += p_j dOut`.
+   * Shapes as `attention`'s with capacity = keys; dq [batch, heads, queries, headDim] and dk, dv
+   * [batch, kvHeads, keys, headDim] are overwritten. A row whose keys are all masked out gives NaN
+   * in dq and in its block's dk and dv, as the composed softmax's gradient does.
+   */
+  attentionBackward?(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    dOut: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    causal: boolean,
+  ): void;
 }

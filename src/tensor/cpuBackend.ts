@@ -366,6 +366,79 @@ export class CpuBackend implements Backend {
       }
     }
   }
+
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    dOut: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    causal: boolean,
+  ): void {
+    const scale = Math.fround(1 / Math.sqrt(headDim));
+    const groups = heads / kvHeads;
+    const p = new Float64Array(keys);
+    const dp = new Float64Array(keys);
+    dq.fill(0);
+    dk.fill(0);
+    dv.fill(0);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        const kv = (b * kvHeads + Math.floor(h / groups)) * keys * headDim;
+        for (let i = 0; i < queries; i++) {
+          const qi = ((b * heads + h) * queries + i) * headDim;
+          const visible = causal ? Math.min(keys, i + keys - queries + 1) : keys;
+          // the forward pass's softmax, recomputed
+          let m = Number.NEGATIVE_INFINITY;
+          for (let j = 0; j < visible; j++) {
+            let dot = 0;
+            for (let d = 0; d < headDim; d++) dot += q[qi + d] * k[kv + j * headDim + d];
+            p[j] = Math.fround(Math.fround(dot) * scale) + (mask === null ? 0 : mask[b * keys + j]);
+            m = Math.max(m, Math.fround(p[j]));
+          }
+          let sum = 0;
+          if (m !== Number.NEGATIVE_INFINITY) {
+            for (let j = 0; j < visible; j++) {
+              p[j] = Math.exp(p[j] - m);
+              sum += p[j];
+            }
+          }
+          if (sum === 0) {
+            // every key masked out: the forward row is NaN, and so is everything its gradient touches
+            for (let d = 0; d < headDim; d++) dq[qi + d] = Number.NaN;
+            for (let x = kv; x < kv + keys * headDim; x++) dk[x] = dv[x] = Number.NaN;
+            continue;
+          }
+          let dot = 0; // D = Σ_j p_j dp_j = dOut·out
+          for (let j = 0; j < visible; j++) {
+            p[j] /= sum;
+            let e = 0;
+            for (let d = 0; d < headDim; d++) e += dOut[qi + d] * v[kv + j * headDim + d];
+            dp[j] = e;
+            dot += p[j] * e;
+          }
+          for (let j = 0; j < visible; j++) {
+            const ds = p[j] * (dp[j] - dot) * scale;
+            const kj = kv + j * headDim;
+            for (let d = 0; d < headDim; d++) {
+              dq[qi + d] += ds * k[kj + d];
+              dk[kj + d] += ds * q[qi + d];
+              dv[kj + d] += p[j] * dOut[qi + d];
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 const BINARY_FNS: Record<BinaryOp, (x: number, y: number) => number> = {

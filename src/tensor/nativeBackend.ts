@@ -162,6 +162,23 @@ interface NativeAddon {
     capacity: number,
     causal: number,
   ): void;
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    dOut: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    causal: number,
+  ): void;
   /** The instruction-set path in use: "avx512", "avx2" or "generic". */
   isa(): string;
   /** Switch paths by name; false where this CPU lacks it. */
@@ -481,6 +498,42 @@ export class NativeBackend implements Backend {
   ): void {
     this.k.attention(q, k, v, mask, out, batch, heads, kvHeads, queries, keys, headDim, capacity, +causal);
   }
+
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    dOut: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    queries: number,
+    keys: number,
+    headDim: number,
+    causal: boolean,
+  ): void {
+    this.k.attentionBackward(
+      q,
+      k,
+      v,
+      mask,
+      dOut,
+      dq,
+      dk,
+      dv,
+      batch,
+      heads,
+      kvHeads,
+      queries,
+      keys,
+      headDim,
+      +causal,
+    );
+  }
 }
 
 /** Where the build puts the addon and its status, relative to this module (dist/tensor/ or src/tensor/). */
@@ -538,6 +591,7 @@ function load(): NativeLoad {
     if (typeof addon.setThreads !== "function") throw new Error("it predates the thread pool");
     if (typeof addon.linearActBackward !== "function") throw new Error("it predates the fused kernels");
     if (typeof addon.linearPacked !== "function") throw new Error("it predates the prepacked weights");
+    if (typeof addon.attentionBackward !== "function") throw new Error("it predates the attention backward");
     backend = new NativeBackend(addon);
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);

@@ -12,7 +12,7 @@ import {
   stridesOf,
 } from "./shape.js";
 import { allocFloat32, allocFloat32ForOverwrite } from "./storage.js";
-import { type GradientRule, getBackend, isGradEnabled, record, recording, Tensor } from "./tensor.js";
+import { type GradientRule, getBackend, isGradEnabled, noGrad, record, recording, Tensor } from "./tensor.js";
 
 // Every op of the engine, each defined once: forward (through the current backend's kernels) and,
 // right below it, its gradient rule. Rules use differentiable ops only, so gradients can be
@@ -1235,6 +1235,7 @@ export function scaledDotProductAttention(
   options: { causal?: boolean; mask?: Tensor } = {},
 ): Tensor {
   if (fusable(q, k, v, options.mask)) return fusedAttention(q, k, v, options);
+  if (trainable(q, k, v, options.mask)) return trainingAttention(q, k, v, options);
   const d = q.shape[q.rank - 1];
   const t = q.shape[q.rank - 2];
   const s = k.shape[k.rank - 2];
@@ -1247,6 +1248,20 @@ export function scaledDotProductAttention(
 /** Whether {@link scaledDotProductAttention} can run as {@link fusedAttention} (same result, no tape). */
 function fusable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): boolean {
   if (recording(q, k, v) || (mask !== undefined && recording(mask))) return false;
+  return fusableShapes(q, k, v, mask);
+}
+
+/**
+ * Whether a recording {@link scaledDotProductAttention} can run fused, forward and backward
+ * ({@link trainingAttention}): the shapes {@link fusedAttention} takes, a mask that records no
+ * gradient, and a backend with {@link Backend.attentionBackward} (cpu and native; wasm composes).
+ */
+function trainable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): boolean {
+  if (mask !== undefined && recording(mask)) return false;
+  return getBackend().attentionBackward !== undefined && fusableShapes(q, k, v, mask);
+}
+
+function fusableShapes(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): boolean {
   if (q.rank !== 4 || k.rank !== 4 || !shapesEqual(k.shape, v.shape)) return false;
   if (q.shape[0] !== k.shape[0] || q.shape[1] !== k.shape[1] || q.shape[3] !== k.shape[3]) return false;
   if ([q, k, v].some((t) => t.dtype !== "float32")) return false;
@@ -1260,6 +1275,87 @@ function fusable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): boo
     m[2] === 1 &&
     m[3] === k.shape[2]
   );
+}
+
+/**
+ * {@link scaledDotProductAttention} for training, fused both ways: the forward pass is
+ * {@link fusedAttention}'s one call, and the gradient is {@link Backend.attentionBackward}'s one call,
+ * which recomputes each row's softmax instead of keeping a [T, S] probability matrix per head.
+ * Under `backward({ createGraph: true })` the gradient is built from differentiable ops
+ * ({@link composedAttentionGradients}), so it can be differentiated again.
+ */
+function trainingAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: { causal?: boolean; mask?: Tensor },
+): Tensor {
+  const causal = options.causal ?? false;
+  const mask = options.mask;
+  const out = noGrad(() => fusedAttention(q, k, v, { causal, mask }));
+  return record(out, [q, k, v], (g) => {
+    if (isGradEnabled()) return composedAttentionGradients(q, k, v, mask, causal, g);
+    const backend = getBackend();
+    if (backend.attentionBackward === undefined) {
+      // the backward pass runs on another backend than the forward did (withBackend): same values
+      return composedAttentionGradients(q, k, v, mask, causal, g);
+    }
+    const [batch, heads, queries, headDim] = q.shape;
+    const [, kvHeads, keys] = k.shape;
+    const dq = floatOut(q.shape);
+    const dk = floatOut(k.shape);
+    const dv = floatOut(v.shape);
+    backend.attentionBackward(
+      q.values,
+      k.values,
+      v.values,
+      mask === undefined ? null : requireFloat(mask, "scaledDotProductAttention"),
+      requireFloat(g, "scaledDotProductAttention"),
+      dq,
+      dk,
+      dv,
+      batch,
+      heads,
+      kvHeads,
+      queries,
+      keys,
+      headDim,
+      causal,
+    );
+    return [
+      q.requiresGrad ? new Tensor(dq, q.shape) : null,
+      k.requiresGrad ? new Tensor(dk, k.shape) : null,
+      v.requiresGrad ? new Tensor(dv, v.shape) : null,
+    ];
+  });
+}
+
+/**
+ * The gradients of attention with respect to q, k and v from the output's gradient `g`, as
+ * differentiable ops (the softmax recomputed): `P = softmax(q kᵀ/√d + masks)`, `dv = Pᵀ g`,
+ * `dP = g vᵀ`, `dS = P ⊙ (dP − Σ_j dP ⊙ P)`, `dq = dS k/√d`, `dk = dSᵀ q/√d`.
+ */
+function composedAttentionGradients(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: Tensor | undefined,
+  causal: boolean,
+  g: Tensor,
+): (Tensor | null)[] {
+  const d = q.shape[3];
+  const scale = 1 / Math.sqrt(d);
+  let scores = mul(matmulT(q, k, false, true), scale);
+  if (causal) scores = add(scores, causalMask(q.shape[2], k.shape[2]));
+  if (mask !== undefined) scores = add(scores, mask);
+  const p = softmax(scores, -1);
+  const dp = matmulT(g, v, false, true);
+  const ds = mul(p, sub(dp, sum(mul(dp, p), -1, true)));
+  return [
+    q.requiresGrad ? mul(matmul(ds, k), scale) : null,
+    k.requiresGrad ? mul(matmulT(ds, q, true, false), scale) : null,
+    v.requiresGrad ? matmulT(p, g, true, false) : null,
+  ];
 }
 
 /**
