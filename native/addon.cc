@@ -121,6 +121,22 @@ void forRowBlocks(int64_t batch, int64_t m, int64_t k, int64_t n,
   pool->run(static_cast<int>(batch * blocks), task);
 }
 
+/**
+ * Run `fn(first, last)` over independent blocks [0, blocks) (attention's heads): split across the
+ * pool when the call does at least PARALLEL_MIN_MACS multiply-adds, else on this thread. Each block is
+ * computed by one thread in a fixed order, so any split gives the same bits.
+ */
+void forBlocks(int64_t blocks, int64_t macs, const std::function<void(int64_t, int64_t)>& fn) {
+  std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
+  if (numThreads <= 1 || pool == nullptr || macs < PARALLEL_MIN_MACS || blocks < 2 || !lock.owns_lock()) {
+    fn(0, blocks);
+    return;
+  }
+  const int64_t tasks = blocks < numThreads ? blocks : numThreads;
+  const std::function<void(int)> task = [&](int index) { fn(blocks * index / tasks, blocks * (index + 1) / tasks); };
+  pool->run(static_cast<int>(tasks), task);
+}
+
 void setThreadCount(int n) {
   if (n == numThreads) return;
   std::lock_guard<std::mutex> lock(poolBusy);
@@ -549,20 +565,10 @@ napi_value Attention(napi_env env, napi_callback_info info) {
       !a.fits(2, lv, batch * kvHeads * capacity * hd) || !a.fits(4, lo, blocks * queries * hd) ||
       (mask != nullptr && !a.fits(3, lm, batch * keys)))
     return nullptr;
-  // blocks are independent (each output row is computed by one thread in a fixed order), so any
-  // split across threads gives the same bits; small calls (one decoding step) stay on this thread
-  const int64_t macs = 2 * blocks * queries * keys * hd;
-  std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
-  if (numThreads <= 1 || pool == nullptr || macs < PARALLEL_MIN_MACS || blocks < 2 || !lock.owns_lock()) {
-    active->attention(q, k, v, mask, out, heads, kvHeads, queries, keys, hd, capacity, causal != 0, 0, blocks);
-    return nullptr;
-  }
-  const int64_t tasks = blocks < numThreads ? blocks : numThreads;
-  const std::function<void(int)> task = [&](int index) {
-    const int64_t first = blocks * index / tasks, last = blocks * (index + 1) / tasks;
+  // small calls (one decoding step) stay on this thread
+  forBlocks(blocks, 2 * blocks * queries * keys * hd, [&](int64_t first, int64_t last) {
     active->attention(q, k, v, mask, out, heads, kvHeads, queries, keys, hd, capacity, causal != 0, first, last);
-  };
-  pool->run(static_cast<int>(tasks), task);
+  });
   return nullptr;
 }
 
@@ -595,20 +601,10 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
     return nullptr;
   const int64_t blocks = batch * kvHeads;
   if (blocks == 0 || hd == 0) return nullptr;
-  const int64_t macs = 4 * batch * heads * queries * keys * hd;
-  std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
-  if (numThreads <= 1 || pool == nullptr || macs < PARALLEL_MIN_MACS || blocks < 2 || !lock.owns_lock()) {
-    active->attentionBackward(q, k, v, mask, dout, dq, dk, dv, heads, kvHeads, queries, keys, hd, causal != 0, 0,
-                              blocks);
-    return nullptr;
-  }
-  const int64_t tasks = blocks < numThreads ? blocks : numThreads;
-  const std::function<void(int)> task = [&](int index) {
-    const int64_t first = blocks * index / tasks, last = blocks * (index + 1) / tasks;
+  forBlocks(blocks, 4 * batch * heads * queries * keys * hd, [&](int64_t first, int64_t last) {
     active->attentionBackward(q, k, v, mask, dout, dq, dk, dv, heads, kvHeads, queries, keys, hd, causal != 0, first,
                               last);
-  };
-  pool->run(static_cast<int>(tasks), task);
+  });
   return nullptr;
 }
 

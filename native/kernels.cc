@@ -805,6 +805,23 @@ inline float dotRow(const float* a, const float* b, int64_t n) {
 
 thread_local Scratch<float> scoreScratch;
 
+/**
+ * One query row's scores `p[j] = q·k_j·scale + mask[j]` over the visible keys, and their max (-inf
+ * when there are none, or all are -inf): the forward and backward passes share it, so the backward
+ * recomputes exactly the forward's softmax.
+ */
+inline float rowScores(const float* qi, const float* kb, const float* mb, int64_t visible, int64_t hd, float scale,
+                       float* p) {
+  float m = -__builtin_inff();
+  for (int64_t j = 0; j < visible; j++) {
+    float score = dotRow(qi, kb + j * hd, hd) * scale;
+    if (mb != nullptr) score += mb[j];
+    p[j] = score;
+    m = score > m ? score : m;
+  }
+  return m;
+}
+
 void attention(const float* q, const float* k, const float* v, const float* mask, float* out, int64_t heads,
                int64_t kvHeads, int64_t queries, int64_t keys, int64_t hd, int64_t capacity, int causal,
                int64_t first, int64_t last) {
@@ -823,13 +840,7 @@ void attention(const float* q, const float* k, const float* v, const float* mask
       float* oi = out + (block * queries + i) * hd;
       int64_t visible = causal ? imin(keys, i + keys - queries + 1) : keys;
       if (visible < 0) visible = 0;
-      float m = -__builtin_inff();
-      for (int64_t j = 0; j < visible; j++) {
-        float score = dotRow(qi, kb + j * hd, hd) * scale;
-        if (mb != nullptr) score += mb[j];
-        p[j] = score;
-        m = score > m ? score : m;
-      }
+      float m = rowScores(qi, kb, mb, visible, hd, scale, p);
       if (m == -__builtin_inff()) m = 0.0f;
       for (int64_t j = 0; j < visible; j++) p[j] = pxexp(p[j] - m);
       const double sum = sumDouble(p, visible);
@@ -880,13 +891,7 @@ void attentionBackward(const float* q, const float* k, const float* v, const flo
         float* dqi = dq + (block * queries + i) * hd;
         int64_t visible = causal ? imin(keys, i + keys - queries + 1) : keys;
         if (visible < 0) visible = 0;
-        float m = -__builtin_inff();
-        for (int64_t j = 0; j < visible; j++) {
-          float score = dotRow(qi, kb + j * hd, hd) * scale;
-          if (mb != nullptr) score += mb[j];
-          p[j] = score;
-          m = score > m ? score : m;
-        }
+        const float m = rowScores(qi, kb, mb, visible, hd, scale, p);
         double sum = 0.0;
         if (m != -__builtin_inff()) {
           for (int64_t j = 0; j < visible; j++) p[j] = pxexp(p[j] - m);

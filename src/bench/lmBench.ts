@@ -192,28 +192,29 @@ export async function run(options: BenchOptions): Promise<void> {
   const fixed = (r: number | null) => (r === null ? "n/a" : `${r.toFixed(2)}x`);
   const torchCell = (r: LmRow, value: (t: TorchFigures) => number) =>
     r.torch === null ? "n/a" : Math.round(value(r.torch));
+  // one table row per backend, thread count and phase
+  const phase = (r: LmRow, work: string, key: "train" | "generate") => {
+    const ours = key === "train" ? r.trainTokensPerSecond : r.generateTokensPerSecond;
+    const oursCpu = key === "train" ? r.trainTokensPerCpuSecond : r.generateTokensPerCpuSecond;
+    return {
+      backend: `${r.backend} ${r.threads}T`,
+      work,
+      "proximal tokens/s": Math.round(ours),
+      "torch tokens/s": torchCell(r, (t) =>
+        key === "train" ? t.trainTokensPerSecond : t.generateTokensPerSecond,
+      ),
+      "proximal / torch": fixed(key === "train" ? r.trainRatio : r.generateRatio),
+      "proximal tokens/CPU s": Math.round(oursCpu),
+      "torch tokens/CPU s": torchCell(r, (t) =>
+        key === "train" ? t.trainTokensPerCpuSecond : t.generateTokensPerCpuSecond,
+      ),
+      "proximal / torch (CPU)": fixed(key === "train" ? r.trainCpuRatio : r.generateCpuRatio),
+    };
+  };
   printTable(
     rows.flatMap((r) => [
-      {
-        backend: `${r.backend} ${r.threads}T`,
-        work: "train (fwd+bwd+AdamW)",
-        "proximal tokens/s": Math.round(r.trainTokensPerSecond),
-        "torch tokens/s": torchCell(r, (t) => t.trainTokensPerSecond),
-        "proximal / torch": fixed(r.trainRatio),
-        "proximal tokens/CPU s": Math.round(r.trainTokensPerCpuSecond),
-        "torch tokens/CPU s": torchCell(r, (t) => t.trainTokensPerCpuSecond),
-        "proximal / torch (CPU)": fixed(r.trainCpuRatio),
-      },
-      {
-        backend: `${r.backend} ${r.threads}T`,
-        work: "generate (KV cache)",
-        "proximal tokens/s": Math.round(r.generateTokensPerSecond),
-        "torch tokens/s": torchCell(r, (t) => t.generateTokensPerSecond),
-        "proximal / torch": fixed(r.generateRatio),
-        "proximal tokens/CPU s": Math.round(r.generateTokensPerCpuSecond),
-        "torch tokens/CPU s": torchCell(r, (t) => t.generateTokensPerCpuSecond),
-        "proximal / torch (CPU)": fixed(r.generateCpuRatio),
-      },
+      phase(r, "train (fwd+bwd+AdamW)", "train"),
+      phase(r, "generate (KV cache)", "generate"),
     ]),
   );
   for (const note of report.torchNotes) console.log(note);

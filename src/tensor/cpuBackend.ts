@@ -341,14 +341,7 @@ export class CpuBackend implements Backend {
         for (let i = 0; i < queries; i++) {
           const qi = ((b * heads + h) * queries + i) * headDim;
           const visible = causal ? Math.min(keys, i + keys - queries + 1) : keys;
-          let m = Number.NEGATIVE_INFINITY;
-          for (let j = 0; j < visible; j++) {
-            let dot = 0;
-            for (let d = 0; d < headDim; d++) dot += q[qi + d] * k[kv + j * headDim + d];
-            const score = Math.fround(Math.fround(dot) * scale) + (mask === null ? 0 : mask[b * keys + j]);
-            scores[j] = score;
-            m = Math.max(m, Math.fround(score));
-          }
+          let m = rowScores(q, qi, k, kv, mask, b * keys, visible, headDim, scale, scores);
           if (m === Number.NEGATIVE_INFINITY) m = 0;
           let sum = 0;
           for (let j = 0; j < visible; j++) {
@@ -386,6 +379,7 @@ export class CpuBackend implements Backend {
   ): void {
     const scale = Math.fround(1 / Math.sqrt(headDim));
     const groups = heads / kvHeads;
+    const scores = new Float32Array(keys);
     const p = new Float64Array(keys);
     const dp = new Float64Array(keys);
     dq.fill(0);
@@ -398,17 +392,11 @@ export class CpuBackend implements Backend {
           const qi = ((b * heads + h) * queries + i) * headDim;
           const visible = causal ? Math.min(keys, i + keys - queries + 1) : keys;
           // the forward pass's softmax, recomputed
-          let m = Number.NEGATIVE_INFINITY;
-          for (let j = 0; j < visible; j++) {
-            let dot = 0;
-            for (let d = 0; d < headDim; d++) dot += q[qi + d] * k[kv + j * headDim + d];
-            p[j] = Math.fround(Math.fround(dot) * scale) + (mask === null ? 0 : mask[b * keys + j]);
-            m = Math.max(m, Math.fround(p[j]));
-          }
+          const m = rowScores(q, qi, k, kv, mask, b * keys, visible, headDim, scale, scores);
           let sum = 0;
           if (m !== Number.NEGATIVE_INFINITY) {
             for (let j = 0; j < visible; j++) {
-              p[j] = Math.exp(p[j] - m);
+              p[j] = Math.exp(scores[j] - m);
               sum += p[j];
             }
           }
@@ -439,6 +427,34 @@ export class CpuBackend implements Backend {
       }
     }
   }
+}
+
+/**
+ * One query row's attention scores `scores[j] = fround(q·k_j)·scale + mask[j]` (float32) over the
+ * visible keys, and their max: shared by `attention` and `attentionBackward`, so the backward
+ * recomputes exactly the forward's softmax.
+ */
+function rowScores(
+  q: Float32Array,
+  qi: number,
+  k: Float32Array,
+  kv: number,
+  mask: Float32Array | null,
+  maskOffset: number,
+  visible: number,
+  headDim: number,
+  scale: number,
+  scores: Float32Array,
+): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < visible; j++) {
+    let dot = 0;
+    for (let d = 0; d < headDim; d++) dot += q[qi + d] * k[kv + j * headDim + d];
+    const score = Math.fround(Math.fround(dot) * scale) + (mask === null ? 0 : mask[maskOffset + j]);
+    scores[j] = score;
+    m = Math.max(m, Math.fround(score));
+  }
+  return m;
 }
 
 const BINARY_FNS: Record<BinaryOp, (x: number, y: number) => number> = {

@@ -244,6 +244,14 @@ export class NativeBackend implements Backend {
     return this.k.compiledIsas() as NativeIsa[];
   }
 
+  /** The compiled paths this CPU runs, best first (each one tried; the current path is kept). */
+  runnableIsas(): NativeIsa[] {
+    const current = this.isa;
+    const runnable = this.compiledIsas().filter((isa) => this.k.setIsa(isa));
+    this.k.setIsa(current);
+    return runnable;
+  }
+
   /**
    * Run on another path (tests, benchmarks; `PROXIMAL_NATIVE_ISA` at load). Throws
    * BACKEND_UNAVAILABLE where this CPU or build lacks it.

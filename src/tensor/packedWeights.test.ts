@@ -29,15 +29,7 @@ describe("prepacked linear weights: the native kernel", () => {
   const backend = native;
   const initialThreads = backend.threads;
   const best = backend.isa;
-  const runnable = backend.compiledIsas().filter((isa) => {
-    try {
-      backend.setIsa(isa);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  backend.setIsa(best);
+  const runnable = backend.runnableIsas();
 
   // rows: the dot-product path (1, 2), fewer than a micro-tile, ragged micro-tiles, the column split
   // (<= 24 rows) and row blocks past it; K across the 256 block; N across panels and the 512 block
