@@ -1,7 +1,7 @@
 import { ProximalError } from "../errors.js";
 import type { Rng } from "../random/rng.js";
 import { narrow } from "../tensor/ops.js";
-import { withPackedWeights } from "../tensor/packedWeights.js";
+import { DEFAULT_PACK_BUDGET_BYTES, withPackedWeights } from "../tensor/packedWeights.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import type { GPTCache, GPTForwardOptions } from "./gpt.js";
 
@@ -44,6 +44,12 @@ export interface GenerateOptions {
   useCache?: boolean;
   /** Also return the processed logits of every step (HF `output_scores`). @defaultValue false */
   outputLogits?: boolean;
+  /**
+   * Memory the model's weights may take packed for the native linear kernel while decoding (a copy,
+   * dropped when generation ends; {@link withPackedWeights}); 0 packs nothing. Packing gives the same
+   * tokens, faster at several sequences at a time. @defaultValue 1 GiB ({@link DEFAULT_PACK_BUDGET_BYTES})
+   */
+  packBudgetBytes?: number;
 }
 
 /** Prompts given as tensors: left-padded int32 ids [batch, promptLength] and their 1/0 mask. */
@@ -108,6 +114,15 @@ export function generate(
         : [options.eosTokenId],
   );
   checkOptions(maxNewTokens, temperature, topK, topP, doSample, options.rng);
+  if (
+    options.packBudgetBytes !== undefined &&
+    !(options.packBudgetBytes >= 0 && Number.isFinite(options.packBudgetBytes))
+  ) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `generate: packBudgetBytes must be a finite number >= 0 (0 packs nothing), got ${options.packBudgetBytes}.`,
+    );
+  }
 
   const { inputIds, attentionMask } = Array.isArray(prompts) ? leftPad(prompts, padTokenId) : prompts;
   const [batch, promptLength] = inputIds.shape;
@@ -130,62 +145,66 @@ export function generate(
   let weights = new Float64Array(0); // sampling scratch, reused across rows and steps
 
   // the weights do not change while decoding: pack them once for the linear kernel
-  withPackedWeights(model.parameters?.() ?? [], () =>
-    noGrad(() => {
-      let cache: GPTCache | null = null;
-      for (let step = 0; step < maxNewTokens; step++) {
-        const length = promptLength + step;
-        const maskSoFar = new Tensor(columns(mask, batch, total, 0, length), [batch, length]);
-        let logits: Tensor;
-        if (useCache) {
-          // first step: the whole prompt; later: only the token generated last
-          const start = step === 0 ? 0 : length - 1;
-          const input = new Tensor(columns(ids, batch, total, start, length), [batch, length - start]);
-          // the cache is preallocated for the whole sequence, filled in place step by step
-          const out = model.forward(input, {
-            attentionMask: maskSoFar,
-            cache,
-            useCache: true,
-            cacheLength: total,
-          });
-          cache = out.cache;
-          logits = lastPosition(out.logits);
-        } else {
-          const input = new Tensor(columns(ids, batch, total, 0, length), [batch, length]);
-          logits = lastPosition(model.forward(input, { attentionMask: maskSoFar }).logits);
-        }
-        vocab = logits.shape[1];
-        const scaled = logits.values;
-        if (temperature !== 1) for (let i = 0; i < scaled.length; i++) scaled[i] /= temperature;
-        if (options.outputLogits) stepLogits.push(scaled.slice());
-        for (let b = 0; b < batch; b++) {
-          const position = b * maxNewTokens + step;
-          if (finished[b]) {
-            ids[b * total + length] = padTokenId;
-            continue;
-          }
-          const row = scaled.subarray(b * vocab, (b + 1) * vocab);
-          let token: number;
-          if (doSample) {
-            // one pass of exponentials serves the draw and the token's log-probability
-            if (weights.length !== vocab) weights = new Float64Array(vocab);
-            const { max, sum } = softmaxWeights(row, weights);
-            token = drawToken(weights, topK, topP, options.rng as Rng, sum);
-            logProbs[position] = row[token] - max - Math.log(sum);
+  const packBudget = { budgetBytes: options.packBudgetBytes ?? DEFAULT_PACK_BUDGET_BYTES };
+  withPackedWeights(
+    model.parameters?.() ?? [],
+    () =>
+      noGrad(() => {
+        let cache: GPTCache | null = null;
+        for (let step = 0; step < maxNewTokens; step++) {
+          const length = promptLength + step;
+          const maskSoFar = new Tensor(columns(mask, batch, total, 0, length), [batch, length]);
+          let logits: Tensor;
+          if (useCache) {
+            // first step: the whole prompt; later: only the token generated last
+            const start = step === 0 ? 0 : length - 1;
+            const input = new Tensor(columns(ids, batch, total, start, length), [batch, length - start]);
+            // the cache is preallocated for the whole sequence, filled in place step by step
+            const out = model.forward(input, {
+              attentionMask: maskSoFar,
+              cache,
+              useCache: true,
+              cacheLength: total,
+            });
+            cache = out.cache;
+            logits = lastPosition(out.logits);
           } else {
-            token = argmax(row);
-            logProbs[position] = logSoftmaxAt(row, token);
+            const input = new Tensor(columns(ids, batch, total, 0, length), [batch, length]);
+            logits = lastPosition(model.forward(input, { attentionMask: maskSoFar }).logits);
           }
-          ids[b * total + length] = token;
-          mask[b * total + length] = 1;
-          responseIds[position] = token;
-          responseMask[position] = 1;
-          responseLengths[b]++;
-          if (stopIds.has(token)) finished[b] = 1;
+          vocab = logits.shape[1];
+          const scaled = logits.values;
+          if (temperature !== 1) for (let i = 0; i < scaled.length; i++) scaled[i] /= temperature;
+          if (options.outputLogits) stepLogits.push(scaled.slice());
+          for (let b = 0; b < batch; b++) {
+            const position = b * maxNewTokens + step;
+            if (finished[b]) {
+              ids[b * total + length] = padTokenId;
+              continue;
+            }
+            const row = scaled.subarray(b * vocab, (b + 1) * vocab);
+            let token: number;
+            if (doSample) {
+              // one pass of exponentials serves the draw and the token's log-probability
+              if (weights.length !== vocab) weights = new Float64Array(vocab);
+              const { max, sum } = softmaxWeights(row, weights);
+              token = drawToken(weights, topK, topP, options.rng as Rng, sum);
+              logProbs[position] = row[token] - max - Math.log(sum);
+            } else {
+              token = argmax(row);
+              logProbs[position] = logSoftmaxAt(row, token);
+            }
+            ids[b * total + length] = token;
+            mask[b * total + length] = 1;
+            responseIds[position] = token;
+            responseMask[position] = 1;
+            responseLengths[b]++;
+            if (stopIds.has(token)) finished[b] = 1;
+          }
+          if (finished.every((f) => f === 1)) break;
         }
-        if (finished.every((f) => f === 1)) break;
-      }
-    }),
+      }),
+    packBudget,
   );
 
   let logitsOut: Tensor | null = null;

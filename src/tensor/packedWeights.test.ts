@@ -133,6 +133,14 @@ describe("prepacked linear weights: the native kernel", () => {
       const unpacked = generate(plain, prompts, { ...options, rng: new Rng(8) });
       assert.deepEqual(packed.sequences.data, unpacked.sequences.data);
       assert.deepEqual(packed.logProbs.data, unpacked.logProbs.data);
+      // the option that turns packing off gives the same tokens too
+      const off = generate(gpt, prompts, { ...options, rng: new Rng(8), packBudgetBytes: 0 });
+      assert.deepEqual(off.sequences.data, packed.sequences.data);
+      assert.throws(
+        () => generate(gpt, prompts, { ...options, rng: new Rng(8), packBudgetBytes: -1 }),
+        (e: unknown) =>
+          e instanceof ProximalError && e.code === "INVALID_OPTION" && /packBudgetBytes/.test(e.message),
+      );
     });
   });
 });
@@ -190,7 +198,7 @@ describe("withPackedWeights", () => {
     });
   });
 
-  test("past the budget a weight runs unpacked and is not packed again", () => {
+  test("past the budget a weight runs unpacked: refused before packing when its own bytes do not fit", () => {
     const backend = countingBackend(1);
     withPackedWeights(
       [weight, other],
@@ -198,10 +206,45 @@ describe("withPackedWeights", () => {
         assert.ok(packedWeightFor(weight, 4, backend) !== null);
         assert.equal(packedWeightFor(other, 4, backend), null);
         assert.equal(packedWeightFor(other, 4, backend), null);
-        assert.equal(backend.packs, 2, "the second weight was packed once, found too big, and then left");
+        assert.equal(backend.packs, 1, "48 + 48 bytes cannot fit 60: the second weight is never copied");
       },
       { budgetBytes: 60 },
     );
+  });
+
+  test("a pack whose padding passes the budget is dropped once and not made again", () => {
+    const padded = {
+      ...countingBackend(1),
+      packs: 0,
+      packLinearWeight(w: Float32Array): PackedWeight {
+        this.packs++;
+        return { data: new Float32Array(w.length + 4), layout: "test/1" }; // 64 bytes for 48
+      },
+    };
+    const backend = padded as unknown as Backend & { packs: number };
+    withPackedWeights(
+      [weight],
+      () => {
+        assert.equal(packedWeightFor(weight, 4, backend), null);
+        assert.equal(packedWeightFor(weight, 4, backend), null);
+        assert.equal(backend.packs, 1);
+        assert.deepEqual(packedWeightStats(), { weights: 0, bytes: 0 });
+      },
+      { budgetBytes: 60 },
+    );
+  });
+
+  test("a budget of 0 opens no scope at all", () => {
+    const backend = countingBackend(1);
+    withPackedWeights(
+      [weight],
+      () => {
+        assert.equal(packedWeightStats(), null);
+        assert.equal(packedWeightFor(weight, 4, backend), null);
+      },
+      { budgetBytes: 0 },
+    );
+    assert.equal(backend.packs, 0);
   });
 
   test("a pack of another layout is replaced", () => {

@@ -49,6 +49,7 @@ export function withPackedWeights<T>(
       `withPackedWeights: budgetBytes must be a finite number >= 0, got ${budgetBytes}. Use 0 to pack nothing.`,
     );
   }
+  if (budgetBytes === 0) return fn();
   const previous = scope;
   scope = { allowed: new Set(weights), packs: new Map(), overBudget: new Set(), bytes: 0, budgetBytes };
   const mine = scope;
@@ -85,6 +86,11 @@ export function packedWeightFor(weight: Tensor, rows: number, backend: Backend):
     releaseFloat32(pack.data);
   }
   if (weight.dtype !== "float32" || weight.rank !== 2 || scope.overBudget.has(weight)) return null;
+  // the weight's own bytes are a lower bound of its pack's (panels pad the columns): no copy past that
+  if (scope.bytes + weight.size * 4 > scope.budgetBytes) {
+    scope.overBudget.add(weight);
+    return null;
+  }
   const [n, k] = weight.shape;
   pack = backend.packLinearWeight(weight.values, k, n);
   if (scope.bytes + pack.data.byteLength > scope.budgetBytes) {
