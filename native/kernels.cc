@@ -805,6 +805,14 @@ inline float dotRow(const float* a, const float* b, int64_t n) {
 
 thread_local Scratch<float> scoreScratch;
 
+/** y[d] += a·x[d] for d < n, in vectors (one FMA per element, as the scalar loop contracts to). */
+inline void axpy(float* __restrict y, const float* __restrict x, float a, int64_t n) {
+  const vf av = splat(a);
+  int64_t d = 0;
+  for (; d + VF <= n; d += VF) storeu(y + d, loadu(y + d) + av * loadu(x + d));
+  for (; d < n; d++) y[d] += a * x[d];
+}
+
 /**
  * One query row's scores `p[j] = q·k_j·scale + mask[j]` over the visible keys, and their max (-inf
  * when there are none, or all are -inf): the forward and backward passes share it, so the backward
@@ -850,11 +858,7 @@ void attention(const float* q, const float* k, const float* v, const float* mask
       }
       const float inv = static_cast<float>(1.0 / sum);
       for (int64_t d = 0; d < hd; d++) oi[d] = 0.0f;
-      for (int64_t j = 0; j < visible; j++) {
-        const float w = p[j] * inv;
-        const float* vj = vb + j * hd;
-        for (int64_t d = 0; d < hd; d++) oi[d] += w * vj[d];
-      }
+      for (int64_t j = 0; j < visible; j++) axpy(oi, vb + j * hd, p[j] * inv, hd);
     }
   }
 }
@@ -912,15 +916,9 @@ void attentionBackward(const float* q, const float* k, const float* v, const flo
         for (int64_t d = 0; d < hd; d++) dqi[d] = 0.0f;
         for (int64_t j = 0; j < visible; j++) {
           const float ds = p[j] * (dp[j] - dot) * scale;
-          const float pj = p[j];
-          const float* kj = kb + j * hd;
-          float* dkj = dkb + j * hd;
-          float* dvj = dvb + j * hd;
-          for (int64_t d = 0; d < hd; d++) {
-            dqi[d] += ds * kj[d];
-            dkj[d] += ds * qi[d];
-            dvj[d] += pj * gi[d];
-          }
+          axpy(dqi, kb + j * hd, ds, hd);
+          axpy(dkb + j * hd, qi, ds, hd);
+          axpy(dvb + j * hd, gi, p[j], hd);
         }
       }
     }
