@@ -9,9 +9,9 @@
  * every later product reads the pack: the same operations in the same order, so the same bits.
  *
  * The listed weights must not change inside the scope (generation, evaluation): a pack is a copy. The
- * packs' memory returns to the storage pool (tensor/storage.ts) when the scope ends, so the next
- * scope refills it instead of faulting in fresh pages.
- * Backends without the optional packing methods (cpu, wasm) run as they always do.
+ * packs' memory returns to the storage pool (tensor/storage.ts, up to its size limit) when the scope
+ * ends, so the next scope refills it instead of faulting in fresh pages. Backends without the
+ * optional packing methods (cpu, wasm) run as they always do.
  */
 import { ProximalError } from "../errors.js";
 import type { Backend, PackedWeight } from "./backend.js";
