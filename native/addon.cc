@@ -122,9 +122,9 @@ void forRowBlocks(int64_t batch, int64_t m, int64_t k, int64_t n,
 }
 
 /**
- * Run `fn(first, last)` over independent blocks [0, blocks) (attention's heads): split across the
- * pool when the call does at least PARALLEL_MIN_MACS multiply-adds, else on this thread. Each block is
- * computed by one thread in a fixed order, so any split gives the same bits.
+ * Run `fn(first, last)` over independent blocks [0, blocks) (attention's heads, a product's column
+ * panels): split across the pool when the call does at least PARALLEL_MIN_MACS multiply-adds, else on
+ * this thread. Each block is computed by one thread in a fixed order, so any split gives the same bits.
  */
 void forBlocks(int64_t blocks, int64_t macs, const std::function<void(int64_t, int64_t)>& fn) {
   std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
@@ -427,20 +427,13 @@ napi_value LinearPacked(napi_env env, napi_callback_info info) {
     if (unaryOp >= 0)
       for (int64_t i = i0; i < i1; i++) active->unary(unaryOp, out + i * n + j0, out + i * n + j0, j1 - j0);
   };
-  const int64_t panels = (n + nr - 1) / nr;
-  if (m <= COLUMN_SPLIT_MAX_ROWS && numThreads > 1 && panels > 1 && m * k * n >= PARALLEL_MIN_MACS) {
-    std::unique_lock<std::mutex> lock(poolBusy, std::try_to_lock);
-    if (lock.owns_lock() && pool != nullptr) {
-      const int64_t tasks = panels < numThreads ? panels : numThreads;
-      const std::function<void(int)> task = [&](int index) {
-        const int64_t j0 = (panels * index / tasks) * nr, j1 = (panels * (index + 1) / tasks) * nr;
-        block(0, m, j0, j1 < n ? j1 : n);
-      };
-      pool->run(static_cast<int>(tasks), task);
-      return nullptr;
-    }
+  if (m <= COLUMN_SPLIT_MAX_ROWS) {
+    forBlocks((n + nr - 1) / nr, m * k * n, [&](int64_t first, int64_t last) {
+      block(0, m, first * nr, last * nr < n ? last * nr : n);
+    });
+  } else {
+    forRowBlocks(1, m, k, n, [&](int64_t, int64_t i0, int64_t i1) { block(i0, i1, 0, n); });
   }
-  forRowBlocks(1, m, k, n, [&](int64_t, int64_t i0, int64_t i1) { block(i0, i1, 0, n); });
   return nullptr;
 }
 

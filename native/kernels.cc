@@ -203,6 +203,23 @@ constexpr int64_t DOT_ROWS = 2;
 thread_local Scratch<float> narrowScratch;
 
 /**
+ * One micro-tile row block times one packed [kc][NR] panel: C[mr, nr] (+)= A·panel, through a full
+ * tile and back when the panel is ragged (nr < NR). Shared by gemmTiles and linearPackedRows, so a
+ * prepacked product runs exactly the packed one's operations.
+ */
+inline void panelProduct(MicroFn kernel, int64_t kc, const float* ap, int64_t rsA, int64_t csA, const float* panel,
+                         float* cp, int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  if (nr == NR) {
+    kernel(kc, ap, rsA, csA, panel, NR, cp, ldc, add);
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+  kernel(kc, ap, rsA, csA, panel, NR, tile, NR, false);
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++) cp[i * ldc + j] = add ? cp[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+/**
  * The tiled product: C[m,n] (+)= A·B with A read through (rsA, csA) and B row-major [k,n] or, when
  * transB, [n,k], with `ldb` floats between B's stored rows. Packing follows `fullM`, the height of
  * the whole product, but only changes where B is read from, never the sum: every element of C is
@@ -211,7 +228,6 @@ thread_local Scratch<float> narrowScratch;
 void gemmTiles(const float* a, int64_t rsA, int64_t csA, const float* b, int64_t ldb, bool transB, float* c,
                int64_t m, int64_t k, int64_t n, bool accumulate, int64_t fullM) {
   float* pack = packScratch.get(KC * NC);
-  alignas(64) float tile[MR * NR];
   // row-major B is read in place when few row panels reuse it; past that, contiguous panels pay
   const bool packB = transB || fullM >= PACK_MIN_ROWS;
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -230,15 +246,8 @@ void gemmTiles(const float* a, int64_t rsA, int64_t csA, const float* b, int64_t
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t nr = imin(NR, nc - jr);
           float* cp = c + ir * n + jc + jr;
-          if (!packB && nr == NR) {
-            kernel(kc, ap, rsA, csA, b + pc * ldb + jc + jr, ldb, cp, n, add);
-          } else if (nr == NR) {
-            kernel(kc, ap, rsA, csA, pack + (jr / NR) * kc * NR, NR, cp, n, add);
-          } else {
-            kernel(kc, ap, rsA, csA, pack + (jr / NR) * kc * NR, NR, tile, NR, false);
-            for (int64_t i = 0; i < mr; i++)
-              for (int64_t j = 0; j < nr; j++) cp[i * n + j] = add ? cp[i * n + j] + tile[i * NR + j] : tile[i * NR + j];
-          }
+          if (!packB && nr == NR) kernel(kc, ap, rsA, csA, b + pc * ldb + jc + jr, ldb, cp, n, add);
+          else panelProduct(kernel, kc, ap, rsA, csA, pack + (jr / NR) * kc * NR, cp, n, mr, nr, add);
         }
       }
     }
@@ -323,7 +332,7 @@ inline int64_t packedOffset(int64_t jc, int64_t pc, int64_t k, int64_t n) {
   return jc * k + pc * NR * panels;
 }
 
-/** Pack W [n, k] (a linear layer's weight, read as a transposed B) for gemmPackedRows. */
+/** Pack W [n, k] (a linear layer's weight, read as a transposed B) for linearPackedRows. */
 void packLinear(const float* w, int64_t k, int64_t n, float* dst) {
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = imin(NC, n - jc);
@@ -357,7 +366,6 @@ void linearPackedRows(const float* x, const float* w, const float* packed, float
       }
     return;
   }
-  alignas(64) float tile[MR * NR];
   for (int64_t jc = (j0 / NC) * NC; jc < j1; jc += NC) {
     const int64_t nc = imin(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
@@ -370,16 +378,8 @@ void linearPackedRows(const float* x, const float* w, const float* packed, float
         const float* ap = x + ir * k + pc;
         for (int64_t jr = 0; jr < nc; jr += NR) {
           if (jc + jr < j0 || jc + jr >= j1) continue;
-          const int64_t nr = imin(NR, nc - jr);
-          const float* panel = block + (jr / NR) * kc * NR;
-          float* cp = c + ir * n + jc + jr;
-          if (nr == NR) {
-            kernel(kc, ap, k, 1, panel, NR, cp, n, add);
-          } else {
-            kernel(kc, ap, k, 1, panel, NR, tile, NR, false);
-            for (int64_t i = 0; i < mr; i++)
-              for (int64_t j = 0; j < nr; j++) cp[i * n + j] = add ? cp[i * n + j] + tile[i * NR + j] : tile[i * NR + j];
-          }
+          panelProduct(kernel, kc, ap, k, 1, block + (jr / NR) * kc * NR, c + ir * n + jc + jr, n, mr,
+                       imin(NR, nc - jr), add);
         }
       }
     }
