@@ -1236,13 +1236,15 @@ export function scaledDotProductAttention(
 ): Tensor {
   if (fusable(q, k, v, options.mask)) return fusedAttention(q, k, v, options);
   if (trainable(q, k, v, options.mask)) return trainingAttention(q, k, v, options);
-  const d = q.shape[q.rank - 1];
-  const t = q.shape[q.rank - 2];
-  const s = k.shape[k.rank - 2];
-  let scores = mul(matmulT(q, k, false, true), 1 / Math.sqrt(d));
-  if (options.causal) scores = add(scores, causalMask(t, s));
-  if (options.mask !== undefined) scores = add(scores, options.mask);
-  return matmul(softmax(scores, -1), v);
+  return matmul(attentionProbabilities(q, k, options.causal ?? false, options.mask), v);
+}
+
+/** `softmax(q kᵀ/√d + causal mask + mask)` from differentiable ops: the composed attention's weights. */
+function attentionProbabilities(q: Tensor, k: Tensor, causal: boolean, mask: Tensor | undefined): Tensor {
+  let scores = mul(matmulT(q, k, false, true), 1 / Math.sqrt(q.shape[q.rank - 1]));
+  if (causal) scores = add(scores, causalMask(q.shape[q.rank - 2], k.shape[k.rank - 2]));
+  if (mask !== undefined) scores = add(scores, mask);
+  return softmax(scores, -1);
 }
 
 /** Whether {@link scaledDotProductAttention} can run as {@link fusedAttention} (same result, no tape). */
@@ -1294,10 +1296,9 @@ function trainingAttention(
   const mask = options.mask;
   const out = noGrad(() => fusedAttention(q, k, v, { causal, mask }));
   return record(out, [q, k, v], (g) => {
-    if (isGradEnabled()) return composedAttentionGradients(q, k, v, mask, causal, g);
     const backend = getBackend();
-    if (backend.attentionBackward === undefined) {
-      // the backward pass runs on another backend than the forward did (withBackend): same values
+    // createGraph, or a backward pass on another backend than the forward's (withBackend): same values
+    if (isGradEnabled() || backend.attentionBackward === undefined) {
       return composedAttentionGradients(q, k, v, mask, causal, g);
     }
     const [batch, heads, queries, headDim] = q.shape;
@@ -1343,12 +1344,8 @@ function composedAttentionGradients(
   causal: boolean,
   g: Tensor,
 ): (Tensor | null)[] {
-  const d = q.shape[3];
-  const scale = 1 / Math.sqrt(d);
-  let scores = mul(matmulT(q, k, false, true), scale);
-  if (causal) scores = add(scores, causalMask(q.shape[2], k.shape[2]));
-  if (mask !== undefined) scores = add(scores, mask);
-  const p = softmax(scores, -1);
+  const scale = 1 / Math.sqrt(q.shape[3]);
+  const p = attentionProbabilities(q, k, causal, mask);
   const dp = matmulT(g, v, false, true);
   const ds = mul(p, sub(dp, sum(mul(dp, p), -1, true)));
   return [
