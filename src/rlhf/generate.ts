@@ -1,7 +1,7 @@
 import { ProximalError } from "../errors.js";
 import type { Rng } from "../random/rng.js";
 import { narrow } from "../tensor/ops.js";
-import { DEFAULT_PACK_BUDGET_BYTES, withPackedWeights } from "../tensor/packedWeights.js";
+import { checkPackBudget, withPackedWeights } from "../tensor/packedWeights.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import type { GPTCache, GPTForwardOptions } from "./gpt.js";
 
@@ -47,7 +47,7 @@ export interface GenerateOptions {
   /**
    * Memory the model's weights may take packed for the native linear kernel while decoding (a copy,
    * dropped when generation ends; {@link withPackedWeights}); 0 packs nothing. Packing gives the same
-   * tokens, faster at several sequences at a time. @defaultValue 1 GiB ({@link DEFAULT_PACK_BUDGET_BYTES})
+   * tokens, faster at several sequences at a time. @defaultValue 1 GiB (`DEFAULT_PACK_BUDGET_BYTES`)
    */
   packBudgetBytes?: number;
 }
@@ -114,15 +114,8 @@ export function generate(
         : [options.eosTokenId],
   );
   checkOptions(maxNewTokens, temperature, topK, topP, doSample, options.rng);
-  if (
-    options.packBudgetBytes !== undefined &&
-    !(options.packBudgetBytes >= 0 && Number.isFinite(options.packBudgetBytes))
-  ) {
-    throw new ProximalError(
-      "INVALID_OPTION",
-      `generate: packBudgetBytes must be a finite number >= 0 (0 packs nothing), got ${options.packBudgetBytes}.`,
-    );
-  }
+  if (options.packBudgetBytes !== undefined)
+    checkPackBudget(options.packBudgetBytes, "generate: packBudgetBytes");
 
   const { inputIds, attentionMask } = Array.isArray(prompts) ? leftPad(prompts, padTokenId) : prompts;
   const [batch, promptLength] = inputIds.shape;
@@ -145,7 +138,7 @@ export function generate(
   let weights = new Float64Array(0); // sampling scratch, reused across rows and steps
 
   // the weights do not change while decoding: pack them once for the linear kernel
-  const packBudget = { budgetBytes: options.packBudgetBytes ?? DEFAULT_PACK_BUDGET_BYTES };
+  const packBudget = { budgetBytes: options.packBudgetBytes };
   withPackedWeights(
     model.parameters?.() ?? [],
     () =>

@@ -43,12 +43,7 @@ export function withPackedWeights<T>(
   options: { budgetBytes?: number } = {},
 ): T {
   const budgetBytes = options.budgetBytes ?? DEFAULT_PACK_BUDGET_BYTES;
-  if (!(budgetBytes >= 0) || !Number.isFinite(budgetBytes)) {
-    throw new ProximalError(
-      "INVALID_OPTION",
-      `withPackedWeights: budgetBytes must be a finite number >= 0, got ${budgetBytes}. Use 0 to pack nothing.`,
-    );
-  }
+  checkPackBudget(budgetBytes, "withPackedWeights: budgetBytes");
   if (budgetBytes === 0) return fn();
   const previous = scope;
   scope = { allowed: new Set(weights), packs: new Map(), overBudget: new Set(), bytes: 0, budgetBytes };
@@ -59,6 +54,16 @@ export function withPackedWeights<T>(
     scope = previous;
     // the packs' memory goes back to the storage pool for the next scope (or any tensor)
     for (const pack of mine.packs.values()) releaseFloat32(pack.data);
+  }
+}
+
+/** INVALID_OPTION, naming `what`, unless `budgetBytes` is a finite number >= 0. */
+export function checkPackBudget(budgetBytes: number, what: string): void {
+  if (!(budgetBytes >= 0) || !Number.isFinite(budgetBytes)) {
+    throw new ProximalError(
+      "INVALID_OPTION",
+      `${what} must be a finite number >= 0 (0 packs nothing), got ${budgetBytes}.`,
+    );
   }
 }
 
