@@ -146,7 +146,7 @@ export class TfEventsWriter {
     await this.append(encodeEvent({ wallTime, step, scalars: finite }));
   }
 
-  /** One synchronous write per record (see {@link ProgressLog.append} for why not asynchronous). */
+  /** One synchronous write per record (syncAppend.ts says why not asynchronous). */
   private async append(data: Uint8Array): Promise<void> {
     writeAllSync(this.handle.fd, encodeRecord(data));
   }
