@@ -4,6 +4,7 @@ import { AdamW } from "../optim/adam.js";
 import { Rng } from "../random/rng.js";
 import { generate } from "../rlhf/generate.js";
 import { GPT, type GPTConfig } from "../rlhf/gpt.js";
+import { defaultThreads } from "../tensor/nativeBackend.js";
 import { crossEntropy, narrow, reshape } from "../tensor/ops.js";
 import { availableBackends, getBackend, setNumThreads, Tensor, withBackend } from "../tensor/tensor.js";
 import { runLlamaLmBench } from "./lmLlamaBench.js";
@@ -88,19 +89,9 @@ export function lmConfigurations(context: {
 }): LmConfiguration[] {
   const { active, wasmAvailable, threadsEnv, cores } = context;
   if (active !== "native") return [{ backend: active, threads: 1 }];
-  let threads: number[];
-  if (threadsEnv === undefined || threadsEnv === "") {
-    threads = cores > 1 ? [1, cores] : [1];
-  } else {
-    const n = Number(threadsEnv);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new ProximalError(
-        "INVALID_OPTION",
-        `bench lm: PROXIMAL_THREADS must be a positive integer, got "${threadsEnv}". Unset it to measure 1 thread and every core.`,
-      );
-    }
-    threads = [n];
-  }
+  // PROXIMAL_THREADS read as the native backend reads it (the same check and error)
+  const requested = threadsEnv === undefined || threadsEnv === "" ? null : defaultThreads(threadsEnv, os);
+  const threads = requested !== null ? [requested] : cores > 1 ? [1, cores] : [1];
   const rows: LmConfiguration[] = threads.map((t) => ({ backend: "native", threads: t }));
   if (wasmAvailable) rows.push({ backend: "wasm", threads: 1 });
   return rows;
@@ -147,7 +138,7 @@ export async function run(options: BenchOptions): Promise<void> {
     active,
     wasmAvailable: availableBackends().includes("wasm"),
     threadsEnv: process.env.PROXIMAL_THREADS,
-    cores: os.availableParallelism(),
+    cores: defaultThreads(undefined, os),
   });
   // torch runs once per thread count, right after the first proximal row at that count
   const torchAt = new Map<number, { torch: TorchFigures | null; note: string | null }>();
