@@ -4,20 +4,9 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ProximalError } from "../errors.js";
 import { Rng } from "../random/rng.js";
-import {
-  add,
-  causalMask,
-  expand,
-  fusedAttention,
-  matmul,
-  matmulT,
-  mul,
-  narrow,
-  reshape,
-  scaledDotProductAttention,
-  softmax,
-} from "./ops.js";
-import { availableBackends, noGrad, Tensor, tensor, withBackend } from "./tensor.js";
+import { composedAttention, paddingMask } from "./attention.test.util.js";
+import { fusedAttention, narrow, reshape, scaledDotProductAttention } from "./ops.js";
+import { availableBackends, noGrad, type Tensor, tensor, withBackend } from "./tensor.js";
 import { assertClose, maxAbs, randomNormal } from "./testing.js";
 
 // fusedAttention (one backend call: scores, causal mask, softmax, weighted sum) against the composed
@@ -44,33 +33,6 @@ interface FixtureCase {
 const fixture = JSON.parse(
   readFileSync(fileURLToPath(new URL("../../fixtures/torch/attention.json", import.meta.url)), "utf8"),
 ) as { cases: FixtureCase[] };
-
-const PAD = -3.4028234663852886e38;
-
-/** HF's additive padding mask [B, 1, 1, S] from a 0/1 mask [B, S]. */
-function paddingMask(keep: ArrayLike<number>, batch: number, keys: number): Tensor {
-  return new Tensor(
-    Float32Array.from(keep, (x) => (x === 0 ? PAD : 0)),
-    [batch, 1, 1, keys],
-  );
-}
-
-/** The composed reference: softmax(q·kᵀ/√d + causal + mask)·v with k, v repeated to every query head. */
-function composed(q: Tensor, k: Tensor, v: Tensor, causal: boolean, mask?: Tensor): Tensor {
-  const [batch, heads, t, d] = q.shape;
-  const [, kvHeads, s] = k.shape;
-  const repeat = (x: Tensor) =>
-    reshape(expand(reshape(x, [batch, kvHeads, 1, s, d]), [batch, kvHeads, heads / kvHeads, s, d]), [
-      batch,
-      heads,
-      s,
-      d,
-    ]);
-  let scores = mul(matmulT(q, repeat(k), false, true), 1 / Math.sqrt(d));
-  if (causal) scores = add(scores, causalMask(t, s));
-  if (mask !== undefined) scores = add(scores, mask);
-  return matmul(softmax(scores, -1), repeat(v));
-}
 
 for (const backend of availableBackends()) {
   describe(`fusedAttention (${backend} backend)`, () => {
@@ -108,7 +70,13 @@ for (const backend of availableBackends()) {
           const mask = paddingMask(keep, batch, length);
           for (const causal of [true, false]) {
             const fused = fusedAttention(q, k, v, { length, causal, mask });
-            const expected = composed(q, narrow(k, 2, 0, length), narrow(v, 2, 0, length), causal, mask);
+            const expected = composedAttention(
+              q,
+              narrow(k, 2, 0, length),
+              narrow(v, 2, 0, length),
+              causal,
+              mask,
+            );
             assertClose(fused.values, expected.values, {
               scale: maxAbs(v.values),
               rtol: 1e-4,

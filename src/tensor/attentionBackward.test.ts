@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Rng } from "../random/rng.js";
+import { composedAttention, PAD, paddingMask } from "./attention.test.util.js";
 import type { Backend, BackendName } from "./backend.js";
 import { loadNativeBackend } from "./nativeBackend.js";
-import { add, causalMask, matmul, matmulT, mul, scaledDotProductAttention, softmax, sum } from "./ops.js";
+import { mul, scaledDotProductAttention, sum } from "./ops.js";
 import type { Tensor } from "./tensor.js";
 import { availableBackends, getBackend, grad, tensor, withBackend } from "./tensor.js";
 import { assertClose, finiteDifference, maxAbs, randomNormal } from "./testing.js";
@@ -35,8 +36,6 @@ const CASES: Case[] = [
   },
 ];
 
-const NEG = -3.4028234663852886e38; // float32's lowest: padding as the models add it
-
 function inputs(
   c: Case,
   seed: number,
@@ -56,22 +55,8 @@ function inputs(
   const q = make([b, h, t, d]);
   const k = make([b, h, c.keys, d]);
   const v = make([b, h, c.keys, d]);
-  const mask =
-    c.keep === undefined
-      ? undefined
-      : tensor(
-          Float32Array.from(c.keep, (x) => (x === 0 ? NEG : 0)),
-          [b, 1, 1, c.keys],
-        );
+  const mask = c.keep === undefined ? undefined : paddingMask(c.keep, b, c.keys);
   return { q, k, v, mask };
-}
-
-/** softmax(q kᵀ/√d + masks) v from separate ops: the composed reference. */
-function composed(q: Tensor, k: Tensor, v: Tensor, causal: boolean, mask?: Tensor): Tensor {
-  let scores = mul(matmulT(q, k, false, true), 1 / Math.sqrt(q.shape[3]));
-  if (causal) scores = add(scores, causalMask(q.shape[2], k.shape[2]));
-  if (mask !== undefined) scores = add(scores, mask);
-  return matmul(softmax(scores, -1), v);
 }
 
 const trainingBackends = availableBackends().filter((name) =>
@@ -95,7 +80,7 @@ describe("attention fused for training", () => {
           return [out, grad(sum(mul(out, w)), [q, k, v])] as const;
         });
         const [refOut, refGrads] = withBackend("cpu", () => {
-          const out = composed(q, k, v, c.causal, mask);
+          const out = composedAttention(q, k, v, c.causal, mask);
           return [out, grad(sum(mul(out, w)), [q, k, v])] as const;
         });
         assertClose(fusedOut.values, refOut.values, { scale: maxAbs(v.values), rtol: 1e-5, label: "out" });
@@ -157,7 +142,9 @@ describe("attention fused for training", () => {
       const fused = withBackend(backend, () =>
         hvp((a, b, cc) => scaledDotProductAttention(a, b, cc, { causal: c.causal, mask })),
       );
-      const reference = withBackend("cpu", () => hvp((a, b, cc) => composed(a, b, cc, c.causal, mask)));
+      const reference = withBackend("cpu", () =>
+        hvp((a, b, cc) => composedAttention(a, b, cc, c.causal, mask)),
+      );
       fused.forEach((g, i) => {
         assertClose(g.values, reference[i].values, {
           scale: Math.max(maxAbs(reference[i].values), 1),
@@ -181,7 +168,7 @@ describe("attention fused for training", () => {
       const fused = withBackend(backend, () =>
         run(() => scaledDotProductAttention(q, k, v, { causal: false, mask: minusInf })),
       );
-      const reference = withBackend("cpu", () => run(() => composed(q, k, v, false, minusInf)));
+      const reference = withBackend("cpu", () => run(() => composedAttention(q, k, v, false, minusInf)));
       fused.forEach((g, i) => {
         const nanAt = (t: Tensor) => Array.from(t.values, Number.isNaN);
         assert.deepEqual(nanAt(g), nanAt(reference[i]), `NaN positions of gradient ${i}`);
@@ -204,7 +191,7 @@ describe("attention fused for training", () => {
     const [b, h, n, d] = [2, 4, 128, 64];
     const rng = new Rng(19);
     const [q, k, v, g] = [0, 1, 2, 3].map(() => randomNormal(rng, b * h * n * d));
-    const mask = Float32Array.from({ length: b * n }, (_, i) => (i % n < 3 && i >= n ? NEG : 0));
+    const mask = Float32Array.from({ length: b * n }, (_, i) => (i % n < 3 && i >= n ? PAD : 0));
     const runs = [1, 2, 3].map((threads) => {
       native.setThreads(threads);
       const out = [0, 1, 2].map(() => new Float32Array(b * h * n * d).fill(Number.NaN));
