@@ -2,15 +2,25 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { RELAUNCHED_ENV, relaunchPlan, SEMI_SPACE_FLAG, SEMI_SPACE_MIB } from "./relaunch.js";
+import {
+  RELAUNCHED_ENV,
+  relaunchPlan,
+  SEMI_SPACE_FLAG,
+  SEMI_SPACE_MIB,
+  SINGLE_THREADED_GC_FLAG,
+} from "./relaunch.js";
 
 describe("relaunchPlan", () => {
-  test("train ppo relaunches with small semi-spaces, a capped malloc arena count and the child marker", () => {
+  test("train ppo relaunches with small semi-spaces, a one-thread collector, a capped malloc arena count and the child marker", () => {
     const plan = relaunchPlan(["train", "ppo", "--env", "CartPole-v1"], ["--enable-source-maps"], {
       HOME: "/h",
     });
     assert.ok(plan !== null);
-    assert.deepEqual(plan.execArgv, ["--enable-source-maps", `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MIB}`]);
+    assert.deepEqual(plan.execArgv, [
+      "--enable-source-maps",
+      `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MIB}`,
+      SINGLE_THREADED_GC_FLAG,
+    ]);
     assert.equal(plan.env.HOME, "/h");
     assert.equal(plan.env[RELAUNCHED_ENV], "1");
     assert.equal(plan.env.MALLOC_ARENA_MAX, "2");
@@ -40,7 +50,7 @@ describe("the launcher", () => {
     assert.match(r.stderr, /NoSuchEnv-v0/);
   });
 
-  test("the child runs with the semi-space flag (visible in its own execArgv)", () => {
+  test("the child runs with the semi-space and collector flags (visible in its own execArgv)", () => {
     // --import runs in the relaunched child too (the launcher passes its Node flags on)
     const probe = `data:text/javascript,if (process.env.${RELAUNCHED_ENV} === "1") process.stderr.write("child flags: " + process.execArgv.join(" ") + "\\n");`;
     const r = spawnSync(
@@ -51,5 +61,6 @@ describe("the launcher", () => {
       },
     );
     assert.match(r.stderr, new RegExp(`child flags: .*${SEMI_SPACE_FLAG}=${SEMI_SPACE_MIB}`));
+    assert.match(r.stderr, new RegExp(`child flags: .*${SINGLE_THREADED_GC_FLAG}`));
   });
 });

@@ -11,6 +11,12 @@
  * (V8's compiler and GC threads each got one), which held a few more MB of freed memory; other C
  * libraries ignore it.
  *
+ * `--single-threaded-gc` runs V8's collector on the main thread only. With 2 MiB semi-spaces a
+ * scavenge comes every few gradient steps, and each one woke V8's helper threads (futex calls,
+ * system time) for a collection that takes tens of microseconds. Measured on the same command,
+ * alternating, 2 cores: 3.60-3.75 s wall with it against 4.09-4.33 s without, system time 0.28-0.31 s
+ * against 0.42-0.58 s (BENCHMARKS.md "engine", session 12).
+ *
  * This module imports nothing heavy, so the launcher that waits for the child loads only Node itself.
  */
 
@@ -18,6 +24,8 @@
 export const SEMI_SPACE_FLAG = "--max-semi-space-size";
 /** The semi-space size the child runs with, in MiB (measured: see the module comment). */
 export const SEMI_SPACE_MIB = 2;
+/** The V8 flag that keeps garbage collection on the main thread (see the module comment). */
+export const SINGLE_THREADED_GC_FLAG = "--single-threaded-gc";
 /** The algorithms `train` relaunches for, each measured to use less memory and no more CPU time. */
 export const SMALL_YOUNG_GENERATION: ReadonlySet<string> = new Set(["ppo"]);
 /** Set in the child's environment, so it does not relaunch itself again. */
@@ -47,7 +55,7 @@ export function relaunchPlan(
   const sized = (flags: string) => flags.includes(SEMI_SPACE_FLAG) || flags.includes("--max_semi_space_size");
   if (execArgv.some(sized) || sized(env.NODE_OPTIONS ?? "")) return null;
   return {
-    execArgv: [...execArgv, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MIB}`],
+    execArgv: [...execArgv, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MIB}`, SINGLE_THREADED_GC_FLAG],
     env: { ...env, [RELAUNCHED_ENV]: "1", MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? "2" },
   };
 }

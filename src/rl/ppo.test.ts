@@ -160,6 +160,29 @@ describe("PPO", () => {
     assert.notDeepEqual(Array.from(bufferOf(other).actions), runs[0].actions.slice(0, 64));
   });
 
+  test("an entropy weighed by 0 leaves the graph: the same entropy values, and the same gradient bits as 0 · H in the loss", () => {
+    const model = new PPO("CartPole-v1", small);
+    const rng = new Rng(3);
+    const obs = tensor(Array.from({ length: 6 }, () => Array.from({ length: 4 }, () => rng.normal())));
+    const actions = tensor([0, 1, 1, 0, 1, 0]);
+    const gradients = (entropyGradient: boolean) => {
+      const { values, logProb, entropy } = model.policy.evaluateActions(obs, actions, null, entropyGradient);
+      assert.equal(entropy.requiresGrad, entropyGradient);
+      let loss = ops.add(ops.mean(logProb), ops.mean(ops.square(values)));
+      if (entropyGradient) loss = ops.add(loss, ops.mul(ops.neg(ops.mean(entropy)), 0));
+      for (const p of model.policy.parameters()) p.grad = null;
+      loss.backward();
+      return {
+        entropy: Array.from(entropy.values),
+        grads: model.policy.parameters().map((p) => Array.from(p.grad?.values ?? [])),
+      };
+    };
+    const withGraph = gradients(true);
+    const without = gradients(false);
+    assert.ok(withGraph.grads.every((g) => g.length > 0));
+    assert.deepEqual(without, withGraph);
+  });
+
   test("a saved and loaded model predicts identically, with the same generator state and optimizer state", async () => {
     const dir = await mkdtemp(join(tmpdir(), "proximal-ppo-"));
     try {

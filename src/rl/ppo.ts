@@ -153,6 +153,7 @@ export class PPO extends OnPolicyAlgorithm {
     const lr = this.updateLearningRate();
     const clipRange = this.clipRange(this.progressRemaining);
     const clipRangeVf = this.clipRangeVf === null ? null : this.clipRangeVf(this.progressRemaining);
+    const entCoef = this.entCoef;
     const params = this.policy.parameters();
     let policyLossSum = 0;
     let valueLossSum = 0;
@@ -172,6 +173,7 @@ export class PPO extends OnPolicyAlgorithm {
             batch.observations,
             batch.actions,
             batch.actionMasks,
+            entCoef !== 0,
           );
           let advantages = batch.advantages;
           // a one-element minibatch has no std; normalising it would give NaN
@@ -184,10 +186,10 @@ export class PPO extends OnPolicyAlgorithm {
               : klPenaltyLoss(ratio, logRatio, advantages, this.klCoef);
           const vLoss = valueLoss(values, batch.oldValues, batch.returns, clipRangeVf);
           const entropyLoss = ops.neg(ops.mean(entropy));
-          const loss = ops.add(
-            ops.add(policyLoss, ops.mul(entropyLoss, this.entCoef)),
-            ops.mul(vLoss, this.vfCoef),
-          );
+          // with no entropy bonus the entropy stays out of the graph (evaluateActions says why); the
+          // loss's value is the same: x + 0 · H = x
+          const policyTerm = entCoef === 0 ? policyLoss : ops.add(policyLoss, ops.mul(entropyLoss, entCoef));
+          const loss = ops.add(policyTerm, ops.mul(vLoss, this.vfCoef));
 
           // diagnostics without a graph: k3 and k1 KL estimates, fraction of clipped ratios
           const { kl, klK1, clipFraction } = noGrad(() =>

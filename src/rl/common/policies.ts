@@ -240,14 +240,21 @@ export class ActorCriticPolicy extends Module {
     return this.heads(obs).values;
   }
 
-  /** Values, log-probabilities and entropies of stored actions (SB3 `evaluate_actions`). */
+  /**
+   * Values, log-probabilities and entropies of stored actions (SB3 `evaluate_actions`).
+   * `entropyGradient: false` computes the entropy without a graph, for a loss that weighs it by 0
+   * (an entropy coefficient of 0, RL Zoo's CartPole PPO among others): its gradient would be
+   * 0 · ∂H, and skipping that backward pass changes no bit of the other gradients.
+   */
   evaluateActions(
     obs: Tensor,
     actions: Tensor,
     actionMask?: Uint8Array | null,
+    entropyGradient = true,
   ): { values: Tensor; logProb: Tensor; entropy: Tensor } {
     const { distribution, values } = this.forward(obs, actionMask);
-    return { values, logProb: distribution.logProb(actions), entropy: distribution.entropy() };
+    const entropy = entropyGradient ? distribution.entropy() : noGrad(() => distribution.entropy());
+    return { values, logProb: distribution.logProb(actions), entropy };
   }
 
   /** Observations as a tensor [batch, obsSize]. */
