@@ -105,7 +105,7 @@ export const RUNS: RunSpec[] = [
   // processes is `train --distributed`), beside the single-process rows above at the same budget
   { algo: "ApexDQN", env: "CartPole-v1", steps: 100_000, preset: "tuned" },
   { algo: "IMPALA", env: "CartPole-v1", steps: 200_000, preset: "tuned" },
-  { algo: "IMPALA", env: "LunarLander-v3", steps: 2_000_000, preset: "tuned" },
+  { algo: "IMPALA", env: "LunarLander-v3", steps: 3_000_000, preset: "tuned" },
 ];
 
 /** Algorithms whose file is not the lower-cased class name (`src/rl/actorCritic.ts`, `src/rl/distributed/`). */
