@@ -14,8 +14,9 @@
  * `--single-threaded-gc` runs V8's collector on the main thread only. With 2 MiB semi-spaces a
  * scavenge comes every few gradient steps, and each one woke V8's helper threads (futex calls,
  * system time) for a collection that takes tens of microseconds. Measured on the same command,
- * alternating, 2 cores: 3.60-3.75 s wall with it against 4.09-4.33 s without, system time 0.28-0.31 s
- * against 0.42-0.58 s (BENCHMARKS.md "engine", session 12).
+ * alternating, 2 cores: 3.60-3.75 s wall with it against 4.09-4.33 s without in one set, medians
+ * 5.26 and 5.29 s in a second on a slower phase of the machine (CPU time 5.91 against 6.11 s): a
+ * small gain at most, never a loss (BENCHMARKS.md "engine", session 12).
  *
  * This module imports nothing heavy, so the launcher that waits for the child loads only Node itself.
  */
