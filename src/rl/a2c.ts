@@ -169,10 +169,12 @@ export class A2C extends OnPolicyAlgorithm {
    */
   protected rolloutLoss(): { loss: Tensor; stats: UpdateStats } {
     const batch = this.buffer.all();
+    // with an entropy coefficient of 0 the entropy is only logged (evaluateActions says why)
     const { values, logProb, entropy } = this.policy.evaluateActions(
       batch.observations,
       batch.actions,
       batch.actionMasks,
+      this.entCoef !== 0,
     );
     let advantages = batch.advantages;
     // SB3 normalises with the unbiased std plus 1e-8; a constant, so no gradient flows through it
