@@ -40,12 +40,12 @@ function asTensor(x: Tensor | number): Tensor {
 
 /** Zeros with the shape of `x` (float32). */
 export function zerosLike(x: Tensor): Tensor {
-  return new Tensor(new Float32Array(x.size), x.shape);
+  return new Tensor(allocFloat32(x.size), x.shape);
 }
 
 /** Ones with the shape of `x` (float32). */
 export function onesLike(x: Tensor): Tensor {
-  return new Tensor(new Float32Array(x.size).fill(1), x.shape);
+  return new Tensor(allocFloat32(x.size).fill(1), x.shape);
 }
 
 /**
@@ -184,7 +184,7 @@ function extremumRule(op: "maximum" | "minimum"): GradientRule {
     // weight of x: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask)
     const xe = expandData(x.values, x.shape, out.shape);
     const ye = expandData(y.values, y.shape, out.shape);
-    const wx = new Float32Array(out.size);
+    const wx = allocFloat32(out.size);
     for (let i = 0; i < wx.length; i++) {
       const wins = op === "maximum" ? xe[i] > ye[i] : xe[i] < ye[i];
       wx[i] = xe[i] === ye[i] ? 0.5 : wins ? 1 : 0;
@@ -241,7 +241,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const xe = expandData(requireFloat(x, "where"), x.shape, shape);
   const ye = expandData(requireFloat(y, "where"), y.shape, shape);
   const out = floatOut(shape);
-  const mask = new Float32Array(out.length);
+  const mask = allocFloat32(out.length);
   for (let i = 0; i < out.length; i++) {
     const take = c[i] !== 0;
     mask[i] = take ? 1 : 0;
@@ -440,7 +440,7 @@ function clampRule(min: number, max: number): GradientRule {
     const xd = x.values;
     const lo = Math.fround(min);
     const hi = Math.fround(max);
-    const mask = new Float32Array(x.size);
+    const mask = allocFloat32(x.size);
     for (let i = 0; i < mask.length; i++) mask[i] = xd[i] >= lo && xd[i] <= hi ? 1 : 0;
     return [mul(g, constant(mask, x.shape))];
   };
@@ -479,7 +479,7 @@ function reduceData(op: "sum" | "max", data: Float32Array, shape: Shape, axes: n
     const outer = sizeOf(currentShape.slice(0, start));
     const len = sizeOf(currentShape.slice(start, end + 1));
     const inner = sizeOf(currentShape.slice(end + 1));
-    const out = new Float32Array(outer * inner);
+    const out = allocFloat32(outer * inner);
     if (len === 0 && op === "max") {
       throw new ProximalError(
         "SHAPE_MISMATCH",
@@ -562,7 +562,7 @@ export function logsumexp(x: Tensor, axis = -1, keepdims = false): Tensor {
   }
   const cols = x.shape[a];
   const rows = x.size / Math.max(cols, 1);
-  const data = new Float32Array(rows);
+  const data = allocFloat32(rows);
   getBackend().logsumexpRows(requireFloat(x, "logsumexp"), data, rows, cols);
   const shape = reducedShape(x.shape, [a], keepdims);
   return record(new Tensor(data, shape), [x], (g, out) => {
@@ -735,7 +735,12 @@ function permuteData<T extends Float32Array | Int32Array>(data: T, shape: Shape,
 export function expandData<T extends Float32Array | Int32Array>(data: T, from: Shape, to: Shape): T {
   if (shapesEqual(from, to)) return data;
   const n = sizeOf(to);
-  const out = new (data.constructor as { new (n: number): T })(n);
+  // every element is written below, so a pooled buffer need not be zeroed first
+  const out = (
+    data instanceof Float32Array
+      ? allocFloat32ForOverwrite(n)
+      : new (data.constructor as { new (n: number): T })(n)
+  ) as T;
   if (data.length === 1) {
     out.fill(data[0]);
     return out;
@@ -962,7 +967,7 @@ export function embedding(weight: Tensor, indices: Tensor): Tensor {
   const width = weight.size / Math.max(rows, 1);
   const ids = checkIndices(indices, rows, "embedding");
   const w = requireFloat(weight, "embedding");
-  const out = new Float32Array(ids.length * width);
+  const out = allocFloat32(ids.length * width);
   for (let i = 0; i < ids.length; i++) out.set(w.subarray(ids[i] * width, ids[i] * width + width), i * width);
   const shape = [...indices.shape, ...weight.shape.slice(1)];
   return record(new Tensor(out, shape), [weight], (g) => [scatterRows(g, indices, weight.shape)]);
@@ -974,7 +979,7 @@ function scatterRows(g: Tensor, indices: Tensor, shape: Shape): Tensor {
   const width = sizeOf(shape) / Math.max(rows, 1);
   const ids = indices.data as Int32Array;
   const gd = g.values;
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocFloat32(sizeOf(shape));
   for (let i = 0; i < ids.length; i++) {
     const dst = ids[i] * width;
     const src = i * width;
@@ -997,7 +1002,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   }
   const ids = checkIndices(index, x.shape[a], "gather");
   const xd = requireFloat(x, "gather");
-  const out = new Float32Array(index.size);
+  const out = allocFloat32(index.size);
   const map = gatherMap(x.shape, index.shape, a, ids);
   for (let i = 0; i < out.length; i++) out[i] = xd[map[i]];
   const y = new Tensor(out, index.shape);
@@ -1027,12 +1032,12 @@ function gatherMap(xShape: Shape, indexShape: Shape, axis: number, ids: Int32Arr
 }
 
 function scatterAdd(g: Tensor, map: Int32Array, shape: Shape, index: Tensor): Tensor {
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocFloat32(sizeOf(shape));
   const gd = g.values;
   for (let i = 0; i < map.length; i++) out[map[i]] += gd[i];
   return record(new Tensor(out, shape), [g], (gg) => {
     const ggd = gg.values;
-    const picked = new Float32Array(map.length);
+    const picked = allocFloat32(map.length);
     for (let i = 0; i < map.length; i++) picked[i] = ggd[map[i]];
     return [reshape(constantOrRecorded(picked, index.shape, gg, map), g.shape)];
   });
@@ -1054,7 +1059,7 @@ export function takeAlongLastAxis(x: Tensor, index: Tensor): Tensor {
 /** One-hot float rows for integer `indices` (no gradient). */
 export function oneHot(indices: Tensor, numClasses: number): Tensor {
   const ids = checkIndices(indices, numClasses, "oneHot");
-  const out = new Float32Array(ids.length * numClasses);
+  const out = allocFloat32(ids.length * numClasses);
   for (let i = 0; i < ids.length; i++) out[i * numClasses + ids[i]] = 1;
   return new Tensor(out, [...indices.shape, numClasses]);
 }
@@ -1107,9 +1112,9 @@ export function logSoftmaxAt(x: Tensor, index: Tensor): Tensor {
   const ids = checkIndices(index, cols, "logSoftmaxAt");
   const rows = index.size;
   const data = requireFloat(x, "logSoftmaxAt");
-  const lse = new Float32Array(rows);
+  const lse = allocFloat32(rows);
   getBackend().logsumexpRows(data, lse, rows, cols);
-  const out = new Float32Array(rows);
+  const out = allocFloat32(rows);
   for (let r = 0; r < rows; r++) out[r] = data[r * cols + ids[r]] - lse[r];
   const y = new Tensor(out, index.shape);
   if (!recording(x)) return y;
@@ -1120,7 +1125,7 @@ export function logSoftmaxAt(x: Tensor, index: Tensor): Tensor {
     }
     const grad = allocFloat32ForOverwrite(x.size);
     getBackend().softmaxRows(data, grad, rows, cols, false);
-    const scale = new Float32Array(rows);
+    const scale = allocFloat32(rows);
     for (let r = 0; r < rows; r++) scale[r] = -g.values[r];
     // row r times −g[r] (a column broadcast), in place
     getBackend().binary("mul", grad, scale, grad, rows, cols, cols, 1, 1, 0);
@@ -1164,8 +1169,8 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   }
   const rows = x.size / Math.max(cols, 1);
   const out = floatOut(x.shape);
-  const meanData = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const meanData = allocFloat32(rows);
+  const rstd = allocFloat32(rows);
   getBackend().layerNormRows(
     requireFloat(x, "layerNorm"),
     gamma.values,
@@ -1185,8 +1190,8 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
       );
     }
     const dx = floatOut(x.shape);
-    const dgamma = new Float32Array(cols);
-    const dbeta = new Float32Array(cols);
+    const dgamma = allocFloat32(cols);
+    const dbeta = allocFloat32(cols);
     getBackend().layerNormBackwardRows(
       x.values,
       gamma.values,
@@ -1210,7 +1215,7 @@ export function causalMask(t: number, s = t): Tensor {
   const key = `${t}x${s}`;
   let m = causalMasks.get(key);
   if (m === undefined) {
-    const data = new Float32Array(t * s);
+    const data = allocFloat32(t * s);
     for (let i = 0; i < t; i++)
       for (let j = 0; j < s; j++) data[i * s + j] = j <= i + (s - t) ? 0 : Number.NEGATIVE_INFINITY;
     m = new Tensor(data, [t, s]);
