@@ -9,7 +9,7 @@ import { loadNativeBackend, nativeLoadFailure, requireNativeBackend } from "./na
 import * as ops from "./ops.js";
 import type { Shape } from "./shape.js";
 import { checkShape, formatShape, sizeOf } from "./shape.js";
-import { releaseFloat32 } from "./storage.js";
+import { allocFloat32ForOverwrite, releaseFloat32 } from "./storage.js";
 import { loadWasmBackend, requireWasmBackend, wasmLoadFailure } from "./wasmBackend.js";
 
 // The tensor engine's design follows micrograd/tinygrad: every op is defined once in ops.ts with its
@@ -122,7 +122,11 @@ export class Tensor {
 
   /** A deep copy of the data, cut from the graph. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape, this.dtype);
+    if (!(this.data instanceof Float32Array)) return new Tensor(this.data.slice(), this.shape, this.dtype);
+    // from the storage allocator, as op results are (a fresh ArrayBuffer per copy costs more: storage.ts)
+    const copy = allocFloat32ForOverwrite(this.data.length);
+    copy.set(this.data);
+    return new Tensor(copy, this.shape, this.dtype);
   }
 
   /**
