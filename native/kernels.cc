@@ -291,6 +291,20 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
       for (int64_t j = 0; j < n; j++) c[i * n + j] = ct[j * m + i];
     return;
   }
+  if (transB && csA == 1 && n < NR && fullM >= NR) {
+    // x·Wᵀ into a narrow C (a policy or value head: 64 inputs into 1 or 2 outputs), the same way:
+    // Cᵀ = W·xᵀ, with W's rows broadcast and x packed as the panel. C's own tiles would be padding
+    // past n (256x64x2: 6.6 µs that way, 2.0 µs this way). Same sum for every element, so the same
+    // bits: FMAs in p order from zero within each KC block, added to C (the bias) at the end.
+    float* ct = narrowScratch.get(n * m);
+    if (accumulate)
+      for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) ct[j * m + i] = c[i * n + j];
+    gemmTiles(b, k, 1, a, rsA, true, ct, n, k, m, accumulate, n);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) c[i * n + j] = ct[j * m + i];
+    return;
+  }
   gemmTiles(a, rsA, csA, b, ldb, transB, c, m, k, n, accumulate, fullM);
 }
 

@@ -199,6 +199,37 @@ if (native === null) {
     backend.setIsa(best);
   });
 
+  test("a narrow x·Wᵀ (a policy or value head) gives the bits of the same columns of a wide product", () => {
+    // x·Wᵀ into n < NR columns runs as tiles of Cᵀ = W·xᵀ; each element must still be the tiled
+    // product's own sum, which a product 48 columns wide (no narrow path) computes
+    const rng = new Rng(26);
+    for (const isa of runnable) {
+      backend.setIsa(isa as "avx512" | "avx2" | "generic");
+      for (const [m, k, n] of [
+        [256, 64, 2],
+        [256, 64, 1],
+        [40, 300, 3], // K over one 256 block
+        [33, 17, 7],
+      ]) {
+        for (const accumulate of [false, true]) {
+          const wide = 48;
+          const x = randomNormal(rng, m * k);
+          const wWide = randomNormal(rng, wide * k); // [wide, k]: its first n rows are W
+          const w = wWide.slice(0, n * k);
+          const startWide = randomNormal(rng, m * wide);
+          const start = new Float32Array(m * n);
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) start[i * n + j] = startWide[i * wide + j];
+          backend.matmul(x, wWide, startWide, 1, m, k, wide, false, true, 0, 0, accumulate);
+          backend.matmul(x, w, start, 1, m, k, n, false, true, 0, 0, accumulate);
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++)
+              assert.equal(start[i * n + j], startWide[i * wide + j], `${isa} ${m}x${k}x${n} (${i}, ${j})`);
+        }
+      }
+    }
+    backend.setIsa(best);
+  });
+
   describe("threads", () => {
     const initial = backend.threads;
     // shapes above the threading threshold (2^24 multiply-adds), with row counts that do and do not
@@ -210,6 +241,7 @@ if (native === null) {
       [5, 50, 300, 256, false, false, false],
       [1, 4096, 1024, 4, true, false, true], // narrow output, A transposed: Cᵀ's tiles in row blocks
       [1, 4096, 1024, 4, false, false, false], // narrow output, A row-major: C's own tiles in row blocks
+      [1, 4096, 1024, 4, false, true, true], // narrow x·Wᵀ: Cᵀ = W·xᵀ's tiles in row blocks
       [1, 64, 32, 32, false, false, false],
     ];
     for (const isa of runnable) {
