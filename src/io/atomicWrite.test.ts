@@ -66,43 +66,56 @@ describe("writeFileAtomic()", () => {
     assert.deepEqual(readdirSync(dir), ["checkpoint.bin"]);
   });
 
-  test("keeps the permission bits of the file it replaces", {
-    skip: process.platform === "win32",
-  }, async () => {
-    const dir = freshDir();
-    const path = join(dir, "script.sh");
-    writeFileSync(path, "#!/bin/sh\n", { mode: 0o750 });
-    await writeFileAtomic(path, "#!/bin/sh\necho hi\n");
-    assert.equal(statSync(path).mode & 0o777, 0o750);
-  });
+  // small data takes synchronous calls and data over 1 MiB asynchronous ones (atomicWrite.ts says
+  // why): the same guarantees for both
+  const sizes: [string, (text: string) => string][] = [
+    ["small data (synchronous calls)", (text) => text],
+    ["data over 1 MiB (asynchronous calls)", (text) => text + " ".repeat(1 << 20)],
+  ];
+  for (const [label, sized] of sizes) {
+    describe(label, () => {
+      test("keeps the permission bits of the file it replaces", {
+        skip: process.platform === "win32" ? "Windows has no POSIX permission bits" : false,
+      }, async () => {
+        const dir = freshDir();
+        const path = join(dir, "script.sh");
+        writeFileSync(path, "#!/bin/sh\n", { mode: 0o750 });
+        await writeFileAtomic(path, sized("#!/bin/sh\necho hi\n"));
+        assert.equal(statSync(path).mode & 0o777, 0o750);
+        assert.equal(readFileSync(path, "utf8"), sized("#!/bin/sh\necho hi\n"));
+      });
 
-  test("on failure rethrows the fs error, leaves the target alone and removes the temp file", async () => {
-    const dir = freshDir();
-    const target = join(dir, "taken");
-    mkdirSync(target); // renaming a file over a non-empty directory fails on every platform
-    writeFileSync(join(target, "keep.txt"), "keep");
-    await assert.rejects(writeFileAtomic(target, "data"), (error: NodeJS.ErrnoException) => {
-      assert.ok(typeof error.code === "string" && error.code.startsWith("E"), String(error));
-      return true;
+      test("on failure rethrows the fs error, leaves the target alone and removes the temp file", async () => {
+        const dir = freshDir();
+        const target = join(dir, "taken");
+        mkdirSync(target); // renaming a file over a non-empty directory fails on every platform
+        writeFileSync(join(target, "keep.txt"), "keep");
+        await assert.rejects(writeFileAtomic(target, sized("data")), (error: NodeJS.ErrnoException) => {
+          assert.ok(typeof error.code === "string" && error.code.startsWith("E"), String(error));
+          return true;
+        });
+        assert.deepEqual(readdirSync(dir), ["taken"]);
+        assert.equal(readFileSync(join(target, "keep.txt"), "utf8"), "keep");
+      });
+
+      test("fails with ENOENT, creating nothing, when the directory does not exist", async () => {
+        const dir = freshDir();
+        await assert.rejects(writeFileAtomic(join(dir, "missing", "x.json"), sized("{}")), {
+          code: "ENOENT",
+        });
+        assert.deepEqual(readdirSync(dir), []);
+      });
+
+      test("concurrent writers to one path each land whole; the last rename wins", async () => {
+        const dir = freshDir();
+        const path = join(dir, "shared.txt");
+        const contents = Array.from({ length: 8 }, (_, i) => sized(String(i).repeat(10_000)));
+        await Promise.all(contents.map((c) => writeFileAtomic(path, c)));
+        assert.ok(contents.includes(readFileSync(path, "utf8")));
+        assert.deepEqual(readdirSync(dir), ["shared.txt"]);
+      });
     });
-    assert.deepEqual(readdirSync(dir), ["taken"]);
-    assert.equal(readFileSync(join(target, "keep.txt"), "utf8"), "keep");
-  });
-
-  test("fails with ENOENT, creating nothing, when the directory does not exist", async () => {
-    const dir = freshDir();
-    await assert.rejects(writeFileAtomic(join(dir, "missing", "x.json"), "{}"), { code: "ENOENT" });
-    assert.deepEqual(readdirSync(dir), []);
-  });
-
-  test("concurrent writers to one path each land whole; the last rename wins", async () => {
-    const dir = freshDir();
-    const path = join(dir, "shared.txt");
-    const contents = Array.from({ length: 8 }, (_, i) => String(i).repeat(10_000));
-    await Promise.all(contents.map((c) => writeFileAtomic(path, c)));
-    assert.ok(contents.includes(readFileSync(path, "utf8")));
-    assert.deepEqual(readdirSync(dir), ["shared.txt"]);
-  });
+  }
 
   test("rejects data that is neither a string nor a Uint8Array", async () => {
     const dir = freshDir();
