@@ -1215,7 +1215,8 @@ export function causalMask(t: number, s = t): Tensor {
   const key = `${t}x${s}`;
   let m = causalMasks.get(key);
   if (m === undefined) {
-    const data = allocFloat32(t * s);
+    // its own buffer, never scoped storage: the cache outlives any training step that first asks
+    const data = new Float32Array(t * s);
     for (let i = 0; i < t; i++)
       for (let j = 0; j < s; j++) data[i * s + j] = j <= i + (s - t) ? 0 : Number.NEGATIVE_INFINITY;
     m = new Tensor(data, [t, s]);
