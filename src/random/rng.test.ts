@@ -53,6 +53,40 @@ describe("Rng", () => {
     assert.ok(Math.abs(sumSq / n - 1) < 0.01);
   });
 
+  test("integer(n) draws what rejection with exact remainders gives, for n from 1 to 2^32 - 1", () => {
+    // the reference takes remainders in BigInt; the implementation uses a float64 division
+    const reference = (source: Rng, n: number): number => {
+      const threshold = Number(2n ** 32n % BigInt(n));
+      for (;;) {
+        const x = source.nextUint32();
+        if (x >= threshold) return Number(BigInt(x) % BigInt(n));
+      }
+    };
+    const picker = new Rng(5);
+    const sizes = [
+      1,
+      2,
+      3,
+      6,
+      7,
+      255,
+      256,
+      1000,
+      65_537,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 31 + 1,
+      3_000_000_019,
+      2 ** 32 - 1,
+    ];
+    for (let i = 0; i < 200; i++) sizes.push(1 + Math.floor(picker.uniform() * (2 ** 32 - 1)));
+    for (const n of sizes) {
+      const a = new Rng(n);
+      const b = new Rng(n);
+      for (let i = 0; i < 50; i++) assert.equal(a.integer(n), reference(b, n), `n = ${n}, draw ${i}`);
+    }
+  });
+
   test("integer is unbiased over a small range", () => {
     const rng = new Rng(3);
     const counts = new Array(6).fill(0);

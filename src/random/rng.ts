@@ -90,10 +90,13 @@ export class Rng {
       throw new RangeError(`Rng.integer(n) needs an integer 1 <= n <= 2^32, got ${n}.`);
     }
     if (n === 4294967296) return this.nextUint32();
-    const threshold = 4294967296 % n;
+    // remainders as x − ⌊x / n⌋·n: V8 compiles `%` on numbers past 2^31 to a float64 remainder
+    // (fmod), which made a 256-element permutation cost 5.6 µs. Exact for 32-bit x and n: x / n is
+    // within half an ulp (< 2^-21 / n) of q + r/n, so it never rounds up to q + 1, and q·n is exact
+    const threshold = 4294967296 - Math.floor(4294967296 / n) * n;
     for (;;) {
       const x = this.nextUint32();
-      if (x >= threshold) return x % n;
+      if (x >= threshold) return x - Math.floor(x / n) * n;
     }
   }
 
