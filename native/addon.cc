@@ -441,9 +441,9 @@ napi_value LinearPacked(napi_env env, napi_callback_info info) {
 thread_local std::vector<float> dzScratch;
 
 /**
- * linearActBackward(x, w, y, g, dx|null, dw|null, db|null, m, k, n, act): dz = act'(y)·g, then
- * dx = dz·w, dw = dzᵀ·x and db = Σ_rows dz, each through the same kernel (and thread split) as the
- * unfused matmul and reduce calls, so with the same bits.
+ * linearActBackward(x, w, y, g, dx|null, dw|null, db|null, m, k, n, act): dz = act'(y)·g (g itself for
+ * act -1, a layer without activation), then dx = dz·w, dw = dzᵀ·x and db = Σ_rows dz, each through
+ * the same kernel (and thread split) as the unfused matmul and reduce calls, so with the same bits.
  */
 napi_value LinearActBackward(napi_env env, napi_callback_info info) {
   Args a(env, info, "linearActBackward");
@@ -455,19 +455,24 @@ napi_value LinearActBackward(napi_env env, napi_callback_info info) {
   float* dx = a.f32OrNull(4, &ldx);
   float* dw = a.f32OrNull(5, &ldw);
   float* db = a.f32OrNull(6, &ldb);
-  const int64_t m = a.integer(7), k = a.integer(8), n = a.integer(9), act = a.integer(10);
+  const int64_t m = a.integer(7), k = a.integer(8), n = a.integer(9);
+  const double actArg = a.number(10);  // a number, not a count: -1 is valid
   if (a.failed) return nullptr;
-  if (act > 1) {
-    a.fail("is not an activation code (0 relu, 1 tanh)", 10);
+  const int act = static_cast<int>(actArg);
+  if (actArg != act || act < -1 || act > 1) {
+    a.fail("is not an activation code (-1 none, 0 relu, 1 tanh)", 10);
     return nullptr;
   }
   if (!a.fits(0, lx, m * k) || !a.fits(1, lw, n * k) || !a.fits(2, ly, m * n) || !a.fits(3, lg, m * n) ||
       (dx != nullptr && !a.fits(4, ldx, m * k)) || (dw != nullptr && !a.fits(5, ldw, n * k)) ||
       (db != nullptr && !a.fits(6, ldb, n)))
     return nullptr;
-  dzScratch.resize(static_cast<size_t>(m * n > 0 ? m * n : 1));
-  float* dz = dzScratch.data();
-  if (m * n > 0) active->binary(FUSED_BACKWARD[act], y, g, dz, 1, m * n, 0, 1, 0, 1);
+  const float* dz = g;
+  if (act >= 0) {
+    dzScratch.resize(static_cast<size_t>(m * n > 0 ? m * n : 1));
+    if (m * n > 0) active->binary(FUSED_BACKWARD[act], y, g, dzScratch.data(), 1, m * n, 0, 1, 0, 1);
+    dz = dzScratch.data();
+  }
   // the unfused matmul returns early on an empty output and the reduce writes zeros for no rows
   if (dx != nullptr && m > 0 && k > 0) runMatmul(dz, w, dx, 1, m, n, k, false, false, 0, 0, false);
   if (dw != nullptr && n > 0 && k > 0) runMatmul(dz, x, dw, 1, n, m, k, true, false, 0, 0, false);

@@ -166,11 +166,12 @@ export interface Backend {
     act: FusedActivation | null,
   ): void;
   /**
-   * The backward pass of {@link Backend.linearAct} in one call, from its output `y` [m, n] and the
-   * output's gradient `g`: the pre-activation gradient `dz = relu/tanh backward(y, g)` (relu's from
-   * its output: `y <= 0` exactly where the input was), then `dx = dz · w` [m, k], `dw = dzᵀ · x`
-   * [n, k] and `db = Σ_rows dz` [n]; a null output is skipped. The same bits as the unfused
-   * `binary` + two `matmul` + `reduce` calls, which is how the cpu and wasm backends run it.
+   * The backward pass of {@link Backend.linearAct} (or of `linear`, act null) in one call, from its
+   * output `y` [m, n] and the output's gradient `g`: the pre-activation gradient `dz = relu/tanh
+   * backward(y, g)` (relu's from its output: `y <= 0` exactly where the input was; `g` itself for act
+   * null), then `dx = dz · w` [m, k], `dw = dzᵀ · x` [n, k] and `db = Σ_rows dz` [n]; a null output is
+   * skipped. The same bits as the unfused `binary` + two `matmul` + `reduce` calls, which is how the
+   * cpu and wasm backends run it.
    */
   linearActBackward(
     x: Float32Array,
@@ -183,7 +184,7 @@ export interface Backend {
     m: number,
     k: number,
     n: number,
-    act: FusedActivation,
+    act: FusedActivation | null,
   ): void;
   /**
    * `out[o,i] = a[o*aOuter + i*aInner] op b[o*bOuter + i*bInner]` over an [outer, inner] view.

@@ -86,7 +86,7 @@ export class CpuBackend implements Backend {
     m: number,
     k: number,
     n: number,
-    act: FusedActivation,
+    act: FusedActivation | null,
   ): void {
     linearActBackwardSteps(this, x, w, y, g, dx, dw, db, m, k, n, act);
   }
@@ -534,12 +534,13 @@ export function linearActBackwardSteps(
   m: number,
   k: number,
   n: number,
-  act: FusedActivation,
+  act: FusedActivation | null,
 ): void {
-  const dz = allocFloat32(m * n);
-  backend.binary(act === "relu" ? "reluBackward" : "tanhBackward", y, g, dz, 1, m * n, 0, 1, 0, 1);
+  const dz = act === null ? g : allocFloat32(m * n);
+  if (act !== null)
+    backend.binary(act === "relu" ? "reluBackward" : "tanhBackward", y, g, dz, 1, m * n, 0, 1, 0, 1);
   if (dx !== null) backend.matmul(dz, w, dx, 1, m, n, k, false, false, 0, 0, false);
   if (dw !== null) backend.matmul(dz, x, dw, 1, n, m, k, true, false, 0, 0, false);
   if (db !== null) backend.reduce("sum", dz, db, 1, m, n);
-  releaseFloat32(dz);
+  if (act !== null) releaseFloat32(dz);
 }

@@ -86,6 +86,35 @@ for (const backend of availableBackends()) {
       });
     }
 
+    test("linear's first-order gradients (one backend call) equal its composed ones (two matmuls and a sum)", () => {
+      // a createGraph pass runs linear's rule as differentiable matmul and sum ops; a plain backward
+      // pass runs the backend's linearActBackward without activation: the same kernels, so the same bits
+      withBackend(backend, () => {
+        for (const [rows, inFeatures, outFeatures] of [
+          ...SHAPES,
+          [256, 64, 2] as const,
+          [256, 64, 1] as const,
+        ]) {
+          const rng = new Rng(rows + 3 * inFeatures + outFeatures);
+          const x0 = randomNormal(rng, rows * inFeatures);
+          const w0 = randomNormal(rng, outFeatures * inFeatures, 1 / Math.sqrt(inFeatures));
+          const b0 = randomNormal(rng, outFeatures, 0.5);
+          const weights = tensor(randomNormal(rng, rows * outFeatures), [rows, outFeatures]);
+          const gradients = (createGraph: boolean) => {
+            const x = tensor(x0.slice(), [rows, inFeatures], { requiresGrad: true });
+            const w = tensor(w0.slice(), [outFeatures, inFeatures], { requiresGrad: true });
+            const b = tensor(b0.slice(), [outFeatures], { requiresGrad: true });
+            const loss = ops.sum(ops.mul(ops.linear(x, w, b), weights));
+            return grad(loss, [x, w, b], { createGraph }).map((g) => g.values);
+          };
+          const oneCall = gradients(false);
+          const composed = gradients(true);
+          for (let i = 0; i < 3; i++)
+            assert.deepEqual(oneCall[i], composed[i], `${rows}x${inFeatures}x${outFeatures}, gradient ${i}`);
+        }
+      });
+    });
+
     test("no graph under noGrad or when nothing requires a gradient", () => {
       withBackend(backend, () => {
         const x = tensor([1, -2, 3], [1, 3]);

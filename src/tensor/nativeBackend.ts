@@ -368,9 +368,9 @@ export class NativeBackend implements Backend {
     m: number,
     k: number,
     n: number,
-    act: FusedActivation,
+    act: FusedActivation | null,
   ): void {
-    this.k.linearActBackward(x, w, y, g, dx, dw, db, m, k, n, act === "relu" ? 0 : 1);
+    this.k.linearActBackward(x, w, y, g, dx, dw, db, m, k, n, act === null ? -1 : act === "relu" ? 0 : 1);
   }
 
   binary(

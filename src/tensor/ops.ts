@@ -1565,6 +1565,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 }
 
 function linearRule(g: Tensor, node: Tensor): (Tensor | null)[] {
+  // first-order: the backend's one call (its matmuls and sum, the same bits as linearGradients')
+  if (!isGradEnabled()) return linearActGradients(g, node, null);
   const [x, weight, bias] = inputsOf(node);
   return linearGradients(x, weight, bias ?? null, g);
 }
@@ -1613,11 +1615,11 @@ export function linearAct(x: Tensor, weight: Tensor, bias: Tensor | null, act: F
 const linearReluRule: GradientRule = (g, node) => linearActGradients(g, node, "relu");
 const linearTanhRule: GradientRule = (g, node) => linearActGradients(g, node, "tanh");
 
-function linearActGradients(g: Tensor, output: Tensor, act: FusedActivation): (Tensor | null)[] {
+function linearActGradients(g: Tensor, output: Tensor, act: FusedActivation | null): (Tensor | null)[] {
   const [x, weight, bias = null] = inputsOf(output);
   if (isGradEnabled()) {
     // createGraph: differentiable rules, as the unfused ops would record them
-    const dz = act === "relu" ? reluBackward(output, g) : tanhBackward(output, g);
+    const dz = act === null ? g : act === "relu" ? reluBackward(output, g) : tanhBackward(output, g);
     return linearGradients(x, weight, bias, dz);
   }
   const [outFeatures, inFeatures] = weight.shape;

@@ -294,7 +294,7 @@ export class WasmBackend implements Backend {
     m: number,
     k: number,
     n: number,
-    act: FusedActivation,
+    act: FusedActivation | null,
   ): void {
     linearActBackwardSteps(this, x, w, y, g, dx, dw, db, m, k, n, act);
   }
