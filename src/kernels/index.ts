@@ -897,6 +897,9 @@ export function layerNormBackwardRows(
 // ---------------------------------------------------------------------------------------------
 // optimizer
 
+/** The smallest normal f32, 2^-126. */
+const F32_MIN_NORMAL: f32 = 1.17549435e-38;
+
 /**
  * One Adam/AdamW step on a flat parameter, PyTorch semantics (torch.optim.Adam, foreach=False):
  * decoupled decay p *= 1 - lr·wd (AdamW, decoupled = 1) or L2 g += wd·p (Adam);
@@ -926,8 +929,11 @@ export function adamStep(
       if (decoupled) param = param * (<f32>1 - lr * weightDecay);
       else grad = grad + weightDecay * param;
     }
-    const mi = beta1 * load<f32>(m + off) + (<f32>1 - beta1) * grad;
-    const vi = beta2 * load<f32>(v + off) + (<f32>1 - beta2) * grad * grad;
+    // subnormal moments flushed to 0 (Backend.adamStep in src/tensor/backend.ts says why)
+    let mi = beta1 * load<f32>(m + off) + (<f32>1 - beta1) * grad;
+    let vi = beta2 * load<f32>(v + off) + (<f32>1 - beta2) * grad * grad;
+    if (Mathf.abs(mi) < F32_MIN_NORMAL) mi = 0;
+    if (Mathf.abs(vi) < F32_MIN_NORMAL) vi = 0;
     store<f32>(m + off, mi);
     store<f32>(v + off, vi);
     const denom = Mathf.sqrt(vi) / biasCorrection2Sqrt + eps;

@@ -139,6 +139,54 @@ describe("Optimizer base", () => {
     });
   }
 
+  for (const backend of availableBackends()) {
+    test(`adamStep stores subnormal moments as 0 and moves parameters as without the flush (${backend})`, () => {
+      withBackend(backend, () => {
+        const f = Math.fround;
+        const tiny = 2 ** -126; // the smallest normal float32; β1·tiny and β2·tiny are subnormal
+        // [zero gradient, tiny first moment], [zero gradient, tiny second moment], [normal entry]
+        const p = Float32Array.of(0.5, -0.25, 0.125);
+        const g = Float32Array.of(0, 0, 0.01);
+        const m = Float32Array.of(tiny, 0.001, 0.002);
+        const v = Float32Array.of(1e-6, tiny, 1e-5);
+        const args = {
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0,
+          decoupled: false,
+          biasCorrection1: 1 - 0.9 ** 5,
+          biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** 5),
+        };
+        // the unflushed float32 update, elementwise, as PyTorch computes it
+        const unflushed = [0, 1, 2].map((i) => {
+          const mi = f(f(f(0.9) * m[i]) + f(f(1 - f(0.9)) * g[i]));
+          const vi = f(f(f(0.999) * v[i]) + f(f(f(1 - f(0.999)) * g[i]) * g[i]));
+          const denom = f(f(f(Math.sqrt(vi)) / f(args.biasCorrection2Sqrt)) + f(1e-8));
+          return { mi, vi, p: f(p[i] - f(f(f(f(1e-3) / f(args.biasCorrection1)) * mi) / denom)) };
+        });
+        assert.ok(
+          unflushed[0].mi > 0 && unflushed[0].mi < 2 ** -126,
+          "the test's first moment goes subnormal",
+        );
+        assert.ok(
+          unflushed[1].vi > 0 && unflushed[1].vi < 2 ** -126,
+          "the test's second moment goes subnormal",
+        );
+        getBackend().adamStep(p, g, m, v, args);
+        assert.equal(m[0], 0);
+        assert.equal(v[1], 0);
+        assert.equal(m[2], unflushed[2].mi);
+        assert.equal(v[2], unflushed[2].vi);
+        assert.deepEqual(
+          Array.from(p),
+          unflushed.map((u) => u.p),
+        );
+      });
+    });
+  }
+
   test("AdamW defaults to weightDecay 0.01, Adam to 0 (as torch)", () => {
     const p = zeros([1]).requireGrad();
     assert.equal(new AdamW([p]).paramGroups[0].options.weightDecay, 0.01);

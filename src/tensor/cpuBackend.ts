@@ -272,8 +272,8 @@ export class CpuBackend implements Backend {
         if (args.decoupled) param = f(param * f(1 - f(lr * wd)));
         else grad = f(grad + f(wd * param));
       }
-      const mi = f(f(beta1 * m[i]) + f(f(1 - beta1) * grad));
-      const vi = f(f(beta2 * v[i]) + f(f(f(1 - beta2) * grad) * grad));
+      const mi = flushSubnormal(f(f(beta1 * m[i]) + f(f(1 - beta1) * grad)));
+      const vi = flushSubnormal(f(f(beta2 * v[i]) + f(f(f(1 - beta2) * grad) * grad)));
       m[i] = mi;
       v[i] = vi;
       const denom = f(f(f(Math.sqrt(vi)) / bc2) + eps);
@@ -543,4 +543,12 @@ export function linearActBackwardSteps(
   if (dw !== null) backend.matmul(dz, x, dw, 1, n, m, k, true, false, 0, 0, false);
   if (db !== null) backend.reduce("sum", dz, db, 1, m, n);
   if (act !== null) releaseFloat32(dz);
+}
+
+/** The smallest normal float32, 2^-126. */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/** `x`, or 0 where it is a float32 subnormal (Backend.adamStep says why). */
+function flushSubnormal(x: number): number {
+  return Math.abs(x) < FLOAT32_MIN_NORMAL ? 0 : x;
 }
