@@ -168,28 +168,29 @@ if (native === null) {
     backend.setIsa(best);
   });
 
-  test("a narrow output read down A's columns gives the bits of the same columns of a wide product", () => {
-    // gᵀ·x into n < NR columns runs as tiles of Cᵀ = Bᵀ·Aᵀ; each element must still be the tiled
-    // product's own sum, which a product 32+ columns wide (no narrow path) computes
-    const rng = new Rng(25);
+  /**
+   * A product into n < NR columns (the native GEMM's narrow paths, tiles of Cᵀ) against the same
+   * columns of a product 48 columns wide (no narrow path): each element must be the tiled product's
+   * own sum. `a` is read transposed (gᵀ·x) or B is W [n, k] (x·Wᵀ), as `transA`/`transB` say.
+   */
+  function checkNarrowAgainstWide(seed: number, shapes: number[][], transA: boolean, transB: boolean): void {
+    const rng = new Rng(seed);
+    const wide = 48;
     for (const isa of runnable) {
       backend.setIsa(isa as "avx512" | "avx2" | "generic");
-      for (const [m, k, n] of [
-        [256, 256, 4],
-        [40, 300, 3],
-        [25, 33, 7],
-      ]) {
+      for (const [m, k, n] of shapes) {
         for (const accumulate of [false, true]) {
-          const wide = 48;
-          const a = randomNormal(rng, k * m); // stored [k, m]: read transposed
+          const a = randomNormal(rng, m * k);
           const bWide = randomNormal(rng, k * wide);
-          const b = new Float32Array(k * n);
-          for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) b[p * n + j] = bWide[p * wide + j];
+          // B's first n columns ([k, n]), or W's first n rows ([n, k]) when transposed
+          const b = transB ? bWide.slice(0, n * k) : new Float32Array(k * n);
+          if (!transB)
+            for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) b[p * n + j] = bWide[p * wide + j];
           const startWide = randomNormal(rng, m * wide);
           const start = new Float32Array(m * n);
           for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) start[i * n + j] = startWide[i * wide + j];
-          backend.matmul(a, bWide, startWide, 1, m, k, wide, true, false, 0, 0, accumulate);
-          backend.matmul(a, b, start, 1, m, k, n, true, false, 0, 0, accumulate);
+          backend.matmul(a, bWide, startWide, 1, m, k, wide, transA, transB, 0, 0, accumulate);
+          backend.matmul(a, b, start, 1, m, k, n, transA, transB, 0, 0, accumulate);
           for (let i = 0; i < m; i++)
             for (let j = 0; j < n; j++)
               assert.equal(start[i * n + j], startWide[i * wide + j], `${isa} ${m}x${k}x${n} (${i}, ${j})`);
@@ -197,37 +198,33 @@ if (native === null) {
       }
     }
     backend.setIsa(best);
+  }
+
+  test("a narrow output read down A's columns (gᵀ·x) gives the bits of the same columns of a wide product", () => {
+    checkNarrowAgainstWide(
+      25,
+      [
+        [256, 256, 4],
+        [40, 300, 3],
+        [25, 33, 7],
+      ],
+      true,
+      false,
+    );
   });
 
   test("a narrow x·Wᵀ (a policy or value head) gives the bits of the same columns of a wide product", () => {
-    // x·Wᵀ into n < NR columns runs as tiles of Cᵀ = W·xᵀ; each element must still be the tiled
-    // product's own sum, which a product 48 columns wide (no narrow path) computes
-    const rng = new Rng(26);
-    for (const isa of runnable) {
-      backend.setIsa(isa as "avx512" | "avx2" | "generic");
-      for (const [m, k, n] of [
+    checkNarrowAgainstWide(
+      26,
+      [
         [256, 64, 2],
         [256, 64, 1],
         [40, 300, 3], // K over one 256 block
         [33, 17, 7],
-      ]) {
-        for (const accumulate of [false, true]) {
-          const wide = 48;
-          const x = randomNormal(rng, m * k);
-          const wWide = randomNormal(rng, wide * k); // [wide, k]: its first n rows are W
-          const w = wWide.slice(0, n * k);
-          const startWide = randomNormal(rng, m * wide);
-          const start = new Float32Array(m * n);
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) start[i * n + j] = startWide[i * wide + j];
-          backend.matmul(x, wWide, startWide, 1, m, k, wide, false, true, 0, 0, accumulate);
-          backend.matmul(x, w, start, 1, m, k, n, false, true, 0, 0, accumulate);
-          for (let i = 0; i < m; i++)
-            for (let j = 0; j < n; j++)
-              assert.equal(start[i * n + j], startWide[i * wide + j], `${isa} ${m}x${k}x${n} (${i}, ${j})`);
-        }
-      }
-    }
-    backend.setIsa(best);
+      ],
+      false,
+      true,
+    );
   });
 
   describe("threads", () => {
