@@ -276,31 +276,24 @@ void gemm(const float* a, int64_t rsA, int64_t csA, const float* b, bool transB,
       }
     return;
   }
-  if (rsA == 1 && csA != 1 && n < NR && fullM >= NR) {
-    // A read down its columns (gᵀ·x, a layer's weight gradient) into a narrow C: tiles of Cᵀ = Bᵀ·Aᵀ
-    // are full width where C's would be mostly padding (256x256x4: 21 µs as C's tiles). Same sum
-    // for every element (the FMAs commute, and Cᵀ starts from C when accumulating), so the same bits.
+  // Two products into a narrow C run as tiles of Cᵀ, which are full width where C's would be mostly
+  // padding past n. Same sum for every element (the FMAs commute, and Cᵀ starts from C when
+  // accumulating), so the same bits:
+  // - A read down its columns (gᵀ·x, a layer's weight gradient): Cᵀ = Bᵀ·Aᵀ (256x256x4: 21 µs as C's
+  //   tiles);
+  // - x·Wᵀ (a policy or value head, 64 inputs into 1 or 2 outputs): Cᵀ = W·xᵀ, W's rows broadcast and
+  //   x packed as the panel (256x64x2: 6.6 µs as C's tiles, 4.4 µs as Cᵀ's).
+  const bool readDownColumns = rsA == 1 && csA != 1;
+  const bool narrowHead = transB && csA == 1;
+  if ((readDownColumns || narrowHead) && n < NR && fullM >= NR) {
     float* ct = narrowScratch.get(n * m);
     if (accumulate)
       for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) ct[j * m + i] = c[i * n + j];
+    if (narrowHead) gemmTiles(b, k, 1, a, rsA, true, ct, n, k, m, accumulate, n);
     // Bᵀ as the left operand: (j, p) is B's (p, j); Aᵀ as row-major [k, m] with csA between rows
-    if (transB) gemmTiles(b, k, 1, a, csA, false, ct, n, k, m, accumulate, n);
+    else if (transB) gemmTiles(b, k, 1, a, csA, false, ct, n, k, m, accumulate, n);
     else gemmTiles(b, 1, n, a, csA, false, ct, n, k, m, accumulate, n);
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) c[i * n + j] = ct[j * m + i];
-    return;
-  }
-  if (transB && csA == 1 && n < NR && fullM >= NR) {
-    // x·Wᵀ into a narrow C (a policy or value head: 64 inputs into 1 or 2 outputs), the same way:
-    // Cᵀ = W·xᵀ, with W's rows broadcast and x packed as the panel. C's own tiles would be padding
-    // past n (256x64x2: 6.6 µs that way, 2.0 µs this way). Same sum for every element, so the same
-    // bits: FMAs in p order from zero within each KC block, added to C (the bias) at the end.
-    float* ct = narrowScratch.get(n * m);
-    if (accumulate)
-      for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++) ct[j * m + i] = c[i * n + j];
-    gemmTiles(b, k, 1, a, rsA, true, ct, n, k, m, accumulate, n);
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) c[i * n + j] = ct[j * m + i];
     return;
